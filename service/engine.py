@@ -1,0 +1,350 @@
+"""The engine: ``Engine.score(text) -> Report``. The only entry point the CLI, API and page use.
+
+Data flows one way: text -> sentences and tokens (offsets into the text as received) -> slots
+(words and known phrases that could be spun) -> candidates (thesaurus, lexicon, LM fillers) ->
+language-model comparisons and lexical facts -> fused scores -> spans with suggestions -> Report.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+
+from service.candidates import INSERTED_FILLERS, Candidate, CandidateGenerator
+from service.config import Settings, get_settings
+from service.lexicon import Lexicon, load_lexicons
+from service.lm.base import LanguageModel, Slot
+from service.lm.ngram import NGramLM
+from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
+from service.scoring import (
+    FusionModel,
+    PairInfo,
+    default_fusion_path,
+    document_label,
+    document_score,
+    featurize,
+)
+from service.text import Sentence, Token, check_text, segment, word_count
+from service.thesaurus import get_thesaurus
+
+#: Closed-class words: spinners rarely touch them and thesauri give only noise for them.
+_SKIP = frozenset(
+    "a an the of to in on at by for with from into onto and or nor but if as than that this these those "
+    "it its it's he she they them his her their we our you your i me my is are was were be been being "
+    "am do does did has have had will would shall should can could may might must not no so there "
+    "here who whom whose which what when where why how all any each both either neither".split()
+)
+
+
+@dataclass
+class SlotResult:
+    """One scored slot: the words as written, its candidates and their probabilities."""
+
+    sentence: int
+    first: int  # index into the sentence's tokens
+    last: int  # exclusive
+    written: tuple[str, ...]
+    candidates: list[Candidate]
+    features: np.ndarray  # one row per candidate
+    probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lexicon: str | None = None  # source name when a lexicon entry matched
+
+    @property
+    def score(self) -> float:
+        p = float(self.probs.max()) if len(self.probs) else 0.0
+        return max(p, 0.95) if self.lexicon else p
+
+
+@dataclass
+class Analysis:
+    """Everything the engine computed for one text, before it becomes a report."""
+
+    text: str
+    sentences: list[Sentence]
+    slots: list[SlotResult]
+    words: int
+
+
+def match_case(original: str, replacement: str) -> str:
+    """Give ``replacement`` the case pattern of ``original`` ("FINANCIAL" -> "ECONOMIC", "Modifying" -> "Editing")."""
+    letters = [c for c in original if c.isalpha()]
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return replacement.upper()
+    if letters and original[:1].isupper():
+        return replacement[:1].upper() + replacement[1:]
+    return replacement
+
+
+def _lm_word(tok: Token) -> str | None:
+    if tok.is_word:
+        return tok.norm
+    if any(ch.isdigit() for ch in tok.text):
+        return "<num>"  # unknown to the model: breaks the context like any unknown word
+    return None
+
+
+class Engine:
+    """Scores texts for spinning. Thread-safe for concurrent ``score`` calls."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        lm: LanguageModel | None = None,
+        ngram: NGramLM | None = None,
+        fusion: FusionModel | None = None,
+        lexicon: Lexicon | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.ngram = ngram or NGramLM(self.settings.ngram_path, self.settings.cache_dir)
+        self.lm = lm or self.ngram
+        self.fusion = fusion or _load_fusion(self.lm.name)
+        self.lexicon = lexicon if lexicon is not None else load_lexicons(self.settings.lexicons)
+        self.thesaurus = get_thesaurus(self.settings)
+        self.candidates = CandidateGenerator(self.thesaurus, self.ngram)
+        self._lock = threading.Lock()
+
+    @property
+    def threshold(self) -> float:
+        """Span score from which spans are reported."""
+        t = self.settings.threshold
+        return self.fusion.threshold if t is None else t
+
+    # -- analysis ---------------------------------------------------------------------------
+    def _eligible(self, sent: Sentence, idx: int, word: str | None) -> bool:
+        tok = sent.tokens[idx]
+        if word is None or word == "<num>" or word in _SKIP or len(word) < 2:
+            return False
+        if tok.is_upper and sent.kind != "heading":
+            return False  # acronyms
+        if tok.is_capitalized and not tok.is_upper:
+            first_word = next((i for i, t in enumerate(sent.tokens) if t.is_word), -1)
+            if idx != first_word:
+                return False  # names
+        return self.ngram.in_vocab(word)
+
+    def _slots_for(self, s_idx: int, sent: Sentence) -> list[tuple[int, int, Slot, list[Candidate], str | None]]:
+        words = [_lm_word(t) for t in sent.tokens]
+        pos = [i for i, w in enumerate(words) if w is not None]
+        lm_tokens = tuple(words[i] for i in pos)  # type: ignore[misc]
+        where = {tok_i: lm_i for lm_i, tok_i in enumerate(pos)}
+        out = []
+        taken: set[tuple[int, int]] = set()
+        for hit in self.lexicon.match(sent.tokens) if len(self.lexicon) else []:
+            if hit.first_token in where and hit.last_token - 1 in where:
+                a, b = where[hit.first_token], where[hit.last_token - 1] + 1
+                cands = [Candidate(tuple(o.split()), "lexicon") for o in hit.originals]
+                out.append((hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source))
+                taken.add((a, b))
+        eligible = [self._eligible(sent, i, words[i]) for i in pos]
+        for a in range(len(pos)):
+            if not eligible[a]:
+                continue
+            w = lm_tokens[a]
+            if w in INSERTED_FILLERS and a > 0:
+                slot = Slot(lm_tokens, a - 1, a + 1)
+                out.append((pos[a - 1], pos[a] + 1, slot, [Candidate((lm_tokens[a - 1],), "deletion")], None))
+                continue
+            for n in (3, 2):
+                b = a + n
+                if b <= len(pos) and all(eligible[a:b]) and pos[b - 1] - pos[a] == n - 1:
+                    if (a, b) not in taken and self.candidates.is_phrase(lm_tokens[a:b]):
+                        slot = Slot(lm_tokens, a, b)
+                        cands = self.candidates.for_slot(slot)
+                        if cands:
+                            out.append((pos[a], pos[b - 1] + 1, slot, cands, None))
+            if (a, a + 1) in taken:
+                continue
+            slot = Slot(lm_tokens, a, a + 1)
+            cands = self.candidates.for_slot(slot)
+            if cands:
+                out.append((pos[a], pos[a] + 1, slot, cands, None))
+        return out
+
+    def analyze(self, text: str) -> Analysis:
+        """Segment ``text`` and score every slot's candidates (no thresholding)."""
+        sentences = segment(text)
+        pending = []
+        for s_idx, sent in enumerate(sentences):
+            for first, last, slot, cands, lex in self._slots_for(s_idx, sent):
+                pending.append((s_idx, first, last, slot, cands, lex))
+        slots = [
+            Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in cands)) for _, _, _, sl, cands, _ in pending
+        ]
+        scores = self.lm.compare(slots)
+        results = []
+        for (s_idx, first, last, slot, cands, lex), lp in zip(pending, scores):
+            results.append(self._features(s_idx, first, last, slot, cands, lex, lp))
+        for r in results:
+            r.probs = self.fusion.predict(r.features)
+        return Analysis(text, sentences, results, word_count(sentences))
+
+    def _features(self, s_idx, first, last, slot: Slot, cands, lex, lp: np.ndarray) -> SlotResult:
+        ng = self.ngram
+        toks = slot.tokens
+        written = tuple(toks[slot.start : slot.end])
+        left = toks[slot.start - 1] if slot.start > 0 else "<s>"
+        right = toks[slot.end] if slot.end < len(toks) else "</s>"
+        uni_w = sum(_unigram(ng, w) for w in written)
+        gains = lp[1:] - lp[0]
+        best = float(gains.max()) if len(gains) else 0.0
+        order = np.argsort(-gains)
+        rank = np.empty(len(gains), dtype=int)
+        rank[order] = np.arange(len(gains))
+        window = (slot.end - slot.start) + min(2, len(toks) - slot.end) + 1
+        rows = []
+        for j, c in enumerate(cands):
+            ct = c.tokens
+            rows.append(
+                featurize(
+                    PairInfo(
+                        gain=float(gains[j]),
+                        best_gain=best,
+                        rank=int(rank[j]),
+                        uni_w=uni_w,
+                        uni_c=sum(_unigram(ng, w) for w in ct),
+                        lp_w=float(lp[0]),
+                        window_len=window,
+                        seen_left_w=ng.bigram_seen(left, written[0]),
+                        seen_w_right=ng.bigram_seen(written[-1], right),
+                        seen_left_c=bool(ct) and ng.bigram_seen(left, ct[0]),
+                        seen_c_right=bool(ct) and ng.bigram_seen(ct[-1], right),
+                        len_w=len(written),
+                        len_c=len(ct),
+                        relation=c.relation,
+                    )
+                )
+            )
+        feats = np.vstack(rows) if rows else np.zeros((0, 0))
+        return SlotResult(s_idx, first, last, written, cands, feats, lexicon=lex)
+
+    # -- the report ---------------------------------------------------------------------------
+    def score(
+        self,
+        text: str,
+        *,
+        id: str | None = None,
+        path: str | None = None,
+        threshold: float | None = None,
+        max_suggestions: int | None = None,
+    ) -> Report:
+        """Score one text. Raises :class:`service.text.InputError` for empty or oversized text."""
+        t0 = time.perf_counter()
+        check_text(text, self.settings.max_chars)
+        analysis = self.analyze(text)
+        thr = self.threshold if threshold is None else threshold
+        k = max_suggestions or self.settings.max_suggestions
+        spans = self._spans(analysis, thr, k)
+        sent_scores = [0.0] * len(analysis.sentences)
+        for r in analysis.slots:
+            sent_scores[r.sentence] = max(sent_scores[r.sentence], r.score)
+        doc = document_score([s.score for s in spans], analysis.words)
+        return Report(
+            id=id,
+            path=path,
+            score=round(doc, 4),
+            label=document_label(doc),
+            lm=self.lm.name,
+            grammar=GrammarStatus(),
+            stats=Stats(words=analysis.words, sentences=len(analysis.sentences), seconds=round(time.perf_counter() - t0, 4)),
+            sentences=[
+                SentenceScore(start=s.start, end=s.end, score=round(sc, 4))
+                for s, sc in zip(analysis.sentences, sent_scores)
+            ],
+            spans=spans,
+        )
+
+    def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
+        text = analysis.text
+        chosen: list[tuple[int, int, SlotResult]] = []
+        for r in sorted(analysis.slots, key=lambda r: -r.score):
+            if r.score < threshold:
+                break
+            toks = analysis.sentences[r.sentence].tokens
+            start, end = toks[r.first].start, toks[r.last - 1].end
+            if any(start < e and s < end for s, e, _ in chosen):
+                continue
+            chosen.append((start, end, r))
+        spans = []
+        for start, end, r in sorted(chosen, key=lambda x: x[0]):
+            written = text[start:end]
+            order = np.argsort(-r.probs)
+            if r.lexicon:
+                order = np.arange(len(r.candidates))
+            sugg, seen = [], set()
+            for j in order[:k]:
+                t = match_case(written, r.candidates[j].text)
+                if t.lower() in seen:
+                    continue
+                seen.add(t.lower())
+                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if not r.lexicon else 1.0, 4)))
+            best = int(order[0])
+            feats = r.features[best]
+            evidence: dict[str, float | str] = {
+                "relation": r.candidates[best].relation,
+                "lm_gain": round(float(feats[0]), 3),
+                "fit_gain": round(float(feats[1]), 3),
+            }
+            if r.lexicon:
+                evidence["lexicon"] = r.lexicon
+            spans.append(
+                Span(
+                    start=start,
+                    end=end,
+                    text=written,
+                    kind="spun",
+                    score=round(r.score, 4),
+                    suggestions=sugg,
+                    sources=["lexicon"] if r.lexicon and r.score == 0.95 else ["lm"] if not r.lexicon else ["lexicon", "lm"],
+                    evidence=evidence,
+                )
+            )
+        return spans
+
+
+def _load_fusion(lm_name: str) -> FusionModel:
+    """The shipped fusion for this backend; the n-gram one where a backend has none of its own."""
+    path = default_fusion_path(lm_name)
+    if not path.exists():
+        path = default_fusion_path("ngram")
+    if not path.exists():
+        return FusionModel.neutral()
+    return FusionModel.load(path)
+
+
+def _unigram(ng: NGramLM, w: str) -> float:
+    v = ng.unigram(w)
+    return -25.0 if v == -np.inf else v
+
+
+_ENGINES: dict[tuple, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The process-wide engine for these settings (the model cache; loads once)."""
+    settings = settings or get_settings()
+    key = tuple(sorted(settings.model_dump(mode="json").items()))
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = build_engine(settings)
+        return _ENGINES[key]
+
+
+def build_engine(settings: Settings) -> Engine:
+    """Build an engine, choosing the language model as ``UNSPIN_LM`` says (never silently)."""
+    ngram = NGramLM(settings.ngram_path, settings.cache_dir)
+    lm: LanguageModel = ngram
+    if settings.lm in ("auto", "transformer"):
+        from service.lm.transformer import ModelUnavailable, TransformerLM
+
+        try:
+            lm = TransformerLM.load(settings.model, device=settings.device, local_files_only=True)
+        except ModelUnavailable:
+            if settings.lm == "transformer":
+                raise
+    return Engine(settings, lm=lm, ngram=ngram)

@@ -1,0 +1,286 @@
+"""The embedded n-gram backend: the CMU Sphinx US-English 3-gram model inside ``pocketsphinx``.
+
+Probabilities come from pocketsphinx's own trigram model (``NGramModel.prob``, log base 1.0001).
+For proposing fillers the engine also needs to *enumerate* bigrams (which words follow ``x``,
+which precede ``y``); pocketsphinx cannot do that, so on first use the model's unigrams and
+bigrams are exported once to ARPA text (in a subprocess: the exporter is not robust) and kept as
+a compact sorted index (numpy ``.npz``) in the cache directory, keyed by the model file's hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from service.lm.base import LanguageModel, Slot
+
+#: pocketsphinx log base is 1.0001; multiply its integers by this to get natural logs.
+LOG_SCALE = math.log(1.0001)
+#: pocketsphinx returns this for words it does not know.
+_OOV = -536870912
+NAME = "ngram:cmu-en-us"
+
+
+def default_model_path() -> Path:
+    """The 3-gram model file that ships inside the pocketsphinx wheel."""
+    import pocketsphinx
+
+    return Path(pocketsphinx.__file__).parent / "model" / "en-us" / "en-us.lm.bin"
+
+
+def _file_key(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class BigramIndex:
+    """Unigrams and bigrams of the model, sorted for fast enumeration.
+
+    ``succ_*`` are bigrams sorted by (first word, descending log-prob); ``pred_*`` the same
+    bigrams sorted by (second word, descending log-prob). ``*_ptr`` are CSR row pointers.
+    """
+
+    vocab: list[str]
+    unigram: np.ndarray  # log10 P(w)
+    succ_ptr: np.ndarray
+    succ_word: np.ndarray
+    pred_ptr: np.ndarray
+    pred_word: np.ndarray
+    keys: np.ndarray | None = None  # sorted first*V+second, for membership tests
+
+    def has_bigram(self, a: int, b: int) -> bool:
+        """Whether the model stores the bigram (a, b) explicitly (seen in its training text)."""
+        if self.keys is None:
+            v = len(self.vocab)
+            first = np.repeat(np.arange(v, dtype=np.int64), np.diff(self.succ_ptr))
+            self.keys = np.sort(first * v + self.succ_word.astype(np.int64))
+        key = a * len(self.vocab) + b
+        i = int(np.searchsorted(self.keys, key))
+        return i < len(self.keys) and int(self.keys[i]) == key
+
+    def successors(self, wid: int, k: int) -> np.ndarray:
+        """Ids of the ``k`` likeliest words after word ``wid``."""
+        a = self.succ_ptr[wid]
+        return self.succ_word[a : min(self.succ_ptr[wid + 1], a + k)]
+
+    def predecessors(self, wid: int, k: int) -> np.ndarray:
+        """Ids of the ``k`` words before word ``wid`` with the highest P(wid | word)."""
+        a = self.pred_ptr[wid]
+        return self.pred_word[a : min(self.pred_ptr[wid + 1], a + k)]
+
+
+def _export_arpa(model_path: Path, arpa_path: Path) -> None:
+    """Write the model as ARPA text in a child process (pocketsphinx may crash after the bigrams)."""
+    code = (
+        "import sys\nfrom pocketsphinx import NGramModel\n"
+        "m = NGramModel.readfile(sys.argv[1])\n"
+        "m.write(sys.argv[2], NGramModel.str_to_type('arpa'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(model_path), str(arpa_path)], capture_output=True, check=False)
+
+
+def _parse_arpa(arpa_path: Path) -> BigramIndex:
+    vocab: list[str] = []
+    uni: list[float] = []
+    ids: dict[str, int] = {}
+    b1: list[int] = []
+    b2: list[int] = []
+    bp: list[float] = []
+    section = 0
+    with open(arpa_path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith("\\"):
+                if line.startswith(("\\3-grams", "\\end")):
+                    break
+                section = 1 if line.startswith("\\1-grams") else 2 if line.startswith("\\2-grams") else 0
+                continue
+            parts = line.split()
+            if section == 1 and len(parts) >= 2:
+                ids[parts[1]] = len(vocab)
+                vocab.append(parts[1])
+                uni.append(float(parts[0]))
+            elif section == 2 and len(parts) >= 3:
+                i, j = ids.get(parts[1]), ids.get(parts[2])
+                if i is not None and j is not None:
+                    b1.append(i)
+                    b2.append(j)
+                    bp.append(float(parts[0]))
+    if len(vocab) < 1000 or len(b1) < 1000:
+        raise RuntimeError(f"could not export bigrams from the n-gram model ({len(vocab)} words, {len(b1)} bigrams)")
+    n = len(vocab)
+    w1 = np.asarray(b1, dtype=np.int32)
+    w2 = np.asarray(b2, dtype=np.int32)
+    p = np.asarray(bp, dtype=np.float32)
+    order = np.lexsort((-p, w1))
+    succ_word = w2[order]
+    succ_ptr = np.searchsorted(w1[order], np.arange(n + 1)).astype(np.int64)
+    order = np.lexsort((-p, w2))
+    pred_word = w1[order]
+    pred_ptr = np.searchsorted(w2[order], np.arange(n + 1)).astype(np.int64)
+    return BigramIndex(vocab, np.asarray(uni, dtype=np.float32), succ_ptr, succ_word, pred_ptr, pred_word)
+
+
+def load_bigram_index(model_path: Path, cache_dir: Path) -> BigramIndex:
+    """The model's bigram index, built once and cached under ``cache_dir``."""
+    cache = cache_dir / f"bigrams-{_file_key(model_path)}.npz"
+    if cache.exists():
+        z = np.load(cache, allow_pickle=False)
+        return BigramIndex(
+            [str(w) for w in z["vocab"]], z["unigram"], z["succ_ptr"], z["succ_word"], z["pred_ptr"], z["pred_word"]
+        )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        arpa = Path(tmp) / "model.arpa"
+        if str(model_path).endswith(".bin"):
+            _export_arpa(model_path, arpa)
+        else:
+            arpa = model_path
+        index = _parse_arpa(arpa)
+        part = Path(tmp) / "index.npz"
+        np.savez(
+            part,
+            vocab=np.asarray(index.vocab),
+            unigram=index.unigram,
+            succ_ptr=index.succ_ptr,
+            succ_word=index.succ_word,
+            pred_ptr=index.pred_ptr,
+            pred_word=index.pred_word,
+        )
+        os.replace(part, cache)
+    return index
+
+
+class NGramLM(LanguageModel):
+    """The CMU Sphinx 3-gram model, with a bigram index for proposing fillers."""
+
+    def __init__(self, model_path: Path | None = None, cache_dir: Path | None = None) -> None:
+        from pocketsphinx import NGramModel
+
+        self.path = Path(model_path) if model_path else default_model_path()
+        if not self.path.exists():
+            raise FileNotFoundError(f"n-gram model not found: {self.path}")
+        self.name = NAME if model_path is None else f"ngram:{self.path.stem}"
+        self._model = NGramModel.readfile(str(self.path))
+        self._prob = self._model.prob
+        self._cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "unspin"
+        self._index: BigramIndex | None = None
+        self._ids: dict[str, int] | None = None
+
+    # -- basic queries -------------------------------------------------------------------
+    @property
+    def index(self) -> BigramIndex:
+        """The bigram index (built or loaded on first use)."""
+        if self._index is None:
+            self._index = load_bigram_index(self.path, self._cache_dir)
+            self._ids = {w: i for i, w in enumerate(self._index.vocab)}
+        return self._index
+
+    @property
+    def ids(self) -> dict[str, int]:
+        """Word -> id in the bigram index."""
+        if self._ids is None:
+            _ = self.index
+        assert self._ids is not None
+        return self._ids
+
+    def bigram_seen(self, a: str, b: str) -> bool:
+        """Whether the bigram ``a b`` was seen by the model (sentence marks count as words)."""
+        ids = self.ids
+        i, j = ids.get(a), ids.get(b)
+        return i is not None and j is not None and self.index.has_bigram(i, j)
+
+    def in_vocab(self, word: str) -> bool:
+        return self._prob([word]) != _OOV
+
+    def unigram(self, word: str) -> float:
+        """ln P(word), or -inf when unknown."""
+        v = self._prob([word])
+        return -math.inf if v == _OOV else v * LOG_SCALE
+
+    def _window(self, toks: Sequence[str], lo: int, hi: int) -> float:
+        """ln P(toks[lo:hi] | two preceding tokens), summed; unknown words contribute a flat penalty."""
+        prob = self._prob
+        total = 0
+        for j in range(lo, hi):
+            w = toks[j]
+            if j >= 2:
+                v = prob([w, toks[j - 1], toks[j - 2]])
+            elif j == 1:
+                v = prob([w, toks[0]])
+            else:
+                v = prob([w])
+            total += -200000 if v == _OOV else v
+        return total * LOG_SCALE
+
+    # -- the interface ---------------------------------------------------------------------
+    def token_logprobs(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        out = []
+        for sent in sentences:
+            toks = ["<s>", *sent]
+            vals = np.empty(len(sent), dtype=np.float64)
+            for j in range(1, len(toks)):
+                v = self._prob([toks[j], toks[j - 1], toks[j - 2]] if j >= 2 else [toks[j], toks[0]])
+                vals[j - 1] = np.nan if v == _OOV else v * LOG_SCALE
+            out.append(vals)
+        return out
+
+    def compare(self, slots: Sequence[Slot]) -> list[np.ndarray]:
+        out = []
+        for slot in slots:
+            toks = ["<s>", *slot.tokens, "</s>"]
+            s, e = slot.start + 1, slot.end + 1
+            left, right = toks[max(0, s - 2) : s], toks[e : e + 2]
+            scores = np.empty(len(slot.alternatives) + 1, dtype=np.float64)
+            for i, alt in enumerate((tuple(slot.tokens[slot.start : slot.end]), *slot.alternatives)):
+                window = [*left, *alt, *right]
+                scores[i] = self._window(window, len(left) if left else 0, len(window))
+            out.append(scores)
+        return out
+
+    def filler_set(self, slot: Slot, per_side: int = 400) -> set[str]:
+        """Words seen in the model right after the slot's left neighbour or right before its right one."""
+        index, ids = self.index, self.ids
+        toks = ["<s>", *slot.tokens, "</s>"]
+        s, e = slot.start + 1, slot.end + 1
+        cands: set[int] = set()
+        lid, rid = ids.get(toks[s - 1]), ids.get(toks[e])
+        if lid is not None:
+            cands.update(index.successors(lid, per_side).tolist())
+        if rid is not None:
+            cands.update(index.predecessors(rid, per_side).tolist())
+        vocab = index.vocab
+        return {vocab[c] for c in cands}
+
+    def fillers(
+        self, slots: Sequence[Slot], k: int = 50, restrict: Sequence[set[str] | None] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        out = []
+        for n, slot in enumerate(slots):
+            toks = ["<s>", *slot.tokens, "</s>"]
+            s, e = slot.start + 1, slot.end + 1
+            cands = self.filler_set(slot)
+            if restrict is not None and restrict[n] is not None:
+                cands &= restrict[n]
+            left, right = toks[max(0, s - 2) : s], toks[e : e + 2]
+            scored = []
+            for w in cands:
+                if not w.isalpha():
+                    continue
+                window = [*left, w, *right]
+                scored.append((w, self._window(window, len(left), len(window))))
+            scored.sort(key=lambda x: -x[1])
+            out.append(scored[:k])
+        return out

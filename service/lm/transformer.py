@@ -1,0 +1,549 @@
+"""Masked-LM backend: a Hugging Face BERT / RoBERTa / DistilRoBERTa model behind :class:`LanguageModel`.
+
+Load by Hugging Face id or local directory (``UNSPIN_MODEL``), on a torch device
+(``UNSPIN_DEVICE``), never downloading unless asked (``local_files_only=False``)::
+
+    lm = TransformerLM.load("distilroberta-base")          # id already in the HF cache, or
+    lm = TransformerLM.load("models/distilroberta-base")   # a directory made by save_pretrained
+
+How words become model input
+----------------------------
+The engine hands over lower-cased word tokens. The model input is the words joined with single
+spaces: each word is encoded on its own (sentence-initial word as ``"word"``, every other word as
+``" word"``, so RoBERTa's byte-level BPE sees the ``Ġ`` it saw in pre-training) and the pieces are
+concatenated, which is exactly what the tokenizer yields for the joined string (tested), while
+giving every word's sub-token span for free. Special tokens are whatever the tokenizer adds
+(``<s> … </s>``, ``[CLS] … [SEP]``). A single word is cut to at most ``max_word_pieces`` sub-tokens
+(garbage such as a 300-letter run would otherwise eat the whole window).
+
+Scores
+------
+``token_logprobs``
+    ONE unmasked forward pass per sentence (batched across sentences); for each word, ln P of its
+    *first* sub-token at its own position. The model sees the word it is asked about, so this is
+    not a masked (true) probability of the word, only a cheap screening signal: words the model
+    finds odd get a clearly lower value than words that fit.
+
+``compare``
+    Per slot, every filler (index 0 = the text as written) is put in place and scored by a
+    left-to-right chain over its sub-tokens: sub-token ``j`` is predicted with sub-tokens ``< j`` of
+    the filler visible and sub-tokens ``>= j`` masked, and the ln-probs are summed; that is
+    ln P(filler | context, filler length in sub-tokens), a chain-rule factorisation, not the
+    PLL-one-at-a-time score that over-rates multi-piece words. Costs one forward row per sub-token;
+    rows with identical input are computed once, so all single-sub-token fillers of a slot share
+    ONE masked pass (the masked position's distribution scores them all), and the first row of all
+    fillers with the same number of sub-tokens is shared too. The remaining approximation is the
+    one inherent to masked LMs: the number of ``<mask>`` tokens tells the model the filler length.
+
+    Deletion (an empty filler, or an empty slot as written) cannot be scored by its own sub-tokens
+    (it has none). In a slot that has an empty filler, every filler of that slot additionally gets
+    the score of the slot's neighbouring words (one word left and one right, each scored
+    left-to-right over its sub-tokens with everything else visible, the filler in place). The slot's
+    scores are then a pseudo-log-likelihood of the window ``[left word, filler, right word]``, and
+    the deletion scores the shortened window ``[left word, right word]``. A window with fewer words
+    generally scores higher (fewer negative terms), so the engine should not read a deletion score
+    as the same scale as a substitution without calibration. Slots without an empty filler skip the
+    neighbour terms (they would cost two extra rows per filler).
+
+``fillers``
+    For a one-word slot, the slot is replaced by ONE mask and the vocabulary pieces that are whole
+    alphabetic words in that position (the tokenizer encodes the word back to exactly that piece,
+    which rules out ``##ing`` and non-``Ġ`` BPE continuations) are ranked; case variants
+    (``The``/``the``) are merged by adding their probabilities; words are lower-cased. Words that
+    need several sub-tokens are never proposed (a single mask cannot produce them).
+
+Long sentences are windowed: the scored stretch stays whole and as much context as fits the
+model's maximum length is kept on both sides (whole words only), so nothing fails on long input.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from service.lm.base import LanguageModel, Slot
+
+try:  # optional dependency (pip install 'unspin[transformer]'); the module must import without it
+    import torch
+except ImportError:  # pragma: no cover - exercised only where torch is absent
+    torch = None  # type: ignore[assignment]
+
+__all__ = ["ModelUnavailable", "TransformerLM"]
+
+#: Cap on sub-tokens kept per word (also limited to a quarter of the model's window).
+MAX_WORD_PIECES = 24
+#: Rows of hidden states pushed through the LM head at once (bounds the ``rows x vocab`` logits).
+_HEAD_CHUNK = 1024
+
+
+class ModelUnavailable(RuntimeError):
+    """The masked LM's weights or tokenizer cannot be loaded (not on this machine, not a masked LM, no torch)."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
+def _looks_like_path(model: str) -> bool:
+    """A filesystem path rather than a hub id (``name`` or ``owner/name``)."""
+    return model.startswith((".", "/", "~")) or model.count("/") > 1 or (os.sep != "/" and os.sep in model)
+
+
+def _how_to_obtain(model: str) -> str:
+    hub_id = "distilroberta-base" if _looks_like_path(model) else model
+    try:  # the registry knows the canonical hub id of the usual models
+        from service.models import model_entry
+
+        entry = model_entry(hub_id)
+        if entry and entry.get("hf_canonical_id"):
+            hub_id = entry["hf_canonical_id"]
+    except Exception:  # noqa: BLE001 - advice only
+        pass
+    return (
+        "To use it, on a machine with internet run "
+        f"`hf download {hub_id} --local-dir <dir>` (older huggingface_hub: `huggingface-cli download ...`) or "
+        f"`python -c \"from transformers import AutoModelForMaskedLM as M, AutoTokenizer as T; "
+        f"M.from_pretrained('{hub_id}').save_pretrained('<dir>'); T.from_pretrained('{hub_id}').save_pretrained('<dir>')\"`, "
+        "copy <dir> to this machine and set UNSPIN_MODEL=<dir> (see models/README.md); "
+        "or set UNSPIN_LM=ngram to use the embedded n-gram model."
+    )
+
+
+class _Rows:
+    """Collects (input, position, token) requests; each distinct input is run once for all of them."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[tuple[int, ...], int] = {}  # distinct model input -> its index
+        self.token_requests: list[tuple[int, int, int]] = []  # (input idx, position, token id)
+        self.dist_requests: list[tuple[int, int]] = []  # (input idx, position): full ln-prob row wanted
+
+    def _input(self, ids: Sequence[int]) -> int:
+        return self.inputs.setdefault(tuple(ids), len(self.inputs))
+
+    def token(self, ids: Sequence[int], pos: int, token: int) -> int:
+        self.token_requests.append((self._input(ids), pos, token))
+        return len(self.token_requests) - 1
+
+    def dist(self, ids: Sequence[int], pos: int) -> int:
+        self.dist_requests.append((self._input(ids), pos))
+        return len(self.dist_requests) - 1
+
+
+class TransformerLM(LanguageModel):
+    """A Hugging Face masked LM as a :class:`LanguageModel` (see the module docstring for the scores)."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        name: str,
+        device: str = "cpu",
+        batch_size: int = 32,
+        max_length: int | None = None,
+    ) -> None:
+        if torch is None:
+            raise ModelUnavailable("torch is not installed: pip install 'unspin[transformer]'.")
+        if tokenizer.mask_token_id is None:
+            raise ModelUnavailable(f"{name}: the tokenizer has no mask token, so this is not a masked LM.")
+        self.name = name
+        self.batch_size = max(1, int(batch_size))
+        try:
+            self.device = torch.device(device)
+            self.model = model.to(self.device).eval()
+        except (RuntimeError, AssertionError, ValueError) as exc:
+            raise ModelUnavailable(f"{name}: torch device {device!r} is not usable here ({_first_line(exc)}).") from exc
+        self.tokenizer = tokenizer
+        self.mask_id = int(tokenizer.mask_token_id)
+        pad = tokenizer.pad_token_id
+        self.pad_id = int(pad) if pad is not None else 0
+        self.unk_id = tokenizer.unk_token_id
+        self.vocab_size = int(self.model.get_output_embeddings().weight.shape[0])
+        self._prefix, self._suffix = self._special_tokens()
+        self.max_length = self._model_max_length() if max_length is None else int(max_length)
+        #: sub-tokens available for words in one model input
+        self.body_length = self.max_length - len(self._prefix) - len(self._suffix)
+        if self.body_length < 4:
+            raise ValueError(f"max_length {self.max_length} leaves no room for words")
+        self.max_word_pieces = max(1, min(MAX_WORD_PIECES, self.body_length // 4))
+        self._pieces_cache: dict[tuple[str, bool], tuple[int, ...]] = {}
+        self._filler_table: dict[bool, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
+        #: counters for benchmarks and tests: distinct model input rows run, forward batches
+        self.stats = {"rows": 0, "batches": 0}
+        self._head = self._find_head()
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        device: str = "cpu",
+        local_files_only: bool = True,
+        batch_size: int = 32,
+        *,
+        max_length: int | None = None,
+        num_threads: int | None = None,
+    ) -> "TransformerLM":
+        """Load a masked LM by Hugging Face id or local directory.
+
+        ``local_files_only=True`` (default) never touches the network: an id must already be in the
+        Hugging Face cache. Raises :class:`ModelUnavailable` with instructions when it cannot load.
+        ``num_threads`` sets torch's (process-wide) intra-op thread count; left alone when None.
+        """
+        if torch is None:
+            raise ModelUnavailable(
+                f"Cannot load {model!r}: torch/transformers are not installed (pip install 'unspin[transformer]')."
+            )
+        try:
+            from transformers import AutoModelForMaskedLM, AutoTokenizer
+        except ImportError as exc:  # pragma: no cover
+            raise ModelUnavailable(f"Cannot load {model!r}: transformers is not installed ({exc}).") from exc
+
+        path = Path(model).expanduser()
+        is_dir = path.is_dir()
+        if not is_dir and _looks_like_path(model):
+            raise ModelUnavailable(f"Model directory {model!r} does not exist. " + _how_to_obtain(model))
+        source = str(path) if is_dir else model
+        name = "transformer:" + (path.resolve().name if is_dir else model)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+            lm = AutoModelForMaskedLM.from_pretrained(source, local_files_only=local_files_only)
+        except (OSError, ValueError, KeyError, ImportError) as exc:
+            where = "from local files (local_files_only=True)" if local_files_only else "locally or from the hub"
+            raise ModelUnavailable(
+                f"Cannot load masked LM {model!r} {where}: {_first_line(exc)}. " + _how_to_obtain(model)
+            ) from exc
+        if num_threads:
+            torch.set_num_threads(int(num_threads))
+        return cls(lm, tokenizer, name=name, device=device, batch_size=batch_size, max_length=max_length)
+
+    def _special_tokens(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The ids the tokenizer puts before and after a single sequence."""
+        bare = self.tokenizer("hello", add_special_tokens=False)["input_ids"]
+        full = self.tokenizer("hello", add_special_tokens=True)["input_ids"]
+        for i in range(len(full) - len(bare) + 1):
+            if full[i : i + len(bare)] == bare:
+                return tuple(full[:i]), tuple(full[i + len(bare) :])
+        cls_id = self.tokenizer.cls_token_id if self.tokenizer.cls_token_id is not None else self.tokenizer.bos_token_id
+        sep_id = self.tokenizer.sep_token_id if self.tokenizer.sep_token_id is not None else self.tokenizer.eos_token_id
+        return ((cls_id,) if cls_id is not None else ()), ((sep_id,) if sep_id is not None else ())
+
+    def _model_max_length(self) -> int:
+        cfg = self.model.config
+        limit = int(getattr(cfg, "max_position_embeddings", 512) or 512)
+        # RoBERTa-style position ids start after the padding index
+        if "roberta" in cfg.model_type or cfg.model_type in {"camembert", "longformer", "data2vec-text"}:
+            pad = getattr(cfg, "pad_token_id", None)
+            limit -= (1 if pad is None else int(pad)) + 1
+        tok_limit = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(tok_limit, int) and 0 < tok_limit < 100_000:
+            limit = min(limit, tok_limit)
+        return limit
+
+    def _find_head(self):
+        """A function mapping hidden states (N, H) to logits (N, V) without running the head on every position.
+
+        Checked against the full model on a tiny input; falls back to full logits when unsure.
+        """
+        m = self.model
+        candidates = []
+        if hasattr(m, "lm_head"):
+            candidates.append(m.lm_head)
+        if hasattr(m, "cls"):
+            candidates.append(m.cls)
+        if all(hasattr(m, a) for a in ("vocab_transform", "activation", "vocab_layer_norm", "vocab_projector")):
+            candidates.append(lambda h: m.vocab_projector(m.vocab_layer_norm(m.activation(m.vocab_transform(h)))))
+        ids = torch.tensor([list(self._prefix) + list(self._pieces("the", True)) + list(self._suffix)], device=self.device)
+        mask = torch.ones_like(ids)
+        with torch.inference_mode():
+            full = m(input_ids=ids, attention_mask=mask).logits[0]
+            hidden = m.base_model(input_ids=ids, attention_mask=mask)[0][0]
+            for head in candidates:
+                try:
+                    got = head(hidden)
+                except Exception:  # noqa: BLE001 - not the head we guessed
+                    continue
+                if got.shape == full.shape and torch.allclose(got, full, atol=1e-4, rtol=1e-4):
+                    return head
+        return None
+
+    # ------------------------------------------------------------------ tokens
+
+    def _pieces(self, word: str, initial: bool) -> tuple[int, ...]:
+        return self._pieces_many([(word, initial)])[0]
+
+    def _pieces_many(self, items: Sequence[tuple[str, bool]]) -> list[tuple[int, ...]]:
+        """Sub-token ids of each (word, is sentence-initial), cached; unknown-only words get ``unk``."""
+        cache = self._pieces_cache
+        missing = list({it for it in items if it not in cache})
+        if missing:
+            if len(cache) > 500_000:
+                cache.clear()
+            texts = [w if initial else " " + w for w, initial in missing]
+            encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
+            for key, ids in zip(missing, encoded):
+                if not ids:
+                    ids = [self.unk_id] if self.unk_id is not None else [self.mask_id]
+                cache[key] = tuple(ids[: self.max_word_pieces])
+        return [cache[it] for it in items]
+
+    def _sentence_pieces(self, words: Sequence[str]) -> list[tuple[int, ...]]:
+        return self._pieces_many([(w, i == 0) for i, w in enumerate(words)])
+
+    @staticmethod
+    def _context(
+        left: Sequence[Sequence[int]], right: Sequence[Sequence[int]], budget: int
+    ) -> tuple[list[int], list[int]]:
+        """Whole words of context nearest the core: up to ``budget`` sub-tokens, shared half and half."""
+        left_len = sum(map(len, left))
+        right_len = sum(map(len, right))
+        budget = max(0, budget)
+        if left_len + right_len <= budget:
+            return [t for w in left for t in w], [t for w in right for t in w]
+        left_budget = min(left_len, max(budget // 2, budget - right_len))
+        right_budget = min(right_len, budget - left_budget)
+        kept_left: list[Sequence[int]] = []
+        used = 0
+        for w in reversed(left):
+            if used + len(w) > left_budget:
+                break
+            kept_left.append(w)
+            used += len(w)
+        right_budget += left_budget - used  # room a long word left unused goes to the right
+        kept_right: list[Sequence[int]] = []
+        used = 0
+        for w in right:
+            if used + len(w) > right_budget:
+                break
+            kept_right.append(w)
+            used += len(w)
+        return [t for w in reversed(kept_left) for t in w], [t for w in kept_right for t in w]
+
+    # ------------------------------------------------------------------ running the model
+
+    def _run(self, rows: _Rows) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Run each distinct input once (batched, shortest first); answer every request from it.
+
+        Returns ln-probs for the token requests and full ln-prob rows (numpy) for the dist requests.
+        """
+        n_inputs = len(rows.inputs)
+        keys = list(rows.inputs)  # insertion order == index order
+        # per input and needed position: which token ids, and whether the full row is wanted
+        want_tokens: list[dict[int, list[tuple[int, int]]]] = [defaultdict(list) for _ in range(n_inputs)]
+        for r, (idx, pos, tok) in enumerate(rows.token_requests):
+            want_tokens[idx][pos].append((r, tok))
+        want_dist: list[dict[int, list[int]]] = [defaultdict(list) for _ in range(n_inputs)]
+        for r, (idx, pos) in enumerate(rows.dist_requests):
+            want_dist[idx][pos].append(r)
+
+        token_out = np.full(len(rows.token_requests), np.nan, dtype=np.float64)
+        dist_out: list[np.ndarray | None] = [None] * len(rows.dist_requests)
+        order = sorted(range(n_inputs), key=lambda i: len(keys[i]))
+        with torch.inference_mode():
+            for b0 in range(0, n_inputs, self.batch_size):
+                batch = order[b0 : b0 + self.batch_size]
+                width = max(len(keys[i]) for i in batch)
+                ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+                att = torch.zeros((len(batch), width), dtype=torch.long)
+                for j, i in enumerate(batch):
+                    ids[j, : len(keys[i])] = torch.tensor(keys[i], dtype=torch.long)
+                    att[j, : len(keys[i])] = 1
+                ids, att = ids.to(self.device), att.to(self.device)
+                self.stats["rows"] += len(batch)
+                self.stats["batches"] += 1
+                sel_b: list[int] = []
+                sel_t: list[int] = []
+                for j, i in enumerate(batch):
+                    for pos in sorted(set(want_tokens[i]) | set(want_dist[i])):
+                        sel_b.append(j)
+                        sel_t.append(pos)
+                if not sel_b:
+                    continue
+                if self._head is not None:
+                    hidden = self.model.base_model(input_ids=ids, attention_mask=att)[0]
+                    picked = hidden[torch.tensor(sel_b, device=self.device), torch.tensor(sel_t, device=self.device)]
+                    logits_of = lambda a, b: self._head(picked[a:b])  # noqa: E731
+                else:
+                    full = self.model(input_ids=ids, attention_mask=att).logits
+                    picked = full[torch.tensor(sel_b, device=self.device), torch.tensor(sel_t, device=self.device)]
+                    logits_of = lambda a, b: picked[a:b]  # noqa: E731
+                for c0 in range(0, len(sel_b), _HEAD_CHUNK):
+                    lp = torch.log_softmax(logits_of(c0, c0 + _HEAD_CHUNK).float(), dim=-1).cpu().numpy()
+                    for k in range(lp.shape[0]):
+                        j, pos = sel_b[c0 + k], sel_t[c0 + k]
+                        i = batch[j]
+                        for r, tok in want_tokens[i].get(pos, ()):
+                            token_out[r] = float(lp[k, tok])
+                        for r in want_dist[i].get(pos, ()):
+                            dist_out[r] = lp[k].copy()
+        return token_out, dist_out  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ interface
+
+    def token_logprobs(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Per word, ln P(first sub-token) from ONE unmasked pass (a screening signal, see module doc)."""
+        rows = _Rows()
+        plan: list[list[int]] = []
+        for words in sentences:
+            pieces = self._sentence_pieces(words)
+            req: list[int] = []
+            # groups of words scored together, each with as much context as fits around it
+            total = sum(map(len, pieces))
+            if total <= self.body_length:
+                groups = [(0, len(words))]
+            else:
+                groups, g0, used = [], 0, 0
+                for i, p in enumerate(pieces):
+                    if used and used + len(p) > self.body_length // 2:
+                        groups.append((g0, i))
+                        g0, used = i, 0
+                    used += len(p)
+                groups.append((g0, len(words)))
+            for g0, g1 in groups:
+                core = [t for p in pieces[g0:g1] for t in p]
+                left, right = self._context(pieces[:g0], pieces[g1:], self.body_length - len(core))
+                ids = list(self._prefix) + left + core + right + list(self._suffix)
+                pos = len(self._prefix) + len(left)
+                for p in pieces[g0:g1]:
+                    req.append(rows.token(ids, pos, p[0]))
+                    pos += len(p)
+            plan.append(req)
+        values, _ = self._run(rows)
+        return [values[np.asarray(r, dtype=np.int64)] if r else np.zeros(0) for r in plan]
+
+    def _check(self, slot: Slot) -> None:
+        if not (0 <= slot.start <= slot.end <= len(slot.tokens)):
+            raise ValueError(f"slot [{slot.start}:{slot.end}] outside a sentence of {len(slot.tokens)} tokens")
+
+    def compare(self, slots: Sequence[Slot]) -> list[np.ndarray]:
+        """Per slot, ln-scores of ``[as written, *alternatives]`` (left-to-right masked chain, see module doc)."""
+        rows = _Rows()
+        plans: list[list[list[int]]] = []  # per slot, per filler: request indices to sum
+        for slot in slots:
+            self._check(slot)
+            toks = [str(t) for t in slot.tokens]
+            s, e = slot.start, slot.end
+            fills = [tuple(toks[s:e])] + [tuple(str(t) for t in a) for a in slot.alternatives]
+            neighbours = any(len(f) == 0 for f in fills)
+            left_word = [toks[s - 1]] if neighbours and s > 0 else []
+            right_word = [toks[e]] if neighbours and e < len(toks) else []
+            left_words = toks[: s - len(left_word)]
+            right_words = toks[e + len(right_word) :]
+            # core (neighbours + filler) sub-tokens per filler; a word is sentence-initial iff first overall
+            cores: list[list[tuple[int, ...]]] = []
+            for f in fills:
+                core_words = left_word + list(f) + right_word
+                first = len(left_words)
+                cores.append(self._pieces_many([(w, first + i == 0) for i, w in enumerate(core_words)]))
+            left = self._sentence_pieces(left_words)
+            right = self._pieces_many([(w, False) for w in right_words])
+            core_max = max(sum(map(len, c)) for c in cores)
+            lctx, rctx = self._context(left, right, self.body_length - core_max)
+            room = self.body_length - len(lctx) - len(rctx)
+            slot_plan: list[list[int]] = []
+            for f, core in zip(fills, cores):
+                flat = [t for w in core for t in w][:room]  # cut only in degenerate cases (huge fillers)
+                base = list(self._prefix) + lctx + flat + rctx + list(self._suffix)
+                at = len(self._prefix) + len(lctx)
+                reqs: list[int] = []
+                # the filler: left-to-right chain over all its sub-tokens
+                n_left = len(core[0]) if left_word else 0
+                n_fill = sum(len(w) for w in core[len(left_word) : len(core) - len(right_word)])
+                f0, f1 = at + n_left, min(at + n_left + n_fill, at + len(flat))
+                for p in range(f0, f1):
+                    ids = base.copy()
+                    ids[p:f1] = [self.mask_id] * (f1 - p)
+                    reqs.append(rows.token(ids, p, base[p]))
+                # neighbours (only when the slot has a deletion): each word left-to-right, rest visible
+                spans = []
+                if left_word:
+                    spans.append((at, at + len(core[0])))
+                if right_word:
+                    r0 = f0 + n_fill
+                    spans.append((r0, r0 + len(core[-1])))
+                for w0, w1 in spans:
+                    w1 = min(w1, at + len(flat))
+                    for p in range(w0, w1):
+                        ids = base.copy()
+                        ids[p:w1] = [self.mask_id] * (w1 - p)
+                        reqs.append(rows.token(ids, p, base[p]))
+                slot_plan.append(reqs)
+            plans.append(slot_plan)
+        values, _ = self._run(rows)
+        return [
+            np.array([float(values[np.asarray(r, dtype=np.int64)].sum()) for r in sp], dtype=np.float64)
+            for sp in plans
+        ]
+
+    def fillers(self, slots: Sequence[Slot], k: int = 50) -> list[list[tuple[str, float]]]:
+        """Per one-word slot, the ``k`` likeliest whole lower-case alphabetic words for ONE mask there.
+
+        Slots that are not exactly one word get an empty list.
+        """
+        rows = _Rows()
+        plan: list[tuple[int, bool] | None] = []
+        for slot in slots:
+            self._check(slot)
+            if slot.end - slot.start != 1 or k <= 0:
+                plan.append(None)
+                continue
+            toks = [str(t) for t in slot.tokens]
+            s = slot.start
+            left = self._sentence_pieces(toks[:s])
+            right = self._pieces_many([(w, False) for w in toks[s + 1 :]])
+            lctx, rctx = self._context(left, right, self.body_length - 1)
+            ids = list(self._prefix) + lctx + [self.mask_id] + rctx + list(self._suffix)
+            plan.append((rows.dist(ids, len(self._prefix) + len(lctx)), s == 0))
+        _, dists = self._run(rows)
+        out: list[list[tuple[str, float]]] = []
+        for item in plan:
+            if item is None:
+                out.append([])
+                continue
+            r, initial = item
+            cand_ids, word_index, words = self._fillers_table(initial)
+            probs = torch.from_numpy(np.exp(dists[r].astype(np.float64)))[cand_ids]
+            merged = torch.zeros(len(words), dtype=torch.float64).index_add_(0, word_index, probs)
+            top = torch.topk(merged, min(k, len(words)))
+            out.append(
+                [(words[int(i)], math.log(float(v))) for v, i in zip(top.values, top.indices) if float(v) > 0.0]
+            )
+        return out
+
+    def _fillers_table(self, initial: bool):
+        """Vocabulary pieces that are whole alphabetic words at a (sentence-initial or inner) position."""
+        if initial in self._filler_table:
+            return self._filler_table[initial]
+        tok = self.tokenizer
+        special = set(getattr(tok, "all_special_ids", []) or [])
+        vocab = tok.get_vocab()
+        surfaces: list[tuple[int, str]] = []
+        for piece, idx in vocab.items():
+            if idx in special or idx >= self.vocab_size:
+                continue
+            surface = tok.convert_tokens_to_string([piece]).strip()
+            if surface.isalpha():
+                surfaces.append((idx, surface))
+        encoded = self._pieces_many([(sf, initial) for _, sf in surfaces]) if surfaces else []
+        word_of: dict[str, int] = {}
+        cand, index = [], []
+        for (idx, surface), enc in zip(surfaces, encoded):
+            if enc != (idx,):
+                continue  # a continuation piece, or not how the tokenizer writes this word here
+            w = surface.lower()
+            cand.append(idx)
+            index.append(word_of.setdefault(w, len(word_of)))
+        table = (
+            torch.tensor(cand, dtype=torch.long),
+            torch.tensor(index, dtype=torch.long),
+            list(word_of),
+        )
+        self._filler_table[initial] = table
+        return table

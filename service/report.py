@@ -1,0 +1,71 @@
+"""The report: the one contract shared by the engine, the CLI, the HTTP API and the web page.
+
+All offsets are Unicode code-point offsets into the text exactly as received (after decoding),
+so ``text[span.start:span.end] == span.text`` always holds.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+SpanKind = Literal["spun", "grammar", "typo", "formatting"]
+DocLabel = Literal["clean", "suspicious", "spun"]
+
+
+class Suggestion(BaseModel):
+    """A likely original wording; it replaces exactly ``text[start:end]`` of its span."""
+
+    text: str
+    score: float = Field(..., ge=0.0, le=1.0, description="Relative confidence among this span's suggestions.")
+
+
+class Span(BaseModel):
+    """A suspicious stretch of text with ranked suggestions and the evidence behind them."""
+
+    start: int = Field(..., ge=0, description="Code-point offset of the first character.")
+    end: int = Field(..., ge=0, description="Code-point offset one past the last character.")
+    text: str = Field(..., description="Exactly text[start:end].")
+    kind: SpanKind = "spun"
+    score: float = Field(..., ge=0.0, le=1.0, description="Calibrated probability that the span is spun/garbled.")
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list, description="Signals that fired: 'lm', 'lexicon', 'grammar'.")
+    evidence: dict[str, float | str] = Field(default_factory=dict, description="Feature values behind the score.")
+
+
+class SentenceScore(BaseModel):
+    """One sentence (or heading/caption line) and how likely it was spun or garbled."""
+
+    start: int = Field(..., ge=0)
+    end: int = Field(..., ge=0)
+    score: float = Field(..., ge=0.0, le=1.0)
+
+
+class GrammarStatus(BaseModel):
+    """Whether a grammar checker ran; when it did not, ``reason`` says why."""
+
+    checked: bool = False
+    reason: str = "no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL)"
+
+
+class Stats(BaseModel):
+    """Size of the document and time spent on it."""
+
+    words: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+
+
+class Report(BaseModel):
+    """Everything unspin found in one document."""
+
+    id: str | None = None
+    path: str | None = None
+    score: float = Field(..., ge=0.0, le=1.0, description="How likely the document was spun or garbled.")
+    label: DocLabel
+    lm: str = Field(..., description="Which language model produced the scores, e.g. 'ngram:cmu-en-us'.")
+    grammar: GrammarStatus = Field(default_factory=GrammarStatus)
+    stats: Stats = Field(default_factory=Stats)
+    sentences: list[SentenceScore] = Field(default_factory=list)
+    spans: list[Span] = Field(default_factory=list)

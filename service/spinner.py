@@ -1,0 +1,498 @@
+"""A synthetic synonym spinner that produces exactly labelled spun/original pairs.
+
+It imitates commercial article spinners (WordAI, Spinbot, QuillBot-like rewriters): content
+words and WordNet phrases are swapped for a thesaurus neighbour chosen blind to sense ("said" ->
+"stated", "great" -> "terrific", "binoculars" -> "field glasses", "launches" -> "introduces"),
+inflected to fit (lemminflect), number words become digits ("two" -> "2") and a filler
+"actually" is sometimes inserted after an auxiliary ("have actually increased").
+
+Every change is recorded as a :class:`GoldSpan` whose offsets point into the *spun* text and
+whose ``original`` is the exact replaced text, so that putting every ``original`` back yields the
+input text exactly (see :func:`unspin`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import lemminflect
+
+from service.thesaurus import Thesaurus, WordForm, get_thesaurus, inflect
+
+__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS"]
+
+
+@dataclass(frozen=True)
+class GoldSpan:
+    """One spun stretch: ``text`` sits at ``[start, end)`` of the spun text and replaced ``original``."""
+
+    start: int
+    end: int
+    text: str
+    original: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SpunDoc:
+    """A spun text, the text it came from and the exact changes."""
+
+    text: str
+    original: str
+    spans: list[GoldSpan] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "clean": self.original, "spans": [s.to_dict() for s in self.spans]}
+
+
+STOPWORDS = frozenset(
+    """a about above after again against all almost also although always am among an and another any
+    anyone anything are aren around as at be became because become been before being below between
+    both but by can cannot could did do does doing done down during each either else enough even ever
+    every few for from further get gets got had has have having he her here hers herself him himself his
+    how however i if in into is it its itself just least less let like many may me might mine more most
+    much must my myself neither never no nor not now of off often on once one only or other others
+    otherwise our ours ourselves out over own per perhaps quite rather same several shall she should
+    since so some such than that the their theirs them themselves then there these they this those
+    though through thus to too under until up upon us very via was we were what whatever when where
+    whether which while who whom whose why will with within without would yet you your yours yourself
+    yourselves mr mrs ms mln billion million pct dlrs cts vs inc corp ltd co""".split()
+)
+
+NUMBER_WORDS = {
+    "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "twelve": "12", "twenty": "20",
+}  # fmt: skip
+
+AUXILIARIES = frozenset("have has had is are was were will would can could".split())
+
+#: Favourite substitutions of commercial spinners (lemma, POS) -> replacements, on top of WordNet.
+SPINNER_TABLE: dict[tuple[str, str], tuple[str, ...]] = {
+    # Generic habits of article spinners. Kept free of the seed documents' own pairs, so that
+    # the seed evaluation measures what the engine learned, not what was written in here.
+    ("say", "v"): ("state", "mention", "claim"),
+    ("begin", "v"): ("start",),
+    ("help", "v"): ("assist",),
+    ("buy", "v"): ("purchase",),
+}
+
+_TOKEN_RE = re.compile(r"[A-Za-z]+(?:['\u2019\-][A-Za-z]+)*|\d+(?:[.,]\d+)*")
+_ALPHA_RE = re.compile(r"^[a-z]+(?: [a-z]+)?$")
+_SENT_START_RE = re.compile(r"(?:^|[.!?][\"')\u201d\u2019]?\s+|\n\s*\n\s*)$")
+
+
+@dataclass
+class _Unit:
+    start: int  # offsets into the original text
+    end: int
+    tok_lo: int  # token index range
+    tok_hi: int
+    surface: str
+    kind: str  # "word", "phrase", "number"
+    candidates: list[tuple[str, float]]  # surface replacements (already inflected, case fixed), weight
+
+
+_UPOS = {"n": "NOUN", "v": "VERB", "a": "ADJ", "r": "ADV"}
+_BASE_TAGS = {"NN", "VB", "VBP", "JJ", "RB"}
+
+
+def _inflectable(lemma: str, pos: str, tag: str) -> bool:
+    """Whether lemminflect knows how to inflect the phrase head (no guessed "mightinesses")."""
+    if tag in _BASE_TAGS:
+        return True
+    words = lemma.split(" ")
+    head = words[0] if pos == "v" else words[-1]
+    if len(words) > 1 and pos not in ("v", "n"):
+        return False
+    infl = lemminflect.getAllInflections(head, upos=_UPOS.get(pos, "NOUN"))
+    return tag in infl
+
+
+def _tokens(text: str) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
+
+
+def _match_case(repl: str, orig: str) -> str:
+    if orig[:1].isupper():
+        return repl[:1].upper() + repl[1:]
+    return repl
+
+
+class _Spinner:
+    def __init__(self, thesaurus: Thesaurus):
+        self.th = thesaurus
+        self._cand_cache: dict[tuple[str, str, str], tuple[tuple[str, float], ...]] = {}
+        self._weight_cache: dict[tuple[str, str], float] = {}
+        self._proper_cache: dict[str, bool] = {}
+
+    # -- lexical knowledge -------------------------------------------------------------
+
+    def pos_weight(self, lemma: str, pos: str) -> float:
+        """How common ``lemma`` is as ``pos`` (SemCor counts), used to pick the likely POS."""
+        key = (lemma, pos)
+        w = self._weight_cache.get(key)
+        if w is None:
+            total = 0
+            key_name = lemma.replace(" ", "_")
+            for syn in self.th.synsets(lemma, pos):
+                for lem in syn.lemmas():
+                    if lem.name().lower() == key_name:
+                        try:
+                            total += lem.count()
+                        except Exception:  # pragma: no cover
+                            pass
+            w = self._weight_cache[key] = total + 0.5 * len(self.th.synsets(lemma, pos))
+        return w
+
+    def is_proper(self, word: str) -> bool:
+        """Whether a capitalised word is (also) a WordNet proper name, e.g. "Smith", "China"."""
+        hit = self._proper_cache.get(word)
+        if hit is None:
+            hit = False
+            for wf in self.th.analyse(word.lower()):
+                for syn in self.th.synsets(wf.lemma, wf.pos):
+                    name = wf.lemma.replace(" ", "_")
+                    if any(l.name()[:1].isupper() for l in syn.lemmas() if l.name().lower() == name):
+                        hit = True
+                        break
+                if hit:
+                    break
+            self._proper_cache[word] = hit
+        return hit
+
+    def lemma_candidates(self, lemma: str, pos: str) -> list[tuple[str, float]]:
+        """Sense-blind synonyms + similar words of a lemma (lemma forms) with choice weights."""
+        out: dict[str, float] = {}
+        key_name = lemma.replace(" ", "_")
+        for syn in self.th.synsets(lemma, pos):
+            related = [syn] + syn.similar_tos() + syn.also_sees() + syn.verb_groups()
+            antonyms = {a.name().lower() for l in syn.lemmas() for a in l.antonyms()}
+            for k, s2 in enumerate(related):
+                for lem in s2.lemmas():
+                    name = lem.name()
+                    if name.lower() == key_name or name.lower() in antonyms or name[:1].isupper():
+                        continue
+                    phrase = name.replace("_", " ")
+                    if not _ALPHA_RE.match(phrase):
+                        continue
+                    try:
+                        cnt = lem.count()
+                    except Exception:  # pragma: no cover
+                        cnt = 0
+                    # common words are what spinners' dictionaries list; rare senses rarely win
+                    w = (cnt + 0.2) * (1.0 if k == 0 else 0.5)
+                    out[phrase] = max(out.get(phrase, 0.0), w)
+        for extra in SPINNER_TABLE.get((lemma, pos), ()):
+            out[extra] = max(out.get(extra, 0.0), 10.0)
+        # drop the word's own family ("launch" -> "launching")
+        extras = SPINNER_TABLE.get((lemma, pos), ())
+        stem = lemma.split(" ")[0][:4]
+        for cand in list(out):
+            if len(stem) == 4 and cand.startswith(stem) and cand not in extras:
+                del out[cand]
+        return sorted(out.items())
+
+    def surface_candidates(self, surface: str, form: WordForm) -> tuple[tuple[str, float], ...]:
+        key = (surface, form.lemma, form.pos + form.tag)
+        hit = self._cand_cache.get(key)
+        if hit is not None:
+            return hit
+        res: dict[str, float] = {}
+        for cand, w in self.lemma_candidates(form.lemma, form.pos):
+            if not _inflectable(cand, form.pos, form.tag):
+                continue
+            rep = inflect(cand, form.pos, form.tag)
+            if rep == surface or not _ALPHA_RE.match(rep):
+                continue
+            res[rep] = max(res.get(rep, 0.0), w)
+        out = tuple(sorted(res.items()))
+        self._cand_cache[key] = out
+        return out
+
+    def best_form(self, surface: str, forms: Iterable[WordForm]) -> WordForm | None:
+        forms = list(forms)
+        if not forms:
+            return None
+        return max(forms, key=lambda f: (self.pos_weight(f.lemma, f.pos), -forms.index(f)))
+
+    # -- units -----------------------------------------------------------------------------
+
+    def table_phrase(self, words: list[str]) -> WordForm | None:
+        """A SPINNER_TABLE verb phrase like "deal with" in any inflection of its first word."""
+        if len(words) < 2:
+            return None
+        rest = " ".join(words[1:])
+        for wf in self.th.analyse(words[0]):
+            if wf.pos == "v" and (f"{wf.lemma} {rest}", "v") in SPINNER_TABLE:
+                return WordForm(f"{wf.lemma} {rest}", "v", wf.tag)
+        return None
+
+    def units(self, text: str) -> list[_Unit]:
+        toks = _tokens(text)
+        units: list[_Unit] = []
+        i = 0
+        n = len(toks)
+        while i < n:
+            s, e, w = toks[i]
+            unit = None
+            # phrases first (3 then 2 tokens, single spaces, lower case)
+            for size in (3, 2):
+                if i + size > n:
+                    continue
+                group = toks[i : i + size]
+                if any(not g[2].isalpha() or not g[2].islower() for g in group):
+                    continue
+                if any(group[k + 1][0] != group[k][1] + 1 or text[group[k][1]] != " " for k in range(size - 1)):
+                    continue
+                words = [g[2] for g in group]
+                if all(x in STOPWORDS for x in words):
+                    continue
+                phrase = " ".join(words)
+                form = self.table_phrase(words)
+                if form is None:
+                    form = self.best_form(phrase, self.th.analyse(phrase))
+                if form is None:
+                    continue
+                cands = self.surface_candidates(phrase, form)
+                if cands:
+                    unit = _Unit(group[0][0], group[-1][1], i, i + size, phrase, "phrase", list(cands))
+                    break
+            if unit is None:
+                unit = self.word_unit(text, i, toks)
+            if unit is not None:
+                units.append(unit)
+                i = unit.tok_hi
+            else:
+                i += 1
+        return units
+
+    def word_unit(self, text: str, i: int, toks: list[tuple[int, int, str]]) -> _Unit | None:
+        s, e, w = toks[i]
+        if not w.isalpha():
+            return None
+        # never touch parts of hyphenated/apostrophe compounds or words glued to digits
+        if (s > 0 and text[s - 1] in "-'\u2019/&") or (e < len(text) and text[e : e + 1] in "-/&"):
+            return None
+        low = w.lower()
+        if w in NUMBER_WORDS and i + 1 < len(toks) and toks[i + 1][2].islower() and toks[i + 1][0] == e + 1:
+            return _Unit(s, e, i, i + 1, w, "number", [(NUMBER_WORDS[w], 1.0)])
+        if len(w) < 3 or low in STOPWORDS or low in NUMBER_WORDS:
+            return None
+        if not w.islower():
+            # capitalised: only a sentence-initial common word, never names or acronyms
+            if not (w[0].isupper() and w[1:].islower()):
+                return None
+            if not _SENT_START_RE.search(text[max(0, s - 4) : s]) and s != 0:
+                return None
+            if self.is_proper(w):
+                return None
+        form = self.best_form(low, self.th.analyse(low))
+        if form is None:
+            return None
+        cands = self.surface_candidates(low, form)
+        if not cands:
+            return None
+        return _Unit(s, e, i, i + 1, w, "word", [(_match_case(c, w), wt) for c, wt in cands])
+
+
+def _choose(rng: random.Random, cands: list[tuple[str, float]]) -> str:
+    total = sum(w for _, w in cands)
+    x = rng.random() * total
+    for c, w in cands:
+        x -= w
+        if x <= 0:
+            return c
+    return cands[-1][0]
+
+
+_SPINNERS: dict[int, _Spinner] = {}
+
+
+def _spinner_for(thesaurus: Thesaurus) -> _Spinner:
+    sp = _SPINNERS.get(id(thesaurus))
+    if sp is None or sp.th is not thesaurus:
+        sp = _SPINNERS[id(thesaurus)] = _Spinner(thesaurus)
+    return sp
+
+
+def spin(
+    text: str,
+    rate: float = 0.1,
+    seed: int = 0,
+    thesaurus: Thesaurus | None = None,
+    *,
+    insert_rate: float | None = None,
+) -> SpunDoc:
+    """Spin ``rate`` of the eligible content words/phrases of ``text`` (deterministic per seed).
+
+    ``insert_rate`` (default ``rate / 4``) is the chance of inserting "actually" after an
+    auxiliary (have/has/is/...) that is followed by a lower-case word; not counted in ``rate``.
+    """
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError("rate must be within [0, 1]")
+    th = thesaurus or get_thesaurus()
+    sp = _spinner_for(th)
+    rng = random.Random(seed)
+    units = sp.units(text)
+    x = rate * len(units)
+    k = int(x) + (1 if rng.random() < x - int(x) else 0)
+    order = list(range(len(units)))
+    rng.shuffle(order)
+    chosen: list[int] = []
+    taken_tokens: set[int] = set()
+    for idx in order:
+        if len(chosen) >= k:
+            break
+        u = units[idx]
+        # keep spans apart: no two changed units on adjacent tokens
+        if any(t in taken_tokens for t in range(u.tok_lo - 1, u.tok_hi + 1)):
+            continue
+        chosen.append(idx)
+        taken_tokens.update(range(u.tok_lo, u.tok_hi))
+    edits: list[tuple[int, int, str]] = []  # (orig start, orig end, replacement)
+    for idx in sorted(chosen):
+        u = units[idx]
+        rep = _choose(rng, u.candidates)
+        if rep.lower() != u.surface.lower():
+            edits.append((u.start, u.end, rep))
+    # "actually" insertions
+    ins_p = rate / 4 if insert_rate is None else insert_rate
+    if ins_p > 0:
+        toks = _tokens(text)
+        for j in range(len(toks) - 1):
+            s, e, w = toks[j]
+            nxt = toks[j + 1]
+            if not (w.lower() in AUXILIARIES and nxt[0] == e + 1 and text[e] == " "):
+                continue
+            if not (nxt[2].isalpha() and nxt[2].islower() and nxt[2] not in STOPWORDS):
+                continue
+            # not next to another change
+            if any(a <= nxt[1] and b >= s for a, b, _ in edits):
+                continue
+            if rng.random() < ins_p:
+                edits.append((e, e, " actually"))
+        edits.sort(key=lambda t: (t[0], t[1]))
+    out: list[str] = []
+    spans: list[GoldSpan] = []
+    pos = 0
+    length = 0
+    for a, b, rep in edits:
+        chunk = text[pos:a]
+        out.append(chunk)
+        length += len(chunk)
+        out.append(rep)
+        spans.append(GoldSpan(length, length + len(rep), rep, text[a:b]))
+        length += len(rep)
+        pos = b
+    out.append(text[pos:])
+    return SpunDoc("".join(out), text, spans)
+
+
+def unspin(text: str, spans: Iterable) -> str:
+    """Put each span's ``original`` back (spans with start/end/original, non-overlapping)."""
+    res = text
+    for sp in sorted(spans, key=lambda s: _get(s, "start"), reverse=True):
+        res = res[: _get(sp, "start")] + _get(sp, "original") + res[_get(sp, "end") :]
+    return res
+
+
+def _get(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+# ------------------------------------------------------------------------------ dataset
+
+
+def split_of(doc_id) -> str:
+    """Deterministic 80/20 split by document id: "train" or "test" (held out, never for tuning)."""
+    h = int(hashlib.sha1(str(doc_id).encode()).hexdigest()[:8], 16)
+    return "train" if h % 100 < 80 else "test"
+
+
+def _order_key(doc_id, seed: int) -> str:
+    return hashlib.sha1(f"{seed}:{doc_id}".encode()).hexdigest()
+
+
+def _read_corpus(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                yield json.loads(line)
+
+
+def _doc_seed(seed: int, doc_id) -> int:
+    return int(hashlib.sha1(f"{seed}/{doc_id}".encode()).hexdigest()[:12], 16)
+
+
+def make_dataset(
+    corpus_path: str | Path,
+    out_dir: str | Path,
+    n_train: int = 2000,
+    n_test: int = 300,
+    rate: float = 0.08,
+    seed: int = 0,
+    *,
+    clean_words: int = 50_000,
+    thesaurus: Thesaurus | None = None,
+    progress: bool = False,
+) -> dict:
+    """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus.
+
+    Documents are split by :func:`split_of` (hash of id: 80 % train, 20 % held out).
+    ``train``/``test`` lines: ``{"id", "text" (spun), "clean", "spans"}``; ``clean_test`` holds
+    untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
+    totalling at least ``clean_words`` words (when the corpus has them). Returns counts.
+    """
+    th = thesaurus or get_thesaurus()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train, held = [], []
+    for doc in _read_corpus(Path(corpus_path)):
+        body = doc.get("body") or doc.get("text") or ""
+        if not body.strip():
+            continue
+        (train if split_of(doc["id"]) == "train" else held).append(doc)
+    train.sort(key=lambda d: _order_key(d["id"], seed))
+    held.sort(key=lambda d: _order_key(d["id"], seed))
+    stats: dict = {}
+
+    def write_spun(name: str, docs: list[dict]) -> None:
+        it = docs
+        if progress:
+            from tqdm import tqdm
+
+            it = tqdm(docs, desc=name)
+        n_spans = n_words = 0
+        with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+            for d in it:
+                body = d.get("body") or d.get("text")
+                sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th)
+                n_spans += len(sd.spans)
+                n_words += len(body.split())
+                fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")
+        stats[name] = {"docs": len(docs), "words": n_words, "spans": n_spans}
+
+    write_spun("train", train[:n_train])
+    test_docs = held[:n_test]
+    write_spun("test", test_docs)
+    words = 0
+    n_clean = 0
+    with open(out / "clean_test.jsonl", "w", encoding="utf-8") as fh:
+        for d in held[n_test:]:
+            if words >= clean_words:
+                break
+            body = d.get("body") or d.get("text")
+            fh.write(json.dumps({"id": d["id"], "text": body, "spans": []}, ensure_ascii=False) + "\n")
+            words += len(body.split())
+            n_clean += 1
+    stats["clean_test"] = {"docs": n_clean, "words": words, "spans": 0}
+    return stats

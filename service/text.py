@@ -1,0 +1,537 @@
+"""Decoding and segmentation with exact offsets.
+
+``decode`` turns bytes into the one string every later offset refers to; ``segment`` splits that
+string into sentences (and heading, caption, byline lines) of tokens. Every ``Token`` and
+``Sentence`` offset is a Unicode code-point offset into the string given to ``segment``, so
+``text[t.start:t.end] == t.text`` always holds; nothing is ever cleaned or rewritten.
+
+Segmentation has two layers:
+
+1. *Reflow* (ours): the text is cut into blocks. A blank line always ends a block. In text with
+   one paragraph per line (most lines long, none continuing in lower case) each line is a block.
+   In hard-wrapped text a single newline is whitespace, except around short stand-alone lines
+   (headings, bylines, "@ Newsweek") and before caption lines ("FILE PHOTO: ...").
+2. *Sentences and tokens* (syntok): each block is tokenized and split into sentences by syntok.
+   Its tokens are then adjusted: contractions and possessives are rejoined ("don't",
+   "O'Connor", "Trump's"), hyphenated compounds are one token ("year-end"; syntok keeps the
+   hyphen out of its tokens), "U.S" + "." is "U.S.", and glued tokens are split ("go—now",
+   "REUTERS/Damir", "in2001", "24,2017").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Literal, Sequence
+
+from syntok.segmenter import segment as _syntok_segment
+from syntok.tokenizer import Tokenizer as _SyntokTokenizer
+
+SentenceKind = Literal["prose", "heading", "caption", "byline", "other"]
+
+
+class InputError(ValueError):
+    """The input cannot be scored; the message says why in plain words (for a 4xx answer)."""
+
+
+# --------------------------------------------------------------------------- decoding
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+_ALLOWED_CONTROLS = frozenset("\t\n\r\x0b\x0c")
+
+
+def _looks_binary(text: str) -> bool:
+    """True when ``text`` holds NUL characters or more than 10% other control characters."""
+    if not text:
+        return False
+    if "\x00" in text:
+        return True
+    controls = sum(1 for c in text if (c < " " or c == "\x7f") and c not in _ALLOWED_CONTROLS)
+    return controls > 0.1 * len(text)
+
+
+def decode(data: bytes, fallback: str | None = None) -> str:
+    """Decode uploaded bytes into text without normalising it in any other way.
+
+    UTF-8 is expected (a UTF-8 BOM is stripped); UTF-16 and UTF-32 are accepted with a BOM.
+    When the bytes are not valid UTF-8 and ``fallback`` names an encoding (e.g. ``"cp1252"``),
+    that encoding is used instead.
+
+    Raises:
+        InputError: binary data, invalid UTF-8 without a usable fallback, or an unknown
+            fallback encoding.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InputError(
+                    f"starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()} "
+                    f"(byte offset {exc.start + len(bom)})"
+                ) from None
+            if _looks_binary(text):
+                raise InputError("looks like binary data, not text")
+            return text
+
+    if b"\x00" in data:
+        raise InputError("looks like binary data, not text (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if _looks_binary(data.decode("latin-1")):
+            raise InputError("looks like binary data, not text") from None
+        if not fallback:
+            raise InputError(
+                f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}; "
+                "send UTF-8 or name a fallback encoding such as cp1252"
+            ) from None
+        try:
+            text = data.decode(fallback)
+        except LookupError:
+            raise InputError(f"unknown fallback encoding {fallback!r}") from None
+        except UnicodeDecodeError as exc2:
+            raise InputError(
+                f"neither valid UTF-8 (byte offset {exc.start}) nor valid {fallback} "
+                f"(byte offset {exc2.start})"
+            ) from None
+    if _looks_binary(text):
+        raise InputError("looks like binary data, not text")
+    return text
+
+
+def check_text(text: str, max_chars: int) -> None:
+    """Reject text that cannot be scored: empty, whitespace only, or longer than ``max_chars``.
+
+    Raises:
+        InputError: with a message naming the problem (and the limit, when too long).
+    """
+    if not text:
+        raise InputError("the text is empty")
+    if text.isspace():
+        raise InputError("the text contains only whitespace")
+    if len(text) > max_chars:
+        raise InputError(
+            f"the text is {len(text):,} characters long; the limit is {max_chars:,} characters (UNSPIN_MAX_CHARS)"
+        )
+
+
+# --------------------------------------------------------------------------- data types
+
+_L = r"[^\W\d_]"  # one letter
+_WORD_PART = rf"(?:(?:{_L}\.)+{_L}\.?|{_L}+)"  # "U.S.", "p.m", or a run of letters
+_WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑'’ʼ]{_WORD_PART})*")
+_NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
+_NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token: ``text`` is exactly ``source[start:end]`` (code-point offsets)."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def norm(self) -> str:
+        """Lower case with curly apostrophes (’) as ' and Unicode hyphens as -."""
+        return self.text.lower().translate(_NORM_TABLE)
+
+    @property
+    def is_word(self) -> bool:
+        """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S.")."""
+        return _WORD_RE.fullmatch(self.text) is not None
+
+    @property
+    def is_number(self) -> bool:
+        """A number such as "17.3", "2,000", "6:30", "1990s" or "21st"."""
+        return _NUMBER_RE.fullmatch(self.text) is not None
+
+    @property
+    def is_capitalized(self) -> bool:
+        """The first character is upper case."""
+        return self.text[:1].isupper()
+
+    @property
+    def is_upper(self) -> bool:
+        """More than one letter, all upper case ("FINANCIAL", "U.S.")."""
+        letters = [c for c in self.text if c.isalpha()]
+        return len(letters) > 1 and all(c.isupper() for c in letters)
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence or a stand-alone line; ``start``/``end`` span its first to its last token.
+
+    ``text`` is ``source[start:end]`` (hard-wrap newlines included, as written).
+
+    ``kind`` is "prose", "heading" ("World News"), "caption" ("FILE PHOTO: ..."), "byline"
+    ("By", "Tom O'Connor", "Reporting by X; Editing by Y") or "other" ("@ Newsweek").
+    """
+
+    start: int
+    end: int
+    tokens: tuple[Token, ...]
+    kind: SentenceKind = "prose"
+    text: str = ""  # exactly source[start:end]; always filled by ``segment``
+
+    def words(self) -> list[Token]:
+        """The tokens that are words (see ``Token.is_word``)."""
+        return [t for t in self.tokens if t.is_word]
+
+
+# --------------------------------------------------------------------------- tokens
+
+_SYNTOK = _SyntokTokenizer(replace_not_contraction=False)
+_CLITIC_RE = re.compile(r"(?:n['’ʼ]t|['’ʼ][^\W\d_]+)")
+_ABBR_NO_DOT_RE = re.compile(rf"(?:{_L}\.)+{_L}")
+_HYPHENS = frozenset("-‐‑_")
+_SPLIT_RE = re.compile(rf"[—–―…]|(?<={_L})/(?={_L})")
+_GLUED_NUMBER_RE = re.compile(r"([a-z]{2,})(\d{2,})")
+_BAD_GROUPING_RE = re.compile(r"\d{1,3}(?:,\d+)+")
+
+
+def _syntok_sentences(text: str, start: int, end: int) -> Iterator[list[tuple[int, int]]]:
+    """syntok's sentences of ``text[start:end]`` as lists of absolute (start, end) token spans.
+
+    syntok sometimes ends a sentence mid-clause ("SEOUL (Reuters) | – A proposal",
+    "Reporting by X; | Editing by Y"); such a piece is joined to the piece that follows when it
+    ends in ",;:" or a dash, or the next piece starts in lower case or with a dash.
+    """
+    pending: list[tuple[int, int]] = []
+    for spans in _syntok_pieces(text, start, end):
+        if pending and _continues(text, pending, spans):
+            pending.extend(spans)
+            continue
+        if pending:
+            yield pending
+        pending = list(spans)
+    if pending:
+        yield pending
+
+
+def _continues(text: str, before: list[tuple[int, int]], after: list[tuple[int, int]]) -> bool:
+    last = text[before[-1][0]:before[-1][1]]
+    if last.rstrip(_CLOSERS)[-1:] in _SENTENCE_END or (
+        last in _CLOSERS and len(before) > 1 and text[before[-2][1] - 1] in _SENTENCE_END
+    ):
+        return False
+    first = text[after[0][0]]
+    return last[-1] in ",;:-–—(" or first.islower() or first in "-–—…,;:)"
+
+
+def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, int]]]:
+    chunk = text[start:end]
+    for sentence in _syntok_segment(_SYNTOK.tokenize(chunk)):
+        spans = []
+        for tok in sentence:
+            value = tok.value
+            if not value:
+                continue
+            pos = tok.offset
+            if chunk[pos:pos + len(value)] != value:  # never seen; stay exact if it happens
+                pos = chunk.find(value, spans[-1][1] - start if spans else 0)
+                if pos < 0:
+                    continue
+            spans.append((start + pos, start + pos + len(value)))
+        if spans:
+            yield spans
+
+
+def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Rejoin what syntok split: clitics, camelCase, "U.S" + ".", hyphenated compounds."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out:
+            ps, pe = out[-1]
+            prev, cur = text[ps:pe], text[s:e]
+            join = False
+            if pe == s:
+                join = (
+                    (prev[-1].isalpha() and (_CLITIC_RE.fullmatch(cur) is not None or cur[0].isalpha()))
+                    or (cur == "." and _ABBR_NO_DOT_RE.fullmatch(prev) is not None)
+                )
+            elif s == pe + 1 and text[pe] in _HYPHENS:
+                join = prev[-1].isalnum() and cur[0].isalnum()
+            if join:
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
+    return out
+
+
+def _split(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Split one glued token: dashes/ellipses inside, "A/B", "in2001", "24,2017"."""
+    tok = text[s:e]
+    if "://" in tok or "@" in tok or tok.lower().startswith("www."):
+        return [(s, e)]
+    m = _GLUED_NUMBER_RE.fullmatch(tok)
+    if m:
+        return [(s, s + m.end(1)), (s + m.end(1), e)]
+    if _BAD_GROUPING_RE.fullmatch(tok) and any(len(g) != 3 for g in tok.split(",")[1:]):
+        pieces = []
+        pos = s
+        for i, group in enumerate(tok.split(",")):
+            if i:
+                pieces.append((pos, pos + 1))
+                pos += 1
+            pieces.append((pos, pos + len(group)))
+            pos += len(group)
+        return pieces
+    if len(tok) < 2 or not _SPLIT_RE.search(tok):
+        return [(s, e)]
+    pieces = []
+    pos = s
+    for m in _SPLIT_RE.finditer(tok):
+        if m.start() > pos - s:
+            pieces.append((pos, s + m.start()))
+        pieces.append((s + m.start(), s + m.end()))
+        pos = s + m.end()
+    if pos < e:
+        pieces.append((pos, e))
+    return pieces
+
+
+def _tokens(text: str, spans: list[tuple[int, int]]) -> tuple[Token, ...]:
+    return tuple(
+        Token(ps, pe, text[ps:pe]) for s, e in _merge(text, spans) for ps, pe in _split(text, s, e)
+    )
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of ``text`` (as ``segment`` makes them), without sentence structure.
+
+    Also used for phrase-list entries so that they tokenize the way documents do.
+    """
+    return [t for sentence in segment(text) for t in sentence.tokens]
+
+
+# --------------------------------------------------------------------------- reflow
+
+_LINE_RE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
+_LINE_WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ.\-‐‑][^\W_]+)*\.?")
+_CAPTION_RE = re.compile(r"(?:FILE\s+)?(?:PHOTO|IMAGE|PICTURE|VIDEO|GRAPHIC|GRAPHICS)S?\s*:", re.IGNORECASE)
+_NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|de|da|del|van|von|der|bin|al))*"
+_NAMES = rf"{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_NAME})*"
+_CREDIT = rf"[A-Z][a-z]+(?:\s+[a-z]+){{0,2}}\s+by\s+{_NAMES}"
+_CREDITS_RE = re.compile(rf"\(?{_CREDIT}(?:\s*[;,]\s*{_CREDIT})*\)?\.?")
+_CREDIT_ROLES = frozenset(
+    "reporting writing editing additional compiled produced photo photos photography graphics "
+    "illustration translated translation research video".split()
+)
+_BY_RE = re.compile(rf"[Bb][Yy](?::|\s+{_NAMES})?")
+_FUNCTION_WORDS = frozenset("a an the and or of in on at to for by with from vs via de da van von der".split())
+_OTHER_START = frozenset("@#©®*•|>~=_+§¶")
+_CLOSERS = "\"'”’»)]}›"
+_SENTENCE_END = frozenset(".!?…")
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    start: int  # first non-space character
+    end: int  # one past the last non-space character
+    text: str
+
+    @property
+    def words(self) -> list[str]:
+        return _LINE_WORD_RE.findall(self.text)
+
+
+def _lines(text: str) -> list[_Line | None]:
+    """Every line of ``text`` stripped of surrounding whitespace; None for blank lines."""
+    lines: list[_Line | None] = []
+    pos = 0
+    n = len(text)
+    while pos <= n:
+        m = _LINE_RE.match(text, pos)
+        s, e = m.start(), m.end()
+        raw = text[s:e]
+        stripped = raw.strip()
+        if stripped:
+            lead = len(raw) - len(raw.lstrip())
+            lines.append(_Line(s + lead, s + lead + len(stripped), stripped))
+        else:
+            lines.append(None)
+        if e >= n:
+            break
+        pos = e + (2 if text.startswith("\r\n", e) else 1)
+    return lines
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip(_CLOSERS)[-1:] in _SENTENCE_END
+
+
+def _ends_open(line: str) -> bool:
+    """No final punctuation at all (a heading, a name, or a line that wraps)."""
+    return line[-1].isalnum()
+
+
+def _is_title_like(line: _Line) -> bool:
+    words = line.words
+    if not words or not words[0][0].isupper():
+        return False
+    return all(w[0].isupper() or w[0].isdigit() or w.lower() in _FUNCTION_WORDS for w in words)
+
+
+def _is_credits(line: _Line, near_edge: bool) -> bool:
+    """ "Reporting by X; Editing by Y" and the like."""
+    if len(line.words) > 30 or _CREDITS_RE.fullmatch(line.text) is None:
+        return False
+    role = line.text.lstrip("(").split()[0].lower()
+    return ";" in line.text or role in _CREDIT_ROLES or near_edge
+
+
+def _is_other(line: _Line) -> bool:
+    """Lines that are neither prose nor headings: "@ Newsweek", "***", rows of numbers."""
+    if line.text[0] in _OTHER_START:
+        return True
+    words = [w for w in line.words if any(c.isalpha() for c in w)]
+    return not words or len(words) < 0.5 * len(line.text.split())
+
+
+def _line_kind(line: _Line, prev: _Line | None, prev_kind: str | None, near_edge: bool) -> SentenceKind:
+    """Kind of a line that stands alone (one line = one block)."""
+    if _CAPTION_RE.match(line.text):
+        return "caption"
+    if _BY_RE.fullmatch(line.text) and len(line.words) <= 8:
+        return "byline"
+    if (
+        prev_kind == "byline"
+        and prev is not None
+        and prev.text.lower() in ("by", "by:")
+        and _ends_open(line.text)
+        and _is_title_like(line)
+        and len(line.words) <= 6
+    ):
+        return "byline"
+    if _is_credits(line, near_edge):
+        return "byline"
+    if _is_other(line):
+        return "other"
+    if not _ends_sentence(line.text) and line.text[-1] not in ",;:" and len(line.words) <= 12 and len(line.text) <= 100:
+        return "heading"
+    return "prose"
+
+
+def _one_paragraph_per_line(lines: Sequence[_Line | None]) -> bool:
+    """True for text with a paragraph per line (most lines long, none continuing in lower case)."""
+    real = [ln for ln in lines if ln is not None]
+    if len(real) < 2:
+        return False
+    long_share = sum(len(ln.text) >= 100 for ln in real) / len(real)
+    continued = sum(
+        1 for a, b in zip(lines, lines[1:]) if a is not None and b is not None and b.text[0].islower()
+    )
+    return long_share >= 0.4 and continued <= 0.1 * len(real)
+
+
+def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge: bool) -> bool:
+    """In hard-wrapped text: is line ``i`` a heading/byline/other line of its own?"""
+    line = para[i]
+    if len(para) == 1:
+        return True
+    before = i == 0 or flags[i - 1] or _ends_sentence(para[i - 1].text)
+    after = i == len(para) - 1 or not para[i + 1].text[0].islower()
+    if not (before and after):
+        return False
+    if _is_credits(line, near_edge):
+        return True
+    if not _ends_open(line.text) and line.text[-1] not in _CLOSERS:
+        return False
+    short = len(line.words) <= 6 and len(line.text) <= 50
+    return short and (_is_title_like(line) or _is_other(line) or _BY_RE.fullmatch(line.text) is not None)
+
+
+def _blocks(text: str) -> list[tuple[int, int, SentenceKind | None]]:
+    """Cut ``text`` into (start, end, kind) blocks for syntok; kind None means prose."""
+    lines = _lines(text)
+    paragraphs: list[list[_Line]] = [[]]
+    for ln in lines:
+        if ln is None:
+            if paragraphs[-1]:
+                paragraphs.append([])
+        else:
+            paragraphs[-1].append(ln)
+    paragraphs = [p for p in paragraphs if p]
+    all_lines = [ln for p in paragraphs for ln in p]
+    edge_ids = {id(ln) for ln in all_lines[:3] + all_lines[-2:]}
+    per_line = _one_paragraph_per_line(lines)
+
+    blocks: list[tuple[int, int, SentenceKind | None]] = []
+    prev: _Line | None = None
+    prev_kind: str | None = None
+    for para in paragraphs:
+        flags: list[bool] = []
+        group: list[_Line] = []
+
+        def flush() -> None:
+            if group:
+                kind = "caption" if _CAPTION_RE.match(group[0].text) else None
+                blocks.append((group[0].start, group[-1].end, kind))
+                group.clear()
+
+        for i, line in enumerate(para):
+            alone = per_line or _standalone(para, i, flags, id(line) in edge_ids)
+            flags.append(alone)
+            if alone:
+                flush()
+                kind = _line_kind(line, prev, prev_kind, id(line) in edge_ids)
+                blocks.append((line.start, line.end, kind))
+                prev_kind = kind
+            else:
+                if _CAPTION_RE.match(line.text):
+                    flush()
+                group.append(line)
+                prev_kind = None
+            prev = line
+        flush()
+    return blocks
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def segment(text: str) -> list[Sentence]:
+    """Split ``text`` into sentences (and stand-alone lines) of tokens with exact offsets.
+
+    Every ``Token`` and ``Sentence`` satisfies ``text[x.start:x.end] == x.text`` (for a sentence,
+    the span from its first to its last token). Sentences are in order and never overlap.
+    """
+    sentences: list[Sentence] = []
+    for start, end, kind in _blocks(text):
+        for spans in _syntok_sentences(text, start, end):
+            tokens = _tokens(text, spans)
+            if tokens:
+                s, e = tokens[0].start, tokens[-1].end
+                sentences.append(Sentence(s, e, tokens, kind or "prose", text[s:e]))
+    return sentences
+
+
+def word_count(text: str | Iterable[Sentence]) -> int:
+    """Words as counted for statistics: word and number tokens.
+
+    Pass already segmented sentences instead of the text to avoid segmenting twice.
+    """
+    sentences = segment(text) if isinstance(text, str) else text
+    return sum(1 for s in sentences for t in s.tokens if t.is_word or t.is_number)
+
+
+__all__ = [
+    "InputError",
+    "Sentence",
+    "SentenceKind",
+    "Token",
+    "check_text",
+    "decode",
+    "segment",
+    "tokenize",
+    "word_count",
+]

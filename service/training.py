@@ -1,0 +1,97 @@
+"""Learning the fusion from labelled data and calibrating its threshold on clean text.
+
+``unspin train`` runs the engine's analysis (no thresholding) on synthetic spun documents,
+labels each candidate row 1 when applying it reproduces the gold original, fits the logistic
+fusion, then picks the threshold on *clean* documents so that false flags stay under a target
+rate per 1,000 words. Nothing here is used at scoring time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from service.engine import Analysis, Engine
+from service.evaluation import reproduces
+from service.scoring import FusionModel, train_fusion
+
+def slot_offsets(analysis: Analysis, r) -> tuple[int, int]:
+    toks = analysis.sentences[r.sentence].tokens
+    return toks[r.first].start, toks[r.last - 1].end
+
+
+def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of every candidate in the analysis and their 0/1 labels."""
+    X, y = [], []
+    for r in analysis.slots:
+        if not len(r.candidates) or r.lexicon:
+            continue
+        s, e = slot_offsets(analysis, r)
+        near = [g for g in gold if s < int(g["end"]) and int(g["start"]) < e]
+        for j, c in enumerate(r.candidates):
+            X.append(r.features[j])
+            y.append(int(any(reproduces(analysis.text, s, e, c.text, g) for g in near)))
+    if not X:
+        return np.zeros((0, 0)), np.zeros(0, dtype=int)
+    return np.vstack(X), np.asarray(y)
+
+
+@dataclass
+class TrainResult:
+    fusion: FusionModel
+    rows: int
+    positives: int
+    clean_words: int
+    false_flags_per_1k: float
+
+
+def clean_span_scores(engine: Engine, texts: Iterable[str]) -> tuple[list[float], int]:
+    """Best score of every slot found in clean texts (one number per would-be span) and word count."""
+    scores: list[float] = []
+    words = 0
+    for t in texts:
+        a = engine.analyze(t)
+        words += a.words
+        # overlapping slots collapse into one flag at reporting time: keep the best per token
+        best: dict[tuple[int, int], float] = {}
+        for r in a.slots:
+            key = (r.sentence, r.first)
+            best[key] = max(best.get(key, 0.0), r.score)
+        scores.extend(best.values())
+    return scores, words
+
+
+def choose_threshold(clean_scores: Sequence[float], clean_words: int, target_per_1k: float) -> float:
+    """The lowest threshold whose false flags per 1,000 clean words are at most the target."""
+    allowed = int(target_per_1k * clean_words / 1000.0)
+    s = np.sort(np.asarray(clean_scores))[::-1]
+    if allowed >= len(s):
+        return 0.5
+    return float(min(0.99, s[allowed] + 1e-6)) if len(s) else 0.5
+
+
+def train(
+    engine: Engine,
+    spun_docs: Iterable[dict],
+    clean_texts: Iterable[str],
+    target_per_1k: float = 2.0,
+    C: float = 1.0,
+    progress=None,
+) -> TrainResult:
+    """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts."""
+    Xs, ys = [], []
+    for doc in progress(spun_docs) if progress else spun_docs:
+        X, y = labelled_rows(engine.analyze(doc["text"]), doc["spans"])
+        if len(X):
+            Xs.append(X)
+            ys.append(y)
+    X, y = np.vstack(Xs), np.concatenate(ys)
+    fusion = train_fusion(X, y, C=C)
+    engine.fusion = fusion
+    scores, words = clean_span_scores(engine, clean_texts)
+    fusion.threshold = choose_threshold(scores, words, target_per_1k)
+    ff = 1000.0 * sum(1 for s in scores if s >= fusion.threshold) / max(1, words)
+    fusion.meta = {"rows": int(len(y)), "positives": int(y.sum()), "clean_words": words, "target_per_1k": target_per_1k}
+    return TrainResult(fusion, int(len(y)), int(y.sum()), words, ff)

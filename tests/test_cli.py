@@ -1,0 +1,259 @@
+"""The ``unspin`` command line (service/cli.py): formats, folders, stdin, errors, eval, make-data, train.
+
+Only mechanics are asserted (what is written where, exit codes, valid JSON), never which spans
+are found: the fusion model is retrained independently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from service.cli import main
+from service.report import Report
+from service.scoring import FEATURE_NAMES, FusionModel
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SEED = SEEDS / "002_2ef1442c87ee1781.txt"
+
+
+@pytest.fixture(autouse=True)
+def ngram_env(monkeypatch, engine):
+    """Run every command with the n-gram backend and default settings (the shared engine)."""
+    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("UNSPIN_LM", "ngram")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2: keep stderr apart
+    except TypeError:
+        return CliRunner()  # click >= 8.2: stdout and stderr are always apart
+
+
+def invoke(runner: CliRunner, *args: str, input: bytes | None = None):
+    return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def jsonl(output: str) -> list[dict]:
+    lines = [line for line in output.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
+
+
+def assert_report(record: dict, path: str) -> Report:
+    r = Report.model_validate(record)
+    assert r.path == path
+    assert r.lm == "ngram:cmu-en-us"
+    assert r.stats.words > 800
+    return r
+
+
+# --------------------------------------------------------------------------- score
+
+
+def test_score_text_format(runner):
+    res = invoke(runner, "score", str(SEED))
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith(f"{SEED}: ")
+    assert "lm ngram:cmu-en-us" in lines[0] and "grammar not checked" in lines[0]
+    # one line per span, each pointing at its line and offsets
+    as_json = jsonl(invoke(runner, "score", "--format", "jsonl", str(SEED)).stdout)[0]
+    assert len(lines) == 1 + len(as_json["spans"])
+    for line, span in zip(lines[1:], as_json["spans"]):
+        assert f"{span['start']}-{span['end']}" in line and "→" in line
+
+
+def test_score_json_format(runner):
+    res = invoke(runner, "score", "--format", "json", str(SEED))
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("{\n")  # indented, one document
+    r = assert_report(json.loads(res.stdout), str(SEED))
+    text = SEED.read_bytes().decode("utf-8")
+    for s in r.spans:
+        assert text[s.start : s.end] == s.text
+
+
+def test_score_jsonl_format_and_threshold(runner):
+    res = invoke(runner, "score", "--format", "jsonl", "--threshold", "0", str(SEED))
+    assert res.exit_code == 0, res.output
+    records = jsonl(res.stdout)
+    assert len(records) == 1 and len(res.stdout.strip().splitlines()) == 1
+    r = assert_report(records[0], str(SEED))
+    assert len(r.spans) > 50  # threshold 0: every slot
+
+
+def test_score_folder(runner, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    for src, dst in zip(sorted(SEEDS.glob("*.txt"))[:2], ["a.txt", "sub/b.txt"]):
+        shutil.copy(src, folder / dst)
+    (folder / "notes.jsonl").write_text('{"ignored": true}\n')  # not a text suffix: skipped
+    (folder / ".hidden.txt").write_text("skipped too")
+    res = invoke(runner, "score", "--format", "jsonl", str(folder))
+    assert res.exit_code == 0, res.output
+    records = jsonl(res.stdout)
+    assert [rec["path"] for rec in records] == [str(folder / "a.txt"), str(folder / "sub" / "b.txt")]
+    for rec in records:
+        assert_report(rec, rec["path"])
+
+
+def test_score_stdin(runner):
+    data = SEED.read_bytes()
+    res = invoke(runner, "score", "--format", "jsonl", "-", input=data)
+    assert res.exit_code == 0, res.output
+    (rec,) = jsonl(res.stdout)
+    r = assert_report(rec, "-")
+    text = data.decode("utf-8")
+    assert all(text[s.start : s.end] == s.text for s in r.spans)
+
+
+def test_score_output_file(runner, tmp_path):
+    out = tmp_path / "out" / "reports.jsonl"
+    out.parent.mkdir()
+    res = invoke(runner, "score", "--format", "jsonl", "--output", str(out), str(SEED))
+    assert res.exit_code == 0, res.output
+    assert res.stdout == ""
+    assert sorted(p.name for p in out.parent.iterdir()) == ["reports.jsonl"]  # no .part left
+    (rec,) = jsonl(out.read_text(encoding="utf-8"))
+    assert_report(rec, str(SEED))
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture
+def mixed_folder(tmp_path) -> Path:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(SEED, folder / "b_good.txt")
+    (folder / "a_binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (folder / "c_latin1.txt").write_bytes("Caf\u00e9 au lait was served in the caf\u00e9.".encode("latin-1"))
+    (folder / "d_empty.txt").write_bytes(b"")
+    return folder
+
+
+def test_score_bad_files_jsonl(runner, mixed_folder):
+    res = invoke(runner, "score", "--format", "jsonl", str(mixed_folder))
+    assert res.exit_code == 1
+    records = {Path(rec["path"]).name: rec for rec in jsonl(res.stdout)}
+    assert list(records) == ["a_binary.txt", "b_good.txt", "c_latin1.txt", "d_empty.txt"]
+    assert set(records["a_binary.txt"]) == {"path", "error"} and "binary" in records["a_binary.txt"]["error"]
+    assert "not valid UTF-8" in records["c_latin1.txt"]["error"]
+    assert "empty" in records["d_empty.txt"]["error"]
+    assert_report(records["b_good.txt"], str(mixed_folder / "b_good.txt"))
+    assert "3 of 4 documents failed" in res.stderr
+
+
+def test_score_bad_files_text_and_output(runner, mixed_folder, tmp_path):
+    res = invoke(runner, "score", str(mixed_folder))
+    assert res.exit_code == 1
+    assert "a_binary.txt: error: looks like binary data" in res.stderr
+    assert "c_latin1.txt: error: not valid UTF-8" in res.stderr
+    assert "3 of 4 documents failed" in res.stderr
+    assert res.stdout.startswith(f"{mixed_folder / 'b_good.txt'}: ") and ": error:" not in res.stdout
+    # with --output the file is still completed (errors included) and no .part is left
+    out = tmp_path / "reports.jsonl"
+    res = invoke(runner, "score", "--format", "jsonl", "-o", str(out), str(mixed_folder))
+    assert res.exit_code == 1
+    assert not out.with_name(out.name + ".part").exists()
+    assert len(jsonl(out.read_text(encoding="utf-8"))) == 4
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def test_eval_json(runner):
+    res = invoke(runner, "eval", "--gold", str(SEEDS / "labels.jsonl"), "--texts", str(SEEDS), "--json")
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    keys = {"precision", "recall", "f1", "acc_at_1", "acc_at_3", "false_flags_per_1k", "auc"}
+    assert keys <= set(m)
+    for k in ("precision", "recall", "f1", "acc_at_1", "acc_at_3"):
+        assert m[k] is None or 0.0 <= m[k] <= 1.0, (k, m[k])
+    assert m["false_flags_per_1k"] is None or m["false_flags_per_1k"] >= 0.0
+
+
+def test_eval_table(runner):
+    res = invoke(runner, "eval", "--gold", str(SEEDS / "labels.jsonl"), "--texts", str(SEEDS), "--limit", "1")
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("lm: ngram:cmu-en-us\n") and "span F1" in res.stdout
+
+
+# --------------------------------------------------------------------------- make-data and train
+
+CORPUS_SENTENCES = [
+    "The central bank raised interest rates on Tuesday to curb rising inflation.",
+    "Officials said the decision would help stabilize the economy over the coming months.",
+    "Analysts expect the government to announce new measures to support small businesses.",
+    "The company reported a sharp increase in quarterly profits despite weak demand.",
+    "Shares rose more than three percent in early trading after the announcement.",
+    "The minister told reporters that the talks had been difficult but productive.",
+    "Several countries have called for an immediate end to the fighting in the region.",
+    "The new policy is likely to face strong opposition from lawmakers in parliament.",
+    "Prices of crude oil fell sharply as investors worried about slowing global growth.",
+    "The agreement will allow both sides to resume trade after a long dispute.",
+    "Experts warned that the storm could cause serious damage to coastal towns.",
+    "The president said he would meet foreign leaders next week to discuss security.",
+]
+
+
+def _corpus_ids() -> list[str]:
+    """Ten ids: eight in the 'train' split, two held out (the split hashes the id)."""
+    from service.spinner import split_of
+
+    train = [f"doc-{i}" for i in range(100) if split_of(f"doc-{i}") == "train"][:8]
+    test = [f"doc-{i}" for i in range(100) if split_of(f"doc-{i}") == "test"][:2]
+    return train + test
+
+
+def test_make_data_and_train(runner, tmp_path, engine):
+    corpus = tmp_path / "corpus.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for n, doc_id in enumerate(_corpus_ids()):
+            k = len(CORPUS_SENTENCES)
+            body = " ".join(CORPUS_SENTENCES[(n + 3 * j) % k] for j in range(5))  # ~65 words
+            fh.write(json.dumps({"id": doc_id, "body": body}) + "\n")
+
+    data = tmp_path / "data"
+    res = invoke(runner, "make-data", "--corpus", str(corpus), "--out", str(data), "--test", "1", "--rate", "0.15")
+    assert res.exit_code == 0, res.output
+    stats = json.loads(res.stdout)
+    assert stats["train"]["docs"] == 8 and stats["test"]["docs"] == 1
+    assert sorted(p.name for p in data.iterdir()) == ["clean_test.jsonl", "test.jsonl", "train.jsonl"]
+    train_docs = jsonl((data / "train.jsonl").read_text(encoding="utf-8"))
+    assert len(train_docs) == 8 and len(jsonl((data / "test.jsonl").read_text(encoding="utf-8"))) == 1
+    assert len(jsonl((data / "clean_test.jsonl").read_text(encoding="utf-8"))) == 1
+    for d in train_docs:
+        assert {"id", "text", "clean", "spans"} <= set(d)
+        for s in d["spans"]:  # gold offsets point into the spun text
+            assert d["text"][s["start"] : s["end"]] == s["text"]
+    assert sum(len(d["spans"]) for d in train_docs[:5]) > 0
+
+    out = tmp_path / "tmp" / "fusion.json"
+    out.parent.mkdir()
+    res = invoke(runner, "train", "--data", str(data / "train.jsonl"), "--docs", "5", "--clean-docs", "3",
+                 "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert str(out) in res.stdout and "threshold" in res.stdout
+    fusion = FusionModel.load(out)
+    assert len(fusion.coef) == len(fusion.mean) == len(fusion.scale) == len(FEATURE_NAMES)
+    assert 0.0 < fusion.threshold <= 0.99
+    assert fusion.meta["lm"] == "ngram:cmu-en-us" and fusion.meta["data"] == "train.jsonl"
+    assert fusion.meta["positives"] > 0
+
+    # the trained fusion drives an engine end to end
+    from service.engine import Engine
+
+    e = Engine(engine.settings, ngram=engine.ngram, fusion=fusion, lexicon=engine.lexicon)
+    text = train_docs[0]["text"]
+    r = e.score(text, threshold=0.0)
+    assert r.spans and all(text[s.start : s.end] == s.text for s in r.spans)

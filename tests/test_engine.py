@@ -1,0 +1,441 @@
+"""Mechanics and invariants of ``Engine.score`` (service/engine.py) and the Report it returns.
+
+Detection quality (which spans, which scores) is NOT asserted here: the fusion model is
+retrained independently and may be absent (then the engine uses a neutral fusion). Everything
+below must hold for any fusion.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.config import Settings
+from service.engine import Engine, build_engine, match_case
+from service.lexicon import load_lexicon
+from service.report import Report
+from service.scoring import FEATURE_NAMES, FusionModel, document_label
+from service.text import InputError
+
+SEED_WRAPPED = "000_37063bd84aa4b837.txt"  # hard-wrapped, headings and bylines
+SEED_PER_LINE = "002_2ef1442c87ee1781.txt"  # one paragraph per line, curly quotes
+SPAN_KINDS = {"spun", "grammar", "typo", "formatting"}
+SOURCES = {"lm", "lexicon", "grammar"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def assert_offsets(text: str, report: Report) -> None:
+    """Every span and sentence offset is exact; both lists are ordered and never overlap."""
+    prev = 0
+    for s in report.sentences:
+        assert 0 <= prev <= s.start < s.end <= len(text), (s, prev)
+        prev = s.end
+    prev = 0
+    for sp in report.spans:
+        assert 0 <= prev <= sp.start < sp.end <= len(text), (sp, prev)
+        assert text[sp.start : sp.end] == sp.text
+        prev = sp.end
+    for sp in report.spans:  # a span never straddles two sentences
+        assert any(s.start <= sp.start and sp.end <= s.end for s in report.sentences), sp
+
+
+def apply_first_suggestions(text: str, report: Report) -> str:
+    """Replace every span by its first suggestion, right to left (offsets stay valid)."""
+    out = text
+    for sp in sorted(report.spans, key=lambda s: s.start, reverse=True):
+        assert out[sp.start : sp.end] == sp.text
+        out = out[: sp.start] + sp.suggestions[0].text + out[sp.end :]
+    return out
+
+
+def paragraphs(text: str) -> list[str]:
+    """The long one-line paragraphs of a one-paragraph-per-line text."""
+    return [line for line in text.split("\n") if len(line) > 200]
+
+
+@pytest.fixture(scope="module")
+def reports(engine, seeds) -> dict[str, Report]:
+    """Each seed scored at the engine's own threshold."""
+    return {name: engine.score(text, path=name) for name, text in seeds.items()}
+
+
+@pytest.fixture(scope="module")
+def all_slot_reports(engine, seeds) -> dict[str, Report]:
+    """Each seed scored with threshold 0: every non-overlapping slot becomes a span."""
+    return {name: engine.score(text, threshold=0.0) for name, text in seeds.items()}
+
+
+@pytest.fixture(scope="module")
+def per_line_paragraphs(seeds) -> list[str]:
+    paras = paragraphs(seeds[SEED_PER_LINE])
+    assert len(paras) >= 5
+    return paras
+
+
+SEED_IDS = pytest.mark.parametrize("name", [SEED_WRAPPED, SEED_PER_LINE])
+
+
+# --------------------------------------------------------------------------- report schema
+
+
+@SEED_IDS
+def test_report_schema(name, reports, seeds, engine):
+    text, r = seeds[name], reports[name]
+    assert isinstance(r, Report)
+    assert Report.model_validate_json(r.model_dump_json()) == r  # serialisable round trip
+    assert r.id is None and r.path == name
+    assert isinstance(r.score, float) and 0.0 <= r.score <= 1.0
+    assert r.label in ("clean", "suspicious", "spun")
+    assert r.label == document_label(r.score)
+    assert r.lm == "ngram:cmu-en-us"
+    assert r.grammar.checked is False
+    assert isinstance(r.grammar.reason, str) and r.grammar.reason.strip()
+    assert isinstance(r.stats.words, int) and r.stats.words > 800
+    assert r.stats.sentences == len(r.sentences) > 10
+    assert isinstance(r.stats.seconds, float) and r.stats.seconds >= 0.0
+    for s in r.sentences:
+        assert isinstance(s.start, int) and isinstance(s.end, int)
+        assert 0.0 <= s.score <= 1.0
+    k = engine.settings.max_suggestions
+    for sp in r.spans:
+        assert sp.kind in SPAN_KINDS
+        assert isinstance(sp.score, float) and 0.0 <= sp.score <= 1.0
+        assert sp.score >= engine.threshold - 1e-4  # reported spans reach the threshold
+        assert 1 <= len(sp.suggestions) <= k
+        assert all(isinstance(x.text, str) and x.text and 0.0 <= x.score <= 1.0 for x in sp.suggestions)
+        assert sp.sources and set(sp.sources) <= SOURCES
+        assert "relation" in sp.evidence
+        assert all(isinstance(v, (float, str)) for v in sp.evidence.values())
+    assert_offsets(text, r)
+
+
+@SEED_IDS
+def test_sentences_cover_text_in_order(name, reports, seeds):
+    text, r = seeds[name], reports[name]
+    assert r.sentences
+    assert r.sentences[0].start == len(text) - len(text.lstrip())
+    assert r.sentences[-1].end == len(text.rstrip())
+    prev = 0
+    for s in r.sentences:
+        assert s.start >= prev and s.start < s.end
+        assert text[prev : s.start].strip() == "", repr(text[prev : s.start])  # only whitespace between
+        prev = s.end
+    # a sentence's score is at least that of every span inside it
+    for sp in r.spans:
+        inside = [s for s in r.sentences if s.start <= sp.start and sp.end <= s.end]
+        assert inside and inside[0].score >= sp.score - 1e-4
+
+
+def test_id_and_path_are_passed_through(engine):
+    r = engine.score("The committee approved the proposal on Monday.", id="doc-7", path="some/where.txt")
+    assert r.id == "doc-7" and r.path == "some/where.txt"
+
+
+@SEED_IDS
+def test_all_slot_offsets(name, all_slot_reports, seeds):
+    text, r = seeds[name], all_slot_reports[name]
+    assert len(r.spans) > 50  # threshold 0: every non-overlapping slot is reported
+    assert_offsets(text, r)
+
+
+@SEED_IDS
+def test_threshold_only_filters(name, all_slot_reports, reports, seeds, engine):
+    """Raising the threshold drops low spans and never adds or moves one."""
+    everything = all_slot_reports[name]
+    for thr in (0.45, 0.9):
+        r = engine.score(seeds[name], threshold=thr)
+        got = {(s.start, s.end, s.text) for s in r.spans}
+        want_sure = {(s.start, s.end, s.text) for s in everything.spans if s.score >= thr + 1e-4}
+        maybe = {(s.start, s.end, s.text) for s in everything.spans if abs(s.score - thr) < 1e-4}
+        assert want_sure <= got <= want_sure | maybe
+        assert all(s.score >= thr - 1e-4 for s in r.spans)
+        assert r.score <= everything.score + 1e-9
+        assert r.sentences == everything.sentences  # sentence scores do not depend on the threshold
+
+
+# --------------------------------------------------------------------------- offsets under mangling
+
+INSERTS = [
+    "😀", "👍🏽", "🇺🇸", "𝔘𝔫𝔦", "\U00020000", "\u200d", "é",  # astral, ZWJ, combining-free accents
+    "“", "”", "‘", "’", "«", "»",  # curly quotes
+    "\r\n", "\n", "\r\n\r\n", " ", "\t",  # CRLF, line breaks, blank lines
+]
+
+
+def _hard_wrap(text: str, width: int, newline: str) -> str:
+    return newline.join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False))
+
+
+@given(data=st.data())
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_offsets_hold_under_mangling(engine, per_line_paragraphs, data):
+    text = data.draw(st.sampled_from(per_line_paragraphs), label="paragraph")
+    if data.draw(st.booleans(), label="second paragraph"):
+        text += data.draw(st.sampled_from(["\n", "\r\n", "\n\n"])) + data.draw(st.sampled_from(per_line_paragraphs))
+    wrap = data.draw(st.one_of(st.none(), st.integers(20, 90)), label="wrap width")
+    if wrap is not None:
+        text = _hard_wrap(text, wrap, data.draw(st.sampled_from(["\n", "\r\n"]), label="newline"))
+    edits = data.draw(
+        st.lists(st.tuples(st.integers(0, len(text)), st.sampled_from(INSERTS)), max_size=25), label="inserts"
+    )
+    for pos, ins in sorted(edits, reverse=True):
+        text = text[:pos] + ins + text[pos:]
+    r = engine.score(text, threshold=0.0)
+    assert r.spans
+    assert_offsets(text, r)
+    applied = apply_first_suggestions(text, r)
+    assert isinstance(applied, str)
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+@SEED_IDS
+def test_suggestions_replace_exactly_the_span(name, all_slot_reports, seeds):
+    text, r = seeds[name], all_slot_reports[name]
+    out = apply_first_suggestions(text, r)
+    expected_len = len(text) + sum(len(sp.suggestions[0].text) - len(sp.text) for sp in r.spans)
+    assert len(out) == expected_len
+    # the text between spans is untouched
+    pieces, prev = [], 0
+    for sp in r.spans:
+        pieces.append(text[prev : sp.start])
+        prev = sp.end
+    pieces.append(text[prev:])
+    pos = 0
+    for piece, sp in zip(pieces, r.spans + [None]):
+        assert out[pos : pos + len(piece)] == piece
+        pos += len(piece) + (len(sp.suggestions[0].text) if sp else 0)
+    for sp in r.spans:
+        texts = [x.text.lower() for x in sp.suggestions]
+        assert len(set(texts)) == len(texts)  # no duplicates (case-insensitively)
+        assert sp.text.lower() not in texts  # never "replace X by X"
+        if "lexicon" not in sp.sources:
+            scores = [x.score for x in sp.suggestions]
+            assert scores == sorted(scores, reverse=True)
+
+
+@SEED_IDS
+def test_suggestions_keep_case(name, all_slot_reports):
+    for sp in all_slot_reports[name].spans:
+        letters = [c for c in sp.text if c.isalpha()]
+        for x in sp.suggestions:
+            if len(letters) > 1 and all(c.isupper() for c in letters):
+                assert x.text == x.text.upper(), (sp.text, x.text)
+            elif sp.text[:1].isupper():
+                assert x.text[:1].isupper(), (sp.text, x.text)
+
+
+@pytest.mark.parametrize(
+    ("original", "replacement", "expected"),
+    [
+        ("FINANCIAL", "economic", "ECONOMIC"),
+        ("FINANCIAL", "ECONOMIC", "ECONOMIC"),
+        ("Modifying", "editing", "Editing"),
+        ("great", "great", "great"),
+        ("terrific", "great", "great"),
+        ("Terrific powers", "great powers", "Great powers"),
+        ("TERRIFIC POWERS", "great powers", "GREAT POWERS"),
+        ("A", "an", "An"),  # one capital letter: capitalised, not "all caps"
+        ("", "word", "word"),
+    ],
+)
+def test_match_case(original, replacement, expected):
+    assert match_case(original, replacement) == expected
+
+
+# --------------------------------------------------------------------------- hard wraps
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_hard_wrapped_paragraph_gives_same_spans(engine, per_line_paragraphs, newline):
+    """A paragraph hard-wrapped at 60 columns scores like the same paragraph on one line."""
+    for para in per_line_paragraphs:
+        assert "  " not in para and "\t" not in para  # wrapping only turns spaces into line breaks
+        wrapped = _hard_wrap(para, 60, newline)
+        assert wrapped.count(newline) >= 2
+        one = engine.score(para, threshold=0.0)
+        two = engine.score(wrapped, threshold=0.0)
+        assert_offsets(wrapped, two)
+
+        def to_one_line(i: int) -> int:  # offset in the wrapped text -> offset in the paragraph
+            return i - wrapped.count("\r", 0, i)
+
+        def key(r: Report, text: str, mapped) -> list:
+            return [
+                (mapped(s.start), mapped(s.end), " ".join(s.text.split()), [x.text for x in s.suggestions], s.score)
+                for s in r.spans
+            ]
+
+        assert key(two, wrapped, to_one_line) == key(one, para, lambda i: i)
+        assert [(to_one_line(s.start), to_one_line(s.end), s.score) for s in two.sentences] == [
+            (s.start, s.end, s.score) for s in one.sentences
+        ]
+        assert two.stats.words == one.stats.words
+
+
+# --------------------------------------------------------------------------- input errors
+
+
+def test_empty_text_raises(engine):
+    with pytest.raises(InputError, match="empty"):
+        engine.score("")
+
+
+@pytest.mark.parametrize("text", [" ", "\n\n", " \t\r\n \u00a0 \u2003"])
+def test_whitespace_only_raises(engine, text):
+    with pytest.raises(InputError, match="only whitespace"):
+        engine.score(text)
+
+
+def test_over_limit_raises(engine):
+    small = Engine(Settings(lm="ngram", max_chars=100), ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+    ok = ("The committee approved the proposal. " * 3)[:100]
+    assert len(ok) == 100
+    assert small.score(ok).stats.words > 0  # exactly at the limit is fine
+    with pytest.raises(InputError, match=r"101 characters long; the limit is 100 characters") as info:
+        small.score(ok + "x")
+    assert "UNSPIN_MAX_CHARS" in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+LEXICON_TEXT = (
+    "Terrific powers come with great responsibility. The heroes of the city have terrific powers, "
+    "and their rivals have TERRIFIC POWERS too."
+)
+
+
+@pytest.fixture
+def tortured_lexicon(tmp_path):
+    path = tmp_path / "tortured.tsv"
+    path.write_text("tortured\texpected\nterrific powers\tgreat powers\n", encoding="utf-8")
+    return load_lexicon(path)
+
+
+def test_lexicon_entry_becomes_span(engine, tortured_lexicon):
+    e = Engine(engine.settings, ngram=engine.ngram, fusion=FusionModel.neutral(), lexicon=tortured_lexicon)
+    r = e.score(LEXICON_TEXT)
+    assert_offsets(LEXICON_TEXT, r)
+    hits = [sp for sp in r.spans if "lexicon" in sp.sources]
+    assert [(sp.text, sp.suggestions[0].text) for sp in hits] == [
+        ("Terrific powers", "Great powers"),
+        ("terrific powers", "great powers"),
+        ("TERRIFIC POWERS", "GREAT POWERS"),
+    ]
+    for sp in hits:
+        assert sp.score >= 0.95
+        assert sp.evidence["lexicon"] == "tortured"  # the list it came from (file stem)
+        assert sp.evidence["relation"] == "lexicon"
+
+
+def test_lexicon_entry_with_shipped_fusion(engine, tortured_lexicon):
+    """With whatever fusion ships, the lexicon hits still exist as scored slots with offsets."""
+    e = Engine(engine.settings, ngram=engine.ngram, lexicon=tortured_lexicon)
+    r = e.score(LEXICON_TEXT, threshold=0.0)
+    assert_offsets(LEXICON_TEXT, r)
+    a = e.analyze(LEXICON_TEXT)
+    lex = [s for s in a.slots if s.lexicon]
+    assert len(lex) == 3 and all(s.score >= 0.95 for s in lex)
+    assert all(s.candidates[0].text == "great powers" for s in lex)
+
+
+def _fusion_preferring_single_words() -> FusionModel:
+    """A (legal) fusion under which one-word candidates score 0.99 and two-word ones 0.88."""
+    n = len(FEATURE_NAMES)
+    coef = np.zeros(n)
+    coef[FEATURE_NAMES.index("len_w")] = -3.0
+    return FusionModel(np.zeros(n), np.ones(n), coef, 8.0, 0.5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a lexicon hit (score floor 0.95) loses the overlap to a one-word LM slot "
+    "scoring above 0.95 inside it, so the user's phrase list is silently ignored",
+)
+def test_lexicon_hit_wins_overlap_with_lm_slot(engine, tortured_lexicon):
+    e = Engine(engine.settings, ngram=engine.ngram, fusion=_fusion_preferring_single_words(), lexicon=tortured_lexicon)
+    r = e.score(LEXICON_TEXT)
+    assert [sp.text for sp in r.spans if "lexicon" in sp.sources] == [
+        "Terrific powers",
+        "terrific powers",
+        "TERRIFIC POWERS",
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: lexicon hits are floored at 0.95 but the calibrated threshold may be up to "
+    "0.99 (training.choose_threshold), which hides them",
+)
+def test_lexicon_hit_reported_above_high_threshold(engine, tortured_lexicon):
+    fusion = FusionModel.neutral()
+    fusion.threshold = 0.99
+    e = Engine(engine.settings, ngram=engine.ngram, fusion=fusion, lexicon=tortured_lexicon)
+    r = e.score(LEXICON_TEXT)
+    assert len([sp for sp in r.spans if "lexicon" in sp.sources]) == 3
+
+
+# --------------------------------------------------------------------------- language model choice
+
+SHORT_TEXT = (
+    "SEOUL (Reuters) – A proposition by China and Russia to alleviate U.N. sanctions on North Korea "
+    "increases pressure on the United States.\nThe “optimal pressure” campaign 😀 was promoted by "
+    "the administration, experts said."
+)
+
+
+def _env(monkeypatch, **values: str) -> Settings:
+    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
+        monkeypatch.delenv(key)
+    for key, value in values.items():
+        monkeypatch.setenv(f"UNSPIN_{key.upper()}", value)
+    return Settings()
+
+
+def test_auto_without_model_runs_ngram(monkeypatch, tmp_path):
+    settings = _env(monkeypatch, lm="auto", model=str(tmp_path / "no-such-model"))
+    e = build_engine(settings)
+    assert e.lm.name.startswith("ngram:")
+    r = e.score(SHORT_TEXT)
+    assert r.lm == "ngram:cmu-en-us"
+    assert_offsets(SHORT_TEXT, r)
+
+
+def test_transformer_without_model_raises(monkeypatch, tmp_path):
+    from service.lm.transformer import ModelUnavailable
+
+    settings = _env(monkeypatch, lm="transformer", model=str(tmp_path / "no-such-model"))
+    with pytest.raises(ModelUnavailable, match="no-such-model"):
+        build_engine(settings)
+
+
+@pytest.fixture
+def one_thread():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: much faster without spin-waiting threads
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("choice", ["transformer", "auto"])
+def test_transformer_backend(monkeypatch, tiny_model_dir, one_thread, choice):
+    settings = _env(monkeypatch, lm=choice, model=str(tiny_model_dir))
+    e = build_engine(settings)
+    assert e.lm is not e.ngram
+    r = e.score(SHORT_TEXT, threshold=0.0)
+    assert r.lm == f"transformer:{tiny_model_dir.name}"
+    assert r.spans
+    assert_offsets(SHORT_TEXT, r)
+    apply_first_suggestions(SHORT_TEXT, r)
+    assert Report.model_validate_json(r.model_dump_json()) == r

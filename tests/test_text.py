@@ -1,0 +1,270 @@
+"""Decoding, input checks and segmentation with exact offsets (service/text.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.text import InputError, Sentence, Token, check_text, decode, segment, tokenize, word_count
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+WRAPPED = SEEDS / "000_37063bd84aa4b837.txt"  # hard-wrapped lines inside sentences
+PER_LINE = SEEDS / "002_2ef1442c87ee1781.txt"  # one paragraph per line, curly quotes, captions
+
+
+def _read(path: Path) -> str:
+    if not path.exists():
+        pytest.skip(f"seed file {path.name} is missing from seeds/")
+    return path.read_text(encoding="utf-8")
+
+
+def assert_exact(text: str, sentences: list[Sentence]) -> None:
+    """Offsets are exact, sentences are ordered, do not overlap and hold their tokens."""
+    prev_end = 0
+    for s in sentences:
+        assert s.tokens, s
+        assert text[s.start : s.end] == s.text
+        assert s.start >= prev_end
+        assert s.start == s.tokens[0].start and s.end == s.tokens[-1].end
+        assert s.text == s.text.strip()
+        prev_tok_end = s.start
+        for t in s.tokens:
+            assert text[t.start : t.end] == t.text
+            assert t.text and t.start >= prev_tok_end
+            prev_tok_end = t.end
+        prev_end = s.end
+
+
+def find(sentences: list[Sentence], fragment: str) -> Sentence:
+    hits = [s for s in sentences if fragment in s.text]
+    assert len(hits) == 1, (fragment, [s.text for s in hits])
+    return hits[0]
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+@pytest.mark.parametrize("path", [WRAPPED, PER_LINE], ids=["wrapped", "per-line"])
+def test_seed_offsets_are_exact_and_cover_all_words(path: Path) -> None:
+    text = _read(path)
+    sentences = segment(text)
+    assert_exact(text, sentences)
+    # every word of the document is in some sentence, in order
+    words = [t.text for s in sentences for t in s.tokens if t.is_word]
+    expected = [w for w in text.replace("\n", " ").split() if any(c.isalpha() for c in w)]
+    assert len(words) >= len(expected)
+    assert word_count(text) == word_count(sentences) > 0
+
+
+def test_wrapped_seed_keeps_sentences_together_across_hard_wraps() -> None:
+    text = _read(WRAPPED)
+    sentences = segment(text)
+    assert 22 <= len(sentences) <= 32
+    s = find(sentences, "Shuang told a press briefing Monday in Beijing that the two countries' efforts\nwere")
+    assert s.text.startswith("Chinese Foreign Ministry spokesperson Geng\nShuang")
+    assert s.text.endswith('in\nparallel."')
+    assert s.kind == "prose"
+    s = find(sentences, "Both countries joined")
+    assert s.text.endswith("sanctions on the Islamic Republic.")
+    # abbreviations at a line end do not end the sentence
+    s = find(sentences, "associated with U.S.\nmilitary presence in Iraq.")
+    assert s.text.startswith("Unrest in this energy-critical region")
+
+
+def test_wrapped_seed_bylines_and_other() -> None:
+    sentences = segment(_read(WRAPPED))
+    kinds = {s.text: s.kind for s in sentences}
+    assert kinds["By"] == "byline"
+    assert kinds["Tom O'Connor"] == "byline"
+    assert kinds["@ Newsweek"] == "other"
+    assert sentences[0].kind == "prose" and sentences[0].text.startswith("[Chinese")
+    assert sum(s.kind == "prose" for s in sentences) == len(sentences) - 3
+
+
+def test_per_line_seed_kinds() -> None:
+    text = _read(PER_LINE)
+    sentences = segment(text)
+    assert 30 <= len(sentences) <= 50
+    kinds = {s.text: s.kind for s in sentences}
+    assert kinds["World News"] == "heading"
+    assert kinds["FINANCIAL LEVERAGE"] == "heading"
+    assert kinds["Reporting by Josh Smith; Modifying by Lincoln Banquet and Gareth Jones"] == "byline"
+    captions = [s for s in sentences if s.kind == "caption"]
+    assert [c.text[:11] for c in captions] == ["FILE IMAGE:", "FILE PHOTO:"]
+    assert all(c.text.endswith("REUTERS/Damir Sagolj/File Image") for c in captions)
+    # each line is its own paragraph: no sentence spans a newline
+    assert all("\n" not in s.text for s in sentences)
+    assert find(sentences, "SEOUL (Reuters)").text.endswith("missile arsenal.")
+
+
+def test_per_line_seed_curly_quotes_and_glued_tokens() -> None:
+    text = _read(PER_LINE)
+    sentences = segment(text)
+    s = find(sentences, "The Russia-China effort at UNSC")
+    assert s.text.startswith("” The Russia-China")  # mismatched quote opening a paragraph
+    assert s.tokens[0].text == "”" and not s.tokens[0].is_word
+    assert [t.text for t in s.tokens[1:3]] == ["The", "Russia-China"]
+    toks = [t.text for s in sentences for t in s.tokens]
+    i = toks.index("in", toks.index("17.3"))
+    assert toks[i : i + 3] == ["in", "2001", "Thousands"]
+    i = toks.index("November")
+    assert toks[i : i + 7] == ["November", "24", ",", "2017", "REUTERS", "/", "Damir"]
+    assert "Trump’s" in toks and "they’re" in toks and "year-end" in toks and "U.S." in toks
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def test_token_properties() -> None:
+    t = Token(0, 6, "Don’t")
+    assert t.norm == "don't" and t.is_word and t.is_capitalized and not t.is_upper
+    assert Token(0, 8, "year-end").is_word
+    assert Token(0, 4, "U.S.").is_word and Token(0, 4, "U.S.").is_upper
+    assert Token(0, 4, "NATO").is_upper and not Token(0, 1, "A").is_upper
+    assert not Token(0, 4, "2017").is_word and Token(0, 4, "2017").is_number
+    assert not Token(0, 1, ",").is_word and not Token(0, 1, "”").is_word
+    assert not Token(0, 6, "in2001").is_word
+
+
+def test_contractions_possessives_and_names_are_one_token() -> None:
+    text = "Tom O'Connor doesn’t like Trump's plan, they’re sure."
+    toks = [t.text for t in tokenize(text)]
+    assert toks == ["Tom", "O'Connor", "doesn’t", "like", "Trump's", "plan", ",", "they’re", "sure", "."]
+
+
+def test_dashes_and_camel_case() -> None:
+    toks = [t.text for t in tokenize("He went—quickly… to DePetris and the U.S.-led iPhone store.")]
+    assert toks[:5] == ["He", "went", "—", "quickly", "…"]
+    assert "DePetris" in toks and "U.S.-led" in toks and "iPhone" in toks
+
+
+def test_curly_quotes_do_not_break_tokenization() -> None:
+    text = "“Pyongyang’s risks are backed,” he said. ‘Fine’ — ”odd” quotes."
+    sentences = segment(text)
+    assert_exact(text, sentences)
+    words = [t.text for s in sentences for t in s.tokens if t.is_word]
+    assert words == ["Pyongyang’s", "risks", "are", "backed", "he", "said", "Fine", "odd", "quotes"]
+
+
+def test_astral_characters_keep_code_point_offsets() -> None:
+    text = "😀🎉 Great 𝒳 powers 👍🏽 rise.\nNext 🤖line here."
+    sentences = segment(text)
+    assert_exact(text, sentences)
+    great = next(t for s in sentences for t in s.tokens if t.text == "Great")
+    assert (great.start, great.end) == (3, 8)
+    line = next(t for s in sentences for t in s.tokens if t.text == "line")
+    assert text[line.start - 1] == "🤖"
+
+
+def test_hard_wrapped_sentence_continues_and_blank_line_ends_paragraph() -> None:
+    text = "The two powers introduced a\nresolution that would give\nrelief\n\nA new paragraph starts here."
+    sentences = segment(text)
+    assert [s.text for s in sentences] == [
+        "The two powers introduced a\nresolution that would give\nrelief",
+        "A new paragraph starts here.",
+    ]
+
+
+def test_short_heading_line_stands_alone_in_wrapped_text() -> None:
+    text = (
+        "World News\n"
+        "China and Russia have accelerated their\n"
+        "coordination on international issues in the\n"
+        "final weeks of this year.\n"
+        "FINANCIAL LEVERAGE\n"
+        "North Korea has set a year-end due date for\n"
+        "Washington to make concessions.\n"
+    )
+    sentences = segment(text)
+    assert [(s.kind, s.text.split()[0]) for s in sentences] == [
+        ("heading", "World"),
+        ("prose", "China"),
+        ("heading", "FINANCIAL"),
+        ("prose", "North"),
+    ]
+
+
+def test_windows_line_endings() -> None:
+    text = "First line of a wrapped\r\nsentence here.\r\n\r\nSecond one.\r\n"
+    sentences = segment(text)
+    assert_exact(text, sentences)
+    assert [s.text for s in sentences] == ["First line of a wrapped\r\nsentence here.", "Second one."]
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n\t ", "...", "”", "a", "\u200b", "—\n—"])
+def test_degenerate_text(text: str) -> None:
+    assert_exact(text, segment(text))
+
+
+def test_word_count() -> None:
+    assert word_count("He paid $5 in 2019, didn't he?") == 7
+    assert word_count("") == 0
+
+
+# --------------------------------------------------------------------------- property
+
+_ALPHABET = st.sampled_from(
+    list("aAbBzZ  \n\n\t.,;:!?-–—'’\"“”‘()[]/…019") + ["😀", "👍🏽", "𝒳", "é", "e\u0301", "\r\n", "U.S.", "Mr.", "don't"]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ALPHABET, max_size=80).map("".join) | st.text(max_size=120))
+def test_segment_never_crashes_and_offsets_are_exact(text: str) -> None:
+    assert_exact(text, segment(text))
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_decode_utf8_and_bom() -> None:
+    assert decode("Grüße ’quoted’".encode()) == "Grüße ’quoted’"
+    assert decode(b"\xef\xbb\xbfHello") == "Hello"
+    assert decode(b"") == ""
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_decode_utf16_with_bom(encoding: str) -> None:
+    text = "Grüße 😀 world\n"
+    data = text.encode(encoding)
+    if encoding != "utf-16":
+        data = ("\ufeff" + text).encode(encoding)
+    assert decode(data) == text
+
+
+def test_decode_invalid_utf8() -> None:
+    data = "café “quoted”".encode("cp1252")
+    with pytest.raises(InputError, match=r"not valid UTF-8.*byte offset 3"):
+        decode(data)
+    assert decode(data, fallback="cp1252") == "café “quoted”"
+    with pytest.raises(InputError, match="unknown fallback encoding"):
+        decode(data, fallback="no-such-codec")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"abc\x00def", bytes(range(1, 32)) * 3, b"\x01\x02\x03\xff\xfe\x80"],
+)
+def test_decode_binary(data: bytes) -> None:
+    with pytest.raises(InputError, match="binary"):
+        decode(data, fallback="cp1252")
+
+
+def test_input_error_is_a_value_error() -> None:
+    assert issubclass(InputError, ValueError)
+
+
+# --------------------------------------------------------------------------- check_text
+
+
+def test_check_text() -> None:
+    check_text("Some text.", max_chars=100)
+    with pytest.raises(InputError, match="empty"):
+        check_text("", max_chars=100)
+    with pytest.raises(InputError, match="whitespace"):
+        check_text(" \n\t ", max_chars=100)
+    with pytest.raises(InputError, match="limit is 5 characters"):
+        check_text("too long", max_chars=5)

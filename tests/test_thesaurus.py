@@ -1,0 +1,131 @@
+"""Thesaurus: WordNet (+ MyThes) neighbours as surface forms."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.config import Settings, get_settings
+from service.thesaurus import (
+    LEXNAMES_TEXT,
+    Thesaurus,
+    ThesaurusUnavailable,
+    get_thesaurus,
+    inflect,
+    prepare_wordnet_root,
+)
+
+_SETTINGS = get_settings()
+needs_wordnet = pytest.mark.skipif(
+    not (_SETTINGS.wordnet_dir / "data.noun").is_file(),
+    reason="WordNet 3.0 files not installed (Debian package wordnet-base)",
+)
+
+
+@pytest.fixture(scope="module")
+def th() -> Thesaurus:
+    return get_thesaurus()
+
+
+def test_lexnames_has_45_numbered_lines():
+    lines = LEXNAMES_TEXT.splitlines()
+    assert len(lines) == 45
+    assert lines[0] == "00\tadj.all\t3"
+    assert lines[3] == "03\tnoun.Tops\t1"
+    assert lines[28] == "28\tnoun.time\t1"
+    assert lines[29] == "29\tverb.body\t2"
+    assert lines[43] == "43\tverb.weather\t2"
+    assert lines[44] == "44\tadj.ppl\t3"
+
+
+def test_missing_wordnet_dir_raises(tmp_path):
+    settings = Settings(wordnet_dir=tmp_path / "nowhere", cache_dir=tmp_path / "cache", mythes_path=None)
+    with pytest.raises(ThesaurusUnavailable, match="wordnet-base"):
+        Thesaurus(settings)
+    with pytest.raises(ThesaurusUnavailable):
+        prepare_wordnet_root(tmp_path / "nowhere", tmp_path / "cache")
+
+
+def test_inflect_phrases():
+    assert inflect("go back to", "v", "VBD") == "went back to"
+    assert inflect("due date", "n", "NNS") == "due dates"
+    assert inflect("man of affairs", "n", "NNS") == "men of affairs"
+    assert inflect("say", "v", "VBN") == "said"
+
+
+@needs_wordnet
+def test_phrase_synonyms_both_ways(th):
+    assert th.neighbours("field glasses")["binoculars"] == "synonym"
+    assert th.neighbours("binoculars")["field glasses"] == "synonym"
+    assert th.related("banquet", "feast") == "synonym"
+    assert th.related("feast", "banquet") == "synonym"
+    assert th.is_phrase_known("field glasses")
+    assert th.is_phrase_known("Field  Glasses")
+    assert not th.is_phrase_known("xyzzy quux")
+
+
+@needs_wordnet
+def test_terrific_great(th):
+    assert "great" in th.neighbours("terrific", depth=2)
+    assert th.related("terrific", "great", depth=2) is not None
+
+
+@needs_wordnet
+def test_optimal_and_maximum_neighbourhoods(th):
+    # WordNet links them only over four steps (optimal-best-superior-supreme-maximum):
+    # each side's own neighbourhood is what the thesaurus can vouch for.
+    assert th.related("optimal", "optimum") == "synonym"
+    assert th.related("optimal", "best") == "similar"
+    assert th.related("maximum", "maximal") == "synonym"
+    assert th.related("maximum", "supreme") == "similar"
+    assert "optimal" in th.neighbours("best", depth=1)
+
+
+@needs_wordnet
+def test_inflected_neighbours(th):
+    nb = th.neighbours("powers")
+    assert "forces" in nb and "force" in nb
+    assert "abilities" in nb
+    assert th.neighbours("stated")["said"] == "synonym"
+    assert th.related("stated", "said") == "synonym"
+    launches = th.neighbours("launches")
+    assert "establishes" in launches  # verb reading, 3rd person
+    assert "motorboats" in launches  # noun reading, plural
+    assert th.related("launches", "introduces", depth=2) == "2-step"
+
+
+@needs_wordnet
+def test_antonyms_excluded(th):
+    for depth in (1, 2):
+        assert "bad" not in th.neighbours("good", depth=depth)
+        assert "decrease" not in th.neighbours("increase", depth=depth)
+        assert "minimum" not in th.neighbours("maximum", depth=depth)
+    assert th.related("good", "bad") is None
+
+
+@needs_wordnet
+def test_relations_and_lowercase(th):
+    nb = th.neighbours("Banquet")
+    assert nb["feast"] == "synonym"
+    assert nb["meal"] == "hypernym"
+    assert all(k == k.lower() for k in nb)
+    assert th.neighbours("dog").get("canine") == "hypernym"
+    assert th.neighbours("dog").get("puppy") == "hyponym"
+    assert th.related("happy", "happiness") == "derived"
+    assert "banquet" not in nb
+
+
+@needs_wordnet
+def test_cached_and_copies(th):
+    a = th.neighbours("feast")
+    a["zzz"] = "synonym"
+    assert "zzz" not in th.neighbours("feast")
+    assert get_thesaurus() is th
+
+
+@needs_wordnet
+def test_wordnet_root_is_prepared(tmp_path):
+    root = prepare_wordnet_root(_SETTINGS.wordnet_dir, tmp_path)
+    assert (root / "lexnames").read_text() == LEXNAMES_TEXT
+    assert (root / "data.noun").stat().st_size == (_SETTINGS.wordnet_dir / "data.noun").stat().st_size
+    # idempotent
+    assert prepare_wordnet_root(_SETTINGS.wordnet_dir, tmp_path) == root
