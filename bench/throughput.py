@@ -56,9 +56,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"Reuters JSONL (default: {DEFAULT_CORPUS.as_posix()} relative to the project root).")
     p.add_argument("--arch", choices=sorted(ARCHS), default="distilroberta-base",
                    help="Transformer size: distilroberta-base (6 layers) or roberta-base (12 layers).")
-    p.add_argument("--bpe-source", choices=["corpus", "cmudict"], default="corpus",
-                   help="Text the stand-in BPE tokenizer is trained on: the (lower-cased) corpus bodies, or the "
-                        "word list of pocketsphinx's cmudict-en-us.dict.")
+    p.add_argument("--bpe-source", choices=["corpus", "cmudict", "both"], default="both",
+                   help="Text the stand-in BPE tokenizer is trained on: the (lower-cased) corpus bodies, the "
+                        "word list of pocketsphinx's cmudict-en-us.dict, or both (default). Decides the "
+                        "sub-tokens per word, which the transformer's cost is proportional to.")
     p.add_argument("--batch-size", type=int, default=32, help="TransformerLM batch size (rows per forward pass).")
     p.add_argument("--fresh-cache", action="store_true",
                    help="Use an empty temporary UNSPIN cache dir, so load/pass 1 include building the n-gram "
@@ -169,6 +170,8 @@ def configure_threads(threads: int, backend: str) -> dict:
     for var in THREAD_ENV:
         os.environ[var] = str(threads)
     os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     pinned = None
     if threads == 1 and hasattr(os, "sched_setaffinity"):
         allowed = sorted(os.sched_getaffinity(0))
@@ -180,6 +183,13 @@ def configure_threads(threads: int, backend: str) -> dict:
 
 def bpe_training_text(args):
     """Iterator of text chunks for the stand-in BPE tokenizer (lower-case, as the engine feeds words)."""
+    if args.bpe_source == "both":
+        import itertools
+
+        return itertools.chain(
+            bpe_training_text(argparse.Namespace(**{**vars(args), "bpe_source": "corpus"})),
+            bpe_training_text(argparse.Namespace(**{**vars(args), "bpe_source": "cmudict"})),
+        )
     if args.bpe_source == "cmudict":
         import pocketsphinx
 
@@ -204,6 +214,23 @@ def bpe_training_text(args):
     return gen()
 
 
+def wrap_bpe(bpe, tokenizer_cls):
+    """The trained byte-level BPE as a RoBERTa tokenizer (transformers 4.x and 5.x signatures)."""
+    import inspect
+
+    model = json.loads(bpe._tokenizer.to_str())["model"]
+    vocab = model["vocab"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    params = inspect.signature(tokenizer_cls.__init__).parameters
+    if "vocab" in params and "merges" in params:  # transformers >= 5: in-memory vocab and merges
+        return tokenizer_cls(vocab=vocab, merges=merges, model_max_length=512)
+    with tempfile.TemporaryDirectory(prefix="unspin-bpe-") as d:  # transformers 4.x: files
+        bpe.save_model(d)
+        return tokenizer_cls(
+            vocab_file=str(Path(d) / "vocab.json"), merges_file=str(Path(d) / "merges.txt"), model_max_length=512
+        )
+
+
 def build_random_model_dir(args, out_dir: Path) -> dict:
     """Train a byte-level BPE (vocab 50265), init a random RoBERTa MLM, save both like a hub model."""
     import torch
@@ -219,12 +246,9 @@ def build_random_model_dir(args, out_dir: Path) -> dict:
         special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"],
         show_progress=False,
     )
-    raw = out_dir / "bpe"
-    raw.mkdir()
-    bpe.save_model(str(raw))
-    tok = RobertaTokenizerFast(
-        vocab_file=str(raw / "vocab.json"), merges_file=str(raw / "merges.txt"), model_max_length=512
-    )
+    tok = wrap_bpe(bpe, RobertaTokenizerFast)
+    if len(tok) < 1000:  # a silently empty vocabulary would map every word to <unk> and fake the speed
+        raise SystemExit(f"throughput: the stand-in tokenizer has only {len(tok)} entries; cannot benchmark.")
     t_tok = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -445,7 +469,7 @@ def markdown(runs: list[dict], meta: dict) -> str:
     lines = [
         f"Machine: {meta.get('cpu_model') or meta.get('processor') or '?'}, {meta.get('cpu_count')} CPUs "
         f"({meta.get('cpus_available', '?')} available); Python {meta.get('python')}; "
-        f"torch {runs[0]['versions'].get('torch') if runs else '-'}; commit {meta.get('git_commit') or '?'}; "
+        f"torch {runs[0]['versions'].get('torch') if runs else '-'}; commit {meta.get('git_commit') or '-'}; "
         f"{meta.get('date')}",
         "",
         "| backend | threads | set | docs | words | pass 1 s | pass 1 words/s | pass 2 s | pass 2 words/s | peak RSS MiB |",

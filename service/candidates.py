@@ -12,13 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from service.lm.base import Slot
 
 #: Words commercial spinners insert without replacing anything ("has actually increased").
 INSERTED_FILLERS = frozenset({"actually"})
 
 #: Relation kinds, strongest first; the fusion model has one feature per kind.
-RELATIONS = ("lexicon", "synonym", "similar", "derived", "hypernym", "hyponym", "mythes", "2-step", "deletion")
+RELATIONS = (
+    "lexicon", "synonym", "similar", "derived", "hypernym", "hyponym", "mythes", "2-step", "embedding", "deletion",
+)  # fmt: skip
 
 
 class ThesaurusLike(Protocol):
@@ -52,10 +56,21 @@ class CandidateGenerator:
     language model finds them plausible in the slot.
     """
 
-    def __init__(self, thesaurus: ThesaurusLike, lm, max_candidates: int = 40) -> None:
+    def __init__(
+        self,
+        thesaurus: ThesaurusLike,
+        lm,
+        relatedness=None,
+        max_candidates: int = 40,
+        max_embedding: int = 10,
+        min_similarity: float = 0.45,
+    ) -> None:
         self.thesaurus = thesaurus
         self.lm = lm
+        self.relatedness = relatedness
         self.max_candidates = max_candidates
+        self.max_embedding = max_embedding
+        self.min_similarity = min_similarity
 
     def _known(self, phrase: str) -> bool:
         return all(self.lm.in_vocab(w) for w in phrase.split())
@@ -76,10 +91,23 @@ class CandidateGenerator:
             for phrase in far.keys() & fillers:
                 if phrase != surface and phrase not in out and _ok_surface(phrase):
                     out[phrase] = Candidate((phrase,), "2-step")
+            if self.relatedness is not None:
+                # the language model's fillers for the slot, ranked by closeness in meaning
+                added = 0
+                for word, sim in self.relatedness.rank(surface, [f for f in fillers if f.isalpha()]):
+                    if sim < self.min_similarity or added >= self.max_embedding:
+                        break
+                    if word != surface and word not in out:
+                        out[word] = Candidate((word,), "embedding")
+                        added += 1
         cands = list(out.values())
         if len(cands) > self.max_candidates:
-            order = {r: i for i, r in enumerate(RELATIONS)}
-            cands.sort(key=lambda c: order.get(c.relation, len(order)))
+            if self.relatedness is not None:
+                sims = self.relatedness.similarities(surface, [c.text for c in cands])
+                cands = [cands[i] for i in np.argsort(-sims, kind="stable")]
+            else:
+                order = {r: i for i, r in enumerate(RELATIONS)}
+                cands.sort(key=lambda c: order.get(c.relation, len(order)))
             cands = cands[: self.max_candidates]
         return cands
 

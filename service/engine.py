@@ -20,6 +20,7 @@ from service.config import Settings, get_settings
 from service.lexicon import Lexicon, load_lexicons
 from service.lm.base import LanguageModel, Slot
 from service.lm.ngram import NGramLM
+from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
     FusionModel,
@@ -105,7 +106,8 @@ class Engine:
         self.fusion = fusion or _load_fusion(self.lm.name)
         self.lexicon = lexicon if lexicon is not None else load_lexicons(self.settings.lexicons)
         self.thesaurus = get_thesaurus(self.settings)
-        self.candidates = CandidateGenerator(self.thesaurus, self.ngram)
+        self.relatedness = get_relatedness(self.ngram, self.settings.cache_dir)
+        self.candidates = CandidateGenerator(self.thesaurus, self.ngram, self.relatedness)
         self._lock = threading.Lock()
 
     @property
@@ -115,7 +117,7 @@ class Engine:
         return self.fusion.threshold if t is None else t
 
     # -- analysis ---------------------------------------------------------------------------
-    def _eligible(self, sent: Sentence, idx: int, word: str | None) -> bool:
+    def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str]) -> bool:
         tok = sent.tokens[idx]
         if word is None or word == "<num>" or word in _SKIP or len(word) < 2:
             return False
@@ -123,11 +125,22 @@ class Engine:
             return False  # acronyms
         if tok.is_capitalized and not tok.is_upper:
             first_word = next((i for i, t in enumerate(sent.tokens) if t.is_word), -1)
-            if idx != first_word:
-                return False  # names
+            if idx != first_word or word in names:
+                return False  # names, also at the start of a sentence
         return self.ngram.in_vocab(word)
 
-    def _slots_for(self, s_idx: int, sent: Sentence) -> list[tuple[int, int, Slot, list[Candidate], str | None]]:
+    @staticmethod
+    def _names(sentences: Sequence[Sentence]) -> frozenset[str]:
+        """Words the document capitalises in mid-sentence: names, even where they open a sentence."""
+        out = set()
+        for sent in sentences:
+            words = [t for t in sent.tokens if t.is_word]
+            out.update(t.norm for t in words[1:] if t.is_capitalized and not t.is_upper)
+        return frozenset(out)
+
+    def _slots_for(
+        self, sent: Sentence, names: frozenset[str]
+    ) -> list[tuple[int, int, Slot, list[Candidate], str | None]]:
         words = [_lm_word(t) for t in sent.tokens]
         pos = [i for i, w in enumerate(words) if w is not None]
         lm_tokens = tuple(words[i] for i in pos)  # type: ignore[misc]
@@ -140,11 +153,13 @@ class Engine:
                 cands = [Candidate(tuple(o.split()), "lexicon") for o in hit.originals]
                 out.append((hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source))
                 taken.add((a, b))
-        eligible = [self._eligible(sent, i, words[i]) for i in pos]
+        eligible = [self._eligible(sent, i, words[i], names) for i in pos]
         for a in range(len(pos)):
             if not eligible[a]:
                 continue
             w = lm_tokens[a]
+            if any(a < tb and ta < a + 1 for ta, tb in taken):
+                continue  # inside a lexicon entry: the user's list decides there
             if w in INSERTED_FILLERS and a > 0:
                 slot = Slot(lm_tokens, a - 1, a + 1)
                 out.append((pos[a - 1], pos[a] + 1, slot, [Candidate((lm_tokens[a - 1],), "deletion")], None))
@@ -152,13 +167,11 @@ class Engine:
             for n in (3, 2):
                 b = a + n
                 if b <= len(pos) and all(eligible[a:b]) and pos[b - 1] - pos[a] == n - 1:
-                    if (a, b) not in taken and self.candidates.is_phrase(lm_tokens[a:b]):
+                    if not any(a < tb and ta < b for ta, tb in taken) and self.candidates.is_phrase(lm_tokens[a:b]):
                         slot = Slot(lm_tokens, a, b)
                         cands = self.candidates.for_slot(slot)
                         if cands:
                             out.append((pos[a], pos[b - 1] + 1, slot, cands, None))
-            if (a, a + 1) in taken:
-                continue
             slot = Slot(lm_tokens, a, a + 1)
             cands = self.candidates.for_slot(slot)
             if cands:
@@ -169,8 +182,9 @@ class Engine:
         """Segment ``text`` and score every slot's candidates (no thresholding)."""
         sentences = segment(text)
         pending = []
+        names = self._names(sentences)
         for s_idx, sent in enumerate(sentences):
-            for first, last, slot, cands, lex in self._slots_for(s_idx, sent):
+            for first, last, slot, cands, lex in self._slots_for(sent, names):
                 pending.append((s_idx, first, last, slot, cands, lex))
         slots = [
             Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in cands)) for _, _, _, sl, cands, _ in pending
@@ -190,12 +204,16 @@ class Engine:
         left = toks[slot.start - 1] if slot.start > 0 else "<s>"
         right = toks[slot.end] if slot.end < len(toks) else "</s>"
         uni_w = sum(_unigram(ng, w) for w in written)
-        gains = lp[1:] - lp[0]
+        window = (slot.end - slot.start) + min(2, len(toks) - slot.end) + 1
+        # a candidate with fewer words skips their cost: charge it the window's mean cost per word
+        per_token = float(lp[0]) / window
+        lens = np.array([len(c.tokens) for c in cands])
+        gains = lp[1:] - lp[0] + (len(written) - lens) * per_token
         best = float(gains.max()) if len(gains) else 0.0
         order = np.argsort(-gains)
         rank = np.empty(len(gains), dtype=int)
         rank[order] = np.arange(len(gains))
-        window = (slot.end - slot.start) + min(2, len(toks) - slot.end) + 1
+        sims = self.relatedness.similarities(" ".join(written), [c.text for c in cands])
         rows = []
         for j, c in enumerate(cands):
             ct = c.tokens
@@ -216,6 +234,7 @@ class Engine:
                         len_w=len(written),
                         len_c=len(ct),
                         relation=c.relation,
+                        sim=float(sims[j]),
                     )
                 )
             )
@@ -261,8 +280,9 @@ class Engine:
     def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
         text = analysis.text
         chosen: list[tuple[int, int, SlotResult]] = []
-        for r in sorted(analysis.slots, key=lambda r: -r.score):
-            if r.score < threshold:
+        # lexicon entries first and always: the user's own list outranks any threshold
+        for r in sorted(analysis.slots, key=lambda r: (r.lexicon is None, -r.score)):
+            if r.lexicon is None and r.score < threshold:
                 break
             toks = analysis.sentences[r.sentence].tokens
             start, end = toks[r.first].start, toks[r.last - 1].end
@@ -321,8 +341,20 @@ def _unigram(ng: NGramLM, w: str) -> float:
     return -25.0 if v == -np.inf else v
 
 
+_ENGINES_LOCK = threading.RLock()
+_RELATEDNESS: dict[tuple, Relatedness] = {}
+
+
+def get_relatedness(ngram: NGramLM, cache_dir) -> Relatedness:
+    """Word relatedness over the n-gram vocabulary (model cache: built once per process)."""
+    key = (str(ngram.path), str(cache_dir))
+    with _ENGINES_LOCK:
+        if key not in _RELATEDNESS:
+            _RELATEDNESS[key] = Relatedness(ngram.index.vocab, cache_dir)
+        return _RELATEDNESS[key]
+
+
 _ENGINES: dict[tuple, Engine] = {}
-_ENGINES_LOCK = threading.Lock()
 
 
 def get_engine(settings: Settings | None = None) -> Engine:

@@ -36,8 +36,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "len_w",
     "len_c",
     "gain_pos",  # max(gain, 0)
+    "sim",  # cosine similarity of written words and candidate (meaning)
+    "gain_x_sim",
     *(f"rel_{r}" for r in _REL_FEATURES),
-    *(f"gain_x_{r}" for r in ("synonym", "similar", "2-step")),
+    *(f"gain_x_{r}" for r in ("synonym", "similar", "2-step", "embedding")),
 )
 
 
@@ -59,6 +61,7 @@ class PairInfo:
     len_w: int
     len_c: int
     relation: str
+    sim: float = 0.0
 
 
 def featurize(p: PairInfo) -> np.ndarray:
@@ -66,7 +69,7 @@ def featurize(p: PairInfo) -> np.ndarray:
     uni_w = max(p.uni_w, -25.0)
     uni_c = max(p.uni_c, -25.0) if p.len_c else 0.0
     rel = [1.0 if p.relation == r else 0.0 for r in _REL_FEATURES]
-    gx = [p.gain if p.relation == r else 0.0 for r in ("synonym", "similar", "2-step")]
+    gx = [p.gain if p.relation == r else 0.0 for r in ("synonym", "similar", "2-step", "embedding")]
     return np.array(
         [
             p.gain,
@@ -83,6 +86,8 @@ def featurize(p: PairInfo) -> np.ndarray:
             float(p.len_w),
             float(p.len_c),
             max(p.gain, 0.0),
+            p.sim,
+            p.gain * p.sim,
             *rel,
             *gx,
         ],

@@ -357,11 +357,6 @@ def _fusion_preferring_single_words() -> FusionModel:
     return FusionModel(np.zeros(n), np.ones(n), coef, 8.0, 0.5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a lexicon hit (score floor 0.95) loses the overlap to a one-word LM slot "
-    "scoring above 0.95 inside it, so the user's phrase list is silently ignored",
-)
 def test_lexicon_hit_wins_overlap_with_lm_slot(engine, tortured_lexicon):
     e = Engine(engine.settings, ngram=engine.ngram, fusion=_fusion_preferring_single_words(), lexicon=tortured_lexicon)
     r = e.score(LEXICON_TEXT)
@@ -372,11 +367,6 @@ def test_lexicon_hit_wins_overlap_with_lm_slot(engine, tortured_lexicon):
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: lexicon hits are floored at 0.95 but the calibrated threshold may be up to "
-    "0.99 (training.choose_threshold), which hides them",
-)
 def test_lexicon_hit_reported_above_high_threshold(engine, tortured_lexicon):
     fusion = FusionModel.neutral()
     fusion.threshold = 0.99

