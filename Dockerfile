@@ -11,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY service ./service
 # torch is pinned; point PIP_EXTRA_INDEX_URL at a CPU-only wheel index to keep the image small.
 ARG PIP_EXTRA_INDEX_URL=""
-RUN pip install torch==2.13.0 && pip install ".[transformer]"
+RUN pip install torch==2.13.0 && pip install .
 
 # Optional: bake a transformer model's weights in at build time; the container never downloads.
 ARG MODEL=""
@@ -22,7 +22,7 @@ ENV UNSPIN_MODEL=/models/lm UNSPIN_LM=auto HF_HUB_OFFLINE=1 UNSPIN_CACHE_DIR=/ap
 
 RUN useradd --create-home unspin && mkdir -p /app/cache && chown unspin /app/cache
 USER unspin
-# Build the n-gram bigram index and the WordNet folder once, at build time.
+# Build the caches (n-gram bigram index, WordNet folder, word vectors) once, at build time.
 RUN python -c "from service.engine import build_engine; from service.config import get_settings; build_engine(get_settings())"
 ENTRYPOINT ["unspin"]
 CMD ["score", "--help"]

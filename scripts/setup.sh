@@ -11,4 +11,4 @@ if command -v apt-get >/dev/null; then
   fi
 fi
 python -m pip install -q torch==2.13.0          # the CPU build; a looser pin pulls a multi-GB CUDA build
-python -m pip install -q -e ".[transformer,test]"
+python -m pip install -q -e ".[test]"

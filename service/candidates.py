@@ -93,11 +93,15 @@ class CandidateGenerator:
                     out[phrase] = Candidate((phrase,), "2-step")
             if self.relatedness is not None:
                 # the language model's fillers for the slot, ranked by closeness in meaning
+                # (the relatedness vectors are indexed like the n-gram vocabulary)
+                near_fillers = self.relatedness.nearest(
+                    surface, self.lm.filler_ids(slot), self.min_similarity, self.max_embedding + len(out) + 1
+                )
                 added = 0
-                for word, sim in self.relatedness.rank(surface, [f for f in fillers if f.isalpha()]):
-                    if sim < self.min_similarity or added >= self.max_embedding:
+                for word, _sim in near_fillers:
+                    if added >= self.max_embedding:
                         break
-                    if word != surface and word not in out:
+                    if word != surface and word not in out and word.isalpha():
                         out[word] = Candidate((word,), "embedding")
                         added += 1
         cands = list(out.values())

@@ -214,6 +214,8 @@ class Engine:
         rank = np.empty(len(gains), dtype=int)
         rank[order] = np.arange(len(gains))
         sims = self.relatedness.similarities(" ".join(written), [c.text for c in cands])
+        seen_left_w = ng.bigram_seen(left, written[0])
+        seen_w_right = ng.bigram_seen(written[-1], right)
         rows = []
         for j, c in enumerate(cands):
             ct = c.tokens
@@ -227,8 +229,8 @@ class Engine:
                         uni_c=sum(_unigram(ng, w) for w in ct),
                         lp_w=float(lp[0]),
                         window_len=window,
-                        seen_left_w=ng.bigram_seen(left, written[0]),
-                        seen_w_right=ng.bigram_seen(written[-1], right),
+                        seen_left_w=seen_left_w,
+                        seen_w_right=seen_w_right,
                         seen_left_c=bool(ct) and ng.bigram_seen(left, ct[0]),
                         seen_c_right=bool(ct) and ng.bigram_seen(ct[-1], right),
                         len_w=len(written),

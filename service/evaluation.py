@@ -274,5 +274,5 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None) -> list[Gol
                     raise ValueError(f"{path}:{n}: span {start}-{end} is {text[start:end]!r}, not {stext!r}")
                 spans.append(GoldSpan(start, end, stext, s.get("original", "")))
             clean_text = obj.get("clean") if isinstance(obj.get("clean"), str) else None
-            docs.append(GoldDoc(obj.get("id", n), text, spans, clean_text))
+            docs.append(GoldDoc(obj.get("id", obj.get("path", n)), text, spans, clean_text))
     return docs

@@ -132,6 +132,15 @@ class Relatedness:
             return np.zeros(0)
         return np.array([self.vector(o) @ v if o else 0.0 for o in others], dtype=np.float64)
 
+    def nearest(self, word: str, ids: np.ndarray, min_similarity: float, k: int) -> list[tuple[str, float]]:
+        """Up to ``k`` vocabulary words among ``ids`` at least ``min_similarity`` close to ``word``, best first."""
+        if len(ids) == 0:
+            return []
+        sims = self.vectors[ids] @ self.vector(word)
+        keep = np.nonzero(sims >= min_similarity)[0]
+        keep = keep[np.argsort(-sims[keep])][:k]
+        return [(self.vocab[int(ids[i])], float(sims[i])) for i in keep]
+
     def rank(self, word: str, candidates: Sequence[str]) -> list[tuple[str, float]]:
         """``candidates`` (vocabulary words) with their similarity to ``word``, most similar first."""
         ids = [self.ids[c] for c in candidates if c in self.ids]

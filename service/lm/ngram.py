@@ -250,19 +250,23 @@ class NGramLM(LanguageModel):
             out.append(scores)
         return out
 
-    def filler_set(self, slot: Slot, per_side: int = 400) -> set[str]:
-        """Words seen in the model right after the slot's left neighbour or right before its right one."""
+    def filler_ids(self, slot: Slot, per_side: int = 400) -> np.ndarray:
+        """Ids of words seen right after the slot's left neighbour or right before its right one."""
         index, ids = self.index, self.ids
         toks = ["<s>", *slot.tokens, "</s>"]
         s, e = slot.start + 1, slot.end + 1
-        cands: set[int] = set()
+        parts = []
         lid, rid = ids.get(toks[s - 1]), ids.get(toks[e])
         if lid is not None:
-            cands.update(index.successors(lid, per_side).tolist())
+            parts.append(index.successors(lid, per_side))
         if rid is not None:
-            cands.update(index.predecessors(rid, per_side).tolist())
-        vocab = index.vocab
-        return {vocab[c] for c in cands}
+            parts.append(index.predecessors(rid, per_side))
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+
+    def filler_set(self, slot: Slot, per_side: int = 400) -> set[str]:
+        """Words seen in the model right after the slot's left neighbour or right before its right one."""
+        vocab = self.index.vocab
+        return {vocab[c] for c in self.filler_ids(slot, per_side).tolist()}
 
     def fillers(
         self, slots: Sequence[Slot], k: int = 50, restrict: Sequence[set[str] | None] | None = None

@@ -1,0 +1,65 @@
+"""Quality regression on the seeds with the embedded n-gram model and the shipped fusion.
+
+The floors below are what the engine measured when the fusion was last trained (see the README's
+Evaluation section); a change that falls below them is a regression. The issue's targets are
+written as strict xfails: they say plainly what is not reached yet and will fail (so the marks
+get removed) the day they are.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.evaluation import EvalDoc, evaluate, load_gold
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@pytest.fixture(scope="module")
+def seed_metrics(engine):
+    docs = []
+    for g in load_gold(SEEDS / "labels.jsonl", SEEDS):
+        r = engine.score(g.text)
+        docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
+                            clean=not g.spans, score=r.score, id=g.id))  # fmt: skip
+    return evaluate(docs)
+
+
+def test_labels_cover_the_spun_seed():
+    gold = {d.id: d for d in load_gold(SEEDS / "labels.jsonl", SEEDS)}
+    assert len(gold["002_2ef1442c87ee1781.txt"].spans) >= 60
+    assert gold["000_37063bd84aa4b837.txt"].spans == []
+
+
+def test_clean_seed_stays_clean(seed_metrics):
+    assert seed_metrics.false_flags_per_1k is not None
+    assert seed_metrics.false_flags_per_1k <= 3.0
+
+
+def test_spun_seed_scores_above_clean_seed(seed_metrics):
+    assert seed_metrics.auc == 1.0
+
+
+def test_measured_floors(seed_metrics):
+    assert seed_metrics.precision >= 0.6
+    assert seed_metrics.recall >= 0.10
+    assert seed_metrics.acc_at_3 >= 0.75
+
+
+def test_examples_from_the_issue(engine):
+    """Spans the issue names that the n-gram engine does find, with the right suggestion."""
+    text = (SEEDS / "002_2ef1442c87ee1781.txt").read_text(encoding="utf-8")
+    found = {s.text: [x.text for x in s.suggestions[:3]] for s in engine.score(text).spans}
+    assert "stated" in found and "said" in found["stated"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 14 %, target 75 %")
+def test_target_recall(seed_metrics):
+    assert seed_metrics.recall >= 0.75
+
+
+@pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 14 % of spun phrases, target 50 %")
+def test_target_top3_over_all_gold(seed_metrics):
+    assert seed_metrics.acc_at_3 * seed_metrics.recall >= 0.50
