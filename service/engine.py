@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -24,7 +23,7 @@ from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
     FusionModel,
-    PairInfo,
+    SlotFacts,
     default_fusion_path,
     document_label,
     document_score,
@@ -209,38 +208,24 @@ class Engine:
         per_token = float(lp[0]) / window
         lens = np.array([len(c.tokens) for c in cands])
         gains = lp[1:] - lp[0] + (len(written) - lens) * per_token
-        best = float(gains.max()) if len(gains) else 0.0
-        order = np.argsort(-gains)
-        rank = np.empty(len(gains), dtype=int)
-        rank[order] = np.arange(len(gains))
         sims = self.relatedness.similarities(" ".join(written), [c.text for c in cands])
-        seen_left_w = ng.bigram_seen(left, written[0])
-        seen_w_right = ng.bigram_seen(written[-1], right)
-        rows = []
-        for j, c in enumerate(cands):
-            ct = c.tokens
-            rows.append(
-                featurize(
-                    PairInfo(
-                        gain=float(gains[j]),
-                        best_gain=best,
-                        rank=int(rank[j]),
-                        uni_w=uni_w,
-                        uni_c=sum(_unigram(ng, w) for w in ct),
-                        lp_w=float(lp[0]),
-                        window_len=window,
-                        seen_left_w=seen_left_w,
-                        seen_w_right=seen_w_right,
-                        seen_left_c=bool(ct) and ng.bigram_seen(left, ct[0]),
-                        seen_c_right=bool(ct) and ng.bigram_seen(ct[-1], right),
-                        len_w=len(written),
-                        len_c=len(ct),
-                        relation=c.relation,
-                        sim=float(sims[j]),
-                    )
-                )
+        feats = featurize(
+            SlotFacts(
+                gains=gains,
+                uni_w=uni_w,
+                uni_c=np.array([sum(_unigram(ng, w) for w in c.tokens) for c in cands]),
+                lp_w=float(lp[0]),
+                window_len=window,
+                seen_left_w=ng.bigram_seen(left, written[0]),
+                seen_w_right=ng.bigram_seen(written[-1], right),
+                seen_left_c=np.array([bool(c.tokens) and ng.bigram_seen(left, c.tokens[0]) for c in cands]),
+                seen_c_right=np.array([bool(c.tokens) and ng.bigram_seen(c.tokens[-1], right) for c in cands]),
+                len_w=len(written),
+                len_c=lens,
+                relations=[c.relation for c in cands],
+                sims=sims,
             )
-        feats = np.vstack(rows) if rows else np.zeros((0, 0))
+        )
         return SlotResult(s_idx, first, last, written, cands, feats, lexicon=lex)
 
     # -- the report ---------------------------------------------------------------------------

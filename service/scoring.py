@@ -44,55 +44,59 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class PairInfo:
-    """Raw facts about one candidate in one slot, before they become features."""
+class SlotFacts:
+    """Raw facts about one slot and its candidates (arrays: one entry per candidate)."""
 
-    gain: float
-    best_gain: float
-    rank: int
-    uni_w: float
-    uni_c: float
-    lp_w: float
+    gains: np.ndarray  # ln-score gain of each candidate over the words as written
+    uni_w: float  # unigram ln P of the written words (summed)
+    uni_c: np.ndarray  # unigram ln P of each candidate (summed over its words)
+    lp_w: float  # ln-score of the window as written
     window_len: int
     seen_left_w: bool
     seen_w_right: bool
-    seen_left_c: bool
-    seen_c_right: bool
+    seen_left_c: np.ndarray  # bool per candidate
+    seen_c_right: np.ndarray
     len_w: int
-    len_c: int
-    relation: str
-    sim: float = 0.0
+    len_c: np.ndarray
+    relations: Sequence[str]
+    sims: np.ndarray
 
 
-def featurize(p: PairInfo) -> np.ndarray:
-    """The feature vector of one candidate, in :data:`FEATURE_NAMES` order."""
-    uni_w = max(p.uni_w, -25.0)
-    uni_c = max(p.uni_c, -25.0) if p.len_c else 0.0
-    rel = [1.0 if p.relation == r else 0.0 for r in _REL_FEATURES]
-    gx = [p.gain if p.relation == r else 0.0 for r in ("synonym", "similar", "2-step", "embedding")]
-    return np.array(
-        [
-            p.gain,
-            p.gain - (uni_c - uni_w),
-            p.gain - p.best_gain,
-            math.log1p(p.rank),
-            uni_w,
-            uni_c,
-            p.lp_w / max(1, p.window_len),
-            float(p.seen_left_w),
-            float(p.seen_w_right),
-            float(p.seen_left_c),
-            float(p.seen_c_right),
-            float(p.len_w),
-            float(p.len_c),
-            max(p.gain, 0.0),
-            p.sim,
-            p.gain * p.sim,
-            *rel,
-            *gx,
-        ],
-        dtype=np.float64,
-    )
+def featurize(f: SlotFacts) -> np.ndarray:
+    """The feature matrix of a slot's candidates (rows) in :data:`FEATURE_NAMES` order."""
+    n = len(f.gains)
+    gains = np.asarray(f.gains, dtype=np.float64)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    uni_w = max(f.uni_w, -25.0)
+    len_c = np.asarray(f.len_c, dtype=np.float64)
+    uni_c = np.where(len_c > 0, np.maximum(np.asarray(f.uni_c, dtype=np.float64), -25.0), 0.0)
+    order = np.argsort(-gains, kind="stable")
+    rank = np.empty(n)
+    rank[order] = np.arange(n)
+    rel = np.array(f.relations)
+    sims = np.asarray(f.sims, dtype=np.float64)
+    cols = [
+        gains,
+        gains - (uni_c - uni_w),
+        gains - gains.max(),
+        np.log1p(rank),
+        np.full(n, uni_w),
+        uni_c,
+        np.full(n, f.lp_w / max(1, f.window_len)),
+        np.full(n, float(f.seen_left_w)),
+        np.full(n, float(f.seen_w_right)),
+        np.asarray(f.seen_left_c, dtype=np.float64),
+        np.asarray(f.seen_c_right, dtype=np.float64),
+        np.full(n, float(f.len_w)),
+        len_c,
+        np.maximum(gains, 0.0),
+        sims,
+        gains * sims,
+        *((rel == r).astype(np.float64) for r in _REL_FEATURES),
+        *(np.where(rel == r, gains, 0.0) for r in ("synonym", "similar", "2-step", "embedding")),
+    ]
+    return np.column_stack(cols)
 
 
 @dataclass

@@ -15,15 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 
 #: Words for the tiny masked LM's tokenizer (the model is random: only mechanics are tested).
-TINY_LM_SENTENCES = [
-    "with great power comes great responsibility",
-    "the cat sat on the mat",
-    "the dog sat on the rug",
-    "china and russia proposed that the united nations lift a ban on north korea",
-    "the proposal comes at a critical moment for the security council",
-    "sanctions increase pressure on the united states",
-    "experts said the move represents a new level of public pressure",
-]
 
 
 def seed_paths() -> list[Path]:
@@ -61,30 +52,11 @@ def seeds() -> dict[str, str]:
 def tiny_model_dir(tmp_path_factory) -> Path:
     """A tiny BERT masked LM with its WordPiece tokenizer, saved with ``save_pretrained``.
 
-    Random weights (no training): enough to exercise the transformer backend's mechanics.
+    Built by the transformer backend's own test helper (briefly trained on a few sentences),
+    enough to exercise the transformer path through the engine.
     """
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    pytest.importorskip("tokenizers")
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from test_lm_transformer import _build
 
-    torch.manual_seed(0)
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
-    tok.train_from_iterator(TINY_LM_SENTENCES, trainer)
-    tokenizer = transformers.BertTokenizer(vocab=tok.get_vocab())
-    config = transformers.BertConfig(
-        vocab_size=len(tokenizer.get_vocab()),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model = transformers.BertForMaskedLM(config).eval()
-    directory = tmp_path_factory.mktemp("tiny-bert")
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return _build("bert", tmp_path_factory.mktemp("tiny-bert"), train_steps=10)
