@@ -174,14 +174,6 @@ class _Spinner:
         key_name = lemma.replace(" ", "_")
         for syn in self.th.synsets(lemma, pos):
             related = [syn] + syn.similar_tos() + syn.also_sees() + syn.verb_groups()
-            # commercial spinners' thesauri are looser than WordNet synsets: broader and narrower
-            # terms, and synonyms of a synonym in another of its senses, also turn up (rarely)
-            loose = syn.hypernyms() + syn.hyponyms()[:8]
-            for lem in syn.lemmas()[:4]:
-                if lem.name().lower() != key_name:
-                    loose += self.th.synsets(lem.name().replace("_", " ").lower(), pos)[:3]
-            n_close = len(related)
-            related += [s2 for s2 in loose if s2 not in related]
             antonyms = {a.name().lower() for l in syn.lemmas() for a in l.antonyms()}
             for k, s2 in enumerate(related):
                 for lem in s2.lemmas():
@@ -196,7 +188,7 @@ class _Spinner:
                     except Exception:  # pragma: no cover
                         cnt = 0
                     # common words are what spinners' dictionaries list; rare senses rarely win
-                    w = (cnt + 0.2) * (1.0 if k == 0 else 0.5 if k < n_close else 0.15)
+                    w = (cnt + 0.2) * (1.0 if k == 0 else 0.5)
                     out[phrase] = max(out.get(phrase, 0.0), w)
         for extra in SPINNER_TABLE.get((lemma, pos), ()):
             out[extra] = max(out.get(extra, 0.0), 10.0)
