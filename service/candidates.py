@@ -51,9 +51,10 @@ def _ok_surface(phrase: str) -> bool:
 class CandidateGenerator:
     """Proposes candidate originals for a word or phrase in its sentence.
 
-    ``lm`` must offer ``in_vocab(word)``; when it also offers ``filler_set(slot)`` (the n-gram
-    backend) or ``fillers`` (any backend), two-step thesaurus neighbours are kept only when the
-    language model finds them plausible in the slot.
+    ``lm`` is the n-gram model (:class:`service.lm.ngram.NGramLM`): its vocabulary, and its bigram
+    index for the words seen next to a slot. Two-step thesaurus neighbours are kept only when they
+    are such words; ``relatedness`` (vectors indexed like that vocabulary) adds the slot fillers
+    closest in meaning to the written word. Context-free lookups are cached per generator.
     """
 
     def __init__(
@@ -71,9 +72,39 @@ class CandidateGenerator:
         self.max_candidates = max_candidates
         self.max_embedding = max_embedding
         self.min_similarity = min_similarity
+        self._near_cache: dict[str, tuple[Candidate, ...]] = {}
+        self._far_cache: dict[str, np.ndarray] = {}
 
     def _known(self, phrase: str) -> bool:
         return all(self.lm.in_vocab(w) for w in phrase.split())
+
+    def _near(self, surface: str) -> tuple[Candidate, ...]:
+        """Thesaurus neighbours of ``surface`` that the model knows (context-free, so cached)."""
+        hit = self._near_cache.get(surface)
+        if hit is None:
+            hit = tuple(
+                Candidate(tuple(phrase.split()), rel)
+                for phrase, rel in self.thesaurus.neighbours(surface, 1).items()
+                if phrase != surface and _ok_surface(phrase) and self._known(phrase)
+            )
+            self._near_cache[surface] = hit
+        return hit
+
+    def _far_ids(self, surface: str) -> np.ndarray:
+        """Vocabulary ids of one-word two-step neighbours of ``surface`` (cached)."""
+        hit = self._far_cache.get(surface)
+        if hit is None:
+            ids = self.lm.ids
+            hit = np.array(
+                sorted(
+                    i
+                    for w in self.thesaurus.neighbours(surface, 2)
+                    if w != surface and w.isalpha() and (i := ids.get(w)) is not None
+                ),
+                dtype=np.int32,
+            )
+            self._far_cache[surface] = hit
+        return hit
 
     def for_slot(self, slot: Slot) -> list[Candidate]:
         """Candidates for ``slot.tokens[slot.start:slot.end]`` (the slot's own alternatives are ignored)."""
@@ -81,21 +112,21 @@ class CandidateGenerator:
         out: dict[str, Candidate] = {}
         if surface in INSERTED_FILLERS:
             out[""] = Candidate((), "deletion")
-        near = self.thesaurus.neighbours(surface, 1)
-        for phrase, rel in near.items():
-            if phrase != surface and _ok_surface(phrase) and self._known(phrase):
-                out.setdefault(phrase, Candidate(tuple(phrase.split()), rel))
+        for c in self._near(surface):
+            out.setdefault(c.text, c)
         if slot.end - slot.start == 1:
-            far = self.thesaurus.neighbours(surface, 2)
-            fillers = self._filler_set(slot)
-            for phrase in far.keys() & fillers:
-                if phrase != surface and phrase not in out and _ok_surface(phrase):
-                    out[phrase] = Candidate((phrase,), "2-step")
+            vocab = self.lm.index.vocab
+            fillers = self.lm.filler_ids(slot)
+            far = self._far_ids(surface)
+            for i in far[np.isin(far, fillers)].tolist():
+                word = vocab[i]
+                if word not in out:
+                    out[word] = Candidate((word,), "2-step")
             if self.relatedness is not None:
                 # the language model's fillers for the slot, ranked by closeness in meaning
                 # (the relatedness vectors are indexed like the n-gram vocabulary)
                 near_fillers = self.relatedness.nearest(
-                    surface, self.lm.filler_ids(slot), self.min_similarity, self.max_embedding + len(out) + 1
+                    surface, fillers, self.min_similarity, self.max_embedding + len(out) + 1
                 )
                 added = 0
                 for word, _sim in near_fillers:
@@ -114,12 +145,6 @@ class CandidateGenerator:
                 cands.sort(key=lambda c: order.get(c.relation, len(order)))
             cands = cands[: self.max_candidates]
         return cands
-
-    def _filler_set(self, slot: Slot) -> set[str]:
-        filler_set = getattr(self.lm, "filler_set", None)
-        if filler_set is not None:
-            return filler_set(slot)
-        return {w for w, _ in self.lm.fillers([slot], k=200)[0]}
 
     def is_phrase(self, words: tuple[str, ...]) -> bool:
         """Whether a run of words is a multi-word thesaurus entry ("field glasses", "due date")."""

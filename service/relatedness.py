@@ -130,7 +130,15 @@ class Relatedness:
         v = self.vector(text)
         if not others:
             return np.zeros(0)
-        return np.array([self.vector(o) @ v if o else 0.0 for o in others], dtype=np.float64)
+        ids = self.ids
+        rows = np.array([ids.get(o, -1) for o in others])
+        out = np.zeros(len(others), dtype=np.float64)
+        single = rows >= 0
+        out[single] = self.vectors[rows[single]] @ v
+        for k in np.nonzero(~single)[0]:
+            if others[k]:
+                out[k] = float(self.vector(others[k]) @ v)
+        return out
 
     def nearest(self, word: str, ids: np.ndarray, min_similarity: float, k: int) -> list[tuple[str, float]]:
         """Up to ``k`` vocabulary words among ``ids`` at least ``min_similarity`` close to ``word``, best first."""
