@@ -68,7 +68,7 @@ import numpy as np
 
 from service.lm.base import LanguageModel, Slot
 
-try:  # optional dependency (pip install 'unspin[transformer]'); the module must import without it
+try:  # optional dependency (install torch==2.13.0 (CPU) and transformers, as the README's set-up does); the module must import without it
     import torch
 except ImportError:  # pragma: no cover - exercised only where torch is absent
     torch = None  # type: ignore[assignment]
@@ -149,7 +149,7 @@ class TransformerLM(LanguageModel):
         max_length: int | None = None,
     ) -> None:
         if torch is None:
-            raise ModelUnavailable("torch is not installed: pip install 'unspin[transformer]'.")
+            raise ModelUnavailable("torch is not installed: install torch==2.13.0 (CPU) and transformers, as the README's set-up does.")
         if tokenizer.mask_token_id is None:
             raise ModelUnavailable(f"{name}: the tokenizer has no mask token, so this is not a masked LM.")
         self.name = name
@@ -199,7 +199,7 @@ class TransformerLM(LanguageModel):
         """
         if torch is None:
             raise ModelUnavailable(
-                f"Cannot load {model!r}: torch/transformers are not installed (pip install 'unspin[transformer]')."
+                f"Cannot load {model!r}: torch/transformers are not installed (install torch==2.13.0 (CPU) and transformers, as the README's set-up does)."
             )
         try:
             from transformers import AutoModelForMaskedLM, AutoTokenizer
