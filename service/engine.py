@@ -23,6 +23,7 @@ from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
     FusionModel,
+    FEATURE_NAMES,
     SlotFacts,
     default_fusion_path,
     document_label,
@@ -39,6 +40,9 @@ _SKIP = frozenset(
     "am do does did has have had will would shall should can could may might must not no so there "
     "here who whom whose which what when where why how all any each both either neither".split()
 )
+
+
+_SIM = FEATURE_NAMES.index("sim")
 
 
 @dataclass
@@ -295,6 +299,7 @@ class Engine:
                 "relation": r.candidates[best].relation,
                 "lm_gain": round(float(feats[0]), 3),
                 "fit_gain": round(float(feats[1]), 3),
+                "similarity": round(float(feats[_SIM]), 3),
             }
             if r.lexicon:
                 evidence["lexicon"] = r.lexicon
