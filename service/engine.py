@@ -93,7 +93,8 @@ def _lm_word(tok: Token) -> str | None:
 
 
 class Engine:
-    """Scores texts for spinning. Thread-safe for concurrent ``score`` calls."""
+    """Scores texts for spinning. One instance can serve concurrent ``score`` calls: its only mutable
+    state is caches that are filled, never changed."""
 
     def __init__(
         self,
@@ -111,7 +112,6 @@ class Engine:
         self.thesaurus = get_thesaurus(self.settings)
         self.relatedness = get_relatedness(self.ngram, self.settings.cache_dir)
         self.candidates = CandidateGenerator(self.thesaurus, self.ngram, self.relatedness)
-        self._lock = threading.Lock()
 
     @property
     def threshold(self) -> float:
