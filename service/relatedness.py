@@ -148,12 +148,3 @@ class Relatedness:
         keep = np.nonzero(sims >= min_similarity)[0]
         keep = keep[np.argsort(-sims[keep])][:k]
         return [(self.vocab[int(ids[i])], float(sims[i])) for i in keep]
-
-    def rank(self, word: str, candidates: Sequence[str]) -> list[tuple[str, float]]:
-        """``candidates`` (vocabulary words) with their similarity to ``word``, most similar first."""
-        ids = [self.ids[c] for c in candidates if c in self.ids]
-        if not ids:
-            return []
-        sims = self.vectors[ids] @ self.vector(word)
-        order = np.argsort(-sims)
-        return [(self.vocab[ids[k]], float(sims[k])) for k in order]
