@@ -43,6 +43,8 @@ _SKIP = frozenset(
 
 
 _SIM = FEATURE_NAMES.index("sim")
+#: A user-lexicon hit scores at least this, whatever the language model says.
+LEXICON_SCORE = 0.95
 
 
 @dataclass
@@ -59,9 +61,13 @@ class SlotResult:
     lexicon: str | None = None  # source name when a lexicon entry matched
 
     @property
+    def lm_score(self) -> float:
+        """The fusion's probability for the best candidate."""
+        return float(self.probs.max()) if len(self.probs) else 0.0
+
+    @property
     def score(self) -> float:
-        p = float(self.probs.max()) if len(self.probs) else 0.0
-        return max(p, 0.95) if self.lexicon else p
+        return max(self.lm_score, LEXICON_SCORE) if self.lexicon else self.lm_score
 
 
 @dataclass
@@ -72,6 +78,11 @@ class Analysis:
     sentences: list[Sentence]
     slots: list[SlotResult]
     words: int
+
+    def offsets(self, r: SlotResult) -> tuple[int, int]:
+        """Code-point offsets of a slot's words in the text."""
+        toks = self.sentences[r.sentence].tokens
+        return toks[r.first].start, toks[r.last - 1].end
 
 
 def match_case(original: str, replacement: str) -> str:
@@ -275,17 +286,15 @@ class Engine:
         for r in sorted(analysis.slots, key=lambda r: (r.lexicon is None, -r.score)):
             if r.lexicon is None and r.score < threshold:
                 break
-            toks = analysis.sentences[r.sentence].tokens
-            start, end = toks[r.first].start, toks[r.last - 1].end
+            start, end = analysis.offsets(r)
             if any(start < e and s < end for s, e, _ in chosen):
                 continue
             chosen.append((start, end, r))
         spans = []
         for start, end, r in sorted(chosen, key=lambda x: x[0]):
             written = text[start:end]
-            order = np.argsort(-r.probs)
-            if r.lexicon:
-                order = np.arange(len(r.candidates))
+            # a lexicon's originals keep the list's order; otherwise the fusion ranks
+            order = np.arange(len(r.candidates)) if r.lexicon else np.argsort(-r.probs)
             sugg, seen = [], set()
             for j in order[:k]:
                 t = match_case(written, r.candidates[j].text)
@@ -311,7 +320,7 @@ class Engine:
                     kind="spun",
                     score=round(r.score, 4),
                     suggestions=sugg,
-                    sources=["lexicon"] if r.lexicon and r.score == 0.95 else ["lm"] if not r.lexicon else ["lexicon", "lm"],
+                    sources=(["lexicon"] if r.lexicon else []) + (["lm"] if not r.lexicon or r.lm_score > LEXICON_SCORE else []),
                     evidence=evidence,
                 )
             )

@@ -17,18 +17,13 @@ from service.engine import Analysis, Engine
 from service.evaluation import reproduces
 from service.scoring import FusionModel, train_fusion
 
-def slot_offsets(analysis: Analysis, r) -> tuple[int, int]:
-    toks = analysis.sentences[r.sentence].tokens
-    return toks[r.first].start, toks[r.last - 1].end
-
-
 def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows of every candidate in the analysis and their 0/1 labels."""
     X, y = [], []
     for r in analysis.slots:
         if not len(r.candidates) or r.lexicon:
             continue
-        s, e = slot_offsets(analysis, r)
+        s, e = analysis.offsets(r)
         near = [g for g in gold if s < int(g["end"]) and int(g["start"]) < e]
         for j, c in enumerate(r.candidates):
             X.append(r.features[j])
