@@ -1,28 +1,90 @@
-# unspin: the CLI and the HTTP service in one image.
-# Build:  docker build -t unspin .            (n-gram model only, works offline)
-#         docker build --build-arg MODEL=distilroberta-base -t unspin .   (bakes a masked LM in)
-FROM python:3.11-slim AS base
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# syntax=docker/dockerfile:1
+# unspin: the HTTP service (default command) and the batch CLI in one image. See README, "Container".
+#   docker build -t unspin .                                        n-gram model only (the default)
+#   docker build --build-arg MODEL=distilroberta-base -t unspin .   also bakes a masked LM's weights in
+#   docker run -p 8000:8000 unspin                                  serve on port 8000
+#   docker run --rm -v "$PWD/docs:/data" unspin score /data --format jsonl > reports.jsonl
+#
+# Build arguments:
+#   TORCH_VERSION    CPU torch version; must equal the pin in scripts/setup.sh (a test checks it).
+#   TORCH_INDEX_URL  where the CPU-only torch wheel comes from (PyTorch's CPU wheel index; point it at a
+#                    mirror if you have one). A plain PyPI install would pull the multi-GB CUDA build.
+#   MODEL            Hugging Face id of a masked LM whose weights are downloaded at build time and baked
+#                    in (e.g. distilroberta-base). Default empty: n-gram model only, nothing downloaded.
+#   EXTRAS           optional extras of the package to install, e.g. "ray".
+ARG PYTHON_IMAGE=python:3.11-slim
+
+# ---------------------------------------------------------------------------------------------------
+# builder: a virtualenv with CPU torch, unspin and its dependencies, plus the optional model weights
+FROM ${PYTHON_IMAGE} AS builder
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+ARG TORCH_VERSION=2.13.0
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+ARG EXTRAS=""
+# The package itself (its dependencies are pinned by ranges in pyproject.toml).
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".${EXTRAS:+[${EXTRAS}]}"
+
+ARG MODEL=""
+RUN mkdir -p /opt/models \
+ && if [ -n "${MODEL}" ]; then \
+      python -c "import sys; from transformers import AutoModelForMaskedLM, AutoTokenizer; m, d = sys.argv[1], sys.argv[2]; AutoTokenizer.from_pretrained(m).save_pretrained(d); AutoModelForMaskedLM.from_pretrained(m).save_pretrained(d)" \
+        "${MODEL}" "/opt/models/${MODEL}"; \
+    fi
+
+# ---------------------------------------------------------------------------------------------------
+# runtime: slim Python, the thesauri from Debian, the virtualenv, the weights, caches built here
+FROM ${PYTHON_IMAGE} AS runtime
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+
+# WordNet 3.0 and MyThes, as scripts/setup.sh installs them (Debian's current versions).
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends wordnet-base wordnet-sense-index mythes-en-us \
  && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY service ./service
-# torch is pinned; point PIP_EXTRA_INDEX_URL at a CPU-only wheel index to keep the image small.
-ARG PIP_EXTRA_INDEX_URL=""
-RUN pip install torch==2.13.0 && pip install .
 
-# Optional: bake a transformer model's weights in at build time; the container never downloads.
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin unspin \
+ && mkdir -p /opt/unspin-cache \
+ && chown unspin:unspin /opt/unspin-cache
+
+COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/models /opt/models
+
 ARG MODEL=""
-RUN if [ -n "$MODEL" ]; then \
-      python -c "import sys; from transformers import AutoModelForMaskedLM, AutoTokenizer; m=sys.argv[1]; AutoTokenizer.from_pretrained(m).save_pretrained('/models/lm'); AutoModelForMaskedLM.from_pretrained(m).save_pretrained('/models/lm')" "$MODEL"; \
-    fi
-ENV UNSPIN_MODEL=/models/lm UNSPIN_LM=auto HF_HUB_OFFLINE=1 UNSPIN_CACHE_DIR=/app/cache
+# UNSPIN_LM=auto takes the baked model when there is one (/opt/models/<MODEL>), else the n-gram model
+# that ships inside the pocketsphinx wheel. Nothing is ever downloaded at run time.
+ENV PATH=/opt/venv/bin:$PATH \
+    UNSPIN_LM=auto \
+    UNSPIN_MODEL=/opt/models/${MODEL:-none} \
+    UNSPIN_CACHE_DIR=/opt/unspin-cache \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    HF_HOME=/tmp/huggingface
 
-RUN useradd --create-home unspin && mkdir -p /app/cache && chown unspin /app/cache
-USER unspin
-# Build the caches (n-gram bigram index, WordNet folder, word vectors) once, at build time.
-RUN python -c "from service.engine import build_engine; from service.config import get_settings; build_engine(get_settings())"
+# The numeric id of the unspin user created above (Kubernetes' runAsNonRoot can check it).
+USER 10001:10001
+WORKDIR /home/unspin
+# Build the caches now (bigram index, WordNet folder, word vectors: minutes, once), and prove that a
+# baked model loads: the build fails if it does not.
+RUN echo "The central bank raised interest rates on Tuesday to curb rising inflation." \
+      | unspin score --format json - > /dev/null \
+ && if [ -n "${MODEL}" ]; then \
+      echo "The central bank raised interest rates on Tuesday." \
+        | UNSPIN_LM=transformer unspin score --format json - > /dev/null; \
+    fi
+
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]
 ENTRYPOINT ["unspin"]
-CMD ["score", "--help"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -6,10 +6,9 @@ A thin shell over :class:`service.engine.Engine`: it reads files, calls the engi
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import Iterator
 
 import click
 
@@ -42,32 +41,10 @@ def _read(name: str, path: Path | None) -> str:
 
 
 def format_listing(report: Report, text: str) -> str:
-    """Human-readable listing: one line per span, ``written → suggestion`` with its score.
+    """Human-readable listing of one report (moved to :func:`service.batch.format_listing`)."""
+    from service.batch import format_listing as _format_listing
 
-    A one-word span is shown with the next word for context ("terrific powers → great powers").
-    """
-    lines = [
-        f"{report.path or report.id or '-'}: {report.label} (score {report.score:.2f}, "
-        f"{len(report.spans)} spans, {report.stats.words} words, lm {report.lm}, "
-        f"grammar {'checked' if report.grammar.checked else 'not checked: ' + report.grammar.reason})"
-    ]
-    for s in report.spans:
-        before, tail = s.text, ""
-        if " " not in s.text.strip():
-            rest = text[s.end : s.end + 40]
-            nxt = rest.split()[0] if rest[:1] == " " and rest.split() else ""
-            nxt = nxt.rstrip(".,;:!?\"”’)")
-            if nxt.isalpha():
-                tail = " " + nxt
-        best = s.suggestions[0].text if s.suggestions else "?"
-        others = ", ".join(x.text for x in s.suggestions[1:3])
-        line_no = text.count("\n", 0, s.start) + 1
-        lines.append(
-            f"  {s.score:.2f}  {before}{tail} → {best}{tail}"
-            + (f"   (also: {others})" if others else "")
-            + f"   [line {line_no}, {s.start}-{s.end}, {s.evidence.get('relation', '')}]"
-        )
-    return "\n".join(lines)
+    return _format_listing(report, text)
 
 
 @click.group()
@@ -78,45 +55,50 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "html"]), default="text",
+              show_default=True, help="text: listing; json; jsonl: a report per line; csv: a row per document; "
+              "html: a self-contained page with the highlights.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Report spans scoring at least this.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="Write here.")
-def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None) -> None:
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write here (atomically: FILE.part until the run completes).")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="In folders, score only files matching this glob (repeatable; default *.txt, *.text, *.md and no suffix).")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="In folders, skip files matching this glob (repeatable).")
+@click.option("--resume", is_flag=True, help="Skip documents already in --output (jsonl, csv): continue an interrupted run.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Worker processes (one engine each); with --engine ray, actors (default: every CPU of the cluster).")
+@click.option("--encoding", default=None, metavar="NAME", help="Fallback encoding for files that are not UTF-8 (e.g. cp1252).")
+@click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Score in this machine's processes or on a Ray cluster (pip install 'unspin[ray]').")
+@click.option("--address", default=None, help="Ray cluster address ('auto': the running cluster); default: start a local one.")
+def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None, include: tuple[str, ...],
+          exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
+          address: str | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed."""
-    from tqdm import tqdm
+    from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
 
-    from service.engine import get_engine
-    from service.text import InputError
+    if encoding:
+        import codecs
 
-    engine = get_engine(get_settings())
-    inputs = list(iter_inputs(paths))
-    out: TextIO = open(output + ".part", "w", encoding="utf-8") if output else sys.stdout
-    failed = 0
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+    options = BatchOptions(
+        paths=list(paths), format=fmt, output=Path(output) if output else None, include=list(include),
+        exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
+        engine=engine_kind, address=address,
+    )
     try:
-        for name, path in tqdm(inputs, unit="doc", disable=not sys.stderr.isatty() or len(inputs) < 2, file=sys.stderr):
-            try:
-                text = _read(name, path)
-                report = engine.score(text, path=name, threshold=threshold)
-            except (InputError, OSError) as e:
-                failed += 1
-                err = {"path": name, "error": str(e)}
-                if fmt == "text":
-                    click.echo(f"{name}: error: {e}", err=True)
-                else:
-                    out.write(json.dumps(err) + "\n")
-                continue
-            if fmt == "text":
-                out.write(format_listing(report, text) + "\n")
-            elif fmt == "json":
-                out.write(report.model_dump_json(indent=2) + "\n")
-            else:
-                out.write(report.model_dump_json() + "\n")
-    finally:
-        if output:
-            out.close()
-            os.replace(output + ".part", output)
-    if failed:
-        click.echo(f"{failed} of {len(inputs)} documents failed", err=True)
+        summary = run(options, get_settings(), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
+    except BatchError as e:
+        raise click.UsageError(str(e)) from None
+    except Interrupted as e:
+        click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
+        sys.exit(130)
+    if summary.failed or summary.skipped or sys.stderr.isatty():
+        click.echo(summary_line(summary), err=True)
+    if summary.failed:
         sys.exit(1)
 
 
@@ -150,16 +132,67 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     gold_docs = load_gold(gold_path, texts)[:limit]
     clean_docs = [d for c in clean_paths for d in _read_docs(c)[:limit]]
     show = sys.stderr.isatty()
+    checked: list[bool] = []  # grammar checked, per document
     for g in tqdm(gold_docs, desc="gold", disable=not show, file=sys.stderr):
         r = engine.score(g.text)
+        checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))
     for c in tqdm(clean_docs, desc="clean", disable=not show, file=sys.stderr):
         r = engine.score(c["text"])
+        checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c["text"], predicted=r.spans, words=r.stats.words, clean=True,
                             score=r.score, id=c.get("id")))
     m = evaluate(docs)
-    click.echo(json.dumps(m.to_dict(), indent=2) if as_json else f"lm: {engine.lm.name}\n" + m.as_table())
+    grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
+               if engine.grammar else "not checked (no LanguageTool configured)")
+    click.echo(json.dumps({**m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
+               else f"lm: {engine.lm.name}\ngrammar: {grammar}\n" + m.as_table())
+
+
+@main.command("train-garble")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
+@click.option("--n", "n", type=int, default=4000, show_default=True, help="Sentences from train-split documents.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the garble JSON.")
+def train_garble(corpus: str, n: int, seed: int, out_path: str) -> None:
+    """Learn the garble score's weights on synthetic garbling of clean train-split sentences."""
+    from service.garble_eval import train_garble_model
+    from service.lm.ngram import NGramLM
+    from service.thesaurus import get_thesaurus
+
+    settings = get_settings()
+    model, rows = train_garble_model(NGramLM(settings.ngram_path, settings.cache_dir), get_thesaurus(settings),
+                                     corpus, n, seed)
+    model.save(Path(out_path))
+    click.echo(f"{rows} sentences ({model.meta['garbled']} garbled) -> {out_path}")
+
+
+@main.command("eval-garble")
+@click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
+@click.option("--n", "n", type=int, default=1000, show_default=True, help="Sentences from held-out documents.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
+    """ROC AUC of the garble score: synthetic garbling (swaps, dropped function words, wrong-sense
+    literal substitutions) of held-out clean Reuters sentences against clean ones."""
+    from service.garble import load_garble_model
+    from service.garble_eval import evaluate_garble
+    from service.lm.ngram import NGramLM
+    from service.thesaurus import get_thesaurus
+
+    settings = get_settings()
+    res = evaluate_garble(NGramLM(settings.ngram_path, settings.cache_dir), load_garble_model(),
+                          get_thesaurus(settings), corpus, n, seed)
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    click.echo(f"{res['sentences']} held-out sentences: {res['garbled']} garbled, {res['clean']} clean "
+               "(language model only: no grammar check)")
+    click.echo("| garbling | sentences | AUC garble score | AUC mean SLOR alone |\n| --- | ---: | ---: | ---: |")
+    click.echo(f"| all | {res['garbled']} | {res['auc']:.3f} | {res['auc_slor_only']:.3f} |")
+    for op, v in res["by_op"].items():
+        click.echo(f"| {op} | {v['n']} | {v['auc']:.3f} | {v['auc_slor_only']:.3f} |")
 
 
 @main.command("make-data")
@@ -204,6 +237,21 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     res.fusion.save(Path(out_path))
     click.echo(f"{res.rows} candidate rows, {res.positives} positive; threshold {res.fusion.threshold:.3f} gives "
                f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words) -> {out_path}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes; each loads its own model (about 1 GiB each with the n-gram model).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(host: str, port: int, workers: int, log_level: str) -> None:
+    """Run the HTTP service: /v1/score, LanguageTool's /v2/check, the web page at /, /docs."""
+    import uvicorn
+
+    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, server_header=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +33,29 @@ class Settings(BaseSettings):
         description="Hugging Face id or local directory of the masked LM for the transformer backend.",
     )
     device: str = Field("cpu", description="torch device for the transformer backend ('cpu', 'cuda', 'cuda:0').")
+    screen_keep: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Transformer backend: fraction of each text's candidate slots that get the costly masked "
+        "comparison, the ones a single unmasked pass per sentence finds most doubtful (user-lexicon hits are "
+        "always compared; the others are not reported). 1 compares every slot (no screening). The n-gram "
+        "backend never screens.",
+    )
+    screen_candidates: int = Field(
+        8,
+        ge=0,
+        description="Transformer backend, with screening on (UNSPIN_SCREEN_KEEP < 1): candidates per kept slot that "
+        "get masked passes, the ones the unmasked pass likes best; 0 keeps all.",
+    )
+    quantize: Literal["none", "int8"] = Field(
+        "none",
+        description="Transformer backend on CPU: 'int8' quantizes the model's Linear layers dynamically "
+        "(smaller, scores move slightly); 'none' runs it as loaded.",
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="Transformer backend: torch intra-op threads (torch.set_num_threads); unset leaves torch's default."
+    )
     ngram_path: Path | None = Field(
         None, description="An ARPA or Sphinx binary n-gram LM; default: the one inside the pocketsphinx wheel."
     )
@@ -63,6 +86,49 @@ class Settings(BaseSettings):
     max_chars: int = Field(200_000, ge=1, description="Longest text (in characters) one request may score.")
     languagetool_url: str | None = Field(
         None, description="Base URL of a LanguageTool server (e.g. http://localhost:8081); unset: grammar not checked."
+    )
+    ltp_path: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("ltp_path", "UNSPIN_LTP_PATH", "LTP_PATH"),
+        description="language_tool_python's LTP_PATH: a folder holding an unpacked LanguageTool-X.Y distribution; "
+        "with Java on PATH and no UNSPIN_LANGUAGETOOL_URL, language_tool_python starts a local server from it "
+        "(it never downloads one for unspin).",
+    )
+    languagetool_language: str = Field("en-US", description="Language code sent to LanguageTool with every check.")
+    languagetool_level: Literal["default", "picky"] = Field(
+        "default", description="LanguageTool's rule level: 'default' or 'picky' (more style rules)."
+    )
+    languagetool_timeout: float = Field(
+        10.0, gt=0, description="Seconds one LanguageTool request may take; a slower server is reported as not checked."
+    )
+    languagetool_ping_timeout: float = Field(
+        2.0, gt=0, description="Seconds the readiness ping of the LanguageTool server may take."
+    )
+    languagetool_max_chars: int = Field(
+        20_000,
+        ge=100,
+        description="Most characters (UTF-16 units, as LanguageTool counts) sent in one LanguageTool request; "
+        "longer texts are checked in chunks split at paragraph, sentence or word boundaries.",
+    )
+    # -- the HTTP service --------------------------------------------------------------------
+    api_keys: str = Field(
+        "",
+        description="Comma-separated API keys for the HTTP service; when set, /v1 and /v2 requests need "
+        "'Authorization: Bearer KEY' (LanguageTool clients may send it as the apiKey form field instead).",
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed to call the HTTP service from a browser ('*' for any)."
+    )
+    max_body_bytes: int = Field(
+        2_000_000, ge=1, description="Largest HTTP request body accepted, in bytes (413 above it)."
+    )
+    max_batch_documents: int = Field(100, ge=1, description="Most documents one /v1/score/batch request may carry.")
+    concurrency: int = Field(
+        2, ge=1, description="Scoring requests run at once per service process (threads; the engine is shared)."
+    )
+    queue_size: int = Field(
+        16, ge=0, description="Scoring requests allowed to wait for a free slot; beyond it the service answers 503 "
+        "with Retry-After instead of piling up."
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -16,8 +17,11 @@ import numpy as np
 
 from service.candidates import INSERTED_FILLERS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
+from service.garble import GarbleModel, lm_tokens, load_garble_model, sentence_features
+from service.grammar import GrammarChecker, GrammarMatch
+from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
 from service.lexicon import Lexicon, load_lexicons
-from service.lm.base import LanguageModel, Slot
+from service.lm.base import LanguageModel, Slot, screen_select
 from service.lm.ngram import NGramLM
 from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
@@ -59,6 +63,7 @@ class SlotResult:
     features: np.ndarray  # one row per candidate
     probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lexicon: str | None = None  # source name when a lexicon entry matched
+    grammar: GrammarEvidence | None = None  # a LanguageTool grammar match on or next to the slot
 
     @property
     def lm_score(self) -> float:
@@ -67,7 +72,8 @@ class SlotResult:
 
     @property
     def score(self) -> float:
-        return max(self.lm_score, LEXICON_SCORE) if self.lexicon else self.lm_score
+        base = max(self.lm_score, LEXICON_SCORE) if self.lexicon else self.lm_score
+        return boosted(base, self.grammar)
 
 
 @dataclass
@@ -114,8 +120,13 @@ class Engine:
         ngram: NGramLM | None = None,
         fusion: FusionModel | None = None,
         lexicon: Lexicon | None = None,
+        grammar: GrammarChecker | None = None,
+        garble: GarbleModel | None = None,
     ) -> None:
         self.settings = settings or get_settings()
+        #: the LanguageTool checker, or None when none is configured (grammar then "not checked")
+        self.grammar = grammar if grammar is not None else GrammarChecker.from_settings(self.settings)
+        self.garble = garble or load_garble_model()
         self.ngram = ngram or NGramLM(self.settings.ngram_path, self.settings.cache_dir)
         self.lm = lm or self.ngram
         self.fusion = fusion or _load_fusion(self.lm.name)
@@ -203,6 +214,11 @@ class Engine:
         slots = [
             Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in cands)) for _, _, _, sl, cands, _ in pending
         ]
+        if self.settings.screen_keep < 1.0:  # masked comparisons only for the slots the cheap screen doubts
+            st = self.settings
+            kept = screen_select(self.lm.screen(slots), st.screen_keep, st.screen_candidates, [p[5] is not None for p in pending])
+            pending = [(*pending[i][:4], [pending[i][4][j] for j in alts], pending[i][5]) for i, alts in kept]
+            slots = [Slot(p[3].tokens, p[3].start, p[3].end, tuple(c.tokens for c in p[4])) for p in pending]
         scores = self.lm.compare(slots)
         results = []
         for (s_idx, first, last, slot, cands, lex), lp in zip(pending, scores):
@@ -252,32 +268,97 @@ class Engine:
         path: str | None = None,
         threshold: float | None = None,
         max_suggestions: int | None = None,
+        grammar: bool = True,
     ) -> Report:
-        """Score one text. Raises :class:`service.text.InputError` for empty or oversized text."""
+        """Score one text. Raises :class:`service.text.InputError` for empty or oversized text.
+
+        With ``grammar`` (and a checker configured) LanguageTool checks the text too: its matches
+        become spans of kind grammar/typo/formatting, and grammar errors on or next to a candidate
+        slot raise its score. A grammar server in trouble never fails the call: the report's
+        ``grammar`` says why it was not checked.
+        """
         t0 = time.perf_counter()
         check_text(text, self.settings.max_chars)
         analysis = self.analyze(text)
         thr = self.threshold if threshold is None else threshold
         k = max_suggestions or self.settings.max_suggestions
+        status, gmatches = self._check_grammar(text, grammar)
+        if gmatches:
+            self._apply_grammar(analysis, gmatches)
         spans = self._spans(analysis, thr, k)
         sent_scores = [0.0] * len(analysis.sentences)
         for r in analysis.slots:
             sent_scores[r.sentence] = max(sent_scores[r.sentence], r.score)
-        doc = document_score([s.score for s in spans], analysis.words)
+        garbles = self._garbles(analysis, gmatches if status.checked else None)
+        spans += self._grammar_spans(analysis, gmatches, sent_scores, garbles)
+        spans.sort(key=lambda s: (s.start, s.end, s.kind != "spun"))
+        doc = document_score([s.score for s in spans if s.kind == "spun"], analysis.words)
         return Report(
             id=id,
             path=path,
             score=round(doc, 4),
             label=document_label(doc),
             lm=self.lm.name,
-            grammar=GrammarStatus(),
+            grammar=status,
             stats=Stats(words=analysis.words, sentences=len(analysis.sentences), seconds=round(time.perf_counter() - t0, 4)),
             sentences=[
-                SentenceScore(start=s.start, end=s.end, score=round(sc, 4))
-                for s, sc in zip(analysis.sentences, sent_scores)
+                SentenceScore(start=s.start, end=s.end, score=round(sc, 4), garble=round(g, 4))
+                for s, sc, g in zip(analysis.sentences, sent_scores, garbles)
             ],
             spans=spans,
         )
+
+    # -- grammar and garble -----------------------------------------------------------------------
+    def _check_grammar(self, text: str, wanted: bool) -> tuple[GrammarStatus, list[GrammarMatch]]:
+        if self.grammar is None:
+            return GrammarStatus(), []
+        if not wanted:
+            return GrammarStatus(reason="grammar check not requested", server=self.grammar.server), []
+        res = self.grammar.check(text)
+        return res.status, res.matches
+
+    def _apply_grammar(self, analysis: Analysis, matches: list[GrammarMatch]) -> None:
+        """Attach to each slot the strongest grammar evidence on or next to it (raises its score)."""
+        views = [
+            SlotView(*analysis.offsets(r), [c.text for c in r.candidates]) for r in analysis.slots
+        ]
+        evidence = slot_evidence(analysis.text, views, matches, self.relatedness.similarities, self._same_word)
+        for r, ev in zip(analysis.slots, evidence):
+            r.grammar = ev
+
+    def _same_word(self, a: str, b: str) -> bool:
+        """Whether ``a`` and ``b`` are forms of one word ("participates", "participate")."""
+        a, b = a.lower().strip(), b.lower().strip()
+        return a == b or bool(self.thesaurus.lemmas(a) & self.thesaurus.lemmas(b))
+
+    def _garbles(self, analysis: Analysis, matches: list[GrammarMatch] | None) -> list[float]:
+        """Each sentence's garble score; grammar-error density counts when grammar was checked."""
+        out = []
+        for sent in analysis.sentences:
+            if sent.kind not in ("prose", "caption"):
+                out.append(0.0)
+                continue
+            words = lm_tokens(sent.tokens)
+            errors = 0
+            if matches:
+                errors = sum(m.kind == "grammar" and sent.start <= m.start < sent.end for m in matches)
+            out.append(self.garble.score(sentence_features(self.ngram, words), errors, len(words)))
+        return out
+
+    def _grammar_spans(
+        self, analysis: Analysis, matches: list[GrammarMatch], sent_scores: list[float], garbles: list[float]
+    ) -> list[Span]:
+        """One span per LanguageTool match. A grammar span scores like its sentence (the higher of its
+        spun and garble scores); typo and formatting spans score 0: they are not evidence of spinning."""
+        spans = []
+        starts = [s.start for s in analysis.sentences]
+        for m in matches:
+            score = 0.0
+            if m.kind == "grammar" and starts:
+                i = max(0, bisect_right(starts, m.start) - 1)
+                score = max(sent_scores[i], garbles[i])
+            spans.append(match_span(analysis.text, m, score))
+        return spans
 
     def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
         text = analysis.text
@@ -312,6 +393,15 @@ class Engine:
             }
             if r.lexicon:
                 evidence["lexicon"] = r.lexicon
+            sources = (["lexicon"] if r.lexicon else []) + (["lm"] if not r.lexicon or r.lm_score > LEXICON_SCORE else [])
+            if r.grammar is not None:
+                sources.append("grammar")
+                evidence["grammar_rule"] = r.grammar.match.rule_id
+                evidence["grammar_relation"] = r.grammar.relation
+                evidence["grammar_weight"] = r.grammar.weight
+                fix = r.grammar.replacement
+                if fix is not None and fix.lower() not in seen:  # LanguageTool's near-synonym joins the suggestions
+                    sugg = sugg[: k - 1] + [Suggestion(text=match_case(written, fix), score=r.grammar.weight)]
             spans.append(
                 Span(
                     start=start,
@@ -320,7 +410,7 @@ class Engine:
                     kind="spun",
                     score=round(r.score, 4),
                     suggestions=sugg,
-                    sources=(["lexicon"] if r.lexicon else []) + (["lm"] if not r.lexicon or r.lm_score > LEXICON_SCORE else []),
+                    sources=sources,
                     evidence=evidence,
                 )
             )
@@ -376,7 +466,10 @@ def build_engine(settings: Settings) -> Engine:
         from service.lm.transformer import ModelUnavailable, TransformerLM
 
         try:
-            lm = TransformerLM.load(settings.model, device=settings.device, local_files_only=True)
+            lm = TransformerLM.load(
+                settings.model, device=settings.device, local_files_only=True,
+                num_threads=settings.torch_threads, quantize=settings.quantize,
+            )
         except ModelUnavailable:
             if settings.lm == "transformer":
                 raise

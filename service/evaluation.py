@@ -5,6 +5,8 @@ A *predicted* span is anything with ``start``, ``end`` and ``suggestions`` (obje
 keys. A *gold* span has ``start``, ``end``, ``text`` and ``original`` (offsets into the spun
 text), e.g. :class:`service.spinner.GoldSpan`.
 
+Only spans of kind "spun" (or without a kind) count as predictions; see :func:`spun_only`.
+
 Matching: a predicted span matches a gold span when they overlap by at least one character;
 pairs are matched one-to-one, greedily by overlap size (largest first).
 
@@ -25,7 +27,9 @@ from typing import Any, Iterable, Sequence
 
 from service.spinner import GoldSpan
 
-__all__ = ["EvalDoc", "GoldDoc", "Metrics", "evaluate", "load_gold", "match_spans", "reproduces", "suggestion_hits"]
+__all__ = [
+    "EvalDoc", "GoldDoc", "Metrics", "evaluate", "load_gold", "match_spans", "reproduces", "spun_only", "suggestion_hits",
+]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -175,6 +179,12 @@ def suggestion_hits(text: str, pred: Any, gold: Any, k: int = 3) -> list[bool]:
     return [reproduces(text, ps, pe, sug, gold) for sug in _suggestion_texts(pred)[:k]]
 
 
+def spun_only(predicted: Sequence[Any]) -> list[Any]:
+    """The predicted spans that claim spinning (``kind`` "spun" or no kind): LanguageTool's grammar,
+    typo and formatting spans are not predictions of spun phrases and are never counted."""
+    return [p for p in predicted if (_get(p, "kind", None) or "spun") == "spun"]
+
+
 def _as_eval_doc(d: Any) -> EvalDoc:
     if isinstance(d, EvalDoc):
         return d
@@ -201,6 +211,7 @@ def evaluate(docs: Iterable[EvalDoc | dict]) -> Metrics:
     y_score: list[float] = []
     for raw in docs:
         d = _as_eval_doc(raw)
+        d = EvalDoc(d.text, d.gold, spun_only(d.predicted), d.words, d.clean, d.score, d.id)
         if d.score is not None:
             y_true.append(0 if d.is_clean else 1)
             y_score.append(float(d.score))

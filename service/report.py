@@ -40,6 +40,11 @@ class SentenceScore(BaseModel):
     start: int = Field(..., ge=0)
     end: int = Field(..., ge=0)
     score: float = Field(..., ge=0.0, le=1.0)
+    garble: float = Field(
+        0.0, ge=0.0, le=1.0, description="How likely the sentence is garbled (word salad, literal translation, "
+        "dropped function words): language-model fluency normalised for length and word rarity, plus "
+        "grammar-error density when grammar was checked.",
+    )
 
 
 class GrammarStatus(BaseModel):
@@ -47,6 +52,8 @@ class GrammarStatus(BaseModel):
 
     checked: bool = False
     reason: str = "no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL)"
+    server: str | None = Field(None, description="The LanguageTool server asked (URL or 'local LanguageTool X.Y').")
+    matches: int | None = Field(None, description="How many LanguageTool matches the check found (when checked).")
 
 
 class Stats(BaseModel):

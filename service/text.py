@@ -34,6 +34,10 @@ class InputError(ValueError):
     """The input cannot be scored; the message says why in plain words (for a 4xx answer)."""
 
 
+class TextTooLong(InputError):
+    """The text is longer than the configured limit (``UNSPIN_MAX_CHARS``; HTTP 413)."""
+
+
 # --------------------------------------------------------------------------- decoding
 
 _BOMS: tuple[tuple[bytes, str], ...] = (
@@ -117,7 +121,7 @@ def check_text(text: str, max_chars: int) -> None:
     if text.isspace():
         raise InputError("the text contains only whitespace")
     if len(text) > max_chars:
-        raise InputError(
+        raise TextTooLong(
             f"the text is {len(text):,} characters long; the limit is {max_chars:,} characters (UNSPIN_MAX_CHARS)"
         )
 

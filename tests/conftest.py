@@ -60,3 +60,23 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     from test_lm_transformer import _build
 
     return _build("bert", tmp_path_factory.mktemp("tiny-bert"), train_steps=10)
+
+
+@pytest.fixture(scope="session")
+def _fake_languagetool_server():
+    """One fake LanguageTool server (``tests/fake_languagetool.py``) for the whole session."""
+    from fake_languagetool import FakeLanguageTool
+
+    server = FakeLanguageTool().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_languagetool(_fake_languagetool_server):
+    """The fake LanguageTool server: ``.url`` is its base URL, ``.set_mode("down" | "slow" | "500" |
+    "garbage" | "bad_json" | "ok")`` switches faults, ``.add_rule(FakeRule(...))`` adds a rule,
+    ``.requests`` lists what it received. Reset to ``ok`` (no extra rules, no requests) around each test."""
+    _fake_languagetool_server.reset()
+    yield _fake_languagetool_server
+    _fake_languagetool_server.reset()

@@ -10,6 +10,11 @@ word tokens (punctuation already removed, one list per sentence):
   these scores are what the engine uses, so each backend may use its own scale, as long as it
   is a natural-log probability-like score comparable within one slot.
 * ``fillers(slots, k)``: the backend's own likely words for a one-word slot.
+* ``screen(slots)``: optional and cheap: per slot and alternative, how much more the model likes
+  the alternative than the words as written, so the engine can send only the most doubtful slots
+  and their likeliest alternatives to ``compare`` (``UNSPIN_SCREEN_KEEP``,
+  ``UNSPIN_SCREEN_CANDIDATES``). The default keeps everything (the n-gram backend's ``compare``
+  is cheap enough).
 """
 
 from __future__ import annotations
@@ -58,6 +63,50 @@ class LanguageModel(ABC):
         ``restrict[i]``, when given and not None, limits slot i's fillers to those words.
         """
 
+    def screen(self, slots: Sequence[Slot]) -> list[np.ndarray]:
+        """Per slot, per alternative: how much the model prefers it to the text as written, cheaply.
+
+        Higher = more worth a ``compare``; ``+inf`` = always compare. The default (for backends
+        whose ``compare`` is cheap) is ``+inf`` everywhere, so nothing is ever screened out.
+        """
+        return [np.full(len(s.alternatives), np.inf) for s in slots]
+
     def in_vocab(self, word: str) -> bool:
         """Whether the model knows ``word`` (a backend with open vocabulary returns True)."""
         return True
+
+
+
+def screen_select(
+    screens: Sequence[np.ndarray], keep: float, max_alternatives: int, always: Sequence[bool] | None = None
+) -> list[tuple[int, list[int]]]:
+    """Which slots, and which of their alternatives, to ``compare`` after :meth:`LanguageModel.screen`.
+
+    A slot's doubt is its best alternative's screen score. Kept: the ``ceil(keep * n)`` most
+    doubtful slots, every slot with a ``+inf`` score and every ``always`` slot (``keep >= 1``
+    keeps all). In a kept slot, the ``max_alternatives`` best-screened alternatives and every
+    ``+inf`` one are kept (``always`` slots keep all of theirs; ``max_alternatives <= 0`` keeps
+    all). Returns ``(slot index, kept alternative indices)`` in slot order, alternatives in their
+    order. Ties go to the earlier slot or alternative, so the choice is deterministic.
+    """
+    n = len(screens)
+    always_arr = np.zeros(n, dtype=bool) if always is None else np.asarray(always, dtype=bool)
+    doubt = np.array([float(np.max(a)) if len(a) else np.inf for a in screens], dtype=np.float64)
+    mask = np.isposinf(doubt) | always_arr
+    if keep >= 1.0:
+        mask[:] = True
+    else:
+        quota = int(np.ceil(keep * n - 1e-9))
+        if quota > 0:
+            mask[np.argsort(-doubt, kind="stable")[:quota]] = True
+    out = []
+    for i in np.flatnonzero(mask):
+        a = np.asarray(screens[i], dtype=np.float64)
+        if always_arr[i] or max_alternatives <= 0 or len(a) <= max_alternatives:
+            out.append((int(i), list(range(len(a)))))
+            continue
+        chosen = np.zeros(len(a), dtype=bool)
+        chosen[np.argsort(-a, kind="stable")[:max_alternatives]] = True
+        chosen |= np.isposinf(a)
+        out.append((int(i), [int(j) for j in np.flatnonzero(chosen)]))
+    return out

@@ -147,6 +147,7 @@ class TransformerLM(LanguageModel):
         device: str = "cpu",
         batch_size: int = 32,
         max_length: int | None = None,
+        quantize: str | None = None,
     ) -> None:
         if torch is None:
             raise ModelUnavailable("torch is not installed: install torch==2.13.0 (CPU) and transformers, as the README's set-up does.")
@@ -176,7 +177,12 @@ class TransformerLM(LanguageModel):
         self._filler_table: dict[bool, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
         #: counters for benchmarks and tests: distinct model input rows run, forward batches
         self.stats = {"rows": 0, "batches": 0}
+        #: "int8" when the Linear layers were dynamically quantized (``quantize="int8"``), else None
+        self.quantized = None
+        if quantize not in (None, "", "none"):
+            self._quantize(str(quantize))
         self._head = self._find_head()
+        self._logit_rows = self._find_logit_rows()
 
     # ------------------------------------------------------------------ loading
 
@@ -190,12 +196,14 @@ class TransformerLM(LanguageModel):
         *,
         max_length: int | None = None,
         num_threads: int | None = None,
+        quantize: str | None = None,
     ) -> "TransformerLM":
         """Load a masked LM by Hugging Face id or local directory.
 
         ``local_files_only=True`` (default) never touches the network: an id must already be in the
         Hugging Face cache. Raises :class:`ModelUnavailable` with instructions when it cannot load.
         ``num_threads`` sets torch's (process-wide) intra-op thread count; left alone when None.
+        ``quantize="int8"`` quantizes the Linear layers dynamically (CPU only; see :meth:`_quantize`).
         """
         if torch is None:
             raise ModelUnavailable(
@@ -222,7 +230,9 @@ class TransformerLM(LanguageModel):
             ) from exc
         if num_threads:
             torch.set_num_threads(int(num_threads))
-        return cls(lm, tokenizer, name=name, device=device, batch_size=batch_size, max_length=max_length)
+        return cls(
+            lm, tokenizer, name=name, device=device, batch_size=batch_size, max_length=max_length, quantize=quantize
+        )
 
     def _special_tokens(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """The ids the tokenizer puts before and after a single sequence."""
@@ -272,6 +282,58 @@ class TransformerLM(LanguageModel):
                     continue
                 if got.shape == full.shape and torch.allclose(got, full, atol=1e-4, rtol=1e-4):
                     return head
+        return None
+
+    def _quantize(self, kind: str) -> None:
+        """Dynamic quantization of every ``nn.Linear`` (weights int8, activations quantized per batch).
+
+        CPU only. Scores move slightly (a few 0.01 in ln-prob); see bench/README.md for whether it pays.
+        """
+        if kind != "int8":
+            raise ValueError(f"unknown quantization {kind!r} (expected 'int8' or 'none')")
+        if self.device.type != "cpu":
+            raise ModelUnavailable(f"{self.name}: int8 dynamic quantization runs on the CPU only, not {self.device}.")
+        self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.quantized = kind
+
+    def _find_logit_rows(self):
+        """``(transform, weight, bias)`` with ``logits[:, v] == transform(h) @ weight[v] + bias[v]``, or None.
+
+        Lets :meth:`screen` compute the logits of the few tokens it compares instead of all ``V`` of
+        them (the full vocabulary projection costs about as much per position as the encoder).
+        Checked against the full head on a tiny input; None when the head is not one we know.
+        """
+        m = self.model
+        out = m.get_output_embeddings()
+        weight = getattr(out, "weight", None)
+        if not isinstance(weight, torch.Tensor):
+            return None  # e.g. a quantized projection
+        bias = getattr(out, "bias", None)
+        if not isinstance(bias, torch.Tensor):
+            bias = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
+        transforms = []
+        head = getattr(m, "lm_head", None)
+        if head is not None and all(hasattr(head, a) for a in ("dense", "layer_norm")):
+            from transformers.activations import gelu
+
+            transforms.append(lambda h: head.layer_norm(gelu(head.dense(h))))
+        preds = getattr(getattr(m, "cls", None), "predictions", None)
+        if preds is not None and hasattr(preds, "transform"):
+            transforms.append(preds.transform)
+        if all(hasattr(m, a) for a in ("vocab_transform", "activation", "vocab_layer_norm")):
+            transforms.append(lambda h: m.vocab_layer_norm(m.activation(m.vocab_transform(h))))
+        ids = torch.tensor([list(self._prefix) + list(self._pieces("the", True)) + list(self._suffix)], device=self.device)
+        mask = torch.ones_like(ids)
+        with torch.inference_mode():
+            full = m(input_ids=ids, attention_mask=mask).logits[0]
+            hidden = m.base_model(input_ids=ids, attention_mask=mask)[0][0]
+            for transform in transforms:
+                try:
+                    got = transform(hidden) @ weight.T + bias
+                except Exception:  # noqa: BLE001 - not the head we guessed
+                    continue
+                if got.shape == full.shape and torch.allclose(got, full, atol=1e-4, rtol=1e-4):
+                    return transform, weight, bias
         return None
 
     # ------------------------------------------------------------------ tokens
@@ -328,10 +390,12 @@ class TransformerLM(LanguageModel):
 
     # ------------------------------------------------------------------ running the model
 
-    def _run(self, rows: _Rows) -> tuple[np.ndarray, list[np.ndarray]]:
+    def _run(self, rows: _Rows, raw: bool = False) -> tuple[np.ndarray, list[np.ndarray]]:
         """Run each distinct input once (batched, shortest first); answer every request from it.
 
         Returns ln-probs for the token requests and full ln-prob rows (numpy) for the dist requests.
+        With ``raw`` the token answers are unnormalised logits instead (only their differences at one
+        position mean anything), computed for the requested tokens only when the head allows it.
         """
         n_inputs = len(rows.inputs)
         keys = list(rows.inputs)  # insertion order == index order
@@ -366,6 +430,9 @@ class TransformerLM(LanguageModel):
                         sel_t.append(pos)
                 if not sel_b:
                     continue
+                if raw and self._logit_rows is not None:
+                    self._gather_logits(ids, att, batch, sel_b, sel_t, want_tokens, token_out)
+                    continue
                 if self._head is not None:
                     hidden = self.model.base_model(input_ids=ids, attention_mask=att)[0]
                     picked = hidden[torch.tensor(sel_b, device=self.device), torch.tensor(sel_t, device=self.device)]
@@ -375,7 +442,8 @@ class TransformerLM(LanguageModel):
                     picked = full[torch.tensor(sel_b, device=self.device), torch.tensor(sel_t, device=self.device)]
                     logits_of = lambda a, b: picked[a:b]  # noqa: E731
                 for c0 in range(0, len(sel_b), _HEAD_CHUNK):
-                    lp = torch.log_softmax(logits_of(c0, c0 + _HEAD_CHUNK).float(), dim=-1).cpu().numpy()
+                    lp = logits_of(c0, c0 + _HEAD_CHUNK).float()
+                    lp = (lp if raw else torch.log_softmax(lp, dim=-1)).cpu().numpy()
                     for k in range(lp.shape[0]):
                         j, pos = sel_b[c0 + k], sel_t[c0 + k]
                         i = batch[j]
@@ -385,7 +453,59 @@ class TransformerLM(LanguageModel):
                             dist_out[r] = lp[k].copy()
         return token_out, dist_out  # type: ignore[return-value]
 
+    def _gather_logits(self, ids, att, batch, sel_b, sel_t, want_tokens, token_out: np.ndarray) -> None:
+        """Logits of just the requested tokens at the selected positions of one batch (into ``token_out``)."""
+        transform, weight, bias = self._logit_rows
+        hidden = self.model.base_model(input_ids=ids, attention_mask=att)[0]
+        dev = self.device
+        feats = transform(hidden[torch.tensor(sel_b, device=dev), torch.tensor(sel_t, device=dev)])
+        req_k: list[int] = []
+        req_tok: list[int] = []
+        req_r: list[int] = []
+        for k, (j, pos) in enumerate(zip(sel_b, sel_t)):
+            for r, tok in want_tokens[batch[j]].get(pos, ()):
+                req_k.append(k)
+                req_tok.append(tok)
+                req_r.append(r)
+        if not req_r:
+            return
+        tok_t = torch.tensor(req_tok, device=dev)
+        got = (feats[torch.tensor(req_k, device=dev)] * weight[tok_t]).sum(-1) + bias[tok_t]
+        token_out[np.asarray(req_r, dtype=np.int64)] = got.float().cpu().numpy()
+
     # ------------------------------------------------------------------ interface
+
+    def _unmasked_inputs(self, pieces: Sequence[Sequence[int]]) -> list[tuple[list[int], int]]:
+        """Where each word is read in the unmasked pass: ``(model input, position of its first sub-token)``.
+
+        One entry per word plus a last one for the sentence end (the position right after the last
+        word: the suffix token, if the tokenizer adds one). Short sentences are one input; long ones
+        are cut into groups of words, each with as much context as fits around it.
+        """
+        total = sum(map(len, pieces))
+        if total <= self.body_length:
+            groups = [(0, len(pieces))]
+        else:
+            groups, g0, used = [], 0, 0
+            for i, p in enumerate(pieces):
+                if used and used + len(p) > self.body_length // 2:
+                    groups.append((g0, i))
+                    g0, used = i, 0
+                used += len(p)
+            groups.append((g0, len(pieces)))
+        out: list[tuple[list[int], int]] = []
+        ids: list[int] = list(self._prefix) + list(self._suffix)
+        pos = len(self._prefix)
+        for g0, g1 in groups:
+            core = [t for p in pieces[g0:g1] for t in p]
+            left, right = self._context(pieces[:g0], pieces[g1:], self.body_length - len(core))
+            ids = list(self._prefix) + left + core + right + list(self._suffix)
+            pos = len(self._prefix) + len(left)
+            for p in pieces[g0:g1]:
+                out.append((ids, pos))
+                pos += len(p)
+        out.append((ids, pos))  # the last group has no right context: pos is just past the last word
+        return out
 
     def token_logprobs(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Per word, ln P(first sub-token) from ONE unmasked pass (a screening signal, see module doc)."""
@@ -393,30 +513,63 @@ class TransformerLM(LanguageModel):
         plan: list[list[int]] = []
         for words in sentences:
             pieces = self._sentence_pieces(words)
-            req: list[int] = []
-            # groups of words scored together, each with as much context as fits around it
-            total = sum(map(len, pieces))
-            if total <= self.body_length:
-                groups = [(0, len(words))]
-            else:
-                groups, g0, used = [], 0, 0
-                for i, p in enumerate(pieces):
-                    if used and used + len(p) > self.body_length // 2:
-                        groups.append((g0, i))
-                        g0, used = i, 0
-                    used += len(p)
-                groups.append((g0, len(words)))
-            for g0, g1 in groups:
-                core = [t for p in pieces[g0:g1] for t in p]
-                left, right = self._context(pieces[:g0], pieces[g1:], self.body_length - len(core))
-                ids = list(self._prefix) + left + core + right + list(self._suffix)
-                pos = len(self._prefix) + len(left)
-                for p in pieces[g0:g1]:
-                    req.append(rows.token(ids, pos, p[0]))
-                    pos += len(p)
-            plan.append(req)
+            where = self._unmasked_inputs(pieces)
+            plan.append([rows.token(ids, pos, p[0]) for p, (ids, pos) in zip(pieces, where)])
         values, _ = self._run(rows)
         return [values[np.asarray(r, dtype=np.int64)] if r else np.zeros(0) for r in plan]
+
+    def screen(self, slots: Sequence[Slot]) -> list[np.ndarray]:
+        """Per slot and alternative, how much the model would rather see it, from ONE unmasked pass per sentence.
+
+        At the first word where the alternative differs from the text as written: the logit of the
+        alternative's first sub-token minus the logit of the written word's first sub-token, at the
+        written word's position (ln P(alt piece) - ln P(written piece) there: the softmax cancels, so
+        only these two logits are computed). An alternative that only deletes words is read as the
+        word that follows the deleted stretch (or the sentence end) moving up; one that only adds
+        words as its first added word in front of the word after the slot. High means the model,
+        seeing the sentence as written, would rather have this alternative there. An alternative that
+        cannot be read this way (the text as written again) gets ``+inf``. Sentences shared by
+        several slots are run once; no masked pass is made.
+        """
+        rows = _Rows()
+        where_of: dict[tuple[str, ...], tuple[list[tuple[int, ...]], list[tuple[list[int], int]]]] = {}
+        plan: list[list[tuple[int, int] | None]] = []  # per slot and alternative: (its request, written's)
+        for slot in slots:
+            self._check(slot)
+            toks = tuple(str(t) for t in slot.tokens)
+            if toks not in where_of:
+                pieces = self._sentence_pieces(toks)
+                where_of[toks] = (pieces, self._unmasked_inputs(pieces))
+            pieces, where = where_of[toks]
+            s, e = slot.start, slot.end
+            written = toks[s:e]
+            pairs: list[tuple[int, int] | None] = []
+            for alt in slot.alternatives:
+                pairs.append(None)
+                alt = tuple(str(t) for t in alt)
+                d = 0
+                while d < len(alt) and d < len(written) and alt[d] == written[d]:
+                    d += 1
+                if d == len(alt) == len(written):
+                    continue  # the text as written again: no opinion
+                at = s + d  # the sentence word (or the end, at len(toks)) the alternative is read against
+                w_tok = pieces[at][0] if at < len(toks) else (self._suffix[0] if self._suffix else None)
+                if d < len(alt):
+                    c_tok = self._pieces(alt[d], at == 0)[0]
+                elif e < len(toks):  # deletes written[d:]: would the following word fit here instead?
+                    c_tok = self._pieces(toks[e], at == 0)[0]
+                else:
+                    c_tok = self._suffix[0] if self._suffix else None
+                if w_tok is None or c_tok is None or w_tok == c_tok:
+                    continue
+                ids, pos = where[at]
+                pairs[-1] = (rows.token(ids, pos, c_tok), rows.token(ids, pos, w_tok))
+            plan.append(pairs)
+        values, _ = self._run(rows, raw=True)
+        return [
+            np.array([np.inf if pr is None else float(values[pr[0]] - values[pr[1]]) for pr in pairs], dtype=np.float64)
+            for pairs in plan
+        ]
 
     def _check(self, slot: Slot) -> None:
         if not (0 <= slot.start <= slot.end <= len(slot.tokens)):

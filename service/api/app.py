@@ -1,0 +1,131 @@
+"""``create_app()``: the FastAPI app, its lifespan (load the engine, warm up grammar), middleware
+and error handlers. Routes live in ``routes_*.py``; all of them call the one engine."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from service.api import routes_languagetool, routes_ops, routes_page, routes_score
+from service.api.deps import AppState
+from service.api.gate import Busy, Gate
+from service.api.metrics import Metrics
+from service.api.routes_page import STATIC
+from service.api.schemas import BatchRequest, ScoreRequest
+from service.config import Settings, get_settings
+from service.engine import Engine, get_engine
+from service.text import InputError, TextTooLong
+
+log = logging.getLogger("unspin.api")
+
+
+def _version() -> str:
+    try:
+        return version("unspin")
+    except PackageNotFoundError:  # pragma: no cover
+        return "0"
+
+
+def _load(state: AppState) -> None:
+    """Load the engine (the slow part: seconds) and warm the grammar server up, off the event loop."""
+    try:
+        engine = get_engine(state.settings)
+        checker = getattr(engine, "grammar", None)
+        if checker is not None:
+            checker.warm_up()  # LanguageTool's first check takes seconds; pay it now, not in a request
+        state.engine = engine
+    except Exception as e:  # reported by /readyz and by every scoring request's 503
+        log.exception("the engine failed to load")
+        state.load_error = f"{type(e).__name__}: {e}"
+    finally:
+        state.loaded.set()
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The unspin HTTP app.
+
+    Args:
+        settings: configuration (default: from the environment).
+        engine: an already loaded engine to serve (tests); default: loaded in the background at
+            start-up, so ``/healthz`` answers at once and ``/readyz`` turns 200 when it is ready.
+    """
+    settings = settings or get_settings()
+    state = AppState(settings=settings, metrics=Metrics(), gate=Gate(settings.concurrency, settings.queue_size))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if engine is not None:
+            state.engine = engine
+            state.loaded.set()
+        else:
+            threading.Thread(target=_load, args=(state,), name="unspin-load", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="unspin",
+        version=_version(),
+        description="Find synonym-spun, machine-paraphrased or garbled text and suggest the likely original. "
+        "`/v1` speaks unspin's report; `/v2/check` speaks LanguageTool's protocol.",
+        lifespan=lifespan,
+    )
+    app.state.unspin = state
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        state.metrics.observe(path, request.method, response.status_code, time.perf_counter() - t0)
+        return response
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        state.metrics.rejected.inc()
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(InputError)
+    async def bad_text(request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=413 if isinstance(exc, TextTooLong) else 422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        # never the user's text in the log: only where and what
+        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    app.include_router(routes_score.router)
+    app.include_router(routes_languagetool.router)
+    app.include_router(routes_ops.router)
+    app.include_router(routes_page.router)
+    app.mount("/static", StaticFiles(directory=Path(str(STATIC))), name="static")
+
+    def openapi() -> dict:
+        # the score routes read their bodies themselves (JSON or text/plain); publish the schemas they accept
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            comps = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (ScoreRequest, BatchRequest):
+                js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                comps.update(js.pop("$defs", {}))
+                comps[model.__name__] = js
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

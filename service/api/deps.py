@@ -1,0 +1,102 @@
+"""Dependencies of the routes: the app's state, the loaded engine, API keys, request bodies."""
+
+from __future__ import annotations
+
+import codecs
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Depends, HTTPException, Request
+
+from service.api.gate import Gate
+from service.api.metrics import Metrics
+from service.config import Settings
+from service.engine import Engine
+
+
+@dataclass
+class AppState:
+    """What one app holds: its settings, the engine once loaded, the gate, the metrics."""
+
+    settings: Settings
+    metrics: Metrics
+    gate: Gate
+    engine: Engine | None = None
+    load_error: str | None = None
+    loaded: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def api_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.settings.api_keys.split(",") if k.strip())
+
+
+def get_state(request: Request) -> AppState:
+    """The state of the app serving this request."""
+    return request.app.state.unspin
+
+
+def loaded_engine(state: AppState = Depends(get_state)) -> Engine:
+    """The loaded engine; 503 with Retry-After while it is still loading (or if it failed to load)."""
+    if state.engine is None:
+        if state.load_error:
+            raise HTTPException(503, f"the language model failed to load: {state.load_error}")
+        raise HTTPException(503, "the language model is still loading", headers={"Retry-After": "5"})
+    return state.engine
+
+
+def key_is_valid(state: AppState, request: Request, form_key: str | None = None) -> bool:
+    """True when no keys are configured, or the request carries one (Bearer header or ``apiKey`` field)."""
+    keys = state.api_keys
+    if not keys:
+        return True
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (scheme.lower() == "bearer" and token.strip() in keys) or (form_key is not None and form_key in keys)
+
+
+def require_api_key(request: Request, state: AppState = Depends(get_state)) -> None:
+    """401 unless the request carries a configured API key (only when ``UNSPIN_API_KEYS`` is set)."""
+    if not key_is_valid(state, request):
+        raise HTTPException(401, "a valid API key is required: send 'Authorization: Bearer KEY'",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the request body is {int(declared):,} bytes; the limit is {limit:,} (UNSPIN_MAX_BODY_BYTES)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the request body is over the limit of {limit:,} bytes (UNSPIN_MAX_BODY_BYTES)")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # noqa: SLF001 - Starlette's own cache, so request.form() can parse it after us
+    return body
+
+
+def media_type(request: Request) -> tuple[str, str | None]:
+    """The request's media type (lower case, no parameters) and its charset parameter, if any."""
+    raw = request.headers.get("content-type", "")
+    kind, *params = [p.strip() for p in raw.split(";")]
+    charset = None
+    for p in params:
+        k, _, v = p.partition("=")
+        if k.strip().lower() == "charset":
+            charset = v.strip().strip('"')
+    return kind.lower(), charset
+
+
+def decode_body(body: bytes, charset: str | None = None) -> str:
+    """Decode a request body strictly: 400 when it is not valid in its charset (UTF-8 by default)."""
+    enc = charset or "utf-8"
+    try:
+        codecs.lookup(enc)
+    except LookupError:
+        raise HTTPException(415, f"unknown charset {enc!r}; send UTF-8") from None
+    try:
+        text = body.decode(enc)
+    except UnicodeDecodeError as e:
+        raise HTTPException(400, f"the request body is not valid {enc.upper()} (byte offset {e.start})") from None
+    return text[1:] if text.startswith("\ufeff") else text

@@ -1,0 +1,266 @@
+"""LanguageTool's ``/v2/check`` protocol: turn an unspin report into LanguageTool's JSON.
+
+Editors already run LanguageTool clients (browser add-ons, LibreOffice, Obsidian, Vim, VS Code);
+pointed at unspin they get spun spans as matches of the rule ``UNSPIN_SPUN_PHRASE`` whose
+replacements are the suggestions, next to the real LanguageTool server's own matches (which the
+engine has already turned into grammar/typo/formatting spans with their original rule data).
+
+Everything here is pure translation. LanguageTool counts offsets in UTF-16 code units (Java
+``char``), unspin in code points: :mod:`service.utf16` converts at this border.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+from service.report import Report, Span
+from service.utf16 import Utf16Index
+
+SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"
+SPUN_CATEGORY = {"id": "UNSPIN", "name": "Spun or paraphrased wording"}
+CONTEXT_CHARS = 40  # LanguageTool's default context size on each side
+
+#: (name, code, longCode) of every language this service checks, as /v2/languages lists them.
+LANGUAGES: list[tuple[str, str, str]] = [
+    ("English", "en", "en"),
+    ("English (US)", "en", "en-US"),
+    ("English (GB)", "en", "en-GB"),
+    ("English (Australian)", "en", "en-AU"),
+    ("English (Canadian)", "en", "en-CA"),
+    ("English (New Zealand)", "en", "en-NZ"),
+    ("English (South African)", "en", "en-ZA"),
+]
+
+
+class ProtocolError(ValueError):
+    """A request LanguageTool itself would refuse with 400; the message mirrors LanguageTool's."""
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str
+    code: str  # the long code, as LanguageTool answers it in ``language.code``
+
+
+def supported_codes() -> list[str]:
+    """Every accepted ``language`` value, in /v2/languages order, plus ``auto``."""
+    return [long for _, _, long in LANGUAGES] + ["auto"]
+
+
+def resolve_language(code: str | None) -> tuple[Language, bool]:
+    """The language for a ``language`` parameter, and whether it was detected (``auto``).
+
+    Raises:
+        ProtocolError: missing or unsupported language code (the message lists the supported ones).
+    """
+    if not code:
+        raise ProtocolError("Missing 'language' parameter")
+    if code.lower() == "auto":
+        return Language("English (US)", "en-US"), True
+    for name, _, long in LANGUAGES:
+        if code.lower() == long.lower():
+            return Language(name, long), False
+    raise ProtocolError(
+        f"'{code}' is not a language code known to unspin. Supported language codes are: "
+        + ", ".join(supported_codes())
+    )
+
+
+def languages_payload() -> list[dict[str, str]]:
+    """The body of ``GET /v2/languages``."""
+    return [{"name": n, "code": c, "longCode": lc} for n, c, lc in LANGUAGES]
+
+
+# --------------------------------------------------------------------------- the request text
+
+
+@dataclass
+class CheckText:
+    """The text to score and how its code points map back to what the client sent.
+
+    For ``text=`` both are the same. For ``data=`` (LanguageTool's annotated text: a list of
+    ``{"text"}`` and ``{"markup", "interpretAs"}`` parts) unspin scores the plain text and reports
+    offsets into the whole annotated string, markup included, as LanguageTool does.
+    """
+
+    plain: str
+    original: str
+    to_original: list[int] | None = None  # plain code point -> original code point (len(plain)+1)
+
+    def original_offset(self, cp: int) -> int:
+        return cp if self.to_original is None else self.to_original[cp]
+
+
+def parse_data(data: str) -> CheckText:
+    """Parse the ``data`` parameter (annotated text).
+
+    Raises:
+        ProtocolError: not JSON, or not ``{"annotation": [...]}`` of text/markup parts.
+    """
+    try:
+        parsed = json.loads(data)
+        parts = parsed["annotation"]
+        if not isinstance(parts, list):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise ProtocolError(
+            "'data' must be JSON like {\"annotation\": [{\"text\": \"...\"}, {\"markup\": \"<b>\"}]}"
+        ) from None
+    plain: list[str] = []
+    original: list[str] = []
+    mapping: list[int] = []
+    pos = 0  # code points of the original so far
+    for part in parts:
+        if not isinstance(part, dict):
+            raise ProtocolError("each 'annotation' entry must be an object with 'text' or 'markup'")
+        if "text" in part:
+            t = str(part["text"])
+            plain.append(t)
+            mapping.extend(range(pos, pos + len(t)))
+            original.append(t)
+            pos += len(t)
+        elif "markup" in part:
+            m = str(part["markup"])
+            shown = str(part.get("interpretAs", ""))
+            plain.append(shown)
+            mapping.extend([pos] * len(shown))
+            original.append(m)
+            pos += len(m)
+        else:
+            raise ProtocolError("each 'annotation' entry must have 'text' or 'markup'")
+    mapping.append(pos)
+    return CheckText("".join(plain), "".join(original), mapping)
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+@dataclass
+class RuleFilter:
+    """``enabledRules``, ``disabledRules``, ``enabledCategories``, ``disabledCategories``, ``enabledOnly``."""
+
+    enabled_rules: set[str] = field(default_factory=set)
+    disabled_rules: set[str] = field(default_factory=set)
+    enabled_categories: set[str] = field(default_factory=set)
+    disabled_categories: set[str] = field(default_factory=set)
+    enabled_only: bool = False
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> "RuleFilter":
+        def ids(name: str) -> set[str]:
+            return {x.strip() for x in params.get(name, "").split(",") if x.strip()}
+
+        f = cls(
+            ids("enabledRules"), ids("disabledRules"), ids("enabledCategories"), ids("disabledCategories"),
+            params.get("enabledOnly", "false").lower() == "true",
+        )
+        if f.enabled_only and not (f.enabled_rules or f.enabled_categories):
+            raise ProtocolError("You cannot use 'enabledOnly' without enabling rules or categories")
+        return f
+
+    def allows(self, rule_id: str, category_id: str) -> bool:
+        if rule_id in self.disabled_rules or category_id in self.disabled_categories:
+            return False
+        if self.enabled_only:
+            return rule_id in self.enabled_rules or category_id in self.enabled_categories
+        return True
+
+
+def software() -> dict:
+    """The ``software`` block: who answered (unspin, speaking LanguageTool's API version 1)."""
+    try:
+        v = version("unspin")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        v = "0"
+    return {"name": "unspin", "version": v, "buildDate": "", "apiVersion": 1, "premium": False, "status": ""}
+
+
+def _context(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """LanguageTool's context: up to 40 characters each side, '...' where cut, newlines as spaces.
+
+    Returns (context text, offset, length), offset and length in UTF-16 units.
+    """
+    lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+    before = ("..." if lo > 0 else "") + text[lo:start]
+    body = text[start:end]
+    after = text[end:hi] + ("..." if hi < len(text) else "")
+    clean = lambda s: s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")  # noqa: E731
+    ix = Utf16Index(before)
+    return clean(before + body + after), ix.to_utf16(len(before)), Utf16Index(body).to_utf16(len(body))
+
+
+def _rule(span: Span) -> tuple[dict, str, str, str]:
+    """(rule, message, shortMessage, typeName) for a span."""
+    ev = span.evidence
+    if span.kind == "spun":
+        best = span.suggestions[0].text if span.suggestions else None
+        msg = f"This wording looks synonym-spun or machine-paraphrased (score {span.score:.2f})."
+        if best:
+            msg += f" The original was probably “{best}”."
+        rule = {
+            "id": SPUN_RULE_ID,
+            "description": "Synonym-spun or paraphrased wording",
+            "issueType": "style",
+            "category": dict(SPUN_CATEGORY),
+        }
+        return rule, msg, "Spun wording", "Other"
+    rule = {
+        "id": str(ev.get("rule_id", f"UNSPIN_{span.kind.upper()}")),
+        "description": str(ev.get("rule_description", span.kind)),
+        "issueType": str(ev.get("issue_type", "grammar" if span.kind == "grammar" else "typographical")),
+        "category": {"id": str(ev.get("category_id", span.kind.upper())), "name": str(ev.get("category_name", span.kind))},
+    }
+    return rule, str(ev.get("message", span.kind)), str(ev.get("short_message", "")), str(ev.get("type_name", "Other"))
+
+
+def check_payload(report: Report, text: CheckText, language: Language, detected: bool, rules: RuleFilter) -> dict:
+    """The ``/v2/check`` answer for a report of ``text.plain``."""
+    plain = text.plain
+    u16 = Utf16Index(text.original)
+    sentences = [(s.start, s.end) for s in report.sentences]
+
+    def sentence_of(cp: int) -> str:
+        # LanguageTool reports the sentence with typographic apostrophes made plain (’ -> '), quotes kept
+        for s, e in sentences:
+            if s <= cp < e:
+                return plain[s:e].strip().replace("’", "'")
+        return ""
+
+    matches = []
+    for span in sorted(report.spans, key=lambda s: (s.start, s.end)):
+        rule, message, short, type_name = _rule(span)
+        if not rules.allows(rule["id"], rule["category"]["id"]):
+            continue
+        o_start, o_end = text.original_offset(span.start), text.original_offset(span.end)
+        ctx_text, ctx_off, ctx_len = _context(text.original, o_start, o_end)
+        offset = u16.to_utf16(o_start)
+        matches.append(
+            {
+                "message": message,
+                "shortMessage": short,
+                "replacements": [{"value": s.text} for s in span.suggestions],
+                "offset": offset,
+                "length": u16.to_utf16(o_end) - offset,
+                "context": {"text": ctx_text, "offset": ctx_off, "length": ctx_len},
+                "sentence": sentence_of(span.start),
+                "type": {"typeName": type_name},
+                "rule": rule,
+                "ignoreForIncompleteSentence": False,
+                "contextForSureMatch": 0,
+            }
+        )
+    lang = {"name": language.name, "code": language.code}
+    return {
+        "software": software(),
+        "warnings": {"incompleteResults": False},
+        "language": {
+            **lang,
+            "detectedLanguage": {**lang, "confidence": 1.0 if not detected else 0.9, "source": "unspin"},
+        },
+        "matches": matches,
+        "sentenceRanges": [
+            [u16.to_utf16(text.original_offset(s)), u16.to_utf16(text.original_offset(e))] for s, e in sentences
+        ],
+    }

@@ -1,0 +1,104 @@
+"""``/v2/check`` and ``/v2/languages``: LanguageTool's own protocol, so LanguageTool clients work unchanged.
+
+Errors are answered as LanguageTool answers them: a status code and a plain-text body starting
+with ``Error:``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from service.api.deps import AppState, decode_body, get_state, key_is_valid, loaded_engine, media_type, read_body
+from service.api.languagetool import (
+    CheckText,
+    ProtocolError,
+    RuleFilter,
+    check_payload,
+    languages_payload,
+    parse_data,
+    resolve_language,
+)
+from service.engine import Engine
+from service.report import Report
+
+router = APIRouter(prefix="/v2", tags=["LanguageTool protocol"])
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _error(status: int, message: str) -> PlainTextResponse:
+    return PlainTextResponse(f"Error: {message}", status_code=status)
+
+
+async def _params(request: Request, state: AppState) -> dict[str, str]:
+    """Query string and form fields (LanguageTool accepts both, and GET as well as POST)."""
+    params = dict(request.query_params)
+    if request.method == "POST":
+        kind, _ = media_type(request)
+        body = await read_body(request, state.settings.max_body_bytes)
+        if body:
+            if kind not in _FORM_TYPES:
+                raise HTTPException(415, f"send the parameters form-encoded ({_FORM_TYPES[0]}), not {kind or 'no content type'!r}")
+            if kind == _FORM_TYPES[0]:
+                # parsed here, strictly: invalid UTF-8 is refused rather than silently replaced
+                try:
+                    params.update(parse_qsl(decode_body(body), keep_blank_values=True, errors="strict"))
+                except UnicodeDecodeError as e:
+                    raise HTTPException(400, f"a form field is not valid UTF-8 (byte offset {e.start})") from None
+            else:
+                form = await request.form()
+                for key, value in form.items():
+                    if isinstance(value, str):
+                        params[key] = value
+    return params
+
+
+@router.get("/check", summary="Check a text (LanguageTool protocol, query parameters)", response_class=JSONResponse,
+            operation_id="languagetool_check_get")
+@router.post("/check", summary="Check a text (LanguageTool protocol)", response_class=JSONResponse,
+             operation_id="languagetool_check")
+async def check(request: Request, state: AppState = Depends(get_state)):
+    """LanguageTool's ``/v2/check``: form fields ``text`` or ``data``, ``language`` (``en-US``, ``auto``, ...),
+    optional ``enabledRules``, ``disabledRules``, ``enabledCategories``, ``disabledCategories``,
+    ``enabledOnly``, ``level``. Spun spans come back as matches of rule ``UNSPIN_SPUN_PHRASE``; a
+    configured LanguageTool server's own matches are merged in. Offsets are UTF-16 code units."""
+    try:
+        params = await _params(request, state)
+    except HTTPException as e:
+        return _error(e.status_code, str(e.detail))
+    if not key_is_valid(state, request, params.get("apiKey")):
+        return _error(401, "a valid API key is required (Authorization: Bearer KEY, or the apiKey parameter)")
+    try:
+        language, detected = resolve_language(params.get("language"))
+        rules = RuleFilter.from_params(params)
+        if "text" in params:
+            text = CheckText(params["text"], params["text"])
+        elif "data" in params:
+            text = parse_data(params["data"])
+        else:
+            raise ProtocolError("Missing 'text' or 'data' parameter")
+    except ProtocolError as e:
+        return _error(400, str(e))
+    limit = state.settings.max_chars
+    if len(text.plain) > limit:
+        return _error(413, f"Your text exceeds the limit of {limit} characters (it's {len(text.plain)} characters).")
+    try:
+        engine: Engine = loaded_engine(state)
+    except HTTPException as e:
+        return PlainTextResponse(f"Error: {e.detail}", status_code=e.status_code, headers=e.headers)
+    if text.plain.strip():
+        report = await state.gate.run(engine.score, text.plain, grammar=True)
+        state.metrics.words.inc(report.stats.words)
+        state.metrics.documents.inc()
+    else:  # LanguageTool answers an empty text with no matches, not an error
+        report = Report(score=0.0, label="clean", lm=engine.lm.name)
+    return JSONResponse(check_payload(report, text, language, detected, rules))
+
+
+@router.get("/languages", summary="Languages this server checks (LanguageTool protocol)")
+async def languages() -> list[dict[str, str]]:
+    """LanguageTool's ``/v2/languages``: ``[{"name", "code", "longCode"}]``."""
+    return languages_payload()

@@ -1,0 +1,55 @@
+"""Operations: ``/healthz`` (process up), ``/readyz`` (model loaded; grammar server said explicitly), ``/metrics``."""
+
+from __future__ import annotations
+
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+
+from service.api.deps import AppState, get_state
+from service.api.metrics import CONTENT_TYPE_LATEST
+from service.api.schemas import GrammarReadiness, Health, Readiness
+
+router = APIRouter(tags=["operations"])
+
+PING_SECONDS = 3.0
+
+
+@router.get("/healthz", response_model=Health, summary="The process is up")
+async def healthz() -> Health:
+    return Health()
+
+
+async def _grammar(state: AppState) -> GrammarReadiness:
+    checker = getattr(state.engine, "grammar", None) if state.engine is not None else None
+    if checker is None:
+        if state.settings.languagetool_url:
+            return GrammarReadiness(configured=True, reachable=None, detail="the engine is not loaded yet")
+        return GrammarReadiness(configured=False, detail="no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL): grammar is not checked")
+    with anyio.move_on_after(PING_SECONDS) as scope:
+        status = await anyio.to_thread.run_sync(checker.ping, abandon_on_cancel=True)
+    if scope.cancelled_caught:
+        return GrammarReadiness(configured=True, reachable=False, detail=f"LanguageTool did not answer within {PING_SECONDS:g} s")
+    return GrammarReadiness(configured=True, reachable=bool(status.checked), detail=status.reason)
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}},
+            summary="Ready to score (model loaded); says whether grammar is checked")
+async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
+    """200 once the language model is loaded, 503 before (or if loading failed). An unreachable
+    LanguageTool server does not make the service unready (reports then say grammar was not
+    checked); the answer says so explicitly."""
+    engine = state.engine
+    if engine is not None:
+        body = Readiness(ready=True, lm=engine.lm.name, detail="ready", grammar=await _grammar(state))
+    else:
+        detail = f"failed to load: {state.load_error}" if state.load_error else "loading the language model"
+        body = Readiness(ready=False, detail=detail, grammar=await _grammar(state))
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(state: AppState = Depends(get_state)) -> Response:
+    state.metrics.pending.set(state.gate.pending)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

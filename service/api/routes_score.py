@@ -1,0 +1,122 @@
+"""``/v1``: score one document or a batch; the answer is the engine's report, unchanged."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import ValidationError
+
+from service.api.deps import AppState, decode_body, get_state, loaded_engine, media_type, read_body, require_api_key
+from service.api.schemas import BatchRequest, BatchResponse, DocumentError, ErrorBody, ScoreOptions, ScoreRequest
+from service.engine import Engine
+from service.report import Report
+from service.text import InputError, TextTooLong, check_text
+
+router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_api_key)])
+
+_ERRORS = {
+    code: {"model": ErrorBody, "description": why}
+    for code, why in {
+        400: "Body not valid UTF-8",
+        401: "Missing or wrong API key (when keys are configured)",
+        413: "Text or body over the configured limit",
+        415: "Content type other than application/json or text/plain",
+        422: "Invalid JSON, empty or whitespace-only text, bad options",
+        503: "Model still loading, or queue full (see Retry-After)",
+    }.items()
+}
+
+_SCORE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+_BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
+    }
+}
+
+
+def _validation_error(e: ValidationError) -> HTTPException:
+    return HTTPException(422, e.errors(include_url=False, include_context=False, include_input=False))
+
+
+async def _score_request(request: Request, state: AppState) -> ScoreRequest:
+    """A ``ScoreRequest`` from a JSON body, or from a text/plain body plus query options."""
+    kind, charset = media_type(request)
+    if kind not in ("application/json", "text/plain"):
+        raise HTTPException(415, f"send application/json or text/plain, not {kind or 'no content type'!r}")
+    body = await read_body(request, state.settings.max_body_bytes)
+    raw = decode_body(body, charset)
+    try:
+        if kind == "application/json":
+            return ScoreRequest.model_validate_json(raw)
+        q = dict(request.query_params)
+        doc_id = q.pop("id", None)
+        return ScoreRequest(text=raw, id=doc_id, options=ScoreOptions.model_validate(q))
+    except ValidationError as e:
+        raise _validation_error(e) from None
+
+
+def _score(engine: Engine, text: str, doc_id: str | None, options: ScoreOptions) -> Report:
+    return engine.score(text, id=doc_id, threshold=options.threshold, max_suggestions=options.max_suggestions,
+                        grammar=options.grammar)
+
+
+@router.post("/score", response_model=Report, responses=_ERRORS, openapi_extra=_SCORE_BODY,
+             summary="Score one document")
+async def score(request: Request, state: AppState = Depends(get_state), engine: Engine = Depends(loaded_engine)) -> Report:
+    """Score one document: JSON ``{"text", "id", "options"}``, or the bare text as ``text/plain``
+    (options then come from the query string: ``?threshold=0.5&max_suggestions=3&grammar=false&id=doc1``).
+    """
+    req = await _score_request(request, state)
+    check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue
+    report = await state.gate.run(_score, engine, req.text, req.id, req.options)
+    state.metrics.words.inc(report.stats.words)
+    state.metrics.documents.inc()
+    return report
+
+
+def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report | DocumentError]:
+    results: list[Report | DocumentError] = []
+    for i, doc in enumerate(req.documents):
+        try:
+            check_text(doc.text, max_chars)
+            results.append(_score(engine, doc.text, doc.id, req.options))
+        except TextTooLong as e:
+            results.append(DocumentError(id=doc.id, index=i, status=413, error=str(e)))
+        except InputError as e:
+            results.append(DocumentError(id=doc.id, index=i, status=422, error=str(e)))
+        except Exception as e:  # one broken document never sinks the rest
+            results.append(DocumentError(id=doc.id, index=i, status=500, error=f"internal error: {type(e).__name__}"))
+    return results
+
+
+@router.post("/score/batch", response_model=BatchResponse, responses=_ERRORS, openapi_extra=_BATCH_BODY,
+             summary="Score several documents")
+async def score_batch(request: Request, state: AppState = Depends(get_state),
+                      engine: Engine = Depends(loaded_engine)) -> BatchResponse:
+    """Score ``{"documents": [{"id", "text"}, ...]}`` in order. A document that cannot be scored is
+    reported in its own slot (``{"id", "index", "status", "error"}``); the others are still scored."""
+    kind, charset = media_type(request)
+    if kind != "application/json":
+        raise HTTPException(415, f"send application/json, not {kind or 'no content type'!r}")
+    raw = decode_body(await read_body(request, state.settings.max_body_bytes), charset)
+    try:
+        req = BatchRequest.model_validate_json(raw)
+    except ValidationError as e:
+        raise _validation_error(e) from None
+    limit = state.settings.max_batch_documents
+    if len(req.documents) > limit:
+        raise HTTPException(413, f"{len(req.documents)} documents; the limit is {limit} per batch (UNSPIN_MAX_BATCH_DOCUMENTS)")
+    results = await state.gate.run(_score_all, engine, req, state.settings.max_chars)
+    for r in results:
+        if isinstance(r, Report):
+            state.metrics.words.inc(r.stats.words)
+            state.metrics.documents.inc()
+    return BatchResponse(results=results)

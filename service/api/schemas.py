@@ -1,0 +1,93 @@
+"""Request and response models of the HTTP API (the report itself is :class:`service.report.Report`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.report import Report
+
+
+class ScoreOptions(BaseModel):
+    """Per-request overrides of the engine's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Report spans scoring at least this (default: the calibrated threshold)."
+    )
+    max_suggestions: int | None = Field(None, ge=1, le=50, description="Suggestions kept per span.")
+    grammar: bool = Field(True, description="Ask the LanguageTool server too (when one is configured).")
+
+
+class ScoreRequest(BaseModel):
+    """One document to score."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(..., description="The document, as the user has it; offsets in the answer index into it.")
+    id: str | None = Field(None, max_length=200, description="Echoed back in the report.")
+    options: ScoreOptions = Field(default_factory=ScoreOptions)
+
+
+class BatchDocument(BaseModel):
+    """One document of a batch."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, max_length=200)
+    text: str
+
+
+class BatchRequest(BaseModel):
+    """Several documents, scored in order with the same options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[BatchDocument] = Field(..., min_length=1)
+    options: ScoreOptions = Field(default_factory=ScoreOptions)
+
+
+class DocumentError(BaseModel):
+    """A batch document that could not be scored; it takes the place of its report."""
+
+    id: str | None = None
+    index: int = Field(..., description="Position of the document in the request.")
+    status: int = Field(..., description="The HTTP status this document alone would have had.")
+    error: str = Field(..., description="Why, in plain words.")
+
+
+class BatchResponse(BaseModel):
+    """One entry per document, in request order: its report, or the error that stopped it."""
+
+    results: list[Report | DocumentError]
+
+
+class Health(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"] = "ok"
+
+
+class GrammarReadiness(BaseModel):
+    """Whether a LanguageTool server is configured and answering."""
+
+    configured: bool
+    reachable: bool | None = Field(None, description="None when no server is configured.")
+    detail: str = ""
+
+
+class Readiness(BaseModel):
+    """Whether the service can score now, and with what."""
+
+    ready: bool
+    lm: str | None = Field(None, description="The language model that will score, once loaded.")
+    detail: str = ""
+    grammar: GrammarReadiness
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a status and a reason in plain words."""
+
+    detail: str | list

@@ -1,0 +1,687 @@
+"""Batch scoring, the door for many documents: inputs -> reports -> outputs.
+
+* **Inputs** (:func:`collect_sources`): files, folders (walked recursively, hidden files and
+  folders skipped, ``--include``/``--exclude`` globs) and ``-`` (stdin). Every document is
+  scored once: the same file named twice is one document.
+* **Reading** (:func:`read_source`): UTF-8 with or without BOM, UTF-16/UTF-32 with BOM, and a
+  declared fallback encoding for bytes that are not UTF-8. Memory stays bounded: a file whose
+  size shows it must be longer than ``UNSPIN_MAX_CHARS`` characters is refused unread (an error
+  record); nothing larger than ``4 * UNSPIN_MAX_CHARS`` bytes is ever read.
+* **Scoring**: in this process, in a process pool (``jobs > 1``; one engine per worker, loaded
+  by the pool's initializer) or on Ray (:mod:`service.ray_batch`). Results always come back in
+  input order. A document that cannot be read, decoded or scored becomes an error record
+  (``{"path", "error"}``) and the run goes on.
+* **Outputs** (:data:`FORMATS`): ``text`` (the listing), ``json``, ``jsonl``, ``csv``, ``html``;
+  written record by record and flushed, to stdout or atomically to a file (see :func:`run`).
+  ``--resume`` (jsonl, csv) skips documents already in the output.
+
+The door only calls ``Engine.score``; it never computes a score itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import sys
+import time
+from collections import deque
+from concurrent.futures import Executor
+from contextlib import closing
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
+
+from pydantic import BaseModel, Field
+
+from service.config import Settings
+from service.report import Report
+from service.text import InputError, decode
+
+Format = Literal["text", "json", "jsonl", "csv", "html"]
+FORMATS: tuple[str, ...] = ("text", "json", "jsonl", "csv", "html")
+#: Formats whose output ``--resume`` can read back.
+RESUMABLE: tuple[str, ...] = ("jsonl", "csv")
+#: Files a folder walk picks up when no ``--include`` is given.
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ""})
+#: CSV columns, one row per document.
+CSV_COLUMNS = ("path", "score", "label", "words", "spans", "top_spans", "lm", "error")
+#: Spans listed in the CSV's ``top_spans`` column (highest score first).
+CSV_TOP_SPANS = 5
+#: Most bytes one character can take in any accepted encoding (UTF-8, UTF-16, UTF-32).
+MAX_BYTES_PER_CHAR = 4
+
+
+class BatchError(ValueError):
+    """The batch cannot start (bad options, an output file that is not ours); nothing was scored."""
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class Source:
+    """One document to score.
+
+    ``name`` is what reports and error records call it (their ``path``): the path as given or as
+    found under a given folder, or ``-`` for stdin. ``path`` is None for stdin, whose bytes are in
+    ``data``.
+    """
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    """True when the relative POSIX path ``rel`` matches one of the glob ``patterns``.
+
+    A pattern without ``/`` is matched against the file name; one with ``/`` against the whole
+    relative path, where ``*`` also matches ``/`` (so ``news/**/*.txt`` and ``news/*.txt`` both
+    match ``news/2020/a.txt``).
+    """
+    name = rel.rsplit("/", 1)[-1]
+    return any(fnmatchcase(rel if "/" in p else name, p.removeprefix("./")) for p in patterns)
+
+
+def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Iterator[Path]:
+    """Files under ``folder`` in sorted order, hidden ones skipped, filtered by the globs."""
+    for f in sorted(folder.rglob("*")):
+        rel = f.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in rel.split("/")) or not f.is_file():
+            continue
+        if include:
+            if not _matches(rel, include):
+                continue
+        elif f.suffix.lower() not in TEXT_SUFFIXES:
+            continue
+        if exclude and _matches(rel, exclude):
+            continue
+        yield f
+
+
+def collect_sources(
+    paths: Iterable[str],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    stdin: io.BufferedIOBase | None = None,
+    max_chars: int | None = None,
+) -> list[Source]:
+    """The documents named by ``paths``, in order, each once.
+
+    Folders are walked recursively (sorted; hidden files and folders skipped). Without
+    ``include`` a walk takes files ending in ``.txt``, ``.text``, ``.md`` or without a suffix;
+    with it, the files matching any include glob. ``exclude`` globs drop files from walks. A file
+    named explicitly is always taken. ``-`` reads ``stdin`` (at most
+    ``MAX_BYTES_PER_CHAR * max_chars + 4`` bytes: more cannot be scored, see :func:`read_source`).
+    """
+    seen: set[str] = set()
+    out: list[Source] = []
+
+    def add(src: Source) -> None:
+        if src.name not in seen:
+            seen.add(src.name)
+            out.append(src)
+
+    for p in paths:
+        if p == "-":
+            if "-" not in seen:
+                stream = stdin if stdin is not None else sys.stdin.buffer
+                limit = None if max_chars is None else _max_bytes(max_chars) + 1
+                add(Source("-", None, stream.read() if limit is None else stream.read(limit)))
+            continue
+        path = Path(p)
+        if path.is_dir():
+            for f in _walk(path, include, exclude):
+                add(Source(str(f), f))
+        else:
+            add(Source(str(path), path))
+    return out
+
+
+def _max_bytes(max_chars: int) -> int:
+    return MAX_BYTES_PER_CHAR * max_chars + 4  # + a byte-order mark
+
+
+def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> str:
+    """The text of ``src``, decoded as :func:`service.text.decode` does (``encoding`` is the fallback).
+
+    Raises:
+        InputError: binary or undecodable bytes, or a file too large to be within
+            ``max_chars`` characters (refused without reading it).
+        OSError: the file cannot be read.
+    """
+    limit = _max_bytes(max_chars)
+    if src.path is None:
+        data = src.data or b""
+    else:
+        size = src.path.stat().st_size
+        if size > limit:
+            raise InputError(
+                f"the file is {size:,} bytes, too long for the limit of {max_chars:,} characters "
+                "(UNSPIN_MAX_CHARS); split it into smaller files or raise the limit"
+            )
+        with open(src.path, "rb") as fh:
+            data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(
+            f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
+        )
+    return decode(data, fallback=encoding)
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+class ErrorRecord(BaseModel):
+    """What the output holds for a document that could not be scored."""
+
+    path: str
+    error: str
+
+
+class Outcome(BaseModel):
+    """The result for one document: a report, or an error; ``text`` when the format shows it."""
+
+    path: str
+    report: Report | None = None
+    error: str | None = None
+    text: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None
+
+    def record(self) -> dict:
+        """The JSON record: the report, or ``{"path", "error"}``."""
+        if self.report is not None:
+            return self.report.model_dump(mode="json")
+        return ErrorRecord(path=self.path, error=self.error or "unknown error").model_dump()
+
+
+def score_source(
+    engine, src: Source, *, threshold: float | None = None, encoding: str | None = None, keep_text: bool = False
+) -> Outcome:
+    """Read and score one document; any failure becomes an error :class:`Outcome` (never raises)."""
+    try:
+        text = read_source(src, max_chars=engine.settings.max_chars, encoding=encoding)
+        report = engine.score(text, path=src.name, threshold=threshold)
+    except InputError as e:
+        return Outcome(path=src.name, error=str(e))
+    except OSError as e:
+        return Outcome(path=src.name, error=f"cannot read: {e.strerror or e}")
+    except Exception as e:  # noqa: BLE001 - one bad document must not end a batch
+        return Outcome(path=src.name, error=f"internal error: {type(e).__name__}: {e}")
+    return Outcome(path=src.name, report=report, text=text if keep_text else None)
+
+
+# --------------------------------------------------------------------------- scoring in this process or a pool
+
+_WORKER: dict = {}
+
+
+def _init_worker(settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool) -> None:
+    """Process-pool initializer: load the engine once for this worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from service.engine import get_engine
+
+    _WORKER.update(engine=get_engine(settings), threshold=threshold, encoding=encoding, keep_text=keep_text)
+
+
+def _score_in_worker(src: Source) -> Outcome:
+    w = _WORKER
+    return score_source(w["engine"], src, threshold=w["threshold"], encoding=w["encoding"], keep_text=w["keep_text"])
+
+
+def ordered_map(executor: Executor, fn: Callable, items: Iterable, ahead: int) -> Iterator:
+    """``fn`` over ``items`` on ``executor``, results in input order, at most ``ahead`` in flight."""
+    pending: deque = deque()
+    for item in items:
+        pending.append(executor.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def score_local(
+    sources: Sequence[Source],
+    settings: Settings,
+    *,
+    jobs: int = 1,
+    threshold: float | None = None,
+    encoding: str | None = None,
+    keep_text: bool = False,
+) -> Iterator[Outcome]:
+    """Outcomes for ``sources`` in order: in this process (``jobs == 1``) or in a process pool."""
+    if jobs <= 1 or len(sources) <= 1:
+        from service.engine import get_engine
+
+        engine = get_engine(settings)
+        for src in sources:
+            yield score_source(engine, src, threshold=threshold, encoding=encoding, keep_text=keep_text)
+        return
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = min(jobs, len(sources))
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a process holding torch threads
+        initializer=_init_worker,
+        initargs=(settings, threshold, encoding, keep_text),
+    )
+    try:
+        yield from ordered_map(pool, _score_in_worker, sources, ahead=2 * jobs)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- text listing
+
+
+def format_listing(report: Report, text: str) -> str:
+    """Human-readable listing: one line per span, ``written → suggestion`` with its score.
+
+    A one-word span is shown with the next word for context ("terrific powers → great powers").
+    """
+    lines = [
+        f"{report.path or report.id or '-'}: {report.label} (score {report.score:.2f}, "
+        f"{len(report.spans)} spans, {report.stats.words} words, lm {report.lm}, "
+        f"grammar {'checked' if report.grammar.checked else 'not checked: ' + report.grammar.reason})"
+    ]
+    for s in report.spans:
+        before, tail = s.text, ""
+        if " " not in s.text.strip():
+            rest = text[s.end : s.end + 40]
+            nxt = rest.split()[0] if rest[:1] == " " and rest.split() else ""
+            nxt = nxt.rstrip(".,;:!?\"”’)")
+            if nxt.isalpha():
+                tail = " " + nxt
+        best = s.suggestions[0].text if s.suggestions else "?"
+        others = ", ".join(x.text for x in s.suggestions[1:3])
+        line_no = text.count("\n", 0, s.start) + 1
+        lines.append(
+            f"  {s.score:.2f}  {before}{tail} → {best}{tail}"
+            + (f"   (also: {others})" if others else "")
+            + f"   [line {line_no}, {s.start}-{s.end}, {s.evidence.get('relation', '')}]"
+        )
+    return "\n".join(lines)
+
+
+def top_spans(report: Report, k: int = CSV_TOP_SPANS) -> str:
+    """The ``k`` highest-scoring spans as ``written → suggestion``, joined by ``"; "`` (whitespace folded)."""
+    best = sorted(report.spans, key=lambda s: (-s.score, s.start))[:k]
+    fold = lambda t: " ".join(t.split())  # noqa: E731
+    return "; ".join(f"{fold(s.text)} → {fold(s.suggestions[0].text) if s.suggestions else '?'}" for s in best)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+class Summary(BaseModel):
+    """What a batch did (also written at the end of the HTML report)."""
+
+    total: int = Field(0, description="Documents named by the inputs.")
+    scored: int = 0
+    failed: int = 0
+    skipped: int = Field(0, description="Already in the output (--resume).")
+    words: int = 0
+    seconds: float = 0.0
+    failures: list[ErrorRecord] = Field(default_factory=list)
+
+
+class Writer:
+    """Writes outcomes to a text stream, one record at a time, flushing after each."""
+
+    needs_text = False
+
+    def __init__(self, out: TextIO, *, appending: bool = False):
+        self.out = out
+        self.appending = appending
+
+    def begin(self) -> None:
+        """Write what comes before the first record (nothing unless overridden)."""
+
+    def write(self, o: Outcome) -> None:
+        self._write(o)
+        self.out.flush()
+
+    def _write(self, o: Outcome) -> None:
+        raise NotImplementedError
+
+    def end(self, summary: Summary) -> None:
+        """Write what comes after the last record (nothing unless overridden)."""
+        self.out.flush()
+
+
+class TextWriter(Writer):
+    """The listing of :func:`format_listing`; error records go to stderr only."""
+
+    needs_text = True
+
+    def _write(self, o: Outcome) -> None:
+        if o.report is not None:
+            self.out.write(format_listing(o.report, o.text or "") + "\n")
+
+
+class JsonWriter(Writer):
+    """One indented JSON object per document (concatenated); error records compact."""
+
+    def _write(self, o: Outcome) -> None:
+        if o.report is not None:
+            self.out.write(o.report.model_dump_json(indent=2) + "\n")
+        else:
+            self.out.write(json.dumps(o.record(), ensure_ascii=False) + "\n")
+
+
+class JsonlWriter(Writer):
+    """One JSON object per line: a report or an error record."""
+
+    def _write(self, o: Outcome) -> None:
+        line = o.report.model_dump_json() if o.report is not None else json.dumps(o.record(), ensure_ascii=False)
+        self.out.write(line + "\n")
+
+
+def csv_row(o: Outcome) -> list[str]:
+    """The CSV row of one outcome, in :data:`CSV_COLUMNS` order."""
+    r = o.report
+    if r is None:
+        return [o.path, "", "", "", "", "", "", o.error or "unknown error"]
+    return [o.path, f"{r.score:.4f}", r.label, str(r.stats.words), str(len(r.spans)), top_spans(r), r.lm, ""]
+
+
+class CsvWriter(Writer):
+    """One row per document (:data:`CSV_COLUMNS`); a header unless appending."""
+
+    def begin(self) -> None:
+        if not self.appending:
+            self._row(list(CSV_COLUMNS))
+
+    def _row(self, row: list[str]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf).writerow(row)
+        self.out.write(buf.getvalue())  # one write per row: a crash leaves whole rows or a torn last one
+        self.out.flush()
+
+    def _write(self, o: Outcome) -> None:
+        self._row(csv_row(o))
+
+
+def make_writer(fmt: str, out: TextIO, *, appending: bool = False) -> Writer:
+    """The writer for ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt == "html":
+        from service.batch_html import HtmlWriter
+
+        return HtmlWriter(out)
+    classes = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonlWriter, "csv": CsvWriter}
+    if fmt not in classes:
+        raise BatchError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return classes[fmt](out, appending=appending)
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def _jsonl_records(path: Path) -> Iterator[tuple[str, bool, str]]:
+    """(path, ok, line) for every whole, valid line of a JSONL output; a torn last line is skipped."""
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if not raw.endswith(b"\n"):
+                break  # torn by a crash mid-write
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(rec, dict) and isinstance(rec.get("path"), str):
+                yield rec["path"], "error" not in rec, raw.decode("utf-8")
+
+
+def _csv_records(path: Path) -> Iterator[tuple[str, bool, list[str]]]:
+    """(path, ok, row) for every whole row of a CSV output; a torn last row is skipped."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        content = fh.read()
+    whole = content.endswith("\n")
+    rows = csv.reader(io.StringIO(content, newline=""))
+    try:
+        header = next(rows)
+    except (StopIteration, csv.Error):
+        return
+    if tuple(header) != CSV_COLUMNS:
+        raise BatchError(f"{path} is not an unspin CSV (its header is {header!r}); cannot resume it")
+    parsed: list[list[str]] = []
+    try:
+        for row in rows:
+            parsed.append(row)
+    except csv.Error:
+        whole = False
+    if parsed and not whole:
+        parsed.pop()
+    for row in parsed:
+        if len(row) == len(CSV_COLUMNS) and row[0]:
+            yield row[0], not row[-1], row
+
+
+def prepare_resume(output: Path, fmt: str) -> tuple[set[str], bool]:
+    """Carry the scored documents of an earlier run into ``OUTPUT.part`` and name them.
+
+    The earlier run's records come from ``OUTPUT.part`` (an interrupted run) or, when there is
+    none, from ``OUTPUT`` (a finished one, e.g. before new files arrived). Whole records with a
+    report are kept; a record torn by a crash and error records are dropped, so failed
+    documents are tried again. Returns (names already scored, whether ``OUTPUT.part`` now holds
+    records to append to).
+    """
+    if fmt not in RESUMABLE:
+        raise BatchError(f"--resume works with --format {' or '.join(RESUMABLE)}, not {fmt}")
+    part = part_path(output)
+    prior = part if part.exists() else output if output.exists() else None
+    if prior is None:
+        return set(), False
+    done: set[str] = set()
+    tmp = output.with_name(output.name + ".resume")
+    with open(tmp, "w", encoding="utf-8", newline="") as out:
+        if fmt == "jsonl":
+            for name, ok, line in _jsonl_records(prior):
+                if ok and name not in done:
+                    done.add(name)
+                    out.write(line)
+        else:
+            writer = csv.writer(out)
+            writer.writerow(CSV_COLUMNS)
+            for name, ok, row in _csv_records(prior):
+                if ok and name not in done:
+                    done.add(name)
+                    writer.writerow(row)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, part)
+    return done, True
+
+
+def part_path(output: Path) -> Path:
+    """Where a run writes before the output is complete: ``OUTPUT.part``."""
+    return output.with_name(output.name + ".part")
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+class BatchOptions(BaseModel):
+    """Everything ``unspin score`` passes to :func:`run`."""
+
+    paths: list[str]
+    format: Format = "text"
+    output: Path | None = None
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    resume: bool = False
+    jobs: int | None = Field(None, ge=1, description="Worker processes (local) or actors (ray); None: 1 locally, all CPUs on Ray.")
+    encoding: str | None = Field(None, description="Fallback encoding for bytes that are not UTF-8.")
+    threshold: float | None = Field(None, ge=0.0, le=1.0)
+    engine: Literal["local", "ray"] = "local"
+    address: str | None = Field(None, description="Ray cluster address ('auto': the running cluster); None: start a local one.")
+    progress: bool | None = Field(None, description="Show a progress bar; None: when stderr is a terminal.")
+
+
+class Interrupted(Exception):
+    """The batch stopped early (Ctrl-C); ``summary`` says how far it got."""
+
+    def __init__(self, summary: Summary, where: str):
+        super().__init__(f"interrupted after {summary.scored + summary.failed} documents; {where}")
+        self.summary = summary
+        self.where = where
+
+
+def run(
+    options: BatchOptions,
+    settings: Settings,
+    *,
+    stdin: io.BufferedIOBase | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Summary:
+    """Score every input and write the outputs; returns what happened.
+
+    Without ``output`` records go to ``stdout``. With it they go to ``OUTPUT.part``, flushed
+    after every document, which is renamed to ``OUTPUT`` when the run completes (also when some
+    documents failed): ``OUTPUT`` is never half-written. A run stopped by Ctrl-C or a crash
+    leaves ``OUTPUT.part`` holding whole records (at most the last one torn); ``resume``
+    continues from it (see :func:`prepare_resume`).
+
+    Raises:
+        BatchError: bad options (nothing was scored).
+        Interrupted: on Ctrl-C; ``OUTPUT.part`` is kept for ``--resume``.
+    """
+    stdout = stdout if stdout is not None else sys.stdout
+    stderr = stderr if stderr is not None else sys.stderr
+    fmt = options.format
+    if options.resume and options.output is None:
+        raise BatchError("--resume needs --output FILE: it continues that file")
+    if options.resume and fmt not in RESUMABLE:
+        raise BatchError(f"--resume works with --format {' or '.join(RESUMABLE)}, not {fmt}")
+    if options.engine == "ray":
+        for p in options.paths:
+            if "://" in p:
+                raise BatchError(
+                    f"{p}: '--engine ray' scores local or shared-filesystem paths; for object-store URIs "
+                    "use the Ray Data pipeline service.ray_batch.pipeline (see the README)"
+                )
+
+    sources = collect_sources(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
+    done: set[str] = set()
+    appending = False
+    if options.resume:
+        assert options.output is not None
+        done, appending = prepare_resume(options.output, fmt)
+    todo = [s for s in sources if s.name not in done]
+    summary = Summary(total=len(sources), skipped=len(sources) - len(todo))
+
+    if options.output is not None:
+        part = part_path(options.output)
+        out: TextIO = open(part, "a" if appending else "w", encoding="utf-8", newline="")
+    else:
+        part, out = None, stdout
+    writer = make_writer(fmt, out, appending=appending)
+    show = stderr.isatty() if options.progress is None else options.progress
+    t0 = time.perf_counter()
+    completed = False
+    try:
+        writer.begin()
+        with closing(_outcomes(todo, settings, options, keep_text=writer.needs_text)) as outcomes:
+            _consume(outcomes, writer, summary, stderr, show=show and len(todo) > 1)
+        summary.seconds = round(time.perf_counter() - t0, 3)
+        writer.end(summary)
+        completed = True
+    except KeyboardInterrupt:
+        summary.seconds = round(time.perf_counter() - t0, 3)
+        where = (
+            f"the documents done so far are in {part}"
+            + ("; run the same command with --resume to continue" if fmt in RESUMABLE else "")
+            if part is not None
+            else "the output above is incomplete"
+        )
+        raise Interrupted(summary, where) from None
+    finally:
+        if part is not None:
+            out.close()
+            if completed:
+                os.replace(part, options.output)
+    return summary
+
+
+def _outcomes(todo: list[Source], settings: Settings, options: BatchOptions, *, keep_text: bool) -> Generator[Outcome, None, None]:
+    if options.engine == "ray":
+        from service.ray_batch import score_on_ray
+
+        return score_on_ray(
+            todo, settings, actors=options.jobs, address=options.address,
+            threshold=options.threshold, encoding=options.encoding, keep_text=keep_text,
+        )
+    return score_local(
+        todo, settings, jobs=options.jobs or 1, threshold=options.threshold, encoding=options.encoding, keep_text=keep_text
+    )
+
+
+def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stderr: TextIO, *, show: bool) -> None:
+    """Write every outcome, count it, report errors on stderr, drive the progress bar."""
+    from tqdm import tqdm
+
+    total = summary.total - summary.skipped
+    first_at, first_words = 0.0, 0  # words/s counts from the first result on (not the engine's load)
+    with tqdm(total=total, unit="doc", file=stderr, disable=not show, dynamic_ncols=True, desc="scoring") as bar:
+        for o in outcomes:
+            writer.write(o)
+            if o.ok:
+                summary.scored += 1
+                summary.words += o.report.stats.words
+            else:
+                summary.failed += 1
+                summary.failures.append(ErrorRecord(path=o.path, error=o.error or ""))
+                msg = f"{o.path}: error: {o.error}"
+                if show:
+                    bar.write(msg, file=stderr)
+                else:
+                    print(msg, file=stderr, flush=True)
+            now = time.perf_counter()
+            if not first_at:
+                first_at, first_words = now, summary.words
+            elif now > first_at:
+                bar.set_postfix_str(f"{(summary.words - first_words) / (now - first_at):,.0f} words/s", refresh=False)
+            bar.update(1)
+
+
+def summary_line(summary: Summary) -> str:
+    """One line for stderr: what was scored, skipped and failed."""
+    parts = [f"{summary.scored} of {summary.total} documents scored ({summary.words:,} words)"]
+    if summary.skipped:
+        parts.append(f"{summary.skipped} already in the output (skipped)")
+    if summary.failed:
+        parts.append(f"{summary.failed} of {summary.total} documents failed")
+    return "; ".join(parts)
+
+
+__all__ = [
+    "BatchError",
+    "BatchOptions",
+    "CSV_COLUMNS",
+    "ErrorRecord",
+    "FORMATS",
+    "Interrupted",
+    "Outcome",
+    "RESUMABLE",
+    "Source",
+    "Summary",
+    "collect_sources",
+    "format_listing",
+    "make_writer",
+    "prepare_resume",
+    "read_source",
+    "run",
+    "score_local",
+    "score_source",
+    "summary_line",
+]

@@ -1,0 +1,430 @@
+"""The grammar checker: LanguageTool through ``language_tool_python``, chunked, never raising.
+
+:class:`GrammarChecker` sends text to a LanguageTool server (``UNSPIN_LANGUAGETOOL_URL``) or to a
+local one that ``language_tool_python`` starts from an unpacked distribution (``LTP_PATH``, with
+Java on PATH), and turns its ``/v2/check`` matches into :class:`GrammarMatch` objects whose
+``start``/``end`` are code-point offsets into the text as received, each with a ``kind``:
+
+* ``typo``: spelling (``TYPOS`` category, ``MORFOLOGIK_RULE_*``, names, diacritics);
+* ``formatting``: punctuation, typography, casing, whitespace and style hints ("24,2017",
+  unpaired quotes, "in2001", a missing comma after a year, overlong sentences);
+* ``grammar``: grammar, agreement, collocations, confused words, articles ("a example") and
+  wrong word order - the damage spinning and machine translation leave.
+
+Only ``grammar`` matches count as evidence of spinning or garbling (see ``service/grammar_signal.py``).
+
+Server problems (down, slower than ``UNSPIN_LANGUAGETOOL_TIMEOUT``, HTTP errors, answers that are not
+LanguageTool JSON) never raise: the result says ``checked=False`` with the reason, and the next call
+tries again (the client is rebuilt when it could not be built).
+
+Why raw JSON: ``language_tool_python``'s ``Match`` keeps only a few fields (it drops
+``shortMessage``, the rule's ``description``, the category's ``name`` and ``type.typeName``, which the
+LanguageTool-compatible endpoint must give back) and caches per-text state in class attributes
+(not thread-safe). So the request goes through ``language_tool_python``'s own client
+(``LanguageTool._query_server`` with its parameters from ``_create_params``) and the JSON it returns
+is read here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import urllib.parse
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from service.config import Settings
+from service.report import GrammarStatus
+from service.utf16 import Utf16Index, utf16_len
+
+log = logging.getLogger(__name__)
+
+GrammarKind = Literal["grammar", "typo", "formatting"]
+
+#: Rules whose kind their category does not tell (rule id -> kind).
+_RULE_KINDS: dict[str, GrammarKind] = {
+    "EN_A_VS_AN": "grammar",  # issueType "misspelling", category MISC: really a wrong article
+    "MISSING_COMMA_AFTER_YEAR": "formatting",
+    "COMMA_PARENTHESIS_WHITESPACE": "formatting",
+    "WHITESPACE_RULE": "formatting",
+    "EN_UNPAIRED_BRACKETS": "formatting",
+    "EN_UNPAIRED_QUOTES": "formatting",
+    "UPPERCASE_SENTENCE_START": "formatting",
+    "PUNCTUATION_PARAGRAPH_END": "formatting",
+    "TOO_LONG_SENTENCE": "formatting",
+    "ENGLISH_WORD_REPEAT_RULE": "grammar",  # "the the"
+}
+#: LanguageTool English category ids -> kind.
+_CATEGORY_KINDS: dict[str, GrammarKind] = {
+    "TYPOS": "typo",
+    "PUNCTUATION": "formatting",
+    "TYPOGRAPHY": "formatting",
+    "CASING": "formatting",
+    "STYLE": "formatting",
+    "REDUNDANCY": "formatting",
+    "PLAIN_ENGLISH": "formatting",
+    "WIKIPEDIA": "formatting",
+    "REPETITIONS_STYLE": "formatting",
+    "AMERICAN_ENGLISH_STYLE": "formatting",
+    "BRITISH_ENGLISH": "formatting",
+    "GENDER_NEUTRALITY": "formatting",
+    "TEXT_ANALYSIS": "formatting",
+    "GRAMMAR": "grammar",
+    "COLLOCATIONS": "grammar",
+    "CONFUSED_WORDS": "grammar",
+    "SEMANTICS": "grammar",
+    "NONSTANDARD_PHRASES": "grammar",
+    "REPETITIONS": "grammar",
+    "COMPOUNDING": "grammar",
+    "MISC": "grammar",
+    "FALSE_FRIENDS": "grammar",
+}
+#: LanguageTool issue types (Localization Quality Issue Types) -> kind, when the category is unknown.
+_ISSUE_KINDS: dict[str, GrammarKind] = {
+    "misspelling": "typo",
+    "typographical": "formatting",
+    "whitespace": "formatting",
+    "style": "formatting",
+    "register": "formatting",
+    "locale-violation": "formatting",
+    "characters": "formatting",
+    "grammar": "grammar",
+    "duplication": "grammar",
+    "inconsistency": "grammar",
+    "mistranslation": "grammar",
+    "omission": "grammar",
+    "addition": "grammar",
+    "untranslated": "grammar",
+}
+
+
+def match_kind(rule_id: str, category_id: str, issue_type: str) -> GrammarKind:
+    """The kind of a LanguageTool match: ``grammar``, ``typo`` or ``formatting``.
+
+    Spelling rules (``MORFOLOGIK_RULE_*``, ``HUNSPELL_*``, the ``TYPOS`` category) are ``typo``;
+    punctuation, typography, casing and style are ``formatting``; grammar, collocations, confused
+    words and articles are ``grammar``. Unknown rules fall back on the issue type, then on
+    ``formatting`` (which never raises a spun score).
+    """
+    if rule_id in _RULE_KINDS:
+        return _RULE_KINDS[rule_id]
+    if rule_id.startswith(("MORFOLOGIK_RULE", "HUNSPELL", "SPELLING_RULE")):
+        return "typo"
+    if category_id in _CATEGORY_KINDS:
+        return _CATEGORY_KINDS[category_id]
+    return _ISSUE_KINDS.get(issue_type, "formatting")
+
+
+class GrammarMatch(BaseModel):
+    """One LanguageTool match, located by code-point offsets into the text as received."""
+
+    start: int = Field(..., ge=0, description="Code-point offset of the first flagged character.")
+    end: int = Field(..., ge=0, description="Code-point offset one past the last flagged character.")
+    kind: GrammarKind
+    message: str = ""
+    short_message: str = ""
+    replacements: list[str] = Field(default_factory=list, description="LanguageTool's replacements, in its order.")
+    rule_id: str
+    rule_description: str = ""
+    issue_type: str = ""
+    category_id: str = ""
+    category_name: str = ""
+    type_name: str = ""
+
+
+class GrammarResult(BaseModel):
+    """What one check found: the status (checked or why not) and the matches, sorted by position."""
+
+    status: GrammarStatus
+    matches: list[GrammarMatch] = Field(default_factory=list)
+
+
+class LanguageToolUnavailable(Exception):
+    """The server could not be reached or gave no usable answer (the message says which)."""
+
+
+# ----------------------------------------------------------------------------- chunking
+
+_BREAKS = (
+    re.compile(r"\n[ \t\r\f\v]*\n\s*"),  # paragraph
+    re.compile(r"\n\s*"),  # line
+    re.compile(r"[.!?][\"'”’)\]]*\s+"),  # sentence end
+    re.compile(r"\s+"),  # word
+)
+
+
+def chunk_ranges(text: str, max_units: int) -> list[tuple[int, int]]:
+    """Split ``text`` into contiguous code-point ranges of at most ``max_units`` UTF-16 units each.
+
+    Cuts fall after a paragraph break if one lies in the second half of the window, else after a
+    line break, a sentence end or a space, else (one unbroken run) at the window's end, never inside
+    a surrogate pair. The ranges cover the text exactly, in order.
+    """
+    if max_units < 2:
+        raise ValueError("max_units must be at least 2")
+    idx = Utf16Index(text)
+    total = utf16_len(text)
+    out: list[tuple[int, int]] = []
+    pos = 0
+    while idx.to_utf16(pos) + max_units < total:
+        lim = idx.to_codepoint(idx.to_utf16(pos) + max_units)  # rounds down inside a pair
+        if lim <= pos:
+            lim = pos + 1
+        cut = None
+        for pattern in _BREAKS:
+            ends = [m.end() for m in pattern.finditer(text, pos, lim) if m.end() > pos + (lim - pos) // 2]
+            if ends:
+                cut = ends[-1]
+                break
+        cut = cut or lim
+        out.append((pos, cut))
+        pos = cut
+    if pos < len(text) or not out:
+        out.append((pos, len(text)))
+    return out
+
+
+# ----------------------------------------------------------------------------- the response
+
+
+def _s(obj: Any, *path: str) -> str:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj if isinstance(obj, str) else ""
+
+
+def parse_matches(response: Any, text: str, base: int = 0) -> list[GrammarMatch]:
+    """LanguageTool ``/v2/check`` JSON for ``text`` -> matches at code-point offsets ``+ base``.
+
+    Raises :class:`LanguageToolUnavailable` when the JSON is not a LanguageTool answer (no
+    ``matches`` list, a match without integer ``offset``/``length`` or ``rule.id``, or offsets
+    outside the text).
+    """
+    if not isinstance(response, dict) or not isinstance(response.get("matches"), list):
+        raise LanguageToolUnavailable("LanguageTool answered JSON without a 'matches' list")
+    idx = Utf16Index(text)
+    n16 = utf16_len(text)
+    out = []
+    for m in response["matches"]:
+        off, length = (m.get("offset"), m.get("length")) if isinstance(m, dict) else (None, None)
+        rule_id = _s(m, "rule", "id")
+        if not (isinstance(off, int) and isinstance(length, int) and rule_id) or off < 0 or length < 0:
+            raise LanguageToolUnavailable("LanguageTool answered a match without offset, length or rule id")
+        if off + length > n16:
+            raise LanguageToolUnavailable(f"LanguageTool answered a match ({off}+{length}) outside the text")
+        reps = m.get("replacements") or []
+        category_id = _s(m, "rule", "category", "id")
+        issue_type = _s(m, "rule", "issueType")
+        out.append(
+            GrammarMatch(
+                start=base + idx.to_codepoint(off),
+                end=base + idx.to_codepoint(off + length),
+                kind=match_kind(rule_id, category_id, issue_type),
+                message=_s(m, "message"),
+                short_message=_s(m, "shortMessage"),
+                replacements=[r["value"] for r in reps if isinstance(r, dict) and isinstance(r.get("value"), str)],
+                rule_id=rule_id,
+                rule_description=_s(m, "rule", "description"),
+                issue_type=issue_type,
+                category_id=category_id,
+                category_name=_s(m, "rule", "category", "name"),
+                type_name=_s(m, "type", "typeName"),
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- the client
+
+
+def _describe(exc: BaseException, timeout: float, setting: str = "UNSPIN_LANGUAGETOOL_TIMEOUT") -> str:
+    """A plain reason for a failed request, from language_tool_python's exception chain."""
+    import requests
+
+    chain, e = [], exc
+    while e is not None and len(chain) < 5:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for e in chain:
+        if isinstance(e, requests.Timeout):
+            return f"LanguageTool server did not answer within {timeout:g} s ({setting})"
+        if isinstance(e, requests.ConnectionError):
+            return "LanguageTool server unreachable (connection failed)"
+        if isinstance(e, LanguageToolUnavailable):
+            return str(e)
+    from json import JSONDecodeError
+
+    if any(isinstance(e, JSONDecodeError) for e in chain):
+        body = " ".join(str(exc).split())[:160]
+        return f"LanguageTool server answered an error or non-JSON body: {body!r}"
+    if isinstance(exc, (AttributeError, KeyError, TypeError)):  # language_tool_python read JSON of another shape
+        return "LanguageTool answered JSON of an unexpected shape"
+    msg = " ".join(str(exc).split())[:200]
+    return f"LanguageTool request failed: {type(exc).__name__}: {msg}"
+
+
+def _client_class():
+    """A ``language_tool_python.LanguageTool`` whose requests time out after a given number of seconds."""
+    import language_tool_python
+
+    class _TimedLanguageTool(language_tool_python.LanguageTool):
+        def __init__(self, *args: Any, timeout: float, **kwargs: Any) -> None:
+            # language_tool_python reads self._TIMEOUT for every request (its class default is 300 s);
+            # set before __init__, which already queries /v2/languages.
+            self._TIMEOUT = timeout  # type: ignore[misc]
+            super().__init__(*args, **kwargs)
+
+        def check_raw(self, text: str) -> Any:
+            """POST /v2/check once (no retry: a slow server must not cost twice the timeout)."""
+            url = urllib.parse.urljoin(self._url, "check")
+            return self._query_server(url, self._create_params(text), num_tries=1, method="post")
+
+        def __del__(self) -> None:  # the base class warns about "unclosed" remote servers
+            try:
+                if not self._remote:
+                    super().__del__()
+            except Exception:  # pragma: no cover - interpreter shutdown
+                pass
+
+    return _TimedLanguageTool
+
+
+def local_languagetool(ltp_path: Path | None) -> str | None:
+    """The version of an unpacked LanguageTool under ``ltp_path`` usable with Java on PATH, else None."""
+    if ltp_path is None or not Path(ltp_path).is_dir() or shutil.which("java") is None:
+        return None
+    versions = []
+    for d in Path(ltp_path).glob("LanguageTool-*"):
+        m = re.fullmatch(r"LanguageTool-(\d+\.\d+|\d{8}|latest)", d.name)
+        if m and d.is_dir() and any((d / j).exists() for j in ("languagetool-server.jar", "languagetool.jar")):
+            versions.append(m.group(1))
+    return max(versions, default=None)
+
+
+class GrammarChecker:
+    """LanguageTool as a signal: ``check`` (chunked, never raising), ``warm_up`` and ``ping``.
+
+    Thread-safe: the client is built once under a lock (and rebuilt after a failed build);
+    language_tool_python sends each request with ``requests`` without shared session state.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        local_version: str | None = None,
+        language: str = "en-US",
+        level: str = "default",
+        timeout: float = 10.0,
+        ping_timeout: float = 2.0,
+        max_chars: int = 20_000,
+    ) -> None:
+        if not url and not local_version:
+            raise ValueError("GrammarChecker needs a server URL or a local LanguageTool version")
+        self.url = url.rstrip("/") if url else None
+        self.local_version = local_version
+        self.language = language
+        self.level = level
+        self.timeout = timeout
+        self.ping_timeout = ping_timeout
+        self.max_chars = max_chars
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "GrammarChecker | None":
+        """The checker the settings ask for, or None (no URL and no local LanguageTool)."""
+        local = None if settings.languagetool_url else local_languagetool(settings.ltp_path)
+        if not settings.languagetool_url and not local:
+            return None
+        return cls(
+            settings.languagetool_url,
+            local_version=local,
+            language=settings.languagetool_language,
+            level=settings.languagetool_level,
+            timeout=settings.languagetool_timeout,
+            ping_timeout=settings.languagetool_ping_timeout,
+            max_chars=settings.languagetool_max_chars,
+        )
+
+    @property
+    def server(self) -> str:
+        """Where the checks go: the URL, or ``local LanguageTool X.Y``."""
+        return self.url or f"local LanguageTool {self.local_version}"
+
+    def _build(self, timeout: float) -> Any:
+        cls = _client_class()
+        if self.url:
+            client = cls(self.language, remote_server=self.url, timeout=timeout)
+        else:  # local: language_tool_python starts the JVM from LTP_PATH (never downloads: it is installed)
+            client = cls(self.language, language_tool_download_version=self.local_version, timeout=timeout)
+        client.picky = self.level == "picky"
+        return client
+
+    def _get_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._build(self.timeout)
+            return self._client
+
+    def _fail(self, reason: str) -> GrammarResult:
+        log.warning("grammar not checked: %s", reason)
+        return GrammarResult(status=GrammarStatus(checked=False, reason=reason, server=self.server))
+
+    def check(self, text: str) -> GrammarResult:
+        """Check ``text``; matches carry code-point offsets into ``text``. Never raises for server trouble."""
+        try:
+            client = self._get_client()
+        except Exception as e:  # noqa: BLE001 - any failure to build the client is a reason, not a crash
+            return self._fail(_describe(e, self.timeout))
+        matches: list[GrammarMatch] = []
+        for a, b in chunk_ranges(text, self.max_chars):
+            chunk = text[a:b]
+            if not chunk.strip():
+                continue
+            try:
+                matches.extend(parse_matches(client.check_raw(chunk), chunk, base=a))
+            except Exception as e:  # noqa: BLE001 - stop at the first failed chunk: the server is in trouble
+                return self._fail(_describe(e, self.timeout))
+        matches.sort(key=lambda m: (m.start, m.end, m.rule_id))
+        status = GrammarStatus(checked=True, reason="", server=self.server, matches=len(matches))
+        return GrammarResult(status=status, matches=matches)
+
+    def warm_up(self) -> GrammarStatus:
+        """One small check so the JVM loads its rules now, not in a user's request (5-6 s). Never raises."""
+        try:
+            return self.check("This is a short warm-up sentence for the grammar checker.").status
+        except Exception as e:  # noqa: BLE001 - belt and braces: check itself does not raise
+            return GrammarStatus(checked=False, reason=_describe(e, self.timeout), server=self.server)
+
+    def ping(self) -> GrammarStatus:
+        """Whether the server answers ``/v2/languages`` within the ping timeout. Never raises.
+
+        For a remote server a fresh language_tool_python client is built with the short timeout
+        (building one queries ``/v2/languages`` and checks the language is offered); for a local one,
+        whether its process is alive and answers.
+        """
+        try:
+            if self.url:
+                self._build(self.ping_timeout)
+            else:
+                client = self._client
+                if client is None or not client._server_is_alive():
+                    return GrammarStatus(checked=False, reason="local LanguageTool not started yet", server=self.server)
+                client._get_languages()
+            return GrammarStatus(checked=True, reason="", server=self.server)
+        except Exception as e:  # noqa: BLE001
+            return GrammarStatus(
+                checked=False, reason=_describe(e, self.ping_timeout, "UNSPIN_LANGUAGETOOL_PING_TIMEOUT"), server=self.server
+            )
+
+    def close(self) -> None:
+        """Stop a local server started by this checker (a remote one is left alone)."""
+        with self._lock:
+            if self._client is not None and not self.url:
+                self._client.close()
+            self._client = None

@@ -1,0 +1,176 @@
+"""Scale-out on Ray: the same scoring as :mod:`service.batch`, on a Ray cluster.
+
+Two ways in, both with an actor pool in which every actor loads the engine once:
+
+* :func:`score_on_ray` backs ``unspin score --engine ray [--address auto] PATHS``: the driver
+  lists the documents (globs, resume and output formats work as without Ray), a Ray Dataset of
+  their names goes through ``map_batches(RayScorer, compute=ActorPoolStrategy(size=N))``, and the outcomes come back
+  to the driver in input order to be written there. Paths must be readable by every node (a
+  local cluster, or a shared filesystem).
+* :func:`pipeline` is a pure Ray Data pipeline for object stores and large archives:
+  ``read_binary_files(URIS) -> map_batches(RayScorer) -> write (JSONL files)``; nothing passes
+  through the driver. Each output line is a report or an error record, exactly as
+  ``unspin score --format jsonl`` writes them.
+
+Ray is an optional extra (``pip install 'unspin[ray]'``); this module is imported only when
+used, and imports Ray only inside its functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+from service.batch import Outcome, Source, score_source
+from service.config import Settings
+
+_RAY_HINT = "Ray is not installed: pip install 'unspin[ray]' (or pip install 'ray[data]')"
+
+
+def _ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as e:  # pragma: no cover - exercised only without the extra
+        raise RuntimeError(_RAY_HINT) from e
+    return ray
+
+
+def connect(address: str | None = None) -> None:
+    """Join the cluster at ``address`` (``"auto"``: the one this machine belongs to), or start a
+    local one when ``address`` is None; nothing when this process is already connected."""
+    ray = _ray()
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, logging_level="warning", log_to_driver=False)
+
+
+class RayScorer:
+    """A Ray Data actor: builds the engine once, then scores batches of documents.
+
+    Input rows are either ``{"name", "path", "data"}`` (from :func:`score_on_ray`; ``path`` is
+    read on the actor, ``data`` holds stdin's bytes) or ``{"path", "bytes"}`` (from
+    ``read_binary_files(..., include_paths=True)``). Output rows are ``{"path", "outcome"}`` with
+    the :class:`service.batch.Outcome` as JSON, so reports cross Arrow untouched.
+    """
+
+    def __init__(self, settings: Settings, threshold: float | None = None, encoding: str | None = None, keep_text: bool = False):
+        from service.engine import get_engine
+
+        self.engine = get_engine(settings)
+        self.threshold, self.encoding, self.keep_text = threshold, encoding, keep_text
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        from pathlib import Path
+
+        names, outcomes = [], []
+        n = len(batch["path"])
+        for i in range(n):
+            if "bytes" in batch:  # read_binary_files
+                src = Source(str(batch["path"][i]), None, bytes(batch["bytes"][i]))
+            else:
+                path, data = batch["path"][i], batch["data"][i]
+                src = Source(str(batch["name"][i]), Path(path) if path else None, bytes(data) if data is not None else None)
+            o = score_source(self.engine, src, threshold=self.threshold, encoding=self.encoding, keep_text=self.keep_text)
+            names.append(src.name)
+            outcomes.append(o.model_dump_json())
+        return {"path": names, "outcome": outcomes}
+
+
+def _default_actors(ray) -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def score_on_ray(
+    sources: Sequence[Source],
+    settings: Settings,
+    *,
+    actors: int | None = None,
+    address: str | None = None,
+    threshold: float | None = None,
+    encoding: str | None = None,
+    keep_text: bool = False,
+) -> Iterator[Outcome]:
+    """Outcomes for ``sources`` in input order, scored by a pool of ``actors`` Ray actors
+    (default: one per CPU of the cluster, at most one per document)."""
+    if not sources:
+        return
+    ray = _ray()
+    connect(address)
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False  # the batch door draws its own
+    items = [
+        {"name": s.name, "path": str(s.path) if s.path is not None else None, "data": s.data}
+        for s in sources
+    ]
+    n = min(actors or _default_actors(ray), len(items))
+    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        RayScorer,
+        fn_constructor_kwargs={"settings": settings, "threshold": threshold,
+                               "encoding": encoding, "keep_text": keep_text},
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=n),
+        num_cpus=1,
+    )
+    for row in ds.iter_rows():
+        yield Outcome.model_validate_json(row["outcome"])
+
+
+def _jsonl_sink(output_dir: str):
+    from ray.data.datasource import BlockBasedFileDatasink
+
+    class JsonlLines(BlockBasedFileDatasink):
+        """Writes each row's outcome as one JSONL line (a report or an error record)."""
+
+        def __init__(self, path: str):
+            super().__init__(path, file_format="jsonl")
+
+        def write_block_to_file(self, block, file) -> None:
+            import json
+
+            lines = []
+            for row in block.iter_rows(public_row_format=True):
+                o = Outcome.model_validate_json(row["outcome"])
+                lines.append(o.report.model_dump_json() if o.report is not None else json.dumps(o.record(), ensure_ascii=False))
+            file.write(("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
+
+    return JsonlLines(output_dir)
+
+
+def pipeline(
+    uris: str | Sequence[str],
+    output_dir: str,
+    *,
+    settings: Settings | None = None,
+    actors: int = 1,
+    threshold: float | None = None,
+    encoding: str | None = None,
+    file_extensions: Sequence[str] | None = ("txt", "text", "md"),
+    address: str | None = None,
+) -> None:
+    """Score every file under ``uris`` (local paths or ``s3://``, ``gs://``... URIs that
+    ``pyarrow.fs`` reads) and write JSONL files into ``output_dir`` (a folder or URI).
+
+    ``read_binary_files(include_paths=True) -> map_batches(RayScorer, compute=ActorPoolStrategy(size=actors))
+    -> write``. A record's ``path`` is the file's path as Ray lists it (without the URI scheme).
+    """
+    from service.config import get_settings
+
+    ray = _ray()
+    connect(address)
+    settings = settings or get_settings()
+    ds = ray.data.read_binary_files(
+        list(uris) if not isinstance(uris, str) else uris,
+        include_paths=True,
+        file_extensions=list(file_extensions) if file_extensions else None,
+    )
+    ds = ds.map_batches(
+        RayScorer,
+        fn_constructor_kwargs={"settings": settings, "threshold": threshold, "encoding": encoding},
+        batch_size=4,
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=1,
+    )
+    ds.write_datasink(_jsonl_sink(output_dir))
+
+
+__all__ = ["RayScorer", "connect", "pipeline", "score_on_ray"]

@@ -1,0 +1,335 @@
+"""The HTTP door: every endpoint, every error case, and the same answer as the engine and the CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api import create_app
+from service.config import Settings
+
+SEED_SPUN = "002_2ef1442c87ee1781.txt"
+SEED_CLEAN = "000_37063bd84aa4b837.txt"
+
+
+def _strip(report: dict) -> dict:
+    """A report without what legitimately differs between two runs (timing, id, path)."""
+    r = json.loads(json.dumps(report))
+    r["stats"].pop("seconds", None)
+    r.pop("id", None)
+    r.pop("path", None)
+    return r
+
+
+@pytest.fixture(scope="module")
+def client(engine):
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        yield c
+
+
+def test_healthz_and_readyz(client, engine):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    r = client.get("/readyz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ready"] is True and body["lm"] == engine.lm.name
+    assert body["grammar"]["configured"] is False
+    assert "not checked" in body["grammar"]["detail"]
+
+
+def test_score_json_is_the_engines_report(client, engine, seeds):
+    text = seeds[SEED_SPUN]
+    r = client.post("/v1/score", json={"text": text, "id": "doc-1"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["id"] == "doc-1"
+    assert _strip(body) == _strip(engine.score(text).model_dump(mode="json"))
+    assert body["spans"], "the spun seed must have spans"
+    for s in body["spans"]:
+        assert text[s["start"] : s["end"]] == s["text"]
+
+
+def test_score_plain_text_with_query_options(client, seeds):
+    text = seeds[SEED_SPUN]
+    plain = client.post("/v1/score?threshold=0.99&id=x", content=text.encode(), headers={"content-type": "text/plain; charset=utf-8"})
+    assert plain.status_code == 200, plain.text
+    as_json = client.post("/v1/score", json={"text": text, "id": "x", "options": {"threshold": 0.99}})
+    assert _strip(plain.json()) == _strip(as_json.json())
+    assert plain.json()["id"] == "x"
+    assert all(s["score"] >= 0.99 or "lexicon" in s["sources"] for s in plain.json()["spans"] if s["kind"] == "spun")
+
+
+def test_options_change_the_answer(client, seeds):
+    text = seeds[SEED_SPUN]
+    low = client.post("/v1/score", json={"text": text, "options": {"threshold": 0.05, "max_suggestions": 1}}).json()
+    high = client.post("/v1/score", json={"text": text, "options": {"threshold": 0.9}}).json()
+    assert len(low["spans"]) > len(high["spans"])
+    assert all(len(s["suggestions"]) <= 1 for s in low["spans"] if s["kind"] == "spun")
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, reason",
+    [
+        ({"json": {"text": ""}}, 422, "empty"),
+        ({"json": {"text": " \n\t "}}, 422, "whitespace"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, "json"),
+        ({"json": {"txt": "hello"}}, 422, "text"),
+        ({"json": {"text": "hello", "options": {"threshold": 3}}}, 422, "threshold"),
+        ({"content": b"<doc/>", "headers": {"content-type": "application/xml"}}, 415, "application/xml"),
+        ({"content": b"hello"}, 415, "content type"),
+        ({"content": b"caf\xe9 au lait", "headers": {"content-type": "text/plain"}}, 400, "UTF-8"),
+        ({"content": b'{"text": "caf\xe9"}', "headers": {"content-type": "application/json"}}, 400, "UTF-8"),
+        ({"content": b"", "headers": {"content-type": "text/plain"}}, 422, "empty"),
+    ],
+)
+def test_bad_input_gets_a_4xx_with_a_reason(client, kwargs, status, reason):
+    r = client.post("/v1/score", **kwargs)
+    assert r.status_code == status, r.text
+    assert reason.lower() in json.dumps(r.json()["detail"]).lower()
+
+
+def test_limits_are_configurable(engine):
+    settings = Settings(lm="ngram", max_chars=50, max_body_bytes=500, max_batch_documents=2)
+    with TestClient(create_app(settings, engine=engine)) as c:
+        r = c.post("/v1/score", json={"text": "word " * 20})
+        assert r.status_code == 413 and "limit is 50" in r.json()["detail"]
+        r = c.post("/v1/score", content=b"x" * 600, headers={"content-type": "text/plain"})
+        assert r.status_code == 413 and "UNSPIN_MAX_BODY_BYTES" in r.json()["detail"]
+        r = c.post("/v1/score/batch", json={"documents": [{"text": "a b"}] * 3})
+        assert r.status_code == 413 and "limit is 2" in r.json()["detail"]
+        r = c.post("/v2/check", data={"language": "en-US", "text": "word " * 20})
+        assert r.status_code == 413 and r.text.startswith("Error:")
+
+
+def test_batch_keeps_order_and_reports_failures_in_place(client, engine, seeds):
+    docs = [
+        {"id": "spun", "text": seeds[SEED_SPUN]},
+        {"id": "empty", "text": "   "},
+        {"id": "clean", "text": seeds[SEED_CLEAN]},
+    ]
+    r = client.post("/v1/score/batch", json={"documents": docs})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["id"] for x in results] == ["spun", "empty", "clean"]
+    assert results[1] == {"id": "empty", "index": 1, "status": 422, "error": "the text contains only whitespace"}
+    assert _strip(results[0]) == _strip(engine.score(seeds[SEED_SPUN]).model_dump(mode="json"))
+    assert _strip(results[2]) == _strip(engine.score(seeds[SEED_CLEAN]).model_dump(mode="json"))
+
+
+@pytest.mark.parametrize(
+    "body, status",
+    [({"documents": []}, 422), ({"docs": [{"text": "a"}]}, 422), ({"documents": [{"id": "a"}]}, 422)],
+)
+def test_batch_bad_requests(client, body, status):
+    assert client.post("/v1/score/batch", json=body).status_code == status
+
+
+def test_batch_wrong_content_type(client):
+    r = client.post("/v1/score/batch", content=b"hello", headers={"content-type": "text/plain"})
+    assert r.status_code == 415
+
+
+def test_api_keys(engine):
+    with TestClient(create_app(Settings(lm="ngram", api_keys="k1, k2"), engine=engine)) as c:
+        r = c.post("/v1/score", json={"text": "The cat sat."})
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+        assert c.post("/v1/score", json={"text": "The cat sat."}, headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert c.post("/v1/score", json={"text": "The cat sat."}, headers={"Authorization": "Bearer k2"}).status_code == 200
+        assert c.post("/v1/score/batch", json={"documents": [{"text": "a b"}]}).status_code == 401
+        assert c.post("/v2/check", data={"language": "en-US", "text": "The cat sat."}).status_code == 401
+        ok = c.post("/v2/check", data={"language": "en-US", "text": "The cat sat.", "apiKey": "k1"})
+        assert ok.status_code == 200
+        # health, readiness, metrics, docs and the page stay open
+        for path in ("/healthz", "/readyz", "/metrics", "/docs", "/"):
+            assert c.get(path).status_code == 200, path
+
+
+def test_cors(engine):
+    with TestClient(create_app(Settings(lm="ngram", cors_origins="https://editor.example"), engine=engine)) as c:
+        pre = c.options("/v1/score", headers={"Origin": "https://editor.example", "Access-Control-Request-Method": "POST",
+                                              "Access-Control-Request-Headers": "content-type"})
+        assert pre.status_code == 200
+        assert pre.headers["access-control-allow-origin"] == "https://editor.example"
+        other = c.options("/v1/score", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+        assert other.headers.get("access-control-allow-origin") is None
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:  # off by default
+        r = c.post("/v1/score", json={"text": "The cat sat."}, headers={"Origin": "https://editor.example"})
+        assert "access-control-allow-origin" not in r.headers
+
+
+def test_metrics_count_requests_words_and_errors(engine):
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        c.post("/v1/score", json={"text": "The two terrific powers met in the city."})
+        c.post("/v1/score", json={"text": ""})
+        text = c.get("/metrics").text
+    assert 'unspin_requests_total{method="POST",route="/v1/score",status="200"} 1.0' in text
+    assert 'unspin_errors_total{route="/v1/score",status="422"} 1.0' in text
+    assert "unspin_words_scored_total 8.0" in text
+    assert 'unspin_request_seconds_count{route="/v1/score"} 2.0' in text
+
+
+def test_openapi_documents_both_body_types(client):
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/v1/score"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "text/plain"}
+    assert "ScoreRequest" in spec["components"]["schemas"]
+    assert "/v2/check" in spec["paths"] and "/readyz" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+class _BlockingEngine:
+    """An engine stand-in whose ``score`` waits until released (to fill the queue)."""
+
+    def __init__(self, real):
+        self.real, self.lm, self.grammar = real, real.lm, None
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def score(self, text, **kw):
+        self.started.release()
+        self.release.wait(30)
+        return self.real.score(text, **kw)
+
+
+def test_full_queue_answers_503_with_retry_after(engine):
+    from live_server import serve
+
+    blocking = _BlockingEngine(engine)
+    app = create_app(Settings(lm="ngram", concurrency=1, queue_size=1), engine=blocking)  # type: ignore[arg-type]
+    results: list[int] = []
+    with serve(app) as url:
+        def call():
+            results.append(httpx.post(url + "/v1/score", json={"text": "The cat sat."}, timeout=60).status_code)
+
+        first = threading.Thread(target=call)
+        first.start()
+        assert blocking.started.acquire(timeout=10)  # the first request is running
+        second = threading.Thread(target=call)
+        second.start()
+        deadline = __import__("time").monotonic() + 10
+        while app.state.unspin.gate.pending < 2 and __import__("time").monotonic() < deadline:
+            __import__("time").sleep(0.01)
+        third = httpx.post(url + "/v1/score", json={"text": "The cat sat."}, timeout=10)
+        assert third.status_code == 503
+        assert int(third.headers["retry-after"]) >= 1
+        assert "busy" in third.json()["detail"]
+        blocking.release.set()
+        first.join(30)
+        second.join(30)
+        assert results == [200, 200]
+        assert "unspin_rejected_busy_total 1.0" in httpx.get(url + "/metrics").text
+
+
+def test_readyz_while_loading_and_after_a_failed_load(monkeypatch, engine):
+    import service.api.app as app_module
+
+    gate = threading.Event()
+
+    def slow(settings):
+        gate.wait(30)
+        return engine
+
+    monkeypatch.setattr(app_module, "get_engine", slow)
+    with TestClient(create_app(Settings(lm="ngram"))) as c:
+        r = c.get("/readyz")
+        assert r.status_code == 503 and r.json()["ready"] is False and "loading" in r.json()["detail"]
+        assert c.get("/healthz").status_code == 200
+        busy = c.post("/v1/score", json={"text": "The cat sat."})
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        gate.set()
+        c.app.state.unspin.loaded.wait(10)
+        assert c.get("/readyz").status_code == 200
+        assert c.post("/v1/score", json={"text": "The cat sat."}).status_code == 200
+
+    def broken(settings):
+        raise RuntimeError("no model here")
+
+    monkeypatch.setattr(app_module, "get_engine", broken)
+    with TestClient(create_app(Settings(lm="ngram"))) as c:
+        c.app.state.unspin.loaded.wait(10)
+        r = c.get("/readyz")
+        assert r.status_code == 503 and "no model here" in r.json()["detail"]
+        assert c.post("/v1/score", json={"text": "The cat sat."}).status_code == 503
+
+
+class _BrokenEngine:
+    def __init__(self, real):
+        self.lm, self.grammar = real.lm, None
+
+    def score(self, text, **kw):
+        raise RuntimeError(f"exploded on {text}")
+
+
+def test_nothing_the_user_sent_is_logged(engine, caplog):
+    secret = "Zyxwvut confidential manuscript sentence"
+    caplog.set_level(logging.DEBUG)
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        assert c.post("/v1/score", json={"text": secret}).status_code == 200
+        assert c.post("/v1/score", content=b"\xff" + secret.encode(), headers={"content-type": "text/plain"}).status_code == 400
+    with TestClient(create_app(Settings(lm="ngram"), engine=_BrokenEngine(engine)), raise_server_exceptions=False) as c:  # type: ignore[arg-type]
+        r = c.post("/v1/score", json={"text": secret})
+        assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+        batch = c.post("/v1/score/batch", json={"documents": [{"text": secret}]}).json()
+        assert batch["results"][0]["status"] == 500 and secret not in json.dumps(batch)
+    assert "Zyxwvut" not in caplog.text
+
+
+def test_api_and_cli_give_the_same_answer(client, monkeypatch, engine):
+    """The CLI and the API are doors onto one engine: the same text gets the same report."""
+    import os
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("UNSPIN_LM", "ngram")
+    seed = Path(__file__).resolve().parents[1] / "seeds" / SEED_SPUN
+    out = CliRunner().invoke(main, ["score", "--format", "jsonl", str(seed)], catch_exceptions=False)
+    assert out.exit_code == 0
+    cli_report = json.loads(out.stdout.splitlines()[0])
+    api_report = client.post("/v1/score", content=seed.read_bytes(), headers={"content-type": "text/plain"}).json()
+    assert _strip(cli_report) == _strip(api_report)
+
+
+def test_unspin_serve_runs_the_service(tmp_path):
+    """``unspin serve`` in its own process: health at once, ready once the model is loaded, then it scores."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from live_server import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UNSPIN_")}
+    env["UNSPIN_LM"] = "ngram"
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        ready = None
+        while time.monotonic() < deadline:
+            try:
+                ready = httpx.get(base + "/readyz", timeout=5)
+                if ready.status_code == 200:
+                    break
+                assert ready.status_code == 503 and ready.json()["ready"] is False
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            time.sleep(0.5)
+        assert ready is not None and ready.status_code == 200, "the service never became ready"
+        assert httpx.get(base + "/healthz").json() == {"status": "ok"}
+        r = httpx.post(base + "/v1/score", json={"text": "Both Moscow and Beijing have actually voiced support."}, timeout=60)
+        assert r.status_code == 200 and r.json()["lm"] == "ngram:cmu-en-us"
+    finally:
+        proc.terminate()
+        proc.wait(20)

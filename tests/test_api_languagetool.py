@@ -1,0 +1,254 @@
+"""The LanguageTool-compatible endpoint: a real LanguageTool client (language_tool_python) against the
+running app, and the answer's shape checked against responses recorded from a real LanguageTool server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from live_server import serve
+from service.api import create_app
+from service.api.languagetool import _context
+from service.config import Settings
+from service.utf16 import Utf16Index
+
+RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "languagetool"
+SEED_SPUN = "002_2ef1442c87ee1781.txt"
+SEED_CLEAN = "000_37063bd84aa4b837.txt"
+#: a sentence of the spun seed the engine flags on its own ("have actually" -> "have")
+SENTENCE = "Both Moscow and Beijing have actually increasingly voiced support for reducing sanctions."
+
+
+@pytest.fixture(scope="module")
+def app(engine):
+    return create_app(Settings(lm="ngram"), engine=engine)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def base_url(app):
+    with serve(app) as url:
+        yield url
+
+
+def _recording(name: str) -> dict:
+    path = RECORDINGS / name
+    if not path.exists():
+        pytest.skip(f"LanguageTool recordings not present ({path.name} under ../shared/languagetool)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _shape(value):
+    """The JSON shape of a value: dict keys and value types, recursively (lists by their first item)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def test_language_tool_python_round_trip(base_url, seeds, engine):
+    lt = pytest.importorskip("language_tool_python")
+    text = "Emoji first 😀👍🏽 then: " + seeds[SEED_SPUN]
+    tool = lt.LanguageTool("en-US", remote_server=base_url)
+    try:
+        matches = tool.check(text)
+    finally:
+        tool.close()
+    ours = [m for m in matches if m.rule_id == "UNSPIN_SPUN_PHRASE"]
+    report = engine.score(text)
+    spun = [s for s in report.spans if s.kind == "spun"]
+    assert len(ours) == len(spun) > 5
+    for m, s in zip(ours, spun):
+        # language_tool_python turns LanguageTool's UTF-16 offsets back into code points: they must land
+        assert text[m.offset : m.offset + m.error_length] == s.text
+        assert m.replacements == [x.text for x in s.suggestions]
+        assert m.category == "UNSPIN"
+    # the client's own correct() applies each first replacement: the engine's likely original
+    expected = text
+    for s in sorted(spun, key=lambda s: -s.start):
+        expected = expected[: s.start] + s.suggestions[0].text + expected[s.end :]
+    assert lt.utils.correct(text, ours) == expected != text
+
+
+def test_offsets_are_utf16_code_units(client, seeds):
+    text = "🎉 " + seeds[SEED_SPUN].replace("Korea", "Korea 😀")
+    r = client.post("/v2/check", data={"language": "en-US", "text": text})
+    assert r.status_code == 200, r.text
+    matches = r.json()["matches"]
+    assert matches
+    units = text.encode("utf-16-le")
+    for m in matches:
+        got = units[2 * m["offset"] : 2 * (m["offset"] + m["length"])].decode("utf-16-le")
+        assert got.strip() and got in text
+        ctx = m["context"]
+        c_units = ctx["text"].encode("utf-16-le")
+        assert c_units[2 * ctx["offset"] : 2 * (ctx["offset"] + ctx["length"])].decode("utf-16-le") == got
+    spun = [m for m in matches if m["rule"]["id"] == "UNSPIN_SPUN_PHRASE"]
+    assert len(spun) > 5
+    last = spun[-1]["offset"]
+    assert last - Utf16Index(text).to_codepoint(last) >= 10  # it sits past many astral characters
+
+
+def test_same_shape_as_a_real_languagetool_answer(client, seeds):
+    recorded = _recording("raw_002_2ef1442c87ee1781_default.json")
+    ours = client.post("/v2/check", data={"language": "en-US", "text": seeds[SEED_SPUN]}).json()
+    rec_shape, our_shape = _shape(recorded), _shape(ours)
+    # every field LanguageTool sends at the top level and in a match, with the same JSON types
+    for key in ("software", "warnings", "language", "matches", "sentenceRanges"):
+        assert key in ours
+    assert set(our_shape["language"]) >= {"name", "code", "detectedLanguage"}
+    rec_match, our_match = rec_shape["matches"][0], our_shape["matches"][0]
+    assert set(our_match) == set(rec_match)
+    for key, value in rec_match.items():
+        if key == "rule":
+            assert set(our_match["rule"]) >= {"id", "description", "issueType", "category"}
+            assert our_match["rule"]["category"] == value["category"]
+        else:
+            assert our_match[key] == value, key
+    assert our_shape["sentenceRanges"] == rec_shape["sentenceRanges"]
+    assert ours["language"]["code"] == recorded["language"]["code"] == "en-US"
+
+
+@pytest.mark.parametrize("name, seed", [("raw_002_2ef1442c87ee1781_default.json", SEED_SPUN),
+                                        ("raw_000_37063bd84aa4b837_default.json", SEED_CLEAN)])
+def test_context_and_sentence_ranges_match_languagetool(name, seed, seeds):
+    """Our context window is LanguageTool's: same text, offset and length for every recorded match."""
+    recorded = _recording(name)
+    text = seeds[seed]
+    ix = Utf16Index(text)
+    for m in recorded["matches"]:
+        start, end = ix.to_codepoint(m["offset"]), ix.to_codepoint(m["offset"] + m["length"])
+        assert _context(text, start, end) == (m["context"]["text"], m["context"]["offset"], m["context"]["length"])
+
+
+def test_merges_a_real_languagetool_servers_matches(engine, seeds, fake_languagetool):
+    """With a LanguageTool server configured (the fake one, answering its recorded responses), its
+    matches come through /v2/check unchanged next to unspin's own."""
+    from service.engine import Engine
+
+    fake = fake_languagetool
+
+    settings = Settings(lm="ngram", languagetool_url=fake.url)
+    eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+    text = seeds[SEED_SPUN]
+    with TestClient(create_app(settings, engine=eng)) as c:
+        ours = c.post("/v2/check", data={"language": "en-US", "text": text}).json()
+        ready = c.get("/readyz").json()
+    assert ready["grammar"] == {"configured": True, "reachable": True, "detail": ready["grammar"]["detail"]}
+    rules = {m["rule"]["id"] for m in ours["matches"]}
+    assert "UNSPIN_SPUN_PHRASE" in rules
+    recorded = _recording("raw_002_2ef1442c87ee1781_default.json")
+    ours_by_pos = {(m["offset"], m["length"], m["rule"]["id"]): m for m in ours["matches"]}
+    for m in recorded["matches"]:
+        key = (m["offset"], m["length"], m["rule"]["id"])
+        assert key in ours_by_pos, key
+        got = ours_by_pos[key]
+        for field in ("message", "shortMessage", "context", "type"):
+            assert got[field] == m[field], (key, field)
+        # the sentence is unspin's own segmentation (LanguageTool's can split elsewhere); it holds the match
+        assert m["context"]["text"][m["context"]["offset"] :][: m["context"]["length"]] in got["sentence"]
+        assert got["rule"]["category"] == m["rule"]["category"]
+        assert got["rule"]["issueType"] == m["rule"]["issueType"]
+        assert [r["value"] for r in got["replacements"]] == [r["value"] for r in m["replacements"]][: len(got["replacements"])]
+
+
+def test_languages(client):
+    langs = client.get("/v2/languages").json()
+    assert {"name": "English (US)", "code": "en", "longCode": "en-US"} in langs
+
+
+@pytest.mark.parametrize(
+    "data, status, needle",
+    [
+        ({"language": "xx-YY", "text": "Hello there."}, 400, "Supported language codes are: en, en-US"),
+        ({"text": "Hello there."}, 400, "Missing 'language'"),
+        ({"language": "en-US"}, 400, "Missing 'text' or 'data'"),
+        ({"language": "en-US", "data": "{oops"}, 400, "'data' must be JSON"),
+        ({"language": "en-US", "text": "Hi.", "enabledOnly": "true"}, 400, "enabledOnly"),
+    ],
+)
+def test_protocol_errors_are_languagetool_style(client, data, status, needle):
+    r = client.post("/v2/check", data=data)
+    assert r.status_code == status
+    assert r.text.startswith("Error: ") and needle in r.text
+
+
+@pytest.mark.parametrize("body", [b"language=en-US&text=caf%FF%FE+x", b"language=en-US&text=caf\xff x"])
+def test_invalid_utf8_form_is_refused(client, body):
+    r = client.post("/v2/check", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and "UTF-8" in r.text and r.text.startswith("Error: ")
+
+
+def test_wrong_content_type_and_get(client):
+    r = client.post("/v2/check", content=b'{"text": "x"}', headers={"content-type": "application/json"})
+    assert r.status_code == 415 and r.text.startswith("Error: ")
+    g = client.get("/v2/check", params={"language": "en-US", "text": SENTENCE})
+    assert g.status_code == 200 and g.json()["matches"][0]["rule"]["id"] == "UNSPIN_SPUN_PHRASE"
+
+
+def test_empty_text_has_no_matches(client):
+    r = client.post("/v2/check", data={"language": "auto", "text": "  "})
+    assert r.status_code == 200
+    assert r.json()["matches"] == [] and r.json()["language"]["code"] == "en-US"
+
+
+def test_rule_filters(client):
+    text = SENTENCE
+    base = client.post("/v2/check", data={"language": "en-US", "text": text}).json()["matches"]
+    assert base
+    off = client.post("/v2/check", data={"language": "en-US", "text": text, "disabledRules": "UNSPIN_SPUN_PHRASE"}).json()
+    assert off["matches"] == []
+    cat = client.post("/v2/check", data={"language": "en-US", "text": text, "disabledCategories": "UNSPIN"}).json()
+    assert cat["matches"] == []
+    only = client.post("/v2/check", data={"language": "en-US", "text": text, "enabledOnly": "true",
+                                          "enabledRules": "UNSPIN_SPUN_PHRASE"}).json()
+    assert len(only["matches"]) == len(base)
+
+
+def test_annotated_data_offsets_count_markup(client):
+    plain = SENTENCE
+    data = {"annotation": [{"markup": "<p>"}, {"text": "Both Moscow and "}, {"markup": "<b>"}, {"text": "Beijing"},
+                           {"markup": "</b>"}, {"text": " have actually increasingly voiced support for reducing sanctions."},
+                           {"markup": "</p>", "interpretAs": "\n\n"}]}
+    original = "<p>Both Moscow and <b>Beijing</b> have actually increasingly voiced support for reducing sanctions.</p>"
+    r = client.post("/v2/check", data={"language": "en-US", "data": json.dumps(data)})
+    assert r.status_code == 200, r.text
+    m = r.json()["matches"][0]
+    assert original[m["offset"] : m["offset"] + m["length"]] == "have actually"
+    plain_r = client.post("/v2/check", data={"language": "en-US", "text": plain}).json()["matches"][0]
+    assert [x["value"] for x in m["replacements"]] == [x["value"] for x in plain_r["replacements"]]
+
+
+def test_grammar_server_down_degrades_clearly(engine, fake_languagetool):
+    """A configured LanguageTool server that stops answering: still ready, still scoring, and both
+    /readyz and the report say plainly that grammar was not checked; when it comes back, it is used again."""
+    from service.engine import Engine
+
+    settings = Settings(lm="ngram", languagetool_url=fake_languagetool.url)
+    eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+    with TestClient(create_app(settings, engine=eng)) as c:
+        fake_languagetool.set_mode("down")
+        ready = c.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["grammar"]["configured"] is True and ready.json()["grammar"]["reachable"] is False
+        r = c.post("/v1/score", json={"text": SENTENCE})
+        assert r.status_code == 200
+        assert r.json()["grammar"]["checked"] is False and r.json()["grammar"]["reason"]
+        lt = c.post("/v2/check", data={"language": "en-US", "text": SENTENCE})
+        assert lt.status_code == 200 and lt.json()["matches"][0]["rule"]["id"] == "UNSPIN_SPUN_PHRASE"
+        fake_languagetool.set_mode("ok")
+        assert c.get("/readyz").json()["grammar"]["reachable"] is True
+        assert c.post("/v1/score", json={"text": SENTENCE}).json()["grammar"]["checked"] is True

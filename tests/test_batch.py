@@ -1,0 +1,439 @@
+"""Batch scoring (service/batch.py, service/batch_html.py, service/ray_batch.py) through ``unspin score``.
+
+Small texts keep it fast; only mechanics are asserted (what is written where, exit codes, every
+document exactly once, equal outputs across ways of running), never which spans are found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from service.batch import CSV_COLUMNS, Source, collect_sources, prepare_resume, read_source
+from service.cli import main
+from service.report import Report
+from service.text import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TEXTS = {
+    "a.txt": "The central bank raised interest rates on Tuesday to curb rising inflation. "
+    "Officials said the decision would help stabilize the economy over the coming months.\n",
+    "sub/b.txt": "Competition in between terrific powers is heating up, the minister told reporters. "
+    'He called it <script>alert("x")</script> & <b>serious</b>.\n',
+    "sub/deeper/c.md": "Shares rose more than three percent in early trading after the announcement.\n",
+    "d.txt": "Prices of crude oil fell sharply as investors worried about slowing global growth.\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def ngram_env(monkeypatch, engine):
+    """Every command with the n-gram backend and default settings (the shared session engine)."""
+    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("UNSPIN_LM", "ngram")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str, input: bytes | None = None):
+    return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def docs(tmp_path) -> Path:
+    """A folder of small documents, plus files a walk must skip."""
+    folder = tmp_path / "docs"
+    for rel, text in TEXTS.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+    (folder / "notes.log").write_text("Not a text suffix: skipped unless included.\n")
+    (folder / ".hidden").mkdir()
+    (folder / ".hidden" / "x.txt").write_text("Hidden folders are skipped.\n")
+    return folder
+
+
+def names(folder: Path) -> list[str]:
+    return sorted(str(folder / rel) for rel in TEXTS)
+
+
+def jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def without_timing(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        r = json.loads(json.dumps(r))
+        r.get("stats", {}).pop("seconds", None)
+        out.append(r)
+    return out
+
+
+def by_path(records: list[dict]) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for r in records:
+        assert r["path"] not in out, f"{r['path']} appears twice"
+        out[r["path"]] = r
+    return out
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_collect_sources_walks_filters_and_dedupes(docs):
+    got = [s.name for s in collect_sources([str(docs)])]
+    assert got == names(docs)  # sorted walk; .log and hidden skipped
+    got = [s.name for s in collect_sources([str(docs)], include=["*.md", "*.log"])]
+    assert got == [str(docs / "notes.log"), str(docs / "sub/deeper/c.md")]
+    got = [s.name for s in collect_sources([str(docs)], exclude=["sub/*"])]
+    assert got == [str(docs / "a.txt"), str(docs / "d.txt")]
+    got = [s.name for s in collect_sources([str(docs)], include=["sub/**/*.md"])]
+    assert got == [str(docs / "sub/deeper/c.md")]
+    # a file named explicitly is always taken, and a document is listed once however often it is named
+    got = [s.name for s in collect_sources([str(docs / "notes.log"), str(docs), str(docs / "a.txt")], exclude=["*.log"])]
+    assert got[0] == str(docs / "notes.log") and len(got) == len(set(got)) == 1 + len(TEXTS)
+    stdin = io.BytesIO(b"stdin text")
+    (src,) = collect_sources(["-", "-"], stdin=stdin)
+    assert src == Source("-", None, b"stdin text")
+
+
+def test_read_source_refuses_oversized_files_unread(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 100)  # 500 bytes > 4 * 50 + 4: cannot be within 50 characters
+    with pytest.raises(InputError, match="too long for the limit of 50 characters"):
+        read_source(Source(str(big), big), max_chars=50)
+    with pytest.raises(InputError, match="too long"):
+        read_source(Source("-", None, b"word " * 100), max_chars=50)
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"word " * 30)  # 150 characters: read; the engine's own check refuses it
+    assert read_source(Source(str(small), small), max_chars=50) == "word " * 30
+
+
+def test_cli_globs(runner, docs):
+    res = invoke(runner, "score", "--format", "jsonl", "--include", "*.txt", "--exclude", "b.*", docs)
+    assert res.exit_code == 0, res.output
+    assert [r["path"] for r in jsonl(res.stdout)] == [str(docs / "a.txt"), str(docs / "d.txt")]
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_jsonl_json_and_csv_agree(runner, docs):
+    res = invoke(runner, "score", "--format", "jsonl", "--threshold", "0.2", docs)
+    assert res.exit_code == 0, res.output
+    records = jsonl(res.stdout)
+    assert [r["path"] for r in records] == names(docs)
+    reports = [Report.model_validate(r) for r in records]
+    assert all(r.lm == "ngram:cmu-en-us" and r.stats.words > 5 for r in reports)
+    assert any(r.spans for r in reports), "threshold 0.2 should report some span in these texts"
+
+    res = invoke(runner, "score", "--format", "json", "--threshold", "0.2", docs)
+    assert res.exit_code == 0, res.output
+    dec, pos, objs = json.JSONDecoder(), 0, []
+    while pos < len(res.stdout.rstrip()):
+        obj, end = dec.raw_decode(res.stdout, pos)
+        objs.append(obj)
+        pos = end + 1
+    assert without_timing(objs) == without_timing(records)
+
+    res = invoke(runner, "score", "--format", "csv", "--threshold", "0.2", docs)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader(io.StringIO(res.stdout, newline="")))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == 1 + len(records)
+    for row, r in zip(rows[1:], reports):
+        d = dict(zip(CSV_COLUMNS, row))
+        assert d["path"] == r.path and d["label"] == r.label and d["lm"] == r.lm and d["error"] == ""
+        assert float(d["score"]) == pytest.approx(r.score, abs=1e-4)
+        assert int(d["words"]) == r.stats.words and int(d["spans"]) == len(r.spans)
+        top = sorted(r.spans, key=lambda s: (-s.score, s.start))[:5]
+        assert d["top_spans"] == "; ".join(f"{' '.join(s.text.split())} → {' '.join(s.suggestions[0].text.split())}" for s in top)
+
+
+def test_html_is_self_contained_escaped_and_highlights_every_span(runner, docs, tmp_path):
+    weird = docs / "<odd & name>.txt"
+    weird.write_text("A file name with markup in it is shown as text.\n", encoding="utf-8")
+    (docs / "empty.txt").write_bytes(b"")
+    out = tmp_path / "report.html"
+    res = invoke(runner, "score", "--format", "html", "--threshold", "0", "-o", out, docs)
+    assert res.exit_code == 1  # the empty file failed
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    low = html.lower()
+    for external in ("<script", "<link", "src=", "http://", "https://", "@import", "url("):
+        assert external not in low, f"{external} in the page"
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;serious&lt;/b&gt;" in html
+    assert "&lt;odd &amp; name&gt;.txt" in html
+
+    root = ET.fromstring(html.split("\n", 1)[1])  # well-formed: every document character was escaped
+    sections = root.findall(".//section")
+    assert len(sections) == len(TEXTS) + 2
+    records = by_path(jsonl(invoke(runner, "score", "--format", "jsonl", "--threshold", "0", docs).stdout))
+    for sec in sections:
+        path = sec.find("h2").text
+        rec = records[path]
+        if "error" in rec:
+            assert "error" in "".join(sec.itertext()) and rec["error"] in "".join(sec.itertext())
+            continue
+        marks = sec.findall(".//div[@class='text']/mark")
+        assert [m.text for m in marks] == [s["text"] for s in rec["spans"]]
+        # the document's text is all there, in order, with each suggestion after its mark
+        text_div = sec.find(".//div[@class='text']")
+        suggestions = text_div.findall("span")
+        assert [x.text for x in suggestions] == [f"→ {s['suggestions'][0]['text']}" for s in rec["spans"]]
+        pieces = [text_div.text or ""]
+        for child in text_div:
+            pieces.append((child.text or "") if child.tag == "mark" else "")
+            pieces.append(child.tail or "")
+        assert "".join(pieces) == Path(path).read_text(encoding="utf-8")
+    footer = "".join(root.find(".//footer").itertext())
+    assert f"{len(TEXTS) + 2} documents" in footer and "1 failed" in footer
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_error_records_csv_and_run_goes_on(runner, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "a_binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (folder / "b_good.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
+    (folder / "c_latin1.txt").write_bytes("Caf\u00e9 au lait was served in the caf\u00e9.".encode("latin-1"))
+    (folder / "d_empty.txt").write_bytes(b"")
+    (folder / "e_blank.txt").write_bytes(b"  \n\n")
+    missing = tmp_path / "missing.txt"
+    out = tmp_path / "out.csv"
+    res = invoke(runner, "score", "--format", "csv", "-o", out, folder, missing)
+    assert res.exit_code == 1
+    rows = {Path(r["path"]).name: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline=""))}
+    assert list(rows) == ["a_binary.txt", "b_good.txt", "c_latin1.txt", "d_empty.txt", "e_blank.txt", "missing.txt"]
+    assert "binary" in rows["a_binary.txt"]["error"] and rows["a_binary.txt"]["score"] == ""
+    assert "not valid UTF-8" in rows["c_latin1.txt"]["error"]
+    assert "empty" in rows["d_empty.txt"]["error"] and "whitespace" in rows["e_blank.txt"]["error"]
+    assert "cannot read" in rows["missing.txt"]["error"]
+    assert rows["b_good.txt"]["error"] == "" and rows["b_good.txt"]["label"] in ("clean", "suspicious", "spun")
+    assert "5 of 6 documents failed" in res.stderr
+    for name in ("a_binary.txt", "c_latin1.txt", "d_empty.txt", "missing.txt"):
+        assert f"{name}: error:" in res.stderr
+    # with the fallback encoding the latin-1 file scores
+    res = invoke(runner, "score", "--format", "jsonl", "--encoding", "latin-1", folder / "c_latin1.txt")
+    assert res.exit_code == 0, res.output
+    assert jsonl(res.stdout)[0]["stats"]["words"] == 8
+
+
+def test_bad_options_are_usage_errors(runner, docs, tmp_path):
+    res = runner.invoke(main, ["score", "--resume", "--format", "jsonl", str(docs)])
+    assert res.exit_code == 2 and "--resume needs --output" in res.stderr
+    res = runner.invoke(main, ["score", "--resume", "--format", "html", "-o", str(tmp_path / "x.html"), str(docs)])
+    assert res.exit_code == 2 and "--resume works with" in res.stderr
+    res = runner.invoke(main, ["score", "--encoding", "no-such-codec", str(docs)])
+    assert res.exit_code == 2 and "unknown encoding" in res.stderr
+
+
+# --------------------------------------------------------------------------- encodings and stdin
+
+
+def test_encodings_give_the_same_report(runner, tmp_path):
+    text = "Le caf\u00e9 raised prices on Tuesday \u2014 officials said the decision would help.\n"
+    variants = {
+        "plain.txt": text.encode("utf-8"),
+        "bom8.txt": b"\xef\xbb\xbf" + text.encode("utf-8"),
+        "le16.txt": b"\xff\xfe" + text.encode("utf-16-le"),
+        "be16.txt": b"\xfe\xff" + text.encode("utf-16-be"),
+        "cp1252.txt": text.replace("\u2014", "-").encode("cp1252"),
+    }
+    folder = tmp_path / "enc"
+    folder.mkdir()
+    for name, data in variants.items():
+        (folder / name).write_bytes(data)
+    res = invoke(runner, "score", "--format", "jsonl", "--threshold", "0", "--encoding", "cp1252", folder)
+    assert res.exit_code == 0, res.output
+    recs = {Path(r["path"]).name: r for r in without_timing(jsonl(res.stdout))}
+    base = dict(recs["plain.txt"], path=None)
+    for name in ("bom8.txt", "le16.txt", "be16.txt"):
+        assert dict(recs[name], path=None) == base, name  # offsets into the decoded text, BOM not counted
+    for s in recs["le16.txt"]["spans"]:
+        assert text[s["start"] : s["end"]] == s["text"]
+    assert recs["cp1252.txt"]["stats"]["words"] == recs["plain.txt"]["stats"]["words"]
+    # without the fallback the cp1252 file is an error record
+    res = invoke(runner, "score", "--format", "jsonl", folder / "cp1252.txt")
+    assert res.exit_code == 1 and "not valid UTF-8" in jsonl(res.stdout)[0]["error"]
+
+
+def test_stdin_with_files_csv(runner, docs):
+    data = b"\xff\xfe" + TEXTS["d.txt"].encode("utf-16-le")
+    res = invoke(runner, "score", "--format", "csv", docs / "a.txt", "-", input=data)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout, newline="")))
+    assert [r["path"] for r in rows] == [str(docs / "a.txt"), "-"]
+    assert int(rows[1]["words"]) == 13
+
+
+# --------------------------------------------------------------------------- parallel
+
+
+def test_jobs_2_equals_jobs_1(runner, docs, tmp_path):
+    (docs / "empty.txt").write_bytes(b"")
+    one = invoke(runner, "score", "--format", "jsonl", "--threshold", "0.1", docs)
+    two = invoke(runner, "score", "--format", "jsonl", "--threshold", "0.1", "--jobs", "2", docs)
+    assert one.exit_code == two.exit_code == 1  # the empty file
+    a, b = without_timing(jsonl(one.stdout)), without_timing(jsonl(two.stdout))
+    assert [r["path"] for r in a] == sorted(names(docs) + [str(docs / "empty.txt")])
+    assert a == b
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def test_prepare_resume_keeps_whole_reports_only(tmp_path):
+    out = tmp_path / "out.jsonl"
+    part = tmp_path / "out.jsonl.part"
+    good = {"path": "a.txt", "score": 0.1}
+    part.write_text(
+        json.dumps(good) + "\n" + json.dumps({"path": "b.txt", "error": "the text is empty"}) + "\n"
+        + json.dumps(good) + "\n" + '{"path": "c.txt", "sco', encoding="utf-8"
+    )
+    done, appending = prepare_resume(out, "jsonl")
+    assert done == {"a.txt"} and appending
+    assert part.read_text(encoding="utf-8") == json.dumps(good) + "\n"  # error retried, duplicate and torn line dropped
+
+    out = tmp_path / "out.csv"
+    rows = io.StringIO()
+    w = csv.writer(rows)
+    w.writerow(CSV_COLUMNS)
+    w.writerow(["x.txt", "0.1", "clean", "9", "0", "", "ngram:cmu-en-us", ""])
+    w.writerow(["y.txt", "", "", "", "", "", "", "looks like binary data"])
+    out.write_text(rows.getvalue() + 'z.txt,0.2,clean,9,1,"a → b', encoding="utf-8")  # a finished run... torn
+    done, appending = prepare_resume(out, "csv")
+    assert done == {"x.txt"}
+    kept = list(csv.reader(io.StringIO((tmp_path / "out.csv.part").read_text(encoding="utf-8"), newline="")))
+    assert [r[0] for r in kept] == ["path", "x.txt"]
+    bad = tmp_path / "other.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not an unspin CSV"):
+        prepare_resume(bad, "csv")
+
+
+def _start_blocked_run(tmp_path: Path, fmt: str, out: Path) -> tuple[subprocess.Popen, list[str], Path]:
+    """Start ``unspin score`` in a subprocess on two documents, then a FIFO (reading it blocks
+    until we open it), then one more document: the run really stops mid-way, deterministically."""
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
+    (first / "b.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    fifo = tmp_path / "fifo.txt"
+    os.mkfifo(fifo)
+    last = tmp_path / "last.txt"
+    last.write_text(TEXTS["sub/deeper/c.md"], encoding="utf-8")
+    args = ["score", "--format", fmt, "-o", str(out), str(first), str(fifo), str(last)]
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    part = out.with_name(out.name + ".part")
+    wanted = 2 if fmt == "jsonl" else 3  # csv: header + 2 rows
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if part.exists() and part.read_text(encoding="utf-8").count("\n") >= wanted:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended early: {proc.stderr.read().decode()}")
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("the run wrote nothing in time")
+    return proc, args, fifo
+
+
+def test_resume_after_kill_jsonl(runner, tmp_path):
+    out = tmp_path / "out.jsonl"
+    proc, args, fifo = _start_blocked_run(tmp_path, "jsonl", out)
+    proc.kill()  # SIGKILL: no clean-up at all
+    proc.wait(timeout=60)
+    part = out.with_name(out.name + ".part")
+    assert not out.exists() and len(jsonl(part.read_text(encoding="utf-8"))) == 2
+    fifo.unlink()
+    fifo.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
+    res = invoke(runner, *args, "--resume")
+    assert res.exit_code == 0, res.output
+    assert "2 already in the output (skipped)" in res.stderr
+    assert not part.exists()
+    records = jsonl(out.read_text(encoding="utf-8"))
+    paths = [r["path"] for r in records]
+    assert paths == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(fifo), str(tmp_path / "last.txt")]
+    # resuming a finished output changes nothing and scores nothing
+    res = invoke(runner, *args, "--resume")
+    assert res.exit_code == 0 and "4 already in the output" in res.stderr
+    assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == paths
+
+
+def test_resume_after_ctrl_c_csv(runner, tmp_path):
+    out = tmp_path / "out.csv"
+    proc, args, fifo = _start_blocked_run(tmp_path, "csv", out)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C while it waits for the third document
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted" in err.decode() and "--resume" in err.decode()
+    fifo.unlink()
+    fifo.write_bytes(b"")  # now an empty file: an error record, the run goes on
+    res = invoke(runner, *args, "--resume")
+    assert res.exit_code == 1  # the empty file
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert [r["path"] for r in rows] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
+                                         str(fifo), str(tmp_path / "last.txt")]
+    assert "empty" in rows[2]["error"]
+    # resuming retries the failed document (and only it)
+    fifo.write_text(TEXTS["a.txt"], encoding="utf-8")
+    res = invoke(runner, *args, "--resume")
+    assert res.exit_code == 0 and "3 already in the output" in res.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert sorted(r["path"] for r in rows) == sorted({r["path"] for r in rows}) and len(rows) == 4
+    assert all(r["error"] == "" for r in rows)
+
+
+# --------------------------------------------------------------------------- Ray
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    pytest.importorskip("ray.data", reason="Ray Data is missing: pip install 'ray[data]'")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})  # workers import this checkout
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_engine_and_pipeline_equal_single_process(runner, docs, tmp_path, ray_cluster):
+    (docs / "empty.txt").write_bytes(b"")
+    local = invoke(runner, "score", "--format", "jsonl", "--threshold", "0.1", docs)
+    on_ray = invoke(runner, "score", "--engine", "ray", "--jobs", "2", "--format", "jsonl", "--threshold", "0.1", docs)
+    assert local.exit_code == on_ray.exit_code == 1  # the empty file, on both
+    expected = without_timing(jsonl(local.stdout))
+    assert without_timing(jsonl(on_ray.stdout)) == expected  # same records, same order
+
+    from service.config import Settings
+    from service.ray_batch import pipeline
+
+    out_dir = tmp_path / "ray-out"
+    pipeline(str(docs), str(out_dir), settings=Settings(lm="ngram"), threshold=0.1, actors=1,
+             file_extensions=["txt", "md"])
+    lines = [r for f in sorted(out_dir.glob("*.jsonl")) for r in jsonl(f.read_text(encoding="utf-8"))]
+    assert by_path(without_timing(lines)) == by_path(expected)

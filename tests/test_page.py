@@ -1,0 +1,94 @@
+"""The web page in a real headless Chromium: paste the spun seed, see highlights, apply a suggestion,
+copy the clean text. Driven by Playwright against the system's Chromium (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from live_server import serve
+from service.api import create_app
+from service.config import Settings
+
+SEED_SPUN = "002_2ef1442c87ee1781.txt"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), shutil.which("chromium"), shutil.which("chromium-browser"),
+                      shutil.which("google-chrome")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.skip("no Chromium on this machine (scripts/setup.sh installs Debian's chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser_page(engine):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = _chromium()
+    with serve(create_app(Settings(lm="ngram"), engine=engine)) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "/")
+        yield page, errors
+        browser.close()
+
+
+def test_page_highlights_applies_and_copies(browser_page, seeds, engine, tmp_path):
+    page, errors = browser_page
+    text = seeds[SEED_SPUN]
+    expected = [s for s in engine.score(text).spans if s.kind == "spun"]
+    assert expected
+
+    page.fill("#input", text)
+    page.click("#check")
+    page.wait_for_selector("#output mark.spun", timeout=60_000)
+    marks = page.locator("#output mark.spun")
+    assert marks.count() == len(expected)
+    # highlights sit on exactly the report's spans, and the page shows the whole text unchanged
+    assert [marks.nth(i).inner_text() for i in range(marks.count())] == [s.text for s in expected]
+    assert page.inner_text("#output") == text.replace("\r\n", "\n") or page.eval_on_selector(
+        "#output", "el => el.textContent") == text
+    assert page.locator("#heat span").count() >= 10  # one strip segment per sentence
+    assert page.inner_text("#doc-label") in ("clean", "suspicious", "spun")
+
+    page.screenshot(path=str(tmp_path / "page.png"), full_page=False)
+    if os.environ.get("UNSPIN_SCREENSHOT"):
+        page.screenshot(path=os.environ["UNSPIN_SCREENSHOT"], full_page=False)
+
+    # click the first highlight: its suggestions appear; apply the first one
+    first = expected[0]
+    marks.nth(0).click()
+    page.wait_for_selector("#popover:not([hidden]) button.apply")
+    page.locator("#popover button.apply").first.click()
+    applied = first.suggestions[0].text
+    assert page.locator("#output mark.applied").first.inner_text() == applied
+    edited = page.input_value("#input")
+    assert edited == text[: first.start] + applied + text[first.end :]
+    assert page.locator("#output mark.spun:not(.applied)").count() == len(expected) - 1
+
+    # copy clean text: every remaining spun span replaced by its first suggestion
+    page.click("#copy-clean")
+    page.wait_for_function("document.body.dataset.clean !== undefined")
+    clean = page.evaluate("document.body.dataset.clean")
+    want = text
+    for s in sorted(expected, key=lambda s: -s.start):
+        want = want[: s.start] + s.suggestions[0].text + want[s.end :]
+    assert clean == want
+    assert errors == []
+
+
+def test_page_reports_errors_in_plain_words(browser_page):
+    page, errors = browser_page
+    page.click("#edit")
+    page.fill("#input", "   ")
+    page.click("#check")
+    assert "Paste or drop a text first" in page.inner_text("#status")
+    assert errors == []
