@@ -3,10 +3,13 @@
 * **Inputs** (:func:`collect_sources`): files, folders (walked recursively, hidden files and
   folders skipped, ``--include``/``--exclude`` globs) and ``-`` (stdin). Every document is
   scored once: the same file named twice is one document.
-* **Reading** (:func:`read_source`): UTF-8 with or without BOM, UTF-16/UTF-32 with BOM, and a
-  declared fallback encoding for bytes that are not UTF-8. Memory stays bounded: a file whose
-  size shows it must be longer than ``UNSPIN_MAX_CHARS`` characters is refused unread (an error
-  record); nothing larger than ``4 * UNSPIN_MAX_CHARS`` bytes is ever read.
+* **Reading** (:func:`read_source`, :func:`iter_parts`): UTF-8 with or without BOM, UTF-16/UTF-32
+  with BOM, and a declared fallback encoding for bytes that are not UTF-8. Memory stays bounded: a
+  file larger than ``UNSPIN_MAX_CHARS`` bytes is decoded as a stream and scored in parts of at most
+  ``UNSPIN_MAX_CHARS`` characters cut at paragraph breaks (``Engine.score_parts``; one report,
+  offsets into the whole file), so only one part is held at a time (the ``text`` and ``html``
+  formats, which show the text, keep the whole of it). Standard input is read whole, up to
+  ``4 * UNSPIN_MAX_CHARS`` bytes; more is refused with an error record.
 * **Scoring**: in this process, in a process pool (``jobs > 1``; one engine per worker, loaded
   by the pool's initializer) or on Ray (:mod:`service.ray_batch`). Results always come back in
   input order. A document that cannot be read, decoded or scored becomes an error record
@@ -39,7 +42,7 @@ from pydantic import BaseModel, Field
 
 from service.config import Settings
 from service.report import Report
-from service.text import InputError, decode
+from service.text import BOMS, InputError, decode
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
 FORMATS: tuple[str, ...] = ("text", "json", "jsonl", "csv", "html")
@@ -173,6 +176,80 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
     return decode(data, fallback=encoding)
 
 
+READ_BLOCK = 1 << 20  # bytes read from a large file at a time
+
+
+def is_large(src: Source, max_chars: int) -> bool:
+    """Whether ``src`` is a file too big to be sure it fits one engine call (scored in parts then)."""
+    return src.path is not None and src.path.stat().st_size > max_chars
+
+
+def _decoded_blocks(path: Path, encoding: str) -> Iterator[str]:
+    """The file's text, decoded block by block (strict: undecodable bytes raise UnicodeDecodeError)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with open(path, "rb") as fh:
+        while block := fh.read(READ_BLOCK):
+            text = decoder.decode(block)
+            if "\x00" in text:
+                raise InputError("looks like binary data, not text (it contains NUL characters)")
+            yield text
+        yield decoder.decode(b"", final=True)
+
+
+def _stream_encoding(path: Path, fallback: str | None) -> str:
+    """The codec to stream ``path`` with: its byte-order mark's, else UTF-8 when the whole file is
+    valid UTF-8 (checked in one bounded-memory pass), else the declared fallback."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    for bom, codec in BOMS:
+        if head.startswith(bom):
+            return {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16",
+                    "utf-32-le": "utf-32", "utf-32-be": "utf-32"}[codec]
+    try:
+        for _ in _decoded_blocks(path, "utf-8"):
+            pass
+        return "utf-8"
+    except UnicodeDecodeError as e:
+        if not fallback:
+            raise InputError(f"is not valid UTF-8 (byte offset about {e.start}); name its encoding with --encoding") from None
+        return fallback
+
+
+def iter_parts(src: Source, *, max_chars: int, encoding: str | None = None) -> Iterator[str]:
+    """A large file's text as consecutive parts of at most ``max_chars`` characters, cut after a
+    paragraph break where there is one (else a line break, else a space); joined, the parts are the
+    file's text exactly, as :func:`read_source` would decode it.
+
+    Raises:
+        InputError: binary or undecodable bytes.
+        OSError: the file cannot be read.
+    """
+    assert src.path is not None
+    try:
+        codec = _stream_encoding(src.path, encoding)
+        buf = ""
+        for text in _decoded_blocks(src.path, codec):
+            buf += text
+            while len(buf) > max_chars:
+                cut = -1
+                for sep in ("\n\n", "\n", " "):
+                    at = buf.rfind(sep, 0, max_chars - len(sep) + 1)
+                    if at > 0:
+                        cut = at + len(sep)
+                        break
+                cut = cut if cut > 0 else max_chars
+                yield buf[:cut]
+                buf = buf[cut:]
+        if buf:
+            yield buf
+    except UnicodeDecodeError as e:
+        raise InputError(f"is not valid {e.encoding.upper()} (byte offset about {e.start})") from None
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}") from None
+
+
 # --------------------------------------------------------------------------- outcomes
 
 
@@ -206,9 +283,18 @@ def score_source(
     engine, src: Source, *, threshold: float | None = None, encoding: str | None = None, keep_text: bool = False
 ) -> Outcome:
     """Read and score one document; any failure becomes an error :class:`Outcome` (never raises)."""
+    text: str | None = None
     try:
-        text = read_source(src, max_chars=engine.settings.max_chars, encoding=encoding)
-        report = engine.score(text, path=src.name, threshold=threshold)
+        max_chars = engine.settings.max_chars
+        if is_large(src, max_chars):
+            parts: Iterable[str] = iter_parts(src, max_chars=max_chars, encoding=encoding)
+            if keep_text:
+                parts = list(parts)
+                text = "".join(parts)
+            report = engine.score_parts(parts, path=src.name, threshold=threshold)
+        else:
+            text = read_source(src, max_chars=max_chars, encoding=encoding)
+            report = engine.score(text, path=src.name, threshold=threshold)
     except InputError as e:
         return Outcome(path=src.name, error=str(e))
     except OSError as e:

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     )
     device: str = Field("cpu", description="torch device for the transformer backend ('cpu', 'cuda', 'cuda:0').")
     screen_keep: float = Field(
-        0.25,
+        0.1,
         ge=0.0,
         le=1.0,
         description="Transformer backend: fraction of each text's candidate slots that get the costly masked "
@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         "backend never screens.",
     )
     screen_candidates: int = Field(
-        8,
+        4,
         ge=0,
         description="Transformer backend, with screening on (UNSPIN_SCREEN_KEEP < 1): candidates per kept slot that "
         "get masked passes, the ones the unmasked pass likes best; 0 keeps all.",

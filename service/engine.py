@@ -11,7 +11,7 @@ import threading
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ from service.scoring import (
     document_score,
     featurize,
 )
-from service.text import Sentence, Token, check_text, segment, word_count
+from service.text import InputError, Sentence, Token, check_text, segment, word_count
 from service.thesaurus import get_thesaurus
 
 #: Closed-class words: spinners rarely touch them and thesauri give only noise for them.
@@ -305,6 +305,52 @@ class Engine:
                 SentenceScore(start=s.start, end=s.end, score=round(sc, 4), garble=round(g, 4))
                 for s, sc, g in zip(analysis.sentences, sent_scores, garbles)
             ],
+            spans=spans,
+        )
+
+    def score_parts(
+        self,
+        parts: Iterable[str],
+        *,
+        id: str | None = None,
+        path: str | None = None,
+        threshold: float | None = None,
+        max_suggestions: int | None = None,
+        grammar: bool = True,
+    ) -> Report:
+        """Score a document too long for one call, given as consecutive parts (their concatenation is
+        the document), holding one part at a time: offsets in the report index into the whole
+        document. Cut the parts at paragraph breaks, each at most ``UNSPIN_MAX_CHARS`` long; a
+        whitespace-only part is skipped. Raises :class:`InputError` when no part has any text.
+        """
+        t0 = time.perf_counter()
+        base = 0
+        spans: list[Span] = []
+        sentences: list[SentenceScore] = []
+        words = 0
+        status: GrammarStatus | None = None
+        lm_name = self.lm.name
+        for part in parts:
+            if part and not part.isspace():
+                r = self.score(part, threshold=threshold, max_suggestions=max_suggestions, grammar=grammar)
+                spans += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.spans]
+                sentences += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.sentences]
+                words += r.stats.words
+                if status is None or (status.checked and not r.grammar.checked):
+                    status = r.grammar  # the first part that was not grammar-checked says why
+            base += len(part)
+        if status is None:
+            raise InputError("the text is empty or contains only whitespace")
+        doc = document_score([s.score for s in spans if s.kind == "spun"], words)
+        return Report(
+            id=id,
+            path=path,
+            score=round(doc, 4),
+            label=document_label(doc),
+            lm=lm_name,
+            grammar=status,
+            stats=Stats(words=words, sentences=len(sentences), seconds=round(time.perf_counter() - t0, 4)),
+            sentences=sentences,
             spans=spans,
         )
 

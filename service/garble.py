@@ -19,7 +19,6 @@ features and their weights are the n-gram model's.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from service.linear import fit_scaled_logistic, load_linear, save_linear
 from service.lm.base import Slot
 from service.lm.ngram import NGramLM
 from service.text import Token
@@ -112,30 +112,14 @@ class GarbleModel:
         return float(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
 
     def save(self, path: Path) -> None:
-        data = {
-            "features": list(FEATURE_NAMES),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-            "grammar_weight": self.grammar_weight,
-            "meta": self.meta,
-        }
-        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        save_linear(path, FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept,
+                    grammar_weight=self.grammar_weight, meta=self.meta)
 
     @classmethod
     def load(cls, path: Path) -> "GarbleModel":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data["features"] != list(FEATURE_NAMES):
-            raise ValueError(f"{path}: garble model features do not match this version of unspin; retrain it")
-        return cls(
-            np.asarray(data["mean"]),
-            np.asarray(data["scale"]),
-            np.asarray(data["coef"]),
-            float(data["intercept"]),
-            float(data.get("grammar_weight", 1.5)),
-            data.get("meta") or {},
-        )
+        d = load_linear(path, FEATURE_NAMES, "garble model")
+        return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("grammar_weight", 1.5)),
+                   d.get("meta") or {})
 
     @classmethod
     def untrained(cls) -> "GarbleModel":
@@ -148,12 +132,7 @@ class GarbleModel:
     @classmethod
     def fit(cls, X: np.ndarray, y: np.ndarray, C: float = 1.0) -> "GarbleModel":
         """Learn the weights from feature rows ``X`` and labels ``y`` (1 = garbled)."""
-        from sklearn.linear_model import LogisticRegression
-
-        mean, scale = X.mean(axis=0), X.std(axis=0)
-        scale[scale == 0] = 1.0
-        lr = LogisticRegression(C=C, max_iter=2000).fit((X - mean) / scale, y)
-        return cls(mean, scale, lr.coef_[0], float(lr.intercept_[0]))
+        return cls(*fit_scaled_logistic(X, y, C))
 
 
 def default_garble_path() -> Path:

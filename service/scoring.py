@@ -9,7 +9,6 @@ is the best candidate's probability; its suggestions are the candidates ranked b
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from service.candidates import RELATIONS
+from service.linear import fit_scaled_logistic, load_linear, save_linear
 
 _REL_FEATURES = [r for r in RELATIONS if r != "lexicon"]
 
@@ -124,30 +124,13 @@ class FusionModel:
         return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5, {"neutral": True})
 
     def save(self, path: Path) -> None:
-        data = {
-            "features": list(FEATURE_NAMES),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
-            "threshold": self.threshold,
-            "meta": self.meta or {},
-        }
-        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        save_linear(path, FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept,
+                    threshold=self.threshold, meta=self.meta or {})
 
     @classmethod
     def load(cls, path: Path) -> "FusionModel":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if data["features"] != list(FEATURE_NAMES):
-            raise ValueError(f"{path}: fusion model features do not match this version of unspin; retrain it")
-        return cls(
-            np.asarray(data["mean"]),
-            np.asarray(data["scale"]),
-            np.asarray(data["coef"]),
-            float(data["intercept"]),
-            float(data.get("threshold", 0.5)),
-            data.get("meta"),
-        )
+        d = load_linear(path, FEATURE_NAMES, "fusion model")
+        return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"))
 
 
 def default_fusion_path(lm_name: str) -> Path:
@@ -158,14 +141,7 @@ def default_fusion_path(lm_name: str) -> Path:
 
 def train_fusion(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> FusionModel:
     """Fit the fusion on labelled candidate rows (y=1: the candidate is the gold original)."""
-    from sklearn.linear_model import LogisticRegression
-
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    scale[scale == 0] = 1.0
-    lr = LogisticRegression(C=C, max_iter=2000)
-    lr.fit((X - mean) / scale, y)
-    return FusionModel(mean, scale, lr.coef_[0], float(lr.intercept_[0]))
+    return FusionModel(*fit_scaled_logistic(X, y, C))
 
 
 def document_score(span_scores: Sequence[float], words: int, per_100: float = 0.6) -> float:

@@ -40,7 +40,8 @@ class TextTooLong(InputError):
 
 # --------------------------------------------------------------------------- decoding
 
-_BOMS: tuple[tuple[bytes, str], ...] = (
+#: Byte-order marks and the codec each announces (longest first: UTF-32-LE starts like UTF-16-LE).
+BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xef\xbb\xbf", "utf-8"),
     (b"\xff\xfe\x00\x00", "utf-32-le"),
     (b"\x00\x00\xfe\xff", "utf-32-be"),
@@ -71,7 +72,7 @@ def decode(data: bytes, fallback: str | None = None) -> str:
         InputError: binary data, invalid UTF-8 without a usable fallback, or an unknown
             fallback encoding.
     """
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             try:
                 text = data[len(bom):].decode(encoding)

@@ -80,3 +80,25 @@ def fake_languagetool(_fake_languagetool_server):
     _fake_languagetool_server.reset()
     yield _fake_languagetool_server
     _fake_languagetool_server.reset()
+
+
+@pytest.fixture
+def ngram_env(monkeypatch, engine):
+    """Commands run with the n-gram backend and default settings, so ``get_engine`` hands them the
+    session engine (no ``UNSPIN_*`` variable of the calling shell leaks in)."""
+    import os
+
+    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("UNSPIN_LM", "ngram")
+
+
+@pytest.fixture
+def runner():
+    """A click test runner that keeps stdout and stderr apart (on every click version)."""
+    from click.testing import CliRunner
+
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()  # click >= 8.2: always apart

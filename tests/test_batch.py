@@ -37,20 +37,8 @@ TEXTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def ngram_env(monkeypatch, engine):
-    """Every command with the n-gram backend and default settings (the shared session engine)."""
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_LM", "ngram")
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2
-    except TypeError:
-        return CliRunner()
+#: every command runs with the n-gram backend and default settings (the session engine)
+pytestmark = pytest.mark.usefixtures("ngram_env")
 
 
 def invoke(runner: CliRunner, *args: str, input: bytes | None = None):
@@ -125,6 +113,35 @@ def test_read_source_refuses_oversized_files_unread(tmp_path):
     small = tmp_path / "small.txt"
     small.write_bytes(b"word " * 30)  # 150 characters: read; the engine's own check refuses it
     assert read_source(Source(str(small), small), max_chars=50) == "word " * 30
+
+
+def test_large_files_are_scored_in_parts(engine, seeds, tmp_path):
+    """A file over UNSPIN_MAX_CHARS is streamed and scored in parts cut at line or paragraph breaks:
+    one report whose offsets index into the whole file, in UTF-8 and in UTF-16."""
+    from service.batch import iter_parts, score_source
+    from service.config import Settings
+    from service.engine import Engine
+
+    text = seeds["002_2ef1442c87ee1781.txt"] + "\n\n" + seeds["000_37063bd84aa4b837.txt"]
+    small = Engine(Settings(lm="ngram", max_chars=1500), lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion,
+                   lexicon=engine.lexicon)
+    for name, data in (("big.txt", text.encode()), ("big16.txt", text.encode("utf-16"))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        parts = list(iter_parts(Source(name, path), max_chars=1500))
+        assert len(parts) >= 8 and max(map(len, parts)) <= 1500 and "".join(parts) == text
+        assert all(p.endswith("\n") for p in parts[:-1])  # cut after a line break, never inside a word
+        out = score_source(small, Source(name, path), keep_text=True)
+        assert out.ok and out.text == text, out.error
+        r = out.report
+        assert r.stats.words == engine.score(text).stats.words
+        assert r.spans and all(text[s.start : s.end] == s.text for s in r.spans)
+        assert [s.start for s in r.sentences] == sorted(s.start for s in r.sentences)
+        assert r.sentences[-1].end <= len(text)
+    binary = tmp_path / "big.bin"
+    binary.write_bytes(b"text\x00" * 1000)
+    out = score_source(small, Source("big.bin", binary))
+    assert not out.ok and "binary" in out.error
 
 
 def test_cli_globs(runner, docs):

@@ -7,7 +7,6 @@ are found: the fusion model is retrained independently.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -23,20 +22,8 @@ SEEDS = ROOT / "seeds"
 SEED = SEEDS / "002_2ef1442c87ee1781.txt"
 
 
-@pytest.fixture(autouse=True)
-def ngram_env(monkeypatch, engine):
-    """Run every command with the n-gram backend and default settings (the shared engine)."""
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_LM", "ngram")
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # click < 8.2: keep stderr apart
-    except TypeError:
-        return CliRunner()  # click >= 8.2: stdout and stderr are always apart
+#: every command runs with the n-gram backend and default settings (the session engine)
+pytestmark = pytest.mark.usefixtures("ngram_env")
 
 
 def invoke(runner: CliRunner, *args: str, input: bytes | None = None):

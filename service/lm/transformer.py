@@ -45,12 +45,26 @@ Scores
     as the same scale as a substitution without calibration. Slots without an empty filler skip the
     neighbour terms (they would cost two extra rows per filler).
 
+``screen``
+    Cheap triage before ``compare`` (the engine keeps the most doubtful ``UNSPIN_SCREEN_KEEP``
+    fraction of slots and their ``UNSPIN_SCREEN_CANDIDATES`` best alternatives): the same ONE
+    unmasked pass per sentence as ``token_logprobs``, shared by every slot of the sentence. Per
+    alternative, the logit of its first sub-token minus the written word's at the first word
+    where they differ (a ln-probability ratio; only those logits are computed, not the whole
+    vocabulary). The model sees the written word, so this ratio is biased towards the text as
+    written; it is used only to rank slots and alternatives against each other, never as a score.
+
 ``fillers``
     For a one-word slot, the slot is replaced by ONE mask and the vocabulary pieces that are whole
     alphabetic words in that position (the tokenizer encodes the word back to exactly that piece,
     which rules out ``##ing`` and non-``Ġ`` BPE continuations) are ranked; case variants
     (``The``/``the``) are merged by adding their probabilities; words are lower-cased. Words that
     need several sub-tokens are never proposed (a single mask cannot produce them).
+
+Speed: ``compare`` costs one model row (a whole sentence window) per sub-token of every filler,
+minus shared rows, so scoring every candidate of every slot is far slower than the n-gram model;
+screening is what makes the backend usable (see bench/README.md for measured numbers).
+``quantize="int8"`` (``UNSPIN_QUANTIZE``) runs the Linear layers dynamically quantized on CPU.
 
 Long sentences are windowed: the scored stretch stays whole and as much context as fits the
 model's maximum length is kept on both sides (whole words only), so nothing fails on long input.
@@ -285,15 +299,24 @@ class TransformerLM(LanguageModel):
         return None
 
     def _quantize(self, kind: str) -> None:
-        """Dynamic quantization of every ``nn.Linear`` (weights int8, activations quantized per batch).
+        """Dynamic quantization of the ``nn.Linear`` layers (weights int8, activations quantized per batch).
 
-        CPU only. Scores move slightly (a few 0.01 in ln-prob); see bench/README.md for whether it pays.
+        The vocabulary projection stays float: it is tied to the input embeddings, and keeping it
+        lets :meth:`screen` compute only the logits it needs. CPU only. Scores move slightly (about
+        0.1 in ln-prob on a random distilroberta-size model); see bench/README.md for what it buys.
         """
         if kind != "int8":
             raise ValueError(f"unknown quantization {kind!r} (expected 'int8' or 'none')")
         if self.device.type != "cpu":
             raise ModelUnavailable(f"{self.name}: int8 dynamic quantization runs on the CPU only, not {self.device}.")
-        self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        import warnings
+
+        with warnings.catch_warnings():  # torch 2.13 marks the eager quantization API deprecated; it still works
+            warnings.filterwarnings("ignore", message=".*quantiz.*deprecated", category=UserWarning)
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            out = self.model.get_output_embeddings()
+            names = {n for n, m in self.model.named_modules() if isinstance(m, torch.nn.Linear) and m is not out}
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, names, dtype=torch.qint8)
         self.quantized = kind
 
     def _find_logit_rows(self):
@@ -527,13 +550,14 @@ class TransformerLM(LanguageModel):
         only these two logits are computed). An alternative that only deletes words is read as the
         word that follows the deleted stretch (or the sentence end) moving up; one that only adds
         words as its first added word in front of the word after the slot. High means the model,
-        seeing the sentence as written, would rather have this alternative there. An alternative that
-        cannot be read this way (the text as written again) gets ``+inf``. Sentences shared by
-        several slots are run once; no masked pass is made.
+        seeing the sentence as written, would rather have this alternative there. The text as written
+        offered again gets ``-inf``; an alternative whose first sub-token is the written one's (the
+        screen cannot tell them apart) gets 0. Sentences shared by several slots are run once; no
+        masked pass is made.
         """
         rows = _Rows()
         where_of: dict[tuple[str, ...], tuple[list[tuple[int, ...]], list[tuple[list[int], int]]]] = {}
-        plan: list[list[tuple[int, int] | None]] = []  # per slot and alternative: (its request, written's)
+        plan: list[list[tuple[int, int] | float]] = []  # per slot and alternative: (its request, written's) or a value
         for slot in slots:
             self._check(slot)
             toks = tuple(str(t) for t in slot.tokens)
@@ -543,15 +567,15 @@ class TransformerLM(LanguageModel):
             pieces, where = where_of[toks]
             s, e = slot.start, slot.end
             written = toks[s:e]
-            pairs: list[tuple[int, int] | None] = []
+            pairs: list[tuple[int, int] | float] = []
             for alt in slot.alternatives:
-                pairs.append(None)
+                pairs.append(-np.inf)
                 alt = tuple(str(t) for t in alt)
                 d = 0
                 while d < len(alt) and d < len(written) and alt[d] == written[d]:
                     d += 1
                 if d == len(alt) == len(written):
-                    continue  # the text as written again: no opinion
+                    continue  # the text as written again: nothing to gain
                 at = s + d  # the sentence word (or the end, at len(toks)) the alternative is read against
                 w_tok = pieces[at][0] if at < len(toks) else (self._suffix[0] if self._suffix else None)
                 if d < len(alt):
@@ -561,13 +585,14 @@ class TransformerLM(LanguageModel):
                 else:
                     c_tok = self._suffix[0] if self._suffix else None
                 if w_tok is None or c_tok is None or w_tok == c_tok:
+                    pairs[-1] = 0.0  # indistinguishable here: as likely as the text as written
                     continue
                 ids, pos = where[at]
                 pairs[-1] = (rows.token(ids, pos, c_tok), rows.token(ids, pos, w_tok))
             plan.append(pairs)
         values, _ = self._run(rows, raw=True)
         return [
-            np.array([np.inf if pr is None else float(values[pr[0]] - values[pr[1]]) for pr in pairs], dtype=np.float64)
+            np.array([pr if isinstance(pr, float) else float(values[pr[0]] - values[pr[1]]) for pr in pairs], dtype=np.float64)
             for pairs in plan
         ]
 
