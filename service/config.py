@@ -126,6 +126,13 @@ class Settings(BaseSettings):
     concurrency: int = Field(
         2, ge=1, description="Scoring requests run at once per service process (threads; the engine is shared)."
     )
+    batch_window_ms: float = Field(
+        10.0, ge=0.0, le=1000.0, description="With a transformer model: how long a scoring request waits for "
+        "concurrent ones to batch with (milliseconds)."
+    )
+    max_batch: int = Field(
+        8, ge=1, description="With a transformer model: most concurrent requests scored in one batch (1: no batching)."
+    )
     queue_size: int = Field(
         16, ge=0, description="Scoring requests allowed to wait for a free slot; beyond it the service answers 503 "
         "with Retry-After instead of piling up."

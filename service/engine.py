@@ -109,6 +109,12 @@ def _lm_word(tok: Token) -> str | None:
     return None
 
 
+def _lm_slot(pending: tuple) -> Slot:
+    """The language-model slot of a pending ``(sentence, first, last, slot, candidates, lexicon)``."""
+    _, _, _, sl, cands, _ = pending
+    return Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in cands))
+
+
 class Engine:
     """Scores texts for spinning. One instance can serve concurrent ``score`` calls: its only mutable
     state is caches that are filled, never changed."""
@@ -205,27 +211,36 @@ class Engine:
 
     def analyze(self, text: str) -> Analysis:
         """Segment ``text`` and score every slot's candidates (no thresholding)."""
-        sentences = segment(text)
-        pending = []
-        names = self._names(sentences)
-        for s_idx, sent in enumerate(sentences):
-            for first, last, slot, cands, lex in self._slots_for(sent, names):
-                pending.append((s_idx, first, last, slot, cands, lex))
-        slots = [
-            Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in cands)) for _, _, _, sl, cands, _ in pending
-        ]
-        if self.settings.screen_keep < 1.0:  # masked comparisons only for the slots the cheap screen doubts
-            st = self.settings
-            kept = screen_select(self.lm.screen(slots), st.screen_keep, st.screen_candidates, [p[5] is not None for p in pending])
-            pending = [(*pending[i][:4], [pending[i][4][j] for j in alts], pending[i][5]) for i, alts in kept]
-            slots = [Slot(p[3].tokens, p[3].start, p[3].end, tuple(c.tokens for c in p[4])) for p in pending]
-        scores = self.lm.compare(slots)
-        results = []
-        for (s_idx, first, last, slot, cands, lex), lp in zip(pending, scores):
-            results.append(self._features(s_idx, first, last, slot, cands, lex, lp))
-        for r in results:
-            r.probs = self.fusion.predict(r.features)
-        return Analysis(text, sentences, results, word_count(sentences))
+        return self.analyze_many([text])[0]
+
+    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+        """:meth:`analyze` for several texts at once, with the same result for each: the language
+        model screens and compares the slots of all texts in one call each, which is what lets a
+        transformer batch across documents. Screening still keeps a share of each text's slots."""
+        docs = []
+        for text in texts:
+            sentences = segment(text)
+            names = self._names(sentences)
+            pending = [(s_idx, *found) for s_idx, sent in enumerate(sentences) for found in self._slots_for(sent, names)]
+            docs.append((text, sentences, pending))
+        st = self.settings
+        if st.screen_keep < 1.0:  # masked comparisons only for the slots the cheap screen doubts
+            screens = self.lm.screen([_lm_slot(p) for _, _, pending in docs for p in pending])
+            at = 0
+            for k, (text, sentences, pending) in enumerate(docs):
+                mine, at = screens[at : at + len(pending)], at + len(pending)
+                kept = screen_select(mine, st.screen_keep, st.screen_candidates, [p[5] is not None for p in pending])
+                pending = [(*pending[i][:4], [pending[i][4][j] for j in alts], pending[i][5]) for i, alts in kept]
+                docs[k] = (text, sentences, pending)
+        scores = self.lm.compare([_lm_slot(p) for _, _, pending in docs for p in pending])
+        out, at = [], 0
+        for text, sentences, pending in docs:
+            results = [self._features(*p, lp) for p, lp in zip(pending, scores[at : at + len(pending)])]
+            at += len(pending)
+            for r in results:
+                r.probs = self.fusion.predict(r.features)
+            out.append(Analysis(text, sentences, results, word_count(sentences)))
+        return out
 
     def _features(self, s_idx, first, last, slot: Slot, cands, lex, lp: np.ndarray) -> SlotResult:
         ng = self.ngram
@@ -279,7 +294,41 @@ class Engine:
         """
         t0 = time.perf_counter()
         check_text(text, self.settings.max_chars)
-        analysis = self.analyze(text)
+        return self._report(self.analyze(text), t0, id=id, path=path, threshold=threshold,
+                            max_suggestions=max_suggestions, grammar=grammar)
+
+    def score_many(self, texts: Sequence[str], options: Sequence[dict] | None = None) -> list[Report | InputError]:
+        """Score several texts in one go (the language model batches across them), each with its own
+        keyword options of :meth:`score` (``id``, ``path``, ``threshold``, ``max_suggestions``,
+        ``grammar``). Returns one entry per text, in order: its report, or the :class:`InputError`
+        that refused it (the others are still scored). Each report equals what :meth:`score` gives."""
+        t0 = time.perf_counter()
+        opts = list(options) if options is not None else [{} for _ in texts]
+        out: list[Report | InputError | None] = [None] * len(texts)
+        ok = []
+        for i, text in enumerate(texts):
+            try:
+                check_text(text, self.settings.max_chars)
+                ok.append(i)
+            except InputError as e:
+                out[i] = e
+        for i, analysis in zip(ok, self.analyze_many([texts[i] for i in ok])):
+            out[i] = self._report(analysis, t0, **opts[i])
+        return out  # type: ignore[return-value]
+
+    def _report(
+        self,
+        analysis: Analysis,
+        t0: float,
+        *,
+        id: str | None = None,
+        path: str | None = None,
+        threshold: float | None = None,
+        max_suggestions: int | None = None,
+        grammar: bool = True,
+    ) -> Report:
+        """Threshold, grammar, garble and the document score: an analysis becomes a report."""
+        text = analysis.text
         thr = self.threshold if threshold is None else threshold
         k = max_suggestions or self.settings.max_suggestions
         status, gmatches = self._check_grammar(text, grammar)

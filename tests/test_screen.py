@@ -14,6 +14,7 @@ import pytest
 
 from service.config import Settings
 from service.lm.base import Slot, screen_select
+from service.text import InputError
 
 
 # ---------------------------------------------------------------- the selection rule
@@ -286,3 +287,19 @@ def test_int8_quantization(screen_model_dir, tiny_lm):
     assert all(np.allclose(x[np.isfinite(x)], y[np.isfinite(y)], atol=0.5) for x, y in zip(a, b))
     with pytest.raises(ValueError):
         TransformerLM.load(str(screen_model_dir), quantize="int4")
+
+
+def test_score_many_equals_score_one_by_one(tiny_lm, engine, seeds):
+    """Batching texts through the transformer changes nothing in any text's report."""
+    e = _engine(tiny_lm, engine, screen_keep=0.3, screen_candidates=3)
+    texts = [*seeds.values(), "", "The central bank raised interest rates on Tuesday to curb rising inflation."]
+    many = e.score_many(texts, [{"id": str(i), "grammar": False} for i in range(len(texts))])
+    assert isinstance(many[2], InputError)
+    for i, text in enumerate(texts):
+        if i == 2:
+            continue
+        one = e.score(text, id=str(i), grammar=False)
+        assert [(s.start, s.end, [x.text for x in s.suggestions]) for s in many[i].spans] == \
+            [(s.start, s.end, [x.text for x in s.suggestions]) for s in one.spans]
+        assert [s.score for s in many[i].spans] == pytest.approx([s.score for s in one.spans], abs=1e-3)
+        assert many[i].id == str(i) and many[i].lm == one.lm

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service.api import routes_languagetool, routes_ops, routes_page, routes_score
 from service.api.deps import AppState
+from service.api.batching import Scorer
 from service.api.gate import Busy, Gate
 from service.api.metrics import Metrics
 from service.api.routes_page import STATIC
@@ -60,7 +61,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             start-up, so ``/healthz`` answers at once and ``/readyz`` turns 200 when it is ready.
     """
     settings = settings or get_settings()
-    state = AppState(settings=settings, metrics=Metrics(), gate=Gate(settings.concurrency, settings.queue_size))
+    gate = Gate(settings.concurrency, settings.queue_size)
+    state = AppState(settings=settings, metrics=Metrics(), gate=gate,
+                     scorer=Scorer(gate, settings.batch_window_ms, settings.max_batch))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

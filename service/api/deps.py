@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Depends, HTTPException, Request
 
+from service.api.batching import Scorer
 from service.api.gate import Gate
 from service.api.metrics import Metrics
 from service.config import Settings
@@ -21,6 +22,7 @@ class AppState:
     settings: Settings
     metrics: Metrics
     gate: Gate
+    scorer: Scorer
     engine: Engine | None = None
     load_error: str | None = None
     loaded: threading.Event = field(default_factory=threading.Event)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import math
 import time
-from typing import Callable, TypeVar
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Callable, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -41,21 +42,35 @@ class Gate:
         waves = max(1, self.pending - self.concurrency + 1) / self.concurrency
         return max(1, math.ceil(waves * self._avg_seconds))
 
+    @asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold a place (running or waiting) for the length of the block.
+
+        Raises:
+            Busy: when ``concurrency + queue_size`` places are already taken.
+        """
+        if self.pending >= self.capacity:
+            raise Busy(self.retry_after())
+        self.pending += 1
+        try:
+            yield
+        finally:
+            self.pending -= 1
+
+    async def in_thread(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """Run ``fn(*args, **kwargs)`` in a worker thread once one of the ``concurrency`` slots is free."""
+        if self._limiter is None:  # created lazily: it belongs to the running event loop
+            self._limiter = anyio.CapacityLimiter(self.concurrency)
+        t0 = time.perf_counter()
+        result = await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
+        self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.perf_counter() - t0)
+        return result
+
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
-        """Run ``fn(*args, **kwargs)`` in a worker thread once a slot is free.
+        """Admit, then run ``fn(*args, **kwargs)`` in a worker thread (:meth:`admit`, :meth:`in_thread`).
 
         Raises:
             Busy: when ``concurrency + queue_size`` calls are already running or waiting.
         """
-        if self.pending >= self.capacity:
-            raise Busy(self.retry_after())
-        if self._limiter is None:  # created lazily: it belongs to the running event loop
-            self._limiter = anyio.CapacityLimiter(self.concurrency)
-        self.pending += 1
-        try:
-            t0 = time.perf_counter()
-            result = await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
-            self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.perf_counter() - t0)
-            return result
-        finally:
-            self.pending -= 1
+        async with self.admit():
+            return await self.in_thread(fn, *args, **kwargs)

@@ -90,7 +90,7 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     except HTTPException as e:
         return PlainTextResponse(f"Error: {e.detail}", status_code=e.status_code, headers=e.headers)
     if text.plain.strip():
-        report = await state.gate.run(engine.score, text.plain, grammar=True)
+        report = await state.scorer.score(engine, text.plain, grammar=True)
         state.metrics.words.inc(report.stats.words)
         state.metrics.documents.inc()
     else:  # LanguageTool answers an empty text with no matches, not an error

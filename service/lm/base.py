@@ -63,6 +63,10 @@ class LanguageModel(ABC):
         ``restrict[i]``, when given and not None, limits slot i's fillers to those words.
         """
 
+    #: whether scoring several texts' slots in one call is faster than one text at a time (a
+    #: batched neural model); the HTTP service then batches concurrent requests
+    batches_across_texts: bool = False
+
     def screen(self, slots: Sequence[Slot]) -> list[np.ndarray]:
         """Per slot, per alternative: how much the model prefers it to the text as written, cheaply.
 

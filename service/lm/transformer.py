@@ -152,6 +152,8 @@ class _Rows:
 class TransformerLM(LanguageModel):
     """A Hugging Face masked LM as a :class:`LanguageModel` (see the module docstring for the scores)."""
 
+    batches_across_texts = True  # one forward batch for many texts' slots beats one text at a time
+
     def __init__(
         self,
         model,
