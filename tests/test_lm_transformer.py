@@ -111,6 +111,11 @@ def _build(kind: str, directory: Path, train_steps: int = 80) -> Path:
             inputs.append(ids)
             labels.append(lab)
             at += len(p)
+    return train_and_save(model, tokenizer, inputs, labels, train_steps, directory)
+
+
+def train_and_save(model, tokenizer, inputs: list[list[int]], labels: list[list[int]], steps: int, directory: Path) -> Path:
+    """Train a tiny masked LM on padded ``inputs``/``labels`` (-100 = not predicted) and save it with its tokenizer."""
     width = max(map(len, inputs))
     ids = torch.full((len(inputs), width), tokenizer.pad_token_id)
     lab = torch.full((len(inputs), width), -100)
@@ -119,7 +124,7 @@ def _build(kind: str, directory: Path, train_steps: int = 80) -> Path:
         ids[i, : len(x)], lab[i, : len(y)], att[i, : len(x)] = torch.tensor(x), torch.tensor(y), 1
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(train_steps):
+    for _ in range(steps):
         opt.zero_grad()
         model(input_ids=ids, attention_mask=att, labels=lab).loss.backward()
         opt.step()

@@ -92,7 +92,7 @@ def _build_screen_model(directory, steps: int = 80):
     helper of the transformer tests trains masked positions only, which leaves the unmasked
     prediction untrained. One thread, so the training itself is repeatable.
     """
-    from test_lm_transformer import SENTENCES
+    from test_lm_transformer import SENTENCES, train_and_save
 
     torch.manual_seed(0)
     # a whole-word vocabulary in a fixed order (a trained WordPiece vocabulary differs run to run)
@@ -122,22 +122,7 @@ def _build_screen_model(directory, steps: int = 80):
                 inputs.append(ids)
                 labels.append(lab)
             at += len(p)
-    width = max(map(len, inputs))
-    ids = torch.full((len(inputs), width), tokenizer.pad_token_id)
-    lab = torch.full((len(inputs), width), -100)
-    att = torch.zeros((len(inputs), width), dtype=torch.long)
-    for i, (x, y) in enumerate(zip(inputs, labels)):
-        ids[i, : len(x)], lab[i, : len(y)], att[i, : len(x)] = torch.tensor(x), torch.tensor(y), 1
-    model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(steps):
-        opt.zero_grad()
-        model(input_ids=ids, attention_mask=att, labels=lab).loss.backward()
-        opt.step()
-    model.eval()
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return train_and_save(model, tokenizer, inputs, labels, steps, directory)
 
 
 @pytest.fixture(scope="module")
