@@ -78,13 +78,13 @@ def set_threads(n: int) -> dict:
 
 def sentences_of(texts: list[str]) -> list[list[str]]:
     """The word lists the engine hands the LM (same tokens as ``Engine``: words lower-cased, numbers ``<num>``)."""
-    from service.engine import _lm_word
+    from service.lm.base import lm_words
     from service.text import segment
 
     out = []
     for text in texts:
         for sent in segment(text):
-            words = [w for w in (_lm_word(t) for t in sent.tokens) if w is not None]
+            words = lm_words(sent.tokens)
             if words:
                 out.append(words)
     return out

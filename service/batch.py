@@ -278,6 +278,12 @@ class Outcome(BaseModel):
             return self.report.model_dump(mode="json")
         return ErrorRecord(path=self.path, error=self.error or "unknown error").model_dump()
 
+    def json_text(self, indent: int | None = None) -> str:
+        """The record as JSON text: the report (``indent``ed when given), or a compact error record."""
+        if self.report is not None:
+            return self.report.model_dump_json(indent=indent)
+        return json.dumps(self.record(), ensure_ascii=False)
+
 
 def score_source(
     engine, src: Source, *, threshold: float | None = None, encoding: str | None = None, keep_text: bool = False
@@ -459,18 +465,14 @@ class JsonWriter(Writer):
     """One indented JSON object per document (concatenated); error records compact."""
 
     def _write(self, o: Outcome) -> None:
-        if o.report is not None:
-            self.out.write(o.report.model_dump_json(indent=2) + "\n")
-        else:
-            self.out.write(json.dumps(o.record(), ensure_ascii=False) + "\n")
+        self.out.write(o.json_text(indent=2) + "\n")
 
 
 class JsonlWriter(Writer):
     """One JSON object per line: a report or an error record."""
 
     def _write(self, o: Outcome) -> None:
-        line = o.report.model_dump_json() if o.report is not None else json.dumps(o.record(), ensure_ascii=False)
-        self.out.write(line + "\n")
+        self.out.write(o.json_text() + "\n")
 
 
 def csv_row(o: Outcome) -> list[str]:

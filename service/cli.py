@@ -1,4 +1,4 @@
-"""The ``unspin`` command: ``score``, ``eval``, ``train``, ``make-data``.
+"""The ``unspin`` command: ``score``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``.
 
 A thin shell over :class:`service.engine.Engine`: it reads files, calls the engine and prints.
 """
@@ -8,43 +8,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from service.config import get_settings
-from service.report import Report
-
-TEXT_SUFFIXES = {".txt", ".text", ".md", ""}
-
-
-def iter_inputs(paths: tuple[str, ...]) -> Iterator[tuple[str, Path | None]]:
-    """(display name, path) for each input; folders are walked recursively; '-' is stdin."""
-    for p in paths:
-        if p == "-":
-            yield "-", None
-            continue
-        path = Path(p)
-        if path.is_dir():
-            for f in sorted(path.rglob("*")):
-                if f.is_file() and f.suffix.lower() in TEXT_SUFFIXES and not f.name.startswith("."):
-                    yield str(f), f
-        else:
-            yield str(path), path
-
-
-def _read(name: str, path: Path | None) -> str:
-    from service.text import decode
-
-    data = sys.stdin.buffer.read() if path is None else path.read_bytes()
-    return decode(data)
-
-
-def format_listing(report: Report, text: str) -> str:
-    """Human-readable listing of one report (moved to :func:`service.batch.format_listing`)."""
-    from service.batch import format_listing as _format_listing
-
-    return _format_listing(report, text)
 
 
 @click.group()
@@ -108,7 +75,11 @@ def _read_docs(path: str) -> list[dict]:
     if p.is_file() and p.suffix == ".jsonl":
         with open(p, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
-    return [{"id": name, "text": _read(name, fp), "spans": []} for name, fp in iter_inputs((path,))]
+    from service.batch import collect_sources
+    from service.text import decode
+
+    return [{"id": src.name, "text": decode(src.data if src.path is None else src.path.read_bytes()), "spans": []}
+            for src in collect_sources([path])]
 
 
 @main.command("eval")

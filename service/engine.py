@@ -17,11 +17,11 @@ import numpy as np
 
 from service.candidates import INSERTED_FILLERS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
-from service.garble import GarbleModel, lm_tokens, load_garble_model, sentence_features
+from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
 from service.lexicon import Lexicon, load_lexicons
-from service.lm.base import LanguageModel, Slot, screen_select
+from service.lm.base import LanguageModel, Slot, lm_word, lm_words, screen_select
 from service.lm.ngram import NGramLM
 from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
@@ -34,7 +34,7 @@ from service.scoring import (
     document_score,
     featurize,
 )
-from service.text import InputError, Sentence, Token, check_text, segment, word_count
+from service.text import InputError, Sentence, check_text, segment, word_count
 from service.thesaurus import get_thesaurus
 
 #: Closed-class words: spinners rarely touch them and thesauri give only noise for them.
@@ -101,14 +101,6 @@ def match_case(original: str, replacement: str) -> str:
     return replacement
 
 
-def _lm_word(tok: Token) -> str | None:
-    if tok.is_word:
-        return tok.norm
-    if any(ch.isdigit() for ch in tok.text):
-        return "<num>"  # unknown to the model: breaks the context like any unknown word
-    return None
-
-
 def _lm_slot(pending: tuple) -> Slot:
     """The language-model slot of a pending ``(sentence, first, last, slot, candidates, lexicon)``."""
     _, _, _, sl, cands, _ = pending
@@ -172,7 +164,7 @@ class Engine:
     def _slots_for(
         self, sent: Sentence, names: frozenset[str]
     ) -> list[tuple[int, int, Slot, list[Candidate], str | None]]:
-        words = [_lm_word(t) for t in sent.tokens]
+        words = [lm_word(t) for t in sent.tokens]
         pos = [i for i, w in enumerate(words) if w is not None]
         lm_tokens = tuple(words[i] for i in pos)  # type: ignore[misc]
         where = {tok_i: lm_i for lm_i, tok_i in enumerate(pos)}
@@ -433,7 +425,7 @@ class Engine:
             if sent.kind not in ("prose", "caption"):
                 out.append(0.0)
                 continue
-            words = lm_tokens(sent.tokens)
+            words = lm_words(sent.tokens)
             errors = 0
             if matches:
                 errors = sum(m.kind == "grammar" and sent.start <= m.start < sent.end for m in matches)

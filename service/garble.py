@@ -27,9 +27,8 @@ from typing import Sequence
 import numpy as np
 
 from service.linear import fit_scaled_logistic, load_linear, save_linear
-from service.lm.base import Slot
+from service.lm.base import Slot, lm_words
 from service.lm.ngram import NGramLM
-from service.text import Token
 
 FEATURE_NAMES: tuple[str, ...] = (
     "slor_mean",  # mean over words of ln P(word | context) - ln P(word)
@@ -46,17 +45,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 REINSERT = ("the", "a", "of", "to", "in", "for", "on")
 #: Fewer in-vocabulary words than this: too short to judge (score 0).
 MIN_WORDS = 4
-
-
-def lm_tokens(tokens: Sequence[Token]) -> list[str]:
-    """The words of a sentence as the language model reads them (numbers as ``<num>``, punctuation dropped)."""
-    out = []
-    for t in tokens:
-        if t.is_word:
-            out.append(t.norm)
-        elif any(ch.isdigit() for ch in t.text):
-            out.append("<num>")
-    return out
 
 
 def sentence_features(ngram: NGramLM, words: Sequence[str]) -> np.ndarray | None:
@@ -150,5 +138,5 @@ def text_features(ngram: NGramLM, text: str) -> np.ndarray | None:
     """Features of a one-sentence text (segmented and tokenised as the engine does)."""
     from service.text import segment
 
-    words = [w for s in segment(text) for w in lm_tokens(s.tokens)]
+    words = [w for s in segment(text) for w in lm_words(s.tokens)]
     return sentence_features(ngram, words)

@@ -125,12 +125,8 @@ def _jsonl_sink(output_dir: str):
             super().__init__(path, file_format="jsonl")
 
         def write_block_to_file(self, block, file) -> None:
-            import json
-
-            lines = []
-            for row in block.iter_rows(public_row_format=True):
-                o = Outcome.model_validate_json(row["outcome"])
-                lines.append(o.report.model_dump_json() if o.report is not None else json.dumps(o.record(), ensure_ascii=False))
+            lines = [Outcome.model_validate_json(row["outcome"]).json_text()
+                     for row in block.iter_rows(public_row_format=True)]
             file.write(("\n".join(lines) + "\n").encode("utf-8") if lines else b"")
 
     return JsonlLines(output_dir)

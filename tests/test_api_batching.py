@@ -75,4 +75,4 @@ def test_the_ngram_model_is_not_batched(engine):
             t.start()
         for t in threads:
             t.join(60)
-    assert app.state.unspin.scorer.batches == []
+    assert list(app.state.unspin.scorer.batches) == []

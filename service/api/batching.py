@@ -11,6 +11,7 @@ exactly the report :meth:`Engine.score` would give, and admission control is per
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 from service.api.gate import Gate
 from service.engine import Engine
@@ -26,7 +27,8 @@ class Scorer:
         self.max_batch = max_batch
         self._queue: list[tuple[Engine, str, dict, asyncio.Future]] = []
         self._drainer: asyncio.Task | None = None
-        self.batches: list[int] = []  # sizes of the batches run (for tests and metrics)
+        #: sizes of the latest batches run (bounded: a long-running service must not grow it forever)
+        self.batches: deque[int] = deque(maxlen=256)
 
     @staticmethod
     def batches_pay(engine: Engine) -> bool:

@@ -26,6 +26,22 @@ from typing import Sequence
 import numpy as np
 
 
+def lm_word(tok) -> str | None:
+    """How a language model reads one token (a :class:`service.text.Token`): a word as its
+    normalised form, a number as ``<num>`` (unknown to the model: it breaks the context like any
+    unknown word), punctuation not at all (None)."""
+    if tok.is_word:
+        return tok.norm
+    if any(ch.isdigit() for ch in tok.text):
+        return "<num>"
+    return None
+
+
+def lm_words(tokens) -> list[str]:
+    """The words of a sentence's tokens as a language model reads them (see :func:`lm_word`)."""
+    return [w for w in map(lm_word, tokens) if w is not None]
+
+
 @dataclass(frozen=True)
 class Slot:
     """A stretch ``tokens[start:end]`` of one sentence and alternatives to put there.

@@ -197,8 +197,10 @@ class TransformerLM(LanguageModel):
         self.quantized = None
         if quantize not in (None, "", "none"):
             self._quantize(str(quantize))
+        self._probe_out: tuple[torch.Tensor, torch.Tensor] | None = None
         self._head = self._find_head()
         self._logit_rows = self._find_logit_rows()
+        self._probe_out = None  # only needed to find the head
 
     # ------------------------------------------------------------------ loading
 
@@ -286,18 +288,32 @@ class TransformerLM(LanguageModel):
             candidates.append(m.cls)
         if all(hasattr(m, a) for a in ("vocab_transform", "activation", "vocab_layer_norm", "vocab_projector")):
             candidates.append(lambda h: m.vocab_projector(m.vocab_layer_norm(m.activation(m.vocab_transform(h)))))
-        ids = torch.tensor([list(self._prefix) + list(self._pieces("the", True)) + list(self._suffix)], device=self.device)
-        mask = torch.ones_like(ids)
+        return self._first_exact(candidates, lambda head, hidden: head(hidden))
+
+    def _probe(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Full logits and last hidden states of the model on a tiny input (computed once, cached)."""
+        if self._probe_out is None:
+            m = self.model
+            ids = torch.tensor([list(self._prefix) + list(self._pieces("the", True)) + list(self._suffix)], device=self.device)
+            mask = torch.ones_like(ids)
+            with torch.inference_mode():
+                full = m(input_ids=ids, attention_mask=mask).logits[0]
+                hidden = m.base_model(input_ids=ids, attention_mask=mask)[0][0]
+            self._probe_out = (full, hidden)
+        return self._probe_out
+
+    def _first_exact(self, candidates, logits_of):
+        """The first candidate ``c`` whose ``logits_of(c, hidden)`` reproduces the model's own logits on
+        the probe input (:meth:`_probe`), or None."""
+        full, hidden = self._probe()
         with torch.inference_mode():
-            full = m(input_ids=ids, attention_mask=mask).logits[0]
-            hidden = m.base_model(input_ids=ids, attention_mask=mask)[0][0]
-            for head in candidates:
+            for c in candidates:
                 try:
-                    got = head(hidden)
+                    got = logits_of(c, hidden)
                 except Exception:  # noqa: BLE001 - not the head we guessed
                     continue
                 if got.shape == full.shape and torch.allclose(got, full, atol=1e-4, rtol=1e-4):
-                    return head
+                    return c
         return None
 
     def _quantize(self, kind: str) -> None:
@@ -347,19 +363,8 @@ class TransformerLM(LanguageModel):
             transforms.append(preds.transform)
         if all(hasattr(m, a) for a in ("vocab_transform", "activation", "vocab_layer_norm")):
             transforms.append(lambda h: m.vocab_layer_norm(m.activation(m.vocab_transform(h))))
-        ids = torch.tensor([list(self._prefix) + list(self._pieces("the", True)) + list(self._suffix)], device=self.device)
-        mask = torch.ones_like(ids)
-        with torch.inference_mode():
-            full = m(input_ids=ids, attention_mask=mask).logits[0]
-            hidden = m.base_model(input_ids=ids, attention_mask=mask)[0][0]
-            for transform in transforms:
-                try:
-                    got = transform(hidden) @ weight.T + bias
-                except Exception:  # noqa: BLE001 - not the head we guessed
-                    continue
-                if got.shape == full.shape and torch.allclose(got, full, atol=1e-4, rtol=1e-4):
-                    return transform, weight, bias
-        return None
+        transform = self._first_exact(transforms, lambda t, hidden: t(hidden) @ weight.T + bias)
+        return None if transform is None else (transform, weight, bias)
 
     # ------------------------------------------------------------------ tokens
 
