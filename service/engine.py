@@ -28,11 +28,11 @@ from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Su
 from service.scoring import (
     FusionModel,
     FEATURE_NAMES,
-    SlotFacts,
+    SlotRows,
     default_fusion_path,
     document_label,
     document_score,
-    featurize,
+    featurize_rows,
 )
 from service.text import InputError, Sentence, check_text, segment, word_count
 from service.thesaurus import get_thesaurus
@@ -47,6 +47,8 @@ _SKIP = frozenset(
 
 
 _SIM = FEATURE_NAMES.index("sim")
+#: Slots featurized (and fused) per call.
+_FEATURE_CHUNK = 2048
 #: A user-lexicon hit scores at least this, whatever the language model says.
 LEXICON_SCORE = 0.95
 
@@ -101,10 +103,29 @@ def match_case(original: str, replacement: str) -> str:
     return replacement
 
 
-def _lm_slot(pending: tuple) -> Slot:
-    """The language-model slot of a pending ``(sentence, first, last, slot, candidates, lexicon)``."""
-    _, _, _, sl, cands, _ = pending
-    return Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in cands))
+@dataclass
+class _Pending:
+    """A slot found in a sentence, with its candidates, before the language model compares them."""
+
+    sentence: int
+    first: int  # token indices in the sentence
+    last: int
+    slot: Slot  # the slot in the sentence's LM tokens (no alternatives yet)
+    candidates: list[Candidate]
+    lexicon: str | None = None  # the lexicon's source name when a user lexicon entry matched
+    sims: np.ndarray | None = None  # each candidate's similarity in meaning, when already known
+
+    def lm_slot(self) -> Slot:
+        """The slot with the candidates as its alternatives, as the language model takes it."""
+        sl = self.slot
+        return Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in self.candidates))
+
+    def keep(self, alternatives: Sequence[int]) -> "_Pending":
+        """The same slot with only the candidates at these indices."""
+        idx = list(alternatives)
+        sims = None if self.sims is None else self.sims[idx]
+        return _Pending(self.sentence, self.first, self.last, self.slot,
+                        [self.candidates[j] for j in idx], self.lexicon, sims)
 
 
 class Engine:
@@ -161,9 +182,7 @@ class Engine:
             out.update(t.norm for t in words[1:] if t.is_capitalized and not t.is_upper)
         return frozenset(out)
 
-    def _slots_for(
-        self, sent: Sentence, names: frozenset[str]
-    ) -> list[tuple[int, int, Slot, list[Candidate], str | None]]:
+    def _slots_for(self, s_idx: int, sent: Sentence, names: frozenset[str]) -> list[_Pending]:
         words = [lm_word(t) for t in sent.tokens]
         pos = [i for i, w in enumerate(words) if w is not None]
         lm_tokens = tuple(words[i] for i in pos)  # type: ignore[misc]
@@ -174,7 +193,7 @@ class Engine:
             if hit.first_token in where and hit.last_token - 1 in where:
                 a, b = where[hit.first_token], where[hit.last_token - 1] + 1
                 cands = [Candidate(tuple(o.split()), "lexicon") for o in hit.originals]
-                out.append((hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source))
+                out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source))
                 taken.add((a, b))
         eligible = [self._eligible(sent, i, words[i], names) for i in pos]
         for a in range(len(pos)):
@@ -185,20 +204,20 @@ class Engine:
                 continue  # inside a lexicon entry: the user's list decides there
             if w in INSERTED_FILLERS and a > 0:
                 slot = Slot(lm_tokens, a - 1, a + 1)
-                out.append((pos[a - 1], pos[a] + 1, slot, [Candidate((lm_tokens[a - 1],), "deletion")], None))
+                out.append(_Pending(s_idx, pos[a - 1], pos[a] + 1, slot, [Candidate((lm_tokens[a - 1],), "deletion")]))
                 continue
             for n in (3, 2):
                 b = a + n
                 if b <= len(pos) and all(eligible[a:b]) and pos[b - 1] - pos[a] == n - 1:
                     if not any(a < tb and ta < b for ta, tb in taken) and self.candidates.is_phrase(lm_tokens[a:b]):
                         slot = Slot(lm_tokens, a, b)
-                        cands = self.candidates.for_slot(slot)
+                        cands, sims = self.candidates.scored_for_slot(slot)
                         if cands:
-                            out.append((pos[a], pos[b - 1] + 1, slot, cands, None))
+                            out.append(_Pending(s_idx, pos[a], pos[b - 1] + 1, slot, cands, None, sims))
             slot = Slot(lm_tokens, a, a + 1)
-            cands = self.candidates.for_slot(slot)
+            cands, sims = self.candidates.scored_for_slot(slot)
             if cands:
-                out.append((pos[a], pos[a] + 1, slot, cands, None))
+                out.append(_Pending(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims))
         return out
 
     def analyze(self, text: str) -> Analysis:
@@ -213,58 +232,101 @@ class Engine:
         for text in texts:
             sentences = segment(text)
             names = self._names(sentences)
-            pending = [(s_idx, *found) for s_idx, sent in enumerate(sentences) for found in self._slots_for(sent, names)]
+            pending = [p for s_idx, sent in enumerate(sentences) for p in self._slots_for(s_idx, sent, names)]
             docs.append((text, sentences, pending))
         st = self.settings
-        if st.screen_keep < 1.0:  # masked comparisons only for the slots the cheap screen doubts
-            screens = self.lm.screen([_lm_slot(p) for _, _, pending in docs for p in pending])
+        if st.screen_keep < 1.0 and self.lm.screens:  # masked comparisons only for the slots the screen doubts
+            screens = self.lm.screen([p.lm_slot() for _, _, pending in docs for p in pending])
             at = 0
             for k, (text, sentences, pending) in enumerate(docs):
                 mine, at = screens[at : at + len(pending)], at + len(pending)
-                kept = screen_select(mine, st.screen_keep, st.screen_candidates, [p[5] is not None for p in pending])
-                pending = [(*pending[i][:4], [pending[i][4][j] for j in alts], pending[i][5]) for i, alts in kept]
-                docs[k] = (text, sentences, pending)
-        scores = self.lm.compare([_lm_slot(p) for _, _, pending in docs for p in pending])
+                kept = screen_select(mine, st.screen_keep, st.screen_candidates, [p.lexicon is not None for p in pending])
+                docs[k] = (text, sentences, [pending[i].keep(alts) for i, alts in kept])
+        scores = self.lm.compare([p.lm_slot() for _, _, pending in docs for p in pending])
         out, at = [], 0
         for text, sentences, pending in docs:
-            results = [self._features(*p, lp) for p, lp in zip(pending, scores[at : at + len(pending)])]
-            at += len(pending)
-            for r in results:
-                r.probs = self.fusion.predict(r.features)
+            mine, at = scores[at : at + len(pending)], at + len(pending)
+            results: list[SlotResult] = []
+            # features and fusion for many slots per call (per-call overhead dominates otherwise),
+            # in chunks so that a very long text does not build one huge matrix
+            for lo in range(0, len(pending), _FEATURE_CHUNK):
+                chunk = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK])
+                if chunk:
+                    probs = self.fusion.predict(np.vstack([r.features for r in chunk]))
+                    cut = np.cumsum([len(r.features) for r in chunk])[:-1]
+                    for r, pr in zip(chunk, np.split(probs, cut)):
+                        r.probs = pr
+                results += chunk
             out.append(Analysis(text, sentences, results, word_count(sentences)))
         return out
 
-    def _features(self, s_idx, first, last, slot: Slot, cands, lex, lp: np.ndarray) -> SlotResult:
+    def _features(self, pending: Sequence[_Pending], scores: Sequence[np.ndarray]) -> list[SlotResult]:
+        """The feature rows of every candidate of these slots (``scores``: the LM's ``compare`` for
+        each), computed for all slots at once."""
+        if not pending:
+            return []
         ng = self.ngram
-        toks = slot.tokens
-        written = tuple(toks[slot.start : slot.end])
-        left = toks[slot.start - 1] if slot.start > 0 else "<s>"
-        right = toks[slot.end] if slot.end < len(toks) else "</s>"
-        uni_w = sum(_unigram(ng, w) for w in written)
-        window = (slot.end - slot.start) + min(2, len(toks) - slot.end) + 1
-        # a candidate with fewer words skips their cost: charge it the window's mean cost per word
-        per_token = float(lp[0]) / window
-        lens = np.array([len(c.tokens) for c in cands])
-        gains = lp[1:] - lp[0] + (len(written) - lens) * per_token
-        sims = self.relatedness.similarities(" ".join(written), [c.text for c in cands])
-        feats = featurize(
-            SlotFacts(
-                gains=gains,
-                uni_w=uni_w,
-                uni_c=np.array([sum(_unigram(ng, w) for w in c.tokens) for c in cands]),
-                lp_w=float(lp[0]),
-                window_len=window,
-                seen_left_w=ng.bigram_seen(left, written[0]),
-                seen_w_right=ng.bigram_seen(written[-1], right),
-                seen_left_c=np.array([bool(c.tokens) and ng.bigram_seen(left, c.tokens[0]) for c in cands]),
-                seen_c_right=np.array([bool(c.tokens) and ng.bigram_seen(c.tokens[-1], right) for c in cands]),
-                len_w=len(written),
-                len_c=lens,
-                relations=[c.relation for c in cands],
-                sims=sims,
-            )
-        )
-        return SlotResult(s_idx, first, last, written, cands, feats, lexicon=lex)
+        counts = np.array([len(p.candidates) for p in pending])
+        slot_ids = np.repeat(np.arange(len(pending)), counts)
+        cands = [c for p in pending for c in p.candidates]
+        uni_w = np.empty(len(pending))
+        lp_w = np.empty(len(pending))
+        per_token = np.empty(len(pending))
+        len_w = np.empty(len(pending))
+        sims = []
+        seams_w: list[tuple[str | None, str | None]] = []
+        seams_left: list[tuple[str | None, str | None]] = []
+        seams_right: list[tuple[str | None, str | None]] = []
+        written_all = []
+        for k, (p, lp) in enumerate(zip(pending, scores)):
+            slot = p.slot
+            toks = slot.tokens
+            written = tuple(toks[slot.start : slot.end])
+            written_all.append(written)
+            left = toks[slot.start - 1] if slot.start > 0 else "<s>"
+            right = toks[slot.end] if slot.end < len(toks) else "</s>"
+            uni_w[k] = sum(_unigram(ng, w) for w in written)
+            window = (slot.end - slot.start) + min(2, len(toks) - slot.end) + 1
+            lp_w[k] = float(lp[0]) / window
+            # a candidate with fewer words skips their cost: charge it the window's mean cost per word
+            per_token[k] = float(lp[0]) / window
+            len_w[k] = len(written)
+            sims.append(p.sims if p.sims is not None
+                        else self.relatedness.similarities(" ".join(written), [c.text for c in p.candidates]))
+            seams_w += [(left, written[0]), (written[-1], right)]
+            seams_left += [(left, c.tokens[0] if c.tokens else None) for c in p.candidates]
+            seams_right += [(c.tokens[-1] if c.tokens else None, right) for c in p.candidates]
+        lp_all = np.concatenate([np.asarray(lp[1:], dtype=np.float64) for lp in scores])
+        lp0 = np.array([float(lp[0]) for lp in scores])
+        lens = np.array([len(c.tokens) for c in cands], dtype=np.float64)
+        gains = lp_all - lp0[slot_ids] + (len_w[slot_ids] - lens) * per_token[slot_ids]
+        # every seam bigram in one lookup: per slot, written left and right; per candidate, the same
+        seen = ng.bigrams_seen(seams_w + seams_left + seams_right).astype(np.float64)
+        w, c = 2 * len(pending), len(cands)
+        seen_w, seen_left_c, seen_c_right = seen[:w], seen[w : w + c], seen[w + c :]
+        uni_c = np.array([
+            _unigram(ng, c.tokens[0]) if len(c.tokens) == 1 else sum(_unigram(ng, w) for w in c.tokens) for c in cands
+        ], dtype=np.float64)
+        X = featurize_rows(SlotRows(
+            slot=slot_ids,
+            gains=gains,
+            uni_w=uni_w[slot_ids],
+            uni_c=uni_c,
+            lp_w_tok=lp_w[slot_ids],
+            seen_left_w=seen_w[0::2][slot_ids],
+            seen_w_right=seen_w[1::2][slot_ids],
+            seen_left_c=seen_left_c,
+            seen_c_right=seen_c_right,
+            len_w=len_w[slot_ids],
+            len_c=lens,
+            relations=np.array([c.relation for c in cands]),
+            sims=np.concatenate([np.asarray(x, dtype=np.float64) for x in sims]),
+        ))
+        out, at = [], 0
+        for p, written, n in zip(pending, written_all, counts.tolist()):
+            out.append(SlotResult(p.sentence, p.first, p.last, written, p.candidates, X[at : at + n], lexicon=p.lexicon))
+            at += n
+        return out
 
     # -- the report ---------------------------------------------------------------------------
     def score(

@@ -61,7 +61,7 @@ def sentence_features(ngram: NGramLM, words: Sequence[str]) -> np.ndarray | None
     known = [w for w, k in zip(words, ok) if k]
     pairs = list(zip(words[:-1], words[1:], ok[:-1], ok[1:]))
     valid = [(a, b) for a, b, ka, kb in pairs if ka and kb]
-    unseen = sum(not ngram.bigram_seen(a, b) for a, b in valid) / len(valid) if valid else 0.0
+    unseen = float((~ngram.bigrams_seen(valid)).sum()) / len(valid) if valid else 0.0
     return np.array([slor.mean(), worst.mean(), unseen, lp[ok].mean(), math.log(len(known)), *_repairs(ngram, words)])
 
 

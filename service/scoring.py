@@ -65,30 +65,79 @@ class SlotFacts:
 def featurize(f: SlotFacts) -> np.ndarray:
     """The feature matrix of a slot's candidates (rows) in :data:`FEATURE_NAMES` order."""
     n = len(f.gains)
-    gains = np.asarray(f.gains, dtype=np.float64)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))
-    uni_w = max(f.uni_w, -25.0)
-    len_c = np.asarray(f.len_c, dtype=np.float64)
-    uni_c = np.where(len_c > 0, np.maximum(np.asarray(f.uni_c, dtype=np.float64), -25.0), 0.0)
-    order = np.argsort(-gains, kind="stable")
+    return featurize_rows(SlotRows(
+        slot=np.zeros(n, dtype=np.int64),
+        gains=np.asarray(f.gains, dtype=np.float64),
+        uni_w=np.full(n, f.uni_w, dtype=np.float64),
+        uni_c=np.asarray(f.uni_c, dtype=np.float64),
+        lp_w_tok=np.full(n, f.lp_w / max(1, f.window_len)),
+        seen_left_w=np.full(n, float(f.seen_left_w)),
+        seen_w_right=np.full(n, float(f.seen_w_right)),
+        seen_left_c=np.asarray(f.seen_left_c, dtype=np.float64),
+        seen_c_right=np.asarray(f.seen_c_right, dtype=np.float64),
+        len_w=np.full(n, float(f.len_w)),
+        len_c=np.asarray(f.len_c, dtype=np.float64),
+        relations=np.asarray(f.relations),
+        sims=np.asarray(f.sims, dtype=np.float64),
+    ))
+
+
+@dataclass(frozen=True)
+class SlotRows:
+    """The facts of many slots' candidates at once: one entry per candidate row, rows of one slot
+    together and ``slot`` numbering them (non-decreasing). Per-slot facts repeat on its rows."""
+
+    slot: np.ndarray
+    gains: np.ndarray
+    uni_w: np.ndarray
+    uni_c: np.ndarray
+    lp_w_tok: np.ndarray  # the written window's ln-score per token
+    seen_left_w: np.ndarray
+    seen_w_right: np.ndarray
+    seen_left_c: np.ndarray
+    seen_c_right: np.ndarray
+    len_w: np.ndarray
+    len_c: np.ndarray
+    relations: np.ndarray
+    sims: np.ndarray
+
+
+def featurize_rows(f: SlotRows) -> np.ndarray:
+    """:func:`featurize` for many slots in one go (the same rows as stacking each slot's matrix):
+    per-slot numpy calls cost more than the arithmetic, so the engine featurizes a text at once."""
+    n = len(f.gains)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)))
+    gains = f.gains
+    slot = np.asarray(f.slot)
+    starts = np.flatnonzero(np.concatenate(([True], slot[1:] != slot[:-1])))
+    counts = np.diff(np.append(starts, n))
+    seg = np.repeat(np.arange(len(starts)), counts)
+    uni_w = np.maximum(f.uni_w, -25.0)
+    len_c = f.len_c
+    uni_c = np.where(len_c > 0, np.maximum(f.uni_c, -25.0), 0.0)
+    # rank by gain within each slot, ties to the earlier candidate
+    order = np.lexsort((np.arange(n), -gains, seg))
     rank = np.empty(n)
-    rank[order] = np.arange(n)
-    rel = np.array(f.relations)
-    sims = np.asarray(f.sims, dtype=np.float64)
+    rank[order] = np.arange(n) - np.repeat(starts, counts)
+    best = np.repeat(np.maximum.reduceat(gains, starts), counts)
+    rel = f.relations
+    sims = f.sims
     cols = [
         gains,
         gains - (uni_c - uni_w),
-        gains - gains.max(),
+        gains - best,
         np.log1p(rank),
-        np.full(n, uni_w),
+        uni_w,
         uni_c,
-        np.full(n, f.lp_w / max(1, f.window_len)),
-        np.full(n, float(f.seen_left_w)),
-        np.full(n, float(f.seen_w_right)),
-        np.asarray(f.seen_left_c, dtype=np.float64),
-        np.asarray(f.seen_c_right, dtype=np.float64),
-        np.full(n, float(f.len_w)),
+        f.lp_w_tok,
+        f.seen_left_w,
+        f.seen_w_right,
+        f.seen_left_c,
+        f.seen_c_right,
+        f.len_w,
         len_c,
         np.maximum(gains, 0.0),
         sims,

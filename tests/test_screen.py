@@ -163,18 +163,17 @@ def test_screen_off_compares_everything_as_before(tiny_lm, engine, monkeypatch):
     monkeypatch.setattr(type(tiny_lm), "compare", lambda self, slots: seen.extend(slots) or real(self, slots))
     analysis = eng.analyze(TEXT)
     # the slots as the engine proposes them, before any screening
-    expected = []
     names = eng._names(analysis.sentences)
-    for sent in analysis.sentences:
-        for _, _, slot, cands, _ in eng._slots_for(sent, names):
-            expected.append(Slot(slot.tokens, slot.start, slot.end, tuple(c.tokens for c in cands)))
+    pending = [p for i, sent in enumerate(analysis.sentences) for p in eng._slots_for(i, sent, names)]
+    expected = [p.lm_slot() for p in pending]
     assert seen == expected and len(expected) >= 4
     # and the scores are exactly compare()'s on those slots, as before screening existed
     direct = real(tiny_lm, expected)
-    for r, lp, slot in zip(analysis.slots, direct, expected):
+    fresh = eng._features(pending, direct)
+    assert len(fresh) == len(analysis.slots)
+    for r, f, slot in zip(analysis.slots, fresh, expected):
         assert len(r.candidates) == len(slot.alternatives)
-        fresh = eng._features(r.sentence, r.first, r.last, slot, r.candidates, r.lexicon, lp)
-        np.testing.assert_array_equal(fresh.features, r.features)
+        np.testing.assert_array_equal(f.features, r.features)
 
 
 def test_screened_engine_compares_a_subset(tiny_lm, engine):

@@ -83,6 +83,9 @@ class LanguageModel(ABC):
     #: batched neural model); the HTTP service then batches concurrent requests
     batches_across_texts: bool = False
 
+    #: whether :meth:`screen` can tell slots apart; when not, the engine skips screening altogether
+    screens: bool = False
+
     def screen(self, slots: Sequence[Slot]) -> list[np.ndarray]:
         """Per slot, per alternative: how much the model prefers it to the text as written, cheaply.
 

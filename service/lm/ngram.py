@@ -28,6 +28,8 @@ LOG_SCALE = math.log(1.0001)
 #: pocketsphinx returns this for words it does not know.
 _OOV = -536870912
 NAME = "ngram:cmu-en-us"
+#: At most this many words' unigram log-probabilities are remembered (the vocabulary has 72 k).
+_UNIGRAM_CACHE = 200_000
 
 
 def default_model_path() -> Path:
@@ -61,15 +63,23 @@ class BigramIndex:
     pred_word: np.ndarray
     keys: np.ndarray | None = None  # sorted first*V+second, for membership tests
 
-    def has_bigram(self, a: int, b: int) -> bool:
-        """Whether the model stores the bigram (a, b) explicitly (seen in its training text)."""
+    def _bigram_keys(self) -> np.ndarray:
         if self.keys is None:
             v = len(self.vocab)
             first = np.repeat(np.arange(v, dtype=np.int64), np.diff(self.succ_ptr))
             self.keys = np.sort(first * v + self.succ_word.astype(np.int64))
-        key = a * len(self.vocab) + b
-        i = int(np.searchsorted(self.keys, key))
-        return i < len(self.keys) and int(self.keys[i]) == key
+        return self.keys
+
+    def has_bigram(self, a: int, b: int) -> bool:
+        """Whether the model stores the bigram (a, b) explicitly (seen in its training text)."""
+        return bool(self.has_bigrams(np.array([a]), np.array([b]))[0])
+
+    def has_bigrams(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """:meth:`has_bigram` for arrays of first and second word ids at once (one lookup)."""
+        keys = self._bigram_keys()
+        q = np.asarray(a, dtype=np.int64) * len(self.vocab) + np.asarray(b, dtype=np.int64)
+        i = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        return keys[i] == q
 
     def successors(self, wid: int, k: int) -> np.ndarray:
         """Ids of the ``k`` likeliest words after word ``wid``."""
@@ -178,6 +188,7 @@ class NGramLM(LanguageModel):
         self._cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "unspin"
         self._index: BigramIndex | None = None
         self._ids: dict[str, int] | None = None
+        self._unigrams: dict[str, float] = {}
 
     # -- basic queries -------------------------------------------------------------------
     @property
@@ -202,13 +213,30 @@ class NGramLM(LanguageModel):
         i, j = ids.get(a), ids.get(b)
         return i is not None and j is not None and self.index.has_bigram(i, j)
 
+    def bigrams_seen(self, pairs: Sequence[tuple[str | None, str | None]]) -> np.ndarray:
+        """:meth:`bigram_seen` for many pairs in one lookup (a pair with ``None`` or an unknown word: False)."""
+        ids = self.ids
+        a = np.array([ids.get(x, -1) if x is not None else -1 for x, _ in pairs], dtype=np.int64)
+        b = np.array([ids.get(y, -1) if y is not None else -1 for _, y in pairs], dtype=np.int64)
+        known = (a >= 0) & (b >= 0)
+        out = np.zeros(len(pairs), dtype=bool)
+        if known.any():
+            out[known] = self.index.has_bigrams(a[known], b[known])
+        return out
+
     def in_vocab(self, word: str) -> bool:
-        return self._prob([word]) != _OOV
+        return self.unigram(word) != -math.inf
 
     def unigram(self, word: str) -> float:
-        """ln P(word), or -inf when unknown."""
-        v = self._prob([word])
-        return -math.inf if v == _OOV else v * LOG_SCALE
+        """ln P(word), or -inf when unknown (remembered per word: the engine asks again and again)."""
+        hit = self._unigrams.get(word)
+        if hit is None:
+            v = self._prob([word])
+            hit = -math.inf if v == _OOV else v * LOG_SCALE
+            if len(self._unigrams) >= _UNIGRAM_CACHE:
+                self._unigrams.clear()  # unknown words could otherwise grow it without end
+            self._unigrams[word] = hit
+        return hit
 
     def _window(self, toks: Sequence[str], lo: int, hi: int) -> float:
         """ln P(toks[lo:hi] | two preceding tokens), summed; unknown words contribute a flat penalty."""
@@ -238,16 +266,33 @@ class NGramLM(LanguageModel):
         return out
 
     def compare(self, slots: Sequence[Slot]) -> list[np.ndarray]:
+        prob = self._prob
         out = []
         for slot in slots:
-            toks = ["<s>", *slot.tokens, "</s>"]
-            s, e = slot.start + 1, slot.end + 1
-            left, right = toks[max(0, s - 2) : s], toks[e : e + 2]
-            scores = np.empty(len(slot.alternatives) + 1, dtype=np.float64)
-            for i, alt in enumerate((tuple(slot.tokens[slot.start : slot.end]), *slot.alternatives)):
-                window = [*left, *alt, *right]
-                scores[i] = self._window(window, len(left) if left else 0, len(window))
-            out.append(scores)
+            toks = tuple(slot.tokens)
+            s, e = slot.start, slot.end
+            # two words of history before the slot ("<s>" opens the sentence) and two after it
+            left = toks[s - 2 : s] if s >= 2 else ("<s>", *toks[:s])
+            right = (*toks[e : e + 2], "</s>")[:2] if e + 2 > len(toks) else toks[e : e + 2]
+            nl = len(left)
+            scores = []
+            full = nl == 2 and len(right) == 2
+            for alt in (toks[s:e], *slot.alternatives):
+                if full and len(alt) == 1:  # the common case, unrolled: three trigrams
+                    a = alt[0]
+                    v1 = prob([a, left[1], left[0]])
+                    v2 = prob([right[0], a, left[1]])
+                    v3 = prob([right[1], right[0], a])
+                    scores.append(((-200000 if v1 == _OOV else v1) + (-200000 if v2 == _OOV else v2)
+                                   + (-200000 if v3 == _OOV else v3)) * LOG_SCALE)
+                    continue
+                w = (*left, *alt, *right)
+                total = 0
+                for j in range(nl, len(w)):
+                    v = prob([w[j], w[j - 1], w[j - 2]]) if j >= 2 else prob([w[j], w[0]])
+                    total += -200000 if v == _OOV else v
+                scores.append(total * LOG_SCALE)
+            out.append(np.array(scores, dtype=np.float64))
         return out
 
     def filler_ids(self, slot: Slot, per_side: int = 400) -> np.ndarray:
@@ -261,7 +306,12 @@ class NGramLM(LanguageModel):
             parts.append(index.successors(lid, per_side))
         if rid is not None:
             parts.append(index.predecessors(rid, per_side))
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int32)
+        if not parts:
+            return np.zeros(0, dtype=np.int32)
+        ids_ = np.sort(np.concatenate(parts))
+        if len(ids_) == 0:
+            return ids_  # sorted and unique, like np.unique but cheaper here
+        return ids_[np.concatenate(([True], ids_[1:] != ids_[:-1]))]
 
     def filler_set(self, slot: Slot, per_side: int = 400) -> set[str]:
         """Words seen in the model right after the slot's left neighbour or right before its right one."""

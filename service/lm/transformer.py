@@ -153,6 +153,7 @@ class TransformerLM(LanguageModel):
     """A Hugging Face masked LM as a :class:`LanguageModel` (see the module docstring for the scores)."""
 
     batches_across_texts = True  # one forward batch for many texts' slots beats one text at a time
+    screens = True  # one unmasked pass per sentence ranks the slots (see screen)
 
     def __init__(
         self,
