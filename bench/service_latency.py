@@ -104,6 +104,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--requests", type=int, default=64, help="requests per (size, clients) level")
     ap.add_argument("--workers", type=int, default=1, help="unspin serve --workers")
+    ap.add_argument("--random-transformer", choices=["distilroberta-base", "roberta-base"], default=None,
+                    help="serve a RANDOMLY INITIALISED masked LM of this architecture (built like "
+                         "bench/throughput.py does) instead of the n-gram model: speed and memory only")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     if not args.corpus.exists():
@@ -112,11 +115,27 @@ def main() -> None:
     port = free_port()
     env = dict(os.environ)
     env.setdefault("UNSPIN_LM", "ngram")
+    model_tmp = None
+    if args.random_transformer:
+        import tempfile
+
+        sys.path.insert(0, str(ROOT / "bench"))
+        import throughput
+
+        model_tmp = tempfile.TemporaryDirectory(prefix="unspin-bench-model-")
+        throughput.build_random_model_dir(
+            argparse.Namespace(arch=args.random_transformer, bpe_source="both", corpus=args.corpus, seed=0,
+                               quiet=True),
+            Path(model_tmp.name),
+        )
+        env.update(UNSPIN_LM="transformer", UNSPIN_MODEL=model_tmp.name)
     server = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(args.workers),
          "--log-level", "warning"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
-    results = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "workers": args.workers, "levels": []}
+    results = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "workers": args.workers,
+               "lm": env["UNSPIN_LM"] + (f" (random {args.random_transformer})" if args.random_transformer else ""),
+               "levels": []}
     try:
         t0 = time.perf_counter()
         while True:
@@ -141,8 +160,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
+        if model_tmp is not None:
+            model_tmp.cleanup()
 
-    print(f"service ready in {results['ready_s']} s; server peak RSS {results['server_peak_rss_mib']} MiB; "
+    print(f"{results['lm']}: service ready in {results['ready_s']} s; server peak RSS {results['server_peak_rss_mib']} MiB; "
           f"{results['cpus']} CPUs, {args.workers} worker(s)\n")
     print("| words/doc | clients | p50 s | p95 s | p99 s | req/s | words/s | statuses |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
