@@ -270,8 +270,7 @@ class Engine:
         slot_ids = np.repeat(np.arange(len(pending)), counts)
         cands = [c for p in pending for c in p.candidates]
         uni_w = np.empty(len(pending))
-        lp_w = np.empty(len(pending))
-        per_token = np.empty(len(pending))
+        per_token = np.empty(len(pending))  # the written window's ln-score per word
         len_w = np.empty(len(pending))
         sims = []
         seams_w: list[tuple[str | None, str | None]] = []
@@ -287,8 +286,6 @@ class Engine:
             right = toks[slot.end] if slot.end < len(toks) else "</s>"
             uni_w[k] = sum(_unigram(ng, w) for w in written)
             window = (slot.end - slot.start) + min(2, len(toks) - slot.end) + 1
-            lp_w[k] = float(lp[0]) / window
-            # a candidate with fewer words skips their cost: charge it the window's mean cost per word
             per_token[k] = float(lp[0]) / window
             len_w[k] = len(written)
             sims.append(p.sims if p.sims is not None
@@ -299,6 +296,7 @@ class Engine:
         lp_all = np.concatenate([np.asarray(lp[1:], dtype=np.float64) for lp in scores])
         lp0 = np.array([float(lp[0]) for lp in scores])
         lens = np.array([len(c.tokens) for c in cands], dtype=np.float64)
+        # a candidate with fewer words skips their cost: charge it the window's mean cost per word
         gains = lp_all - lp0[slot_ids] + (len_w[slot_ids] - lens) * per_token[slot_ids]
         # every seam bigram in one lookup: per slot, written left and right; per candidate, the same
         seen = ng.bigrams_seen(seams_w + seams_left + seams_right).astype(np.float64)
@@ -312,7 +310,7 @@ class Engine:
             gains=gains,
             uni_w=uni_w[slot_ids],
             uni_c=uni_c,
-            lp_w_tok=lp_w[slot_ids],
+            lp_w_tok=per_token[slot_ids],
             seen_left_w=seen_w[0::2][slot_ids],
             seen_w_right=seen_w[1::2][slot_ids],
             seen_left_c=seen_left_c,
