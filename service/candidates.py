@@ -9,6 +9,7 @@ neighbour that the language model also finds likely in the slot; (b) an entry of
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,12 +77,16 @@ class CandidateGenerator:
         max_embedding: int = 10,
         min_similarity: float = 0.45,
         skip_relations: frozenset[str] = SKIP_RELATIONS,
+        store=None,
     ) -> None:
         self.thesaurus = thesaurus
         self.lm = lm
         self.relatedness = relatedness
         self.max_candidates = max_candidates
         self.skip_relations = skip_relations
+        #: a :class:`service.neighbour_store.NeighbourStore` keeping the thesaurus answers across
+        #: processes (None: this process only)
+        self.store = store
         self.max_embedding = max_embedding
         self.min_similarity = min_similarity
         self._near_cache: dict[str, tuple[Candidate, ...]] = {}
@@ -95,11 +100,18 @@ class CandidateGenerator:
         """Thesaurus neighbours of ``surface`` that the model knows (context-free, so cached)."""
         hit = self._near_cache.get(surface)
         if hit is None:
-            hit = tuple(
-                Candidate(tuple(phrase.split()), rel)
-                for phrase, rel in self.thesaurus.neighbours(surface, 1).items()
-                if rel not in self.skip_relations and phrase != surface and _ok_surface(phrase) and self._known(phrase)
-            )
+            stored = self.store.get("near", surface) if self.store is not None else None
+            if stored is not None:
+                pairs = json.loads(stored)
+            else:
+                pairs = [
+                    (phrase, rel)
+                    for phrase, rel in self.thesaurus.neighbours(surface, 1).items()
+                    if rel not in self.skip_relations and phrase != surface and _ok_surface(phrase) and self._known(phrase)
+                ]
+                if self.store is not None:
+                    self.store.put("near", surface, json.dumps(pairs).encode())
+            hit = tuple(Candidate(tuple(phrase.split()), rel) for phrase, rel in pairs)
             self._near_cache[surface] = hit
         return hit
 
@@ -115,15 +127,21 @@ class CandidateGenerator:
         """Vocabulary ids of one-word two-step neighbours of ``surface`` (cached)."""
         hit = self._far_cache.get(surface)
         if hit is None:
-            ids = self.lm.ids
-            hit = np.array(
-                sorted(
-                    i
-                    for w in self.thesaurus.neighbours(surface, 2)
-                    if w != surface and w.isalpha() and (i := ids.get(w)) is not None
-                ),
-                dtype=np.int32,
-            )
+            stored = self.store.get("far", surface) if self.store is not None else None
+            if stored is not None:
+                hit = np.frombuffer(stored, dtype="<i4").astype(np.int32)
+            else:
+                ids = self.lm.ids
+                hit = np.array(
+                    sorted(
+                        i
+                        for w in self.thesaurus.neighbours(surface, 2)
+                        if w != surface and w.isalpha() and (i := ids.get(w)) is not None
+                    ),
+                    dtype=np.int32,
+                )
+                if self.store is not None:
+                    self.store.put("far", surface, hit.astype("<i4").tobytes())
             self._far_cache[surface] = hit
         return hit
 

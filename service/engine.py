@@ -11,11 +11,13 @@ import threading
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from importlib.metadata import version as _version
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from service.candidates import INSERTED_FILLERS, Candidate, CandidateGenerator
+from service.candidates import INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
@@ -23,6 +25,7 @@ from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_spa
 from service.lexicon import Lexicon, load_lexicons
 from service.lm.base import LanguageModel, Slot, lm_word, lm_words, screen_select
 from service.lm.ngram import NGramLM
+from service.neighbour_store import NeighbourStore, store_key
 from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
@@ -152,7 +155,9 @@ class Engine:
         self.lexicon = lexicon if lexicon is not None else load_lexicons(self.settings.lexicons)
         self.thesaurus = get_thesaurus(self.settings)
         self.relatedness = get_relatedness(self.ngram, self.settings.cache_dir)
-        self.candidates = CandidateGenerator(self.thesaurus, self.ngram, self.relatedness)
+        self.candidates = CandidateGenerator(
+            self.thesaurus, self.ngram, self.relatedness, store=get_neighbour_store(self.settings, self.ngram)
+        )
 
     @property
     def threshold(self) -> float:
@@ -590,6 +595,24 @@ def get_relatedness(ngram: NGramLM, cache_dir) -> Relatedness:
         if key not in _RELATEDNESS:
             _RELATEDNESS[key] = Relatedness(ngram.index.vocab, cache_dir)
         return _RELATEDNESS[key]
+
+
+_STORES: dict[Path, NeighbourStore] = {}
+
+
+def get_neighbour_store(settings: Settings, ngram: NGramLM) -> NeighbourStore:
+    """The machine-wide cache of thesaurus answers for these thesauri and this n-gram model (one
+    SQLite file in the cache directory, opened once per process)."""
+    key = store_key([
+        Path(settings.wordnet_dir) / "data.noun", Path(settings.wordnet_dir) / "data.verb",
+        Path(settings.mythes_path) if settings.mythes_path else None, Path(ngram.path),
+        ",".join(sorted(SKIP_RELATIONS)), _version("nltk"), _version("lemminflect"),
+    ])
+    path = Path(settings.cache_dir) / f"neighbours-{key}.sqlite"
+    with _ENGINES_LOCK:
+        if path not in _STORES:
+            _STORES[path] = NeighbourStore(path)
+        return _STORES[path]
 
 
 _ENGINES: dict[tuple, Engine] = {}
