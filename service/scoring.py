@@ -44,47 +44,6 @@ FEATURE_NAMES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class SlotFacts:
-    """Raw facts about one slot and its candidates (arrays: one entry per candidate)."""
-
-    gains: np.ndarray  # ln-score gain of each candidate over the words as written
-    uni_w: float  # unigram ln P of the written words (summed)
-    uni_c: np.ndarray  # unigram ln P of each candidate (summed over its words)
-    lp_w: float  # ln-score of the window as written
-    window_len: int
-    seen_left_w: bool
-    seen_w_right: bool
-    seen_left_c: np.ndarray  # bool per candidate
-    seen_c_right: np.ndarray
-    len_w: int
-    len_c: np.ndarray
-    relations: Sequence[str]
-    sims: np.ndarray
-
-
-def featurize(f: SlotFacts) -> np.ndarray:
-    """The feature matrix of a slot's candidates (rows) in :data:`FEATURE_NAMES` order."""
-    n = len(f.gains)
-    if n == 0:
-        return np.zeros((0, len(FEATURE_NAMES)))
-    return featurize_rows(SlotRows(
-        slot=np.zeros(n, dtype=np.int64),
-        gains=np.asarray(f.gains, dtype=np.float64),
-        uni_w=np.full(n, f.uni_w, dtype=np.float64),
-        uni_c=np.asarray(f.uni_c, dtype=np.float64),
-        lp_w_tok=np.full(n, f.lp_w / max(1, f.window_len)),
-        seen_left_w=np.full(n, float(f.seen_left_w)),
-        seen_w_right=np.full(n, float(f.seen_w_right)),
-        seen_left_c=np.asarray(f.seen_left_c, dtype=np.float64),
-        seen_c_right=np.asarray(f.seen_c_right, dtype=np.float64),
-        len_w=np.full(n, float(f.len_w)),
-        len_c=np.asarray(f.len_c, dtype=np.float64),
-        relations=np.asarray(f.relations),
-        sims=np.asarray(f.sims, dtype=np.float64),
-    ))
-
-
-@dataclass(frozen=True)
 class SlotRows:
     """The facts of many slots' candidates at once: one entry per candidate row, rows of one slot
     together and ``slot`` numbering them (non-decreasing). Per-slot facts repeat on its rows."""
@@ -105,8 +64,9 @@ class SlotRows:
 
 
 def featurize_rows(f: SlotRows) -> np.ndarray:
-    """:func:`featurize` for many slots in one go (the same rows as stacking each slot's matrix):
-    per-slot numpy calls cost more than the arithmetic, so the engine featurizes a text at once."""
+    """The feature matrix (one row per candidate, columns in :data:`FEATURE_NAMES` order) of many
+    slots at once: per-slot numpy calls cost more than the arithmetic, so the engine featurizes a
+    text, or a chunk of one, in one call. Rank and gap features are taken within each slot."""
     n = len(f.gains)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)))

@@ -2,14 +2,71 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.lm.base import Slot
-from service.scoring import FEATURE_NAMES, SlotFacts, SlotRows, featurize, featurize_rows
+from service.scoring import _REL_FEATURES, FEATURE_NAMES, SlotRows, featurize_rows
 
 RELS = ["synonym", "similar", "hypernym", "embedding", "2-step", "deletion", "mythes"]
+
+
+@dataclass(frozen=True)
+class SlotFacts:
+    """One slot's facts, as the engine computed them slot by slot before featurizing in batches."""
+
+    gains: np.ndarray
+    uni_w: float
+    uni_c: np.ndarray
+    lp_w: float
+    window_len: int
+    seen_left_w: bool
+    seen_w_right: bool
+    seen_left_c: np.ndarray
+    seen_c_right: np.ndarray
+    len_w: int
+    len_c: np.ndarray
+    relations: Sequence[str]
+    sims: np.ndarray
+
+
+def featurize(f: SlotFacts) -> np.ndarray:
+    """The reference: one slot's feature matrix, computed the plain way (the engine's former code)."""
+    n = len(f.gains)
+    gains = np.asarray(f.gains, dtype=np.float64)
+    uni_w = max(f.uni_w, -25.0)
+    len_c = np.asarray(f.len_c, dtype=np.float64)
+    uni_c = np.where(len_c > 0, np.maximum(np.asarray(f.uni_c, dtype=np.float64), -25.0), 0.0)
+    order = np.argsort(-gains, kind="stable")
+    rank = np.empty(n)
+    rank[order] = np.arange(n)
+    rel = np.array(f.relations)
+    sims = np.asarray(f.sims, dtype=np.float64)
+    cols = [
+        gains,
+        gains - (uni_c - uni_w),
+        gains - gains.max(),
+        np.log1p(rank),
+        np.full(n, uni_w),
+        uni_c,
+        np.full(n, f.lp_w / max(1, f.window_len)),
+        np.full(n, float(f.seen_left_w)),
+        np.full(n, float(f.seen_w_right)),
+        np.asarray(f.seen_left_c, dtype=np.float64),
+        np.asarray(f.seen_c_right, dtype=np.float64),
+        np.full(n, float(f.len_w)),
+        len_c,
+        np.maximum(gains, 0.0),
+        sims,
+        gains * sims,
+        *((rel == r).astype(np.float64) for r in _REL_FEATURES),
+        *(np.where(rel == r, gains, 0.0) for r in ("synonym", "similar", "2-step", "embedding")),
+    ]
+    return np.column_stack(cols)
 
 
 def _slot_facts(draw_n: int, rng: np.random.Generator) -> SlotFacts:
@@ -57,12 +114,20 @@ def test_featurize_rows_equals_featurize_per_slot(sizes, seed):
     np.testing.assert_array_equal(got, expected)
 
 
-def test_bigrams_seen_equals_bigram_seen(engine):
+def test_bigrams_seen_equals_the_successor_lists(engine):
     ng = engine.ngram
+    index, ids = ng.index, ng.ids
+
+    def seen(a, b):  # the reference: is b among the stored successors of a?
+        if a not in ids or b not in ids:
+            return False
+        i = ids[a]
+        return ids[b] in set(index.succ_word[index.succ_ptr[i] : index.succ_ptr[i + 1]].tolist())
+
     words = ["the", "market", "said", "terrific", "powers", "great", "<s>", "</s>", "zzzqqq", "of"]
     pairs = [(a, b) for a in words for b in words] + [(None, "the"), ("the", None)]
     got = ng.bigrams_seen(pairs)
-    want = [a is not None and b is not None and ng.bigram_seen(a, b) for a, b in pairs]
+    want = [a is not None and b is not None and seen(a, b) for a, b in pairs]
     assert got.tolist() == want
     assert any(want) and not all(want)
     assert ng.bigrams_seen([]).tolist() == []

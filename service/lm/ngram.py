@@ -70,12 +70,9 @@ class BigramIndex:
             self.keys = np.sort(first * v + self.succ_word.astype(np.int64))
         return self.keys
 
-    def has_bigram(self, a: int, b: int) -> bool:
-        """Whether the model stores the bigram (a, b) explicitly (seen in its training text)."""
-        return bool(self.has_bigrams(np.array([a]), np.array([b]))[0])
-
     def has_bigrams(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """:meth:`has_bigram` for arrays of first and second word ids at once (one lookup)."""
+        """For arrays of first and second word ids: whether the model stores each bigram (a, b)
+        explicitly (seen in its training text), in one lookup."""
         keys = self._bigram_keys()
         q = np.asarray(a, dtype=np.int64) * len(self.vocab) + np.asarray(b, dtype=np.int64)
         i = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
@@ -207,14 +204,9 @@ class NGramLM(LanguageModel):
         assert self._ids is not None
         return self._ids
 
-    def bigram_seen(self, a: str, b: str) -> bool:
-        """Whether the bigram ``a b`` was seen by the model (sentence marks count as words)."""
-        ids = self.ids
-        i, j = ids.get(a), ids.get(b)
-        return i is not None and j is not None and self.index.has_bigram(i, j)
-
     def bigrams_seen(self, pairs: Sequence[tuple[str | None, str | None]]) -> np.ndarray:
-        """:meth:`bigram_seen` for many pairs in one lookup (a pair with ``None`` or an unknown word: False)."""
+        """Whether the model has seen each bigram ``a b`` (sentence marks count as words), for many
+        pairs in one lookup; a pair with ``None`` or an unknown word: False."""
         ids = self.ids
         a = np.array([ids.get(x, -1) if x is not None else -1 for x, _ in pairs], dtype=np.int64)
         b = np.array([ids.get(y, -1) if y is not None else -1 for _, y in pairs], dtype=np.int64)
