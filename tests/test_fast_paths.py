@@ -136,13 +136,20 @@ def test_bigrams_seen_equals_the_successor_lists(engine):
 def _compare_reference(ng, slot: Slot) -> np.ndarray:
     """The n-gram window score written the plain way: the sentence with <s> and </s>, two words
     of history before the slot, two after."""
+    from service.lm.ngram import _OOV, LOG_SCALE
+
     toks = ["<s>", *slot.tokens, "</s>"]
     s, e = slot.start + 1, slot.end + 1
     left, right = toks[max(0, s - 2) : s], toks[e : e + 2]
     out = []
     for alt in (tuple(slot.tokens[slot.start : slot.end]), *slot.alternatives):
         window = [*left, *alt, *right]
-        out.append(ng._window(window, len(left), len(window)))
+        total = 0
+        for j in range(len(left), len(window)):
+            history = window[max(0, j - 2) : j][::-1]  # nearest word first, as pocketsphinx wants
+            v = ng._prob([window[j], *history])
+            total += -200000 if v == _OOV else v
+        out.append(total * LOG_SCALE)
     return np.array(out)
 
 

@@ -279,11 +279,7 @@ class NGramLM(LanguageModel):
                                    + (-200000 if v3 == _OOV else v3)) * LOG_SCALE)
                     continue
                 w = (*left, *alt, *right)
-                total = 0
-                for j in range(nl, len(w)):
-                    v = prob([w[j], w[j - 1], w[j - 2]]) if j >= 2 else prob([w[j], w[0]])
-                    total += -200000 if v == _OOV else v
-                scores.append(total * LOG_SCALE)
+                scores.append(self._window(w, nl, len(w)))
             out.append(np.array(scores, dtype=np.float64))
         return out
 
