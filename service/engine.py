@@ -255,21 +255,24 @@ class Engine:
             # features and fusion for many slots per call (per-call overhead dominates otherwise),
             # in chunks so that a very long text does not build one huge matrix
             for lo in range(0, len(pending), _FEATURE_CHUNK):
-                chunk = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK])
-                if chunk:
-                    probs = self.fusion.predict(np.vstack([r.features for r in chunk]))
-                    cut = np.cumsum([len(r.features) for r in chunk])[:-1]
-                    for r, pr in zip(chunk, np.split(probs, cut)):
-                        r.probs = pr
+                chunk, X = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK])
+                probs = self.fusion.predict(X)
+                at = 0
+                for r in chunk:
+                    r.probs = probs[at : at + len(r.features)]
+                    at += len(r.features)
                 results += chunk
             out.append(Analysis(text, sentences, results, word_count(sentences)))
         return out
 
-    def _features(self, pending: Sequence[_Pending], scores: Sequence[np.ndarray]) -> list[SlotResult]:
+    def _features(
+        self, pending: Sequence[_Pending], scores: Sequence[np.ndarray]
+    ) -> tuple[list[SlotResult], np.ndarray]:
         """The feature rows of every candidate of these slots (``scores``: the LM's ``compare`` for
-        each), computed for all slots at once."""
+        each), computed for all slots at once: one result per slot, its ``features`` a view of the
+        returned matrix, which holds the rows of all of them in order."""
         if not pending:
-            return []
+            return [], np.zeros((0, len(FEATURE_NAMES)))
         ng = self.ngram
         counts = np.array([len(p.candidates) for p in pending])
         slot_ids = np.repeat(np.arange(len(pending)), counts)
@@ -329,7 +332,7 @@ class Engine:
         for p, written, n in zip(pending, written_all, counts.tolist()):
             out.append(SlotResult(p.sentence, p.first, p.last, written, p.candidates, X[at : at + n], lexicon=p.lexicon))
             at += n
-        return out
+        return out, X
 
     # -- the report ---------------------------------------------------------------------------
     def score(
