@@ -257,10 +257,10 @@ class Engine:
             for lo in range(0, len(pending), _FEATURE_CHUNK):
                 chunk, X = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK])
                 probs = self.fusion.predict(X)
-                at = 0
+                row = 0
                 for r in chunk:
-                    r.probs = probs[at : at + len(r.features)]
-                    at += len(r.features)
+                    r.probs = probs[row : row + len(r.features)]
+                    row += len(r.features)
                 results += chunk
             out.append(Analysis(text, sentences, results, word_count(sentences)))
         return out
