@@ -124,8 +124,7 @@ def main() -> None:
 
         model_tmp = tempfile.TemporaryDirectory(prefix="unspin-bench-model-")
         throughput.build_random_model_dir(
-            argparse.Namespace(arch=args.random_transformer, bpe_source="both", corpus=args.corpus, seed=0,
-                               quiet=True),
+            argparse.Namespace(arch=args.random_transformer, bpe_source="both", corpus=args.corpus, seed=0),
             Path(model_tmp.name),
         )
         env.update(UNSPIN_LM="transformer", UNSPIN_MODEL=model_tmp.name)
