@@ -198,8 +198,7 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     from service.training import train as train_fusion
 
     docs = _read_docs(data_path)
-    engine = build_engine(get_settings())
-    engine.fusion = FusionModel.neutral()
+    engine = build_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
     spun, clean = docs[:n_docs], [d.get("clean") or d["text"] for d in docs[n_docs : n_docs + n_clean]]
     show = sys.stderr.isatty()
     res = train_fusion(engine, spun, clean, target_per_1k=target,

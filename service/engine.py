@@ -631,8 +631,9 @@ def get_engine(settings: Settings | None = None) -> Engine:
         return _ENGINES[key]
 
 
-def build_engine(settings: Settings) -> Engine:
-    """Build an engine, choosing the language model as ``UNSPIN_LM`` says (never silently)."""
+def build_engine(settings: Settings, fusion: FusionModel | None = None) -> Engine:
+    """Build an engine, choosing the language model as ``UNSPIN_LM`` says (never silently);
+    ``fusion`` replaces the shipped fusion model (training starts from a neutral one)."""
     ngram = NGramLM(settings.ngram_path, settings.cache_dir)
     lm: LanguageModel = ngram
     if settings.lm in ("auto", "transformer"):
@@ -646,4 +647,4 @@ def build_engine(settings: Settings) -> Engine:
         except ModelUnavailable:
             if settings.lm == "transformer":
                 raise
-    return Engine(settings, lm=lm, ngram=ngram)
+    return Engine(settings, lm=lm, ngram=ngram, fusion=fusion)

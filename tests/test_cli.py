@@ -202,7 +202,15 @@ def _corpus_ids() -> list[str]:
     return train + test
 
 
-def test_make_data_and_train(runner, tmp_path, engine):
+def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
+    # training starts from a neutral fusion and never loads the shipped one, which no longer
+    # loads once a change of features makes it stale ("retrain it")
+    import service.engine
+
+    def stale(lm_name):
+        raise ValueError("fusion model features do not match this version of unspin; retrain it")
+
+    monkeypatch.setattr(service.engine, "_load_fusion", stale)
     corpus = tmp_path / "corpus.jsonl"
     with open(corpus, "w", encoding="utf-8") as fh:
         for n, doc_id in enumerate(_corpus_ids()):
