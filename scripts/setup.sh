@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One set-up command for a fresh Debian/Ubuntu machine (run as root or with sudo available):
 # WordNet + MyThes thesauri and Chromium (for the web page's browser test) from the system packages,
-# CPU torch, then unspin with its extras.
+# CPU torch, then unspin with its extras, then its caches (unspin prepare).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then SUDO=sudo; fi
@@ -14,3 +14,6 @@ if command -v apt-get >/dev/null; then
 fi
 python -m pip install -q torch==2.13.0          # the CPU build; a looser pin pulls a multi-GB CUDA build
 python -m pip install -q -e ".[test,ray]"         # ray: the optional extra, so CI runs the Ray tests
+# the caches (bigram index, WordNet folder, word vectors, candidates of frequent words): built once
+# here rather than by the first text scored; unspin works without them, so a failure only warns
+unspin prepare || echo "setup: 'unspin prepare' failed; the caches will be built on first use" >&2

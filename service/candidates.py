@@ -145,6 +145,12 @@ class CandidateGenerator:
             self._far_cache[surface] = hit
         return hit
 
+    def prefetch(self, word: str) -> None:
+        """Look up a word's context-free neighbours now (and keep them in the store, when there is
+        one), so that scoring text with it later does not walk the thesaurus."""
+        self._near(word)
+        self._far_ids(word)
+
     def for_slot(self, slot: Slot) -> list[Candidate]:
         """Candidates for ``slot.tokens[slot.start:slot.end]`` (the slot's own alternatives are ignored)."""
         return self.scored_for_slot(slot)[0]

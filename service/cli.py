@@ -1,4 +1,5 @@
-"""The ``unspin`` command: ``score``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``.
+"""The ``unspin`` command: ``score``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``,
+``prepare``.
 
 A thin shell over :class:`service.engine.Engine`: it reads files, calls the engine and prints.
 """
@@ -207,6 +208,30 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     res.fusion.save(Path(out_path))
     click.echo(f"{res.rows} candidate rows, {res.positives} positive; threshold {res.fusion.threshold:.3f} gives "
                f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words) -> {out_path}")
+
+
+@main.command()
+@click.option("--words", "n_words", type=click.IntRange(0), default=20_000, show_default=True,
+              help="How many of the most frequent words to look up ahead (0: only build the caches).")
+def prepare(n_words: int) -> None:
+    """Build the caches once (bigram index, WordNet folder, word vectors) and store the candidates
+    of the most frequent words, so that the first texts a new process scores are fast."""
+    import time
+
+    from tqdm import tqdm
+
+    from service.engine import build_engine
+
+    t0 = time.perf_counter()
+    engine = build_engine(get_settings())
+    built = time.perf_counter() - t0
+    words = engine.common_words(n_words)
+    engine.prepare(words, progress=lambda it: tqdm(it, total=len(words), desc="prepare", unit="word",
+                                                   disable=not sys.stderr.isatty(), file=sys.stderr))
+    store = engine.candidates.store
+    where = f"; neighbour store {store.path.name}, {store.path.stat().st_size / 2**20:.0f} MiB" if store and store.path.exists() else ""
+    click.echo(f"caches built in {built:.1f} s; candidates of {len(words)} words stored in "
+               f"{time.perf_counter() - t0 - built:.1f} s{where} (cache dir {engine.settings.cache_dir})")
 
 
 @main.command()

@@ -334,6 +334,23 @@ class Engine:
             at += n
         return out, X
 
+    def common_words(self, n: int) -> list[str]:
+        """The ``n`` words the n-gram model finds most frequent that can be slots (lower case,
+        letters only, not closed-class), most frequent first."""
+        ng = self.ngram
+        words = [w for w in ng.index.vocab if w.isalpha() and w.islower() and len(w) >= 2 and w not in _SKIP]
+        words.sort(key=lambda w: (-_unigram(ng, w), w))
+        return words[: max(0, n)]
+
+    def prepare(self, words: Sequence[str], progress=None) -> None:
+        """Fill the neighbour store with these words' candidates (``unspin prepare``): a process
+        that later meets them reads the store instead of walking WordNet. ``progress`` wraps the
+        iteration (e.g. tqdm)."""
+        for w in progress(words) if progress else words:
+            self.candidates.prefetch(w)
+        if self.candidates.store is not None:
+            self.candidates.store.flush()
+
     # -- the report ---------------------------------------------------------------------------
     def score(
         self,

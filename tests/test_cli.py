@@ -252,3 +252,13 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     text = train_docs[0]["text"]
     r = e.score(text, threshold=0.0)
     assert r.spans and all(text[s.start : s.end] == s.text for s in r.spans)
+
+
+def test_prepare_stores_the_most_frequent_words(runner, engine):
+    res = invoke(runner, "prepare", "--words", "30")
+    assert res.exit_code == 0, res.output
+    assert "candidates of 30 words stored" in res.stdout and "neighbour store neighbours-" in res.stdout
+    store = engine.candidates.store  # the same file the command wrote (same settings)
+    assert all(store.get("near", w) is not None for w in engine.common_words(30))
+    res = invoke(runner, "prepare", "--words", "-1")
+    assert res.exit_code == 2 and "--words" in res.output

@@ -78,3 +78,31 @@ def test_key_follows_the_files(tmp_path):
     assert store_key([f, "x"]) != k1
     assert store_key([f, "y"]) != store_key([f, "x"])
     assert store_key([tmp_path / "missing", None]) == store_key([tmp_path / "missing", None])
+
+
+def test_common_words_are_frequent_open_class_words(engine):
+    words = engine.common_words(500)
+    assert len(words) == 500 and len(set(words)) == 500
+    assert all(w.isalpha() and w.islower() and len(w) >= 2 for w in words)
+    assert not {"the", "of", "and", "has"} & set(words)  # closed-class words are never slots
+    assert {"said", "year", "new"} <= set(words)
+    uni = [engine.ngram.unigram(w) for w in words]
+    assert uni == sorted(uni, reverse=True)  # most frequent first
+    assert engine.common_words(0) == [] and engine.common_words(-3) == []
+
+
+def test_prepare_stores_what_scoring_would_ask_for(engine, tmp_path):
+    from service.engine import Engine
+
+    store = NeighbourStore(tmp_path / "n.sqlite")
+    e = Engine(engine.settings, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon,
+               grammar=engine.grammar, garble=engine.garble)
+    e.candidates = CandidateGenerator(engine.thesaurus, engine.ngram, engine.relatedness, store=store)
+    seen = []
+    e.prepare(list(SENTENCE), progress=lambda it: (seen.append(w) or w for w in it))
+    assert seen == list(SENTENCE)  # the progress wrapper saw every word
+    # another process finds every answer in the file: WordNet is never asked
+    again = CandidateGenerator(_NoThesaurus(), engine.ngram, engine.relatedness,
+                               store=NeighbourStore(tmp_path / "n.sqlite"))
+    want = _candidates(CandidateGenerator(engine.thesaurus, engine.ngram, engine.relatedness))
+    assert [c for c, _ in _candidates(again)] == [c for c, _ in want]
