@@ -190,7 +190,11 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
               help="Other documents' clean originals to calibrate thresholds on.")
 @click.option("--target", type=float, default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the fusion JSON.")
-def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str) -> None:
+@click.option("--prior-strength", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Pseudo-slots shrinking each document's estimated share of spun slots to the training share.")
+@click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
+def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,
+          no_prior: bool) -> None:
     """Learn the fusion from synthetic spun documents and calibrate it on clean ones."""
     from tqdm import tqdm
 
@@ -202,7 +206,7 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     engine = build_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
     spun, clean = docs[:n_docs], [d.get("clean") or d["text"] for d in docs[n_docs : n_docs + n_clean]]
     show = sys.stderr.isatty()
-    res = train_fusion(engine, spun, clean, target_per_1k=target,
+    res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
                        progress=lambda it: tqdm(it, total=len(spun), desc="train", disable=not show, file=sys.stderr))
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}
     res.fusion.save(Path(out_path))

@@ -26,6 +26,7 @@ from service.lexicon import Lexicon, load_lexicons
 from service.lm.base import LanguageModel, Slot, lm_word, lm_words, screen_select
 from service.lm.ngram import NGramLM
 from service.neighbour_store import NeighbourStore, store_key
+from service.prior import document_prior, shift
 from service.relatedness import Relatedness
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
@@ -89,6 +90,8 @@ class Analysis:
     sentences: list[Sentence]
     slots: list[SlotResult]
     words: int
+    #: the document's estimated share of spun slots (None: no prior adaptation; see service.prior)
+    spin_prior: float | None = None
 
     def offsets(self, r: SlotResult) -> tuple[int, int]:
         """Code-point offsets of a slot's words in the text."""
@@ -262,8 +265,19 @@ class Engine:
                     r.probs = probs[row : row + len(r.features)]
                     row += len(r.features)
                 results += chunk
-            out.append(Analysis(text, sentences, results, word_count(sentences)))
+            out.append(Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results)))
         return out
+
+    def _adapt_prior(self, results: Sequence[SlotResult]) -> float | None:
+        """Re-weight a document's candidate probabilities to its own estimated share of spun slots
+        (:mod:`service.prior`); returns that share, or None when the fusion has no training prior."""
+        f = self.fusion
+        if f.train_prior is None:
+            return None
+        prior = document_prior(np.array([r.lm_score for r in results]), f.train_prior, f.prior_strength)
+        for r in results:
+            r.probs = shift(r.probs, f.train_prior, prior)
+        return prior
 
     def _features(
         self, pending: Sequence[_Pending], scores: Sequence[np.ndarray]

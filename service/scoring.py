@@ -118,6 +118,11 @@ class FusionModel:
     intercept: float
     threshold: float = 0.5
     meta: dict | None = None
+    #: the mean best-candidate probability of the training documents' slots (their share of spun
+    #: slots as the fusion sees it); None: no document-level prior adaptation (:mod:`service.prior`)
+    train_prior: float | None = None
+    #: pseudo-slots at ``train_prior`` that a document's own estimate is shrunk towards
+    prior_strength: float = 30.0
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(candidate is the original) for each row of ``X``."""
@@ -133,13 +138,16 @@ class FusionModel:
         return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5, {"neutral": True})
 
     def save(self, path: Path) -> None:
+        extra = {} if self.train_prior is None else {"train_prior": self.train_prior, "prior_strength": self.prior_strength}
         save_linear(path, FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept,
-                    threshold=self.threshold, meta=self.meta or {})
+                    threshold=self.threshold, meta=self.meta or {}, **extra)
 
     @classmethod
     def load(cls, path: Path) -> "FusionModel":
         d = load_linear(path, FEATURE_NAMES, "fusion model")
-        return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"))
+        prior = d.get("train_prior")
+        return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"),
+                   None if prior is None else float(prior), float(d.get("prior_strength", 30.0)))
 
 
 def default_fusion_path(lm_name: str) -> Path:

@@ -33,6 +33,11 @@ def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray,
     return np.vstack(X), np.asarray(y)
 
 
+def slot_sizes(analysis: Analysis) -> list[int]:
+    """Rows per slot in :func:`labelled_rows`' order (the same slots: with candidates, no lexicon)."""
+    return [len(r.candidates) for r in analysis.slots if len(r.candidates) and not r.lexicon]
+
+
 @dataclass
 class TrainResult:
     fusion: FusionModel
@@ -74,16 +79,28 @@ def train(
     target_per_1k: float = 2.0,
     C: float = 1.0,
     progress=None,
+    prior_strength: float | None = 30.0,
 ) -> TrainResult:
-    """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts."""
-    Xs, ys = [], []
+    """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts.
+
+    With ``prior_strength`` (None: off) the fusion also records the training documents' mean
+    best-candidate probability per slot, so that scoring adapts it to each document
+    (:mod:`service.prior`); the threshold is then calibrated with that adaptation on.
+    """
+    Xs, ys, sizes = [], [], []
     for doc in progress(spun_docs) if progress else spun_docs:
-        X, y = labelled_rows(engine.analyze(doc["text"]), doc["spans"])
+        analysis = engine.analyze(doc["text"])
+        X, y = labelled_rows(analysis, doc["spans"])
         if len(X):
             Xs.append(X)
             ys.append(y)
+            sizes += slot_sizes(analysis)
     X, y = np.vstack(Xs), np.concatenate(ys)
     fusion = train_fusion(X, y, C=C)
+    if prior_strength is not None:
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        fusion.train_prior = float(np.maximum.reduceat(fusion.predict(X), starts).mean())
+        fusion.prior_strength = float(prior_strength)
     engine.fusion = fusion
     scores, words = clean_span_scores(engine, clean_texts)
     fusion.threshold = choose_threshold(scores, words, target_per_1k)

@@ -1,0 +1,65 @@
+"""Document-level prior adaptation (service.prior) and its use by the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.prior import document_prior, shift
+
+P = np.array([0.01, 0.2, 0.5, 0.9, 0.999])
+
+
+def test_shift_keeps_probabilities_at_the_training_prior():
+    np.testing.assert_allclose(shift(P, 0.03, 0.03), P, rtol=1e-9)
+
+
+def test_shift_follows_bayes_rule_and_keeps_ranks():
+    up, down = shift(P, 0.03, 0.2), shift(P, 0.03, 0.005)
+    assert np.all(up > P) and np.all(down < P)
+    assert list(np.argsort(up)) == list(np.argsort(P)) == list(np.argsort(down))
+    # odds scale by (new prior odds) / (training prior odds)
+    odds = lambda x: x / (1 - x)  # noqa: E731
+    np.testing.assert_allclose(odds(up) / odds(P), odds(0.2) / odds(0.03), rtol=1e-6)
+    assert shift(np.array([]), 0.03, 0.2).shape == (0,)
+
+
+def test_document_prior_moves_with_the_evidence():
+    clean = np.full(200, 0.005)
+    spun = np.concatenate([np.full(170, 0.01), np.full(30, 0.6)])
+    assert document_prior(clean, 0.03, 30) < 0.03 < document_prior(spun, 0.03, 30)
+    assert document_prior(np.array([]), 0.03, 30) == pytest.approx(0.03)  # nothing to go on: the training prior
+    assert document_prior(np.array([]), 0.03, 0) == 0.03
+    # strength shrinks a few slots' evidence towards the training prior
+    few = np.full(5, 0.6)
+    assert abs(document_prior(few, 0.03, 1000) - 0.03) < abs(document_prior(few, 0.03, 1) - 0.03)
+    # a calibrated classifier on a document like its training data keeps the training prior
+    rng = np.random.default_rng(0)
+    same = rng.beta(0.3, 10, 5000)
+    assert abs(document_prior(same, float(same.mean()), 0) - same.mean()) < 0.005
+    with pytest.raises(ValueError):
+        document_prior(P, 0.0, 30)
+
+
+def test_engine_estimates_a_low_prior_for_clean_text_and_a_high_one_for_spun(engine, seeds):
+    if engine.fusion.train_prior is None:
+        pytest.skip("the shipped fusion has no training prior")
+    clean = engine.analyze(seeds["000_37063bd84aa4b837.txt"])
+    spun = engine.analyze(seeds["002_2ef1442c87ee1781.txt"])
+    assert clean.spin_prior < engine.fusion.train_prior < spun.spin_prior
+
+
+def test_engine_without_a_training_prior_leaves_the_fusion_alone(engine, seeds):
+    from dataclasses import replace
+
+    from service.engine import Engine
+
+    if engine.fusion.train_prior is None:
+        pytest.skip("the shipped fusion has no training prior")
+    text = seeds["002_2ef1442c87ee1781.txt"]
+    plain = Engine(engine.settings, ngram=engine.ngram, fusion=replace(engine.fusion, train_prior=None),
+                   lexicon=engine.lexicon, grammar=engine.grammar, garble=engine.garble)
+    a, b = plain.analyze(text), engine.analyze(text)
+    assert a.spin_prior is None
+    for ra, rb in zip(a.slots, b.slots):
+        np.testing.assert_allclose(rb.probs, shift(ra.probs, engine.fusion.train_prior, b.spin_prior), rtol=1e-9)
