@@ -190,11 +190,13 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
               help="Other documents' clean originals to calibrate thresholds on.")
 @click.option("--target", type=float, default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the fusion JSON.")
-@click.option("--prior-strength", type=click.FloatRange(0), default=30.0, show_default=True,
-              help="Pseudo-slots shrinking each document's estimated share of spun slots to the training share.")
+@click.option("--prior-strength", type=click.FloatRange(0), default=100.0, show_default=True,
+              help="Pseudo-slots shrinking each text's estimated share of spun slots towards the presumed share.")
+@click.option("--prior-target", "prior_target", type=click.FloatRange(0, 1, min_open=True), default=0.3, show_default=True,
+              help="The share of spun slots a text is presumed to have, as a fraction of the training documents' share.")
 @click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
 def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,
-          no_prior: bool) -> None:
+          prior_target: float, no_prior: bool) -> None:
     """Learn the fusion from synthetic spun documents and calibrate it on clean ones."""
     from tqdm import tqdm
 
@@ -207,11 +209,15 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     spun, clean = docs[:n_docs], [d.get("clean") or d["text"] for d in docs[n_docs : n_docs + n_clean]]
     show = sys.stderr.isatty()
     res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
+                       prior_target_share=prior_target,
                        progress=lambda it: tqdm(it, total=len(spun), desc="train", disable=not show, file=sys.stderr))
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}
     res.fusion.save(Path(out_path))
     click.echo(f"{res.rows} candidate rows, {res.positives} positive; threshold {res.fusion.threshold:.3f} gives "
-               f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words) -> {out_path}")
+               f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words)"
+               + ("" if res.sentence_false_flags_per_1k is None
+                  else f", {res.sentence_false_flags_per_1k:.2f} scored one sentence at a time")
+               + f" -> {out_path}")
 
 
 @main.command()

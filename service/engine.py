@@ -274,7 +274,7 @@ class Engine:
         f = self.fusion
         if f.train_prior is None:
             return None
-        prior = document_prior(np.array([r.lm_score for r in results]), f.train_prior, f.prior_strength)
+        prior = document_prior(np.array([r.lm_score for r in results]), f.train_prior, f.prior_strength, f.prior_target)
         for r in results:
             r.probs = shift(r.probs, f.train_prior, prior)
         return prior

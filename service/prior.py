@@ -9,8 +9,10 @@ slots and re-weights every probability by the ratio of the two priors. A clean d
 scattered weak evidence is then discounted and a spun document's many moderate slots are raised,
 which is why one threshold serves both better than the unadjusted scores do (README, Evaluation).
 
-The estimate is shrunk towards the training prior by ``strength`` pseudo-slots, so a short text
-with a handful of slots keeps almost the training prior.
+The estimate is shrunk by ``strength`` pseudo-slots towards a ``target`` share below the training
+prior: a short text, a sentence or a paragraph, has too few slots to show that it is spun, so it is
+presumed mostly clean until its slots say otherwise (without that, single clean sentences got twice
+the false flags of whole clean documents at the same threshold).
 """
 
 from __future__ import annotations
@@ -32,19 +34,27 @@ def shift(probs: np.ndarray, train_prior: float, doc_prior: float) -> np.ndarray
 
 
 def document_prior(
-    scores: np.ndarray, train_prior: float, strength: float, iterations: int = 100, tol: float = 1e-7
+    scores: np.ndarray,
+    train_prior: float,
+    strength: float,
+    target: float | None = None,
+    iterations: int = 200,
+    tol: float = 1e-7,
 ) -> float:
     """The share of spun slots in a document whose slots the fusion scored ``scores`` (each slot's
-    best candidate probability, under ``train_prior``): EM, with ``strength`` pseudo-slots at the
-    training prior. No slots: the training prior."""
+    best candidate probability, under ``train_prior``): EM, with ``strength`` pseudo-slots at
+    ``target`` (default: the training prior). No slots: ``target``."""
     s = np.asarray(scores, dtype=np.float64)
     if not 0.0 < train_prior < 1.0:
         raise ValueError("train_prior must be within (0, 1)")
-    prior = train_prior
+    target = train_prior if target is None else float(target)
+    if not 0.0 < target < 1.0:
+        raise ValueError("target must be within (0, 1)")
+    prior = target
     if len(s) + strength <= 0:
         return prior
     for _ in range(iterations):
-        new = (float(shift(s, train_prior, prior).sum()) + strength * train_prior) / (len(s) + strength)
+        new = (float(shift(s, train_prior, prior).sum()) + strength * target) / (len(s) + strength)
         new = min(max(new, _EPS), 1.0 - _EPS)
         if abs(new - prior) < tol:
             return new

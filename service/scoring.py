@@ -121,8 +121,11 @@ class FusionModel:
     #: the mean best-candidate probability of the training documents' slots (their share of spun
     #: slots as the fusion sees it); None: no document-level prior adaptation (:mod:`service.prior`)
     train_prior: float | None = None
-    #: pseudo-slots at ``train_prior`` that a document's own estimate is shrunk towards
-    prior_strength: float = 30.0
+    #: pseudo-slots that a document's own estimate is shrunk with, towards ``prior_target``
+    prior_strength: float = 100.0
+    #: the share of spun slots a document is presumed to have before its slots are seen
+    #: (None: ``train_prior``)
+    prior_target: float | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(candidate is the original) for each row of ``X``."""
@@ -138,16 +141,19 @@ class FusionModel:
         return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5, {"neutral": True})
 
     def save(self, path: Path) -> None:
-        extra = {} if self.train_prior is None else {"train_prior": self.train_prior, "prior_strength": self.prior_strength}
+        extra = {} if self.train_prior is None else {
+            "train_prior": self.train_prior, "prior_strength": self.prior_strength, "prior_target": self.prior_target,
+        }
         save_linear(path, FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept,
                     threshold=self.threshold, meta=self.meta or {}, **extra)
 
     @classmethod
     def load(cls, path: Path) -> "FusionModel":
         d = load_linear(path, FEATURE_NAMES, "fusion model")
-        prior = d.get("train_prior")
+        prior, target = d.get("train_prior"), d.get("prior_target")
         return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"),
-                   None if prior is None else float(prior), float(d.get("prior_strength", 30.0)))
+                   None if prior is None else float(prior), float(d.get("prior_strength", 100.0)),
+                   None if target is None else float(target))
 
 
 def default_fusion_path(lm_name: str) -> Path:

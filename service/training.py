@@ -15,6 +15,7 @@ import numpy as np
 
 from service.engine import Analysis, Engine
 from service.evaluation import reproduces
+from service.text import segment
 from service.scoring import FusionModel, train_fusion
 
 def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +46,8 @@ class TrainResult:
     positives: int
     clean_words: int
     false_flags_per_1k: float
+    #: the same clean texts scored one sentence at a time (None without the document-level prior)
+    sentence_false_flags_per_1k: float | None = None
 
 
 def clean_span_scores(engine: Engine, texts: Iterable[str]) -> tuple[list[float], int]:
@@ -79,13 +82,17 @@ def train(
     target_per_1k: float = 2.0,
     C: float = 1.0,
     progress=None,
-    prior_strength: float | None = 30.0,
+    prior_strength: float | None = 100.0,
+    prior_target_share: float = 0.3,
 ) -> TrainResult:
     """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts.
 
     With ``prior_strength`` (None: off) the fusion also records the training documents' mean
     best-candidate probability per slot, so that scoring adapts it to each document
-    (:mod:`service.prior`); the threshold is then calibrated with that adaptation on.
+    (:mod:`service.prior`), shrinking each estimate by that many pseudo-slots towards
+    ``prior_target_share`` times it. The threshold is then calibrated with that adaptation on, so
+    that the clean texts stay under the target both whole and one sentence at a time (the
+    adaptation depends on the length of a text).
     """
     Xs, ys, sizes = [], [], []
     for doc in progress(spun_docs) if progress else spun_docs:
@@ -101,9 +108,17 @@ def train(
         starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         fusion.train_prior = float(np.maximum.reduceat(fusion.predict(X), starts).mean())
         fusion.prior_strength = float(prior_strength)
+        fusion.prior_target = fusion.train_prior * float(prior_target_share)
     engine.fusion = fusion
+    clean_texts = list(clean_texts)
     scores, words = clean_span_scores(engine, clean_texts)
     fusion.threshold = choose_threshold(scores, words, target_per_1k)
+    sentence_ff = None
+    if fusion.train_prior is not None:
+        sentences = [s.text for t in clean_texts for s in segment(t) if s.tokens]
+        s_scores, s_words = clean_span_scores(engine, sentences)
+        fusion.threshold = max(fusion.threshold, choose_threshold(s_scores, s_words, target_per_1k))
+        sentence_ff = 1000.0 * sum(1 for s in s_scores if s >= fusion.threshold) / max(1, s_words)
     ff = 1000.0 * sum(1 for s in scores if s >= fusion.threshold) / max(1, words)
     fusion.meta = {"rows": int(len(y)), "positives": int(y.sum()), "clean_words": words, "target_per_1k": target_per_1k}
-    return TrainResult(fusion, int(len(y)), int(y.sum()), words, ff)
+    return TrainResult(fusion, int(len(y)), int(y.sum()), words, ff, sentence_ff)

@@ -244,7 +244,7 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     assert 0.0 < fusion.threshold <= 0.99
     assert fusion.meta["lm"] == "ngram:cmu-en-us" and fusion.meta["data"] == "train.jsonl"
     assert fusion.meta["positives"] > 0
-    assert 0.0 < fusion.train_prior < 1.0 and fusion.prior_strength == 30.0  # document-level prior on by default
+    assert 0.0 < fusion.prior_target < fusion.train_prior < 1.0 and fusion.prior_strength == 100.0  # prior on by default
     res = invoke(runner, "train", "--data", str(data / "train.jsonl"), "--docs", "5", "--clean-docs", "3",
                  "--no-prior", "--out", str(out))
     assert res.exit_code == 0, res.output

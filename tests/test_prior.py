@@ -39,6 +39,20 @@ def test_document_prior_moves_with_the_evidence():
     assert abs(document_prior(same, float(same.mean()), 0) - same.mean()) < 0.005
     with pytest.raises(ValueError):
         document_prior(P, 0.0, 30)
+    with pytest.raises(ValueError):
+        document_prior(P, 0.03, 30, target=0.0)
+
+
+def test_a_short_text_is_presumed_mostly_clean():
+    one_sentence = np.array([0.02, 0.01, 0.3, 0.005, 0.04, 0.01])
+    assert document_prior(np.array([]), 0.03, 200, target=0.003) == pytest.approx(0.003)
+    short = document_prior(one_sentence, 0.03, 200, target=0.003)
+    assert short < 0.006  # six slots move it little from the presumed share
+    # the probabilities it re-weights fall, so a lone moderate slot no longer reaches a threshold
+    assert shift(one_sentence, 0.03, short)[2] < 0.1 < one_sentence[2]
+    # a long, clearly spun text overrides the presumption
+    spun = np.concatenate([np.full(240, 0.01), np.full(60, 0.7)])
+    assert document_prior(spun, 0.03, 200, target=0.003) > 0.03
 
 
 def test_engine_estimates_a_low_prior_for_clean_text_and_a_high_one_for_spun(engine, seeds):
@@ -46,7 +60,7 @@ def test_engine_estimates_a_low_prior_for_clean_text_and_a_high_one_for_spun(eng
         pytest.skip("the shipped fusion has no training prior")
     clean = engine.analyze(seeds["000_37063bd84aa4b837.txt"])
     spun = engine.analyze(seeds["002_2ef1442c87ee1781.txt"])
-    assert clean.spin_prior < engine.fusion.train_prior < spun.spin_prior
+    assert clean.spin_prior < engine.fusion.prior_target < spun.spin_prior
 
 
 def test_engine_without_a_training_prior_leaves_the_fusion_alone(engine, seeds):
