@@ -462,6 +462,8 @@ class Engine:
         the document), holding one part at a time: offsets in the report index into the whole
         document. Cut the parts at paragraph breaks, each at most ``UNSPIN_MAX_CHARS`` long; a
         whitespace-only part is skipped. Raises :class:`InputError` when no part has any text.
+        Each part gets its own document-level prior (:mod:`service.prior`); at tens of thousands of
+        words a part, its estimate is as firm as the whole document's.
         """
         t0 = time.perf_counter()
         base = 0
