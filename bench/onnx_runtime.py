@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import throughput as tp  # noqa: E402  (the architectures of the stand-in models)
+import throughput as tp  # noqa: E402  (the stand-in models' architectures and configs)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,13 +65,11 @@ def main(argv=None) -> int:
         return 2
     import numpy as np
     import torch
-    from transformers import RobertaConfig, RobertaForMaskedLM
+    from transformers import RobertaForMaskedLM
 
     torch.manual_seed(args.seed)
-    layers, hidden, heads, inter = tp.ARCHS[args.arch]
-    config = RobertaConfig(vocab_size=tp.VOCAB_SIZE, hidden_size=hidden, num_hidden_layers=layers,
-                           num_attention_heads=heads, intermediate_size=inter, max_position_embeddings=514,
-                           type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1)
+    layers, hidden = tp.ARCHS[args.arch][:2]
+    config = tp.roberta_config(args.arch)
 
     class Encoder(torch.nn.Module):
         """``base_model(input_ids, attention_mask)[0]``, the call the backend makes."""

@@ -231,11 +231,31 @@ def wrap_bpe(bpe, tokenizer_cls):
         )
 
 
+def roberta_config(arch: str):
+    """The ``RobertaConfig`` of a stand-in model of this architecture (see :data:`ARCHS`)."""
+    from transformers import RobertaConfig
+
+    layers, hidden, heads, inter = ARCHS[arch]
+    return RobertaConfig(
+        vocab_size=VOCAB_SIZE,
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=inter,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        layer_norm_eps=1e-5,
+        pad_token_id=1,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+
+
 def build_random_model_dir(args, out_dir: Path) -> dict:
     """Train a byte-level BPE (vocab 50265), init a random RoBERTa MLM, save both like a hub model."""
     import torch
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import RobertaConfig, RobertaForMaskedLM, RobertaTokenizerFast
+    from transformers import RobertaForMaskedLM, RobertaTokenizerFast
 
     t0 = time.perf_counter()
     bpe = ByteLevelBPETokenizer(add_prefix_space=False)
@@ -252,22 +272,9 @@ def build_random_model_dir(args, out_dir: Path) -> dict:
     t_tok = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    layers, hidden, heads, inter = ARCHS[args.arch]
-    config = RobertaConfig(
-        vocab_size=VOCAB_SIZE,
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=inter,
-        max_position_embeddings=514,
-        type_vocab_size=1,
-        layer_norm_eps=1e-5,
-        pad_token_id=1,
-        bos_token_id=0,
-        eos_token_id=2,
-    )
+    layers, hidden, heads, _ = ARCHS[args.arch]
     torch.manual_seed(args.seed)
-    model = RobertaForMaskedLM(config).eval()
+    model = RobertaForMaskedLM(roberta_config(args.arch)).eval()
     t_init = time.perf_counter() - t0
 
     t0 = time.perf_counter()

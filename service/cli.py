@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from service.config import get_settings
+from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 
 
 @click.group()
@@ -190,9 +191,9 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
               help="Other documents' clean originals to calibrate thresholds on.")
 @click.option("--target", type=float, default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the fusion JSON.")
-@click.option("--prior-strength", type=click.FloatRange(0), default=100.0, show_default=True,
+@click.option("--prior-strength", type=click.FloatRange(0), default=DEFAULT_STRENGTH, show_default=True,
               help="Pseudo-slots shrinking each text's estimated share of spun slots towards the presumed share.")
-@click.option("--prior-target", "prior_target", type=click.FloatRange(0, 1, min_open=True), default=0.3, show_default=True,
+@click.option("--prior-target", "prior_target", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_TARGET_SHARE, show_default=True,
               help="The share of spun slots a text is presumed to have, as a fraction of the training documents' share.")
 @click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
 def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,

@@ -99,6 +99,12 @@ class Analysis:
         return toks[r.first].start, toks[r.last - 1].end
 
 
+def _open_class(word: str) -> bool:
+    """Whether a language-model word may be a slot at all: not a number, not closed-class, two
+    letters or more (case and vocabulary are checked where the word is)."""
+    return word != "<num>" and word not in _SKIP and len(word) >= 2
+
+
 def match_case(original: str, replacement: str) -> str:
     """Give ``replacement`` the case pattern of ``original`` ("FINANCIAL" -> "ECONOMIC", "Modifying" -> "Editing")."""
     letters = [c for c in original if c.isalpha()]
@@ -171,7 +177,7 @@ class Engine:
     # -- analysis ---------------------------------------------------------------------------
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str]) -> bool:
         tok = sent.tokens[idx]
-        if word is None or word == "<num>" or word in _SKIP or len(word) < 2:
+        if word is None or not _open_class(word):
             return False
         if tok.is_upper and sent.kind != "heading":
             return False  # acronyms
@@ -352,7 +358,7 @@ class Engine:
         """The ``n`` words the n-gram model finds most frequent that can be slots (lower case,
         letters only, not closed-class), most frequent first."""
         ng = self.ngram
-        words = [w for w in ng.index.vocab if w.isalpha() and w.islower() and len(w) >= 2 and w not in _SKIP]
+        words = [w for w in ng.index.vocab if w.isalpha() and w.islower() and _open_class(w)]
         words.sort(key=lambda w: (-_unigram(ng, w), w))
         return words[: max(0, n)]
 

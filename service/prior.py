@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["document_prior", "shift"]
+__all__ = ["DEFAULT_STRENGTH", "DEFAULT_TARGET_SHARE", "document_prior", "shift"]
 
 _EPS = 1e-6
+
+#: Pseudo-slots a text's own estimate is shrunk with (chosen on validation documents; README).
+DEFAULT_STRENGTH = 100.0
+#: The share of spun slots a text is presumed to have, as a fraction of the training share.
+DEFAULT_TARGET_SHARE = 0.3
 
 
 def shift(probs: np.ndarray, train_prior: float, doc_prior: float) -> np.ndarray:

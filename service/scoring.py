@@ -18,6 +18,7 @@ import numpy as np
 
 from service.candidates import RELATIONS
 from service.linear import fit_scaled_logistic, load_linear, save_linear
+from service.prior import DEFAULT_STRENGTH
 
 _REL_FEATURES = [r for r in RELATIONS if r != "lexicon"]
 
@@ -122,7 +123,7 @@ class FusionModel:
     #: slots as the fusion sees it); None: no document-level prior adaptation (:mod:`service.prior`)
     train_prior: float | None = None
     #: pseudo-slots that a document's own estimate is shrunk with, towards ``prior_target``
-    prior_strength: float = 100.0
+    prior_strength: float = DEFAULT_STRENGTH
     #: the share of spun slots a document is presumed to have before its slots are seen
     #: (None: ``train_prior``)
     prior_target: float | None = None
@@ -152,7 +153,7 @@ class FusionModel:
         d = load_linear(path, FEATURE_NAMES, "fusion model")
         prior, target = d.get("train_prior"), d.get("prior_target")
         return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"),
-                   None if prior is None else float(prior), float(d.get("prior_strength", 100.0)),
+                   None if prior is None else float(prior), float(d.get("prior_strength", DEFAULT_STRENGTH)),
                    None if target is None else float(target))
 
 

@@ -15,15 +15,20 @@ import numpy as np
 
 from service.engine import Analysis, Engine
 from service.evaluation import reproduces
-from service.text import segment
+from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 from service.scoring import FusionModel, train_fusion
+from service.text import segment
+
+
+def _learnable(analysis: Analysis) -> list:
+    """The slots the fusion learns from: with candidates, not decided by a user lexicon."""
+    return [r for r in analysis.slots if len(r.candidates) and not r.lexicon]
+
 
 def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows of every candidate in the analysis and their 0/1 labels."""
     X, y = [], []
-    for r in analysis.slots:
-        if not len(r.candidates) or r.lexicon:
-            continue
+    for r in _learnable(analysis):
         s, e = analysis.offsets(r)
         near = [g for g in gold if s < int(g["end"]) and int(g["start"]) < e]
         for j, c in enumerate(r.candidates):
@@ -36,7 +41,7 @@ def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray,
 
 def slot_sizes(analysis: Analysis) -> list[int]:
     """Rows per slot in :func:`labelled_rows`' order (the same slots: with candidates, no lexicon)."""
-    return [len(r.candidates) for r in analysis.slots if len(r.candidates) and not r.lexicon]
+    return [len(r.candidates) for r in _learnable(analysis)]
 
 
 @dataclass
@@ -66,6 +71,11 @@ def clean_span_scores(engine: Engine, texts: Iterable[str]) -> tuple[list[float]
     return scores, words
 
 
+def _per_1k(scores: Sequence[float], words: int, threshold: float) -> float:
+    """False flags per 1,000 clean words at ``threshold``."""
+    return 1000.0 * sum(1 for s in scores if s >= threshold) / max(1, words)
+
+
 def choose_threshold(clean_scores: Sequence[float], clean_words: int, target_per_1k: float) -> float:
     """The lowest threshold whose false flags per 1,000 clean words are at most the target."""
     allowed = int(target_per_1k * clean_words / 1000.0)
@@ -82,8 +92,8 @@ def train(
     target_per_1k: float = 2.0,
     C: float = 1.0,
     progress=None,
-    prior_strength: float | None = 100.0,
-    prior_target_share: float = 0.3,
+    prior_strength: float | None = DEFAULT_STRENGTH,
+    prior_target_share: float = DEFAULT_TARGET_SHARE,
 ) -> TrainResult:
     """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts.
 
@@ -118,7 +128,7 @@ def train(
         sentences = [s.text for t in clean_texts for s in segment(t) if s.tokens]
         s_scores, s_words = clean_span_scores(engine, sentences)
         fusion.threshold = max(fusion.threshold, choose_threshold(s_scores, s_words, target_per_1k))
-        sentence_ff = 1000.0 * sum(1 for s in s_scores if s >= fusion.threshold) / max(1, s_words)
-    ff = 1000.0 * sum(1 for s in scores if s >= fusion.threshold) / max(1, words)
+        sentence_ff = _per_1k(s_scores, s_words, fusion.threshold)
+    ff = _per_1k(scores, words, fusion.threshold)
     fusion.meta = {"rows": int(len(y)), "positives": int(y.sum()), "clean_words": words, "target_per_1k": target_per_1k}
     return TrainResult(fusion, int(len(y)), int(y.sum()), words, ff, sentence_ff)
