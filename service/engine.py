@@ -19,6 +19,8 @@ import numpy as np
 
 from service.candidates import INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
+from service.credits import CREDIT_SCORE, credit_hits
+from service.credits import SOURCE as CREDIT_SOURCE
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
@@ -78,7 +80,7 @@ class SlotResult:
 
     @property
     def score(self) -> float:
-        base = max(self.lm_score, LEXICON_SCORE) if self.lexicon else self.lm_score
+        base = max(self.lm_score, _lexicon_floor(self.lexicon)) if self.lexicon else self.lm_score
         return boosted(base, self.grammar)
 
 
@@ -97,6 +99,12 @@ class Analysis:
         """Code-point offsets of a slot's words in the text."""
         toks = self.sentences[r.sentence].tokens
         return toks[r.first].start, toks[r.last - 1].end
+
+
+def _lexicon_floor(source: str) -> float:
+    """The least score of a slot a list matched: a user lexicon's entries, or a credit line's
+    suspect role word (:mod:`service.credits`)."""
+    return CREDIT_SCORE if source == CREDIT_SOURCE else LEXICON_SCORE
 
 
 def _open_class(word: str) -> bool:
@@ -203,7 +211,9 @@ class Engine:
         where = {tok_i: lm_i for lm_i, tok_i in enumerate(pos)}
         out = []
         taken: set[tuple[int, int]] = set()
-        for hit in self.lexicon.match(sent.tokens) if len(self.lexicon) else []:
+        hits = [*(self.lexicon.match(sent.tokens) if len(self.lexicon) else []),
+                *credit_hits(sent, self.thesaurus, self.relatedness)]
+        for hit in hits:
             if hit.first_token in where and hit.last_token - 1 in where:
                 a, b = where[hit.first_token], where[hit.last_token - 1] + 1
                 cands = [Candidate(tuple(o.split()), "lexicon") for o in hit.originals]
@@ -557,9 +567,13 @@ class Engine:
     def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
         text = analysis.text
         chosen: list[tuple[int, int, SlotResult]] = []
-        # lexicon entries first and always: the user's own list outranks any threshold
-        for r in sorted(analysis.slots, key=lambda r: (r.lexicon is None, -r.score)):
-            if r.lexicon is None and r.score < threshold:
+        # user lexicon entries first and always: the user's own list outranks any threshold
+        # (a credit line's suspect role word is a signal like the others: it meets the threshold)
+        def always(r: SlotResult) -> bool:
+            return r.lexicon is not None and r.lexicon != CREDIT_SOURCE
+
+        for r in sorted(analysis.slots, key=lambda r: (not always(r), -r.score)):
+            if not always(r) and r.score < threshold:
                 break
             start, end = analysis.offsets(r)
             if any(start < e and s < end for s, e, _ in chosen):
@@ -576,7 +590,8 @@ class Engine:
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
-                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if not r.lexicon else 1.0, 4)))
+                listed = 1.0 if r.lexicon != CREDIT_SOURCE else CREDIT_SCORE
+                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if not r.lexicon else listed, 4)))
             best = int(order[0])
             feats = r.features[best]
             evidence: dict[str, float | str] = {
@@ -587,7 +602,8 @@ class Engine:
             }
             if r.lexicon:
                 evidence["lexicon"] = r.lexicon
-            sources = (["lexicon"] if r.lexicon else []) + (["lm"] if not r.lexicon or r.lm_score > LEXICON_SCORE else [])
+            listed = [] if not r.lexicon else ["credit-line" if r.lexicon == CREDIT_SOURCE else "lexicon"]
+            sources = listed + (["lm"] if not r.lexicon or r.lm_score > _lexicon_floor(r.lexicon) else [])
             if r.grammar is not None:
                 sources.append("grammar")
                 evidence["grammar_rule"] = r.grammar.match.rule_id

@@ -30,7 +30,7 @@ class Span(BaseModel):
     kind: SpanKind = "spun"
     score: float = Field(..., ge=0.0, le=1.0, description="Calibrated probability that the span is spun/garbled.")
     suggestions: list[Suggestion] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list, description="Signals that fired: 'lm', 'lexicon', 'grammar'.")
+    sources: list[str] = Field(default_factory=list, description="Signals that fired: 'lm', 'lexicon', 'credit-line', 'grammar'.")
     evidence: dict[str, float | str] = Field(default_factory=dict, description="Feature values behind the score.")
 
 

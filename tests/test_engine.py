@@ -25,7 +25,7 @@ from service.text import InputError
 SEED_WRAPPED = "000_37063bd84aa4b837.txt"  # hard-wrapped, headings and bylines
 SEED_PER_LINE = "002_2ef1442c87ee1781.txt"  # one paragraph per line, curly quotes
 SPAN_KINDS = {"spun", "grammar", "typo", "formatting"}
-SOURCES = {"lm", "lexicon", "grammar"}
+SOURCES = {"lm", "lexicon", "credit-line", "grammar"}
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,0 +1,72 @@
+"""Credit lines' role words (service/credits.py): "Modifying by" -> "Editing by", and what stays alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.credits import CREDIT_SCORE, SOURCE, credit_hits
+from service.text import segment
+
+PROSE = "North Korea said on Monday it would hold talks with the United States next month, the agency reported.\n\n"
+
+
+def _spans(engine, credit_line: str):
+    text = PROSE + credit_line
+    assert segment(text)[-1].kind == "byline"
+    return [s for s in engine.score(text).spans if s.start >= len(PROSE)]
+
+
+@pytest.mark.parametrize(
+    "line, written, original",
+    [
+        ("Reporting by Josh Smith; Modifying by Lincoln Feast and Gareth Jones", "Modifying", "Editing"),
+        ("Coverage by Josh Smith; Editing by Lincoln Feast", "Coverage", "Reporting"),
+        ("Composing by Josh Smith; Editing by Lincoln Feast", "Composing", "Writing"),
+        ("Additional coverage by Josh Smith; Editing by Lincoln Feast", "Additional coverage", "Additional reporting"),
+        ("(Reporting by Josh Smith; Altering by Lincoln Feast)", "Altering", "Editing"),
+    ],
+)
+def test_spun_role_words_are_found(engine, line, written, original):
+    spans = _spans(engine, line)
+    assert [s.text for s in spans] == [written]
+    span = spans[0]
+    assert span.suggestions[0].text == original
+    assert span.sources == ["credit-line"]
+    assert span.evidence["lexicon"] == SOURCE
+    assert span.score >= CREDIT_SCORE
+    text = PROSE + line
+    assert text[span.start : span.end] == span.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reporting by Josh Smith; Editing by Lincoln Feast and Gareth Jones",
+        "Additional reporting by Josh Smith; Writing by Lincoln Feast",
+        "Animation by Josh Smith; Editing by Lincoln Feast",  # unusual, but no neighbour of a formula role
+        "Interviews by Josh Smith; Photography by Lincoln Feast",
+    ],
+)
+def test_usual_and_unrelated_roles_stay_alone(engine, line):
+    assert _spans(engine, line) == []
+
+
+def test_only_bylines(engine):
+    """The same words in prose are the language model's business, not this signal's."""
+    text = "The bill was passed after Modifying by Senate committees."
+    sentence = segment(text)[0]
+    assert sentence.kind == "prose"
+    assert credit_hits(sentence, engine.thesaurus, engine.relatedness) == []
+
+
+def test_the_seed_byline(engine, seeds):
+    text = next(t for name, t in seeds.items() if name.startswith("002"))
+    spans = {s.text: s for s in engine.score(text).spans}
+    assert spans["Modifying"].suggestions[0].text == "Editing"
+
+
+def test_a_credit_line_hit_meets_the_threshold_like_any_signal(engine):
+    """Unlike a user's own list, the credit-line signal does not outrank the threshold."""
+    text = PROSE + "Reporting by Josh Smith; Modifying by Lincoln Feast"
+    assert [s.text for s in engine.score(text, threshold=CREDIT_SCORE).spans] == ["Modifying"]
+    assert engine.score(text, threshold=0.99).spans == []
