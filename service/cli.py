@@ -221,6 +221,34 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
                + f" -> {out_path}")
 
 
+@main.command("train-detector")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="train.jsonl from 'unspin make-data' ({\"id\", \"text\", \"spans\"}).")
+@click.option("--exclude", "exclude_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Skip documents whose id is in this JSONL (the fusion's training data: keep the two apart).")
+@click.option("--docs", "n_docs", type=click.IntRange(1), default=1000, show_default=True, help="Spun documents to learn from.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the probe (.npz).")
+def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: int, out_path: str) -> None:
+    """Learn the replaced-word detector's probe (service/detector.py) from synthetic spun documents."""
+    from tqdm import tqdm
+
+    from service.detector import ReplacedWordDetector, train_detector
+    from service.engine import get_relatedness
+    from service.lm.ngram import NGramLM
+
+    settings = get_settings()
+    skip = {d.get("id") for p in exclude_paths for d in _read_docs(p)}
+    docs = [d for d in _read_docs(data_path) if d.get("id") not in skip][:n_docs]
+    relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
+    detector = ReplacedWordDetector(relatedness.encoder)
+    show = sys.stderr.isatty()
+    try:
+        res = train_detector(detector, tqdm(docs, desc="detector", disable=not show, file=sys.stderr), Path(out_path))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    click.echo(f"{len(docs)} documents, {res['words']} words ({res['replaced']} replaced) -> {out_path}")
+
+
 @main.command()
 @click.option("--words", "n_words", type=click.IntRange(0), default=20_000, show_default=True,
               help="How many of the most frequent words to look up ahead (0: only build the caches).")

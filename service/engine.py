@@ -21,6 +21,7 @@ from service.candidates import INSERTED_FILLERS, SKIP_RELATIONS, Candidate, Cand
 from service.config import Settings, get_settings
 from service.credits import CREDIT_SCORE, credit_hits
 from service.credits import SOURCE as CREDIT_SOURCE
+from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
@@ -172,6 +173,7 @@ class Engine:
         self.lexicon = lexicon if lexicon is not None else load_lexicons(self.settings.lexicons)
         self.thesaurus = get_thesaurus(self.settings)
         self.relatedness = get_relatedness(self.ngram, self.settings.cache_dir)
+        self.detector = get_detector(self.relatedness)
         self.candidates = CandidateGenerator(
             self.thesaurus, self.ngram, self.relatedness, store=get_neighbour_store(self.settings, self.ngram)
         )
@@ -267,14 +269,16 @@ class Engine:
                 kept = screen_select(mine, st.screen_keep, st.screen_candidates, [p.lexicon is not None for p in pending])
                 docs[k] = (text, sentences, [pending[i].keep(alts) for i, alts in kept])
         scores = self.lm.compare([p.lm_slot() for _, _, pending in docs for p in pending])
-        out, at = [], 0
+        replaced = self.detector.logits([s for _, sentences, _ in docs for s in sentences])
+        out, at, s_at = [], 0, 0
         for text, sentences, pending in docs:
             mine, at = scores[at : at + len(pending)], at + len(pending)
+            odds, s_at = replaced[s_at : s_at + len(sentences)], s_at + len(sentences)
             results: list[SlotResult] = []
             # features and fusion for many slots per call (per-call overhead dominates otherwise),
             # in chunks so that a very long text does not build one huge matrix
             for lo in range(0, len(pending), _FEATURE_CHUNK):
-                chunk, X = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK])
+                chunk, X = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK], odds)
                 probs = self.fusion.predict(X)
                 row = 0
                 for r in chunk:
@@ -296,10 +300,11 @@ class Engine:
         return prior
 
     def _features(
-        self, pending: Sequence[_Pending], scores: Sequence[np.ndarray]
+        self, pending: Sequence[_Pending], scores: Sequence[np.ndarray], replaced: Sequence[np.ndarray]
     ) -> tuple[list[SlotResult], np.ndarray]:
         """The feature rows of every candidate of these slots (``scores``: the LM's ``compare`` for
-        each), computed for all slots at once: one result per slot, its ``features`` a view of the
+        each; ``replaced``: the detector's log-odds per token of each sentence of the text),
+        computed for all slots at once: one result per slot, its ``features`` a view of the
         returned matrix, which holds the rows of all of them in order."""
         if not pending:
             return [], np.zeros((0, len(FEATURE_NAMES)))
@@ -357,6 +362,7 @@ class Engine:
             len_c=lens,
             relations=np.array([c.relation for c in cands]),
             sims=np.concatenate([np.asarray(x, dtype=np.float64) for x in sims]),
+            replaced=np.array([replaced[p.sentence][p.first : p.last].max() for p in pending])[slot_ids],
         ))
         out, at = [], 0
         for p, written, n in zip(pending, written_all, counts.tolist()):
@@ -653,6 +659,18 @@ def get_relatedness(ngram: NGramLM, cache_dir) -> Relatedness:
         if key not in _RELATEDNESS:
             _RELATEDNESS[key] = Relatedness(ngram.index.vocab, cache_dir)
         return _RELATEDNESS[key]
+
+
+_DETECTORS: dict[int, ReplacedWordDetector] = {}
+
+
+def get_detector(relatedness: Relatedness) -> ReplacedWordDetector:
+    """The replaced-word detector over the relatedness model's encoder (model cache: loads once)."""
+    with _ENGINES_LOCK:
+        key = id(relatedness)
+        if key not in _DETECTORS:
+            _DETECTORS[key] = ReplacedWordDetector.load(relatedness.encoder)
+        return _DETECTORS[key]
 
 
 _STORES: dict[Path, NeighbourStore] = {}

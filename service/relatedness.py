@@ -64,6 +64,29 @@ class Encoder:
         return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
 
 
+    def word_states(self, texts: Sequence[str], batch_size: int = 32, max_length: int = 256) -> list[list[tuple[int, np.ndarray]]]:
+        """The encoder's contextual state of each word, read in one unmasked pass per text: for each
+        text, ``(start, vector)`` for every word's first piece (``start``: its code-point offset in
+        the text). Words past ``max_length`` pieces are left out."""
+        torch = self._torch
+        out: list[list[tuple[int, np.ndarray]]] = []
+        with self._lock, torch.inference_mode():
+            for i in range(0, len(texts), batch_size):
+                chunk = list(texts[i : i + batch_size])
+                b = self.tokenizer(chunk, padding=True, truncation=True, max_length=max_length,
+                                   return_tensors="pt", return_offsets_mapping=True)
+                offsets = b.pop("offset_mapping").tolist()
+                h = self.model(**b).last_hidden_state.numpy()
+                for k in range(len(chunk)):
+                    rows, prev = [], None
+                    for t, w in enumerate(b.word_ids(k)):
+                        if w is not None and w != prev:
+                            rows.append((int(offsets[k][t][0]), h[k, t].astype(np.float32)))
+                        prev = w
+                    out.append(rows)
+        return out
+
+
 def _key(model_dir: Path, vocab: Sequence[str]) -> str:
     h = hashlib.sha256()
     for name in ("config.json", "model.safetensors"):

@@ -39,6 +39,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "gain_pos",  # max(gain, 0)
     "sim",  # cosine similarity of written words and candidate (meaning)
     "gain_x_sim",
+    "replaced",  # the replaced-word detector's largest log-odds over the written words (service.detector)
     *(f"rel_{r}" for r in _REL_FEATURES),
     *(f"gain_x_{r}" for r in ("synonym", "similar", "2-step", "embedding")),
 )
@@ -62,6 +63,7 @@ class SlotRows:
     len_c: np.ndarray
     relations: np.ndarray
     sims: np.ndarray
+    replaced: np.ndarray  # per slot (repeated on its rows): the detector's largest log-odds
 
 
 def featurize_rows(f: SlotRows) -> np.ndarray:
@@ -103,6 +105,7 @@ def featurize_rows(f: SlotRows) -> np.ndarray:
         np.maximum(gains, 0.0),
         sims,
         gains * sims,
+        f.replaced,
         *((rel == r).astype(np.float64) for r in _REL_FEATURES),
         *(np.where(rel == r, gains, 0.0) for r in ("synonym", "similar", "2-step", "embedding")),
     ]

@@ -233,6 +233,18 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
             assert d["text"][s["start"] : s["end"]] == s["text"]
     assert sum(len(d["spans"]) for d in train_docs[:5]) > 0
 
+    # the replaced-word detector's probe, kept apart from the fusion's documents with --exclude
+    from service.detector import ReplacedWordDetector
+
+    probe = tmp_path / "detector.npz"
+    res = invoke(runner, "train-detector", "--data", str(data / "train.jsonl"), "--docs", "6", "--out", str(probe))
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("6 documents, ") and str(probe) in res.stdout
+    assert ReplacedWordDetector.load(engine.detector.encoder, probe).probe is not None
+    res = invoke(runner, "train-detector", "--data", str(data / "train.jsonl"), "--exclude", str(data / "train.jsonl"),
+                 "--out", str(tmp_path / "none.npz"))
+    assert res.exit_code == 2 and "both spun and clean" in res.output  # every document excluded: a clear error
+
     out = tmp_path / "tmp" / "fusion.json"
     out.parent.mkdir()
     res = invoke(runner, "train", "--data", str(data / "train.jsonl"), "--docs", "5", "--clean-docs", "3",

@@ -32,6 +32,7 @@ class SlotFacts:
     len_c: np.ndarray
     relations: Sequence[str]
     sims: np.ndarray
+    replaced: float
 
 
 def featurize(f: SlotFacts) -> np.ndarray:
@@ -63,6 +64,7 @@ def featurize(f: SlotFacts) -> np.ndarray:
         np.maximum(gains, 0.0),
         sims,
         gains * sims,
+        np.full(n, f.replaced),
         *((rel == r).astype(np.float64) for r in _REL_FEATURES),
         *(np.where(rel == r, gains, 0.0) for r in ("synonym", "similar", "2-step", "embedding")),
     ]
@@ -85,6 +87,7 @@ def _slot_facts(draw_n: int, rng: np.random.Generator) -> SlotFacts:
         len_c=rng.integers(0, 4, size=draw_n),
         relations=list(rng.choice(RELS, size=draw_n)),
         sims=rng.uniform(-0.2, 1.0, size=draw_n),
+        replaced=float(rng.normal(-6, 3)),
     )
 
 
@@ -108,6 +111,7 @@ def test_featurize_rows_equals_featurize_per_slot(sizes, seed):
         len_c=np.concatenate([f.len_c for f in facts]).astype(float),
         relations=np.array([r for f in facts for r in f.relations]),
         sims=np.concatenate([f.sims for f in facts]),
+        replaced=np.concatenate([np.full(len(f.gains), f.replaced) for f in facts]),
     )
     got = featurize_rows(rows)
     assert got.shape == (sum(sizes), len(FEATURE_NAMES))
