@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from service.config import get_settings
+from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 
 
@@ -228,19 +229,18 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
               help="Skip documents whose id is in this JSONL (the fusion's training data: keep the two apart).")
 @click.option("--docs", "n_docs", type=click.IntRange(1), default=1000, show_default=True, help="Spun documents to learn from.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the probe (.npz).")
-def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: int, out_path: str) -> None:
+@click.option("--layers", type=click.IntRange(1, 6), default=DEFAULT_LAYERS, show_default=True,
+              help="How many of the sentence encoder's layers to read with (their output is the state the probe sees).")
+def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: int, out_path: str, layers: int) -> None:
     """Learn the replaced-word detector's probe (service/detector.py) from synthetic spun documents."""
     from tqdm import tqdm
 
     from service.detector import ReplacedWordDetector, train_detector
-    from service.engine import get_relatedness
-    from service.lm.ngram import NGramLM
+    from service.relatedness import Encoder, default_model_dir
 
-    settings = get_settings()
     skip = {d.get("id") for p in exclude_paths for d in _read_docs(p)}
     docs = [d for d in _read_docs(data_path) if d.get("id") not in skip][:n_docs]
-    relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
-    detector = ReplacedWordDetector(relatedness.encoder)
+    detector = ReplacedWordDetector(Encoder(default_model_dir(), layers=layers))
     show = sys.stderr.isatty()
     try:
         res = train_detector(detector, tqdm(docs, desc="detector", disable=not show, file=sys.stderr), Path(out_path))

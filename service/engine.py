@@ -661,15 +661,16 @@ def get_relatedness(ngram: NGramLM, cache_dir) -> Relatedness:
         return _RELATEDNESS[key]
 
 
-_DETECTORS: dict[int, ReplacedWordDetector] = {}
+_DETECTORS: dict[Path, ReplacedWordDetector] = {}
 
 
 def get_detector(relatedness: Relatedness) -> ReplacedWordDetector:
-    """The replaced-word detector over the relatedness model's encoder (model cache: loads once)."""
+    """The shipped replaced-word detector, reading with the relatedness model's encoder (model
+    cache: loads once)."""
     with _ENGINES_LOCK:
-        key = id(relatedness)
+        key = relatedness.model_dir
         if key not in _DETECTORS:
-            _DETECTORS[key] = ReplacedWordDetector.load(relatedness.encoder)
+            _DETECTORS[key] = ReplacedWordDetector.load(relatedness.model_dir)
         return _DETECTORS[key]
 
 

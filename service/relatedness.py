@@ -33,9 +33,10 @@ def default_model_dir() -> Path:
 
 
 class Encoder:
-    """Mean-pooled, normalised sentence embeddings from a BERT-style encoder directory."""
+    """Mean-pooled, normalised sentence embeddings from a BERT-style encoder directory; with
+    ``layers``, only its first ``layers`` layers (their output is then the encoder's state)."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, layers: int | None = None) -> None:
         try:
             import torch
             from transformers import AutoModel, AutoTokenizer
@@ -46,7 +47,13 @@ class Encoder:
         hf_logging.disable_progress_bar()
         self._torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-        self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+        extra = {} if layers is None else {"num_hidden_layers": int(layers)}
+        level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # fewer layers: the unused ones' weights are "not used", as meant
+        try:
+            self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, **extra).eval()
+        finally:
+            hf_logging.set_verbosity(level)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 512) -> np.ndarray:
@@ -63,27 +70,28 @@ class Encoder:
         dim = self.model.config.hidden_size
         return np.vstack(out) if out else np.zeros((0, dim), dtype=np.float32)
 
-
-    def word_states(self, texts: Sequence[str], batch_size: int = 32, max_length: int = 256) -> list[list[tuple[int, np.ndarray]]]:
+    def word_states(self, texts: Sequence[str], batch_size: int = 8, max_length: int = 256) -> list[list[tuple[int, np.ndarray]]]:
         """The encoder's contextual state of each word, read in one unmasked pass per text: for each
         text, ``(start, vector)`` for every word's first piece (``start``: its code-point offset in
-        the text). Words past ``max_length`` pieces are left out."""
+        the text). Words past ``max_length`` pieces are left out. Texts are batched in order of
+        length (small batches of similar length waste the least on padding)."""
         torch = self._torch
-        out: list[list[tuple[int, np.ndarray]]] = []
+        out: list[list[tuple[int, np.ndarray]]] = [[] for _ in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with self._lock, torch.inference_mode():
-            for i in range(0, len(texts), batch_size):
-                chunk = list(texts[i : i + batch_size])
-                b = self.tokenizer(chunk, padding=True, truncation=True, max_length=max_length,
+            for i in range(0, len(order), batch_size):
+                idx = order[i : i + batch_size]
+                b = self.tokenizer([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length,
                                    return_tensors="pt", return_offsets_mapping=True)
                 offsets = b.pop("offset_mapping").tolist()
                 h = self.model(**b).last_hidden_state.numpy()
-                for k in range(len(chunk)):
+                for k, j in enumerate(idx):
                     rows, prev = [], None
                     for t, w in enumerate(b.word_ids(k)):
                         if w is not None and w != prev:
                             rows.append((int(offsets[k][t][0]), h[k, t].astype(np.float32)))
                         prev = w
-                    out.append(rows)
+                    out[j] = rows
         return out
 
 

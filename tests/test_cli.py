@@ -240,7 +240,7 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     res = invoke(runner, "train-detector", "--data", str(data / "train.jsonl"), "--docs", "6", "--out", str(probe))
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("6 documents, ") and str(probe) in res.stdout
-    assert ReplacedWordDetector.load(engine.detector.encoder, probe).probe is not None
+    assert ReplacedWordDetector.load(engine.relatedness.model_dir, probe).probe is not None
     res = invoke(runner, "train-detector", "--data", str(data / "train.jsonl"), "--exclude", str(data / "train.jsonl"),
                  "--out", str(tmp_path / "none.npz"))
     assert res.exit_code == 2 and "both spun and clean" in res.output  # every document excluded: a clear error
