@@ -596,8 +596,8 @@ class Engine:
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
-                listed = 1.0 if r.lexicon != CREDIT_SOURCE else CREDIT_SCORE
-                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if not r.lexicon else listed, 4)))
+                list_score = 1.0 if r.lexicon != CREDIT_SOURCE else CREDIT_SCORE
+                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if not r.lexicon else list_score, 4)))
             best = int(order[0])
             feats = r.features[best]
             evidence: dict[str, float | str] = {
