@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from service.linear import column_scaling
 from service.relatedness import Encoder
 from service.text import Sentence, segment
 
@@ -119,8 +120,7 @@ def train_detector(detector: ReplacedWordDetector, docs: Iterable[dict], out: Pa
     X, y = labelled_states(detector, docs)
     if len(y) == 0 or y.all() or not y.any():
         raise ValueError("the training documents need both spun and clean words")
-    mean, scale = X.mean(axis=0).astype(np.float64), X.std(axis=0).astype(np.float64)
-    scale[scale == 0] = 1.0
+    mean, scale = column_scaling(X)
     mlp = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, early_stopping=True, max_iter=50, random_state=seed)
     mlp.fit((X - mean) / scale, y)
     (w1, w2), (b1, b2) = mlp.coefs_, mlp.intercepts_

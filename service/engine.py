@@ -81,7 +81,7 @@ class SlotResult:
 
     @property
     def score(self) -> float:
-        base = max(self.lm_score, _lexicon_floor(self.lexicon)) if self.lexicon else self.lm_score
+        base = max(self.lm_score, _list_rule(self.lexicon).floor) if self.lexicon else self.lm_score
         return boosted(base, self.grammar)
 
 
@@ -102,10 +102,24 @@ class Analysis:
         return toks[r.first].start, toks[r.last - 1].end
 
 
-def _lexicon_floor(source: str) -> float:
-    """The least score of a slot a list matched: a user lexicon's entries, or a credit line's
-    suspect role word (:mod:`service.credits`)."""
-    return CREDIT_SCORE if source == CREDIT_SOURCE else LEXICON_SCORE
+@dataclass(frozen=True)
+class _ListRule:
+    """How the hits of a list are scored and reported: a user lexicon's entries, or a credit
+    line's suspect role words (:mod:`service.credits`), which take the same path."""
+
+    floor: float  # a hit's span scores at least this
+    always: bool  # reported whatever the threshold
+    source: str  # the signal's name in a span's ``sources``
+    suggestion_score: float  # the score each of its originals is listed with
+
+
+_USER_LEXICON = _ListRule(LEXICON_SCORE, always=True, source="lexicon", suggestion_score=1.0)
+_CREDIT_LINE = _ListRule(CREDIT_SCORE, always=False, source=CREDIT_SOURCE, suggestion_score=CREDIT_SCORE)
+
+
+def _list_rule(source: str) -> _ListRule:
+    """The rule for the hits of the list named ``source`` (a slot's ``lexicon``)."""
+    return _CREDIT_LINE if source == CREDIT_SOURCE else _USER_LEXICON
 
 
 def _open_class(word: str) -> bool:
@@ -576,7 +590,7 @@ class Engine:
         # user lexicon entries first and always: the user's own list outranks any threshold
         # (a credit line's suspect role word is a signal like the others: it meets the threshold)
         def always(r: SlotResult) -> bool:
-            return r.lexicon is not None and r.lexicon != CREDIT_SOURCE
+            return r.lexicon is not None and _list_rule(r.lexicon).always
 
         for r in sorted(analysis.slots, key=lambda r: (not always(r), -r.score)):
             if not always(r) and r.score < threshold:
@@ -588,16 +602,16 @@ class Engine:
         spans = []
         for start, end, r in sorted(chosen, key=lambda x: x[0]):
             written = text[start:end]
-            # a lexicon's originals keep the list's order; otherwise the fusion ranks
-            order = np.arange(len(r.candidates)) if r.lexicon else np.argsort(-r.probs)
+            rule = _list_rule(r.lexicon) if r.lexicon else None
+            # a list's originals keep the list's order; otherwise the fusion ranks
+            order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
             sugg, seen = [], set()
             for j in order[:k]:
                 t = match_case(written, r.candidates[j].text)
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
-                list_score = 1.0 if r.lexicon != CREDIT_SOURCE else CREDIT_SCORE
-                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if not r.lexicon else list_score, 4)))
+                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if rule is None else rule.suggestion_score, 4)))
             best = int(order[0])
             feats = r.features[best]
             evidence: dict[str, float | str] = {
@@ -608,8 +622,7 @@ class Engine:
             }
             if r.lexicon:
                 evidence["lexicon"] = r.lexicon
-            listed = [] if not r.lexicon else ["credit-line" if r.lexicon == CREDIT_SOURCE else "lexicon"]
-            sources = listed + (["lm"] if not r.lexicon or r.lm_score > _lexicon_floor(r.lexicon) else [])
+            sources = ([] if rule is None else [rule.source]) + (["lm"] if rule is None or r.lm_score > rule.floor else [])
             if r.grammar is not None:
                 sources.append("grammar")
                 evidence["grammar_rule"] = r.grammar.match.rule_id

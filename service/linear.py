@@ -10,6 +10,14 @@ from typing import Any, Sequence
 import numpy as np
 
 
+def column_scaling(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and standard deviation of each column of ``X`` (as float64), a constant column's
+    scale 1: ``(X - mean) / scale`` standardises it."""
+    mean, scale = X.mean(axis=0).astype(np.float64), X.std(axis=0).astype(np.float64)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
 def fit_scaled_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Standardise the columns of ``X`` and fit scikit-learn's logistic regression on ``y``.
 
@@ -17,8 +25,7 @@ def fit_scaled_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> tuple[n
     """
     from sklearn.linear_model import LogisticRegression
 
-    mean, scale = X.mean(axis=0), X.std(axis=0)
-    scale[scale == 0] = 1.0
+    mean, scale = column_scaling(X)
     lr = LogisticRegression(C=C, max_iter=2000).fit((X - mean) / scale, y)
     return mean, scale, lr.coef_[0], float(lr.intercept_[0])
 
