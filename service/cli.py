@@ -231,22 +231,27 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the probe (.npz).")
 @click.option("--layers", type=click.IntRange(1, 6), default=DEFAULT_LAYERS, show_default=True,
               help="How many of the sentence encoder's layers to read with (their output is the state the probe sees).")
-def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: int, out_path: str, layers: int) -> None:
-    """Learn the replaced-word detector's probe (service/detector.py) from synthetic spun documents."""
+@click.option("--rank", type=click.IntRange(1), default=16, show_default=True, help="Rank of the layers' adapters.")
+@click.option("--epochs", type=click.IntRange(1), default=5, show_default=True, help="Passes over the training sentences.")
+def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: int, out_path: str, layers: int,
+                       rank: int, epochs: int) -> None:
+    """Learn the replaced-word detector (service/detector.py) from synthetic spun documents: a probe
+    and adapters of the sentence encoder's first layers, fine-tuned together."""
     from tqdm import tqdm
 
-    from service.detector import ReplacedWordDetector, train_detector
+    from service.detector_training import train_detector
     from service.relatedness import Encoder, default_model_dir
 
     skip = {d.get("id") for p in exclude_paths for d in _read_docs(p)}
     docs = [d for d in _read_docs(data_path) if d.get("id") not in skip][:n_docs]
-    detector = ReplacedWordDetector(Encoder(default_model_dir(), layers=layers))
     show = sys.stderr.isatty()
     try:
-        res = train_detector(detector, tqdm(docs, desc="detector", disable=not show, file=sys.stderr), Path(out_path))
+        res = train_detector(Encoder(default_model_dir(), layers=layers), docs, Path(out_path), rank=rank, epochs=epochs,
+                             progress=lambda it: tqdm(it, desc="detector", disable=not show, file=sys.stderr))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    click.echo(f"{len(docs)} documents, {res['words']} words ({res['replaced']} replaced) -> {out_path}")
+    click.echo(f"{len(docs)} documents, {res['sentences']} sentences, {res['words']} words ({res['replaced']} replaced) "
+               f"-> {out_path}")
 
 
 @main.command()

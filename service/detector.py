@@ -4,16 +4,18 @@ A spun word sits in its sentence like a patch: the 3-gram model sees only two wo
 but a contextual encoder reads the whole sentence. The first three of the six layers of the
 shipped sentence encoder (all-MiniLM-L6-v2, the one :mod:`service.relatedness` uses) read each
 sentence once, unmasked, and a probe on their state of each word gives the log-odds that the word
-was replaced, in the manner of ELECTRA's replaced-token detection but with the encoder frozen. The
-probe is a small multi-layer perceptron (one hidden layer of 128 ReLU units, 49 k weights in
-``service/data/detector.npz``, plain numpy arrays) learned on synthetic spun Reuters text by
-``unspin train-detector``; the engine gives the fusion the largest log-odds over a slot's words as
-one more feature (``replaced``).
+was replaced, in the manner of ELECTRA's replaced-token detection. The probe is a small
+multi-layer perceptron (one hidden layer of 128 ReLU units); ``unspin train-detector``
+(:mod:`service.detector_training`) learns it on synthetic spun Reuters text together with
+low-rank adapters of the three layers. ``service/data/detector.npz`` (plain numpy arrays) holds
+the probe and what the adapters learned, about 0.2 M numbers; loading it merges them into the
+shipped encoder's weights. The engine gives the fusion the largest log-odds over a slot's words
+as one more feature (``replaced``).
 
-Measured on validation documents (README, Evaluation): the third layer's states serve the probe
-better than the last layer's (the sentence-embedding training has tuned the last ones to meaning,
-not to the words), at half the cost; a linear probe found half as many replaced words as the
-perceptron at the same share of clean words flagged.
+Measured on validation documents (README, Evaluation): the third layer's states serve better than
+the last layer's (the sentence-embedding training has tuned the last ones to meaning, not to the
+words), at half the cost; adapting the layers finds far more replaced words than a probe on the
+frozen encoder.
 
 Without the probe file every word gets log-odds 0 and the feature says nothing.
 """
@@ -22,13 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from service.linear import column_scaling
 from service.relatedness import Encoder
-from service.text import Sentence, segment
+from service.text import Sentence
 
 #: where the shipped probe lives
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "detector.npz"
@@ -36,6 +37,9 @@ DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "detector.npz"
 PROBE_KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
 #: how many of the encoder's layers the shipped probe reads
 DEFAULT_LAYERS = 3
+#: the linear maps of each encoder layer that training adapts (module names end so)
+ADAPTED = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+           "intermediate.dense", "output.dense")
 
 
 @dataclass
@@ -59,10 +63,12 @@ class ReplacedWordDetector:
         with np.load(path, allow_pickle=False) as f:
             probe = {k: f[k].astype(np.float64) for k in PROBE_KEYS}
             layers = int(f["layers"])
+            tuned = {k: f[k] for k in f.files if k.startswith(("lora_a:", "lora_b:", "param:"))}
         encoder = Encoder(model_dir, layers=layers)
         dim = int(encoder.model.config.hidden_size)
         if probe["mean"].shape != (dim,) or probe["w1"].shape[0] != dim:
             raise ValueError(f"{path}: the replaced-word probe was made for another encoder; retrain it")
+        _apply_tuning(encoder.model, tuned, path)
         return cls(encoder, probe)
 
     def word_states(self, sentences: Sequence[Sentence]) -> list[list[tuple[int, np.ndarray]]]:
@@ -88,44 +94,38 @@ class ReplacedWordDetector:
         return out
 
 
+def _apply_tuning(model, arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Put what training learned into the encoder's weights, once: each adapter's ``B @ A`` added
+    to its layer's weight matrix, and the trained biases and layer norms in place of the shipped ones
+    (:mod:`service.detector_training`).
+
+    Raises:
+        ValueError: a name or shape in the file does not fit this encoder (retrain it).
+    """
+    import torch
+
+    params = dict(model.named_parameters())
+    updates = []  # (parameter, new value)
+    for key, value in arrays.items():
+        kind, name = key.split(":", 1)
+        if kind == "lora_b":
+            continue
+        if kind == "lora_a":
+            target, b = params.get(f"{name}.weight"), arrays.get(f"lora_b:{name}")
+            fits = target is not None and b is not None and (b.shape[0], value.shape[1]) == tuple(target.shape) \
+                and b.shape[1] == value.shape[0]
+            new = target.detach().numpy() + b @ value if fits else None
+        else:
+            target, new = params.get(name), value
+        if target is None or new is None or tuple(target.shape) != new.shape:
+            raise ValueError(f"{path}: {name} does not fit this encoder; retrain the detector")
+        updates.append((target, new))
+    with torch.no_grad():
+        for target, new in updates:
+            target.copy_(torch.from_numpy(np.asarray(new, dtype=np.float32)))
+
+
 def probe_logits(probe: dict, X: np.ndarray) -> np.ndarray:
     """The probe's log-odds for each row of encoder states ``X``."""
     z = (np.asarray(X, dtype=np.float64) - probe["mean"]) / probe["scale"]
     return np.maximum(z @ probe["w1"] + probe["b1"], 0.0) @ probe["w2"] + float(probe["b2"])
-
-
-def labelled_states(detector: ReplacedWordDetector, docs: Iterable[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """Training rows from spun documents (``{"text", "spans": [{start, end}, ...]}``): every word's
-    state, labelled 1 when it lies inside a gold spun span."""
-    X, y = [], []
-    for d in docs:
-        text = d["text"]
-        gold = [(g["start"], g["end"]) for g in d.get("spans", [])]
-        sentences = segment(text)
-        for sent, rows in zip(sentences, detector.word_states(sentences)):
-            for i, v in rows:
-                start = sent.tokens[i].start
-                X.append(v)
-                y.append(any(a <= start < b for a, b in gold))
-    dim = int(detector.encoder.model.config.hidden_size) if detector.encoder is not None else 0
-    return (np.stack(X) if X else np.zeros((0, dim), dtype=np.float32)), np.array(y, dtype=bool)
-
-
-def train_detector(detector: ReplacedWordDetector, docs: Iterable[dict], out: Path, hidden: int = 128,
-                   seed: int = 0) -> dict:
-    """Learn the probe on spun documents (scikit-learn's MLPClassifier: ReLU, Adam, early stopping
-    on a tenth of the rows) and write its arrays to ``out`` (``.npz``); returns counts for a message."""
-    from sklearn.neural_network import MLPClassifier
-
-    X, y = labelled_states(detector, docs)
-    if len(y) == 0 or y.all() or not y.any():
-        raise ValueError("the training documents need both spun and clean words")
-    mean, scale = column_scaling(X)
-    mlp = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, early_stopping=True, max_iter=50, random_state=seed)
-    mlp.fit((X - mean) / scale, y)
-    (w1, w2), (b1, b2) = mlp.coefs_, mlp.intercepts_
-    with open(out, "wb") as f:
-        np.savez(f, mean=mean.astype(np.float32), scale=scale.astype(np.float32), w1=w1.astype(np.float32),
-                 b1=b1.astype(np.float32), w2=w2[:, 0].astype(np.float32), b2=np.float32(b2[0]),
-                 layers=np.int64(detector.encoder.model.config.num_hidden_layers))
-    return {"words": int(len(y)), "replaced": int(y.sum())}

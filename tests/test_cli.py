@@ -237,7 +237,8 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     from service.detector import ReplacedWordDetector
 
     probe = tmp_path / "detector.npz"
-    res = invoke(runner, "train-detector", "--data", str(data / "train.jsonl"), "--docs", "6", "--out", str(probe))
+    res = invoke(runner, "train-detector", "--data", str(data / "train.jsonl"), "--docs", "6", "--epochs", "1",
+                 "--rank", "2", "--out", str(probe))
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith("6 documents, ") and str(probe) in res.stdout
     assert ReplacedWordDetector.load(engine.relatedness.model_dir, probe).probe is not None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.detector import DEFAULT_PATH, ReplacedWordDetector, labelled_states, probe_logits, train_detector
+from service.detector import ADAPTED, DEFAULT_PATH, ReplacedWordDetector, _apply_tuning
+from service.detector_training import examples, train_detector
 from service.scoring import FEATURE_NAMES
 from service.text import segment
 
@@ -72,20 +73,55 @@ def test_the_engine_feeds_the_largest_logit_of_a_slot_to_the_fusion(engine):
         assert np.allclose(r.features[:, col], want, atol=1e-6)
 
 
-def test_training_writes_a_probe_that_loads(engine, tmp_path):
+def test_training_examples_label_words_at_their_sentence_offsets():
+    spun = CLEAN.replace("productive", "fertile").replace(" that ", "\nthat ")
+    start = spun.index("fertile")
+    [(text, labels)] = examples([{"text": spun, "spans": [{"start": start, "end": start + len("fertile")}]}])
+    assert text == spun  # one sentence, hard wrap and all
+    assert [text[k : k + 7] for k, v in labels.items() if v] == ["fertile"]
+    assert sum(labels.values()) == 1 and len(labels) == len(CLEAN.rstrip(".").split())
+
+
+def test_training_writes_a_detector_that_loads(engine, tmp_path):
     spun = CLEAN.replace("productive", "fertile")
     start = spun.index("fertile")
     docs = [{"text": spun, "spans": [{"start": start, "end": start + len("fertile")}]}] * 3 + [{"text": CLEAN, "spans": []}]
-    X, y = labelled_states(engine.detector, docs)
-    assert X.shape == (len(y), engine.detector.encoder.model.config.hidden_size) and y.sum() == 3
-    out = tmp_path / "probe.npz"
-    res = train_detector(engine.detector, docs, out, hidden=4)
-    assert res == {"words": len(y), "replaced": 3}
-    probe = ReplacedWordDetector.load(engine.relatedness.model_dir, out)
-    assert probe.probe["w1"].shape == (X.shape[1], 4)
-    sentences = segment(spun)
-    rows = probe.word_states(sentences)[0]  # the first document's words come first in X
-    by_token = probe.logits(sentences)[0]
-    assert np.allclose(probe_logits(probe.probe, X[: len(rows)]), [by_token[i] for i, _ in rows], atol=1e-3)
+    out = tmp_path / "detector.npz"
+    before = _logits(engine.detector, spun)
+    res = train_detector(engine.detector.encoder, docs, out, rank=2, epochs=1, hidden=4)
+    assert res == {"sentences": 4, "words": 4 * len(CLEAN.rstrip(".").split()), "replaced": 3}
+    with np.load(out) as f:
+        layers = int(f["layers"])
+        adapted = [k for k in f.files if k.startswith("lora_a:")]
+        assert f[adapted[0]].shape[0] == 2 and int(f["rank"]) == 2
+    assert len(adapted) == layers * len(ADAPTED)
+    loaded = ReplacedWordDetector.load(engine.relatedness.model_dir, out)
+    dim = engine.detector.encoder.model.config.hidden_size
+    assert loaded.probe["w1"].shape == (dim, 4)
+    logits = loaded.logits(segment(spun))[0]
+    assert np.isfinite(logits).all() and (logits != 0).any()
+    # training worked on a copy: the engine's own encoder is unchanged
+    after = _logits(engine.detector, spun)
+    assert all(abs(before[k] - after[k]) < 1e-4 for k in before)
     with pytest.raises(ValueError, match="both spun and clean"):
-        train_detector(engine.detector, [{"text": CLEAN, "spans": []}], out)
+        train_detector(engine.detector.encoder, [{"text": CLEAN, "spans": []}], out)
+
+
+def test_adapters_merge_into_the_encoder_weights(engine, tmp_path):
+    import copy
+
+    import torch
+
+    model = copy.deepcopy(engine.detector.encoder.model)
+    name = "encoder.layer.0.attention.self.query"
+    W = model.get_parameter(f"{name}.weight").detach().numpy().copy()
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(2, W.shape[1])).astype(np.float32), rng.normal(size=(W.shape[0], 2)).astype(np.float32)
+    bias = rng.normal(size=W.shape[0]).astype(np.float32)
+    _apply_tuning(model, {f"lora_a:{name}": A, f"lora_b:{name}": B, f"param:{name}.bias": bias}, tmp_path / "x.npz")
+    assert np.allclose(model.get_parameter(f"{name}.weight").detach().numpy(), W + B @ A, atol=1e-4)
+    assert torch.equal(model.get_parameter(f"{name}.bias").detach(), torch.from_numpy(bias))
+    with pytest.raises(ValueError, match="retrain"):
+        _apply_tuning(model, {f"lora_a:{name}": A[:, :10], f"lora_b:{name}": B}, tmp_path / "x.npz")
+    with pytest.raises(ValueError, match="retrain"):
+        _apply_tuning(model, {"param:encoder.layer.9.output.dense.bias": bias}, tmp_path / "x.npz")
