@@ -228,7 +228,7 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
 @click.option("--exclude", "exclude_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Skip documents whose id is in this JSONL (the fusion's training data: keep the two apart).")
 @click.option("--docs", "n_docs", type=click.IntRange(1), default=1000, show_default=True, help="Spun documents to learn from.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the probe (.npz).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the detector (.npz).")
 @click.option("--layers", type=click.IntRange(1, 6), default=DEFAULT_LAYERS, show_default=True,
               help="How many of the sentence encoder's layers to read with (their output is the state the probe sees).")
 @click.option("--rank", type=click.IntRange(1), default=16, show_default=True, help="Rank of the layers' adapters.")

@@ -8,7 +8,7 @@ was replaced, in the manner of ELECTRA's replaced-token detection. The probe is 
 multi-layer perceptron (one hidden layer of 128 ReLU units); ``unspin train-detector``
 (:mod:`service.detector_training`) learns it on synthetic spun Reuters text together with
 low-rank adapters of the three layers. ``service/data/detector.npz`` (plain numpy arrays) holds
-the probe and what the adapters learned, about 0.2 M numbers; loading it merges them into the
+the probe and what the adapters learned, about 0.4 M numbers; loading it merges them into the
 shipped encoder's weights. The engine gives the fusion the largest log-odds over a slot's words
 as one more feature (``replaced``).
 
@@ -110,19 +110,23 @@ def _apply_tuning(model, arrays: dict[str, np.ndarray], path: Path) -> None:
         kind, name = key.split(":", 1)
         if kind == "lora_b":
             continue
-        if kind == "lora_a":
-            target, b = params.get(f"{name}.weight"), arrays.get(f"lora_b:{name}")
-            fits = target is not None and b is not None and (b.shape[0], value.shape[1]) == tuple(target.shape) \
-                and b.shape[1] == value.shape[0]
-            new = target.detach().numpy() + b @ value if fits else None
-        else:
-            target, new = params.get(name), value
+        target = params.get(f"{name}.weight" if kind == "lora_a" else name)
+        new = _merged(target, value, arrays.get(f"lora_b:{name}")) if kind == "lora_a" else value
         if target is None or new is None or tuple(target.shape) != new.shape:
             raise ValueError(f"{path}: {name} does not fit this encoder; retrain the detector")
         updates.append((target, new))
     with torch.no_grad():
         for target, new in updates:
             target.copy_(torch.from_numpy(np.asarray(new, dtype=np.float32)))
+
+
+def _merged(weight, a: np.ndarray, b: np.ndarray | None) -> np.ndarray | None:
+    """``weight + b @ a`` in float32 (the file stores ``a`` and ``b`` in half precision), or None
+    when the shapes do not fit."""
+    if weight is None or b is None or a.ndim != 2 or b.ndim != 2 or (b.shape[0], a.shape[1]) != tuple(weight.shape) \
+            or b.shape[1] != a.shape[0]:
+        return None
+    return weight.detach().numpy() + b.astype(np.float32) @ a.astype(np.float32)
 
 
 def probe_logits(probe: dict, X: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ the adapters into the weights once, so reading costs the same as with the frozen
 Measured on validation documents (README, Evaluation): at 1 % of clean words flagged, a probe on
 the frozen encoder found 39 % of the replaced words, the adapted encoder 45 %.
 
-Nothing here is used at scoring time; it needs torch (the transformer extra is a dependency).
+Nothing here is used at scoring time.
 """
 
 from __future__ import annotations
