@@ -33,8 +33,8 @@ from service.text import Sentence
 
 #: where the shipped probe lives
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "detector.npz"
-#: the probe's arrays: standardisation, hidden layer, output unit
-PROBE_KEYS = ("mean", "scale", "w1", "b1", "w2", "b2")
+#: the probe's arrays: hidden layer, output unit (it reads the encoder's states as they are)
+PROBE_KEYS = ("w1", "b1", "w2", "b2")
 #: how many of the encoder's layers the shipped probe reads
 DEFAULT_LAYERS = 3
 #: the linear maps of each encoder layer that training adapts (module names end so)
@@ -66,7 +66,7 @@ class ReplacedWordDetector:
             tuned = {k: f[k] for k in f.files if k.startswith(("lora_a:", "lora_b:", "param:"))}
         encoder = Encoder(model_dir, layers=layers)
         dim = int(encoder.model.config.hidden_size)
-        if probe["mean"].shape != (dim,) or probe["w1"].shape[0] != dim:
+        if probe["w1"].shape[0] != dim:
             raise ValueError(f"{path}: the replaced-word probe was made for another encoder; retrain it")
         _apply_tuning(encoder.model, tuned, path)
         return cls(encoder, probe)
@@ -131,5 +131,5 @@ def _merged(weight, a: np.ndarray, b: np.ndarray | None) -> np.ndarray | None:
 
 def probe_logits(probe: dict, X: np.ndarray) -> np.ndarray:
     """The probe's log-odds for each row of encoder states ``X``."""
-    z = (np.asarray(X, dtype=np.float64) - probe["mean"]) / probe["scale"]
+    z = np.asarray(X, dtype=np.float64)
     return np.maximum(z @ probe["w1"] + probe["b1"], 0.0) @ probe["w2"] + float(probe["b2"])

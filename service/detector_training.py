@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from service.detector import ADAPTED, PROBE_KEYS
-from service.relatedness import Encoder
+from service.relatedness import Encoder, first_pieces
 from service.text import segment
 
 #: one training sentence: its text and, for each word's offset in it, 1 when the word was replaced
@@ -52,11 +52,9 @@ def _batch(tokenizer, exs: Sequence[Example], max_length: int):
     offsets = b.pop("offset_mapping").tolist()
     y = torch.full(b["input_ids"].shape, -1.0)
     for k, (_, labels) in enumerate(exs):
-        prev = None
-        for t, w in enumerate(b.word_ids(k)):
-            if w is not None and w != prev and offsets[k][t][0] in labels:
-                y[k, t] = labels[offsets[k][t][0]]
-            prev = w
+        for t, start in first_pieces(b, k, offsets):
+            if start in labels:
+                y[k, t] = labels[start]
     return b, y
 
 
@@ -142,20 +140,20 @@ def train_detector(
             loss.backward()
             opt.step()
             schedule.step()
-    arrays = _arrays(model, adapters, head, dim)
+    arrays = _arrays(model, adapters, head)
     with open(out, "wb") as f:
         np.savez_compressed(f, **arrays, layers=np.int64(model.config.num_hidden_layers), rank=np.int64(rank))
     return {"sentences": len(exs), "words": len(labels), "replaced": int(sum(labels))}
 
 
-def _arrays(model, adapters: dict[str, tuple], head, dim: int) -> dict[str, np.ndarray]:
-    """What the file holds: the probe (inputs unscaled), each adapter's ``A`` and ``B`` (half
+def _arrays(model, adapters: dict[str, tuple], head) -> dict[str, np.ndarray]:
+    """What the file holds: the probe, each adapter's ``A`` and ``B`` (half
     precision: they are merged into float32 weights on loading), and the biases and layer norms the
     training changed, by their names in the encoder."""
     f32 = lambda t: t.detach().numpy().astype(np.float32)  # noqa: E731
     first, second = head[0], head[2]
-    probe = {"mean": np.zeros(dim, np.float32), "scale": np.ones(dim, np.float32), "w1": f32(first.weight).T,
-             "b1": f32(first.bias), "w2": f32(second.weight)[0], "b2": np.float32(second.bias.item())}
+    probe = {"w1": f32(first.weight).T, "b1": f32(first.bias), "w2": f32(second.weight)[0],
+             "b2": np.float32(second.bias.item())}
     assert set(probe) == set(PROBE_KEYS)
     out = dict(probe)
     for name, (A, B) in adapters.items():

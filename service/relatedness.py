@@ -86,13 +86,20 @@ class Encoder:
                 offsets = b.pop("offset_mapping").tolist()
                 h = self.model(**b).last_hidden_state.numpy()
                 for k, j in enumerate(idx):
-                    rows, prev = [], None
-                    for t, w in enumerate(b.word_ids(k)):
-                        if w is not None and w != prev:
-                            rows.append((int(offsets[k][t][0]), h[k, t].astype(np.float32)))
-                        prev = w
-                    out[j] = rows
+                    out[j] = [(start, h[k, t].astype(np.float32)) for t, start in first_pieces(b, k, offsets)]
         return out
+
+
+def first_pieces(batch, k: int, offsets: Sequence[Sequence[Sequence[int]]]) -> list[tuple[int, int]]:
+    """``(piece position, code-point start)`` of each word's first piece in text ``k`` of a
+    tokenised batch (``offsets``: its offset mapping as lists): the pieces the detector reads a
+    word by, in training (:mod:`service.detector_training`) as in scoring."""
+    out, prev = [], None
+    for t, w in enumerate(batch.word_ids(k)):
+        if w is not None and w != prev:
+            out.append((t, int(offsets[k][t][0])))
+        prev = w
+    return out
 
 
 def _key(model_dir: Path, vocab: Sequence[str]) -> str:
