@@ -176,11 +176,15 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
 @click.option("--test", "n_test", type=int, default=300, show_default=True)
 @click.option("--rate", type=float, default=0.08, show_default=True, help="Fraction of eligible words spun.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int) -> None:
+@click.option("--broad", is_flag=True,
+              help="Also swap in two-step neighbours, hyponyms and hypernyms, in the shares measured on a "
+                   "tortured-phrase list (spinner.RELATION_MIX), not only synonyms and similar words.")
+def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, broad: bool) -> None:
     """Spin clean documents into labelled train/test sets (+ a clean held-out set)."""
-    from service.spinner import make_dataset
+    from service.spinner import RELATION_MIX, make_dataset
 
-    stats = make_dataset(corpus, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed, progress=sys.stderr.isatty())
+    stats = make_dataset(corpus, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
+                         progress=sys.stderr.isatty(), mix=RELATION_MIX if broad else None)
     click.echo(json.dumps(stats, indent=2))
 
 

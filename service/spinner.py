@@ -25,7 +25,7 @@ import lemminflect
 
 from service.thesaurus import Thesaurus, WordForm, get_thesaurus, inflect
 
-__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS"]
+__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS", "RELATION_MIX", "NEAR_ONLY"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,19 @@ SPINNER_TABLE: dict[tuple[str, str], tuple[str, ...]] = {
     ("buy", "v"): ("purchase",),
 }
 
+#: How far from the original a spinner's replacement is, as WordNet sees it: the shares, among
+#: the single-word substitutions of the Problematic Paper Screener's tortured-phrase list that
+#: WordNet links in one of these ways (978 of 1,875), of replacements that are the original's
+#: synonym or similar word (48 %), a neighbour of such a word (two steps, 23 %), a hyponym (16 %)
+#: or a hypernym (12 %).
+#: Real spinners draw on thesauri far broader than WordNet's synonym sets; a spinner that only
+#: swaps synonyms teaches the engine that "terrific" (two steps from "great") is never spun.
+#: A class a word lacks gives its share to the others. Not the default: the shipped models were
+#: trained on :data:`NEAR_ONLY` spins, which did as well on seed 002 (README, Evaluation).
+RELATION_MIX: dict[str, float] = {"near": 0.48, "2-step": 0.23, "hyponym": 0.16, "hypernym": 0.12}
+#: The default: synonyms and similar words only.
+NEAR_ONLY: dict[str, float] = {"near": 1.0}
+
 _TOKEN_RE = re.compile(r"[A-Za-z]+(?:['\u2019\-][A-Za-z]+)*|\d+(?:[.,]\d+)*")
 _ALPHA_RE = re.compile(r"^[a-z]+(?: [a-z]+)?$")
 _SENT_START_RE = re.compile(r"(?:^|[.!?][\"')\u201d\u2019]?\s+|\n\s*\n\s*)$")
@@ -120,6 +133,13 @@ def _tokens(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(text)]
 
 
+def _same_family(lemma: str, cand: str) -> bool:
+    """Whether ``cand`` shares the first four letters of ``lemma``'s first word ("launch",
+    "launching"): the word's own family, which a spinner does not swap in."""
+    stem = lemma.split(" ")[0][:4]
+    return len(stem) == 4 and cand.startswith(stem)
+
+
 def _match_case(repl: str, orig: str) -> str:
     if orig[:1].isupper():
         return repl[:1].upper() + repl[1:]
@@ -127,8 +147,9 @@ def _match_case(repl: str, orig: str) -> str:
 
 
 class _Spinner:
-    def __init__(self, thesaurus: Thesaurus):
+    def __init__(self, thesaurus: Thesaurus, mix: dict[str, float] | None = None):
         self.th = thesaurus
+        self.mix = dict(NEAR_ONLY if mix is None else mix)
         self._cand_cache: dict[tuple[str, str, str], tuple[tuple[str, float], ...]] = {}
         self._weight_cache: dict[tuple[str, str], float] = {}
         self._proper_cache: dict[str, bool] = {}
@@ -194,26 +215,75 @@ class _Spinner:
             out[extra] = max(out.get(extra, 0.0), 10.0)
         # drop the word's own family ("launch" -> "launching")
         extras = SPINNER_TABLE.get((lemma, pos), ())
-        stem = lemma.split(" ")[0][:4]
         for cand in list(out):
-            if len(stem) == 4 and cand.startswith(stem) and cand not in extras:
+            if _same_family(lemma, cand) and cand not in extras:
                 del out[cand]
         return sorted(out.items())
+
+    def _usable(self, lemma: str, cand: str, pos: str) -> bool:
+        """A replacement a spinner's dictionary would list: plain words, not the word's own family,
+        not a name."""
+        if cand == lemma or cand in STOPWORDS or not _ALPHA_RE.match(cand) or _same_family(lemma, cand):
+            return False
+        # WordNet spells names and taxa capitalised ("subgenus Pastor"): keep lower-case lemmas only
+        name = cand.replace(" ", "_")
+        return any(l.name() == name for syn in self.th.synsets(cand, pos) for l in syn.lemmas())
+
+    def lemma_classes(self, lemma: str, pos: str) -> dict[str, list[tuple[str, float]]]:
+        """Replacements of a lemma (lemma forms) with choice weights, by how far they are from it:
+        ``near`` (:meth:`lemma_candidates`), ``2-step`` (a synonym's or similar word's own synonyms
+        and similar words), ``hyponym``, ``hypernym``. Only the classes in the mix are looked up;
+        the far classes are weighted by how common each word is (SemCor)."""
+        near = self.lemma_candidates(lemma, pos)
+        out: dict[str, list[tuple[str, float]]] = {"near": near}
+        wanted = {k for k, v in self.mix.items() if v > 0}
+        if not wanted - {"near"}:
+            return out
+        seen = {lemma} | {c for c, _ in near}
+        ants = self.th.antonyms(lemma, pos)
+        own = self.th.lemma_neighbours(lemma, pos)
+        for cls in ("hyponym", "hypernym"):
+            if cls in wanted:
+                words = [c for c, rel in own.items() if rel == cls and c not in seen and self._usable(lemma, c, pos)]
+                out[cls] = [(c, self.pos_weight(c, pos) + 0.2) for c in sorted(words)]
+        if "2-step" in wanted:
+            far: set[str] = set()
+            for c, _ in near:
+                if " " in c:
+                    continue
+                for c2, rel in self.th.lemma_neighbours(c, pos).items():
+                    if rel in ("synonym", "similar") and c2 not in seen and c2 not in ants:
+                        far.add(c2)
+            out["2-step"] = [(c, self.pos_weight(c, pos) + 0.2) for c in sorted(far) if self._usable(lemma, c, pos)]
+        return out
 
     def surface_candidates(self, surface: str, form: WordForm) -> tuple[tuple[str, float], ...]:
         key = (surface, form.lemma, form.pos + form.tag)
         hit = self._cand_cache.get(key)
         if hit is not None:
             return hit
-        res: dict[str, float] = {}
-        for cand, w in self.lemma_candidates(form.lemma, form.pos):
-            if not _inflectable(cand, form.pos, form.tag):
+        classes: dict[str, dict[str, float]] = {}
+        for cls, cands in self.lemma_classes(form.lemma, form.pos).items():
+            res = classes.setdefault(cls, {})
+            for cand, w in cands:
+                if not _inflectable(cand, form.pos, form.tag):
+                    continue
+                rep = inflect(cand, form.pos, form.tag)
+                if rep == surface or not _ALPHA_RE.match(rep):
+                    continue
+                res[rep] = max(res.get(rep, 0.0), w)
+        # each class gets its share of the mix (shared out among the classes the word has)
+        shares = {cls: self.mix.get(cls, 0.0) for cls, res in classes.items() if res}
+        total = sum(shares.values())
+        mixed: dict[str, float] = {}
+        for cls, share in shares.items():
+            if share <= 0:
                 continue
-            rep = inflect(cand, form.pos, form.tag)
-            if rep == surface or not _ALPHA_RE.match(rep):
-                continue
-            res[rep] = max(res.get(rep, 0.0), w)
-        out = tuple(sorted(res.items()))
+            res = classes[cls]
+            norm = sum(res.values())
+            for rep, w in res.items():
+                mixed[rep] = mixed.get(rep, 0.0) + share / total * w / norm
+        out = tuple(sorted(mixed.items()))
         self._cand_cache[key] = out
         return out
 
@@ -313,13 +383,15 @@ def _choose(rng: random.Random, cands: list[tuple[str, float]]) -> str:
     return cands[-1][0]
 
 
-_SPINNERS: dict[int, _Spinner] = {}
+_SPINNERS: dict[tuple, _Spinner] = {}
 
 
-def _spinner_for(thesaurus: Thesaurus) -> _Spinner:
-    sp = _SPINNERS.get(id(thesaurus))
+def _spinner_for(thesaurus: Thesaurus, mix: dict[str, float] | None = None) -> _Spinner:
+    mix = NEAR_ONLY if mix is None else mix
+    key = (id(thesaurus), tuple(sorted(mix.items())))
+    sp = _SPINNERS.get(key)
     if sp is None or sp.th is not thesaurus:
-        sp = _SPINNERS[id(thesaurus)] = _Spinner(thesaurus)
+        sp = _SPINNERS[key] = _Spinner(thesaurus, mix)
     return sp
 
 
@@ -330,16 +402,22 @@ def spin(
     thesaurus: Thesaurus | None = None,
     *,
     insert_rate: float | None = None,
+    mix: dict[str, float] | None = None,
 ) -> SpunDoc:
     """Spin ``rate`` of the eligible content words/phrases of ``text`` (deterministic per seed).
 
     ``insert_rate`` (default ``rate / 4``) is the chance of inserting "actually" after an
     auxiliary (have/has/is/...) that is followed by a lower-case word; not counted in ``rate``.
+    ``mix`` weighs the replacement classes: default :data:`NEAR_ONLY` (synonyms and similar
+    words, what the shipped models were trained on); :data:`RELATION_MIX` also swaps in two-step
+    neighbours, hyponyms and hypernyms.
     """
     if not 0.0 <= rate <= 1.0:
         raise ValueError("rate must be within [0, 1]")
+    if mix is not None and (set(mix) - set(RELATION_MIX) or any(v < 0 for v in mix.values()) or not any(mix.values())):
+        raise ValueError(f"mix: non-negative weights of {sorted(RELATION_MIX)}, not all zero")
     th = thesaurus or get_thesaurus()
-    sp = _spinner_for(th)
+    sp = _spinner_for(th, mix)
     rng = random.Random(seed)
     units = sp.units(text)
     x = rate * len(units)
@@ -444,13 +522,15 @@ def make_dataset(
     clean_words: int = 50_000,
     thesaurus: Thesaurus | None = None,
     progress: bool = False,
+    mix: dict[str, float] | None = None,
 ) -> dict:
     """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus.
 
     Documents are split by :func:`split_of` (hash of id: 80 % train, 20 % held out).
     ``train``/``test`` lines: ``{"id", "text" (spun), "clean", "spans"}``; ``clean_test`` holds
     untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
-    totalling at least ``clean_words`` words (when the corpus has them). Returns counts.
+    totalling at least ``clean_words`` words (when the corpus has them). ``mix``: as in
+    :func:`spin`. Returns counts.
     """
     th = thesaurus or get_thesaurus()
     out = Path(out_dir)
@@ -475,7 +555,7 @@ def make_dataset(
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
             for d in it:
                 body = d.get("body") or d.get("text")
-                sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th)
+                sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix)
                 n_spans += len(sd.spans)
                 n_words += len(body.split())
                 fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")

@@ -461,6 +461,10 @@ class Thesaurus:
                         ants.update(_norm(a.name()) for a in lem.antonyms())
         return ants
 
+    def antonyms(self, lemma: str, pos: str) -> set[str]:
+        """Antonyms of any sense of a lemma (for a satellite adjective, its head's antonyms)."""
+        return self._antonyms(_norm(lemma), "a" if pos == "s" else pos)
+
     def lemma_neighbours(self, lemma: str, pos: str) -> dict[str, str]:
         """Lemma-form neighbours of a WordNet lemma with POS letter n/v/a/r (no inflection)."""
         return {k: v[0] for k, v in self._lemma_neighbours(_norm(lemma), "a" if pos == "s" else pos).items()}

@@ -6,12 +6,14 @@ import json
 import re
 from pathlib import Path
 
+import lemminflect
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.config import get_settings
-from service.spinner import GoldSpan, make_dataset, spin, split_of, unspin
+from service.spinner import RELATION_MIX, GoldSpan, make_dataset, spin, split_of, unspin
+from service.thesaurus import get_thesaurus
 
 pytestmark = pytest.mark.skipif(
     not (get_settings().wordnet_dir / "data.noun").is_file(),
@@ -110,9 +112,42 @@ def test_spinner_substitutions_and_inflection():
                        rate=1.0, seed=seed, insert_rate=0).spans:  # fmt: skip
             seen.setdefault(sp.original, set()).add(sp.text)
     assert "field glasses" in seen["binoculars"]  # a WordNet multi-word synonym
-    assert seen["said"] and all(t.endswith("ed") or t in {"told", "read", "said", "thought", "meant", "spoke", "wrote"} or " " in t for t in seen["said"])
+    def past(word: str) -> bool:
+        return any(word in lemminflect.getInflection(lem, tag="VBD")
+                   for lem in lemminflect.getAllLemmas(word, upos="VERB").get("VERB", ()))
+
+    assert seen["said"] and all(" " in t or past(t) for t in seen["said"]), seen["said"]  # inflected like "said"
     assert any(t.endswith("s") for t in seen.get("powers", {"s"}))
     assert any(t.endswith("ed") or " " in t for t in seen["launched"])
+
+
+def _relations(mix):
+    """Relation kinds (original -> replacement, as the thesaurus sees them) of one-word swaps."""
+    th = get_thesaurus()
+    kinds = []
+    for seed in range(30):
+        for sp in spin(REUTERS_LIKE, rate=0.5, seed=seed, insert_rate=0, mix=mix).spans:
+            if " " not in sp.original and " " not in sp.text and not sp.original.isdigit() and not sp.text.isdigit():
+                near = th.neighbours(sp.original.lower(), 1).get(sp.text.lower())
+                kinds.append(near or th.neighbours(sp.original.lower(), 2).get(sp.text.lower()) or "none")
+    return kinds
+
+
+def test_relation_mix():
+    """The default spinner swaps in synonyms and similar words; the broad mix also two-step
+    neighbours and hyponyms."""
+    near_only = _relations(None)  # (the spinner's own table adds a few: "said" -> "mentioned")
+    assert len(near_only) > 50 and near_only.count("synonym") + near_only.count("similar") >= 0.9 * len(near_only)
+    assert near_only.count("2-step") <= 0.05 * len(near_only)
+    mixed = _relations(RELATION_MIX)
+    assert mixed.count("2-step") >= 0.1 * len(mixed) and "hyponym" in mixed, mixed
+    assert mixed.count("synonym") + mixed.count("similar") < 0.8 * len(mixed)
+
+
+@pytest.mark.parametrize("mix", [{"near": 0.0}, {"near": -1.0, "2-step": 1.0}, {"antonym": 1.0}])
+def test_relation_mix_must_be_valid(mix):
+    with pytest.raises(ValueError, match="mix"):
+        spin(REUTERS_LIKE, rate=0.5, mix=mix)
 
 
 def test_actually_insertion_and_numbers():
