@@ -23,7 +23,7 @@ from typing import Iterable, Iterator
 
 import lemminflect
 
-from service.thesaurus import Thesaurus, WordForm, get_thesaurus, inflect
+from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inflect
 
 __all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS", "RELATION_MIX", "NEAR_ONLY"]
 
@@ -114,12 +114,11 @@ class _Unit:
 
 
 _UPOS = {"n": "NOUN", "v": "VERB", "a": "ADJ", "r": "ADV"}
-_BASE_TAGS = {"NN", "VB", "VBP", "JJ", "RB"}
 
 
 def _inflectable(lemma: str, pos: str, tag: str) -> bool:
     """Whether lemminflect knows how to inflect the phrase head (no guessed "mightinesses")."""
-    if tag in _BASE_TAGS:
+    if tag in BASE_TAGS:
         return True
     words = lemma.split(" ")
     head = words[0] if pos == "v" else words[-1]

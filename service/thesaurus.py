@@ -56,6 +56,10 @@ __all__ = [
 RELATIONS: tuple[str, ...] = ("synonym", "similar", "hypernym", "hyponym", "derived", "mythes", "2-step")
 _RANK = {r: i for i, r in enumerate(RELATIONS)}
 
+#: Penn tags of base forms (singular noun, bare verb, plain adjective/adverb): a lemma is itself
+#: such a form.
+BASE_TAGS = frozenset({"NN", "VB", "VBP", "JJ", "RB"})
+
 #: WordNet POS letters -> lemminflect universal POS.
 _UPOS = {"n": "NOUN", "v": "VERB", "a": "ADJ", "s": "ADJ", "r": "ADV"}
 _BASE_TAG = {"n": "NN", "v": "VB", "a": "JJ", "r": "RB"}
@@ -488,7 +492,11 @@ class Thesaurus:
             for nb, (rel, same_pos) in self._lemma_neighbours(wf.lemma, wf.pos).items():
                 if nb in own_lemmas:
                     continue
-                add(nb, rel)
+                # spinners inflect a replacement like the word it replaces, so an inflected word's
+                # original has its inflection: the bare lemma of a same-POS neighbour ("glass" for
+                # "glasses") is kept only where the word itself is a base form (README, Evaluation)
+                if not same_pos or wf.tag in BASE_TAGS:
+                    add(nb, rel)
                 if same_pos:
                     add(inflect(nb, wf.pos, wf.tag), rel)
                 k = (nb, wf.pos)
@@ -522,8 +530,9 @@ class Thesaurus:
     def neighbours(self, word: str, depth: int = 1) -> dict[str, str]:
         """Related words/phrases of ``word`` (lower-cased) -> strongest relation kind.
 
-        Includes lemma forms and forms inflected like ``word``. ``depth=2`` adds neighbours of
-        synonym/similar/MyThes neighbours as "2-step". Cached; returns a fresh dict.
+        Same-POS neighbours come inflected like ``word`` (as lemmas too where ``word`` is a base
+        form), others as lemmas. ``depth=2`` adds neighbours of synonym/similar/MyThes neighbours
+        as "2-step". Cached; returns a fresh dict.
         """
         return dict(self._neighbours(_norm(word), max(1, min(int(depth), 2))))
 

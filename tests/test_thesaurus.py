@@ -83,7 +83,7 @@ def test_optimal_and_maximum_neighbourhoods(th):
 @needs_wordnet
 def test_inflected_neighbours(th):
     nb = th.neighbours("powers")
-    assert "forces" in nb and "force" in nb
+    assert "forces" in nb and "force" not in nb  # plural in, plural out
     assert "abilities" in nb
     assert th.neighbours("stated")["said"] == "synonym"
     assert th.related("stated", "said") == "synonym"
@@ -91,6 +91,15 @@ def test_inflected_neighbours(th):
     assert "establishes" in launches  # verb reading, 3rd person
     assert "motorboats" in launches  # noun reading, plural
     assert th.related("launches", "introduces", depth=2) == "2-step"
+
+
+@needs_wordnet
+def test_inflected_words_get_inflected_neighbours_only(th):
+    """A spinner inflects its replacement like the original, so an inflected word's same-POS
+    neighbours come inflected, not as bare lemmas; a base form gets the lemmas."""
+    assert "raised" in th.neighbours("increased") and "raise" not in th.neighbours("increased")
+    assert "earnings" in th.neighbours("profits") and "earning" not in th.neighbours("profits")
+    assert "raise" in th.neighbours("increase")
 
 
 @needs_wordnet
