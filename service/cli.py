@@ -93,8 +93,12 @@ def _read_docs(path: str) -> list[dict]:
 @click.option("--clean", "clean_paths", multiple=True, type=click.Path(exists=True),
               help="Clean documents (folder of texts or JSONL with \"text\"): false flags per 1,000 words.")
 @click.option("--limit", type=int, default=None, help="Use at most this many documents from each source.")
+@click.option("--sentence-docs", "n_sentence_docs", type=click.IntRange(0), default=0, show_default=True,
+              help="Also score the first N clean documents one sentence at a time (as LanguageTool clients "
+                   "send text) and report their false flags per 1,000 words.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
-def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
+             n_sentence_docs: int, as_json: bool) -> None:
     """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC."""
     from tqdm import tqdm
 
@@ -117,7 +121,19 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c["text"], predicted=r.spans, words=r.stats.words, clean=True,
                             score=r.score, id=c.get("id")))
-    m = evaluate(docs)
+    from service.text import InputError, segment
+
+    # the same cut into sentences as the fusion's calibration (service.training)
+    sentence_texts = [s.text for c in clean_docs[:n_sentence_docs] for s in segment(c["text"]) if s.tokens]
+    sentences: list[EvalDoc] = []
+    with tqdm(total=len(sentence_texts), desc="clean sentences", disable=not show, file=sys.stderr) as bar:
+        for lo in range(0, len(sentence_texts), 64):
+            for r in engine.score_many(sentence_texts[lo : lo + 64]):
+                if not isinstance(r, InputError):
+                    checked.append(r.grammar.checked)
+                    sentences.append(EvalDoc(text="", predicted=r.spans, words=r.stats.words, clean=True))
+            bar.update(min(64, len(sentence_texts) - lo))
+    m = evaluate(docs, sentences)
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
     click.echo(json.dumps({**m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json

@@ -102,6 +102,11 @@ class Metrics:
     n_matched: int = 0
     clean_words: int = 0
     clean_flags: int = 0
+    #: clean texts scored one sentence at a time (as LanguageTool clients send text), if any
+    sentence_texts: int = 0
+    sentence_words: int = 0
+    sentence_flags: int = 0
+    sentence_false_flags_per_1k: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -124,6 +129,11 @@ class Metrics:
              f"{self.n_spun_docs} / {self.n_gold} / {self.n_predicted} / {self.n_matched}"),
             ("clean docs / words / flags", f"{self.n_clean_docs} / {self.clean_words} / {self.clean_flags}"),
         ]  # fmt: skip
+        if self.sentence_texts:
+            rows += [
+                ("false flags / 1k words (clean, one sentence at a time)", fmt(self.sentence_false_flags_per_1k, pct=False)),
+                ("clean sentences / words / flags", f"{self.sentence_texts} / {self.sentence_words} / {self.sentence_flags}"),
+            ]  # fmt: skip
         lines = ["| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {v} |" for k, v in rows]
         return "\n".join(lines)
@@ -201,8 +211,9 @@ def _as_eval_doc(d: Any) -> EvalDoc:
     raise TypeError(f"cannot evaluate {type(d).__name__}")
 
 
-def evaluate(docs: Iterable[EvalDoc | dict]) -> Metrics:
-    """Score predicted spans against gold over spun and clean documents."""
+def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict] = ()) -> Metrics:
+    """Score predicted spans against gold over spun and clean documents. ``sentences``: clean
+    texts scored one sentence at a time, counted apart (their own false-flag rate)."""
     n_pred = n_gold = n_match = 0
     hit1 = hit3 = 0
     clean_words = clean_flags = 0
@@ -254,7 +265,23 @@ def evaluate(docs: Iterable[EvalDoc | dict]) -> Metrics:
         n_matched=n_match,
         clean_words=clean_words,
         clean_flags=clean_flags,
+        **_sentence_counts(sentences),
     )
+
+
+def _sentence_counts(sentences: Iterable[EvalDoc | dict]) -> dict:
+    texts = words = flags = 0
+    for raw in sentences:
+        d = _as_eval_doc(raw)
+        texts += 1
+        words += d.n_words
+        flags += len(spun_only(d.predicted))
+    return {
+        "sentence_texts": texts,
+        "sentence_words": words,
+        "sentence_flags": flags,
+        "sentence_false_flags_per_1k": 1000.0 * flags / words if words else None,
+    }
 
 
 def load_gold(path: str | Path, texts_dir: str | Path | None = None) -> list[GoldDoc]:

@@ -169,6 +169,28 @@ def test_eval_json(runner):
     assert m["false_flags_per_1k"] is None or m["false_flags_per_1k"] >= 0.0
 
 
+def test_eval_sentence_docs(runner, engine, tmp_path):
+    """--sentence-docs scores the clean documents' sentences one at a time: the flags are those of
+    the engine for each sentence, as an editor's client sending sentences would get them."""
+    from service.text import segment
+
+    clean = tmp_path / "clean"  # mechanics only: the spun seed passed as "clean", so that there are flags to count
+    clean.mkdir()
+    shutil.copy(SEED, clean / "002.txt")
+    res = invoke(runner, "eval", "--gold", str(SEEDS / "labels.jsonl"), "--texts", str(SEEDS), "--clean", str(clean),
+                 "--sentence-docs", "1", "--json")
+    assert res.exit_code == 0, res.output
+    m = json.loads(res.stdout)
+    texts = [s.text for s in segment(SEED.read_text(encoding="utf-8")) if s.tokens]
+    reports = [engine.score(t) for t in texts]
+    assert m["sentence_texts"] == len(texts) > 10 and m["sentence_flags"] > 0
+    assert m["sentence_words"] == sum(r.stats.words for r in reports)
+    assert m["sentence_flags"] == sum(1 for r in reports for sp in r.spans if sp.kind == "spun")
+    assert m["sentence_false_flags_per_1k"] == pytest.approx(1000 * m["sentence_flags"] / m["sentence_words"])
+    res = invoke(runner, "eval", "--gold", str(SEEDS / "labels.jsonl"), "--texts", str(SEEDS), "--sentence-docs", "-1")
+    assert res.exit_code != 0 and "sentence-docs" in res.output
+
+
 def test_eval_table(runner):
     res = invoke(runner, "eval", "--gold", str(SEEDS / "labels.jsonl"), "--texts", str(SEEDS), "--limit", "1")
     assert res.exit_code == 0, res.output

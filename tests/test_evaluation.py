@@ -79,6 +79,21 @@ def test_known_numbers():
     assert m.to_dict()["n_matched"] == 2
 
 
+def test_sentences_are_counted_apart():
+    """Clean texts scored one sentence at a time get their own false-flag rate and leave the
+    document-level counts alone."""
+    docs = [EvalDoc(text=SPUN, gold=GOLD, predicted=[], score=0.9)]
+    sentences = [EvalDoc(text="", predicted=[span(0, 4, "term", text="word word")], words=400, clean=True),
+                 EvalDoc(text="", predicted=[], words=600, clean=True)]
+    m = evaluate(docs, sentences)
+    assert (m.sentence_texts, m.sentence_words, m.sentence_flags) == (2, 1000, 1)
+    assert m.sentence_false_flags_per_1k == pytest.approx(1.0)
+    assert m.clean_words == 0 and m.false_flags_per_1k is None and m.n_clean_docs == 0
+    assert "one sentence at a time" in m.as_table()
+    assert evaluate(docs).sentence_false_flags_per_1k is None
+    assert "one sentence at a time" not in evaluate(docs).as_table()
+
+
 def test_undefined_metrics_are_none():
     m = evaluate([EvalDoc(text=SPUN, gold=GOLD, predicted=[], score=0.5)])
     assert m.precision is None and m.recall == 0.0 and m.f1 is None
