@@ -104,6 +104,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
 
     from service.engine import get_engine
     from service.evaluation import EvalDoc, evaluate, load_gold
+    from service.text import InputError, segment
 
     engine = get_engine(get_settings())
     docs: list[EvalDoc] = []
@@ -121,8 +122,6 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c["text"], predicted=r.spans, words=r.stats.words, clean=True,
                             score=r.score, id=c.get("id")))
-    from service.text import InputError, segment
-
     # the same cut into sentences as the fusion's calibration (service.training)
     sentence_texts = [s.text for c in clean_docs[:n_sentence_docs] for s in segment(c["text"]) if s.tokens]
     sentences: list[EvalDoc] = []
@@ -130,7 +129,6 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         for lo in range(0, len(sentence_texts), 64):
             for r in engine.score_many(sentence_texts[lo : lo + 64]):
                 if not isinstance(r, InputError):
-                    checked.append(r.grammar.checked)
                     sentences.append(EvalDoc(text="", predicted=r.spans, words=r.stats.words, clean=True))
             bar.update(min(64, len(sentence_texts) - lo))
     m = evaluate(docs, sentences)
