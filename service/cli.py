@@ -104,7 +104,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
 
     from service.engine import get_engine
     from service.evaluation import EvalDoc, evaluate, load_gold
-    from service.text import InputError, segment
+    from service.text import InputError, sentence_texts
 
     engine = get_engine(get_settings())
     docs: list[EvalDoc] = []
@@ -122,15 +122,15 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c["text"], predicted=r.spans, words=r.stats.words, clean=True,
                             score=r.score, id=c.get("id")))
-    # the same cut into sentences as the fusion's calibration (service.training)
-    sentence_texts = [s.text for c in clean_docs[:n_sentence_docs] for s in segment(c["text"]) if s.tokens]
+    # cut into sentences as the fusion's calibration cuts them
+    one_by_one = sentence_texts(c["text"] for c in clean_docs[:n_sentence_docs])
     sentences: list[EvalDoc] = []
-    with tqdm(total=len(sentence_texts), desc="clean sentences", disable=not show, file=sys.stderr) as bar:
-        for lo in range(0, len(sentence_texts), 64):
-            for r in engine.score_many(sentence_texts[lo : lo + 64]):
+    with tqdm(total=len(one_by_one), desc="clean sentences", disable=not show, file=sys.stderr) as bar:
+        for lo in range(0, len(one_by_one), 64):
+            for r in engine.score_many(one_by_one[lo : lo + 64]):
                 if not isinstance(r, InputError):
                     sentences.append(EvalDoc(text="", predicted=r.spans, words=r.stats.words, clean=True))
-            bar.update(min(64, len(sentence_texts) - lo))
+            bar.update(min(64, len(one_by_one) - lo))
     m = evaluate(docs, sentences)
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")

@@ -529,6 +529,13 @@ def word_count(text: str | Iterable[Sentence]) -> int:
     return sum(1 for s in sentences for t in s.tokens if t.is_word or t.is_number)
 
 
+def sentence_texts(texts: Iterable[str]) -> list[str]:
+    """Each text's sentences (and stand-alone lines) as texts of their own, in order: what an
+    editor's client sends when it checks a text one sentence at a time. Used alike to calibrate
+    the fusion (:mod:`service.training`) and to evaluate it (``unspin eval --sentence-docs``)."""
+    return [s.text for t in texts for s in segment(t)]
+
+
 __all__ = [
     "InputError",
     "Sentence",
@@ -537,6 +544,7 @@ __all__ = [
     "check_text",
     "decode",
     "segment",
+    "sentence_texts",
     "tokenize",
     "word_count",
 ]

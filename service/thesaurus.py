@@ -56,13 +56,12 @@ __all__ = [
 RELATIONS: tuple[str, ...] = ("synonym", "similar", "hypernym", "hyponym", "derived", "mythes", "2-step")
 _RANK = {r: i for i, r in enumerate(RELATIONS)}
 
-#: Penn tags of base forms (singular noun, bare verb, plain adjective/adverb): a lemma is itself
-#: such a form.
-BASE_TAGS = frozenset({"NN", "VB", "VBP", "JJ", "RB"})
-
 #: WordNet POS letters -> lemminflect universal POS.
 _UPOS = {"n": "NOUN", "v": "VERB", "a": "ADJ", "s": "ADJ", "r": "ADV"}
 _BASE_TAG = {"n": "NN", "v": "VB", "a": "JJ", "r": "RB"}
+#: Penn tags of base forms (those above, and the present-tense verb that looks like them): a
+#: lemma is itself such a form.
+BASE_TAGS = frozenset(_BASE_TAG.values()) | {"VBP"}
 _POSES = ("n", "v", "a", "r")
 _MYTHES_POS = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
 

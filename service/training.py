@@ -17,7 +17,7 @@ from service.engine import Analysis, Engine
 from service.evaluation import reproduces
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 from service.scoring import FusionModel, train_fusion
-from service.text import segment
+from service.text import sentence_texts
 
 
 def _learnable(analysis: Analysis) -> list:
@@ -125,8 +125,7 @@ def train(
     fusion.threshold = choose_threshold(scores, words, target_per_1k)
     sentence_ff = None
     if fusion.train_prior is not None:
-        sentences = [s.text for t in clean_texts for s in segment(t) if s.tokens]
-        s_scores, s_words = clean_span_scores(engine, sentences)
+        s_scores, s_words = clean_span_scores(engine, sentence_texts(clean_texts))
         fusion.threshold = max(fusion.threshold, choose_threshold(s_scores, s_words, target_per_1k))
         sentence_ff = _per_1k(s_scores, s_words, fusion.threshold)
     ff = _per_1k(scores, words, fusion.threshold)
