@@ -28,6 +28,7 @@ L = [
  ("States’ present strategy", "present", "current"),
  ("North Korea, he stated.", "stated", "said"),
  ("Pyongyang has actually once", "has actually", "has"),
+ ("North Korea has actually also", "has actually", "has"),
  ("competition in between terrific", "in between", "between"),
  ("terrific powers", "terrific", "great"),
  ("ally however which", "however", "but"),

@@ -190,15 +190,25 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
 @click.option("--test", "n_test", type=int, default=300, show_default=True)
 @click.option("--rate", type=float, default=0.08, show_default=True, help="Fraction of eligible words spun.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--broad", is_flag=True,
-              help="Also swap in two-step neighbours, hyponyms and hypernyms, in the shares measured on a "
-                   "tortured-phrase list (spinner.RELATION_MIX), not only synonyms and similar words.")
-def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, broad: bool) -> None:
+@click.option("--mix", "mix_name", type=click.Choice(["near", "broad", "tortured"]), default="near", show_default=True,
+              help="Which replacements the spinner draws: 'near' synonyms and similar words (what the shipped "
+                   "models learned from); 'broad' also two-step neighbours, hyponyms and hypernyms "
+                   "(spinner.RELATION_MIX); 'tortured' also words close in meaning that WordNet does not link, "
+                   "in the shares of a tortured-phrase list (spinner.TORTURED_MIX; several times slower).")
+def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str) -> None:
     """Spin clean documents into labelled train/test sets (+ a clean held-out set)."""
-    from service.spinner import RELATION_MIX, make_dataset
+    from service.spinner import MIXES, make_dataset
 
+    mix = MIXES[mix_name]
+    relatedness = None
+    if mix.get("embedding", 0) > 0:
+        from service.engine import get_relatedness
+        from service.lm.ngram import NGramLM
+
+        settings = get_settings()
+        relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
     stats = make_dataset(corpus, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
-                         progress=sys.stderr.isatty(), mix=RELATION_MIX if broad else None)
+                         progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness)
     click.echo(json.dumps(stats, indent=2))
 
 

@@ -19,13 +19,18 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import lemminflect
+import numpy as np
 
 from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inflect
 
-__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS", "RELATION_MIX", "NEAR_ONLY"]
+if TYPE_CHECKING:
+    from service.relatedness import Relatedness
+
+__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS", "RELATION_MIX", "TORTURED_MIX", "NEAR_ONLY",
+           "MIXES", "CLASSES"]
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,24 @@ SPINNER_TABLE: dict[tuple[str, str], tuple[str, ...]] = {
 #: A class a word lacks gives its share to the others. Not the default: the shipped models were
 #: trained on :data:`NEAR_ONLY` spins, which did as well on seed 002 (README, Evaluation).
 RELATION_MIX: dict[str, float] = {"near": 0.48, "2-step": 0.23, "hyponym": 0.16, "hypernym": 0.12}
+#: The same list's 1,329 distinct one-word substitutions seen from the spun word, as the engine
+#: meets them, counting only those its candidates can reach: 281 synonyms or similar words, 199
+#: two-step neighbours, 186 hyponyms of the original, and 120 of the 663 pairs WordNet does not
+#: link at all that are at least :data:`EMBEDDING_MIN_SIMILARITY` close in meaning (``embedding``).
+#: Not the default either (README, Evaluation).
+TORTURED_MIX: dict[str, float] = {"near": 0.36, "2-step": 0.25, "hyponym": 0.24, "embedding": 0.15}
 #: The default: synonyms and similar words only.
 NEAR_ONLY: dict[str, float] = {"near": 1.0}
+#: The mixes by name (``unspin make-data --mix``).
+MIXES: dict[str, dict[str, float]] = {"near": NEAR_ONLY, "broad": RELATION_MIX, "tortured": TORTURED_MIX}
+#: Every replacement class a mix may weigh. ``embedding``: a word WordNet does not link to the
+#: original at all but that is close to it in meaning (sentence-encoder cosine), the kind of pair
+#: a broad commercial thesaurus lists ("economic" -> "financial"); needs a relatedness model.
+CLASSES = ("near", "2-step", "hyponym", "hypernym", "embedding")
+#: ``embedding`` replacements: at least this close in meaning (the candidate generator's own
+#: floor, so that the original can be found again), the closest this many
+EMBEDDING_MIN_SIMILARITY = 0.45
+EMBEDDING_NEIGHBOURS = 10
 
 _TOKEN_RE = re.compile(r"[A-Za-z]+(?:['\u2019\-][A-Za-z]+)*|\d+(?:[.,]\d+)*")
 _ALPHA_RE = re.compile(r"^[a-z]+(?: [a-z]+)?$")
@@ -146,8 +167,11 @@ def _match_case(repl: str, orig: str) -> str:
 
 
 class _Spinner:
-    def __init__(self, thesaurus: Thesaurus, mix: dict[str, float] | None = None):
+    def __init__(self, thesaurus: Thesaurus, mix: dict[str, float] | None = None,
+                 relatedness: "Relatedness | None" = None):
         self.th = thesaurus
+        self.rel = relatedness
+        self._plain: tuple[np.ndarray, np.ndarray] | None = None  # the relatedness model's lower-case words
         self.mix = dict(NEAR_ONLY if mix is None else mix)
         self._cand_cache: dict[tuple[str, str, str], tuple[tuple[str, float], ...]] = {}
         self._weight_cache: dict[tuple[str, str], float] = {}
@@ -231,7 +255,8 @@ class _Spinner:
     def lemma_classes(self, lemma: str, pos: str) -> dict[str, list[tuple[str, float]]]:
         """Replacements of a lemma (lemma forms) with choice weights, by how far they are from it:
         ``near`` (:meth:`lemma_candidates`), ``2-step`` (a synonym's or similar word's own synonyms
-        and similar words), ``hyponym``, ``hypernym``. Only the classes in the mix are looked up;
+        and similar words), ``hyponym``, ``hypernym``, ``embedding`` (close in meaning, not linked by
+        WordNet; with a relatedness model). Only the classes in the mix are looked up;
         the far classes are weighted by how common each word is (SemCor)."""
         near = self.lemma_candidates(lemma, pos)
         out: dict[str, list[tuple[str, float]]] = {"near": near}
@@ -254,7 +279,28 @@ class _Spinner:
                     if rel in ("synonym", "similar") and c2 not in seen and c2 not in ants:
                         far.add(c2)
             out["2-step"] = [(c, self.pos_weight(c, pos) + 0.2) for c in sorted(far) if self._usable(lemma, c, pos)]
+        if "embedding" in wanted and self.rel is not None and " " not in lemma:
+            # not linked at all: not even two steps from the replacement, where candidates look
+            words: list[str] = []
+            for c in self.embedding_neighbours(lemma):
+                if len(words) >= EMBEDDING_NEIGHBOURS:
+                    break
+                if c not in seen and c not in ants and self._usable(lemma, c, pos) and self.th.related(c, lemma, 2) is None:
+                    words.append(c)
+            out["embedding"] = [(c, self.pos_weight(c, pos) + 0.2) for c in sorted(words)]
         return out
+
+    def embedding_neighbours(self, lemma: str) -> list[str]:
+        """Lower-case vocabulary words at least :data:`EMBEDDING_MIN_SIMILARITY` close to ``lemma``
+        in meaning, closest first (at most 5x :data:`EMBEDDING_NEIGHBOURS`, before any filtering)."""
+        if self._plain is None:
+            ids = np.array([i for i, w in enumerate(self.rel.vocab) if w.isalpha() and w.islower()], dtype=np.int64)
+            self._plain = (ids, np.ascontiguousarray(self.rel.vectors[ids]))
+        ids, vecs = self._plain
+        sims = vecs @ self.rel.vector(lemma)
+        keep = np.flatnonzero(sims >= EMBEDDING_MIN_SIMILARITY)
+        keep = keep[np.argsort(-sims[keep], kind="stable")][: 5 * EMBEDDING_NEIGHBOURS + 1]
+        return [w for w in (self.rel.vocab[int(ids[i])] for i in keep) if w != lemma]
 
     def surface_candidates(self, surface: str, form: WordForm) -> tuple[tuple[str, float], ...]:
         key = (surface, form.lemma, form.pos + form.tag)
@@ -385,12 +431,13 @@ def _choose(rng: random.Random, cands: list[tuple[str, float]]) -> str:
 _SPINNERS: dict[tuple, _Spinner] = {}
 
 
-def _spinner_for(thesaurus: Thesaurus, mix: dict[str, float] | None = None) -> _Spinner:
+def _spinner_for(thesaurus: Thesaurus, mix: dict[str, float] | None = None,
+                 relatedness: "Relatedness | None" = None) -> _Spinner:
     mix = NEAR_ONLY if mix is None else mix
-    key = (id(thesaurus), tuple(sorted(mix.items())))
+    key = (id(thesaurus), tuple(sorted(mix.items())), id(relatedness))
     sp = _SPINNERS.get(key)
-    if sp is None or sp.th is not thesaurus:
-        sp = _SPINNERS[key] = _Spinner(thesaurus, mix)
+    if sp is None or sp.th is not thesaurus or sp.rel is not relatedness:
+        sp = _SPINNERS[key] = _Spinner(thesaurus, mix, relatedness)
     return sp
 
 
@@ -402,6 +449,7 @@ def spin(
     *,
     insert_rate: float | None = None,
     mix: dict[str, float] | None = None,
+    relatedness: "Relatedness | None" = None,
 ) -> SpunDoc:
     """Spin ``rate`` of the eligible content words/phrases of ``text`` (deterministic per seed).
 
@@ -409,14 +457,21 @@ def spin(
     auxiliary (have/has/is/...) that is followed by a lower-case word; not counted in ``rate``.
     ``mix`` weighs the replacement classes: default :data:`NEAR_ONLY` (synonyms and similar
     words, what the shipped models were trained on); :data:`RELATION_MIX` also swaps in two-step
-    neighbours, hyponyms and hypernyms.
+    neighbours, hyponyms and hypernyms; :data:`TORTURED_MIX` also words WordNet does not link
+    but close in meaning (``embedding``), which need ``relatedness``.
+
+    Raises:
+        ValueError: ``rate`` outside [0, 1], or an invalid ``mix`` (unknown class, negative or
+            all-zero weights, ``embedding`` without ``relatedness``).
     """
     if not 0.0 <= rate <= 1.0:
         raise ValueError("rate must be within [0, 1]")
-    if mix is not None and (set(mix) - set(RELATION_MIX) or any(v < 0 for v in mix.values()) or not any(mix.values())):
-        raise ValueError(f"mix: non-negative weights of {sorted(RELATION_MIX)}, not all zero")
+    if mix is not None and (set(mix) - set(CLASSES) or any(v < 0 for v in mix.values()) or not any(mix.values())):
+        raise ValueError(f"mix: non-negative weights of {sorted(CLASSES)}, not all zero")
+    if mix is not None and mix.get("embedding", 0) > 0 and relatedness is None:
+        raise ValueError("mix: 'embedding' replacements need a relatedness model")
     th = thesaurus or get_thesaurus()
-    sp = _spinner_for(th, mix)
+    sp = _spinner_for(th, mix, relatedness)
     rng = random.Random(seed)
     units = sp.units(text)
     x = rate * len(units)
@@ -522,14 +577,15 @@ def make_dataset(
     thesaurus: Thesaurus | None = None,
     progress: bool = False,
     mix: dict[str, float] | None = None,
+    relatedness: "Relatedness | None" = None,
 ) -> dict:
     """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus.
 
     Documents are split by :func:`split_of` (hash of id: 80 % train, 20 % held out).
     ``train``/``test`` lines: ``{"id", "text" (spun), "clean", "spans"}``; ``clean_test`` holds
     untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
-    totalling at least ``clean_words`` words (when the corpus has them). ``mix``: as in
-    :func:`spin`. Returns counts.
+    totalling at least ``clean_words`` words (when the corpus has them). ``mix`` and
+    ``relatedness``: as in :func:`spin`. Returns counts.
     """
     th = thesaurus or get_thesaurus()
     out = Path(out_dir)
@@ -554,7 +610,8 @@ def make_dataset(
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
             for d in it:
                 body = d.get("body") or d.get("text")
-                sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix)
+                sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix,
+                          relatedness=relatedness)
                 n_spans += len(sd.spans)
                 n_words += len(body.split())
                 fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")

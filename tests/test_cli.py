@@ -254,13 +254,15 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
         for s in d["spans"]:  # gold offsets point into the spun text
             assert d["text"][s["start"] : s["end"]] == s["text"]
     assert sum(len(d["spans"]) for d in train_docs[:5]) > 0
-    # --broad: the same documents, spun from a wider range of thesaurus relations
+    # --mix broad: the same documents, spun from a wider range of thesaurus relations
     res = invoke(runner, "make-data", "--corpus", str(corpus), "--out", str(tmp_path / "broad"), "--test", "1",
-                 "--rate", "0.15", "--broad")
+                 "--rate", "0.15", "--mix", "broad")
     assert res.exit_code == 0, res.output
     broad_docs = jsonl((tmp_path / "broad" / "train.jsonl").read_text(encoding="utf-8"))
     assert [d["clean"] for d in broad_docs] == [d["clean"] for d in train_docs]
     assert [d["text"] for d in broad_docs] != [d["text"] for d in train_docs]
+    res = invoke(runner, "make-data", "--corpus", str(corpus), "--out", str(tmp_path / "x"), "--mix", "wide")
+    assert res.exit_code == 2 and "wide" in res.stderr
 
     # the replaced-word detector's probe, kept apart from the fusion's documents with --exclude
     from service.detector import ReplacedWordDetector

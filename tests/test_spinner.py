@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import lemminflect
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.config import get_settings
-from service.spinner import RELATION_MIX, GoldSpan, make_dataset, spin, split_of, unspin
+from service.spinner import RELATION_MIX, TORTURED_MIX, GoldSpan, make_dataset, spin, split_of, unspin
 from service.thesaurus import get_thesaurus
 
 pytestmark = pytest.mark.skipif(
@@ -121,12 +122,12 @@ def test_spinner_substitutions_and_inflection():
     assert any(t.endswith("ed") or " " in t for t in seen["launched"])
 
 
-def _relations(mix):
+def _relations(mix, relatedness=None):
     """Relation kinds (original -> replacement, as the thesaurus sees them) of one-word swaps."""
     th = get_thesaurus()
     kinds = []
     for seed in range(30):
-        for sp in spin(REUTERS_LIKE, rate=0.5, seed=seed, insert_rate=0, mix=mix).spans:
+        for sp in spin(REUTERS_LIKE, rate=0.5, seed=seed, insert_rate=0, mix=mix, relatedness=relatedness).spans:
             if " " not in sp.original and " " not in sp.text and not sp.original.isdigit() and not sp.text.isdigit():
                 near = th.neighbours(sp.original.lower(), 1).get(sp.text.lower())
                 kinds.append(near or th.neighbours(sp.original.lower(), 2).get(sp.text.lower()) or "none")
@@ -142,6 +143,40 @@ def test_relation_mix():
     mixed = _relations(RELATION_MIX)
     assert mixed.count("2-step") >= 0.1 * len(mixed) and "hyponym" in mixed, mixed
     assert mixed.count("synonym") + mixed.count("similar") < 0.8 * len(mixed)
+
+
+class _Closeness:
+    """A relatedness model in miniature: "economic" is close to "financial" (which WordNet does
+    not link to it), "coming" to "upcoming" and "normal" to "usual" (which it does link)."""
+
+    vocab = ["economic", "financial", "banana", "coming", "upcoming", "normal", "usual"]
+    close = {"economic": "financial", "coming": "upcoming", "normal": "usual"}
+    vectors = np.eye(len(vocab), dtype=np.float32)
+
+    def vector(self, word):
+        """Unit vectors: a word and its close word share theirs (cosine 1), the rest are apart."""
+        word = self.close.get(word, word)
+        return self.vectors[self.vocab.index(word)] if word in self.vocab else np.zeros(len(self.vocab), np.float32)
+
+
+def test_embedding_replacements_are_close_in_meaning_and_unlinked():
+    """``embedding`` swaps in words close in meaning that WordNet does not link to the original,
+    inflected like it; words whose close neighbours WordNet links get none."""
+    text = "The economic outlook improved and normal trade resumed in the coming weeks. " * 3
+    got = set()
+    for seed in range(20):
+        for sp in spin(text, rate=0.6, seed=seed, insert_rate=0, mix={"embedding": 1.0}, relatedness=_Closeness()).spans:
+            got.add((sp.original, sp.text))
+    assert ("economic", "financial") in got
+    assert not {o for o, _ in got} & {"normal", "coming"}, got  # their close words are WordNet-linked
+    assert get_thesaurus().related("financial", "economic", 2) is None
+    kinds = _relations(TORTURED_MIX, relatedness=_Closeness())
+    assert kinds.count("2-step") >= 0.1 * len(kinds) and kinds.count("synonym") + kinds.count("similar") < 0.8 * len(kinds)
+
+
+def test_embedding_mix_needs_a_relatedness_model():
+    with pytest.raises(ValueError, match="relatedness"):
+        spin(REUTERS_LIKE, rate=0.5, mix=TORTURED_MIX)
 
 
 @pytest.mark.parametrize("mix", [{"near": 0.0}, {"near": -1.0, "2-step": 1.0}, {"antonym": 1.0}])
