@@ -4,7 +4,10 @@ It imitates commercial article spinners (WordAI, Spinbot, QuillBot-like rewriter
 words and WordNet phrases are swapped for a thesaurus neighbour chosen blind to sense ("said" ->
 "stated", "great" -> "terrific", "binoculars" -> "field glasses", "launches" -> "introduces"),
 inflected to fit (lemminflect), number words become digits ("two" -> "2") and a filler
-"actually" is sometimes inserted after an auxiliary ("have actually increased").
+"actually" is sometimes inserted after an auxiliary ("have actually increased"). How far the
+replacements stray from the original is set by a mix of classes (:data:`MIXES`): synonyms only
+by default, or also two-step neighbours, hyponyms, hypernyms and words only close in meaning,
+in the shares measured on real tortured phrases.
 
 Every change is recorded as a :class:`GoldSpan` whose offsets point into the *spun* text and
 whose ``original`` is the exact replaced text, so that putting every ``original`` back yields the
@@ -96,16 +99,17 @@ SPINNER_TABLE: dict[tuple[str, str], tuple[str, ...]] = {
 #: or a hypernym (12 %).
 #: Real spinners draw on thesauri far broader than WordNet's synonym sets; a spinner that only
 #: swaps synonyms teaches the engine that "terrific" (two steps from "great") is never spun.
-#: A class a word lacks gives its share to the others. Not the default: the shipped models were
-#: trained on :data:`NEAR_ONLY` spins, which did as well on seed 002 (README, Evaluation).
+#: A class a word lacks gives its share to the others. Not the default, and not what the shipped
+#: models learned from: it did no better on seed 002 than :data:`NEAR_ONLY` (README, Evaluation).
 RELATION_MIX: dict[str, float] = {"near": 0.48, "2-step": 0.23, "hyponym": 0.16, "hypernym": 0.12}
 #: The same list's 1,329 distinct one-word substitutions seen from the spun word, as the engine
 #: meets them, counting only those its candidates can reach: 281 synonyms or similar words, 199
 #: two-step neighbours, 186 hyponyms of the original, and 120 of the 663 pairs WordNet does not
 #: link at all that are at least :data:`EMBEDDING_MIN_SIMILARITY` close in meaning (``embedding``).
-#: Not the default either (README, Evaluation).
+#: The shipped fusion learned from spins in this mix (README, Evaluation); not the default, which
+#: the rest of the training data (and the tests' expectations) are made with.
 TORTURED_MIX: dict[str, float] = {"near": 0.36, "2-step": 0.25, "hyponym": 0.24, "embedding": 0.15}
-#: The default: synonyms and similar words only.
+#: The default: synonyms and similar words only (the shipped detector learned from these).
 NEAR_ONLY: dict[str, float] = {"near": 1.0}
 #: The mixes by name (``unspin make-data --mix``).
 MIXES: dict[str, dict[str, float]] = {"near": NEAR_ONLY, "broad": RELATION_MIX, "tortured": TORTURED_MIX}
@@ -456,9 +460,10 @@ def spin(
     ``insert_rate`` (default ``rate / 4``) is the chance of inserting "actually" after an
     auxiliary (have/has/is/...) that is followed by a lower-case word; not counted in ``rate``.
     ``mix`` weighs the replacement classes: default :data:`NEAR_ONLY` (synonyms and similar
-    words, what the shipped models were trained on); :data:`RELATION_MIX` also swaps in two-step
+    words, what the shipped detector learned from); :data:`RELATION_MIX` also swaps in two-step
     neighbours, hyponyms and hypernyms; :data:`TORTURED_MIX` also words WordNet does not link
-    but close in meaning (``embedding``), which need ``relatedness``.
+    but close in meaning (``embedding``), which need ``relatedness`` (the shipped fusion learned
+    from this mix).
 
     Raises:
         ValueError: ``rate`` outside [0, 1], or an invalid ``mix`` (unknown class, negative or
