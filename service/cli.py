@@ -191,10 +191,10 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
 @click.option("--rate", type=float, default=0.08, show_default=True, help="Fraction of eligible words spun.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--mix", "mix_name", type=click.Choice(["near", "broad", "tortured"]), default="near", show_default=True,
-              help="Which replacements the spinner draws: 'near' synonyms and similar words (what the shipped "
-                   "models learned from); 'broad' also two-step neighbours, hyponyms and hypernyms "
-                   "(spinner.RELATION_MIX); 'tortured' also words close in meaning that WordNet does not link, "
-                   "in the shares of a tortured-phrase list (spinner.TORTURED_MIX; several times slower).")
+              help="Which replacements the spinner draws (spinner.MIXES): 'near' synonyms and similar words; "
+                   "'broad' also two-step neighbours, hyponyms and hypernyms (spinner.RELATION_MIX); 'tortured' "
+                   "also words close in meaning that WordNet does not link, in the shares of a tortured-phrase "
+                   "list (spinner.TORTURED_MIX: what the shipped detector and fusion learned from; slower).")
 def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str) -> None:
     """Spin clean documents into labelled train/test sets (+ a clean held-out set)."""
     from service.spinner import MIXES, make_dataset

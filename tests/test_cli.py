@@ -263,6 +263,10 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     assert [d["text"] for d in broad_docs] != [d["text"] for d in train_docs]
     res = invoke(runner, "make-data", "--corpus", str(corpus), "--out", str(tmp_path / "x"), "--mix", "wide")
     assert res.exit_code == 2 and "wide" in res.stderr
+    from service.cli import make_data
+    from service.spinner import MIXES
+
+    assert set(next(p for p in make_data.params if p.name == "mix_name").type.choices) == set(MIXES)
 
     # the replaced-word detector's probe, kept apart from the fusion's documents with --exclude
     from service.detector import ReplacedWordDetector
