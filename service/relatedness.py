@@ -178,11 +178,17 @@ class Relatedness:
                 out[k] = float(self.vector(others[k]) @ v)
         return out
 
-    def nearest(self, word: str, ids: np.ndarray, min_similarity: float, k: int) -> list[tuple[str, float]]:
-        """Up to ``k`` vocabulary words among ``ids`` at least ``min_similarity`` close to ``word``, best first."""
+    def nearest(
+        self, word: str, ids: np.ndarray, min_similarity: float, k: int, vectors: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
+        """Up to ``k`` vocabulary words among ``ids`` at least ``min_similarity`` close to ``word``, best first.
+
+        ``vectors``: ``self.vectors[ids]``, when the caller keeps them for many calls over the same
+        large ``ids`` (gathering the rows costs more than the dot products).
+        """
         if len(ids) == 0:
             return []
-        sims = self.vectors[ids] @ self.vector(word)
+        sims = (self.vectors[ids] if vectors is None else vectors) @ self.vector(word)
         keep = np.nonzero(sims >= min_similarity)[0]
         keep = keep[np.argsort(-sims[keep])][:k]
         return [(self.vocab[int(ids[i])], float(sims[i])) for i in keep]

@@ -106,10 +106,10 @@ RELATION_MIX: dict[str, float] = {"near": 0.48, "2-step": 0.23, "hyponym": 0.16,
 #: meets them, counting only those its candidates can reach: 281 synonyms or similar words, 199
 #: two-step neighbours, 186 hyponyms of the original, and 120 of the 663 pairs WordNet does not
 #: link at all that are at least :data:`EMBEDDING_MIN_SIMILARITY` close in meaning (``embedding``).
-#: The shipped fusion learned from spins in this mix (README, Evaluation); not the default, which
-#: the rest of the training data (and the tests' expectations) are made with.
+#: The shipped detector and fusion learned from spins in this mix (README, Evaluation). Not the
+#: default, which the default-spin evaluation split and the tests are made with.
 TORTURED_MIX: dict[str, float] = {"near": 0.36, "2-step": 0.25, "hyponym": 0.24, "embedding": 0.15}
-#: The default: synonyms and similar words only (the shipped detector learned from these).
+#: The default: synonyms and similar words only.
 NEAR_ONLY: dict[str, float] = {"near": 1.0}
 #: The mixes by name (``unspin make-data --mix``).
 MIXES: dict[str, dict[str, float]] = {"near": NEAR_ONLY, "broad": RELATION_MIX, "tortured": TORTURED_MIX}
@@ -301,10 +301,8 @@ class _Spinner:
             ids = np.array([i for i, w in enumerate(self.rel.vocab) if w.isalpha() and w.islower()], dtype=np.int64)
             self._plain = (ids, np.ascontiguousarray(self.rel.vectors[ids]))
         ids, vecs = self._plain
-        sims = vecs @ self.rel.vector(lemma)
-        keep = np.flatnonzero(sims >= EMBEDDING_MIN_SIMILARITY)
-        keep = keep[np.argsort(-sims[keep], kind="stable")][: 5 * EMBEDDING_NEIGHBOURS + 1]
-        return [w for w in (self.rel.vocab[int(ids[i])] for i in keep) if w != lemma]
+        got = self.rel.nearest(lemma, ids, EMBEDDING_MIN_SIMILARITY, 5 * EMBEDDING_NEIGHBOURS + 1, vectors=vecs)
+        return [w for w, _ in got if w != lemma]
 
     def surface_candidates(self, surface: str, form: WordForm) -> tuple[tuple[str, float], ...]:
         key = (surface, form.lemma, form.pos + form.tag)
@@ -460,10 +458,9 @@ def spin(
     ``insert_rate`` (default ``rate / 4``) is the chance of inserting "actually" after an
     auxiliary (have/has/is/...) that is followed by a lower-case word; not counted in ``rate``.
     ``mix`` weighs the replacement classes: default :data:`NEAR_ONLY` (synonyms and similar
-    words, what the shipped detector learned from); :data:`RELATION_MIX` also swaps in two-step
-    neighbours, hyponyms and hypernyms; :data:`TORTURED_MIX` also words WordNet does not link
-    but close in meaning (``embedding``), which need ``relatedness`` (the shipped fusion learned
-    from this mix).
+    words); :data:`RELATION_MIX` also swaps in two-step neighbours, hyponyms and hypernyms;
+    :data:`TORTURED_MIX` also words WordNet does not link but close in meaning (``embedding``),
+    which need ``relatedness`` (the shipped detector and fusion learned from this mix).
 
     Raises:
         ValueError: ``rate`` outside [0, 1], or an invalid ``mix`` (unknown class, negative or

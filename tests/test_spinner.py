@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.config import get_settings
+from service.relatedness import Relatedness
 from service.spinner import RELATION_MIX, TORTURED_MIX, GoldSpan, make_dataset, spin, split_of, unspin
 from service.thesaurus import get_thesaurus
 
@@ -145,18 +146,16 @@ def test_relation_mix():
     assert mixed.count("synonym") + mixed.count("similar") < 0.8 * len(mixed)
 
 
-class _Closeness:
-    """A relatedness model in miniature: "economic" is close to "financial" (which WordNet does
-    not link to it), "coming" to "upcoming" and "normal" to "usual" (which it does link)."""
-
-    vocab = ["economic", "financial", "banana", "coming", "upcoming", "normal", "usual"]
-    close = {"economic": "financial", "coming": "upcoming", "normal": "usual"}
-    vectors = np.eye(len(vocab), dtype=np.float32)
-
-    def vector(self, word):
-        """Unit vectors: a word and its close word share theirs (cosine 1), the rest are apart."""
-        word = self.close.get(word, word)
-        return self.vectors[self.vocab.index(word)] if word in self.vocab else np.zeros(len(self.vocab), np.float32)
+def _closeness() -> Relatedness:
+    """The relatedness model in miniature (its vectors set by hand, no encoder): "economic" is
+    close to "financial" (which WordNet does not link to it), "coming" to "upcoming" and "normal"
+    to "usual" (which it does link); each pair shares one unit vector, the rest are apart."""
+    rel = Relatedness.__new__(Relatedness)
+    rel.vocab = ["economic", "financial", "banana", "coming", "upcoming", "normal", "usual"]
+    rel.ids = {w: i for i, w in enumerate(rel.vocab)}
+    rel.vectors = np.eye(len(rel.vocab), dtype=np.float32)[[0, 0, 2, 3, 3, 5, 5]]
+    rel._encoder = None
+    return rel
 
 
 def test_embedding_replacements_are_close_in_meaning_and_unlinked():
@@ -165,12 +164,12 @@ def test_embedding_replacements_are_close_in_meaning_and_unlinked():
     text = "The economic outlook improved and normal trade resumed in the coming weeks. " * 3
     got = set()
     for seed in range(20):
-        for sp in spin(text, rate=0.6, seed=seed, insert_rate=0, mix={"embedding": 1.0}, relatedness=_Closeness()).spans:
+        for sp in spin(text, rate=0.6, seed=seed, insert_rate=0, mix={"embedding": 1.0}, relatedness=_closeness()).spans:
             got.add((sp.original, sp.text))
     assert ("economic", "financial") in got
     assert not {o for o, _ in got} & {"normal", "coming"}, got  # their close words are WordNet-linked
     assert get_thesaurus().related("financial", "economic", 2) is None
-    kinds = _relations(TORTURED_MIX, relatedness=_Closeness())
+    kinds = _relations(TORTURED_MIX, relatedness=_closeness())
     assert kinds.count("2-step") >= 0.1 * len(kinds) and kinds.count("synonym") + kinds.count("similar") < 0.8 * len(kinds)
 
 
