@@ -1,5 +1,5 @@
 """The ``unspin`` command: ``score``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``,
-``prepare``.
+``train-detector``, ``train-corrector``, ``prepare``.
 
 A thin shell over :class:`service.engine.Engine`: it reads files, calls the engine and prints.
 """
@@ -280,6 +280,41 @@ def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: i
         raise click.UsageError(str(e)) from e
     click.echo(f"{len(docs)} documents, {res['sentences']} sentences, {res['words']} words ({res['replaced']} replaced) "
                f"-> {out_path}")
+
+
+@main.command("train-corrector")
+@click.option("--data", "data_paths", required=True, multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="train.jsonl from 'unspin make-data' ({\"id\", \"text\", \"spans\"}); repeat to learn from several.")
+@click.option("--exclude", "exclude_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Skip documents whose id is in this JSONL (the fusion's training data: keep the two apart).")
+@click.option("--docs", "n_docs", type=click.IntRange(1), default=None, help="At most this many documents of each --data.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the corrector (.npz).")
+@click.option("--epochs", type=click.IntRange(1), default=4, show_default=True, help="Passes over the training words.")
+def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, ...], n_docs: int | None, out_path: str,
+                        epochs: int) -> None:
+    """Learn the corrector (service/corrector.py) from synthetic spun documents, on the states of
+    the shipped replaced-word detector: which candidate the encoder's reading of a word points to."""
+    from tqdm import tqdm
+
+    from service.corrector_training import train_corrector
+    from service.detector import DEFAULT_PATH
+    from service.engine import get_detector, get_relatedness
+    from service.lm.ngram import NGramLM
+
+    skip = {d.get("id") for p in exclude_paths for d in _read_docs(p)}
+    docs = [d for p in data_paths for d in [d for d in _read_docs(p) if d.get("id") not in skip][:n_docs]]
+    settings = get_settings()  # not a whole engine: the corrector in place may not fit the detector any more
+    relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
+    detector = get_detector(relatedness)
+    if detector.probe is None:
+        raise click.UsageError(f"no replaced-word detector at {DEFAULT_PATH}: train it first (unspin train-detector)")
+    show = sys.stderr.isatty()
+    try:
+        res = train_corrector(detector, DEFAULT_PATH, relatedness, docs, Path(out_path), epochs=epochs,
+                              progress=lambda it: tqdm(it, desc="corrector", disable=not show, file=sys.stderr))
+    except ValueError as e:
+        raise click.UsageError(str(e)) from e
+    click.echo(f"{len(docs)} documents, {res['examples']} words ({res['replaced']} replaced) -> {out_path}")
 
 
 @main.command()

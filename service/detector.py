@@ -85,13 +85,20 @@ class ReplacedWordDetector:
 
     def logits(self, sentences: Sequence[Sentence]) -> list[np.ndarray]:
         """For each sentence, one log-odds per token (0 where the encoder gave none, or no probe)."""
+        return self.read(sentences)[0]
+
+    def read(self, sentences: Sequence[Sentence]) -> tuple[list[np.ndarray], list[dict[int, np.ndarray]]]:
+        """:meth:`logits`, and for each sentence the states they came from, by token index (empty
+        without a probe): one encoder pass serves the detector and the corrector
+        (:mod:`service.corrector`)."""
         out = [np.zeros(len(s.tokens)) for s in sentences]
         if self.probe is None or not sentences:
-            return out
-        for arr, rows in zip(out, self.word_states(sentences)):
+            return out, [{} for _ in sentences]
+        states = self.word_states(sentences)
+        for arr, rows in zip(out, states):
             if rows:
                 arr[[i for i, _ in rows]] = probe_logits(self.probe, np.stack([v for _, v in rows]))
-        return out
+        return out, [dict(rows) for rows in states]
 
 
 def _apply_tuning(model, arrays: dict[str, np.ndarray], path: Path) -> None:

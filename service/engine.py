@@ -21,6 +21,9 @@ from service.candidates import INSERTED_FILLERS, SKIP_RELATIONS, Candidate, Cand
 from service.config import Settings, get_settings
 from service.credits import CREDIT_SCORE, credit_hits
 from service.credits import SOURCE as CREDIT_SOURCE
+from service.corrector import DEFAULT_PATH as CORRECTOR_PATH
+from service.corrector import Corrector
+from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
@@ -188,6 +191,8 @@ class Engine:
         self.thesaurus = get_thesaurus(self.settings)
         self.relatedness = get_relatedness(self.ngram, self.settings.cache_dir)
         self.detector = get_detector(self.relatedness)
+        #: None without the corrector file or a detector to read states with (its features are then 0)
+        self.corrector = get_corrector(self.relatedness) if self.detector.probe is not None else None
         self.candidates = CandidateGenerator(
             self.thesaurus, self.ngram, self.relatedness, store=get_neighbour_store(self.settings, self.ngram)
         )
@@ -283,16 +288,17 @@ class Engine:
                 kept = screen_select(mine, st.screen_keep, st.screen_candidates, [p.lexicon is not None for p in pending])
                 docs[k] = (text, sentences, [pending[i].keep(alts) for i, alts in kept])
         scores = self.lm.compare([p.lm_slot() for _, _, pending in docs for p in pending])
-        replaced = self.detector.logits([s for _, sentences, _ in docs for s in sentences])
+        replaced, states = self.detector.read([s for _, sentences, _ in docs for s in sentences])
         out, at, s_at = [], 0, 0
         for text, sentences, pending in docs:
             mine, at = scores[at : at + len(pending)], at + len(pending)
-            odds, s_at = replaced[s_at : s_at + len(sentences)], s_at + len(sentences)
+            odds, read = replaced[s_at : s_at + len(sentences)], states[s_at : s_at + len(sentences)]
+            s_at += len(sentences)
             results: list[SlotResult] = []
             # features and fusion for many slots per call (per-call overhead dominates otherwise),
             # in chunks so that a very long text does not build one huge matrix
             for lo in range(0, len(pending), _FEATURE_CHUNK):
-                chunk, X = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK], odds)
+                chunk, X = self._features(pending[lo : lo + _FEATURE_CHUNK], mine[lo : lo + _FEATURE_CHUNK], odds, read)
                 probs = self.fusion.predict(X)
                 row = 0
                 for r in chunk:
@@ -314,10 +320,12 @@ class Engine:
         return prior
 
     def _features(
-        self, pending: Sequence[_Pending], scores: Sequence[np.ndarray], replaced: Sequence[np.ndarray]
+        self, pending: Sequence[_Pending], scores: Sequence[np.ndarray], replaced: Sequence[np.ndarray],
+        states: Sequence[dict[int, np.ndarray]],
     ) -> tuple[list[SlotResult], np.ndarray]:
         """The feature rows of every candidate of these slots (``scores``: the LM's ``compare`` for
-        each; ``replaced``: the detector's log-odds per token of each sentence of the text),
+        each; ``replaced``: the detector's log-odds per token of each sentence of the text;
+        ``states``: the encoder's state of each word read, by token index, for the corrector),
         computed for all slots at once: one result per slot, its ``features`` a view of the
         returned matrix, which holds the rows of all of them in order."""
         if not pending:
@@ -377,12 +385,37 @@ class Engine:
             relations=np.array([c.relation for c in cands]),
             sims=np.concatenate([np.asarray(x, dtype=np.float64) for x in sims]),
             replaced=np.array([replaced[p.sentence][p.first : p.last].max() for p in pending])[slot_ids],
+            corr=self._corrections(pending, written_all, states, len(cands)),
         ))
         out, at = [], 0
         for p, written, n in zip(pending, written_all, counts.tolist()):
             out.append(SlotResult(p.sentence, p.first, p.last, written, p.candidates, X[at : at + n], lexicon=p.lexicon))
             at += n
         return out, X
+
+    def _corrections(self, pending: Sequence[_Pending], written: Sequence[tuple[str, ...]],
+                     states: Sequence[dict[int, np.ndarray]], rows: int) -> np.ndarray:
+        """The corrector's gain of every candidate row, NaN where it has none: it learned one word
+        for one word, so slots of several words, candidates of other than one known word and words
+        the encoder did not read are left to the other features (and everything without a corrector)."""
+        out = np.full(rows, np.nan)
+        if self.corrector is None:
+            return out
+        starts = np.concatenate(([0], np.cumsum([len(p.candidates) for p in pending])))
+        read = [k for k, p in enumerate(pending) if len(written[k]) == 1 and p.first in states[p.sentence]]
+        if not read:
+            return out
+        gains = self.corrector.gains(
+            np.stack([states[pending[k].sentence][pending[k].first] for k in read]),
+            [written[k][0] for k in read],
+            [[c.text for c in pending[k].candidates] for k in read],
+        )
+        at = 0
+        for k in read:
+            n = len(pending[k].candidates)
+            out[starts[k] : starts[k] + n] = gains[at : at + n]
+            at += n
+        return out
 
     def common_words(self, n: int) -> list[str]:
         """The ``n`` words the n-gram model finds most frequent that can be slots (lower case,
@@ -685,6 +718,19 @@ def get_detector(relatedness: Relatedness) -> ReplacedWordDetector:
         if key not in _DETECTORS:
             _DETECTORS[key] = ReplacedWordDetector.load(relatedness.model_dir)
         return _DETECTORS[key]
+
+
+_CORRECTORS: dict[Path, Corrector | None] = {}
+
+
+def get_corrector(relatedness: Relatedness) -> Corrector | None:
+    """The shipped corrector, made for the shipped detector and the n-gram vocabulary (model
+    cache: loads once); None when its file is missing."""
+    with _ENGINES_LOCK:
+        key = relatedness.model_dir
+        if key not in _CORRECTORS:
+            _CORRECTORS[key] = Corrector.load(CORRECTOR_PATH, relatedness, DETECTOR_PATH)
+        return _CORRECTORS[key]
 
 
 _STORES: dict[Path, NeighbourStore] = {}

@@ -42,6 +42,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "replaced",  # the replaced-word detector's largest log-odds over the written words (service.detector)
     *(f"rel_{r}" for r in _REL_FEATURES),
     *(f"gain_x_{r}" for r in ("synonym", "similar", "2-step", "embedding")),
+    "corr",  # the corrector's score of the candidate less the written word's (service.corrector); 0 unscored
+    "corr_gap",  # corr minus the best corr in this slot (0 for the corrector's favourite, and unscored)
+    "corr_read",  # 1 when the corrector scored this candidate (one word for one word), else 0
 )
 
 
@@ -64,6 +67,7 @@ class SlotRows:
     relations: np.ndarray
     sims: np.ndarray
     replaced: np.ndarray  # per slot (repeated on its rows): the detector's largest log-odds
+    corr: np.ndarray  # per candidate: the corrector's gain (NaN where it has none)
 
 
 def featurize_rows(f: SlotRows) -> np.ndarray:
@@ -88,6 +92,8 @@ def featurize_rows(f: SlotRows) -> np.ndarray:
     best = np.repeat(np.maximum.reduceat(gains, starts), counts)
     rel = f.relations
     sims = f.sims
+    read = ~np.isnan(f.corr)
+    corr = np.where(read, f.corr, 0.0)
     cols = [
         gains,
         gains - (uni_c - uni_w),
@@ -108,6 +114,9 @@ def featurize_rows(f: SlotRows) -> np.ndarray:
         f.replaced,
         *((rel == r).astype(np.float64) for r in _REL_FEATURES),
         *(np.where(rel == r, gains, 0.0) for r in ("synonym", "similar", "2-step", "embedding")),
+        corr,
+        np.where(read, corr - np.repeat(np.maximum.reduceat(np.where(read, corr, -np.inf), starts), counts), 0.0),
+        read.astype(np.float64),
     ]
     return np.column_stack(cols)
 

@@ -281,6 +281,20 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
                  "--out", str(tmp_path / "none.npz"))
     assert res.exit_code == 2 and "both spun and clean" in res.output  # every document excluded: a clear error
 
+    # the corrector, on the shipped detector's states
+    from service.corrector import Corrector
+    from service.detector import DEFAULT_PATH as DETECTOR_PATH
+
+    corrector = tmp_path / "corrector.npz"
+    res = invoke(runner, "train-corrector", "--data", str(data / "train.jsonl"), "--docs", "6", "--epochs", "1",
+                 "--out", str(corrector))
+    assert res.exit_code == 0, res.output
+    assert res.stdout.startswith("6 documents, ") and str(corrector) in res.stdout
+    assert Corrector.load(corrector, engine.relatedness, DETECTOR_PATH) is not None
+    res = invoke(runner, "train-corrector", "--data", str(data / "train.jsonl"), "--exclude", str(data / "train.jsonl"),
+                 "--out", str(tmp_path / "none.npz"))
+    assert res.exit_code == 2 and "both replaced" in res.output
+
     out = tmp_path / "tmp" / "fusion.json"
     out.parent.mkdir()
     res = invoke(runner, "train", "--data", str(data / "train.jsonl"), "--docs", "5", "--clean-docs", "3",

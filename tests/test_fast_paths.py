@@ -33,6 +33,7 @@ class SlotFacts:
     relations: Sequence[str]
     sims: np.ndarray
     replaced: float
+    corr: np.ndarray
 
 
 def featurize(f: SlotFacts) -> np.ndarray:
@@ -67,6 +68,9 @@ def featurize(f: SlotFacts) -> np.ndarray:
         np.full(n, f.replaced),
         *((rel == r).astype(np.float64) for r in _REL_FEATURES),
         *(np.where(rel == r, gains, 0.0) for r in ("synonym", "similar", "2-step", "embedding")),
+        np.nan_to_num(f.corr, nan=0.0),
+        np.where(np.isnan(f.corr), 0.0, f.corr - (np.nanmax(f.corr) if (~np.isnan(f.corr)).any() else 0.0)),
+        (~np.isnan(f.corr)).astype(np.float64),
     ]
     return np.column_stack(cols)
 
@@ -88,6 +92,7 @@ def _slot_facts(draw_n: int, rng: np.random.Generator) -> SlotFacts:
         relations=list(rng.choice(RELS, size=draw_n)),
         sims=rng.uniform(-0.2, 1.0, size=draw_n),
         replaced=float(rng.normal(-6, 3)),
+        corr=rng.choice([-4.0, 0.0, 2.5, 2.5, np.nan], size=draw_n),  # NaN: not scored by the corrector
     )
 
 
@@ -112,6 +117,7 @@ def test_featurize_rows_equals_featurize_per_slot(sizes, seed):
         relations=np.array([r for f in facts for r in f.relations]),
         sims=np.concatenate([f.sims for f in facts]),
         replaced=np.concatenate([np.full(len(f.gains), f.replaced) for f in facts]),
+        corr=np.concatenate([f.corr for f in facts]),
     )
     got = featurize_rows(rows)
     assert got.shape == (sum(sizes), len(FEATURE_NAMES))

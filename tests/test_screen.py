@@ -169,7 +169,7 @@ def test_screen_off_compares_everything_as_before(tiny_lm, engine, monkeypatch):
     assert seen == expected and len(expected) >= 4
     # and the scores are exactly compare()'s on those slots, as before screening existed
     direct = real(tiny_lm, expected)
-    fresh, _ = eng._features(pending, direct, eng.detector.logits(analysis.sentences))
+    fresh, _ = eng._features(pending, direct, *eng.detector.read(analysis.sentences))
     assert len(fresh) == len(analysis.slots)
     for r, f, slot in zip(analysis.slots, fresh, expected):
         assert len(r.candidates) == len(slot.alternatives)
