@@ -106,8 +106,9 @@ class Corrector:
         known = np.flatnonzero(w_rows >= 0)  # the slots that get a query
         at = np.full(len(written), -1)
         at[known] = np.arange(len(known))
-        q = self.queries(np.asarray(states)[known], vectors[w_rows[known]])
-        own = np.einsum("ij,ij->i", q, vectors[w_rows[known]]) + bias[w_rows[known]]
+        w_vectors = vectors[w_rows[known]]
+        q = self.queries(np.asarray(states)[known], w_vectors)
+        own = np.einsum("ij,ij->i", q, w_vectors) + bias[w_rows[known]]
         s = at[slot[ok]]
         out[ok] = np.einsum("ij,ij->i", q[s], vectors[c_rows[ok]]) + bias[c_rows[ok]] - own[s]
         return out

@@ -62,9 +62,8 @@ def corrector_examples(
                         target.append(ids[goal])
                         replaced.append(was)
             at += len(sents)
-    dim = int(relatedness.vectors.shape[1]) if not states else len(states[0])
     return {
-        "states": np.vstack(states) if states else np.zeros((0, dim), dtype=np.float32),
+        "states": np.vstack(states) if states else np.zeros((0, relatedness.vectors.shape[1]), dtype=np.float32),
         "written": np.array(written, dtype=np.int64),
         "target": np.array(target, dtype=np.int64),
         "replaced": np.array(replaced, dtype=np.int64),

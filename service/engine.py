@@ -385,7 +385,7 @@ class Engine:
             relations=np.array([c.relation for c in cands]),
             sims=np.concatenate([np.asarray(x, dtype=np.float64) for x in sims]),
             replaced=np.array([replaced[p.sentence][p.first : p.last].max() for p in pending])[slot_ids],
-            corr=self._corrections(pending, written_all, states, len(cands)),
+            corr=self._corrections(pending, written_all, states, counts),
         ))
         out, at = [], 0
         for p, written, n in zip(pending, written_all, counts.tolist()):
@@ -394,27 +394,23 @@ class Engine:
         return out, X
 
     def _corrections(self, pending: Sequence[_Pending], written: Sequence[tuple[str, ...]],
-                     states: Sequence[dict[int, np.ndarray]], rows: int) -> np.ndarray:
-        """The corrector's gain of every candidate row, NaN where it has none: it learned one word
-        for one word, so slots of several words, candidates of other than one known word and words
-        the encoder did not read are left to the other features (and everything without a corrector)."""
-        out = np.full(rows, np.nan)
+                     states: Sequence[dict[int, np.ndarray]], counts: np.ndarray) -> np.ndarray:
+        """The corrector's gain of every candidate row (``counts``: each slot's candidates), NaN
+        where it has none: it learned one word for one word, so slots of several words, candidates
+        of other than one known word and words the encoder did not read are left to the other
+        features (and everything without a corrector)."""
+        out = np.full(int(counts.sum()), np.nan)
         if self.corrector is None:
             return out
-        starts = np.concatenate(([0], np.cumsum([len(p.candidates) for p in pending])))
-        read = [k for k, p in enumerate(pending) if len(written[k]) == 1 and p.first in states[p.sentence]]
-        if not read:
+        read = np.array([len(w) == 1 and p.first in states[p.sentence] for p, w in zip(pending, written)], dtype=bool)
+        if not read.any():
             return out
-        gains = self.corrector.gains(
-            np.stack([states[pending[k].sentence][pending[k].first] for k in read]),
-            [written[k][0] for k in read],
-            [[c.text for c in pending[k].candidates] for k in read],
+        ks = np.flatnonzero(read)
+        out[np.repeat(read, counts)] = self.corrector.gains(
+            np.stack([states[pending[k].sentence][pending[k].first] for k in ks]),
+            [written[k][0] for k in ks],
+            [[c.text for c in pending[k].candidates] for k in ks],
         )
-        at = 0
-        for k in read:
-            n = len(pending[k].candidates)
-            out[starts[k] : starts[k] + n] = gains[at : at + n]
-            at += n
         return out
 
     def common_words(self, n: int) -> list[str]:
