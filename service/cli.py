@@ -227,7 +227,7 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
 @click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
 def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,
           prior_target: float, no_prior: bool) -> None:
-    """Learn the fusion from synthetic spun documents and calibrate it on clean ones."""
+    """Learn the fusion and its slot model from synthetic spun documents and calibrate them on clean ones."""
     from tqdm import tqdm
 
     from service.engine import build_engine
@@ -243,7 +243,9 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
                        progress=lambda it: tqdm(it, total=len(spun), desc="train", disable=not show, file=sys.stderr))
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}
     res.fusion.save(Path(out_path))
-    click.echo(f"{res.rows} candidate rows, {res.positives} positive; threshold {res.fusion.threshold:.3f} gives "
+    meta = res.fusion.meta or {}
+    click.echo(f"{res.rows} candidate rows, {res.positives} positive; {meta.get('slots', 0)} slots, "
+               f"{meta.get('spun_slots', 0)} spun; threshold {res.fusion.threshold:.3f} gives "
                f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words)"
                + ("" if res.sentence_false_flags_per_1k is None
                   else f", {res.sentence_false_flags_per_1k:.2f} scored one sentence at a time")

@@ -43,6 +43,7 @@ from service.scoring import (
     document_label,
     document_score,
     featurize_rows,
+    slot_features,
 )
 from service.text import InputError, Sentence, check_text, segment, word_count
 from service.thesaurus import get_thesaurus
@@ -76,11 +77,25 @@ class SlotResult:
     probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lexicon: str | None = None  # source name when a lexicon entry matched
     grammar: GrammarEvidence | None = None  # a LanguageTool grammar match on or next to the slot
+    #: P(the written words were spun) from the fusion's slot model (None: the fusion has none)
+    slot_prob: float | None = None
 
     @property
     def lm_score(self) -> float:
-        """The fusion's probability for the best candidate."""
+        """The slot model's P(spun) where the fusion has one, else its best candidate's probability."""
+        if self.slot_prob is not None:
+            return self.slot_prob
         return float(self.probs.max()) if len(self.probs) else 0.0
+
+    @property
+    def suggestion_scores(self) -> np.ndarray:
+        """Each candidate's score as a suggestion: its probability, or with a slot model the slot's
+        P(spun) shared out in proportion to the candidates' probabilities against the best one (the
+        first suggestion scores as the span; the order is the fusion's either way)."""
+        if self.slot_prob is None or not len(self.probs):
+            return self.probs
+        best = float(self.probs.max())
+        return self.probs * (self.slot_prob / best) if best > 0 else self.probs
 
     @property
     def score(self) -> float:
@@ -304,19 +319,34 @@ class Engine:
                 for r in chunk:
                     r.probs = probs[row : row + len(r.features)]
                     row += len(r.features)
+                if self.fusion.slot is not None:  # P(spun) of each slot with candidates; 0 without
+                    counts = np.array([len(r.features) for r in chunk])
+                    spun = iter(self.fusion.slot.predict(slot_features(X, probs, counts[counts > 0])).tolist())
+                    for r in chunk:
+                        r.slot_prob = next(spun) if len(r.features) else 0.0
                 results += chunk
             out.append(Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results)))
         return out
 
     def _adapt_prior(self, results: Sequence[SlotResult]) -> float | None:
-        """Re-weight a document's candidate probabilities to its own estimated share of spun slots
-        (:mod:`service.prior`); returns that share, or None when the fusion has no training prior."""
+        """Re-weight a document's slot probabilities (with a slot model; else its candidate
+        probabilities) to its own estimated share of spun slots (:mod:`service.prior`); returns that
+        share, or None when the fusion has no training prior."""
         f = self.fusion
         if f.train_prior is None:
             return None
-        prior = document_prior(np.array([r.lm_score for r in results]), f.train_prior, f.prior_strength, f.prior_target)
-        for r in results:
-            r.probs = shift(r.probs, f.train_prior, prior)
+        if f.slot is None:
+            prior = document_prior(np.array([r.lm_score for r in results]), f.train_prior, f.prior_strength,
+                                   f.prior_target)
+            for r in results:
+                r.probs = shift(r.probs, f.train_prior, prior)
+            return prior
+        # the slots the slot model learned from: with candidates, not decided by a list
+        seen = np.array([r.lm_score for r in results if len(r.candidates) and not r.lexicon])
+        prior = document_prior(seen, f.train_prior, f.prior_strength, f.prior_target)
+        shifted = shift(np.array([r.lm_score for r in results]), f.train_prior, prior).tolist()
+        for r, p in zip(results, shifted):
+            r.slot_prob = p
         return prior
 
     def _features(
@@ -634,13 +664,14 @@ class Engine:
             rule = _list_rule(r.lexicon) if r.lexicon else None
             # a list's originals keep the list's order; otherwise the fusion ranks
             order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
+            scores = r.suggestion_scores
             sugg, seen = [], set()
             for j in order[:k]:
                 t = match_case(written, r.candidates[j].text)
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
-                sugg.append(Suggestion(text=t, score=round(float(r.probs[j]) if rule is None else rule.suggestion_score, 4)))
+                sugg.append(Suggestion(text=t, score=round(float(scores[j]) if rule is None else rule.suggestion_score, 4)))
             best = int(order[0])
             feats = r.features[best]
             evidence: dict[str, float | str] = {

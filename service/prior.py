@@ -26,7 +26,7 @@ _EPS = 1e-6
 #: Pseudo-slots a text's own estimate is shrunk with (chosen on validation documents; README).
 DEFAULT_STRENGTH = 100.0
 #: The share of spun slots a text is presumed to have, as a fraction of the training share.
-DEFAULT_TARGET_SHARE = 0.3
+DEFAULT_TARGET_SHARE = 0.1
 
 
 def shift(probs: np.ndarray, train_prior: float, doc_prior: float) -> np.ndarray:
@@ -47,7 +47,7 @@ def document_prior(
     tol: float = 1e-7,
 ) -> float:
     """The share of spun slots in a document whose slots the fusion scored ``scores`` (each slot's
-    best candidate probability, under ``train_prior``): EM, with ``strength`` pseudo-slots at
+    probability of being spun, under ``train_prior``): EM, with ``strength`` pseudo-slots at
     ``target`` (default: the training prior). No slots: ``target``."""
     s = np.asarray(scores, dtype=np.float64)
     if not 0.0 < train_prior < 1.0:

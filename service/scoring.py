@@ -3,8 +3,11 @@
 For every (written words, candidate original) pair the engine computes a small feature vector
 (how much better the candidate fits the context, how common each is, whether the model has seen
 each bigram at the seams, how the two are related). A logistic regression learned on synthetic
-spun Reuters text (``unspin train``) turns it into P(candidate is the original). A span's score
-is the best candidate's probability; its suggestions are the candidates ranked by it.
+spun Reuters text (``unspin train``) turns it into P(candidate is the original); its suggestions
+are the candidates ranked by it. A second one, the slot model, turns the slot's facts and the
+fusion's view of its candidates into P(the written words were spun), the span's score: a spun slot
+whose original no candidate holds is still spun. (A fusion without a slot model scores a span as its
+best candidate's probability.)
 """
 
 from __future__ import annotations
@@ -121,6 +124,99 @@ def featurize_rows(f: SlotRows) -> np.ndarray:
     return np.column_stack(cols)
 
 
+#: The slot model's features, one row per slot, from its candidates' rows and the fusion's
+#: probabilities (:func:`slot_features`).
+SLOT_FEATURE_NAMES: tuple[str, ...] = (
+    "best_logit",  # log-odds of the fusion's best candidate
+    "replaced",  # the detector's largest log-odds over the written words
+    "max_gain",  # the best language-model gain of any candidate
+    "max_fit_gain",
+    "max_corr",  # the corrector's best gain over the slot's scored candidates (0: none scored)
+    "any_read",  # 1 when the corrector scored any candidate
+    "uni_w",
+    "lp_w_tok",
+    "seen_left_w",
+    "seen_w_right",
+    "len_w",
+    "log_candidates",  # ln(1 + number of candidates)
+    "best_sim",  # of the fusion's best candidate: closeness in meaning,
+    "best_gain",  # language-model gain,
+    "best_corr",  # corrector gain,
+    "best_corr_read",  # whether the corrector scored it,
+    "best_len_c",  # and length in words
+)
+
+_COL = {n: i for i, n in enumerate(FEATURE_NAMES)}
+
+
+def slot_features(X: np.ndarray, probs: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The slot model's feature matrix (columns in :data:`SLOT_FEATURE_NAMES` order): one row per
+    slot of candidate rows ``X`` (slots in order, ``counts`` rows each, every count at least 1)
+    with the fusion's probabilities ``probs``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    if len(counts) == 0:
+        return np.zeros((0, len(SLOT_FEATURE_NAMES)))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    seg = np.repeat(np.arange(len(counts)), counts)
+    # the fusion's best candidate of each slot (the first of equals, as np.argmax takes it)
+    order = np.lexsort((np.arange(len(probs)), -probs, seg))
+    best = order[starts]
+    p = np.clip(probs[best], 1e-9, 1.0 - 1e-9)
+    read = X[:, _COL["corr_read"]] > 0
+    max_corr = np.maximum.reduceat(np.where(read, X[:, _COL["corr"]], -np.inf), starts)
+    first = X[starts]
+    at_best = X[best]
+    return np.column_stack([
+        np.log(p / (1.0 - p)),
+        first[:, _COL["replaced"]],
+        np.maximum.reduceat(X[:, _COL["gain"]], starts),
+        np.maximum.reduceat(X[:, _COL["fit_gain"]], starts),
+        np.where(np.isfinite(max_corr), max_corr, 0.0),
+        np.isfinite(max_corr).astype(np.float64),
+        first[:, _COL["uni_w"]],
+        first[:, _COL["lp_w_tok"]],
+        first[:, _COL["seen_left_w"]],
+        first[:, _COL["seen_w_right"]],
+        first[:, _COL["len_w"]],
+        np.log1p(counts.astype(np.float64)),
+        at_best[:, _COL["sim"]],
+        at_best[:, _COL["gain"]],
+        at_best[:, _COL["corr"]],
+        at_best[:, _COL["corr_read"]],
+        at_best[:, _COL["len_c"]],
+    ])
+
+
+@dataclass
+class SlotModel:
+    """P(the slot's words were spun): a standardised logistic regression over
+    :data:`SLOT_FEATURE_NAMES`. It learns from every spun slot, also those whose original is not
+    among the candidates (which the fusion, learning which candidate is the original, can only
+    count as a slot of wrong candidates)."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    def predict(self, S: np.ndarray) -> np.ndarray:
+        """P(spun) for each row of ``S``."""
+        if len(S) == 0:
+            return np.zeros(0)
+        z = ((S - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+    def to_dict(self) -> dict:
+        return {"features": list(SLOT_FEATURE_NAMES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "coef": self.coef.tolist(), "intercept": self.intercept}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SlotModel":
+        if d.get("features") != list(SLOT_FEATURE_NAMES):
+            raise ValueError("slot model features do not match this version of unspin; retrain it")
+        return cls(np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]), float(d["intercept"]))
+
+
 @dataclass
 class FusionModel:
     """A standardised logistic regression over :data:`FEATURE_NAMES`, stored as JSON."""
@@ -131,14 +227,17 @@ class FusionModel:
     intercept: float
     threshold: float = 0.5
     meta: dict | None = None
-    #: the mean best-candidate probability of the training documents' slots (their share of spun
-    #: slots as the fusion sees it); None: no document-level prior adaptation (:mod:`service.prior`)
+    #: the mean slot probability of the training documents' slots (their share of spun slots as the
+    #: model sees it; without a slot model, the mean best-candidate probability); None: no
+    #: document-level prior adaptation (:mod:`service.prior`)
     train_prior: float | None = None
     #: pseudo-slots that a document's own estimate is shrunk with, towards ``prior_target``
     prior_strength: float = DEFAULT_STRENGTH
     #: the share of spun slots a document is presumed to have before its slots are seen
     #: (None: ``train_prior``)
     prior_target: float | None = None
+    #: P(slot spun), which scores spans when present (None: a span scores as its best candidate)
+    slot: SlotModel | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(candidate is the original) for each row of ``X``."""
@@ -157,6 +256,8 @@ class FusionModel:
         extra = {} if self.train_prior is None else {
             "train_prior": self.train_prior, "prior_strength": self.prior_strength, "prior_target": self.prior_target,
         }
+        if self.slot is not None:
+            extra["slot"] = self.slot.to_dict()
         save_linear(path, FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept,
                     threshold=self.threshold, meta=self.meta or {}, **extra)
 
@@ -166,7 +267,7 @@ class FusionModel:
         prior, target = d.get("train_prior"), d.get("prior_target")
         return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"),
                    None if prior is None else float(prior), float(d.get("prior_strength", DEFAULT_STRENGTH)),
-                   None if target is None else float(target))
+                   None if target is None else float(target), None if "slot" not in d else SlotModel.from_dict(d["slot"]))
 
 
 def default_fusion_path(lm_name: str) -> Path:

@@ -2,8 +2,10 @@
 
 ``unspin train`` runs the engine's analysis (no thresholding) on synthetic spun documents,
 labels each candidate row 1 when applying it reproduces the gold original, fits the logistic
-fusion, then picks the threshold on *clean* documents so that false flags stay under a target
-rate per 1,000 words. Nothing here is used at scoring time.
+fusion, then labels each slot 1 when it overlaps a gold span and fits the slot model on the
+fusion's view of it (:class:`service.scoring.SlotModel`), then picks the threshold on *clean*
+documents so that false flags stay under a target rate per 1,000 words. Nothing here is used at
+scoring time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numpy as np
 from service.engine import Analysis, Engine
 from service.evaluation import reproduces
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
-from service.scoring import FusionModel, train_fusion
+from service.linear import fit_scaled_logistic
+from service.scoring import FusionModel, SlotModel, slot_features, train_fusion
 from service.text import sentence_texts
 
 
@@ -37,6 +40,16 @@ def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray,
     if not X:
         return np.zeros((0, 0)), np.zeros(0, dtype=int)
     return np.vstack(X), np.asarray(y)
+
+
+def slot_labels(analysis: Analysis, gold: Sequence[dict]) -> list[int]:
+    """1 for each slot (in :func:`labelled_rows`' order) that overlaps a gold span, else 0: spun,
+    whether or not its original is among the candidates."""
+    out = []
+    for r in _learnable(analysis):
+        s, e = analysis.offsets(r)
+        out.append(int(any(s < int(g["end"]) and int(g["start"]) < e for g in gold)))
+    return out
 
 
 def slot_sizes(analysis: Analysis) -> list[int]:
@@ -97,14 +110,15 @@ def train(
 ) -> TrainResult:
     """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts.
 
-    With ``prior_strength`` (None: off) the fusion also records the training documents' mean
-    best-candidate probability per slot, so that scoring adapts it to each document
+    The fusion's slot model (P(slot spun)) is fitted on the same documents, on the fitted fusion's
+    probabilities. With ``prior_strength`` (None: off) the fusion also records the training
+    documents' mean slot probability, so that scoring adapts it to each document
     (:mod:`service.prior`), shrinking each estimate by that many pseudo-slots towards
     ``prior_target_share`` times it. The threshold is then calibrated with that adaptation on, so
     that the clean texts stay under the target both whole and one sentence at a time (the
     adaptation depends on the length of a text).
     """
-    Xs, ys, sizes = [], [], []
+    Xs, ys, sizes, spun = [], [], [], []
     for doc in progress(spun_docs) if progress else spun_docs:
         analysis = engine.analyze(doc["text"])
         X, y = labelled_rows(analysis, doc["spans"])
@@ -112,11 +126,13 @@ def train(
             Xs.append(X)
             ys.append(y)
             sizes += slot_sizes(analysis)
+            spun += slot_labels(analysis, doc["spans"])
     X, y = np.vstack(Xs), np.concatenate(ys)
     fusion = train_fusion(X, y, C=C)
+    S = slot_features(X, fusion.predict(X), np.asarray(sizes))
+    fusion.slot = SlotModel(*fit_scaled_logistic(S, np.asarray(spun), C))
     if prior_strength is not None:
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        fusion.train_prior = float(np.maximum.reduceat(fusion.predict(X), starts).mean())
+        fusion.train_prior = float(fusion.slot.predict(S).mean())
         fusion.prior_strength = float(prior_strength)
         fusion.prior_target = fusion.train_prior * float(prior_target_share)
     engine.fusion = fusion
@@ -129,5 +145,6 @@ def train(
         fusion.threshold = max(fusion.threshold, choose_threshold(s_scores, s_words, target_per_1k))
         sentence_ff = _per_1k(s_scores, s_words, fusion.threshold)
     ff = _per_1k(scores, words, fusion.threshold)
-    fusion.meta = {"rows": int(len(y)), "positives": int(y.sum()), "clean_words": words, "target_per_1k": target_per_1k}
+    fusion.meta = {"rows": int(len(y)), "positives": int(y.sum()), "slots": len(spun), "spun_slots": int(sum(spun)),
+                   "clean_words": words, "target_per_1k": target_per_1k}
     return TrainResult(fusion, int(len(y)), int(y.sum()), words, ff, sentence_ff)

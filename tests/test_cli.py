@@ -306,6 +306,7 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     assert 0.0 < fusion.threshold <= 0.99
     assert fusion.meta["lm"] == "ngram:cmu-en-us" and fusion.meta["data"] == "train.jsonl"
     assert fusion.meta["positives"] > 0
+    assert fusion.slot is not None and 0 < fusion.meta["spun_slots"] < fusion.meta["slots"]
     assert 0.0 < fusion.prior_target < fusion.train_prior < 1.0 and fusion.prior_strength == 100.0  # prior on by default
     res = invoke(runner, "train", "--data", str(data / "train.jsonl"), "--docs", "5", "--clean-docs", "3",
                  "--no-prior", "--out", str(out))

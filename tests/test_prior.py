@@ -60,7 +60,9 @@ def test_engine_estimates_a_low_prior_for_clean_text_and_a_high_one_for_spun(eng
         pytest.skip("the shipped fusion has no training prior")
     clean = engine.analyze(seeds["000_37063bd84aa4b837.txt"])
     spun = engine.analyze(seeds["002_2ef1442c87ee1781.txt"])
-    assert clean.spin_prior < engine.fusion.prior_target < spun.spin_prior
+    tp = engine.fusion.train_prior  # the training documents' share
+    assert clean.spin_prior < 0.2 * tp < tp < spun.spin_prior
+    assert spun.spin_prior > 10 * clean.spin_prior
 
 
 def test_engine_without_a_training_prior_leaves_the_fusion_alone(engine, seeds):
@@ -75,5 +77,10 @@ def test_engine_without_a_training_prior_leaves_the_fusion_alone(engine, seeds):
                    lexicon=engine.lexicon, grammar=engine.grammar, garble=engine.garble)
     a, b = plain.analyze(text), engine.analyze(text)
     assert a.spin_prior is None
+    tp = engine.fusion.train_prior
     for ra, rb in zip(a.slots, b.slots):
-        np.testing.assert_allclose(rb.probs, shift(ra.probs, engine.fusion.train_prior, b.spin_prior), rtol=1e-9)
+        if engine.fusion.slot is None:
+            np.testing.assert_allclose(rb.probs, shift(ra.probs, tp, b.spin_prior), rtol=1e-9)
+        else:  # the slot model's probability is re-weighted; the candidates keep the fusion's
+            np.testing.assert_allclose(rb.probs, ra.probs)
+            assert rb.slot_prob == pytest.approx(float(shift(np.array([ra.slot_prob]), tp, b.spin_prior)[0]), rel=1e-9)

@@ -43,9 +43,9 @@ def test_spun_seed_scores_above_clean_seed(seed_metrics):
 
 
 def test_measured_floors(seed_metrics):
-    assert seed_metrics.precision >= 0.60
-    assert seed_metrics.recall >= 0.38
-    assert seed_metrics.acc_at_3 >= 0.75
+    assert seed_metrics.precision >= 0.48
+    assert seed_metrics.recall >= 0.55
+    assert seed_metrics.acc_at_3 >= 0.65
 
 
 def test_examples_from_the_issue(engine):
@@ -55,11 +55,11 @@ def test_examples_from_the_issue(engine):
     assert "stated" in found and "said" in found["stated"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 40 %, target 75 %")
+@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 60 %, target 75 %")
 def test_target_recall(seed_metrics):
     assert seed_metrics.recall >= 0.75
 
 
-@pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 33 % of spun phrases, target 50 %")
+@pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 42 % of spun phrases, target 50 %")
 def test_target_top3_over_all_gold(seed_metrics):
     assert seed_metrics.acc_at_3 * seed_metrics.recall >= 0.50
