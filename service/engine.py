@@ -335,17 +335,16 @@ class Engine:
         f = self.fusion
         if f.train_prior is None:
             return None
+        scores = np.array([r.lm_score for r in results])
         if f.slot is None:
-            prior = document_prior(np.array([r.lm_score for r in results]), f.train_prior, f.prior_strength,
-                                   f.prior_target)
+            prior = document_prior(scores, f.train_prior, f.prior_strength, f.prior_target)
             for r in results:
                 r.probs = shift(r.probs, f.train_prior, prior)
             return prior
         # the slots the slot model learned from: with candidates, not decided by a list
-        seen = np.array([r.lm_score for r in results if len(r.candidates) and not r.lexicon])
-        prior = document_prior(seen, f.train_prior, f.prior_strength, f.prior_target)
-        shifted = shift(np.array([r.lm_score for r in results]), f.train_prior, prior).tolist()
-        for r, p in zip(results, shifted):
+        learned = np.array([bool(len(r.candidates)) and not r.lexicon for r in results], dtype=bool)
+        prior = document_prior(scores[learned], f.train_prior, f.prior_strength, f.prior_target)
+        for r, p in zip(results, shift(scores, f.train_prior, prior).tolist()):
             r.slot_prob = p
         return prior
 

@@ -1,5 +1,5 @@
-"""Standardised logistic regression as plain JSON: the shape shared by the span fusion
-(:mod:`service.scoring`) and the garble score (:mod:`service.garble`)."""
+"""Standardised logistic regression as plain JSON: the shape shared by the span fusion and its
+slot model (:mod:`service.scoring`) and the garble score (:mod:`service.garble`)."""
 
 from __future__ import annotations
 
@@ -30,24 +30,47 @@ def fit_scaled_logistic(X: np.ndarray, y: np.ndarray, C: float = 1.0) -> tuple[n
     return mean, scale, lr.coef_[0], float(lr.intercept_[0])
 
 
-def save_linear(path: Path, features: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
-                intercept: float, **extra: Any) -> None:
-    """Write a model as JSON: its feature names, standardisation, weights and ``extra`` fields."""
-    data = {"features": list(features), "mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist(),
+def scaled_logistic(X: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
+    """The model's probability for each row of ``X`` (standardised with ``mean`` and ``scale``)."""
+    if len(X) == 0:
+        return np.zeros(0)
+    z = ((X - mean) / scale) @ coef + intercept
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def linear_dict(features: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float,
+                **extra: Any) -> dict[str, Any]:
+    """A model as plain data: its feature names, standardisation, weights and ``extra`` fields."""
+    return {"features": list(features), "mean": mean.tolist(), "scale": scale.tolist(), "coef": coef.tolist(),
             "intercept": intercept, **extra}
-    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
-def load_linear(path: Path, features: Sequence[str], what: str) -> dict[str, Any]:
-    """Read a model written by :func:`save_linear`; arrays come back as numpy arrays.
+def linear_from_dict(data: dict[str, Any], features: Sequence[str], what: str) -> dict[str, Any]:
+    """The fields of a model written by :func:`linear_dict`; arrays come back as numpy arrays.
 
     Raises:
-        ValueError: the file's features are not ``features`` (a model of another version: retrain it).
+        ValueError: the model's features are not ``features`` (a model of another version: retrain it).
     """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if data["features"] != list(features):
-        raise ValueError(f"{path}: {what} features do not match this version of unspin; retrain it")
+    if data.get("features") != list(features):
+        raise ValueError(f"{what} features do not match this version of unspin; retrain it")
+    data = dict(data)
     for key in ("mean", "scale", "coef"):
         data[key] = np.asarray(data[key])
     data["intercept"] = float(data["intercept"])
     return data
+
+
+def save_linear(path: Path, features: Sequence[str], mean: np.ndarray, scale: np.ndarray, coef: np.ndarray,
+                intercept: float, **extra: Any) -> None:
+    """Write a model as JSON (:func:`linear_dict`)."""
+    data = linear_dict(features, mean, scale, coef, intercept, **extra)
+    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def load_linear(path: Path, features: Sequence[str], what: str) -> dict[str, Any]:
+    """Read a model written by :func:`save_linear` (:func:`linear_from_dict`).
+
+    Raises:
+        ValueError: the file's features are not ``features`` (a model of another version: retrain it).
+    """
+    return linear_from_dict(json.loads(Path(path).read_text(encoding="utf-8")), features, f"{path}: {what}")

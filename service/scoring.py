@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from service.candidates import RELATIONS
-from service.linear import fit_scaled_logistic, load_linear, save_linear
+from service.linear import fit_scaled_logistic, linear_dict, linear_from_dict, load_linear, save_linear, scaled_logistic
 from service.prior import DEFAULT_STRENGTH
 
 _REL_FEATURES = [r for r in RELATIONS if r != "lexicon"]
@@ -201,20 +201,16 @@ class SlotModel:
 
     def predict(self, S: np.ndarray) -> np.ndarray:
         """P(spun) for each row of ``S``."""
-        if len(S) == 0:
-            return np.zeros(0)
-        z = ((S - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return scaled_logistic(S, self.mean, self.scale, self.coef, self.intercept)
 
     def to_dict(self) -> dict:
-        return {"features": list(SLOT_FEATURE_NAMES), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "coef": self.coef.tolist(), "intercept": self.intercept}
+        return linear_dict(SLOT_FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept)
 
     @classmethod
     def from_dict(cls, d: dict) -> "SlotModel":
-        if d.get("features") != list(SLOT_FEATURE_NAMES):
-            raise ValueError("slot model features do not match this version of unspin; retrain it")
-        return cls(np.asarray(d["mean"]), np.asarray(d["scale"]), np.asarray(d["coef"]), float(d["intercept"]))
+        """Raises ValueError for a slot model of other features (retrain it)."""
+        d = linear_from_dict(d, SLOT_FEATURE_NAMES, "slot model")
+        return cls(d["mean"], d["scale"], d["coef"], d["intercept"])
 
 
 @dataclass
@@ -241,10 +237,7 @@ class FusionModel:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """P(candidate is the original) for each row of ``X``."""
-        if len(X) == 0:
-            return np.zeros(0)
-        z = ((X - self.mean) / self.scale) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+        return scaled_logistic(X, self.mean, self.scale, self.coef, self.intercept)
 
     @classmethod
     def neutral(cls) -> "FusionModel":

@@ -28,12 +28,17 @@ def _learnable(analysis: Analysis) -> list:
     return [r for r in analysis.slots if len(r.candidates) and not r.lexicon]
 
 
+def _overlapping(start: int, end: int, gold: Sequence[dict]) -> list[dict]:
+    """The gold spans that overlap ``[start, end)``."""
+    return [g for g in gold if start < int(g["end"]) and int(g["start"]) < end]
+
+
 def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
     """Feature rows of every candidate in the analysis and their 0/1 labels."""
     X, y = [], []
     for r in _learnable(analysis):
         s, e = analysis.offsets(r)
-        near = [g for g in gold if s < int(g["end"]) and int(g["start"]) < e]
+        near = _overlapping(s, e, gold)
         for j, c in enumerate(r.candidates):
             X.append(r.features[j])
             y.append(int(any(reproduces(analysis.text, s, e, c.text, g) for g in near)))
@@ -45,11 +50,7 @@ def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray,
 def slot_labels(analysis: Analysis, gold: Sequence[dict]) -> list[int]:
     """1 for each slot (in :func:`labelled_rows`' order) that overlaps a gold span, else 0: spun,
     whether or not its original is among the candidates."""
-    out = []
-    for r in _learnable(analysis):
-        s, e = analysis.offsets(r)
-        out.append(int(any(s < int(g["end"]) and int(g["start"]) < e for g in gold)))
-    return out
+    return [int(bool(_overlapping(*analysis.offsets(r), gold))) for r in _learnable(analysis)]
 
 
 def slot_sizes(analysis: Analysis) -> list[int]:
