@@ -20,6 +20,15 @@ from service.lm.base import Slot
 #: Words commercial spinners insert without replacing anything ("has actually increased").
 INSERTED_FILLERS = frozenset({"actually"})
 
+#: Closed-class words: never a slot. Spinners rarely touch them and thesauri give only noise for
+#: them. The synthetic spinner's ``adverbs`` option spins the other words it otherwise leaves alone.
+CLOSED_CLASS = frozenset(
+    "a an the of to in on at by for with from into onto and or nor but if as than that this these those "
+    "it its it's he she they them his her their we our you your i me my is are was were be been being "
+    "am do does did has have had will would shall should can could may might must not no so there "
+    "here who whom whose which what when where why how all any each both either neither".split()
+)
+
 #: Relation kinds, strongest first; the fusion model has one feature per kind.
 RELATIONS = (
     "lexicon", "synonym", "similar", "derived", "hypernym", "hyponym", "mythes", "2-step", "embedding", "deletion",

@@ -195,7 +195,11 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
                    "'broad' also two-step neighbours, hyponyms and hypernyms (spinner.RELATION_MIX); 'tortured' "
                    "also words close in meaning that WordNet does not link, in the shares of a tortured-phrase "
                    "list (spinner.TORTURED_MIX: what the shipped detector and fusion learned from; slower).")
-def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str) -> None:
+@click.option("--spin-adverbs", "adverbs", is_flag=True,
+              help="Also spin the stop words whose likeliest reading is an adverb and that the engine makes "
+                   "slots of ('however', 'only', 'also'), which the spinner otherwise leaves alone.")
+def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str,
+              adverbs: bool) -> None:
     """Spin clean documents into labelled train/test sets (+ a clean held-out set)."""
     from service.spinner import MIXES, make_dataset
 
@@ -208,7 +212,7 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
         settings = get_settings()
         relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
     stats = make_dataset(corpus, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
-                         progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness)
+                         progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness, adverbs=adverbs)
     click.echo(json.dumps(stats, indent=2))
 
 

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from service.candidates import INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
+from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
 from service.credits import CREDIT_SCORE, credit_hits
 from service.credits import SOURCE as CREDIT_SOURCE
@@ -47,15 +47,6 @@ from service.scoring import (
 )
 from service.text import InputError, Sentence, check_text, segment, word_count
 from service.thesaurus import get_thesaurus
-
-#: Closed-class words: spinners rarely touch them and thesauri give only noise for them.
-_SKIP = frozenset(
-    "a an the of to in on at by for with from into onto and or nor but if as than that this these those "
-    "it its it's he she they them his her their we our you your i me my is are was were be been being "
-    "am do does did has have had will would shall should can could may might must not no so there "
-    "here who whom whose which what when where why how all any each both either neither".split()
-)
-
 
 _SIM = FEATURE_NAMES.index("sim")
 #: Slots featurized (and fused) per call.
@@ -143,7 +134,7 @@ def _list_rule(source: str) -> _ListRule:
 def _open_class(word: str) -> bool:
     """Whether a language-model word may be a slot at all: not a number, not closed-class, two
     letters or more (case and vocabulary are checked where the word is)."""
-    return word != "<num>" and word not in _SKIP and len(word) >= 2
+    return word != "<num>" and word not in CLOSED_CLASS and len(word) >= 2
 
 
 def match_case(original: str, replacement: str) -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import lemminflect
 import numpy as np
 
+from service.candidates import CLOSED_CLASS
 from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inflect
 
 if TYPE_CHECKING:
@@ -172,8 +173,9 @@ def _match_case(repl: str, orig: str) -> str:
 
 class _Spinner:
     def __init__(self, thesaurus: Thesaurus, mix: dict[str, float] | None = None,
-                 relatedness: "Relatedness | None" = None):
+                 relatedness: "Relatedness | None" = None, adverbs: bool = False):
         self.th = thesaurus
+        self.adverbs = adverbs
         self.rel = relatedness
         self._plain: tuple[np.ndarray, np.ndarray] | None = None  # the relatedness model's lower-case words
         self.mix = dict(NEAR_ONLY if mix is None else mix)
@@ -391,6 +393,15 @@ class _Spinner:
                 i += 1
         return units
 
+    def spun_adverb(self, word: str) -> bool:
+        """Whether the ``adverbs`` option lets the spinner change this stop word: the engine makes a
+        slot of it (not closed-class) and its likeliest WordNet reading is an adverb ("however",
+        "only", "also", "almost")."""
+        if word in CLOSED_CLASS:
+            return False
+        form = self.best_form(word, self.th.analyse(word))
+        return form is not None and form.pos == "r"
+
     def word_unit(self, text: str, i: int, toks: list[tuple[int, int, str]]) -> _Unit | None:
         s, e, w = toks[i]
         if not w.isalpha():
@@ -401,7 +412,9 @@ class _Spinner:
         low = w.lower()
         if w in NUMBER_WORDS and i + 1 < len(toks) and toks[i + 1][2].islower() and toks[i + 1][0] == e + 1:
             return _Unit(s, e, i, i + 1, w, "number", [(NUMBER_WORDS[w], 1.0)])
-        if len(w) < 3 or low in STOPWORDS or low in NUMBER_WORDS:
+        if len(w) < 3 or low in NUMBER_WORDS:
+            return None
+        if low in STOPWORDS and not (self.adverbs and self.spun_adverb(low)):
             return None
         if not w.islower():
             # capitalised: only a sentence-initial common word, never names or acronyms
@@ -434,12 +447,12 @@ _SPINNERS: dict[tuple, _Spinner] = {}
 
 
 def _spinner_for(thesaurus: Thesaurus, mix: dict[str, float] | None = None,
-                 relatedness: "Relatedness | None" = None) -> _Spinner:
+                 relatedness: "Relatedness | None" = None, adverbs: bool = False) -> _Spinner:
     mix = NEAR_ONLY if mix is None else mix
-    key = (id(thesaurus), tuple(sorted(mix.items())), id(relatedness))
+    key = (id(thesaurus), tuple(sorted(mix.items())), id(relatedness), adverbs)
     sp = _SPINNERS.get(key)
     if sp is None or sp.th is not thesaurus or sp.rel is not relatedness:
-        sp = _SPINNERS[key] = _Spinner(thesaurus, mix, relatedness)
+        sp = _SPINNERS[key] = _Spinner(thesaurus, mix, relatedness, adverbs)
     return sp
 
 
@@ -452,6 +465,7 @@ def spin(
     insert_rate: float | None = None,
     mix: dict[str, float] | None = None,
     relatedness: "Relatedness | None" = None,
+    adverbs: bool = False,
 ) -> SpunDoc:
     """Spin ``rate`` of the eligible content words/phrases of ``text`` (deterministic per seed).
 
@@ -461,6 +475,8 @@ def spin(
     words); :data:`RELATION_MIX` also swaps in two-step neighbours, hyponyms and hypernyms;
     :data:`TORTURED_MIX` also words WordNet does not link but close in meaning (``embedding``),
     which need ``relatedness`` (the shipped detector and fusion learned from this mix).
+    ``adverbs`` also spins the stop words whose likeliest reading is an adverb and that the engine
+    makes slots of ("however", "only", "also"; see :meth:`_Spinner.spun_adverb`).
 
     Raises:
         ValueError: ``rate`` outside [0, 1], or an invalid ``mix`` (unknown class, negative or
@@ -473,7 +489,7 @@ def spin(
     if mix is not None and mix.get("embedding", 0) > 0 and relatedness is None:
         raise ValueError("mix: 'embedding' replacements need a relatedness model")
     th = thesaurus or get_thesaurus()
-    sp = _spinner_for(th, mix, relatedness)
+    sp = _spinner_for(th, mix, relatedness, adverbs)
     rng = random.Random(seed)
     units = sp.units(text)
     x = rate * len(units)
@@ -580,14 +596,15 @@ def make_dataset(
     progress: bool = False,
     mix: dict[str, float] | None = None,
     relatedness: "Relatedness | None" = None,
+    adverbs: bool = False,
 ) -> dict:
     """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus.
 
     Documents are split by :func:`split_of` (hash of id: 80 % train, 20 % held out).
     ``train``/``test`` lines: ``{"id", "text" (spun), "clean", "spans"}``; ``clean_test`` holds
     untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
-    totalling at least ``clean_words`` words (when the corpus has them). ``mix`` and
-    ``relatedness``: as in :func:`spin`. Returns counts.
+    totalling at least ``clean_words`` words (when the corpus has them). ``mix``,
+    ``relatedness`` and ``adverbs``: as in :func:`spin`. Returns counts.
     """
     th = thesaurus or get_thesaurus()
     out = Path(out_dir)
@@ -613,7 +630,7 @@ def make_dataset(
             for d in it:
                 body = d.get("body") or d.get("text")
                 sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix,
-                          relatedness=relatedness)
+                          relatedness=relatedness, adverbs=adverbs)
                 n_spans += len(sd.spans)
                 n_words += len(body.split())
                 fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")

@@ -107,6 +107,25 @@ def test_names_numbers_stopwords_untouched():
             assert token in doc.text
 
 
+def test_adverbs_option_spins_adverbs_the_engine_scores():
+    """By default stop words stay; with ``adverbs`` the spinner also changes the ones whose likeliest
+    reading is an adverb ("however", "only"), never a closed-class word the engine makes no slot of."""
+    from service.candidates import CLOSED_CLASS
+    from service.spinner import STOPWORDS
+
+    text = ("The company said it would only sell the unit, however analysts also expected about 20 pct "
+            "more. Yet the deal was just signed and it is almost done.")
+    plain = {sp.original.lower() for seed in range(20) for sp in spin(text, rate=1.0, seed=seed, insert_rate=0).spans}
+    assert not plain & STOPWORDS
+    changed = {sp.original.lower(): sp.text for seed in range(20)
+               for sp in spin(text, rate=1.0, seed=seed, insert_rate=0, adverbs=True).spans}
+    assert {"only", "however", "also", "just"} <= set(changed), changed
+    assert not set(changed) & CLOSED_CLASS
+    assert changed.keys() - plain <= STOPWORDS  # the option adds stop words and nothing else
+    doc = spin(text, rate=1.0, seed=3, insert_rate=0, adverbs=True)
+    assert unspin(doc.text, doc.spans) == text
+
+
 def test_spinner_substitutions_and_inflection():
     seen = {}
     for seed in range(60):
