@@ -10,9 +10,18 @@ neighbour or a close embedding neighbour of one of the formula roles, is suspect
 are its candidates. Unusual roles that are no neighbour of a formula role ("Animation by",
 "Interviews by") are left alone.
 
-The hits take the lexicon's path through the engine (:class:`service.lexicon.LexiconHit`, source
-:data:`SOURCE`): the language model and the fusion still score their candidates, and the span is
-reported with at least :data:`CREDIT_SCORE`.
+A spinner that rewrote the role rewrote the names after it too where they are also words: seed 002
+ends "Modifying by Lincoln Banquet", once "Editing by Lincoln Feast". So after a suspect role, each
+surname it credits that has a common (lower-case) WordNet reading is suspect as well, with that
+reading's synonyms as candidates ("Banquet" -> "Feast"), at the lower score :data:`NAME_SCORE`
+(list name :data:`NAME_SOURCE`): the name may well be as written ("Lincoln Feast" itself is
+flagged after a spun role). First names, names WordNet knows only as names ("Lincoln", "Jones")
+and names after a usual role are left alone.
+
+The hits take the lexicon's path through the engine (:class:`service.lexicon.LexiconHit`, list
+:data:`SOURCE` or :data:`NAME_SOURCE`): the language model and the fusion still score their
+candidates, and the span is reported with at least :data:`CREDIT_SCORE` (a name:
+:data:`NAME_SCORE`), in the list's order of candidates.
 """
 
 from __future__ import annotations
@@ -28,6 +37,12 @@ from service.text import Sentence
 SOURCE = "credit-line"
 #: the least score of a suspect role word (above the shipped threshold, below a user lexicon's 0.95)
 CREDIT_SCORE = 0.6
+#: the list name of a suspect name after a suspect role (its span's ``evidence["lexicon"]``)
+NAME_SOURCE = "credit-line-name"
+#: the least score of such a name (above the shipped threshold, below a role word's)
+NAME_SCORE = 0.3
+#: synonyms proposed for such a name, the closest in meaning first
+MAX_NAME_SYNONYMS = 5
 #: the formula roles a spinner rewrites, and so the candidates
 FORMULA_ROLES: tuple[str, ...] = ("reporting", "editing", "writing", "additional reporting")
 #: role words (lower case, as written before "by") that credit lines use as they are
@@ -46,6 +61,10 @@ MIN_SIMILARITY = 0.6
 class _Thesaurus(Protocol):
     def related(self, a: str, b: str, depth: int = 1) -> str | None: ...
 
+    def analyse(self, word: str) -> list: ...
+
+    def synsets(self, lemma: str, pos: str) -> list: ...
+
 
 class _Relatedness(Protocol):
     def similarities(self, word: str, others: Sequence[str]) -> np.ndarray: ...
@@ -53,7 +72,8 @@ class _Relatedness(Protocol):
 
 def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Relatedness) -> list[LexiconHit]:
     """The suspect role words of one byline sentence, as lexicon hits with the formula roles that
-    are their neighbours as originals (closest in meaning first). Other sentences: none."""
+    are their neighbours as originals (closest in meaning first), and after each such role the
+    names that are also words (:func:`_name_hits`). Other sentences: none."""
     if sentence.kind != "byline":
         return []
     toks = sentence.tokens
@@ -75,7 +95,45 @@ def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Related
         if near:
             originals = tuple(r for _, r in sorted(near, reverse=True))
             hits.append(LexiconHit(first, i, " ".join(t.text for t in toks[first:i]), originals, SOURCE))
+            hits.extend(_name_hits(toks, i + 1, thesaurus, relatedness))
     return hits
+
+
+def _name_hits(toks: Sequence, start: int, thesaurus: _Thesaurus, relatedness: _Relatedness) -> list[LexiconHit]:
+    """The surnames (the last capitalised word of each name) from ``toks[start]`` up to the end of
+    the credit (";", ")" or a lower-case word other than "and") that have a common reading, as hits
+    with its synonyms. First names stay alone: "Mark", "Tom" are words too, but far more often names."""
+    hits = []
+    for j in range(start, len(toks)):
+        t = toks[j]
+        if t.is_word and not t.is_capitalized and t.norm != "and":
+            break
+        if not t.is_word and t.text not in (",", "&"):
+            break
+        if not (t.is_word and t.is_capitalized) or t.is_upper:
+            continue
+        if j + 1 < len(toks) and toks[j + 1].is_word and toks[j + 1].is_capitalized:
+            continue  # a first or middle name
+        synonyms = _common_synonyms(t.norm, thesaurus)
+        if synonyms:
+            sims = relatedness.similarities(t.norm, synonyms)
+            order = np.argsort(-np.asarray(sims), kind="stable")[:MAX_NAME_SYNONYMS]
+            hits.append(LexiconHit(j, j + 1, t.text, tuple(synonyms[k] for k in order), NAME_SOURCE))
+    return hits
+
+
+def _common_synonyms(word: str, thesaurus: _Thesaurus) -> list[str]:
+    """One-word synonyms of the senses in which WordNet writes ``word`` in lower case ("banquet":
+    feast, spread, junket); none for a word it knows only as a name ("Lincoln")."""
+    out: list[str] = []
+    for form in thesaurus.analyse(word):
+        name = form.lemma.replace(" ", "_")
+        for syn in thesaurus.synsets(form.lemma, form.pos):
+            lemmas = [lem.name() for lem in syn.lemmas()]
+            if name not in lemmas:
+                continue
+            out += [n for n in lemmas if n != name and n.isalpha() and n.islower() and n not in out]
+    return out
 
 
 def _role_start(toks: Sequence, by: int) -> int | None:

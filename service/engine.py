@@ -19,7 +19,7 @@ import numpy as np
 
 from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
-from service.credits import CREDIT_SCORE, credit_hits
+from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, credit_hits
 from service.credits import SOURCE as CREDIT_SOURCE
 from service.corrector import DEFAULT_PATH as CORRECTOR_PATH
 from service.corrector import Corrector
@@ -114,7 +114,7 @@ class Analysis:
 @dataclass(frozen=True)
 class _ListRule:
     """How the hits of a list are scored and reported: a user lexicon's entries, or a credit
-    line's suspect role words (:mod:`service.credits`), which take the same path."""
+    line's suspect role words and names (:mod:`service.credits`), which take the same path."""
 
     floor: float  # a hit's span scores at least this
     always: bool  # reported whatever the threshold
@@ -124,11 +124,13 @@ class _ListRule:
 
 _USER_LEXICON = _ListRule(LEXICON_SCORE, always=True, source="lexicon", suggestion_score=1.0)
 _CREDIT_LINE = _ListRule(CREDIT_SCORE, always=False, source=CREDIT_SOURCE, suggestion_score=CREDIT_SCORE)
+_CREDIT_NAME = _ListRule(NAME_SCORE, always=False, source=CREDIT_SOURCE, suggestion_score=NAME_SCORE)
+_CREDIT_RULES = {CREDIT_SOURCE: _CREDIT_LINE, NAME_SOURCE: _CREDIT_NAME}
 
 
 def _list_rule(source: str) -> _ListRule:
     """The rule for the hits of the list named ``source`` (a slot's ``lexicon``)."""
-    return _CREDIT_LINE if source == CREDIT_SOURCE else _USER_LEXICON
+    return _CREDIT_RULES.get(source, _USER_LEXICON)
 
 
 def _open_class(word: str) -> bool:

@@ -1,10 +1,11 @@
-"""Credit lines' role words (service/credits.py): "Modifying by" -> "Editing by", and what stays alone."""
+"""Credit lines' role words (service/credits.py): "Modifying by" -> "Editing by", the names after a
+spun role ("Banquet" -> "Feast"), and what stays alone."""
 
 from __future__ import annotations
 
 import pytest
 
-from service.credits import CREDIT_SCORE, SOURCE, credit_hits
+from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, SOURCE, credit_hits
 from service.text import segment
 
 PROSE = "North Korea said on Monday it would hold talks with the United States next month, the agency reported.\n\n"
@@ -19,7 +20,7 @@ def _spans(engine, credit_line: str):
 @pytest.mark.parametrize(
     "line, written, original",
     [
-        ("Reporting by Josh Smith; Modifying by Lincoln Feast and Gareth Jones", "Modifying", "Editing"),
+        ("Reporting by Josh Smith; Modifying by Lincoln Jones and Gareth Jones", "Modifying", "Editing"),
         ("Coverage by Josh Smith; Editing by Lincoln Feast", "Coverage", "Reporting"),
         ("Composing by Josh Smith; Editing by Lincoln Feast", "Composing", "Writing"),
         ("Additional coverage by Josh Smith; Editing by Lincoln Feast", "Additional coverage", "Additional reporting"),
@@ -27,7 +28,7 @@ def _spans(engine, credit_line: str):
     ],
 )
 def test_spun_role_words_are_found(engine, line, written, original):
-    spans = _spans(engine, line)
+    spans = [s for s in _spans(engine, line) if s.evidence.get("lexicon") != NAME_SOURCE]
     assert [s.text for s in spans] == [written]
     span = spans[0]
     assert span.suggestions[0].text == original
@@ -63,10 +64,27 @@ def test_the_seed_byline(engine, seeds):
     text = next(t for name, t in seeds.items() if name.startswith("002"))
     spans = {s.text: s for s in engine.score(text).spans}
     assert spans["Modifying"].suggestions[0].text == "Editing"
+    assert spans["Banquet"].suggestions[0].text == "Feast"
+
+
+def test_surnames_that_are_words_after_a_spun_role(engine):
+    spans = {s.text: s for s in _spans(engine, "Reporting by Josh Smith; Modifying by Lincoln Banquet and Gareth Jones")}
+    assert set(spans) == {"Modifying", "Banquet"}  # "Lincoln", "Jones": names only; "Smith": a usual role's
+    name = spans["Banquet"]
+    assert [s.text for s in name.suggestions][:1] == ["Feast"]  # closest in meaning first, case kept
+    assert name.evidence["lexicon"] == NAME_SOURCE and "credit-line" in name.sources
+    assert NAME_SCORE <= name.score
+    assert NAME_SCORE < CREDIT_SCORE <= spans["Modifying"].score
+    # first names stay alone, each name's surname is read
+    spans = _spans(engine, "Coverage by Mark Price and Tom Brown; Editing by Lincoln Feast")
+    assert [s.text for s in spans] == ["Coverage", "Price", "Brown"]
+    # after a usual role, nothing
+    assert _spans(engine, "Reporting by Mark Price; Editing by Lincoln Banquet") == []
 
 
 def test_a_credit_line_hit_meets_the_threshold_like_any_signal(engine):
     """Unlike a user's own list, the credit-line signal does not outrank the threshold."""
     text = PROSE + "Reporting by Josh Smith; Modifying by Lincoln Feast"
+    assert [s.text for s in engine.score(text).spans] == ["Modifying", "Feast"]
     assert [s.text for s in engine.score(text, threshold=CREDIT_SCORE).spans] == ["Modifying"]
     assert engine.score(text, threshold=0.99).spans == []
