@@ -20,7 +20,7 @@ def _spans(engine, credit_line: str):
 @pytest.mark.parametrize(
     "line, written, original",
     [
-        ("Reporting by Josh Smith; Modifying by Lincoln Jones and Gareth Jones", "Modifying", "Editing"),
+        ("Reporting by Josh Smith; Modifying by Lincoln Feast and Gareth Jones", "Modifying", "Editing"),
         ("Coverage by Josh Smith; Editing by Lincoln Feast", "Coverage", "Reporting"),
         ("Composing by Josh Smith; Editing by Lincoln Feast", "Composing", "Writing"),
         ("Additional coverage by Josh Smith; Editing by Lincoln Feast", "Additional coverage", "Additional reporting"),
