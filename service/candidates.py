@@ -36,7 +36,7 @@ RELATIONS = (
 
 
 #: Candidates per slot, the closest in meaning first (every candidate costs language-model work).
-MAX_CANDIDATES = 40
+MAX_CANDIDATES = 80
 #: Thesaurus relations not proposed as originals. Hyponyms ("oil" -> "crude oil", "vegetable oil")
 #: were a third of all candidates, mostly multi-word, and almost never the original: spinners swap
 #: in synonyms, and the fusion had learnt to score hyponyms near zero. Dropping them cut the

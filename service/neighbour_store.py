@@ -25,7 +25,7 @@ from typing import Iterable
 log = logging.getLogger(__name__)
 
 #: Bump when what the candidate generator stores per word changes meaning.
-VERSION = "2"
+VERSION = "3"
 #: New answers are written in batches of this many (and when the process exits).
 _BATCH = 256
 

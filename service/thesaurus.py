@@ -224,6 +224,16 @@ def _tags_for(word: str, lemma: str, pos: str) -> list[str]:
     return tags
 
 
+def _candidate_tags(wf: WordForm, surface: str) -> list[str]:
+    """Penn tags to inflect a spun word's neighbours to: its own tag, and for a regular verb's
+    past tense ("revealed") also the past participle, which it spells the same. lemminflect lists
+    only VBD for such verbs, yet the original may have been an irregular participle ("have
+    revealed" for "have shown", not "have showed")."""
+    if wf.pos == "v" and wf.tag == "VBD" and inflect(wf.lemma, "v", "VBN") == surface:
+        return ["VBD", "VBN"]
+    return [wf.tag]
+
+
 # --------------------------------------------------------------------------- MyThes
 
 
@@ -488,6 +498,7 @@ class Thesaurus:
         own_lemmas = {wf.lemma for wf in forms}
         lemma_level: dict[tuple[str, str], str] = {}
         for wf in forms:
+            tags = _candidate_tags(wf, surface)
             for nb, (rel, same_pos) in self._lemma_neighbours(wf.lemma, wf.pos).items():
                 if nb in own_lemmas:
                     continue
@@ -497,7 +508,8 @@ class Thesaurus:
                 if not same_pos or wf.tag in BASE_TAGS:
                     add(nb, rel)
                 if same_pos:
-                    add(inflect(nb, wf.pos, wf.tag), rel)
+                    for tag in tags:
+                        add(inflect(nb, wf.pos, tag), rel)
                 k = (nb, wf.pos)
                 if k not in lemma_level or _RANK[rel] < _RANK[lemma_level[k]]:
                     lemma_level[k] = rel
@@ -507,9 +519,11 @@ class Thesaurus:
                 for t in terms:
                     add(t, "mythes")
         if depth >= 2:
-            tags_by_pos: dict[str, set[str]] = {}
+            tags_by_pos: dict[str, list[str]] = {}
             for wf in forms:
-                tags_by_pos.setdefault(wf.pos, set()).add(wf.tag)
+                for tag in _candidate_tags(wf, surface):
+                    if tag not in tags_by_pos.setdefault(wf.pos, []):
+                        tags_by_pos[wf.pos].append(tag)
             ants = set()
             for wf in forms:
                 ants |= self._antonyms(wf.lemma, wf.pos)

@@ -103,6 +103,17 @@ def test_inflected_words_get_inflected_neighbours_only(th):
 
 
 @needs_wordnet
+def test_regular_past_tense_gets_participles_too(th):
+    """A regular verb spells its past tense and participle alike, so "have revealed" may stand for
+    "have shown": irregular neighbours come in both forms. An irregular written form is read as
+    what it is ("went back" is a past tense only)."""
+    nb = th.neighbours("revealed")
+    assert "showed" in nb and "shown" in nb
+    back = th.neighbours("went back")
+    assert "returned" in back and "gone back" not in back
+
+
+@needs_wordnet
 def test_antonyms_excluded(th):
     for depth in (1, 2):
         assert "bad" not in th.neighbours("good", depth=depth)
