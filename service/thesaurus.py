@@ -497,8 +497,11 @@ class Thesaurus:
         forms = self._analyse(surface)
         own_lemmas = {wf.lemma for wf in forms}
         lemma_level: dict[tuple[str, str], str] = {}
+        tags_by_pos: dict[str, list[str]] = {}  # the tags neighbours are inflected to, per POS
         for wf in forms:
             tags = _candidate_tags(wf, surface)
+            pos_tags = tags_by_pos.setdefault(wf.pos, [])
+            pos_tags += [tag for tag in tags if tag not in pos_tags]
             for nb, (rel, same_pos) in self._lemma_neighbours(wf.lemma, wf.pos).items():
                 if nb in own_lemmas:
                     continue
@@ -519,11 +522,6 @@ class Thesaurus:
                 for t in terms:
                     add(t, "mythes")
         if depth >= 2:
-            tags_by_pos: dict[str, list[str]] = {}
-            for wf in forms:
-                for tag in _candidate_tags(wf, surface):
-                    if tag not in tags_by_pos.setdefault(wf.pos, []):
-                        tags_by_pos[wf.pos].append(tag)
             ants = set()
             for wf in forms:
                 ants |= self._antonyms(wf.lemma, wf.pos)
