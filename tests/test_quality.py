@@ -8,6 +8,7 @@ get removed) the day they are.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,24 @@ def test_target_recall(seed_metrics):
 @pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 45 % of spun phrases, target 50 %")
 def test_target_top3_over_all_gold(seed_metrics):
     assert seed_metrics.acc_at_3 * seed_metrics.recall >= 0.50
+
+
+def test_seed_evidence_table(engine, monkeypatch):
+    """``seeds/evidence.py`` (the README's account of why seed 002's phrases are missed) gives every
+    labelled phrase a row, percentiles that are percentiles, and the split it reports: the phrases
+    found have stronger evidence against the clean seed than those missed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("seed_evidence", SEEDS / "evidence.py")
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, mod)  # its dataclass looks its module up there
+    spec.loader.exec_module(mod)
+    rows, n_clean = mod.measure(engine)
+    gold = {d.id: d for d in load_gold(SEEDS / "labels.jsonl", SEEDS)}
+    assert [r.text for r in rows] == [s.text for s in gold["002_2ef1442c87ee1781.txt"].spans]
+    assert n_clean > 100
+    values = [v for r in rows for v in (r.percentiles or {}).values() if v is not None]
+    assert values and all(0.0 <= v <= 100.0 for v in values)
+    found = [r.strongest for r in rows if r.score >= engine.threshold]
+    missed = [r.strongest for r in rows if r.score < engine.threshold]
+    assert found and missed and sum(found) / len(found) > sum(missed) / len(missed)
