@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
-from service.config import get_settings
+from service.config import get_settings, settings_error
 from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 
@@ -21,6 +22,10 @@ from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 @click.version_option(package_name="unspin")
 def main() -> None:
     """Find synonym-spun, paraphrased or garbled text and suggest the likely original."""
+    try:
+        get_settings()  # a bad UNSPIN_* variable: say which, before any command starts
+    except ValidationError as err:
+        raise click.UsageError(settings_error(err)) from None
 
 
 @main.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,7 +20,7 @@ def _default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """All runtime configuration. Field ``foo`` is read from ``UNSPIN_FOO``."""
 
-    model_config = SettingsConfigDict(env_prefix="UNSPIN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="UNSPIN_", extra="ignore", env_ignore_empty=True)  # VAR= means unset
 
     lm: Literal["auto", "ngram", "transformer"] = Field(
         "auto",
@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         description="Span score at or above which a span is reported; unset: the threshold calibrated "
         "on clean Reuters text and stored with the fusion model.",
     )
+    spun_doc_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Opt-in: in a document judged spun at the threshold above (label 'spun'), also report "
+        "spans scoring at least this (lower) value; the document's score and label stay as judged. More "
+        "of a spun document's phrases, at lower precision; clean documents are not affected. Unset: off.",
+    )
     max_suggestions: int = Field(5, ge=1, le=50, description="Suggestions kept per span.")
     max_chars: int = Field(200_000, ge=1, description="Longest text (in characters) one request may score.")
     languagetool_url: str | None = Field(
@@ -140,5 +148,19 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Read the settings from the environment now (cheap; call again to pick up changes)."""
+    """Read the settings from the environment now (cheap; call again to pick up changes).
+
+    Raises:
+        pydantic.ValidationError: a variable holds a value its setting does not take
+            (:func:`settings_error` words it for people).
+    """
     return Settings()
+
+
+def settings_error(err: ValidationError) -> str:
+    """One line per invalid variable of a failed :func:`get_settings`: its name, what it holds, why."""
+    lines = []
+    for e in err.errors():
+        name = "UNSPIN_" + "_".join(str(x) for x in e["loc"]).upper() if e["loc"] else "UNSPIN_*"
+        lines.append(f"invalid configuration: {name}={e.get('input')!r}: {e['msg']}")
+    return "\n".join(lines)

@@ -211,6 +211,11 @@ class Engine:
         t = self.settings.threshold
         return self.fusion.threshold if t is None else t
 
+    @property
+    def spun_doc_threshold(self) -> float | None:
+        """The lower threshold for documents judged spun (``UNSPIN_SPUN_DOC_THRESHOLD``; None: off)."""
+        return self.settings.spun_doc_threshold
+
     # -- analysis ---------------------------------------------------------------------------
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str]) -> bool:
         tok = sent.tokens[idx]
@@ -513,13 +518,22 @@ class Engine:
         if gmatches:
             self._apply_grammar(analysis, gmatches)
         spans = self._spans(analysis, thr, k)
+        # the verdict comes from the spans at the threshold; a document judged spun may then show its
+        # weaker spans too (opt-in), without them changing the verdict
+        doc = document_score([s.score for s in spans], analysis.words)
+        low = self.spun_doc_threshold
+        if low is not None and low < thr and document_label(doc) == "spun":
+            judged = {(s.start, s.end) for s in spans}
+            spans = self._spans(analysis, low, k)
+            for s in spans:
+                if (s.start, s.end) not in judged:
+                    s.evidence["spun_doc_threshold"] = low
         sent_scores = [0.0] * len(analysis.sentences)
         for r in analysis.slots:
             sent_scores[r.sentence] = max(sent_scores[r.sentence], r.score)
         garbles = self._garbles(analysis, gmatches if status.checked else None)
         spans += self._grammar_spans(analysis, gmatches, sent_scores, garbles)
         spans.sort(key=lambda s: (s.start, s.end, s.kind != "spun"))
-        doc = document_score([s.score for s in spans if s.kind == "spun"], analysis.words)
         return Report(
             id=id,
             path=path,
@@ -550,7 +564,9 @@ class Engine:
         document. Cut the parts at paragraph breaks, each at most ``UNSPIN_MAX_CHARS`` long; a
         whitespace-only part is skipped. Raises :class:`InputError` when no part has any text.
         Each part gets its own document-level prior (:mod:`service.prior`); at tens of thousands of
-        words a part, its estimate is as firm as the whole document's.
+        words a part, its estimate is as firm as the whole document's. Likewise, with
+        ``UNSPIN_SPUN_DOC_THRESHOLD`` each part judged spun lists its weaker spans; the document's
+        score comes from the spans at the threshold only.
         """
         t0 = time.perf_counter()
         base = 0
@@ -570,7 +586,8 @@ class Engine:
             base += len(part)
         if status is None:
             raise InputError("the text is empty or contains only whitespace")
-        doc = document_score([s.score for s in spans if s.kind == "spun"], words)
+        # the verdict from the spans at the threshold, as for one call (not those a part judged spun added)
+        doc = document_score([s.score for s in spans if s.kind == "spun" and "spun_doc_threshold" not in s.evidence], words)
         return Report(
             id=id,
             path=path,

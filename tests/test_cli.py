@@ -46,6 +46,20 @@ def assert_report(record: dict, path: str) -> Report:
 # --------------------------------------------------------------------------- score
 
 
+def test_bad_setting_is_a_usage_error(runner, monkeypatch):
+    """An UNSPIN_* variable its setting does not take: exit 2 naming each one, no traceback; an empty
+    one means unset."""
+    monkeypatch.setenv("UNSPIN_THRESHOLD", "abc")
+    monkeypatch.setenv("UNSPIN_MAX_SUGGESTIONS", "0")
+    res = runner.invoke(main, ["score", str(SEED)])
+    assert res.exit_code == 2
+    assert "UNSPIN_THRESHOLD='abc'" in res.stderr and "UNSPIN_MAX_SUGGESTIONS='0'" in res.stderr
+    assert "Traceback" not in res.output + res.stderr
+    monkeypatch.setenv("UNSPIN_THRESHOLD", "")
+    monkeypatch.delenv("UNSPIN_MAX_SUGGESTIONS")
+    assert invoke(runner, "score", str(SEED)).exit_code == 0
+
+
 def test_score_text_format(runner):
     res = invoke(runner, "score", str(SEED))
     assert res.exit_code == 0, res.output

@@ -160,6 +160,37 @@ def test_threshold_only_filters(name, all_slot_reports, reports, seeds, engine):
         assert r.sentences == everything.sentences  # sentence scores do not depend on the threshold
 
 
+def test_spun_doc_threshold(seeds, engine, monkeypatch):
+    """UNSPIN_SPUN_DOC_THRESHOLD: a document judged spun also shows its spans down to the lower
+    value, marked in their evidence, with its verdict unchanged; a clean one is not touched."""
+    before = {name: engine.score(text) for name, text in seeds.items()}
+    spun_name = "002_2ef1442c87ee1781.txt"
+    text = seeds[spun_name]
+    cut = text.index("\n", len(text) // 2) + 1
+    parts_before = engine.score_parts([text[:cut], text[cut:]])
+    low = 0.06
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"spun_doc_threshold": low}))
+    parts = engine.score_parts([text[:cut], text[cut:]])  # a long document, scored in parts
+    assert (parts.score, parts.label) == (parts_before.score, parts_before.label)
+    assert len(parts.spans) > len(parts_before.spans)
+    for name, text in seeds.items():
+        old, new = before[name], engine.score(text)
+        assert (new.score, new.label, new.sentences) == (old.score, old.label, old.sentences)
+        kept = {(s.start, s.end, s.text, tuple(x.text for x in s.suggestions)) for s in old.spans}
+        got = {(s.start, s.end, s.text, tuple(x.text for x in s.suggestions)) for s in new.spans}
+        assert kept <= got  # the spans at the threshold stay as they were
+        added = [s for s in new.spans if (s.start, s.end, s.text, tuple(x.text for x in s.suggestions)) not in kept]
+        if name == spun_name:
+            assert old.label == "spun" and added
+            assert all(low <= s.score < engine.threshold for s in added)
+            assert all(s.evidence["spun_doc_threshold"] == low for s in added)
+            assert not any("spun_doc_threshold" in s.evidence for s in new.spans if s not in added)
+            # an explicit threshold at or under the lower one: one cut-off, nothing marked
+            assert all("spun_doc_threshold" not in s.evidence for s in engine.score(text, threshold=low).spans)
+        else:
+            assert old.label == "clean" and not added
+
+
 # --------------------------------------------------------------------------- offsets under mangling
 
 INSERTS = [

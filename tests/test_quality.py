@@ -85,3 +85,18 @@ def test_seed_evidence_table(engine, monkeypatch):
     found = [r.strongest for r in rows if r.score >= engine.threshold]
     missed = [r.strongest for r in rows if r.score < engine.threshold]
     assert found and missed and sum(found) / len(found) > sum(missed) / len(missed)
+
+
+def test_opt_in_spun_doc_threshold_on_the_seeds(engine, monkeypatch):
+    """The README's account of ``UNSPIN_SPUN_DOC_THRESHOLD=0.06`` (a value read off seed 002, so not
+    a blind result, and not the default): the issue's seed targets hold with it, and seed 000 is
+    flagged no more than without it."""
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"spun_doc_threshold": 0.06}))
+    docs = []
+    for g in load_gold(SEEDS / "labels.jsonl", SEEDS):
+        r = engine.score(g.text)
+        docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
+                            clean=not g.spans, score=r.score, id=g.id))  # fmt: skip
+    m = evaluate(docs)
+    assert m.recall >= 0.75 and m.acc_at_3 * m.recall >= 0.50
+    assert m.false_flags_per_1k <= 1.2  # one flag on seed 000, as without it
