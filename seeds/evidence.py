@@ -54,16 +54,17 @@ def best_slot(analysis: Analysis, start: int, end: int) -> SlotResult | None:
     return best
 
 
-def corrector_rank(engine: Engine, analysis: Analysis, r: SlotResult, original: str) -> int | None:
-    """The original's rank over the corrector's whole vocabulary for a one-word slot (None: not
-    computable: no corrector, several words, or a word outside the vocabulary)."""
+def corrector_rank(engine: Engine, states: list[dict[int, np.ndarray]], r: SlotResult, original: str) -> int | None:
+    """The original's rank over the corrector's whole vocabulary for a one-word slot, given the
+    encoder's ``states`` of the text's sentences (``engine.detector.read``); None: not computable
+    (no corrector, several words, or a word outside the vocabulary)."""
     rel, cor = engine.relatedness, engine.corrector
     if cor is None or len(r.written) != 1 or r.written[0] not in rel.ids or original not in rel.ids:
         return None
-    _, states = engine.detector.read([analysis.sentences[r.sentence]])
-    if r.first not in states[0]:
+    state = states[r.sentence].get(r.first)
+    if state is None:
         return None
-    q = cor.queries(states[0][r.first][None], rel.vectors[[rel.ids[r.written[0]]]])[0]
+    q = cor.queries(state[None], rel.vectors[[rel.ids[r.written[0]]]])[0]
     scores = rel.vectors @ q + cor.arrays["bias"]
     return int((scores > scores[rel.ids[original]]).sum()) + 1
 
@@ -94,6 +95,7 @@ def measure(engine: Engine) -> tuple[list[Row], int]:
     clean_ev = [evidence(r) for r in engine.analyze(gold[CLEAN].text).slots if len(r.features)]
     ref = {k: np.array([e[k] for e in clean_ev if e[k] is not None]) for k in EVIDENCE}
     spun = engine.analyze(gold[SPUN].text)
+    _, states = engine.detector.read(spun.sentences)  # one encoder pass over the text, for the corrector
     rows = []
     for g in gold[SPUN].spans:
         r = best_slot(spun, g.start, g.end)
@@ -105,7 +107,7 @@ def measure(engine: Engine) -> tuple[list[Row], int]:
         ranked = [r.candidates[i].text for i in np.argsort(-r.probs)]
         original = g.original.lower()
         rank = ranked.index(original) + 1 if original in ranked else None
-        rows.append(Row(r.score, g.text, g.original, rank, pct, corrector_rank(engine, spun, r, original)))
+        rows.append(Row(r.score, g.text, g.original, rank, pct, corrector_rank(engine, states, r, original)))
     return rows, len(clean_ev)
 
 

@@ -53,6 +53,9 @@ _SIM = FEATURE_NAMES.index("sim")
 _FEATURE_CHUNK = 2048
 #: A user-lexicon hit scores at least this, whatever the language model says.
 LEXICON_SCORE = 0.95
+#: The evidence key of a span listed only because its document was judged spun (the value: the
+#: lower threshold, ``UNSPIN_SPUN_DOC_THRESHOLD``); such spans do not count towards the verdict.
+SPUN_DOC_EVIDENCE = "spun_doc_threshold"
 
 
 @dataclass
@@ -210,11 +213,6 @@ class Engine:
         """Span score from which spans are reported."""
         t = self.settings.threshold
         return self.fusion.threshold if t is None else t
-
-    @property
-    def spun_doc_threshold(self) -> float | None:
-        """The lower threshold for documents judged spun (``UNSPIN_SPUN_DOC_THRESHOLD``; None: off)."""
-        return self.settings.spun_doc_threshold
 
     # -- analysis ---------------------------------------------------------------------------
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str]) -> bool:
@@ -521,13 +519,13 @@ class Engine:
         # the verdict comes from the spans at the threshold; a document judged spun may then show its
         # weaker spans too (opt-in), without them changing the verdict
         doc = document_score([s.score for s in spans], analysis.words)
-        low = self.spun_doc_threshold
+        low = self.settings.spun_doc_threshold
         if low is not None and low < thr and document_label(doc) == "spun":
             judged = {(s.start, s.end) for s in spans}
             spans = self._spans(analysis, low, k)
             for s in spans:
                 if (s.start, s.end) not in judged:
-                    s.evidence["spun_doc_threshold"] = low
+                    s.evidence[SPUN_DOC_EVIDENCE] = low
         sent_scores = [0.0] * len(analysis.sentences)
         for r in analysis.slots:
             sent_scores[r.sentence] = max(sent_scores[r.sentence], r.score)
@@ -587,7 +585,7 @@ class Engine:
         if status is None:
             raise InputError("the text is empty or contains only whitespace")
         # the verdict from the spans at the threshold, as for one call (not those a part judged spun added)
-        doc = document_score([s.score for s in spans if s.kind == "spun" and "spun_doc_threshold" not in s.evidence], words)
+        doc = document_score([s.score for s in spans if s.kind == "spun" and SPUN_DOC_EVIDENCE not in s.evidence], words)
         return Report(
             id=id,
             path=path,

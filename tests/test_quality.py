@@ -18,14 +18,19 @@ from service.evaluation import EvalDoc, evaluate, load_gold
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
-@pytest.fixture(scope="module")
-def seed_metrics(engine):
+def measure_seeds(engine):
+    """``unspin eval`` on the seeds, with the engine as it is configured."""
     docs = []
     for g in load_gold(SEEDS / "labels.jsonl", SEEDS):
         r = engine.score(g.text)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))  # fmt: skip
     return evaluate(docs)
+
+
+@pytest.fixture(scope="module")
+def seed_metrics(engine):
+    return measure_seeds(engine)
 
 
 def test_labels_cover_the_spun_seed():
@@ -92,11 +97,6 @@ def test_opt_in_spun_doc_threshold_on_the_seeds(engine, monkeypatch):
     a blind result, and not the default): the issue's seed targets hold with it, and seed 000 is
     flagged no more than without it."""
     monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"spun_doc_threshold": 0.06}))
-    docs = []
-    for g in load_gold(SEEDS / "labels.jsonl", SEEDS):
-        r = engine.score(g.text)
-        docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
-                            clean=not g.spans, score=r.score, id=g.id))  # fmt: skip
-    m = evaluate(docs)
+    m = measure_seeds(engine)
     assert m.recall >= 0.75 and m.acc_at_3 * m.recall >= 0.50
     assert m.false_flags_per_1k <= 1.2  # one flag on seed 000, as without it
