@@ -28,6 +28,7 @@ import io
 import json
 import os
 import signal
+import stat
 import sys
 import time
 from collections import deque
@@ -38,11 +39,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from service.config import Settings
 from service.report import Report
-from service.text import BOMS, InputError, decode
+from service.text import BOMS, InputError, check_characters, decode, text_codec
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
 FORMATS: tuple[str, ...] = ("text", "json", "jsonl", "csv", "html")
@@ -70,13 +71,20 @@ class Source:
     """One document to score.
 
     ``name`` is what reports and error records call it (their ``path``): the path as given or as
-    found under a given folder, or ``-`` for stdin. ``path`` is None for stdin, whose bytes are in
-    ``data``.
+    found under a given folder (see :func:`display_name`), or ``-`` for stdin. ``path`` is the file
+    to read; None for stdin, whose bytes are in ``data`` (None when stdin is closed or unreadable).
     """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
+
+
+def display_name(path: str | Path) -> str:
+    """``path`` as reports and outputs name it: as given, but with the bytes of a file name that are
+    not UTF-8 (possible on POSIX) shown as ``\\xNN`` escapes, so that JSON, CSV, HTML and the
+    terminal can always take it (the :class:`Source` keeps the real path for reading)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
@@ -121,47 +129,77 @@ def collect_sources(
     named explicitly is always taken. ``-`` reads ``stdin`` (at most
     ``MAX_BYTES_PER_CHAR * max_chars + 4`` bytes: more cannot be scored, see :func:`read_source`).
     """
-    seen: set[str] = set()
+    seen: set[Path | None] = set()  # the files (None: stdin) already taken
     out: list[Source] = []
 
     def add(src: Source) -> None:
-        if src.name not in seen:
-            seen.add(src.name)
+        if src.path not in seen:
+            seen.add(src.path)
             out.append(src)
 
     for p in paths:
         if p == "-":
-            if "-" not in seen:
-                stream = stdin if stdin is not None else sys.stdin.buffer
-                limit = None if max_chars is None else _max_bytes(max_chars) + 1
-                add(Source("-", None, stream.read() if limit is None else stream.read(limit)))
+            if None not in seen:
+                add(Source("-", None, _read_stdin(stdin, max_chars)))
             continue
         path = Path(p)
         if path.is_dir():
             for f in _walk(path, include, exclude):
-                add(Source(str(f), f))
+                add(Source(display_name(f), f))
         else:
-            add(Source(str(path), path))
+            add(Source(display_name(path), path))
     return out
+
+
+def _read_stdin(stdin: io.BufferedIOBase | None, max_chars: int | None) -> bytes | None:
+    """The bytes of ``stdin`` (default: the process's standard input), at most one more than
+    ``max_chars`` can take; None when it is closed or cannot be read (e.g. ``unspin score - <&-``)."""
+    stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)  # sys.stdin is None when fd 0 is closed
+    if stream is None:
+        return None
+    try:
+        return stream.read() if max_chars is None else stream.read(_max_bytes(max_chars) + 1)
+    except (OSError, ValueError):  # ValueError: a closed stream
+        return None
 
 
 def _max_bytes(max_chars: int) -> int:
     return MAX_BYTES_PER_CHAR * max_chars + 4  # + a byte-order mark
 
 
+def _file_size(path: Path) -> int:
+    """The size of the file at ``path``, which must be a regular file or a character device.
+
+    Raises:
+        InputError: a named pipe (reading it could wait forever), a socket, a block device or a
+            folder: refused without opening it.
+        OSError: ``path`` cannot be looked up (missing, no permission).
+    """
+    st = path.stat()
+    mode = st.st_mode
+    if stat.S_ISREG(mode) or stat.S_ISCHR(mode):
+        return st.st_size
+    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a special file")
+    raise InputError(f"is {kind}, not a regular file; to score what a pipe carries, send it to standard input ('-')")
+
+
 def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> str:
     """The text of ``src``, decoded as :func:`service.text.decode` does (``encoding`` is the fallback).
 
     Raises:
-        InputError: binary or undecodable bytes, or a file too large to be within
-            ``max_chars`` characters (refused without reading it).
+        InputError: binary or undecodable bytes; standard input that was closed; a file too
+            large to be within ``max_chars`` characters, or a path that is not a regular file or
+            character device (these two refused without opening it).
         OSError: the file cannot be read.
     """
     limit = _max_bytes(max_chars)
     if src.path is None:
-        data = src.data or b""
+        if src.data is None:
+            raise InputError("cannot read standard input: it is closed or unreadable")
+        data = src.data
     else:
-        size = src.path.stat().st_size
+        size = _file_size(src.path)
         if size > limit:
             raise InputError(
                 f"the file is {size:,} bytes, too long for the limit of {max_chars:,} characters "
@@ -173,19 +211,33 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
         raise InputError(
             f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
         )
-    return decode(data, fallback=encoding)
+    try:
+        return decode(data, fallback=encoding)
+    except UnicodeError as e:  # a codec's own error (``decode`` turns UnicodeDecodeError into InputError)
+        raise _undecodable(e, encoding or "utf-8") from None
+
+
+def _undecodable(e: UnicodeError, codec: str) -> InputError:
+    """The error record's reason for bytes that ``codec`` refused (``e`` says why)."""
+    if isinstance(e, UnicodeDecodeError):
+        return InputError(f"is not valid {e.encoding.upper()} (byte offset about {e.start})")
+    return InputError(f"cannot be decoded as {codec.upper()}: {e}")  # e.g. UTF-16 without a byte-order mark
 
 
 READ_BLOCK = 1 << 20  # bytes read from a large file at a time
 
 
 def is_large(src: Source, max_chars: int) -> bool:
-    """Whether ``src`` is a file too big to be sure it fits one engine call (scored in parts then)."""
-    return src.path is not None and src.path.stat().st_size > max_chars
+    """Whether ``src`` is a file too big to be sure it fits one engine call (scored in parts then).
+
+    Raises:
+        InputError, OSError: as :func:`_file_size` (a path that is not a file to read).
+    """
+    return src.path is not None and _file_size(src.path) > max_chars
 
 
 def _decoded_blocks(path: Path, encoding: str) -> Iterator[str]:
-    """The file's text, decoded block by block (strict: undecodable bytes raise UnicodeDecodeError)."""
+    """The file's text, decoded block by block (strict: undecodable bytes raise UnicodeError)."""
     import codecs
 
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
@@ -200,7 +252,11 @@ def _decoded_blocks(path: Path, encoding: str) -> Iterator[str]:
 
 def _stream_encoding(path: Path, fallback: str | None) -> str:
     """The codec to stream ``path`` with: its byte-order mark's, else UTF-8 when the whole file is
-    valid UTF-8 (checked in one bounded-memory pass), else the declared fallback."""
+    valid UTF-8 (checked in one bounded-memory pass), else the declared fallback.
+
+    Raises:
+        InputError: not UTF-8 and no fallback, or a fallback that is not a text encoding.
+    """
     with open(path, "rb") as fh:
         head = fh.read(4)
     for bom, codec in BOMS:
@@ -214,7 +270,7 @@ def _stream_encoding(path: Path, fallback: str | None) -> str:
     except UnicodeDecodeError as e:
         if not fallback:
             raise InputError(f"is not valid UTF-8 (byte offset about {e.start}); name its encoding with --encoding") from None
-        return fallback
+        return text_codec(fallback)
 
 
 def iter_parts(src: Source, *, max_chars: int, encoding: str | None = None) -> Iterator[str]:
@@ -223,13 +279,14 @@ def iter_parts(src: Source, *, max_chars: int, encoding: str | None = None) -> I
     file's text exactly, as :func:`read_source` would decode it.
 
     Raises:
-        InputError: binary or undecodable bytes.
+        InputError: binary or undecodable bytes, or text holding a lone surrogate (which the
+            engine would refuse; the message says where in the file the part holding it starts).
         OSError: the file cannot be read.
     """
     assert src.path is not None
+    codec = _stream_encoding(src.path, encoding)
     try:
-        codec = _stream_encoding(src.path, encoding)
-        buf = ""
+        buf, offset = "", 0
         for text in _decoded_blocks(src.path, codec):
             buf += text
             while len(buf) > max_chars:
@@ -240,14 +297,25 @@ def iter_parts(src: Source, *, max_chars: int, encoding: str | None = None) -> I
                         cut = at + len(sep)
                         break
                 cut = cut if cut > 0 else max_chars
-                yield buf[:cut]
-                buf = buf[cut:]
+                yield _checked_part(buf[:cut], offset)
+                buf, offset = buf[cut:], offset + cut
         if buf:
-            yield buf
-    except UnicodeDecodeError as e:
-        raise InputError(f"is not valid {e.encoding.upper()} (byte offset about {e.start})") from None
-    except LookupError:
-        raise InputError(f"unknown encoding {encoding!r}") from None
+            yield _checked_part(buf, offset)
+    except UnicodeError as e:
+        raise _undecodable(e, codec) from None
+
+
+def _checked_part(part: str, offset: int) -> str:
+    """``part`` (starting at character ``offset`` of its file), checked as the engine checks text.
+
+    Raises:
+        InputError: a lone surrogate; the message says where the part starts in the file.
+    """
+    try:
+        check_characters(part)
+    except InputError as e:
+        raise InputError(f"{e} (in the part starting at character offset {offset:,} of the file)") from None
+    return part
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -516,23 +584,56 @@ def make_writer(fmt: str, out: TextIO, *, appending: bool = False) -> Writer:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[str, bool, str]]:
-    """(path, ok, line) for every whole, valid line of a JSONL output; a torn last line is skipped."""
+    """(path, ok, line) for every record of a JSONL output; a torn last line is skipped.
+
+    Raises:
+        BatchError: a whole line (or a last line that does not even start like a record) that is
+            not an unspin report or error record: the file is not ours, and resuming would
+            overwrite it.
+    """
     with open(path, "rb") as fh:
-        for raw in fh:
-            if not raw.endswith(b"\n"):
-                break  # torn by a crash mid-write
-            try:
-                rec = json.loads(raw)
-            except ValueError:
+        for n, raw in enumerate(fh, 1):
+            if not raw.strip():
                 continue
-            if isinstance(rec, dict) and isinstance(rec.get("path"), str):
-                yield rec["path"], "error" not in rec, raw.decode("utf-8")
+            if not raw.endswith(b"\n") and raw.startswith(b"{"):
+                break  # torn by a crash mid-write
+            record = _unspin_record(raw)
+            if record is None:
+                raise BatchError(
+                    f"{display_name(path)} is not an unspin JSONL output (line {n} is not an unspin report or "
+                    "error record); cannot resume it"
+                )
+            yield record[0], record[1], raw.decode("utf-8")
+
+
+def _unspin_record(line: bytes) -> tuple[str, bool] | None:
+    """(path, ok) of a JSONL line holding a report with a path (ok) or an error record; None for anything else."""
+    try:
+        rec = json.loads(line)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if isinstance(rec, dict) and rec.keys() == {"path", "error"}:
+        return (rec["path"], False) if isinstance(rec["path"], str) and isinstance(rec["error"], str) else None
+    try:
+        report = Report.model_validate(rec)
+    except ValidationError:
+        return None
+    return (report.path, True) if report.path is not None else None
 
 
 def _csv_records(path: Path) -> Iterator[tuple[str, bool, list[str]]]:
-    """(path, ok, row) for every whole row of a CSV output; a torn last row is skipped."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        content = fh.read()
+    """(path, ok, row) for every whole row of a CSV output; a torn last row is skipped.
+
+    Raises:
+        BatchError: the file is not UTF-8 text or does not start with the unspin header.
+    """
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            content = fh.read()
+    except UnicodeDecodeError as e:
+        raise BatchError(
+            f"{display_name(path)} is not an unspin CSV (not UTF-8 text: byte offset {e.start}); cannot resume it"
+        ) from None
     whole = content.endswith("\n")
     rows = csv.reader(io.StringIO(content, newline=""))
     try:
@@ -540,7 +641,7 @@ def _csv_records(path: Path) -> Iterator[tuple[str, bool, list[str]]]:
     except (StopIteration, csv.Error):
         return
     if tuple(header) != CSV_COLUMNS:
-        raise BatchError(f"{path} is not an unspin CSV (its header is {header!r}); cannot resume it")
+        raise BatchError(f"{display_name(path)} is not an unspin CSV (its header is {header!r}); cannot resume it")
     parsed: list[list[str]] = []
     try:
         for row in rows:
@@ -562,6 +663,11 @@ def prepare_resume(output: Path, fmt: str) -> tuple[set[str], bool]:
     report are kept; a record torn by a crash and error records are dropped, so failed
     documents are tried again. Returns (names already scored, whether ``OUTPUT.part`` now holds
     records to append to).
+
+    Raises:
+        BatchError: ``fmt`` cannot be resumed, or the earlier output is not an unspin output of
+            that format (it is left alone).
+        OSError: the files cannot be read or written.
     """
     if fmt not in RESUMABLE:
         raise BatchError(f"--resume works with --format {' or '.join(RESUMABLE)}, not {fmt}")
@@ -571,21 +677,25 @@ def prepare_resume(output: Path, fmt: str) -> tuple[set[str], bool]:
         return set(), False
     done: set[str] = set()
     tmp = output.with_name(output.name + ".resume")
-    with open(tmp, "w", encoding="utf-8", newline="") as out:
-        if fmt == "jsonl":
-            for name, ok, line in _jsonl_records(prior):
-                if ok and name not in done:
-                    done.add(name)
-                    out.write(line)
-        else:
-            writer = csv.writer(out)
-            writer.writerow(CSV_COLUMNS)
-            for name, ok, row in _csv_records(prior):
-                if ok and name not in done:
-                    done.add(name)
-                    writer.writerow(row)
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            if fmt == "jsonl":
+                for name, ok, line in _jsonl_records(prior):
+                    if ok and name not in done:
+                        done.add(name)
+                        out.write(line)
+            else:
+                writer = csv.writer(out)
+                writer.writerow(CSV_COLUMNS)
+                for name, ok, row in _csv_records(prior):
+                    if ok and name not in done:
+                        done.add(name)
+                        writer.writerow(row)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:  # a file not ours (BatchError), Ctrl-C: the earlier output stays as it was
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, part)
     return done, True
 
@@ -641,12 +751,18 @@ def run(
     continues from it (see :func:`prepare_resume`).
 
     Raises:
-        BatchError: bad options (nothing was scored).
+        BatchError: bad options, such as an empty path, or an output that cannot be written or
+            resumed (nothing was scored).
         Interrupted: on Ctrl-C; ``OUTPUT.part`` is kept for ``--resume``.
     """
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
     fmt = options.format
+    if any(not p for p in options.paths):
+        raise BatchError("an empty path names no file; to score the current folder, name it '.'")
+    if options.output is not None and not options.output.parent.is_dir():
+        raise BatchError(f"cannot write {display_name(options.output)}: "
+                         f"the folder {display_name(options.output.parent)} does not exist")
     if options.resume and options.output is None:
         raise BatchError("--resume needs --output FILE: it continues that file")
     if options.resume and fmt not in RESUMABLE:
@@ -662,17 +778,18 @@ def run(
     sources = collect_sources(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
     done: set[str] = set()
     appending = False
-    if options.resume:
-        assert options.output is not None
-        done, appending = prepare_resume(options.output, fmt)
-    todo = [s for s in sources if s.name not in done]
-    summary = Summary(total=len(sources), skipped=len(sources) - len(todo))
-
+    part: Path | None = None
+    out: TextIO = stdout
     if options.output is not None:
         part = part_path(options.output)
-        out: TextIO = open(part, "a" if appending else "w", encoding="utf-8", newline="")
-    else:
-        part, out = None, stdout
+        try:
+            if options.resume:
+                done, appending = prepare_resume(options.output, fmt)
+            out = open(part, "a" if appending else "w", encoding="utf-8", newline="")
+        except OSError as e:
+            raise BatchError(f"cannot write {display_name(options.output)}: {e.strerror or e}") from None
+    todo = [s for s in sources if s.name not in done]
+    summary = Summary(total=len(sources), skipped=len(sources) - len(todo))
     writer = make_writer(fmt, out, appending=appending)
     show = stderr.isatty() if options.progress is None else options.progress
     t0 = time.perf_counter()
@@ -764,6 +881,7 @@ __all__ = [
     "Source",
     "Summary",
     "collect_sources",
+    "display_name",
     "format_listing",
     "make_writer",
     "prepare_resume",

@@ -7,6 +7,7 @@ A thin shell over :class:`service.engine.Engine`: it reads files, calls the engi
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -16,6 +17,17 @@ from pydantic import ValidationError
 from service.config import get_settings, settings_error
 from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
+
+
+class FiniteFloat(click.FloatRange):
+    """A number option, optionally bounded like :class:`click.FloatRange`, that also refuses NaN and
+    infinities (``float("nan")`` parses, and fails no range comparison)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 @click.group()
@@ -33,7 +45,7 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "html"]), default="text",
               show_default=True, help="text: listing; json; jsonl: a report per line; csv: a row per document; "
               "html: a self-contained page with the highlights.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Report spans scoring at least this.")
+@click.option("--threshold", type=FiniteFloat(0, 1), default=None, help="Report spans scoring at least this.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here (atomically: FILE.part until the run completes).")
 @click.option("--include", multiple=True, metavar="GLOB",
@@ -53,12 +65,12 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
 
     if encoding:
-        import codecs
+        from service.text import InputError, text_codec
 
         try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from None
+            encoding = text_codec(encoding)
+        except InputError as e:
+            raise click.BadParameter(str(e), param_hint="--encoding") from None
     options = BatchOptions(
         paths=list(paths), format=fmt, output=Path(output) if output else None, include=list(include),
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
@@ -193,7 +205,7 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
 @click.option("--train", "n_train", type=int, default=1000, show_default=True)
 @click.option("--test", "n_test", type=int, default=300, show_default=True)
-@click.option("--rate", type=float, default=0.08, show_default=True, help="Fraction of eligible words spun.")
+@click.option("--rate", type=FiniteFloat(0, 1), default=0.08, show_default=True, help="Fraction of eligible words spun.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--mix", "mix_name", type=click.Choice(["near", "broad", "tortured"]), default="near", show_default=True,
               help="Which replacements the spinner draws (spinner.MIXES): 'near' synonyms and similar words; "
@@ -227,11 +239,11 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
 @click.option("--docs", "n_docs", type=int, default=500, show_default=True, help="Spun documents to learn from.")
 @click.option("--clean-docs", "n_clean", type=int, default=400, show_default=True,
               help="Other documents' clean originals to calibrate thresholds on.")
-@click.option("--target", type=float, default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
+@click.option("--target", type=FiniteFloat(0), default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the fusion JSON.")
-@click.option("--prior-strength", type=click.FloatRange(0), default=DEFAULT_STRENGTH, show_default=True,
+@click.option("--prior-strength", type=FiniteFloat(0), default=DEFAULT_STRENGTH, show_default=True,
               help="Pseudo-slots shrinking each text's estimated share of spun slots towards the presumed share.")
-@click.option("--prior-target", "prior_target", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_TARGET_SHARE, show_default=True,
+@click.option("--prior-target", "prior_target", type=FiniteFloat(0, 1, min_open=True), default=DEFAULT_TARGET_SHARE, show_default=True,
               help="The share of spun slots a text is presumed to have, as a fraction of the training documents' share.")
 @click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
 def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,

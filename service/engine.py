@@ -333,13 +333,14 @@ class Engine:
             return None
         scores = np.array([r.lm_score for r in results])
         if f.slot is None:
-            prior = document_prior(scores, f.train_prior, f.prior_strength, f.prior_target)
+            prior = document_prior(_distinct(results, scores), f.train_prior, f.prior_strength, f.prior_target)
             for r in results:
                 r.probs = shift(r.probs, f.train_prior, prior)
             return prior
         # the slots the slot model learned from: with candidates, not decided by a list
         learned = np.array([bool(len(r.candidates)) and not r.lexicon for r in results], dtype=bool)
-        prior = document_prior(scores[learned], f.train_prior, f.prior_strength, f.prior_target)
+        mine = [r for r, k in zip(results, learned) if k]
+        prior = document_prior(_distinct(mine, scores[learned]), f.train_prior, f.prior_strength, f.prior_target)
         for r, p in zip(results, shift(scores, f.train_prior, prior).tolist()):
             r.slot_prob = p
         return prior
@@ -711,6 +712,22 @@ class Engine:
                 )
             )
         return spans
+
+
+def _distinct(results: Sequence[SlotResult], scores: np.ndarray) -> np.ndarray:
+    """``scores`` (one per slot of ``results``) with repeats left out: a slot whose written words and
+    score equal an earlier slot's is the same words in the same context, repeated (boilerplate, a
+    pasted paragraph), and says nothing new about how much of the text was spun. Without this, a
+    text repeating one mildly doubtful sentence a hundred times talks the document prior up to
+    "spun" and every copy is flagged."""
+    seen: set[tuple[tuple[str, ...], float]] = set()
+    keep = []
+    for i, (r, s) in enumerate(zip(results, scores.tolist())):
+        key = (tuple(w.lower() for w in r.written), round(s, 9))
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return scores[keep]
 
 
 def _load_fusion(lm_name: str) -> FusionModel:

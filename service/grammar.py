@@ -28,6 +28,7 @@ is read here.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -317,6 +318,7 @@ class GrammarChecker:
         url: str | None = None,
         *,
         local_version: str | None = None,
+        ltp_path: Path | None = None,
         language: str = "en-US",
         level: str = "default",
         timeout: float = 10.0,
@@ -327,6 +329,7 @@ class GrammarChecker:
             raise ValueError("GrammarChecker needs a server URL or a local LanguageTool version")
         self.url = url.rstrip("/") if url else None
         self.local_version = local_version
+        self.ltp_path = ltp_path
         self.language = language
         self.level = level
         self.timeout = timeout
@@ -344,6 +347,7 @@ class GrammarChecker:
         return cls(
             settings.languagetool_url,
             local_version=local,
+            ltp_path=settings.ltp_path if local else None,
             language=settings.languagetool_language,
             level=settings.languagetool_level,
             timeout=settings.languagetool_timeout,
@@ -361,6 +365,8 @@ class GrammarChecker:
         if self.url:
             client = cls(self.language, remote_server=self.url, timeout=timeout)
         else:  # local: language_tool_python starts the JVM from LTP_PATH (never downloads: it is installed)
+            if self.ltp_path is not None:  # the library reads the folder from LTP_PATH itself, whichever name set it
+                os.environ["LTP_PATH"] = str(self.ltp_path)
             client = cls(self.language, language_tool_download_version=self.local_version, timeout=timeout)
         client.picky = self.level == "picky"
         return client

@@ -20,6 +20,7 @@ Segmentation has two layers:
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal, Sequence
@@ -111,8 +112,28 @@ def decode(data: bytes, fallback: str | None = None) -> str:
     return text
 
 
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def text_codec(name: str) -> str:
+    """The canonical name of text encoding ``name`` ("UTF8" → "utf-8").
+
+    Raises:
+        InputError: when Python knows no codec of that name, or the codec is not a text encoding
+            (``rot13``, ``base64``, ``zlib``: they map bytes to bytes or str to str).
+    """
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, TypeError, ValueError):
+        raise InputError(f"unknown encoding {name!r}") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputError(f"{name!r} is not a text encoding")
+    return info.name
+
+
 def check_text(text: str, max_chars: int) -> None:
-    """Reject text that cannot be scored: empty, whitespace only, or longer than ``max_chars``.
+    """Reject text that cannot be scored: empty, whitespace only, longer than ``max_chars``, or
+    holding a lone surrogate code point (U+D800–U+DFFF: not a character, and not encodable).
 
     Raises:
         InputError: with a message naming the problem (and the limit, when too long).
@@ -124,6 +145,22 @@ def check_text(text: str, max_chars: int) -> None:
     if len(text) > max_chars:
         raise TextTooLong(
             f"the text is {len(text):,} characters long; the limit is {max_chars:,} characters (UNSPIN_MAX_CHARS)"
+        )
+    check_characters(text)
+
+
+def check_characters(text: str) -> None:
+    """Reject text holding a lone surrogate code point (U+D800–U+DFFF): not a Unicode character,
+    and not encodable, so neither the models nor the report could take it.
+
+    Raises:
+        InputError: naming the code point and its offset.
+    """
+    bad = _SURROGATE_RE.search(text)
+    if bad:
+        raise InputError(
+            f"the text holds a lone surrogate (U+{ord(bad.group()):04X}) at character offset {bad.start()}: "
+            "not a Unicode character"
         )
 
 

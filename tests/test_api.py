@@ -85,12 +85,25 @@ def test_options_change_the_answer(client, seeds):
         ({"content": b"caf\xe9 au lait", "headers": {"content-type": "text/plain"}}, 400, "UTF-8"),
         ({"content": b'{"text": "caf\xe9"}', "headers": {"content-type": "application/json"}}, 400, "UTF-8"),
         ({"content": b"", "headers": {"content-type": "text/plain"}}, 422, "empty"),
+        ({"content": b"hello", "headers": {"content-type": "text/plain; charset=rot13"}}, 415, "not a text encoding"),
+        ({"content": b"hello", "headers": {"content-type": "text/plain; charset=no-such"}}, 415, "unknown"),
+        ({"content": b"Hi +2AA- there", "headers": {"content-type": "text/plain; charset=utf-7"}}, 422, "surrogate"),
+        ({"content": b'{"text": "Hi \\ud800 there"}', "headers": {"content-type": "application/json"}}, 422, "json"),
+        ({"json": {"text": "hello", "options": {"threshold": True}}}, 422, "boolean"),
+        ({"json": {"text": "hello", "options": {"max_suggestions": True}}}, 422, "boolean"),
     ],
 )
 def test_bad_input_gets_a_4xx_with_a_reason(client, kwargs, status, reason):
     r = client.post("/v1/score", **kwargs)
     assert r.status_code == status, r.text
     assert reason.lower() in json.dumps(r.json()["detail"]).lower()
+
+
+def test_query_options_must_be_utf8(client):
+    r = client.post("/v1/score?id=%FF%FE", content=b"Hello there.", headers={"content-type": "text/plain"})
+    assert r.status_code == 400 and "UTF-8" in r.json()["detail"]
+    ok = client.post("/v1/score?id=caf%C3%A9&threshold=0.3", content=b"Hello there.", headers={"content-type": "text/plain"})
+    assert ok.status_code == 200 and ok.json()["id"] == "café"
 
 
 def test_limits_are_configurable(engine):

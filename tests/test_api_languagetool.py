@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from live_server import serve
 from service.api import create_app
-from service.api.languagetool import _context
+from service.api.languagetool import SENTENCE_MAX_CHARS, _context
 from service.config import Settings
 from service.utf16 import Utf16Index
 
@@ -178,6 +178,12 @@ def test_languages(client):
         ({"language": "en-US"}, 400, "Missing 'text' or 'data'"),
         ({"language": "en-US", "data": "{oops"}, 400, "'data' must be JSON"),
         ({"language": "en-US", "text": "Hi.", "enabledOnly": "true"}, 400, "enabledOnly"),
+        ({"language": "en-US", "text": "Hi.", "data": '{"annotation": []}'}, 400, "not both"),
+        ({"language": "en-US", "text": "Hi.", "level": "bogus"}, 400, "'level'"),
+        ({"language": "en-US", "data": "[" * 100_000 + "]" * 100_000}, 400, "'data' must be JSON"),
+        ({"language": "en-US", "data": '{"annotation": [{"text": null}]}'}, 400, "must be a string, not null"),
+        ({"language": "en-US", "data": '{"annotation": [{"markup": "<b>", "interpretAs": 3}]}'}, 400, "not a number"),
+        ({"language": "en-US", "data": '{"annotation": [{"text": "Hi \\ud800 there."}]}'}, 400, "lone surrogate"),
     ],
 )
 def test_protocol_errors_are_languagetool_style(client, data, status, needle):
@@ -190,6 +196,30 @@ def test_protocol_errors_are_languagetool_style(client, data, status, needle):
 def test_invalid_utf8_form_is_refused(client, body):
     r = client.post("/v2/check", content=body, headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 400 and "UTF-8" in r.text and r.text.startswith("Error: ")
+
+
+def test_invalid_utf8_query_and_broken_multipart_are_refused(client):
+    r = client.get("/v2/check?language=en-US&text=caf%FF")
+    assert r.status_code == 400 and "UTF-8" in r.text and r.text.startswith("Error: ")
+    ok = client.get("/v2/check?language=en-US&text=caf%C3%A9+au+lait")
+    assert ok.status_code == 200 and ok.json()["sentenceRanges"] == [[0, 12]]
+    broken = client.post("/v2/check", content=b'--a\r\nContent-Disposition: form-data; name="text"\r\n\r\nx',
+                         headers={"content-type": "multipart/form-data; boundary=b"})
+    assert broken.status_code == 400 and broken.text.startswith("Error: ")
+    assert client.post("/v2/check", data={"language": "en-US", "text": "Hi there.", "level": "picky"}).status_code == 200
+
+
+def test_a_wall_of_text_does_not_repeat_its_sentence_in_every_match(client):
+    # one unpunctuated "sentence" far over SENTENCE_MAX_CHARS with a flag in it: the match carries
+    # its context, not the whole sentence (which made answers grow with matches x length)
+    wall = " ".join(f"word{i} and more" for i in range(400)) + " " + SENTENCE.rstrip(".") + " and " + "so on " * 200
+    r = client.post("/v2/check", data={"language": "en-US", "text": wall})
+    assert r.status_code == 200
+    matches = r.json()["matches"]
+    assert matches and all(len(m["sentence"]) <= SENTENCE_MAX_CHARS for m in matches)
+    assert all(m["sentence"] == m["context"]["text"] for m in matches)
+    short = client.post("/v2/check", data={"language": "en-US", "text": SENTENCE}).json()["matches"]
+    assert short[0]["sentence"] == SENTENCE
 
 
 def test_wrong_content_type_and_get(client):

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from service.batch import CSV_COLUMNS, Source, collect_sources, prepare_resume, read_source
+from service.batch import BatchError, CSV_COLUMNS, Source, collect_sources, prepare_resume, read_source
 from service.cli import main
 from service.report import Report
 from service.text import InputError
@@ -64,6 +65,16 @@ def names(folder: Path) -> list[str]:
 
 def jsonl(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def json_objects(text: str) -> list[dict]:
+    """The objects of ``--format json`` output: indented JSON objects one after the other."""
+    dec, pos, objs = json.JSONDecoder(), 0, []
+    while pos < len(text.rstrip()):
+        obj, end = dec.raw_decode(text, pos)
+        objs.append(obj)
+        pos = end + 1
+    return objs
 
 
 def without_timing(records: list[dict]) -> list[dict]:
@@ -115,16 +126,22 @@ def test_read_source_refuses_oversized_files_unread(tmp_path):
     assert read_source(Source(str(small), small), max_chars=50) == "word " * 30
 
 
+def _small_engine(engine):
+    """An engine around the session engine's models that scores at most 1,500 characters a call."""
+    from service.config import Settings
+    from service.engine import Engine
+
+    return Engine(Settings(lm="ngram", max_chars=1500), lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion,
+                  lexicon=engine.lexicon)
+
+
 def test_large_files_are_scored_in_parts(engine, seeds, tmp_path):
     """A file over UNSPIN_MAX_CHARS is streamed and scored in parts cut at line or paragraph breaks:
     one report whose offsets index into the whole file, in UTF-8 and in UTF-16."""
     from service.batch import iter_parts, score_source
-    from service.config import Settings
-    from service.engine import Engine
 
     text = seeds["002_2ef1442c87ee1781.txt"] + "\n\n" + seeds["000_37063bd84aa4b837.txt"]
-    small = Engine(Settings(lm="ngram", max_chars=1500), lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion,
-                   lexicon=engine.lexicon)
+    small = _small_engine(engine)
     for name, data in (("big.txt", text.encode()), ("big16.txt", text.encode("utf-16"))):
         path = tmp_path / name
         path.write_bytes(data)
@@ -150,6 +167,72 @@ def test_cli_globs(runner, docs):
     assert [r["path"] for r in jsonl(res.stdout)] == [str(docs / "a.txt"), str(docs / "d.txt")]
 
 
+def test_undecodable_file_names_are_shown_escaped(runner, tmp_path):
+    """A file name that is not UTF-8 is reported as its bytes escaped (\\xff) in every format, with
+    and without -o, and --resume knows it again; the other documents are all there."""
+    folder = tmp_path / "names"
+    folder.mkdir()
+    try:
+        (folder / os.fsdecode(b"bad\xffname.txt")).write_text(TEXTS["a.txt"], encoding="utf-8")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 file names")
+    (folder / "ok.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    shown = [str(folder / "bad\\xffname.txt"), str(folder / "ok.txt")]
+    for fmt in ("json", "jsonl"):
+        res = invoke(runner, "score", "--format", fmt, folder)
+        assert res.exit_code == 0, res.output
+        assert [r["path"] for r in json_objects(res.stdout)] == shown
+    for fmt in ("text", "csv", "html", "jsonl"):
+        out = tmp_path / f"out.{fmt}"
+        res = invoke(runner, "score", "--format", fmt, "-o", out, folder)
+        assert res.exit_code == 0, res.output
+        written = out.read_text(encoding="utf-8")
+        if fmt == "jsonl":
+            assert [r["path"] for r in jsonl(written)] == shown
+        elif fmt == "csv":
+            assert [r["path"] for r in csv.DictReader(io.StringIO(written, newline=""))] == shown
+        else:
+            assert all(name in written for name in shown), fmt
+    res = invoke(runner, "score", "--format", "jsonl", "--resume", "-o", tmp_path / "out.jsonl", folder)
+    assert res.exit_code == 0 and "2 already in the output" in res.stderr
+
+
+def test_pipes_are_refused_unread(runner, docs, tmp_path):
+    """A named pipe is an error record at once (opening it would wait for a writer forever); the
+    other documents are scored."""
+    pipe = tmp_path / "pipe.txt"
+    os.mkfifo(pipe)
+
+    def hung(signum, frame):
+        raise TimeoutError("the run opened the named pipe and waits for a writer")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        res = invoke(runner, "score", "--format", "jsonl", pipe, docs / "a.txt")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert res.exit_code == 1
+    bad, good = jsonl(res.stdout)
+    assert bad == {"path": str(pipe), "error": bad["error"]} and "named pipe (FIFO)" in bad["error"]
+    assert good["path"] == str(docs / "a.txt") and "error" not in good
+
+
+def test_closed_stdin_is_an_error_record(docs, monkeypatch):
+    """'-' with standard input closed (``unspin score - <&-``: sys.stdin is None) is an error record."""
+    from service.batch import BatchOptions, run
+    from service.config import get_settings
+
+    monkeypatch.setattr(sys, "stdin", None)
+    out, err = io.StringIO(), io.StringIO()
+    summary = run(BatchOptions(paths=["-", str(docs / "a.txt")], format="jsonl"), get_settings(), stdout=out, stderr=err)
+    assert (summary.scored, summary.failed) == (1, 1)
+    bad, good = jsonl(out.getvalue())
+    assert bad == {"path": "-", "error": "cannot read standard input: it is closed or unreadable"}
+    assert good["path"] == str(docs / "a.txt")
+
+
 # --------------------------------------------------------------------------- formats
 
 
@@ -164,12 +247,7 @@ def test_jsonl_json_and_csv_agree(runner, docs):
 
     res = invoke(runner, "score", "--format", "json", "--threshold", "0.02", docs)
     assert res.exit_code == 0, res.output
-    dec, pos, objs = json.JSONDecoder(), 0, []
-    while pos < len(res.stdout.rstrip()):
-        obj, end = dec.raw_decode(res.stdout, pos)
-        objs.append(obj)
-        pos = end + 1
-    assert without_timing(objs) == without_timing(records)
+    assert without_timing(json_objects(res.stdout)) == without_timing(records)
 
     res = invoke(runner, "score", "--format", "csv", "--threshold", "0.02", docs)
     assert res.exit_code == 0, res.output
@@ -265,6 +343,14 @@ def test_bad_options_are_usage_errors(runner, docs, tmp_path):
     assert res.exit_code == 2 and "unknown encoding" in res.stderr
 
 
+def test_unwritable_output_is_a_usage_error(runner, docs, tmp_path):
+    missing = tmp_path / "no" / "such" / "folder"
+    res = runner.invoke(main, ["score", "--format", "jsonl", "-o", str(missing / "out.jsonl"), str(docs)])
+    assert res.exit_code == 2, res.output  # not 1 with a FileNotFoundError
+    assert f"cannot write {missing / 'out.jsonl'}: the folder {missing} does not exist" in res.stderr
+    assert not missing.exists()
+
+
 # --------------------------------------------------------------------------- encodings and stdin
 
 
@@ -295,6 +381,40 @@ def test_encodings_give_the_same_report(runner, tmp_path):
     assert res.exit_code == 1 and "not valid UTF-8" in jsonl(res.stdout)[0]["error"]
 
 
+def test_large_file_refused_by_its_codec_is_an_error_record(engine, tmp_path):
+    """Scored in parts, a file its fallback codec refuses with a bare UnicodeError (UTF-16 without a
+    byte-order mark) is a clear error record, not an internal error."""
+    from service.batch import score_source
+
+    path = tmp_path / "big.txt"
+    path.write_bytes("Caf\u00e9 prices rose again on Tuesday.\n".encode("latin-1") * 100)
+    out = score_source(_small_engine(engine), Source("big.txt", path), encoding="utf-16")
+    assert out.error == "cannot be decoded as UTF-16: UTF-16 stream does not start with BOM"
+
+
+def test_lone_surrogates_are_error_records(runner, engine, docs, tmp_path):
+    """unicode_escape turns the six characters \\ud800 into a lone surrogate: an error record saying
+    where, whole or (a large file) scored in parts, and the other documents are scored."""
+    from service.batch import score_source
+
+    path = tmp_path / "escaped.txt"
+    path.write_bytes(b"Caf\xe9 prices rose again on Tuesday, said \\ud800 officials.\n")
+    res = invoke(runner, "score", "--format", "jsonl", "--encoding", "unicode_escape", path, docs / "a.txt")
+    assert res.exit_code == 1
+    bad, good = jsonl(res.stdout)
+    assert bad == {"path": str(path), "error": "the text holds a lone surrogate (U+D800) at character offset 40: "
+                   "not a Unicode character"}
+    assert "error" not in good
+
+    path.write_bytes(b"Caf\xe9 prices rose again on Tuesday.\n" * 100 + b"The \\ud800 sign.\n")
+    text = path.read_bytes().decode("unicode_escape")
+    out = score_source(_small_engine(engine), Source("big.txt", path), encoding="unicode_escape")
+    m = re.fullmatch(r"the text holds a lone surrogate \(U\+D800\) at character offset (\d+): not a Unicode "
+                     r"character \(in the part starting at character offset ([\d,]+) of the file\)", out.error or "")
+    assert m, out.error
+    assert text[int(m[1]) + int(m[2].replace(",", ""))] == "\ud800"
+
+
 def test_stdin_with_files_csv(runner, docs):
     data = b"\xff\xfe" + TEXTS["d.txt"].encode("utf-16-le")
     res = invoke(runner, "score", "--format", "csv", docs / "a.txt", "-", input=data)
@@ -323,7 +443,7 @@ def test_jobs_2_equals_jobs_1(runner, docs, tmp_path):
 def test_prepare_resume_keeps_whole_reports_only(tmp_path):
     out = tmp_path / "out.jsonl"
     part = tmp_path / "out.jsonl.part"
-    good = {"path": "a.txt", "score": 0.1}
+    good = Report(path="a.txt", score=0.1, label="clean", lm="ngram:cmu-en-us").model_dump(mode="json")
     part.write_text(
         json.dumps(good) + "\n" + json.dumps({"path": "b.txt", "error": "the text is empty"}) + "\n"
         + json.dumps(good) + "\n" + '{"path": "c.txt", "sco', encoding="utf-8"
@@ -349,6 +469,29 @@ def test_prepare_resume_keeps_whole_reports_only(tmp_path):
         prepare_resume(bad, "csv")
 
 
+def test_resume_refuses_outputs_not_ours(runner, docs, tmp_path):
+    """--resume of a file that is not an unspin output of its format stops (exit 2) and leaves it as
+    it was: CSV that is not UTF-8, JSONL with a line that is not JSON or a record that is neither a
+    report nor an error record (a torn last line of a genuine output is still dropped, above)."""
+    report = json.dumps(Report(path="a.txt", score=0.1, label="clean", lm="ngram:cmu-en-us").model_dump(mode="json"))
+    cases = {
+        "latin1.csv": ",".join(CSV_COLUMNS).encode() + b"\nx.txt,0.1,clean,9,0,,ngram,caf\xe9\n",
+        "binary.jsonl": bytes(range(256)) * 4,
+        "garbage.jsonl": b"\x89PNG\r\n\x1a\x00\x00",  # no newline: not even a torn record
+        "other.jsonl": b'{"path": "' + str(docs / "a.txt").encode() + b'"}\n',
+        "bad_line.jsonl": (report + "\nnot json\n" + report).encode(),
+    }
+    for name, data in cases.items():
+        out = tmp_path / name
+        out.write_bytes(data)
+        fmt = out.suffix[1:]
+        with pytest.raises(BatchError, match=f"is not an unspin {fmt.upper()}"):
+            prepare_resume(out, fmt)
+        res = runner.invoke(main, ["score", "--format", fmt, "--resume", "-o", str(out), str(docs / "a.txt")])
+        assert res.exit_code == 2 and "cannot resume it" in res.stderr, (name, res.output, res.exception)
+        assert out.read_bytes() == data and sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(name)) == [name]
+
+
 #: ``python -m service.cli`` that takes Ctrl-C even when this test run was started with SIGINT
 #: ignored (a background job of a shell without job control), which the child would inherit and
 #: Python would then leave ignored
@@ -356,18 +499,28 @@ _WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.defau
                 "runpy.run_module('service.cli', run_name='__main__', alter_sys=True)")
 
 
-def _start_blocked_run(tmp_path: Path, fmt: str, out: Path) -> tuple[subprocess.Popen, list[str], Path]:
-    """Start ``unspin score`` in a subprocess on two documents, then a FIFO (reading it blocks
-    until we open it), then one more document: the run really stops mid-way, deterministically."""
+@pytest.fixture
+def blocking_device():
+    """A character device whose reading blocks: the far end of a pseudo-terminal nothing is typed into
+    (a FIFO would be refused unread)."""
+    master, slave = os.openpty()
+    yield Path(os.ttyname(slave))
+    os.close(slave)
+    os.close(master)
+
+
+def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path) -> tuple[subprocess.Popen, list[str], Path]:
+    """Start ``unspin score`` in a subprocess on two documents, then a link to ``device`` (reading it
+    blocks), then one more document: the run really stops mid-way, deterministically."""
     first = tmp_path / "first"
     first.mkdir()
     (first / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
     (first / "b.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
-    fifo = tmp_path / "fifo.txt"
-    os.mkfifo(fifo)
+    slow = tmp_path / "slow.txt"
+    slow.symlink_to(device)
     last = tmp_path / "last.txt"
     last.write_text(TEXTS["sub/deeper/c.md"], encoding="utf-8")
-    args = ["score", "--format", fmt, "-o", str(out), str(first), str(fifo), str(last)]
+    args = ["score", "--format", fmt, "-o", str(out), str(first), str(slow), str(last)]
     env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, *args], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -383,48 +536,48 @@ def _start_blocked_run(tmp_path: Path, fmt: str, out: Path) -> tuple[subprocess.
     else:
         proc.kill()
         pytest.fail("the run wrote nothing in time")
-    return proc, args, fifo
+    return proc, args, slow
 
 
-def test_resume_after_kill_jsonl(runner, tmp_path):
+def test_resume_after_kill_jsonl(runner, tmp_path, blocking_device):
     out = tmp_path / "out.jsonl"
-    proc, args, fifo = _start_blocked_run(tmp_path, "jsonl", out)
+    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device)
     proc.kill()  # SIGKILL: no clean-up at all
     proc.wait(timeout=60)
     part = out.with_name(out.name + ".part")
     assert not out.exists() and len(jsonl(part.read_text(encoding="utf-8"))) == 2
-    fifo.unlink()
-    fifo.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
+    slow.unlink()
+    slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0, res.output
     assert "2 already in the output (skipped)" in res.stderr
     assert not part.exists()
     records = jsonl(out.read_text(encoding="utf-8"))
     paths = [r["path"] for r in records]
-    assert paths == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(fifo), str(tmp_path / "last.txt")]
+    assert paths == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(slow), str(tmp_path / "last.txt")]
     # resuming a finished output changes nothing and scores nothing
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0 and "4 already in the output" in res.stderr
     assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == paths
 
 
-def test_resume_after_ctrl_c_csv(runner, tmp_path):
+def test_resume_after_ctrl_c_csv(runner, tmp_path, blocking_device):
     out = tmp_path / "out.csv"
-    proc, args, fifo = _start_blocked_run(tmp_path, "csv", out)
+    proc, args, slow = _start_blocked_run(tmp_path, "csv", out, blocking_device)
     proc.send_signal(signal.SIGINT)  # Ctrl-C while it waits for the third document
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert "interrupted" in err.decode() and "--resume" in err.decode()
-    fifo.unlink()
-    fifo.write_bytes(b"")  # now an empty file: an error record, the run goes on
+    slow.unlink()
+    slow.write_bytes(b"")  # now an empty file: an error record, the run goes on
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 1  # the empty file
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
     assert [r["path"] for r in rows] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
-                                         str(fifo), str(tmp_path / "last.txt")]
+                                         str(slow), str(tmp_path / "last.txt")]
     assert "empty" in rows[2]["error"]
     # resuming retries the failed document (and only it)
-    fifo.write_text(TEXTS["a.txt"], encoding="utf-8")
+    slow.write_text(TEXTS["a.txt"], encoding="utf-8")
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0 and "3 already in the output" in res.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))

@@ -169,6 +169,39 @@ def test_score_bad_files_text_and_output(runner, mixed_folder, tmp_path):
     assert len(jsonl(out.read_text(encoding="utf-8"))) == 4
 
 
+def test_numbers_that_are_not_finite_are_usage_errors(runner, tmp_path):
+    """NaN and infinities pass a range check (every comparison with NaN is false): refused up front,
+    naming the option, for every command's number options."""
+    commands = {
+        "--threshold": ["score", str(SEED)],
+        "--rate": ["make-data", "--corpus", str(SEED), "--out", str(tmp_path / "data")],
+        "--target": ["train", "--data", str(SEED), "--out", str(tmp_path / "f.json")],
+        "--prior-strength": ["train", "--data", str(SEED), "--out", str(tmp_path / "f.json")],
+        "--prior-target": ["train", "--data", str(SEED), "--out", str(tmp_path / "f.json")],
+    }
+    for option, args in commands.items():
+        for value in ("nan", "inf"):
+            res = runner.invoke(main, [*args, option, value])
+            assert res.exit_code == 2 and f"Invalid value for '{option}'" in res.stderr, (option, value, res.output)
+    res = runner.invoke(main, ["make-data", "--corpus", str(SEED), "--out", str(tmp_path / "data"), "--rate", "2"])
+    assert res.exit_code == 2 and "0<=x<=1" in res.stderr  # the spinner takes a fraction
+    assert not (tmp_path / "data").exists()
+
+
+def test_encoding_must_be_a_text_codec(runner):
+    for name, why in (("rot13", "'rot13' is not a text encoding"), ("base64", "is not a text encoding"),
+                      ("no-such-codec", "unknown encoding 'no-such-codec'")):
+        res = runner.invoke(main, ["score", "--encoding", name, str(SEED)])
+        assert res.exit_code == 2 and "--encoding" in res.stderr and why in res.stderr, res.output
+
+
+def test_empty_path_is_a_usage_error(runner):
+    """Path("") is the current folder: an empty argument (an unset shell variable) must not score it."""
+    res = runner.invoke(main, ["score", "--format", "jsonl", "", str(SEED)])
+    assert res.exit_code == 2 and "an empty path names no file" in res.stderr
+    assert res.stdout == ""
+
+
 # --------------------------------------------------------------------------- eval
 
 

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from fake_languagetool import RECORDINGS, FakeRule
+from service.config import Settings
 from service.grammar import GrammarChecker, GrammarMatch, chunk_ranges, match_kind, parse_matches
 from service.grammar_signal import EVIDENCE_KEYS, SlotView, boosted, slot_evidence
 from service.utf16 import utf16_len
@@ -394,3 +395,26 @@ def test_live_languagetool_server() -> None:
         t = seed.read_text(encoding="utf-8")
         for m in GrammarChecker(url, timeout=60, max_chars=1000).check(t).matches:
             assert 0 <= m.start < m.end <= len(t)
+
+
+def test_local_languagetool_is_started_from_the_configured_folder(tmp_path, monkeypatch):
+    """UNSPIN_LTP_PATH names the folder, but language_tool_python reads only LTP_PATH: the checker
+    hands the folder on, so the library finds the installed LanguageTool instead of downloading one."""
+    import service.grammar as grammar
+
+    dist = tmp_path / "LanguageTool-6.3"
+    dist.mkdir()
+    (dist / "languagetool-server.jar").write_bytes(b"")
+    monkeypatch.setattr(grammar.shutil, "which", lambda name: "/usr/bin/java" if name == "java" else None)
+    monkeypatch.setenv("LTP_PATH", str(tmp_path / "elsewhere"))  # also restores the variable afterwards
+    seen = {}
+
+    class FakeClient:
+        def __init__(self, language, **kwargs):
+            seen.update(kwargs, path=os.environ.get("LTP_PATH"))
+
+    monkeypatch.setattr(grammar, "_client_class", lambda: FakeClient)
+    checker = GrammarChecker.from_settings(Settings(lm="ngram", languagetool_url="", ltp_path=tmp_path))
+    assert checker is not None and checker.server == "local LanguageTool 6.3"
+    checker._get_client()
+    assert seen["path"] == str(tmp_path) and seen["language_tool_download_version"] == "6.3"

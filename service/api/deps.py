@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import codecs
+import re
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
 
 from fastapi import Depends, HTTPException, Request
 
@@ -13,6 +14,7 @@ from service.api.gate import Gate
 from service.api.metrics import Metrics
 from service.config import Settings
 from service.engine import Engine
+from service.text import InputError, text_codec
 
 
 @dataclass
@@ -91,14 +93,31 @@ def media_type(request: Request) -> tuple[str, str | None]:
 
 
 def decode_body(body: bytes, charset: str | None = None) -> str:
-    """Decode a request body strictly: 400 when it is not valid in its charset (UTF-8 by default)."""
+    """Decode a request body strictly: 415 when the charset is not a text encoding Python knows,
+    400 when the body is not valid in it (UTF-8 by default)."""
     enc = charset or "utf-8"
     try:
-        codecs.lookup(enc)
-    except LookupError:
-        raise HTTPException(415, f"unknown charset {enc!r}; send UTF-8") from None
+        enc = text_codec(enc)
+    except InputError as e:
+        raise HTTPException(415, f"{e}; send UTF-8") from None
     try:
         text = body.decode(enc)
     except UnicodeDecodeError as e:
         raise HTTPException(400, f"the request body is not valid {enc.upper()} (byte offset {e.start})") from None
+    except UnicodeError as e:
+        raise HTTPException(400, f"the request body is not valid {enc.upper()} ({e})") from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+_RAW_BYTE = re.compile("[\x80-\xff]")
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """The query string's parameters (the last of repeated ones), decoded strictly: 400 when a
+    percent-encoded value is not valid UTF-8 (Starlette's own parsing would replace it silently)."""
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    raw = _RAW_BYTE.sub(lambda m: f"%{ord(m.group()):02X}", raw)  # bytes sent unescaped: decode them the same way
+    try:
+        return dict(parse_qsl(raw, keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError as e:
+        raise HTTPException(400, "a query parameter is not valid UTF-8 once percent-decoded") from None

@@ -12,6 +12,7 @@ Everything here is pure translation. LanguageTool counts offsets in UTF-16 code 
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
@@ -21,6 +22,8 @@ from service.utf16 import Utf16Index
 SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"
 SPUN_CATEGORY = {"id": "UNSPIN", "name": "Spun or paraphrased wording"}
 CONTEXT_CHARS = 40  # LanguageTool's default context size on each side
+#: longest sentence given whole in a match's ``sentence`` (longer: the match's context instead)
+SENTENCE_MAX_CHARS = 1000
 
 #: (name, code, longCode) of every language this service checks, as /v2/languages lists them.
 LANGUAGES: list[tuple[str, str, str]] = [
@@ -93,6 +96,16 @@ class CheckText:
         return cp if self.to_original is None else self.to_original[cp]
 
 
+def _string(part: dict, key: str) -> str:
+    """``part[key]``, which must be a string (LanguageTool refuses anything else as well)."""
+    value = part[key]
+    if not isinstance(value, str):
+        kind = "null" if value is None else {bool: "a boolean", int: "a number", float: "a number", list: "a list",
+                                              dict: "an object"}.get(type(value), type(value).__name__)
+        raise ProtocolError(f"'{key}' in an 'annotation' entry must be a string, not {kind}")
+    return value
+
+
 def parse_data(data: str) -> CheckText:
     """Parse the ``data`` parameter (annotated text).
 
@@ -104,7 +117,7 @@ def parse_data(data: str) -> CheckText:
         parts = parsed["annotation"]
         if not isinstance(parts, list):
             raise TypeError
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise ProtocolError(
             "'data' must be JSON like {\"annotation\": [{\"text\": \"...\"}, {\"markup\": \"<b>\"}]}"
         ) from None
@@ -116,14 +129,14 @@ def parse_data(data: str) -> CheckText:
         if not isinstance(part, dict):
             raise ProtocolError("each 'annotation' entry must be an object with 'text' or 'markup'")
         if "text" in part:
-            t = str(part["text"])
+            t = _string(part, "text")
             plain.append(t)
             mapping.extend(range(pos, pos + len(t)))
             original.append(t)
             pos += len(t)
         elif "markup" in part:
-            m = str(part["markup"])
-            shown = str(part.get("interpretAs", ""))
+            m = _string(part, "markup")
+            shown = _string(part, "interpretAs") if "interpretAs" in part else ""
             plain.append(shown)
             mapping.extend([pos] * len(shown))
             original.append(m)
@@ -219,14 +232,20 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
     """The ``/v2/check`` answer for a report of ``text.plain``."""
     plain = text.plain
     u16 = Utf16Index(text.original)
-    sentences = [(s.start, s.end) for s in report.sentences]
+    starts = [s.start for s in report.sentences]
+    said: dict[int, str] = {}  # each sentence's text, made once however many matches it holds
 
-    def sentence_of(cp: int) -> str:
-        # LanguageTool reports the sentence with typographic apostrophes made plain (’ -> '), quotes kept
-        for s, e in sentences:
-            if s <= cp < e:
-                return plain[s:e].strip().replace("’", "'")
-        return ""
+    def sentence_of(cp: int, context: str) -> str:
+        # LanguageTool reports the sentence with typographic apostrophes made plain (’ -> '), quotes kept;
+        # a sentence over SENTENCE_MAX_CHARS (an unpunctuated wall of text) is given as the match's
+        # context instead, so that the answer does not grow with matches × sentence length
+        i = bisect_right(starts, cp) - 1
+        if i < 0 or cp >= report.sentences[i].end:
+            return ""
+        if i not in said:
+            s = report.sentences[i]
+            said[i] = plain[s.start : s.end].strip().replace("’", "'") if s.end - s.start <= SENTENCE_MAX_CHARS else ""
+        return said[i] or context
 
     matches = []
     for span in sorted(report.spans, key=lambda s: (s.start, s.end)):
@@ -244,7 +263,7 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
                 "offset": offset,
                 "length": u16.to_utf16(o_end) - offset,
                 "context": {"text": ctx_text, "offset": ctx_off, "length": ctx_len},
-                "sentence": sentence_of(span.start),
+                "sentence": sentence_of(span.start, ctx_text),
                 "type": {"typeName": type_name},
                 "rule": rule,
                 "ignoreForIncompleteSentence": False,
@@ -261,6 +280,6 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
         },
         "matches": matches,
         "sentenceRanges": [
-            [u16.to_utf16(text.original_offset(s)), u16.to_utf16(text.original_offset(e))] for s, e in sentences
+            [u16.to_utf16(text.original_offset(s.start)), u16.to_utf16(text.original_offset(s.end))] for s in report.sentences
         ],
     }

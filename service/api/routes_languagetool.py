@@ -10,8 +10,18 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.api.deps import AppState, decode_body, get_state, key_is_valid, loaded_engine, media_type, read_body
+from service.api.deps import (
+    AppState,
+    decode_body,
+    get_state,
+    key_is_valid,
+    loaded_engine,
+    media_type,
+    query_params,
+    read_body,
+)
 from service.api.languagetool import (
     CheckText,
     ProtocolError,
@@ -23,10 +33,12 @@ from service.api.languagetool import (
 )
 from service.engine import Engine
 from service.report import Report
+from service.text import InputError, check_characters
 
 router = APIRouter(prefix="/v2", tags=["LanguageTool protocol"])
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_LEVELS = ("default", "picky")
 
 
 def _error(status: int, message: str) -> PlainTextResponse:
@@ -35,7 +47,7 @@ def _error(status: int, message: str) -> PlainTextResponse:
 
 async def _params(request: Request, state: AppState) -> dict[str, str]:
     """Query string and form fields (LanguageTool accepts both, and GET as well as POST)."""
-    params = dict(request.query_params)
+    params = query_params(request)
     if request.method == "POST":
         kind, _ = media_type(request)
         body = await read_body(request, state.settings.max_body_bytes)
@@ -49,7 +61,10 @@ async def _params(request: Request, state: AppState) -> dict[str, str]:
                 except UnicodeDecodeError as e:
                     raise HTTPException(400, f"a form field is not valid UTF-8 (byte offset {e.start})") from None
             else:
-                form = await request.form()
+                try:
+                    form = await request.form()
+                except StarletteHTTPException as e:  # a malformed multipart body
+                    raise HTTPException(400, str(e.detail)) from None
                 for key, value in form.items():
                     if isinstance(value, str):
                         params[key] = value
@@ -74,13 +89,18 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     try:
         language, detected = resolve_language(params.get("language"))
         rules = RuleFilter.from_params(params)
+        if params.get("level", "default") not in _LEVELS:
+            raise ProtocolError(f"'level' must be one of {', '.join(_LEVELS)}, not {params['level']!r}")
+        if "text" in params and "data" in params:
+            raise ProtocolError("Set only 'text' or 'data', not both")
         if "text" in params:
             text = CheckText(params["text"], params["text"])
         elif "data" in params:
             text = parse_data(params["data"])
         else:
             raise ProtocolError("Missing 'text' or 'data' parameter")
-    except ProtocolError as e:
+        check_characters(text.plain)
+    except (ProtocolError, InputError) as e:
         return _error(400, str(e))
     limit = state.settings.max_chars
     if len(text.plain) > limit:

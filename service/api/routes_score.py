@@ -6,7 +6,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import ValidationError
 
 from service.api.batching import Scorer
-from service.api.deps import AppState, decode_body, get_state, loaded_engine, media_type, read_body, require_api_key
+from service.api.deps import (
+    AppState,
+    decode_body,
+    get_state,
+    loaded_engine,
+    media_type,
+    query_params,
+    read_body,
+    require_api_key,
+)
 from service.api.schemas import BatchRequest, BatchResponse, DocumentError, ErrorBody, ScoreOptions, ScoreRequest
 from service.engine import Engine
 from service.report import Report
@@ -57,7 +66,7 @@ async def _score_request(request: Request, state: AppState) -> ScoreRequest:
     try:
         if kind == "application/json":
             return ScoreRequest.model_validate_json(raw)
-        q = dict(request.query_params)
+        q = query_params(request)
         doc_id = q.pop("id", None)
         return ScoreRequest(text=raw, id=doc_id, options=ScoreOptions.model_validate(q))
     except ValidationError as e:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.report import Report
 
@@ -19,6 +19,14 @@ class ScoreOptions(BaseModel):
     )
     max_suggestions: int | None = Field(None, ge=1, le=50, description="Suggestions kept per span.")
     grammar: bool = Field(True, description="Ask the LanguageTool server too (when one is configured).")
+
+    @field_validator("threshold", "max_suggestions", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        """``true`` is not a number (pydantic would read it as 1)."""
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
 
 class ScoreRequest(BaseModel):
