@@ -614,3 +614,18 @@ def test_ray_engine_and_pipeline_equal_single_process(runner, docs, tmp_path, ra
              file_extensions=["txt", "md"])
     lines = [r for f in sorted(out_dir.glob("*.jsonl")) for r in jsonl(f.read_text(encoding="utf-8"))]
     assert by_path(without_timing(lines)) == by_path(expected)
+
+
+def test_ray_engine_takes_file_names_that_are_not_utf8(runner, tmp_path, ray_cluster):
+    folder = tmp_path / "names"
+    folder.mkdir()
+    try:
+        (folder / os.fsdecode(b"bad\xffname.txt")).write_text(TEXTS["a.txt"], encoding="utf-8")
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 file names")
+    (folder / "ok.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    local = invoke(runner, "score", "--format", "jsonl", folder)
+    on_ray = invoke(runner, "score", "--engine", "ray", "--jobs", "2", "--format", "jsonl", folder)
+    assert local.exit_code == on_ray.exit_code == 0, on_ray.output
+    assert without_timing(jsonl(on_ray.stdout)) == without_timing(jsonl(local.stdout))
+    assert [r["path"] for r in jsonl(on_ray.stdout)] == [str(folder / "bad\\xffname.txt"), str(folder / "ok.txt")]
