@@ -167,9 +167,9 @@ def test_cli_globs(runner, docs):
     assert [r["path"] for r in jsonl(res.stdout)] == [str(docs / "a.txt"), str(docs / "d.txt")]
 
 
-def test_undecodable_file_names_are_shown_escaped(runner, tmp_path):
-    """A file name that is not UTF-8 is reported as its bytes escaped (\\xff) in every format, with
-    and without -o, and --resume knows it again; the other documents are all there."""
+def _folder_with_a_non_utf8_name(tmp_path: Path) -> Path:
+    """A folder holding ``bad\\xffname.txt`` (a name that is not UTF-8) and ``ok.txt``; skips the
+    test on a file system that takes only UTF-8 names."""
     folder = tmp_path / "names"
     folder.mkdir()
     try:
@@ -177,6 +177,13 @@ def test_undecodable_file_names_are_shown_escaped(runner, tmp_path):
     except (OSError, UnicodeError):
         pytest.skip("this file system takes only UTF-8 file names")
     (folder / "ok.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    return folder
+
+
+def test_undecodable_file_names_are_shown_escaped(runner, tmp_path):
+    """A file name that is not UTF-8 is reported as its bytes escaped (\\xff) in every format, with
+    and without -o, and --resume knows it again; the other documents are all there."""
+    folder = _folder_with_a_non_utf8_name(tmp_path)
     shown = [str(folder / "bad\\xffname.txt"), str(folder / "ok.txt")]
     for fmt in ("json", "jsonl"):
         res = invoke(runner, "score", "--format", fmt, folder)
@@ -617,13 +624,7 @@ def test_ray_engine_and_pipeline_equal_single_process(runner, docs, tmp_path, ra
 
 
 def test_ray_engine_takes_file_names_that_are_not_utf8(runner, tmp_path, ray_cluster):
-    folder = tmp_path / "names"
-    folder.mkdir()
-    try:
-        (folder / os.fsdecode(b"bad\xffname.txt")).write_text(TEXTS["a.txt"], encoding="utf-8")
-    except (OSError, UnicodeError):
-        pytest.skip("this file system takes only UTF-8 file names")
-    (folder / "ok.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    folder = _folder_with_a_non_utf8_name(tmp_path)
     local = invoke(runner, "score", "--format", "jsonl", folder)
     on_ray = invoke(runner, "score", "--engine", "ray", "--jobs", "2", "--format", "jsonl", folder)
     assert local.exit_code == on_ray.exit_code == 0, on_ray.output
