@@ -117,7 +117,13 @@ def query_params(request: Request) -> dict[str, str]:
     percent-encoded value is not valid UTF-8 (Starlette's own parsing would replace it silently)."""
     raw = request.scope.get("query_string", b"").decode("latin-1")
     raw = _RAW_BYTE.sub(lambda m: f"%{ord(m.group()):02X}", raw)  # bytes sent unescaped: decode them the same way
+    return strict_pairs(raw, "a query parameter")
+
+
+def strict_pairs(raw: str, what: str) -> dict[str, str]:
+    """The ``name=value`` pairs of a URL-encoded string (the last of repeated names), with
+    percent-escapes decoded strictly: 400 naming ``what`` when one is not valid UTF-8."""
     try:
         return dict(parse_qsl(raw, keep_blank_values=True, errors="strict"))
     except UnicodeDecodeError as e:
-        raise HTTPException(400, "a query parameter is not valid UTF-8 once percent-decoded") from None
+        raise HTTPException(400, f"{what} is not valid UTF-8 (byte offset {e.start})") from None

@@ -6,8 +6,6 @@ with ``Error:``.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +19,7 @@ from service.api.deps import (
     media_type,
     query_params,
     read_body,
+    strict_pairs,
 )
 from service.api.languagetool import (
     CheckText,
@@ -56,10 +55,7 @@ async def _params(request: Request, state: AppState) -> dict[str, str]:
                 raise HTTPException(415, f"send the parameters form-encoded ({_FORM_TYPES[0]}), not {kind or 'no content type'!r}")
             if kind == _FORM_TYPES[0]:
                 # parsed here, strictly: invalid UTF-8 is refused rather than silently replaced
-                try:
-                    params.update(parse_qsl(decode_body(body), keep_blank_values=True, errors="strict"))
-                except UnicodeDecodeError as e:
-                    raise HTTPException(400, f"a form field is not valid UTF-8 (byte offset {e.start})") from None
+                params.update(strict_pairs(decode_body(body), "a form field"))
             else:
                 try:
                     form = await request.form()
