@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.articles import ARTICLES
 from service.engine import Analysis, Engine, SlotResult, get_engine
 from service.evaluation import load_gold
 from service.scoring import FEATURE_NAMES
@@ -69,6 +70,13 @@ def corrector_rank(engine: Engine, states: list[dict[int, np.ndarray]], r: SlotR
     return int((scores > scores[rel.ids[original]]).sum()) + 1
 
 
+def _without_article(original: str) -> str:
+    """A label's original without the "a"/"an" its span takes in ("a critical" -> "critical"): the
+    slot is the word after the article, its candidates words."""
+    head, _, rest = original.partition(" ")
+    return rest if head in ARTICLES and rest else original
+
+
 @dataclass(frozen=True)
 class Row:
     """One gold phrase: the engine's score of it, the original's rank among the slot's suggestions
@@ -105,7 +113,7 @@ def measure(engine: Engine) -> tuple[list[Row], int]:
         ev = evidence(r)
         pct = {k: None if ev[k] is None else 100.0 * float((ref[k] < ev[k]).mean()) for k in EVIDENCE}
         ranked = [r.candidates[i].text for i in np.argsort(-r.probs)]
-        original = g.original.lower()
+        original = _without_article(g.original.lower()) if r.article is not None else g.original.lower()
         rank = ranked.index(original) + 1 if original in ranked else None
         rows.append(Row(r.score, g.text, g.original, rank, pct, corrector_rank(engine, states, r, original)))
     return rows, len(clean_ev)

@@ -13,7 +13,7 @@ L = [
  ("A proposition by China", "proposition", "proposal"),
  ("Russia to alleviate U.N.", "alleviate", "ease"),
  ("infrastructure tasks", "tasks", "projects"),
- ("at an essential moment", "essential", "critical"),
+ ("at an essential moment", "an essential", "a critical"),
  ("“optimal pressure”", "optimal", "maximum"),
  ("consider raising sanctions", "raising", "lifting"),
  ("in 2018, nevertheless,", "nevertheless", "however"),

@@ -215,8 +215,12 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
 @click.option("--spin-adverbs", "adverbs", is_flag=True,
               help="Also spin the stop words whose likeliest reading is an adverb and that the engine makes "
                    "slots of ('however', 'only', 'also'), which the spinner otherwise leaves alone.")
+@click.option("--keep-articles", is_flag=True,
+              help="Leave the 'a'/'an' before a replaced word as written, even where the replacement takes "
+                   "the other one (the spins the shipped detector and corrector learned from). By default the "
+                   "article is made to agree, as real spinners do, and the gold span takes it in.")
 def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str,
-              adverbs: bool) -> None:
+              adverbs: bool, keep_articles: bool) -> None:
     """Spin clean documents into labelled train/test sets (+ a clean held-out set)."""
     from service.spinner import MIXES, make_dataset
 
@@ -229,7 +233,8 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
         settings = get_settings()
         relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
     stats = make_dataset(corpus, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
-                         progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness, adverbs=adverbs)
+                         progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness, adverbs=adverbs,
+                         articles=not keep_articles)
     click.echo(json.dumps(stats, indent=2))
 
 

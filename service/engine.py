@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from service.articles import ARTICLES, article_for, with_article_case
 from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
 from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, credit_hits
@@ -73,6 +74,8 @@ class SlotResult:
     grammar: GrammarEvidence | None = None  # a LanguageTool grammar match on or next to the slot
     #: P(the written words were spun) from the fusion's slot model (None: the fusion has none)
     slot_prob: float | None = None
+    #: index into the sentence's tokens of the "a"/"an" right before the slot (None: none there)
+    article: int | None = None
 
     @property
     def lm_score(self) -> float:
@@ -112,6 +115,21 @@ class Analysis:
         """Code-point offsets of a slot's words in the text."""
         toks = self.sentences[r.sentence].tokens
         return toks[r.first].start, toks[r.last - 1].end
+
+    def replacement(self, r: SlotResult, j: int) -> tuple[int, int, str]:
+        """Where candidate ``j`` of slot ``r`` goes and what it writes there (lower case): over the
+        slot's words, or, for a candidate that takes the other "a"/"an" than the one written before
+        them, over the article too, with the article it takes ("an essential" -> "a critical")."""
+        start, end = self.offsets(r)
+        c = r.candidates[j]
+        if r.article is None or not c.tokens:
+            return start, end, c.text
+        art = self.sentences[r.sentence].tokens[r.article]
+        written = self.text[art.start : art.end].lower()
+        need = article_for(c.text)
+        if need == written:
+            return start, end, c.text
+        return art.start, end, need + " " + c.text
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,7 @@ class _Pending:
     candidates: list[Candidate]
     lexicon: str | None = None  # the lexicon's source name when a user lexicon entry matched
     sims: np.ndarray | None = None  # each candidate's similarity in meaning, when already known
+    article: int | None = None  # sentence token index of the "a"/"an" right before the slot
 
     def lm_slot(self) -> Slot:
         """The slot with the candidates as its alternatives, as the language model takes it."""
@@ -174,7 +193,19 @@ class _Pending:
         idx = list(alternatives)
         sims = None if self.sims is None else self.sims[idx]
         return _Pending(self.sentence, self.first, self.last, self.slot,
-                        [self.candidates[j] for j in idx], self.lexicon, sims)
+                        [self.candidates[j] for j in idx], self.lexicon, sims, self.article)
+
+    def written_article(self) -> str | None:
+        """The article right before the slot as the language model reads it ("a"/"an"), or None."""
+        return None if self.article is None else self.slot.tokens[self.slot.start - 1]
+
+    def articles(self) -> list[str] | None:
+        """Per candidate, the article it agrees with (a deletion keeps the written one); None
+        without an article before the slot."""
+        written = self.written_article()
+        if written is None:
+            return None
+        return [article_for(c.text) if c.tokens else written for c in self.candidates]
 
 
 class Engine:
@@ -252,6 +283,10 @@ class Engine:
                 out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source))
                 taken.add((a, b))
         eligible = [self._eligible(sent, i, words[i], names) for i in pos]
+
+        def article(a: int) -> int | None:  # the token index of an "a"/"an" right before LM token a
+            return pos[a - 1] if a > 0 and lm_tokens[a - 1] in ARTICLES and pos[a - 1] == pos[a] - 1 else None
+
         for a in range(len(pos)):
             if not eligible[a]:
                 continue
@@ -269,11 +304,11 @@ class Engine:
                         slot = Slot(lm_tokens, a, b)
                         cands, sims = self.candidates.scored_for_slot(slot)
                         if cands:
-                            out.append(_Pending(s_idx, pos[a], pos[b - 1] + 1, slot, cands, None, sims))
+                            out.append(_Pending(s_idx, pos[a], pos[b - 1] + 1, slot, cands, None, sims, article(a)))
             slot = Slot(lm_tokens, a, a + 1)
             cands, sims = self.candidates.scored_for_slot(slot)
             if cands:
-                out.append(_Pending(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims))
+                out.append(_Pending(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims, article(a)))
         return out
 
     def analyze(self, text: str) -> Analysis:
@@ -298,7 +333,8 @@ class Engine:
                 mine, at = screens[at : at + len(pending)], at + len(pending)
                 kept = screen_select(mine, st.screen_keep, st.screen_candidates, [p.lexicon is not None for p in pending])
                 docs[k] = (text, sentences, [pending[i].keep(alts) for i, alts in kept])
-        scores = self.lm.compare([p.lm_slot() for _, _, pending in docs for p in pending])
+        every = [p for _, _, pending in docs for p in pending]
+        scores = self._agreeing_articles(every, self.lm.compare([p.lm_slot() for p in every]))
         replaced, states = self.detector.read([s for _, sentences, _ in docs for s in sentences])
         out, at, s_at = [], 0, 0
         for text, sentences, pending in docs:
@@ -322,6 +358,32 @@ class Engine:
                         r.slot_prob = next(spun) if len(r.features) else 0.0
                 results += chunk
             out.append(Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results)))
+        return out
+
+    def _agreeing_articles(self, pending: Sequence[_Pending], scores: list[np.ndarray]) -> list[np.ndarray]:
+        """``scores`` (the LM's ``compare`` of each slot) with every candidate that takes the other
+        article than the one written before the slot scored with its own ("at an essential moment":
+        "critical" as "a critical", not "an critical"). The language model compares the article and
+        the slot together for those; their score is that comparison's gain over the written words
+        added to the written words' score, so it sits on the same scale as the other candidates'."""
+        jobs, slots = [], []
+        for k, p in enumerate(pending):
+            need = p.articles()
+            if need is None:
+                continue
+            other = [j for j, a in enumerate(need) if a != p.written_article()]
+            if other:
+                sl = p.slot
+                alts = tuple((need[j], *p.candidates[j].tokens) for j in other)
+                jobs.append((k, other))
+                slots.append(Slot(sl.tokens, sl.start - 1, sl.end, alts))
+        if not slots:
+            return scores
+        out = list(scores)
+        for (k, other), ext in zip(jobs, self.lm.compare(slots)):
+            fixed = np.array(out[k], dtype=np.float64)
+            fixed[[1 + j for j in other]] = ext[1:] - ext[0] + fixed[0]
+            out[k] = fixed
         return out
 
     def _adapt_prior(self, results: Sequence[SlotResult]) -> float | None:
@@ -382,7 +444,8 @@ class Engine:
             sims.append(p.sims if p.sims is not None
                         else self.relatedness.similarities(" ".join(written), [c.text for c in p.candidates]))
             seams_w += [(left, written[0]), (written[-1], right)]
-            seams_left += [(left, c.tokens[0] if c.tokens else None) for c in p.candidates]
+            lefts = p.articles() or [left] * len(p.candidates)  # a candidate after its own article
+            seams_left += [(lc, c.tokens[0] if c.tokens else None) for lc, c in zip(lefts, p.candidates)]
             seams_right += [(c.tokens[-1] if c.tokens else None, right) for c in p.candidates]
         lp_all = np.concatenate([np.asarray(lp[1:], dtype=np.float64) for lp in scores])
         lp0 = np.array([float(lp[0]) for lp in scores])
@@ -415,7 +478,8 @@ class Engine:
         ))
         out, at = [], 0
         for p, written, n in zip(pending, written_all, counts.tolist()):
-            out.append(SlotResult(p.sentence, p.first, p.last, written, p.candidates, X[at : at + n], lexicon=p.lexicon))
+            out.append(SlotResult(p.sentence, p.first, p.last, written, p.candidates, X[at : at + n], lexicon=p.lexicon,
+                                  article=p.article))
             at += n
         return out, X
 
@@ -667,15 +731,24 @@ class Engine:
                 continue
             chosen.append((start, end, r))
         spans = []
+        prev_end = 0
         for start, end, r in sorted(chosen, key=lambda x: x[0]):
             written = text[start:end]
             rule = _list_rule(r.lexicon) if r.lexicon else None
             # a list's originals keep the list's order; otherwise the fusion ranks
             order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
+            head = _article_head(analysis, r, [r.candidates[j] for j in order[:k]], prev_end)
+
+            def phrase(word: str) -> str:
+                """A suggestion's text: the word in the written case, after its own article when
+                the span takes in the article before the slot."""
+                t = match_case(written, word)
+                return t if head is None else with_article_case(head[1], article_for(word)) + " " + t
+
             scores = r.suggestion_scores
             sugg, seen = [], set()
             for j in order[:k]:
-                t = match_case(written, r.candidates[j].text)
+                t = phrase(r.candidates[j].text)
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
@@ -697,13 +770,16 @@ class Engine:
                 evidence["grammar_relation"] = r.grammar.relation
                 evidence["grammar_weight"] = r.grammar.weight
                 fix = r.grammar.replacement
-                if fix is not None and fix.lower() not in seen:  # LanguageTool's near-synonym joins the suggestions
-                    sugg = sugg[: k - 1] + [Suggestion(text=match_case(written, fix), score=r.grammar.weight)]
+                if fix is not None and phrase(fix).lower() not in seen:  # LanguageTool's near-synonym joins the suggestions
+                    sugg = sugg[: k - 1] + [Suggestion(text=phrase(fix), score=r.grammar.weight)]
+            if head is not None:
+                start = head[0]
+            prev_end = end
             spans.append(
                 Span(
                     start=start,
                     end=end,
-                    text=written,
+                    text=text[start:end],
                     kind="spun",
                     score=round(r.score, 4),
                     suggestions=sugg,
@@ -712,6 +788,22 @@ class Engine:
                 )
             )
         return spans
+
+
+def _article_head(analysis: Analysis, r: SlotResult, listed: Sequence[Candidate], prev_end: int) -> tuple[int, str] | None:
+    """Where a span must take in the "a"/"an" before its slot: when one of the ``listed``
+    suggestions takes the other article ("an essential" -> "a critical"), so that applying any
+    suggestion gives the original with its own article. Returns the article's start and the article
+    as written; None when no suggestion needs it, or when the article belongs to the previous span
+    (ending at ``prev_end``). Like a phrase's words, article and word are joined by one space in the
+    suggestions, whatever stands between them in the text (a line break of a hard-wrapped line)."""
+    if r.article is None:
+        return None
+    art = analysis.sentences[r.sentence].tokens[r.article]
+    written = analysis.text[art.start : art.end]
+    if art.start < prev_end or all(article_for(c.text) == written.lower() for c in listed if c.tokens):
+        return None
+    return art.start, written
 
 
 def _distinct(results: Sequence[SlotResult], scores: np.ndarray) -> np.ndarray:

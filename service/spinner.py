@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import lemminflect
 import numpy as np
 
+from service.articles import article_for, with_article_case
 from service.candidates import CLOSED_CLASS
 from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inflect
 
@@ -466,6 +467,7 @@ def spin(
     mix: dict[str, float] | None = None,
     relatedness: "Relatedness | None" = None,
     adverbs: bool = False,
+    articles: bool = True,
 ) -> SpunDoc:
     """Spin ``rate`` of the eligible content words/phrases of ``text`` (deterministic per seed).
 
@@ -477,6 +479,10 @@ def spin(
     which need ``relatedness`` (the shipped detector and fusion learned from this mix).
     ``adverbs`` also spins the stop words whose likeliest reading is an adverb and that the engine
     makes slots of ("however", "only", "also"; see :meth:`_Spinner.spun_adverb`).
+    ``articles``: put the "a"/"an" before a replaced word into the form the replacement takes, as
+    real spinners do ("a critical moment" -> "an essential moment"); the gold span then covers the
+    article too, its original being "a critical". False keeps the article as written (the spins
+    the shipped detector and corrector learned from).
 
     Raises:
         ValueError: ``rate`` outside [0, 1], or an invalid ``mix`` (unknown class, negative or
@@ -512,7 +518,7 @@ def spin(
         u = units[idx]
         rep = _choose(rng, u.candidates)
         if rep.lower() != u.surface.lower():
-            edits.append((u.start, u.end, rep))
+            edits.append(_with_article(text, u.start, u.end, rep) if articles else (u.start, u.end, rep))
     # "actually" insertions
     ins_p = rate / 4 if insert_rate is None else insert_rate
     if ins_p > 0:
@@ -544,6 +550,19 @@ def spin(
         pos = b
     out.append(text[pos:])
     return SpunDoc("".join(out), text, spans)
+
+
+#: An "a"/"an" (any case) standing right before a position, with the space after it.
+_ARTICLE_BEFORE = re.compile(r"(?:^|(?<=[^\w’'-]))(a|an|A|An|AN)([ \t]*\n?[ \t]*)$")
+
+
+def _with_article(text: str, start: int, end: int, rep: str) -> tuple[int, int, str]:
+    """The edit replacing ``text[start:end]`` by ``rep``, widened to the "a"/"an" before it when
+    ``rep`` takes the other article (the article rewritten to agree, in its written case)."""
+    m = _ARTICLE_BEFORE.search(text, max(0, start - 8), start)
+    if m is None or not m.group(2) or article_for(rep) == m.group(1).lower():
+        return start, end, rep
+    return m.start(1), end, with_article_case(m.group(1), article_for(rep)) + m.group(2) + rep
 
 
 def unspin(text: str, spans: Iterable) -> str:
@@ -597,6 +616,7 @@ def make_dataset(
     mix: dict[str, float] | None = None,
     relatedness: "Relatedness | None" = None,
     adverbs: bool = False,
+    articles: bool = True,
 ) -> dict:
     """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus.
 
@@ -604,7 +624,7 @@ def make_dataset(
     ``train``/``test`` lines: ``{"id", "text" (spun), "clean", "spans"}``; ``clean_test`` holds
     untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
     totalling at least ``clean_words`` words (when the corpus has them). ``mix``,
-    ``relatedness`` and ``adverbs``: as in :func:`spin`. Returns counts.
+    ``relatedness``, ``adverbs`` and ``articles``: as in :func:`spin`. Returns counts.
     """
     th = thesaurus or get_thesaurus()
     out = Path(out_dir)
@@ -630,7 +650,7 @@ def make_dataset(
             for d in it:
                 body = d.get("body") or d.get("text")
                 sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix,
-                          relatedness=relatedness, adverbs=adverbs)
+                          relatedness=relatedness, adverbs=adverbs, articles=articles)
                 n_spans += len(sd.spans)
                 n_words += len(body.split())
                 fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")

@@ -39,9 +39,9 @@ def labelled_rows(analysis: Analysis, gold: Sequence[dict]) -> tuple[np.ndarray,
     for r in _learnable(analysis):
         s, e = analysis.offsets(r)
         near = _overlapping(s, e, gold)
-        for j, c in enumerate(r.candidates):
+        for j in range(len(r.candidates)):
             X.append(r.features[j])
-            y.append(int(any(reproduces(analysis.text, s, e, c.text, g) for g in near)))
+            y.append(int(any(reproduces(analysis.text, *analysis.replacement(r, j), g) for g in near)))
     if not X:
         return np.zeros((0, 0)), np.zeros(0, dtype=int)
     return np.vstack(X), np.asarray(y)
