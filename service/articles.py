@@ -16,7 +16,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["ARTICLES", "article_for", "load_pronunciations", "with_article_case"]
+__all__ = ["ARTICLES", "after_its_article", "article_for", "load_pronunciations", "with_article_case"]
 
 #: The indefinite articles, lower case.
 ARTICLES = frozenset({"a", "an"})
@@ -52,6 +52,12 @@ def article_for(word: str) -> str:
     if vowel is None:
         vowel = key[:1] in "aeiou" and bool(key)
     return "an" if vowel else "a"
+
+
+def after_its_article(written: str, word: str, sep: str = " ") -> str:
+    """``word`` after the article it takes, in the case of the article ``written`` before it:
+    ("an", "critical") -> "a critical", ("A", "essential") -> "An essential"; ``sep`` between them."""
+    return with_article_case(written, article_for(word)) + sep + word
 
 
 def with_article_case(written: str, article: str) -> str:

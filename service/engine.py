@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from service.articles import ARTICLES, article_for, with_article_case
+from service.articles import ARTICLES, after_its_article, article_for
 from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
 from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, credit_hits
@@ -117,19 +117,19 @@ class Analysis:
         return toks[r.first].start, toks[r.last - 1].end
 
     def replacement(self, r: SlotResult, j: int) -> tuple[int, int, str]:
-        """Where candidate ``j`` of slot ``r`` goes and what it writes there (lower case): over the
-        slot's words, or, for a candidate that takes the other "a"/"an" than the one written before
-        them, over the article too, with the article it takes ("an essential" -> "a critical")."""
+        """Where candidate ``j`` of slot ``r`` goes and what it writes there: over the slot's words,
+        or, for a candidate that takes the other "a"/"an" than the one written before them, over the
+        article too, with the article it takes in the written one's case ("an essential" -> "a
+        critical"), as the suggestions of a span that takes its article in are written."""
         start, end = self.offsets(r)
         c = r.candidates[j]
         if r.article is None or not c.tokens:
             return start, end, c.text
         art = self.sentences[r.sentence].tokens[r.article]
-        written = self.text[art.start : art.end].lower()
-        need = article_for(c.text)
-        if need == written:
+        written = self.text[art.start : art.end]
+        if article_for(c.text) == written.lower():
             return start, end, c.text
-        return art.start, end, need + " " + c.text
+        return art.start, end, after_its_article(written, c.text)
 
 
 @dataclass(frozen=True)
@@ -743,7 +743,7 @@ class Engine:
                 """A suggestion's text: the word in the written case, after its own article when
                 the span takes in the article before the slot."""
                 t = match_case(written, word)
-                return t if head is None else with_article_case(head[1], article_for(word)) + " " + t
+                return t if head is None else after_its_article(head[1], t)
 
             scores = r.suggestion_scores
             sugg, seen = [], set()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import lemminflect
 import numpy as np
 
-from service.articles import article_for, with_article_case
+from service.articles import after_its_article, article_for
 from service.candidates import CLOSED_CLASS
 from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inflect
 
@@ -562,7 +562,7 @@ def _with_article(text: str, start: int, end: int, rep: str) -> tuple[int, int, 
     m = _ARTICLE_BEFORE.search(text, max(0, start - 8), start)
     if m is None or not m.group(2) or article_for(rep) == m.group(1).lower():
         return start, end, rep
-    return m.start(1), end, with_article_case(m.group(1), article_for(rep)) + m.group(2) + rep
+    return m.start(1), end, after_its_article(m.group(1), rep, m.group(2))
 
 
 def unspin(text: str, spans: Iterable) -> str:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from service.articles import article_for, with_article_case
+from service.articles import after_its_article, article_for, with_article_case
 from service.lm.base import Slot
 from service.spinner import spin, unspin
 
@@ -25,6 +25,12 @@ def test_article_goes_by_sound(word, article):
                                                    ("AN", "a", "A"), ("an", "a", "a")])
 def test_article_keeps_the_written_case(written, article, out):
     assert with_article_case(written, article) == out
+
+
+def test_a_word_after_its_article():
+    assert after_its_article("an", "critical") == "a critical"
+    assert after_its_article("A", "essential") == "An essential"
+    assert after_its_article("a", "hour", "\n") == "an\nhour"
 
 
 def test_spinner_adjusts_the_article_and_the_gold_span_takes_it_in():
