@@ -3,8 +3,8 @@
 Spinners adjust the article in front of a word they replace ("a critical moment" became "an
 essential moment" in seed 002), so the original of a word after "a"/"an" may take the other
 article. The engine scores such a candidate with the article that agrees with it and, when it
-suggests one, puts that article into the suggestion (README, *Candidates are scored with the
-article they take*); the synthetic spinner adjusts articles the same way.
+suggests one, puts that article into the suggestion (docs/evaluation-notes.md, *Candidates are scored
+with the article they take*); the synthetic spinner adjusts articles the same way.
 
 The choice goes by sound, not spelling: the first phoneme of the word in the CMU Pronouncing
 Dictionary that ships with the 3-gram model (``cmudict-en-us.dict`` in the pocketsphinx wheel), a

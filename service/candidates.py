@@ -40,7 +40,7 @@ MAX_CANDIDATES = 80
 #: Thesaurus relations not proposed as originals. Hyponyms ("oil" -> "crude oil", "vegetable oil")
 #: were a third of all candidates, mostly multi-word, and almost never the original: spinners swap
 #: in synonyms, and the fusion had learnt to score hyponyms near zero. Dropping them cut the
-#: language model's work by a third with no loss on the held-out synthetic evaluation (README).
+#: language model's work by a third with no loss on the held-out synthetic evaluation (docs/evaluation-notes.md).
 SKIP_RELATIONS: frozenset[str] = frozenset({"hyponym"})
 
 

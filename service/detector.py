@@ -12,7 +12,7 @@ the probe and what the adapters learned, about 0.4 M numbers; loading it merges 
 shipped encoder's weights. The engine gives the fusion the largest log-odds over a slot's words
 as one more feature (``replaced``).
 
-Measured on validation documents (README, Evaluation): the third layer's states serve better than
+Measured on validation documents (docs/evaluation-notes.md): the third layer's states serve better than
 the last layer's (the sentence-embedding training has tuned the last ones to meaning, not to the
 words), at half the cost; adapting the layers finds far more replaced words than a probe on the
 frozen encoder.

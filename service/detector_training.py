@@ -7,7 +7,7 @@ norms, while the shipped weights stay as they are. What is learned is small (abo
 numbers at rank 16, stored with the probe in one ``.npz`` of about 1 MB), and loading it merges
 the adapters into the weights once, so reading costs the same as with the frozen encoder.
 
-Measured on validation documents (README, Evaluation): at 1 % of clean words flagged, a probe on
+Measured on validation documents (docs/evaluation-notes.md): at 1 % of clean words flagged, a probe on
 the frozen encoder found 39 % of the replaced words, the adapted encoder 45 %.
 
 Nothing here is used at scoring time.

@@ -7,7 +7,7 @@ procedure of Saerens, Latinne and Decaestecker ("Adjusting the outputs of a clas
 priori probabilities", Neural Computation 14, 2002) estimates that document's own share of spun
 slots and re-weights every probability by the ratio of the two priors. A clean document's
 scattered weak evidence is then discounted and a spun document's many moderate slots are raised,
-which is why one threshold serves both better than the unadjusted scores do (README, Evaluation).
+which is why one threshold serves both better than the unadjusted scores do (docs/evaluation-notes.md).
 
 The estimate is shrunk by ``strength`` pseudo-slots towards a ``target`` share below the training
 prior: a short text, a sentence or a paragraph, has too few slots to show that it is spun, so it is
@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_STRENGTH", "DEFAULT_TARGET_SHARE", "document_prior", "shift"
 
 _EPS = 1e-6
 
-#: Pseudo-slots a text's own estimate is shrunk with (chosen on validation documents; README).
+#: Pseudo-slots a text's own estimate is shrunk with (chosen on validation documents; docs/evaluation-notes.md).
 DEFAULT_STRENGTH = 100.0
 #: The share of spun slots a text is presumed to have, as a fraction of the training share.
 DEFAULT_TARGET_SHARE = 0.1

@@ -102,13 +102,13 @@ SPINNER_TABLE: dict[tuple[str, str], tuple[str, ...]] = {
 #: Real spinners draw on thesauri far broader than WordNet's synonym sets; a spinner that only
 #: swaps synonyms teaches the engine that "terrific" (two steps from "great") is never spun.
 #: A class a word lacks gives its share to the others. Not the default, and not what the shipped
-#: models learned from: it did no better on seed 002 than :data:`NEAR_ONLY` (README, Evaluation).
+#: models learned from: it did no better on seed 002 than :data:`NEAR_ONLY` (docs/evaluation-notes.md).
 RELATION_MIX: dict[str, float] = {"near": 0.48, "2-step": 0.23, "hyponym": 0.16, "hypernym": 0.12}
 #: The same list's 1,329 distinct one-word substitutions seen from the spun word, as the engine
 #: meets them, counting only those its candidates can reach: 281 synonyms or similar words, 199
 #: two-step neighbours, 186 hyponyms of the original, and 120 of the 663 pairs WordNet does not
 #: link at all that are at least :data:`EMBEDDING_MIN_SIMILARITY` close in meaning (``embedding``).
-#: The shipped detector and fusion learned from spins in this mix (README, Evaluation). Not the
+#: The shipped detector and fusion learned from spins in this mix (docs/evaluation-notes.md). Not the
 #: default, which the default-spin evaluation split and the tests are made with.
 TORTURED_MIX: dict[str, float] = {"near": 0.36, "2-step": 0.25, "hyponym": 0.24, "embedding": 0.15}
 #: The default: synonyms and similar words only.

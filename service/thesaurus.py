@@ -507,7 +507,7 @@ class Thesaurus:
                     continue
                 # spinners inflect a replacement like the word it replaces, so an inflected word's
                 # original has its inflection: the bare lemma of a same-POS neighbour ("glass" for
-                # "glasses") is kept only where the word itself is a base form (README, Evaluation)
+                # "glasses") is kept only where the word itself is a base form (docs/evaluation-notes.md)
                 if not same_pos or wf.tag in BASE_TAGS:
                     add(nb, rel)
                 if same_pos:
