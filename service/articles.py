@@ -46,8 +46,8 @@ def load_pronunciations(path: Path | None = None) -> dict[str, bool]:
 
 def article_for(word: str) -> str:
     """``"a"`` or ``"an"`` for the (first word of) ``word``, lower case."""
-    first = word.split()[0] if word.split() else word
-    key = first.lower().strip("\"'“”‘’()")
+    words = word.split()
+    key = (words[0] if words else word).lower().strip("\"'“”‘’()")
     vowel = load_pronunciations().get(key)
     if vowel is None:
         vowel = key[:1] in "aeiou" and bool(key)

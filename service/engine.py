@@ -116,6 +116,14 @@ class Analysis:
         toks = self.sentences[r.sentence].tokens
         return toks[r.first].start, toks[r.last - 1].end
 
+    def written_article(self, r: SlotResult) -> tuple[int, str] | None:
+        """The "a"/"an" right before slot ``r``: its start offset and its text as written; None
+        when there is none."""
+        if r.article is None:
+            return None
+        art = self.sentences[r.sentence].tokens[r.article]
+        return art.start, self.text[art.start : art.end]
+
     def replacement(self, r: SlotResult, j: int) -> tuple[int, int, str]:
         """Where candidate ``j`` of slot ``r`` goes and what it writes there: over the slot's words,
         or, for a candidate that takes the other "a"/"an" than the one written before them, over the
@@ -123,13 +131,10 @@ class Analysis:
         critical"), as the suggestions of a span that takes its article in are written."""
         start, end = self.offsets(r)
         c = r.candidates[j]
-        if r.article is None or not c.tokens:
+        art = self.written_article(r)
+        if art is None or not c.tokens or article_for(c.text) == art[1].lower():
             return start, end, c.text
-        art = self.sentences[r.sentence].tokens[r.article]
-        written = self.text[art.start : art.end]
-        if article_for(c.text) == written.lower():
-            return start, end, c.text
-        return art.start, end, after_its_article(written, c.text)
+        return art[0], end, after_its_article(art[1], c.text)
 
 
 @dataclass(frozen=True)
@@ -371,7 +376,8 @@ class Engine:
             need = p.articles()
             if need is None:
                 continue
-            other = [j for j, a in enumerate(need) if a != p.written_article()]
+            written = p.written_article()
+            other = [j for j, a in enumerate(need) if a != written]
             if other:
                 sl = p.slot
                 alts = tuple((need[j], *p.candidates[j].tokens) for j in other)
@@ -797,13 +803,10 @@ def _article_head(analysis: Analysis, r: SlotResult, listed: Sequence[Candidate]
     as written; None when no suggestion needs it, or when the article belongs to the previous span
     (ending at ``prev_end``). Like a phrase's words, article and word are joined by one space in the
     suggestions, whatever stands between them in the text (a line break of a hard-wrapped line)."""
-    if r.article is None:
+    art = analysis.written_article(r)
+    if art is None or art[0] < prev_end or all(article_for(c.text) == art[1].lower() for c in listed if c.tokens):
         return None
-    art = analysis.sentences[r.sentence].tokens[r.article]
-    written = analysis.text[art.start : art.end]
-    if art.start < prev_end or all(article_for(c.text) == written.lower() for c in listed if c.tokens):
-        return None
-    return art.start, written
+    return art
 
 
 def _distinct(results: Sequence[SlotResult], scores: np.ndarray) -> np.ndarray:
