@@ -2,14 +2,17 @@
 
 * **Inputs** (:func:`collect_sources`): files, folders (walked recursively, hidden files and
   folders skipped, ``--include``/``--exclude`` globs) and ``-`` (stdin). Every document is
-  scored once: the same file named twice is one document.
+  scored once: the same file named twice is one document. A folder that yields no document is
+  reported on stderr (:func:`no_documents_message`) and in :attr:`Summary.empty_folders`.
 * **Reading** (:func:`read_source`, :func:`iter_parts`): UTF-8 with or without BOM, UTF-16/UTF-32
   with BOM, and a declared fallback encoding for bytes that are not UTF-8. Memory stays bounded: a
   file larger than ``UNSPIN_MAX_CHARS`` bytes is decoded as a stream and scored in parts of at most
   ``UNSPIN_MAX_CHARS`` characters cut at paragraph breaks (``Engine.score_parts``; one report,
   offsets into the whole file), so only one part is held at a time (the ``text`` and ``html``
   formats, which show the text, keep the whole of it). Standard input is read whole, up to
-  ``4 * UNSPIN_MAX_CHARS`` bytes; more is refused with an error record.
+  ``4 * UNSPIN_MAX_CHARS`` bytes (more is refused with an error record), and scored as a file of
+  the same bytes would be, in parts when it is over ``UNSPIN_MAX_CHARS`` bytes. Binary data (NUL,
+  or more than 10 % control characters) is refused by the same rule at any size.
 * **Scoring**: in this process, in a process pool (``jobs > 1``; one engine per worker, loaded
   by the pool's initializer) or on Ray (:mod:`service.ray_batch`). Results always come back in
   input order. A document that cannot be read, decoded or scored becomes an error record
@@ -27,23 +30,36 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import stat
 import sys
 import time
+from bisect import bisect_right
 from collections import deque
 from concurrent.futures import Executor
 from contextlib import closing
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
+from typing import BinaryIO, Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
 
 from pydantic import BaseModel, Field, ValidationError
 
 from service.config import Settings
 from service.report import Report
-from service.text import BOMS, InputError, check_characters, decode, text_codec
+from service.text import (
+    BINARY_CONTROL_SHARE,
+    BOMS,
+    InputError,
+    check_characters,
+    count_controls,
+    decode,
+    is_wide,
+    no_bom_message,
+    nul_message,
+    text_codec,
+)
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
 FORMATS: tuple[str, ...] = ("text", "json", "jsonl", "csv", "html")
@@ -121,7 +137,19 @@ def collect_sources(
     stdin: io.BufferedIOBase | None = None,
     max_chars: int | None = None,
 ) -> list[Source]:
-    """The documents named by ``paths``, in order, each once.
+    """The documents named by ``paths``, in order, each once (see :func:`collect_inputs`)."""
+    return collect_inputs(paths, include, exclude, stdin=stdin, max_chars=max_chars)[0]
+
+
+def collect_inputs(
+    paths: Iterable[str],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    stdin: io.BufferedIOBase | None = None,
+    max_chars: int | None = None,
+) -> tuple[list[Source], list[str]]:
+    """The documents named by ``paths``, in order, each once, and the folders among ``paths``
+    (as :func:`display_name` shows them) whose walk found no document to score.
 
     Folders are walked recursively (sorted; hidden files and folders skipped). Without
     ``include`` a walk takes files ending in ``.txt``, ``.text``, ``.md`` or without a suffix;
@@ -131,6 +159,7 @@ def collect_sources(
     """
     seen: set[Path | None] = set()  # the files (None: stdin) already taken
     out: list[Source] = []
+    empty: list[str] = []
 
     def add(src: Source) -> None:
         if src.path not in seen:
@@ -144,11 +173,23 @@ def collect_sources(
             continue
         path = Path(p)
         if path.is_dir():
+            found = False
             for f in _walk(path, include, exclude):
+                found = True
                 add(Source(display_name(f), f))
+            if not found:
+                empty.append(display_name(path))
         else:
             add(Source(display_name(path), path))
-    return out
+    return out, empty
+
+
+def no_documents_message(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> str:
+    """Why a folder gave nothing to score, naming the globs in effect (``include``, else the default ones)."""
+    pick = (f"--include {' '.join(repr(g) for g in include)}" if include
+            else "no --include: *.txt, *.text, *.md and files without a suffix")
+    drop = f"; --exclude {' '.join(repr(g) for g in exclude)}" if exclude else ""
+    return f"no documents to score in this folder ({pick}{drop}; hidden files and folders are skipped)"
 
 
 def _read_stdin(stdin: io.BufferedIOBase | None, max_chars: int | None) -> bytes | None:
@@ -195,9 +236,7 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
     """
     limit = _max_bytes(max_chars)
     if src.path is None:
-        if src.data is None:
-            raise InputError("cannot read standard input: it is closed or unreadable")
-        data = src.data
+        data = _stdin_data(src, max_chars)
     else:
         size = _file_size(src.path)
         if size > limit:
@@ -207,64 +246,118 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
             )
         with open(src.path, "rb") as fh:
             data = fh.read(limit + 1)
-    if len(data) > limit:
-        raise InputError(
-            f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
-        )
+        if len(data) > limit:
+            raise InputError(
+                f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
+            )
     try:
         return decode(data, fallback=encoding)
     except UnicodeError as e:  # a codec's own error (``decode`` turns UnicodeDecodeError into InputError)
         raise _undecodable(e, encoding or "utf-8") from None
 
 
+def _stdin_data(src: Source, max_chars: int) -> bytes:
+    """The bytes standard input gave ``src`` (read whole by :func:`collect_sources`).
+
+    Raises:
+        InputError: standard input was closed or unreadable, or gave more than
+            ``MAX_BYTES_PER_CHAR * max_chars + 4`` bytes (it is held in memory whole).
+    """
+    if src.data is None:
+        raise InputError("cannot read standard input: it is closed or unreadable")
+    limit = _max_bytes(max_chars)
+    if len(src.data) > limit:
+        raise InputError(
+            f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
+        )
+    return src.data
+
+
 def _undecodable(e: UnicodeError, codec: str) -> InputError:
     """The error record's reason for bytes that ``codec`` refused (``e`` says why)."""
     if isinstance(e, UnicodeDecodeError):
         return InputError(f"is not valid {e.encoding.upper()} (byte offset about {e.start})")
-    return InputError(f"cannot be decoded as {codec.upper()}: {e}")  # e.g. UTF-16 without a byte-order mark
+    if codec in ("utf-16", "utf-32"):  # no byte-order mark, and no byte order named
+        return InputError(no_bom_message(codec))
+    return InputError(f"cannot be decoded as {codec.upper()}: {e}")
 
 
 READ_BLOCK = 1 << 20  # bytes read from a large file at a time
 
 
 def is_large(src: Source, max_chars: int) -> bool:
-    """Whether ``src`` is a file too big to be sure it fits one engine call (scored in parts then).
+    """Whether ``src`` is too big to be sure it fits one engine call (scored in parts then): a file,
+    or what standard input gave, of more than ``max_chars`` bytes. The rule looks at bytes only, so
+    the same bytes are scored the same way whether they come from a file or from standard input.
 
     Raises:
         InputError, OSError: as :func:`_file_size` (a path that is not a file to read).
     """
-    return src.path is not None and _file_size(src.path) > max_chars
+    if src.path is None:
+        return src.data is not None and len(src.data) > max_chars
+    return _file_size(src.path) > max_chars
 
 
-def _decoded_blocks(path: Path, encoding: str) -> Iterator[str]:
-    """The file's text, decoded block by block (strict: undecodable bytes raise UnicodeError)."""
+def _open_bytes(src: Source) -> BinaryIO:
+    """The bytes of ``src`` as a binary stream: its file, or what standard input gave (``src.data``)."""
+    return open(src.path, "rb") if src.path is not None else io.BytesIO(src.data or b"")
+
+
+def _decoded_blocks(src: Source, encoding: str) -> Iterator[str]:
+    """The text of ``src``, decoded block by block (strict: undecodable bytes raise UnicodeError).
+
+    Raises:
+        InputError: binary data, by the rule :func:`service.text.decode` applies to a whole text:
+            a NUL character (as soon as its block is read), or more than 10 % other control
+            characters in the whole text (known once the last block is read).
+    """
     import codecs
 
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    with open(path, "rb") as fh:
-        while block := fh.read(READ_BLOCK):
-            text = decoder.decode(block)
+    chars = controls = 0
+    with _open_bytes(src) as fh:
+        while True:
+            block = fh.read(READ_BLOCK)
+            text = decoder.decode(block, final=not block)
             if "\x00" in text:
-                raise InputError("looks like binary data, not text (it contains NUL characters)")
+                raise InputError(nul_message(encoding))
+            chars += len(text)
+            controls += count_controls(text)
+            if not block and controls > BINARY_CONTROL_SHARE * chars:
+                raise InputError("looks like binary data, not text")
             yield text
-        yield decoder.decode(b"", final=True)
+            if not block:
+                return
 
 
-def _stream_encoding(path: Path, fallback: str | None) -> str:
-    """The codec to stream ``path`` with: its byte-order mark's, else UTF-8 when the whole file is
-    valid UTF-8 (checked in one bounded-memory pass), else the declared fallback.
+def _has_nul(src: Source) -> bool:
+    """Whether the bytes of ``src`` hold a NUL byte (read in blocks)."""
+    with _open_bytes(src) as fh:
+        while block := fh.read(READ_BLOCK):
+            if b"\x00" in block:
+                return True
+    return False
+
+
+def _stream_encoding(src: Source, fallback: str | None) -> str:
+    """The codec to stream ``src`` with: its byte-order mark's; else the declared fallback when it
+    is UTF-16 or UTF-32 and the bytes hold NULs (as :func:`service.text.decode` decides); else
+    UTF-8 when all of it is valid UTF-8 (checked in one bounded-memory pass); else the fallback.
 
     Raises:
-        InputError: not UTF-8 and no fallback, or a fallback that is not a text encoding.
+        InputError: not UTF-8 and no fallback, a fallback that is not a text encoding, or binary
+            data (see :func:`_decoded_blocks`).
     """
-    with open(path, "rb") as fh:
+    with _open_bytes(src) as fh:
         head = fh.read(4)
     for bom, codec in BOMS:
         if head.startswith(bom):
             return {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16",
                     "utf-32-le": "utf-32", "utf-32-be": "utf-32"}[codec]
+    if is_wide(fallback) and _has_nul(src):
+        return text_codec(fallback)  # UTF-16/32 without a byte-order mark, named by the user
     try:
-        for _ in _decoded_blocks(path, "utf-8"):
+        for _ in _decoded_blocks(src, "utf-8"):
             pass
         return "utf-8"
     except UnicodeDecodeError as e:
@@ -274,47 +367,63 @@ def _stream_encoding(path: Path, fallback: str | None) -> str:
 
 
 def iter_parts(src: Source, *, max_chars: int, encoding: str | None = None) -> Iterator[str]:
-    """A large file's text as consecutive parts of at most ``max_chars`` characters, cut after a
-    paragraph break where there is one (else a line break, else a space); joined, the parts are the
-    file's text exactly, as :func:`read_source` would decode it.
+    """The text of a large file (or of large standard input) as consecutive parts of at most
+    ``max_chars`` characters, cut after a paragraph break where there is one (else a line break,
+    else a space); joined, the parts are the text exactly, as :func:`read_source` would decode it.
+    A file is decoded as a stream; standard input is already in memory (``src.data``).
 
     Raises:
-        InputError: binary or undecodable bytes, or text holding a lone surrogate (which the
-            engine would refuse; the message says where in the file the part holding it starts).
+        InputError: binary or undecodable bytes, standard input that was closed or too long (see
+            :func:`_stdin_data`), or text holding a lone surrogate (which the engine would refuse;
+            the message says where in the input the part holding it starts).
         OSError: the file cannot be read.
     """
-    assert src.path is not None
-    codec = _stream_encoding(src.path, encoding)
+    if src.path is None:
+        _stdin_data(src, max_chars)
+    where = "the file" if src.path is not None else "standard input"
+    codec = _stream_encoding(src, encoding)
     try:
         buf, offset = "", 0
-        for text in _decoded_blocks(src.path, codec):
+        for text in _decoded_blocks(src, codec):
             buf += text
             while len(buf) > max_chars:
-                cut = -1
-                for sep in ("\n\n", "\n", " "):
-                    at = buf.rfind(sep, 0, max_chars - len(sep) + 1)
-                    if at > 0:
-                        cut = at + len(sep)
-                        break
-                cut = cut if cut > 0 else max_chars
-                yield _checked_part(buf[:cut], offset)
+                cut = _cut_at(buf, max_chars)
+                yield _checked_part(buf[:cut], offset, where)
                 buf, offset = buf[cut:], offset + cut
         if buf:
-            yield _checked_part(buf, offset)
+            yield _checked_part(buf, offset, where)
     except UnicodeError as e:
         raise _undecodable(e, codec) from None
 
 
-def _checked_part(part: str, offset: int) -> str:
-    """``part`` (starting at character ``offset`` of its file), checked as the engine checks text.
+#: a paragraph break (two line breaks, as LF, CRLF or CR) and a line break, for cutting parts
+_PART_BREAKS = (re.compile(r"(?:\r\n|\r(?!\n)|\n){2}"), re.compile(r"\r\n|\r(?!\n)|\n"), re.compile(" "))
+
+
+def _cut_at(buf: str, max_chars: int) -> int:
+    """Where to end a part of ``buf``: after its last paragraph break within ``max_chars``
+    characters, else after its last line break (LF, CRLF or CR, never between the CR and LF of a
+    CRLF), else after its last space, else at ``max_chars``."""
+    window = buf[: max_chars + 1]  # one more, so that a CR at the limit is seen with its LF
+    for pattern in _PART_BREAKS:
+        ends = [m.end() for m in pattern.finditer(window) if 0 < m.end() <= max_chars and m.start() > 0]
+        if ends:
+            return ends[-1]
+    splits_crlf = max_chars > 1 and buf[max_chars - 1] == "\r" and buf[max_chars : max_chars + 1] == "\n"
+    return max_chars - 1 if splits_crlf else max_chars
+
+
+def _checked_part(part: str, offset: int, where: str = "the file") -> str:
+    """``part`` (starting at character ``offset`` of ``where``: its file or standard input),
+    checked as the engine checks text.
 
     Raises:
-        InputError: a lone surrogate; the message says where the part starts in the file.
+        InputError: a lone surrogate; the message says where the part starts in the input.
     """
     try:
         check_characters(part)
     except InputError as e:
-        raise InputError(f"{e} (in the part starting at character offset {offset:,} of the file)") from None
+        raise InputError(f"{e} (in the part starting at character offset {offset:,} of {where})") from None
     return part
 
 
@@ -444,11 +553,23 @@ def score_local(
 # --------------------------------------------------------------------------- text listing
 
 
+#: A line break as :meth:`str.splitlines` counts them (``\r\n`` is one).
+_LINE_BREAK_RE = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def line_starts(text: str) -> list[int]:
+    """The offsets in ``text`` where its second, third, … line starts, line breaks counted as
+    :meth:`str.splitlines` counts them (``\\r\\n``, ``\\r``, ``\\n``, U+2028, …)."""
+    return [m.end() for m in _LINE_BREAK_RE.finditer(text)]
+
+
 def format_listing(report: Report, text: str) -> str:
     """Human-readable listing: one line per span, ``written → suggestion`` with its score.
 
     A one-word span is shown with the next word for context ("terrific powers → great powers").
+    Line numbers count line breaks as :meth:`str.splitlines` does (a classic Mac file's ``\\r`` too).
     """
+    starts = line_starts(text)
     lines = [
         f"{report.path or report.id or '-'}: {report.label} (score {report.score:.2f}, "
         f"{len(report.spans)} spans, {report.stats.words} words, lm {report.lm}, "
@@ -464,7 +585,7 @@ def format_listing(report: Report, text: str) -> str:
                 tail = " " + nxt
         best = s.suggestions[0].text if s.suggestions else "?"
         others = ", ".join(x.text for x in s.suggestions[1:3])
-        line_no = text.count("\n", 0, s.start) + 1
+        line_no = bisect_right(starts, s.start) + 1
         lines.append(
             f"  {s.score:.2f}  {before}{tail} → {best}{tail}"
             + (f"   (also: {others})" if others else "")
@@ -490,6 +611,7 @@ class Summary(BaseModel):
     scored: int = 0
     failed: int = 0
     skipped: int = Field(0, description="Already in the output (--resume).")
+    empty_folders: list[str] = Field(default_factory=list, description="Folders named that held no document to score.")
     words: int = 0
     seconds: float = 0.0
     failures: list[ErrorRecord] = Field(default_factory=list)
@@ -775,7 +897,7 @@ def run(
                     "use the Ray Data pipeline service.ray_batch.pipeline (see the README)"
                 )
 
-    sources = collect_sources(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
+    sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
     done: set[str] = set()
     appending = False
     part: Path | None = None
@@ -789,7 +911,9 @@ def run(
         except OSError as e:
             raise BatchError(f"cannot write {display_name(options.output)}: {e.strerror or e}") from None
     todo = [s for s in sources if s.name not in done]
-    summary = Summary(total=len(sources), skipped=len(sources) - len(todo))
+    summary = Summary(total=len(sources), skipped=len(sources) - len(todo), empty_folders=empty)
+    for folder in empty:  # before any record: a typo in a path or a glob shows at once
+        print(f"{folder}: error: {no_documents_message(options.include, options.exclude)}", file=stderr, flush=True)
     writer = make_writer(fmt, out, appending=appending)
     show = stderr.isatty() if options.progress is None else options.progress
     t0 = time.perf_counter()
@@ -866,6 +990,9 @@ def summary_line(summary: Summary) -> str:
         parts.append(f"{summary.skipped} already in the output (skipped)")
     if summary.failed:
         parts.append(f"{summary.failed} of {summary.total} documents failed")
+    if summary.empty_folders:
+        n = len(summary.empty_folders)
+        parts.append(f"{n} {'folder' if n == 1 else 'folders'} without documents to score")
     return "; ".join(parts)
 
 
@@ -880,10 +1007,13 @@ __all__ = [
     "RESUMABLE",
     "Source",
     "Summary",
+    "collect_inputs",
     "collect_sources",
     "display_name",
     "format_listing",
+    "line_starts",
     "make_writer",
+    "no_documents_message",
     "prepare_resume",
     "read_source",
     "run",

@@ -54,14 +54,15 @@ def main() -> None:
 @click.option("--resume", is_flag=True, help="Skip documents already in --output (jsonl, csv): continue an interrupted run.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Worker processes (one engine each); with --engine ray, actors (default: every CPU of the cluster).")
-@click.option("--encoding", default=None, metavar="NAME", help="Fallback encoding for files that are not UTF-8 (e.g. cp1252).")
+@click.option("--encoding", default=None, metavar="NAME", help="Fallback encoding for files that are not UTF-8 (e.g. cp1252); utf-16-le or utf-16-be for UTF-16 without a byte-order mark.")
 @click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Score in this machine's processes or on a Ray cluster (pip install 'unspin[ray]').")
 @click.option("--address", default=None, help="Ray cluster address ('auto': the running cluster); default: start a local one.")
 def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None, include: tuple[str, ...],
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
           address: str | None) -> None:
-    """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed."""
+    """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
+    folder held no document to score."""
     from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
 
     if encoding:
@@ -83,9 +84,9 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     except Interrupted as e:
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
         sys.exit(130)
-    if summary.failed or summary.skipped or sys.stderr.isatty():
+    if summary.failed or summary.skipped or summary.empty_folders or sys.stderr.isatty():
         click.echo(summary_line(summary), err=True)
-    if summary.failed:
+    if summary.failed or summary.empty_folders:
         sys.exit(1)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -145,6 +146,23 @@ class Settings(BaseSettings):
         16, ge=0, description="Scoring requests allowed to wait for a free slot; beyond it the service answers 503 "
         "with Retry-After instead of piling up."
     )
+
+    @field_validator("languagetool_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """An http(s) URL with a host: anything else ('localhost:8081', 'ftp://…', a typo) is a
+        configuration error now, not an "unreachable server" on every check later."""
+        if value is None or not value.strip():
+            return None
+        url = value.strip()
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+        except ValueError as e:
+            raise ValueError(f"not a valid URL ({e})") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+            raise ValueError("must be an http:// or https:// URL with a host, e.g. http://localhost:8081")
+        return url
 
 
 def get_settings() -> Settings:

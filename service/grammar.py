@@ -294,16 +294,38 @@ def _client_class():
     return _TimedLanguageTool
 
 
-def local_languagetool(ltp_path: Path | None) -> str | None:
-    """The version of an unpacked LanguageTool under ``ltp_path`` usable with Java on PATH, else None."""
-    if ltp_path is None or not Path(ltp_path).is_dir() or shutil.which("java") is None:
-        return None
+def _local_versions(ltp_path: Path) -> list[str]:
+    """Versions of the unpacked LanguageTool-X.Y distributions (with their jar) in ``ltp_path``."""
     versions = []
     for d in Path(ltp_path).glob("LanguageTool-*"):
         m = re.fullmatch(r"LanguageTool-(\d+\.\d+|\d{8}|latest)", d.name)
         if m and d.is_dir() and any((d / j).exists() for j in ("languagetool-server.jar", "languagetool.jar")):
             versions.append(m.group(1))
-    return max(versions, default=None)
+    return versions
+
+
+def local_languagetool(ltp_path: Path | None) -> str | None:
+    """The version of an unpacked LanguageTool under ``ltp_path`` usable with Java on PATH, else None."""
+    if ltp_path is None or not Path(ltp_path).is_dir() or shutil.which("java") is None:
+        return None
+    return max(_local_versions(ltp_path), default=None)
+
+
+def local_languagetool_problem(ltp_path: Path | None) -> str | None:
+    """Why ``LTP_PATH`` cannot start a local LanguageTool (a grammar status reason), or None when it
+    can or is not set."""
+    if ltp_path is None:
+        return None
+    where = f"LTP_PATH={str(ltp_path)!r}"
+    if not Path(ltp_path).is_dir():
+        why = "is not a folder"
+    elif not _local_versions(ltp_path):
+        why = "holds no unpacked LanguageTool-X.Y with languagetool-server.jar"
+    elif shutil.which("java") is None:
+        why = "holds a LanguageTool, but no 'java' is on PATH to run it"
+    else:
+        return None
+    return f"no local LanguageTool: {where} {why} (and UNSPIN_LANGUAGETOOL_URL is not set)"
 
 
 class GrammarChecker:
@@ -324,9 +346,13 @@ class GrammarChecker:
         timeout: float = 10.0,
         ping_timeout: float = 2.0,
         max_chars: int = 20_000,
+        unusable: str | None = None,
     ) -> None:
-        if not url and not local_version:
-            raise ValueError("GrammarChecker needs a server URL or a local LanguageTool version")
+        if not url and not local_version and not unusable:
+            raise ValueError("GrammarChecker needs a server URL, a local LanguageTool version or why there is none")
+        #: why no server can be asked although one was configured (LTP_PATH set but unusable): every
+        #: check then reports this reason instead of the generic "no LanguageTool server configured"
+        self.unusable = None if url or local_version else unusable
         self.url = url.rstrip("/") if url else None
         self.local_version = local_version
         self.ltp_path = ltp_path
@@ -340,14 +366,20 @@ class GrammarChecker:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "GrammarChecker | None":
-        """The checker the settings ask for, or None (no URL and no local LanguageTool)."""
+        """The checker the settings ask for, or None (no URL and no ``LTP_PATH``).
+
+        With ``LTP_PATH`` set to a folder that cannot start a LanguageTool (missing, no
+        ``LanguageTool-X.Y`` inside, no Java) and no URL, a checker that never checks and says why.
+        """
         local = None if settings.languagetool_url else local_languagetool(settings.ltp_path)
-        if not settings.languagetool_url and not local:
+        problem = None if settings.languagetool_url or local else local_languagetool_problem(settings.ltp_path)
+        if not settings.languagetool_url and not local and not problem:
             return None
         return cls(
             settings.languagetool_url,
             local_version=local,
-            ltp_path=settings.ltp_path if local else None,
+            unusable=problem,
+            ltp_path=settings.ltp_path if local or problem else None,
             language=settings.languagetool_language,
             level=settings.languagetool_level,
             timeout=settings.languagetool_timeout,
@@ -357,7 +389,9 @@ class GrammarChecker:
 
     @property
     def server(self) -> str:
-        """Where the checks go: the URL, or ``local LanguageTool X.Y``."""
+        """Where the checks go: the URL, or ``local LanguageTool X.Y`` (``unusable LTP_PATH …``: nowhere)."""
+        if self.unusable:
+            return f"unusable LTP_PATH {self.ltp_path}"
         return self.url or f"local LanguageTool {self.local_version}"
 
     def _build(self, timeout: float) -> Any:
@@ -383,6 +417,8 @@ class GrammarChecker:
 
     def check(self, text: str) -> GrammarResult:
         """Check ``text``; matches carry code-point offsets into ``text``. Never raises for server trouble."""
+        if self.unusable:  # a configuration problem, said once per report (not logged for every check)
+            return GrammarResult(status=GrammarStatus(checked=False, reason=self.unusable))
         try:
             client = self._get_client()
         except Exception as e:  # noqa: BLE001 - any failure to build the client is a reason, not a crash
@@ -402,6 +438,8 @@ class GrammarChecker:
 
     def warm_up(self) -> GrammarStatus:
         """One small check so the JVM loads its rules now, not in a user's request (5-6 s). Never raises."""
+        if self.unusable:  # said once at start-up; each report says it again
+            log.warning("grammar not checked: %s", self.unusable)
         try:
             return self.check("This is a short warm-up sentence for the grammar checker.").status
         except Exception as e:  # noqa: BLE001 - belt and braces: check itself does not raise
@@ -414,6 +452,8 @@ class GrammarChecker:
         (building one queries ``/v2/languages`` and checks the language is offered); for a local one,
         whether its process is alive and answers.
         """
+        if self.unusable:
+            return GrammarStatus(checked=False, reason=self.unusable)
         try:
             if self.url:
                 self._build(self.ping_timeout)

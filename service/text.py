@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Literal, Sequence
 
@@ -50,16 +51,67 @@ BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xfe\xff", "utf-16-be"),
 )
 _ALLOWED_CONTROLS = frozenset("\t\n\r\x0b\x0c")
+#: Control characters other than the allowed ones (tab and line breaks): NUL, U+0001-U+0008, U+000E-U+001F, DEL.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+#: Text with more than this share of control characters (other than tab and line breaks) is binary.
+BINARY_CONTROL_SHARE = 0.1
+#: Codecs (canonical names) whose text holds NUL bytes even when it is plain letters.
+WIDE_CODECS = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
+
+
+def count_controls(text: str) -> int:
+    """How many characters of ``text`` are control characters other than tab and line breaks (NUL counts)."""
+    return len(_CONTROL_RE.findall(text))
 
 
 def _looks_binary(text: str) -> bool:
-    """True when ``text`` holds NUL characters or more than 10% other control characters."""
+    """True when ``text`` holds NUL characters or more than 10% (:data:`BINARY_CONTROL_SHARE`) other
+    control characters."""
     if not text:
         return False
     if "\x00" in text:
         return True
-    controls = sum(1 for c in text if (c < " " or c == "\x7f") and c not in _ALLOWED_CONTROLS)
-    return controls > 0.1 * len(text)
+    return count_controls(text) > BINARY_CONTROL_SHARE * len(text)
+
+
+def is_wide(encoding: str | None) -> bool:
+    """Whether ``encoding`` names UTF-16 or UTF-32 (in any spelling), whose bytes hold NULs even for plain letters."""
+    if not encoding:
+        return False
+    try:
+        return codecs.lookup(encoding).name in WIDE_CODECS
+    except (LookupError, TypeError, ValueError):
+        return False
+
+
+def nul_message(encoding: str | None = None) -> str:
+    """Why bytes holding NUL are refused as binary; unless ``encoding`` (the one the user named) is
+    UTF-16 or UTF-32 already, with the hint that such text without a byte-order mark needs its encoding named."""
+    if is_wide(encoding):
+        return "looks like binary data, not text (it contains NUL characters)"
+    return ("looks like binary data, not text (it contains NUL bytes); UTF-16 text without a byte-order mark "
+            "needs --encoding utf-16-le or utf-16-be (UTF-32: utf-32-le or utf-32-be)")
+
+
+def no_bom_message(encoding: str) -> str:
+    """Why bytes without a byte-order mark cannot be read as ``encoding`` when it is ``utf-16`` or
+    ``utf-32`` without a byte order: the hint names the codecs that take them."""
+    name = codecs.lookup(encoding).name
+    return (f"cannot be decoded as {name.upper()}: {name.upper()} stream does not start with BOM; "
+            f"without a byte-order mark name the byte order: --encoding {name}-le or {name}-be")
+
+
+def _decode_named(data: bytes, encoding: str) -> str:
+    """``data`` (without a byte-order mark) decoded with the user's ``encoding``.
+
+    Raises:
+        InputError: ``encoding`` is ``utf-16`` or ``utf-32`` without a byte order, which bytes
+            without a byte-order mark do not tell (Python would guess the machine's order).
+        LookupError, UnicodeDecodeError: as :meth:`bytes.decode`.
+    """
+    if codecs.lookup(encoding).name in ("utf-16", "utf-32"):
+        raise InputError(no_bom_message(encoding))
+    return data.decode(encoding)
 
 
 def decode(data: bytes, fallback: str | None = None) -> str:
@@ -67,11 +119,13 @@ def decode(data: bytes, fallback: str | None = None) -> str:
 
     UTF-8 is expected (a UTF-8 BOM is stripped); UTF-16 and UTF-32 are accepted with a BOM.
     When the bytes are not valid UTF-8 and ``fallback`` names an encoding (e.g. ``"cp1252"``),
-    that encoding is used instead.
+    that encoding is used instead. When ``fallback`` names UTF-16 or UTF-32 with its byte order
+    (``utf-16-le``), bytes without a byte-order mark that hold NUL bytes are decoded with it
+    before NUL bytes would mark them as binary.
 
     Raises:
-        InputError: binary data, invalid UTF-8 without a usable fallback, or an unknown
-            fallback encoding.
+        InputError: binary data, invalid UTF-8 without a usable fallback, an unknown fallback
+            encoding, or ``utf-16``/``utf-32`` without a byte order for bytes without a byte-order mark.
     """
     for bom, encoding in BOMS:
         if data.startswith(bom):
@@ -87,7 +141,18 @@ def decode(data: bytes, fallback: str | None = None) -> str:
             return text
 
     if b"\x00" in data:
-        raise InputError("looks like binary data, not text (it contains NUL bytes)")
+        if not is_wide(fallback):
+            raise InputError(nul_message(fallback))
+        try:  # UTF-16 or UTF-32 without a byte-order mark, named by the user: NUL bytes are expected
+            text = _decode_named(data, fallback)
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"looks like binary data, not text: it contains NUL bytes and is not valid {fallback.upper()} "
+                f"(byte offset {exc.start})"
+            ) from None
+        if _looks_binary(text):
+            raise InputError(nul_message(fallback) if "\x00" in text else "looks like binary data, not text")
+        return text
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,7 +164,7 @@ def decode(data: bytes, fallback: str | None = None) -> str:
                 "send UTF-8 or name a fallback encoding such as cp1252"
             ) from None
         try:
-            text = data.decode(fallback)
+            text = _decode_named(data, fallback)
         except LookupError:
             raise InputError(f"unknown fallback encoding {fallback!r}") from None
         except UnicodeDecodeError as exc2:
@@ -167,10 +232,15 @@ def check_characters(text: str) -> None:
 # --------------------------------------------------------------------------- data types
 
 _L = r"[^\W\d_]"  # one letter
-_WORD_PART = rf"(?:(?:{_L}\.)+{_L}\.?|{_L}+)"  # "U.S.", "p.m", or a run of letters
+#: combining marks (an accent written as its own code point after its letter, as in decomposed
+#: "café"): part of the letter before them, never a token or a span boundary of their own
+_M = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+_LM = rf"{_L}{_M}*"  # a letter with its marks
+_WORD_PART = rf"(?:(?:{_LM}\.)+{_LM}\.?|(?:{_LM})+)"  # "U.S.", "p.m", or a run of letters
 _WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑'’ʼ]{_WORD_PART})*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
 _NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
+_MARKS_RE = re.compile(rf"{_M}+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +253,10 @@ class Token:
 
     @property
     def norm(self) -> str:
-        """Lower case with curly apostrophes (’) as ' and Unicode hyphens as -."""
-        return self.text.lower().translate(_NORM_TABLE)
+        """Lower case, composed (NFC: a decomposed "café" reads as the composed one), with curly
+        apostrophes (’) as ' and Unicode hyphens as -."""
+        text = self.text if self.text.isascii() else unicodedata.normalize("NFC", self.text)
+        return text.lower().translate(_NORM_TABLE)
 
     @property
     def is_word(self) -> bool:
@@ -288,7 +360,7 @@ def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, 
 
 
 def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Rejoin what syntok split: clitics, camelCase, "U.S" + ".", hyphenated compounds."""
+    """Rejoin what syntok split: clitics, camelCase, "U.S" + ".", hyphenated compounds, accents."""
     out: list[tuple[int, int]] = []
     for s, e in spans:
         if out:
@@ -297,7 +369,8 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             join = False
             if pe == s:
                 join = (
-                    (prev[-1].isalpha() and (_CLITIC_RE.fullmatch(cur) is not None or cur[0].isalpha()))
+                    _MARKS_RE.fullmatch(cur) is not None  # an accent syntok split from its letter
+                    or (prev[-1].isalpha() and (_CLITIC_RE.fullmatch(cur) is not None or cur[0].isalpha()))
                     or (cur == "." and _ABBR_NO_DOT_RE.fullmatch(prev) is not None)
                 )
             elif s == pe + 1 and text[pe] in _HYPHENS:

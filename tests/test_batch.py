@@ -161,6 +161,25 @@ def test_large_files_are_scored_in_parts(engine, seeds, tmp_path):
     assert not out.ok and "binary" in out.error
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_large_files_are_cut_at_any_line_break(seeds, tmp_path, newline):
+    """Parts of a CR-only or CRLF file are cut where the LF version of the same text is cut
+    (never inside a sentence at a space, never between the CR and the LF of a CRLF)."""
+    from service.batch import iter_parts
+
+    text = seeds["002_2ef1442c87ee1781.txt"] + "\n\n" + seeds["000_37063bd84aa4b837.txt"]
+    lf = tmp_path / "lf.txt"
+    lf.write_text(text, newline="")
+    other = tmp_path / "other.txt"
+    other.write_text(text.replace("\n", newline), newline="")
+    lf_parts = list(iter_parts(Source("lf.txt", lf), max_chars=1500))
+    parts = list(iter_parts(Source("other.txt", other), max_chars=1500))
+    assert "".join(parts) == text.replace("\n", newline)
+    assert all(p.endswith(newline) for p in parts[:-1])
+    if newline == "\r":
+        assert [len(p) for p in parts] == [len(p) for p in lf_parts]
+
+
 def test_cli_globs(runner, docs):
     res = invoke(runner, "score", "--format", "jsonl", "--include", "*.txt", "--exclude", "b.*", docs)
     assert res.exit_code == 0, res.output
@@ -396,7 +415,8 @@ def test_large_file_refused_by_its_codec_is_an_error_record(engine, tmp_path):
     path = tmp_path / "big.txt"
     path.write_bytes("Caf\u00e9 prices rose again on Tuesday.\n".encode("latin-1") * 100)
     out = score_source(_small_engine(engine), Source("big.txt", path), encoding="utf-16")
-    assert out.error == "cannot be decoded as UTF-16: UTF-16 stream does not start with BOM"
+    assert out.error == ("cannot be decoded as UTF-16: UTF-16 stream does not start with BOM; without a byte-order "
+                         "mark name the byte order: --encoding utf-16-le or utf-16-be")
 
 
 def test_lone_surrogates_are_error_records(runner, engine, docs, tmp_path):

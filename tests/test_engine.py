@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+import unicodedata
 
 import numpy as np
 import pytest
@@ -313,6 +314,26 @@ def test_hard_wrapped_paragraph_gives_same_spans(engine, per_line_paragraphs, ne
             (s.start, s.end, s.score) for s in one.sentences
         ]
         assert two.stats.words == one.stats.words
+
+
+def test_decomposed_accents_score_like_composed(engine):
+    """Accents written as combining marks (NFD) neither split a word nor change its scores: the
+    spans are those of the composed text, each ending after its last mark."""
+    composed = (
+        "The café owner said the strategy comes at an essential moment, said the attaché. "
+        "Competition in between terrific powers is rising, the fiancé stated."
+    )
+    decomposed = unicodedata.normalize("NFD", composed)
+    one = engine.score(composed, threshold=0.0)
+    two = engine.score(decomposed, threshold=0.0)
+    assert_offsets(decomposed, two)
+
+    def key(r: Report) -> list:
+        return [(unicodedata.normalize("NFC", s.text), [x.text for x in s.suggestions], s.score) for s in r.spans]
+
+    assert key(two) == key(one)
+    for s in two.spans:
+        assert s.end == len(decomposed) or unicodedata.category(decomposed[s.end])[0] != "M"
 
 
 # --------------------------------------------------------------------------- input errors

@@ -248,7 +248,8 @@ def test_from_settings_disabled_without_server(tmp_path) -> None:
     from service.config import Settings
 
     assert GrammarChecker.from_settings(Settings(languagetool_url=None, ltp_path=None)) is None
-    assert GrammarChecker.from_settings(Settings(languagetool_url=None, ltp_path=tmp_path)) is None  # no LT there
+    unusable = GrammarChecker.from_settings(Settings(languagetool_url=None, ltp_path=tmp_path))  # no LT there
+    assert unusable is not None and "LTP_PATH" in unusable.check("Hi there.").status.reason  # says why
     c = GrammarChecker.from_settings(Settings(languagetool_url="http://127.0.0.1:9/", languagetool_timeout=3))
     assert c is not None and c.url == "http://127.0.0.1:9" and c.timeout == 3
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,22 @@ def test_astral_characters_keep_code_point_offsets() -> None:
     assert (great.start, great.end) == (3, 8)
     line = next(t for s in sentences for t in s.tokens if t.text == "line")
     assert text[line.start - 1] == "🤖"
+
+
+def test_decomposed_accents_stay_with_their_letters() -> None:
+    # "café" written as "cafe" + U+0301: the accent is part of the word, never a token of its own,
+    # and the word reads (norm) as the composed one, so both forms score alike
+    composed = "The café owner met the fiancé and the attaché."
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert decomposed != composed
+    sentences = segment(decomposed)
+    assert_exact(decomposed, sentences)
+    tokens = [t for s in sentences for t in s.tokens]
+    words = [t for t in tokens if t.is_word]
+    assert [t.norm for t in words] == [t.norm for s in segment(composed) for t in s.tokens if t.is_word]
+    assert all(not unicodedata.category(decomposed[t.start])[0] == "M" for t in tokens)
+    assert all(t.end == len(decomposed) or unicodedata.category(decomposed[t.end])[0] != "M" for t in tokens)
+    assert "attaché" in [t.norm for t in words]
 
 
 def test_hard_wrapped_sentence_continues_and_blank_line_ends_paragraph() -> None:

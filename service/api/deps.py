@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import UploadFile
 
 from service.api.batching import Scorer
 from service.api.gate import Gate
@@ -80,8 +81,9 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def media_type(request: Request) -> tuple[str, str | None]:
-    """The request's media type (lower case, no parameters) and its charset parameter, if any."""
+def media_type(request: Request | UploadFile) -> tuple[str, str | None]:
+    """The media type (lower case, no parameters) of a request or of a multipart file part, and its
+    charset parameter, if any."""
     raw = request.headers.get("content-type", "")
     kind, *params = [p.strip() for p in raw.split(";")]
     charset = None
@@ -92,20 +94,24 @@ def media_type(request: Request) -> tuple[str, str | None]:
     return kind.lower(), charset
 
 
-def decode_body(body: bytes, charset: str | None = None) -> str:
-    """Decode a request body strictly: 415 when the charset is not a text encoding Python knows,
-    400 when the body is not valid in it (UTF-8 by default)."""
-    enc = charset or "utf-8"
+def body_codec(charset: str | None = None) -> str:
+    """The codec of a declared charset (UTF-8 when none): 415 when it is not a text encoding Python knows."""
     try:
-        enc = text_codec(enc)
+        return text_codec(charset or "utf-8")
     except InputError as e:
         raise HTTPException(415, f"{e}; send UTF-8") from None
+
+
+def decode_body(body: bytes, charset: str | None = None, what: str = "the request body") -> str:
+    """Decode a request body (or ``what`` else) strictly: 415 when the charset is not a text encoding
+    Python knows, 400 when the body is not valid in it (UTF-8 by default)."""
+    enc = body_codec(charset)
     try:
         text = body.decode(enc)
     except UnicodeDecodeError as e:
-        raise HTTPException(400, f"the request body is not valid {enc.upper()} (byte offset {e.start})") from None
+        raise HTTPException(400, f"{what} is not valid {enc.upper()} (byte offset {e.start})") from None
     except UnicodeError as e:
-        raise HTTPException(400, f"the request body is not valid {enc.upper()} ({e})") from None
+        raise HTTPException(400, f"{what} is not valid {enc.upper()} ({e})") from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -120,10 +126,12 @@ def query_params(request: Request) -> dict[str, str]:
     return strict_pairs(raw, "a query parameter")
 
 
-def strict_pairs(raw: str, what: str) -> dict[str, str]:
+def strict_pairs(raw: str, what: str, encoding: str = "utf-8") -> dict[str, str]:
     """The ``name=value`` pairs of a URL-encoded string (the last of repeated names), with
-    percent-escapes decoded strictly: 400 naming ``what`` when one is not valid UTF-8."""
+    percent-escapes decoded strictly in ``encoding``: 400 naming ``what`` when one is not valid in it."""
     try:
-        return dict(parse_qsl(raw, keep_blank_values=True, errors="strict"))
+        return dict(parse_qsl(raw, keep_blank_values=True, encoding=encoding, errors="strict"))
     except UnicodeDecodeError as e:
-        raise HTTPException(400, f"{what} is not valid UTF-8 (byte offset {e.start})") from None
+        raise HTTPException(400, f"{what} is not valid {encoding.upper()} (byte offset {e.start})") from None
+    except UnicodeError as e:
+        raise HTTPException(400, f"{what} is not valid {encoding.upper()} ({e})") from None

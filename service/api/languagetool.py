@@ -228,6 +228,20 @@ def _rule(span: Span) -> tuple[dict, str, str, str]:
     return rule, str(ev.get("message", span.kind)), str(ev.get("short_message", "")), str(ev.get("type_name", "Other"))
 
 
+def warnings(report: Report) -> dict:
+    """LanguageTool's ``warnings`` block: results are incomplete when grammar was not checked (no
+    LanguageTool server configured, or it was down, slow or broken), with the reason, as
+    LanguageTool itself says ``incompleteResults: true`` with an ``incompleteResultsReason``."""
+    if report.grammar.checked:
+        return {"incompleteResults": False}
+    why = (report.grammar.reason or "no reason given").rstrip(".")
+    reason = (
+        f"Grammar and spelling were not checked, so results are incomplete: {why}. "
+        f"Matches for spun or paraphrased wording (rule {SPUN_RULE_ID}) are still included."
+    )
+    return {"incompleteResults": True, "incompleteResultsReason": reason}
+
+
 def check_payload(report: Report, text: CheckText, language: Language, detected: bool, rules: RuleFilter) -> dict:
     """The ``/v2/check`` answer for a report of ``text.plain``."""
     plain = text.plain
@@ -273,7 +287,7 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
     lang = {"name": language.name, "code": language.code}
     return {
         "software": software(),
-        "warnings": {"incompleteResults": False},
+        "warnings": warnings(report),
         "language": {
             **lang,
             "detectedLanguage": {**lang, "confidence": 1.0 if not detected else 0.9, "source": "unspin"},

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.deps import (
     AppState,
+    body_codec,
     decode_body,
     get_state,
     key_is_valid,
@@ -31,16 +32,20 @@ from service.api.languagetool import (
     resolve_language,
 )
 from service.engine import Engine
-from service.report import Report
+from service.report import GrammarStatus, Report
 from service.text import InputError, check_characters
 
 router = APIRouter(prefix="/v2", tags=["LanguageTool protocol"])
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _LEVELS = ("default", "picky")
+_TEXT_FIELDS = ("text", "data")  # read from a multipart file part too
 
 
 def _error(status: int, message: str) -> PlainTextResponse:
+    # a message may quote what the client sent (a language code), which a declared charset such as
+    # UTF-7 can make a lone surrogate: escape those, as UTF-8 cannot carry them
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return PlainTextResponse(f"Error: {message}", status_code=status)
 
 
@@ -48,22 +53,30 @@ async def _params(request: Request, state: AppState) -> dict[str, str]:
     """Query string and form fields (LanguageTool accepts both, and GET as well as POST)."""
     params = query_params(request)
     if request.method == "POST":
-        kind, _ = media_type(request)
-        body = await read_body(request, state.settings.max_body_bytes)
+        kind, charset = media_type(request)
+        limit = state.settings.max_body_bytes
+        body = await read_body(request, limit)
         if body:
             if kind not in _FORM_TYPES:
                 raise HTTPException(415, f"send the parameters form-encoded ({_FORM_TYPES[0]}), not {kind or 'no content type'!r}")
             if kind == _FORM_TYPES[0]:
-                # parsed here, strictly: invalid UTF-8 is refused rather than silently replaced
-                params.update(strict_pairs(decode_body(body), "a form field"))
+                # parsed here, strictly, in the declared charset (UTF-8 by default): bytes not valid in
+                # it are refused rather than silently replaced
+                codec = body_codec(charset)
+                params.update(strict_pairs(decode_body(body, codec), "a form field", codec))
             else:
-                try:
-                    form = await request.form()
+                try:  # a part may be as large as the whole body (Starlette's default is 1 MiB a part)
+                    form = await request.form(max_part_size=limit)
                 except StarletteHTTPException as e:  # a malformed multipart body
                     raise HTTPException(400, str(e.detail)) from None
-                for key, value in form.items():
-                    if isinstance(value, str):
-                        params[key] = value
+                try:
+                    for key, value in form.items():
+                        if isinstance(value, str):
+                            params[key] = value
+                        elif key in _TEXT_FIELDS:  # a file part (curl -F text=@file.txt): its content is the text
+                            params[key] = decode_body(await value.read(), media_type(value)[1], f"the {key!r} file part")
+                finally:
+                    await form.close()
     return params
 
 
@@ -96,6 +109,8 @@ async def check(request: Request, state: AppState = Depends(get_state)):
         else:
             raise ProtocolError("Missing 'text' or 'data' parameter")
         check_characters(text.plain)
+        if text.to_original is not None:  # data=: the markup too, which the answer quotes in contexts
+            check_characters(text.original)
     except (ProtocolError, InputError) as e:
         return _error(400, str(e))
     limit = state.settings.max_chars
@@ -109,8 +124,8 @@ async def check(request: Request, state: AppState = Depends(get_state)):
         report = await state.scorer.score(engine, text.plain, grammar=True)
         state.metrics.words.inc(report.stats.words)
         state.metrics.documents.inc()
-    else:  # LanguageTool answers an empty text with no matches, not an error
-        report = Report(score=0.0, label="clean", lm=engine.lm.name)
+    else:  # LanguageTool answers an empty text with no matches, not an error; nothing was left unchecked
+        report = Report(score=0.0, label="clean", lm=engine.lm.name, grammar=GrammarStatus(checked=True, reason=""))
     return JSONResponse(check_payload(report, text, language, detected, rules))
 
 

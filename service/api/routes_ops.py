@@ -24,7 +24,7 @@ async def healthz() -> Health:
 async def _grammar(state: AppState) -> GrammarReadiness:
     checker = getattr(state.engine, "grammar", None) if state.engine is not None else None
     if checker is None:
-        if state.settings.languagetool_url:
+        if state.settings.languagetool_url or state.settings.ltp_path is not None:
             return GrammarReadiness(configured=True, reachable=None, detail="the engine is not loaded yet")
         return GrammarReadiness(configured=False, detail="no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL): grammar is not checked")
     with anyio.move_on_after(PING_SECONDS) as scope:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import TypeVar
+
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from service.api.batching import Scorer
 from service.api.deps import (
@@ -52,8 +56,46 @@ _BATCH_BODY = {
 }
 
 
+def _printable(value: object) -> object:
+    """``value`` with lone surrogates escaped (``\\udc00``): an answer is UTF-8, which cannot carry them."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8") if isinstance(value, str) else value
+
+
 def _validation_error(e: ValidationError) -> HTTPException:
-    return HTTPException(422, e.errors(include_url=False, include_context=False, include_input=False))
+    errors = e.errors(include_url=False, include_context=False, include_input=False)
+    for err in errors:  # an unknown field's name is the client's, and may hold a lone surrogate
+        err["loc"] = tuple(_printable(x) for x in err["loc"])
+        err["msg"] = _printable(err["msg"])
+    return HTTPException(422, errors)
+
+
+M = TypeVar("M", bound=BaseModel)
+#: a JSON escape of a UTF-16 surrogate (``\ud800``), paired or not
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _from_json(model: type[M], raw: str) -> M:
+    """``model`` from a JSON body.
+
+    Pydantic's JSON parser refuses an escaped lone surrogate (``"\\ud800"``), which is valid JSON
+    syntax: the whole body would be "Invalid JSON". Such a body is parsed again with Python's
+    ``json`` module, which takes it, and validated from that, so that the text holding the surrogate
+    is refused like any other text that cannot be scored (422 with the engine's message; in its own
+    slot in a batch). Any other invalid JSON keeps pydantic's error.
+
+    Raises:
+        ValidationError: invalid JSON or a body the model does not take.
+    """
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as e:
+        if not (_SURROGATE_ESCAPE.search(raw) and all(err["type"] == "json_invalid" for err in e.errors())):
+            raise
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise e from None
+        return model.model_validate(data)
 
 
 async def _score_request(request: Request, state: AppState) -> ScoreRequest:
@@ -65,7 +107,7 @@ async def _score_request(request: Request, state: AppState) -> ScoreRequest:
     raw = decode_body(body, charset)
     try:
         if kind == "application/json":
-            return ScoreRequest.model_validate_json(raw)
+            return _from_json(ScoreRequest, raw)
         q = query_params(request)
         doc_id = q.pop("id", None)
         return ScoreRequest(text=raw, id=doc_id, options=ScoreOptions.model_validate(q))
@@ -126,7 +168,7 @@ async def score_batch(request: Request, state: AppState = Depends(get_state),
         raise HTTPException(415, f"send application/json, not {kind or 'no content type'!r}")
     raw = decode_body(await read_body(request, state.settings.max_body_bytes), charset)
     try:
-        req = BatchRequest.model_validate_json(raw)
+        req = _from_json(BatchRequest, raw)
     except ValidationError as e:
         raise _validation_error(e) from None
     limit = state.settings.max_batch_documents

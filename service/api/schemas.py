@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,6 +30,16 @@ class ScoreOptions(BaseModel):
         return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_lone_surrogate(value: object) -> object:
+    """An id is echoed back in UTF-8, which cannot carry a lone surrogate (a JSON ``"\\ud800"``)."""
+    if isinstance(value, str) and _SURROGATE.search(value):
+        raise ValueError("must not hold a lone surrogate (U+D800-U+DFFF): not a Unicode character")
+    return value
+
+
 class ScoreRequest(BaseModel):
     """One document to score."""
 
@@ -38,6 +49,8 @@ class ScoreRequest(BaseModel):
     id: str | None = Field(None, max_length=200, description="Echoed back in the report.")
     options: ScoreOptions = Field(default_factory=ScoreOptions)
 
+    _id_is_text = field_validator("id", mode="before")(_no_lone_surrogate)
+
 
 class BatchDocument(BaseModel):
     """One document of a batch."""
@@ -46,6 +59,8 @@ class BatchDocument(BaseModel):
 
     id: str | None = Field(None, max_length=200)
     text: str
+
+    _id_is_text = field_validator("id", mode="before")(_no_lone_surrogate)
 
 
 class BatchRequest(BaseModel):
