@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
-from service.evaluation import EvalDoc, evaluate, load_gold, match_spans, suggestion_hits
+from service.evaluation import EvalDoc, evaluate, load_gold, match_spans, proportion_interval, suggestion_hits
 from service.report import Span, Suggestion
 from service.spinner import GoldSpan
 
@@ -74,9 +75,30 @@ def test_known_numbers():
     assert m.false_flags_per_1k == pytest.approx(1.0)
     # AUC: spun scores {0.9, 0.1} vs clean {0.2, 0.95}: pairs won 0.9>0.2 -> 1 of 4
     assert m.auc == pytest.approx(0.25)
+    assert (m.n_top3, m.top3_over_gold) == (2, pytest.approx(2 / 6))
+    assert m.precision_interval == pytest.approx(_wilson(2, 3))
+    assert m.recall_interval == pytest.approx(_wilson(2, 6))
+    assert m.top3_over_gold_interval == pytest.approx(_wilson(2, 6))
     table = m.as_table()
     assert table.startswith("| metric | value |") and "span F1" in table and "66.7 %" in table
+    assert "| span recall | 33.3 % (95 % CI 9.7–70.0) |" in table
     assert m.to_dict()["n_matched"] == 2
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval written out (95 %), to check the library's against."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.parametrize("k,n", [(0, 5), (5, 5), (41, 67), (30, 67), (1, 1000)])
+def test_proportion_interval_is_wilsons(k, n):
+    low, high = proportion_interval(k, n)
+    assert (low, high) == pytest.approx(_wilson(k, n))
+    assert 0.0 <= low <= k / n <= high <= 1.0
+    assert proportion_interval(0, 0) is None
 
 
 def test_sentences_are_counted_apart():
