@@ -30,6 +30,27 @@ class FiniteFloat(click.FloatRange):
         return number
 
 
+class OutputFile(click.Path):
+    """A file a command writes when its work is done (a trained model): checked when the command
+    line is parsed, before any work, so that a missing or read-only folder does not cost a run."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, writable=True)
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        import os
+
+        path = super().convert(value, param, ctx)
+        if not os.fsdecode(path):
+            self.fail("an empty path names no file.", param, ctx)
+        folder = Path(os.fsdecode(path)).parent
+        if not folder.is_dir():
+            self.fail(f"cannot write {os.fsdecode(path)!r}: the folder {str(folder)!r} does not exist.", param, ctx)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            self.fail(f"cannot write {os.fsdecode(path)!r}: the folder {str(folder)!r} is not writable.", param, ctx)
+        return path
+
+
 @click.group()
 @click.version_option(package_name="unspin")
 def main() -> None:
@@ -105,29 +126,53 @@ def _read_docs(path: str) -> list[dict]:
 
 @main.command("eval")
 @click.option("--gold", "gold_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL: one document per line, {\"path\" or \"text\", \"spans\": [{start, end, text, original}]}.")
+              help="JSONL: one document per line, {\"path\" or \"text\", \"spans\": [{start, end, text, original}]} "
+                   "(\"spans\": [] for a clean document).")
 @click.option("--texts", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder the gold file's \"path\" entries are relative to (default: the gold file's folder).")
 @click.option("--clean", "clean_paths", multiple=True, type=click.Path(exists=True),
-              help="Clean documents (folder of texts or JSONL with \"text\"): false flags per 1,000 words.")
-@click.option("--limit", type=int, default=None, help="Use at most this many documents from each source.")
+              help="Clean documents: false flags per 1,000 words. A folder gives its text files (*.txt, *.text, *.md, "
+                   "no suffix); a file is JSON lines ({\"text\": ...} per line) when named *.jsonl or *.ndjson or "
+                   "its first line is a JSON object, else one text (repeatable).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use at most this many documents from each source.")
 @click.option("--sentence-docs", "n_sentence_docs", type=click.IntRange(0), default=0, show_default=True,
               help="Also score the first N clean documents one sentence at a time (as LanguageTool clients "
                    "send text) and report their false flags per 1,000 words.")
+@click.option("--encoding", default=None, metavar="NAME",
+              help="Fallback encoding for text files that are not UTF-8, as for 'unspin score' (JSONL is UTF-8).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
-             n_sentence_docs: int, as_json: bool) -> None:
-    """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC."""
+             n_sentence_docs: int, encoding: str | None, as_json: bool) -> None:
+    """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC.
+    Every input is read and checked before the engine loads; a problem is a usage error naming the
+    file and line (exit 2)."""
     from tqdm import tqdm
 
-    from service.engine import get_engine
-    from service.evaluation import EvalDoc, evaluate, load_gold
-    from service.text import InputError, sentence_texts
+    from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold
+    from service.text import InputError, sentence_texts, text_codec
 
-    engine = get_engine(get_settings())
+    if encoding:
+        try:
+            encoding = text_codec(encoding)
+        except InputError as e:
+            raise click.BadParameter(str(e), param_hint="--encoding") from None
+    settings = get_settings()
+    try:
+        gold_docs = load_gold(gold_path, texts, max_chars=settings.max_chars, encoding=encoding)[:limit]
+    except EvalInputError as e:
+        raise click.BadParameter(str(e), param_hint="'--gold'") from None
+    clean_docs: list[GoldDoc] = []
+    for c in clean_paths:
+        try:
+            clean_docs += load_clean(c, max_chars=settings.max_chars, encoding=encoding,
+                                     warn=lambda msg: click.echo(f"warning: {msg}", err=True))[:limit]
+        except EvalInputError as e:
+            raise click.BadParameter(str(e), param_hint="'--clean'") from None
+
+    from service.engine import get_engine
+
+    engine = get_engine(settings)
     docs: list[EvalDoc] = []
-    gold_docs = load_gold(gold_path, texts)[:limit]
-    clean_docs = [d for c in clean_paths for d in _read_docs(c)[:limit]]
     show = sys.stderr.isatty()
     checked: list[bool] = []  # grammar checked, per document
     for g in tqdm(gold_docs, desc="gold", disable=not show, file=sys.stderr):
@@ -136,12 +181,12 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))
     for c in tqdm(clean_docs, desc="clean", disable=not show, file=sys.stderr):
-        r = engine.score(c["text"])
+        r = engine.score(c.text)
         checked.append(r.grammar.checked)
-        docs.append(EvalDoc(text=c["text"], predicted=r.spans, words=r.stats.words, clean=True,
-                            score=r.score, id=c.get("id")))
+        docs.append(EvalDoc(text=c.text, predicted=r.spans, words=r.stats.words, clean=True,
+                            score=r.score, id=c.id))
     # cut into sentences as the fusion's calibration cuts them
-    one_by_one = sentence_texts(c["text"] for c in clean_docs[:n_sentence_docs])
+    one_by_one = sentence_texts(c.text for c in clean_docs[:n_sentence_docs])
     sentences: list[EvalDoc] = []
     with tqdm(total=len(one_by_one), desc="clean sentences", disable=not show, file=sys.stderr) as bar:
         for lo in range(0, len(one_by_one), 64):
@@ -156,42 +201,69 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
                else f"lm: {engine.lm.name}\ngrammar: {grammar}\n" + m.as_table())
 
 
+def _garble_corpus(corpus: str, split: str) -> None:
+    """Check a garble corpus before any model loads: readable, and with documents in ``split``."""
+    from service.spinner import DataError, read_corpus, split_of
+
+    try:
+        docs = read_corpus(corpus).docs
+    except DataError as e:
+        raise click.BadParameter(str(e), param_hint="'--corpus'") from None
+    if not docs:
+        raise click.BadParameter(f"{corpus}: no usable document (each line needs a non-empty \"body\" or \"text\")",
+                                 param_hint="'--corpus'")
+    if not any(split_of(d["id"]) == split for d in docs):
+        raise click.BadParameter(f"{corpus}: no document with text in the {'train' if split == 'train' else 'held-out'} "
+                                 f"split (of {len(docs)} usable documents; a hash of the id puts 80 % in train, "
+                                 "20 % held out)", param_hint="'--corpus'")
+
+
 @main.command("train-garble")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
-@click.option("--n", "n", type=int, default=4000, show_default=True, help="Sentences from train-split documents.")
+@click.option("--n", "n", type=click.IntRange(1), default=4000, show_default=True, help="Sentences from train-split documents.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the garble JSON.")
+@click.option("--out", "out_path", type=OutputFile(), required=True,
+              help="Where to write the garble JSON (its folder must exist).")
 def train_garble(corpus: str, n: int, seed: int, out_path: str) -> None:
     """Learn the garble score's weights on synthetic garbling of clean train-split sentences."""
-    from service.garble_eval import train_garble_model
+    from service.garble_eval import TooFewSentences, train_garble_model
     from service.lm.ngram import NGramLM
     from service.thesaurus import get_thesaurus
 
+    _garble_corpus(corpus, "train")
     settings = get_settings()
-    model, rows = train_garble_model(NGramLM(settings.ngram_path, settings.cache_dir), get_thesaurus(settings),
-                                     corpus, n, seed)
+    try:
+        model, rows = train_garble_model(NGramLM(settings.ngram_path, settings.cache_dir), get_thesaurus(settings),
+                                         corpus, n, seed)
+    except TooFewSentences as e:
+        raise click.UsageError(str(e)) from None
     model.save(Path(out_path))
     click.echo(f"{rows} sentences ({model.meta['garbled']} garbled) -> {out_path}")
 
 
 @main.command("eval-garble")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
-@click.option("--n", "n", type=int, default=1000, show_default=True, help="Sentences from held-out documents.")
+@click.option("--n", "n", type=click.IntRange(1), default=1000, show_default=True, help="Sentences from held-out documents.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
     """ROC AUC of the garble score: synthetic garbling (swaps, dropped function words, wrong-sense
-    literal substitutions) of held-out clean Reuters sentences against clean ones."""
+    literal substitutions) of held-out clean Reuters sentences against clean ones. A usage error
+    (exit 2) when the sentences drawn are not both garbled and clean (no AUC then)."""
     from service.garble import load_garble_model
-    from service.garble_eval import evaluate_garble
+    from service.garble_eval import TooFewSentences, evaluate_garble
     from service.lm.ngram import NGramLM
     from service.thesaurus import get_thesaurus
 
+    _garble_corpus(corpus, "test")
     settings = get_settings()
-    res = evaluate_garble(NGramLM(settings.ngram_path, settings.cache_dir), load_garble_model(),
-                          get_thesaurus(settings), corpus, n, seed)
+    try:
+        res = evaluate_garble(NGramLM(settings.ngram_path, settings.cache_dir), load_garble_model(),
+                              get_thesaurus(settings), corpus, n, seed)
+    except TooFewSentences as e:
+        raise click.UsageError(str(e)) from None
     if as_json:
-        click.echo(json.dumps(res, indent=2))
+        click.echo(json.dumps(res, indent=2, allow_nan=False))
         return
     click.echo(f"{res['sentences']} held-out sentences: {res['garbled']} garbled, {res['clean']} clean "
                "(language model only: no grammar check)")
@@ -204,8 +276,10 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
 @main.command("make-data")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
-@click.option("--train", "n_train", type=int, default=1000, show_default=True)
-@click.option("--test", "n_test", type=int, default=300, show_default=True)
+@click.option("--train", "n_train", type=click.IntRange(0), default=1000, show_default=True,
+              help="Train-split documents to spin (train.jsonl).")
+@click.option("--test", "n_test", type=click.IntRange(0), default=300, show_default=True,
+              help="Held-out documents to spin (test.jsonl); clean_test.jsonl takes held-out documents after them.")
 @click.option("--rate", type=FiniteFloat(0, 1), default=0.08, show_default=True, help="Fraction of eligible words spun.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--mix", "mix_name", type=click.Choice(["near", "broad", "tortured"]), default="near", show_default=True,
@@ -222,9 +296,17 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
                    "article is made to agree, as real spinners do, and the gold span takes it in.")
 def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str,
               adverbs: bool, keep_articles: bool) -> None:
-    """Spin clean documents into labelled train/test sets (+ a clean held-out set)."""
-    from service.spinner import MIXES, make_dataset
+    """Spin clean documents into labelled train/test sets (+ a clean held-out set). The corpus is
+    read and checked first: a line that is not a JSON object with an "id" and a string "body" (or
+    "text"), or a corpus that gives a requested set no document, is a usage error (exit 2) and
+    nothing is written; fewer documents than asked for is a warning on stderr."""
+    from service.spinner import MIXES, DataError, make_dataset, read_corpus, select_documents
 
+    try:
+        documents = read_corpus(corpus)
+        select_documents(documents, n_train, n_test, seed)  # refuses empty sets before any model loads
+    except DataError as e:
+        raise click.BadParameter(str(e), param_hint="'--corpus'") from None
     mix = MIXES[mix_name]
     relatedness = None
     if mix.get("embedding", 0) > 0:
@@ -233,20 +315,46 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
 
         settings = get_settings()
         relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
-    stats = make_dataset(corpus, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
+    stats = make_dataset(documents, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
                          progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness, adverbs=adverbs,
-                         articles=not keep_articles)
+                         articles=not keep_articles, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     click.echo(json.dumps(stats, indent=2))
+
+
+def _training_docs(path: str, option: str = "--data") -> list[dict]:
+    """The documents of a data file from 'unspin make-data', checked before any model loads (a
+    problem is a usage error naming the file and line)."""
+    from service.spinner import DataError, read_spun_docs
+
+    try:
+        docs = read_spun_docs(path)
+    except DataError as e:
+        raise click.BadParameter(str(e), param_hint=f"'{option}'") from None
+    if not docs:
+        raise click.BadParameter(f"{path}: no documents (the file is empty)", param_hint=f"'{option}'")
+    return docs
+
+
+def _excluded_ids(paths: tuple[str, ...]) -> set:
+    """The ids of the documents in ``--exclude`` files (JSON objects, one per line)."""
+    from service.spinner import DataError, jsonl_objects
+
+    try:
+        return {d.get("id") for p in paths for _, d in jsonl_objects(p)}
+    except DataError as e:
+        raise click.BadParameter(str(e), param_hint="'--exclude'") from None
 
 
 @main.command()
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="train.jsonl from 'unspin make-data' ({\"text\", \"clean\", \"spans\"}).")
-@click.option("--docs", "n_docs", type=int, default=500, show_default=True, help="Spun documents to learn from.")
-@click.option("--clean-docs", "n_clean", type=int, default=400, show_default=True,
-              help="Other documents' clean originals to calibrate thresholds on.")
+@click.option("--docs", "n_docs", type=click.IntRange(1), default=500, show_default=True,
+              help="Spun documents to learn from (the file's first ones).")
+@click.option("--clean-docs", "n_clean", type=click.IntRange(1), default=400, show_default=True,
+              help="Other documents' clean originals (the ones after --docs) to calibrate thresholds on.")
 @click.option("--target", type=FiniteFloat(0), default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the fusion JSON.")
+@click.option("--out", "out_path", type=OutputFile(), required=True,
+              help="Where to write the fusion JSON (its folder must exist).")
 @click.option("--prior-strength", type=FiniteFloat(0), default=DEFAULT_STRENGTH, show_default=True,
               help="Pseudo-slots shrinking each text's estimated share of spun slots towards the presumed share.")
 @click.option("--prior-target", "prior_target", type=FiniteFloat(0, 1, min_open=True), default=DEFAULT_TARGET_SHARE, show_default=True,
@@ -254,20 +362,39 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
 @click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
 def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,
           prior_target: float, no_prior: bool) -> None:
-    """Learn the fusion and its slot model from synthetic spun documents and calibrate them on clean ones."""
+    """Learn the fusion and its slot model from synthetic spun documents and calibrate them on clean ones.
+    The data is read and checked before the engine loads: too few documents to leave clean ones
+    for the threshold, or none with a spun span, is a usage error (exit 2)."""
     from tqdm import tqdm
 
     from service.engine import build_engine
     from service.scoring import FusionModel
+    from service.spinner import unspin as put_back
+    from service.training import TrainingDataError
     from service.training import train as train_fusion
 
-    docs = _read_docs(data_path)
+    docs = _training_docs(data_path)
+    spun, rest = docs[:n_docs], docs[n_docs : n_docs + n_clean]
+    if not rest:
+        raise click.BadParameter(
+            f"{data_path}: {len(docs)} documents, all among the --docs {n_docs} to learn from: none is left whose "
+            "clean original would calibrate the threshold (--clean-docs); lower --docs or use a larger file",
+            param_hint="'--data'")
+    if not any(d["spans"] for d in spun):
+        raise click.BadParameter(f"{data_path}: none of the first {len(spun)} documents has a spun span: nothing to "
+                                 "learn from", param_hint="'--data'")
+    if len(rest) < n_clean:
+        click.echo(f"warning: {data_path}: {len(rest)} documents after the --docs {n_docs} to calibrate the threshold "
+                   f"on, not the --clean-docs {n_clean} asked for", err=True)
+    clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
     engine = build_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
-    spun, clean = docs[:n_docs], [d.get("clean") or d["text"] for d in docs[n_docs : n_docs + n_clean]]
     show = sys.stderr.isatty()
-    res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
-                       prior_target_share=prior_target,
-                       progress=lambda it: tqdm(it, total=len(spun), desc="train", disable=not show, file=sys.stderr))
+    try:
+        res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
+                           prior_target_share=prior_target,
+                           progress=lambda it: tqdm(it, total=len(spun), desc="train", disable=not show, file=sys.stderr))
+    except TrainingDataError as e:
+        raise click.UsageError(f"{data_path}: {e}") from None
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}
     res.fusion.save(Path(out_path))
     meta = res.fusion.meta or {}
@@ -285,7 +412,8 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
 @click.option("--exclude", "exclude_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Skip documents whose id is in this JSONL (the fusion's training data: keep the two apart).")
 @click.option("--docs", "n_docs", type=click.IntRange(1), default=1000, show_default=True, help="Spun documents to learn from.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the detector (.npz).")
+@click.option("--out", "out_path", type=OutputFile(), required=True,
+              help="Where to write the detector (.npz; its folder must exist).")
 @click.option("--layers", type=click.IntRange(1, 6), default=DEFAULT_LAYERS, show_default=True,
               help="How many of the sentence encoder's layers to read with (their output is the state the probe sees).")
 @click.option("--rank", type=click.IntRange(1), default=16, show_default=True, help="Rank of the layers' adapters.")
@@ -299,8 +427,8 @@ def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: i
     from service.detector_training import train_detector
     from service.relatedness import Encoder, default_model_dir
 
-    skip = {d.get("id") for p in exclude_paths for d in _read_docs(p)}
-    docs = [d for d in _read_docs(data_path) if d.get("id") not in skip][:n_docs]
+    skip = _excluded_ids(exclude_paths)
+    docs = [d for d in _training_docs(data_path) if d.get("id") not in skip][:n_docs]
     show = sys.stderr.isatty()
     try:
         res = train_detector(Encoder(default_model_dir(), layers=layers), docs, Path(out_path), rank=rank, epochs=epochs,
@@ -317,7 +445,8 @@ def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: i
 @click.option("--exclude", "exclude_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Skip documents whose id is in this JSONL (the fusion's training data: keep the two apart).")
 @click.option("--docs", "n_docs", type=click.IntRange(1), default=None, help="At most this many documents of each --data.")
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True, help="Where to write the corrector (.npz).")
+@click.option("--out", "out_path", type=OutputFile(), required=True,
+              help="Where to write the corrector (.npz; its folder must exist).")
 @click.option("--epochs", type=click.IntRange(1), default=4, show_default=True, help="Passes over the training words.")
 def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, ...], n_docs: int | None, out_path: str,
                         epochs: int) -> None:
@@ -330,8 +459,8 @@ def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, .
     from service.engine import get_detector, get_relatedness
     from service.lm.ngram import NGramLM
 
-    skip = {d.get("id") for p in exclude_paths for d in _read_docs(p)}
-    docs = [d for p in data_paths for d in [d for d in _read_docs(p) if d.get("id") not in skip][:n_docs]]
+    skip = _excluded_ids(exclude_paths)
+    docs = [d for p in data_paths for d in [d for d in _training_docs(p) if d.get("id") not in skip][:n_docs]]
     settings = get_settings()  # not a whole engine: the corrector in place may not fit the detector any more
     relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
     detector = get_detector(relatedness)

@@ -6,6 +6,7 @@ The README's "Configuration" table mirrors this class.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -62,7 +63,8 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         default_factory=_default_cache_dir,
-        description="Where derived model indexes (bigram tables, WordNet folder) are cached.",
+        description="Where derived model indexes (bigram tables, WordNet folder) are cached: a folder, or one "
+        "that can be created (it is, on first use).",
     )
     wordnet_dir: Path = Field(
         Path("/usr/share/wordnet"), description="WordNet 3.0 database files (Debian's wordnet-base)."
@@ -74,7 +76,8 @@ class Settings(BaseSettings):
     lexicons: str = Field(
         "",
         description="Phrase lists of known spun -> original pairs, separated by the OS path "
-        "separator (':' on Linux). TSV/CSV 'spun<TAB>original' or a PPS export.",
+        "separator (':' on Linux). TSV/CSV 'spun<TAB>original' or a PPS export. Read when the settings are: "
+        "a missing or malformed list is a configuration error naming the file and line.",
     )
     threshold: float | None = Field(
         None,
@@ -164,6 +167,47 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host, e.g. http://localhost:8081")
         return url
 
+    @field_validator("cache_dir")
+    @classmethod
+    def _cache_folder(cls, value: Path) -> Path:
+        """A folder, or a path where one can be created: a file there, or under a file, or a
+        place where no folder can be made, is a configuration error now, not a traceback on first
+        use. Checking leaves nothing behind (a probe folder is made and removed at once)."""
+        path = Path(os.path.abspath(value))
+        if os.path.isdir(path):
+            return value
+        if os.path.lexists(path):
+            raise ValueError(f"{value} is not a folder")
+        first_missing = path
+        while not os.path.lexists(first_missing.parent) and first_missing.parent != first_missing.parent.parent:
+            first_missing = first_missing.parent
+        parent = first_missing.parent
+        if not os.path.isdir(parent):
+            raise ValueError(f"cannot create the folder {value}: {parent} is not a folder")
+        try:
+            os.mkdir(first_missing)
+        except FileExistsError:  # made meanwhile by another process
+            return value
+        except OSError as e:
+            raise ValueError(f"cannot create the folder {value} in {parent}: {e.strerror or e}") from None
+        try:
+            os.rmdir(first_missing)
+        except OSError:  # in use already by another process: keep it
+            pass
+        return value
+
+    @field_validator("lexicons")
+    @classmethod
+    def _readable_lexicons(cls, value: str) -> str:
+        """Every phrase list named loads (each file version is read once: the engine's load reuses
+        it): a missing, unreadable or malformed list is a configuration error naming its file and
+        line, not a traceback when the engine loads."""
+        if value.strip():
+            from service.lexicon import load_lexicons  # LexiconError is a ValueError
+
+            load_lexicons(value)
+        return value
+
 
 def get_settings() -> Settings:
     """Read the settings from the environment now (cheap; call again to pick up changes).
@@ -180,5 +224,6 @@ def settings_error(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         name = "UNSPIN_" + "_".join(str(x) for x in e["loc"]).upper() if e["loc"] else "UNSPIN_*"
-        lines.append(f"invalid configuration: {name}={e.get('input')!r}: {e['msg']}")
+        msg = e["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
+        lines.append(f"invalid configuration: {name}={e.get('input')!r}: {msg}")
     return "\n".join(lines)

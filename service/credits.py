@@ -19,7 +19,8 @@ flagged after a spun role). First names, names WordNet knows only as names ("Lin
 and names after a usual role are left alone.
 
 The hits take the lexicon's path through the engine (:class:`service.lexicon.LexiconHit`, list
-:data:`SOURCE` or :data:`NAME_SOURCE`): the language model and the fusion still score their
+:data:`SOURCE` or :data:`NAME_SOURCE`, marked ``builtin`` so that only they get these rules, not a
+user's list whose file has the same name): the language model and the fusion still score their
 candidates, and the span is reported with at least :data:`CREDIT_SCORE` (a name:
 :data:`NAME_SCORE`), in the list's order of candidates.
 """
@@ -94,7 +95,7 @@ def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Related
         ]
         if near:
             originals = tuple(r for _, r in sorted(near, reverse=True))
-            hits.append(LexiconHit(first, i, " ".join(t.text for t in toks[first:i]), originals, SOURCE))
+            hits.append(LexiconHit(first, i, " ".join(t.text for t in toks[first:i]), originals, SOURCE, builtin=True))
             hits.extend(_name_hits(toks, i + 1, thesaurus, relatedness))
     return hits
 
@@ -118,7 +119,7 @@ def _name_hits(toks: Sequence, start: int, thesaurus: _Thesaurus, relatedness: _
         if synonyms:
             sims = relatedness.similarities(t.norm, synonyms)
             order = np.argsort(-np.asarray(sims), kind="stable")[:MAX_NAME_SYNONYMS]
-            hits.append(LexiconHit(j, j + 1, t.text, tuple(synonyms[k] for k in order), NAME_SOURCE))
+            hits.append(LexiconHit(j, j + 1, t.text, tuple(synonyms[k] for k in order), NAME_SOURCE, builtin=True))
     return hits
 
 

@@ -76,6 +76,8 @@ class SlotResult:
     slot_prob: float | None = None
     #: index into the sentence's tokens of the "a"/"an" right before the slot (None: none there)
     article: int | None = None
+    #: the list is one the engine makes itself (service.credits), whose rule goes by its name
+    builtin: bool = False
 
     @property
     def lm_score(self) -> float:
@@ -96,7 +98,7 @@ class SlotResult:
 
     @property
     def score(self) -> float:
-        base = max(self.lm_score, _list_rule(self.lexicon).floor) if self.lexicon else self.lm_score
+        base = max(self.lm_score, _list_rule(self.lexicon, self.builtin).floor) if self.lexicon else self.lm_score
         return boosted(base, self.grammar)
 
 
@@ -154,9 +156,11 @@ _CREDIT_NAME = _ListRule(NAME_SCORE, always=False, source=CREDIT_SOURCE, suggest
 _CREDIT_RULES = {CREDIT_SOURCE: _CREDIT_LINE, NAME_SOURCE: _CREDIT_NAME}
 
 
-def _list_rule(source: str) -> _ListRule:
-    """The rule for the hits of the list named ``source`` (a slot's ``lexicon``)."""
-    return _CREDIT_RULES.get(source, _USER_LEXICON)
+def _list_rule(source: str, builtin: bool = False) -> _ListRule:
+    """The rule for the hits of the list named ``source`` (a slot's ``lexicon``): a credit-line
+    rule only for the engine's own hits (``builtin``); a user's list, whatever its file is called
+    ("credit-line.tsv"), is always a user lexicon."""
+    return _CREDIT_RULES.get(source, _USER_LEXICON) if builtin else _USER_LEXICON
 
 
 def _open_class(word: str) -> bool:
@@ -187,6 +191,7 @@ class _Pending:
     lexicon: str | None = None  # the lexicon's source name when a user lexicon entry matched
     sims: np.ndarray | None = None  # each candidate's similarity in meaning, when already known
     article: int | None = None  # sentence token index of the "a"/"an" right before the slot
+    builtin: bool = False  # the list is the engine's own (service.credits), see SlotResult.builtin
 
     def lm_slot(self) -> Slot:
         """The slot with the candidates as its alternatives, as the language model takes it."""
@@ -198,7 +203,7 @@ class _Pending:
         idx = list(alternatives)
         sims = None if self.sims is None else self.sims[idx]
         return _Pending(self.sentence, self.first, self.last, self.slot,
-                        [self.candidates[j] for j in idx], self.lexicon, sims, self.article)
+                        [self.candidates[j] for j in idx], self.lexicon, sims, self.article, self.builtin)
 
     def written_article(self) -> str | None:
         """The article right before the slot as the language model reads it ("a"/"an"), or None."""
@@ -279,13 +284,21 @@ class Engine:
         where = {tok_i: lm_i for lm_i, tok_i in enumerate(pos)}
         out = []
         taken: set[tuple[int, int]] = set()
-        hits = [*(self.lexicon.match(sent.tokens) if len(self.lexicon) else []),
+
+        def usable(first: int, last: int) -> bool:  # a hit holding a word the language model reads
+            return any(t in where for t in range(first, last))
+
+        hits = [*(self.lexicon.match(sent.tokens, usable) if len(self.lexicon) else []),
                 *credit_hits(sent, self.thesaurus, self.relatedness)]
         for hit in hits:
-            if hit.first_token in where and hit.last_token - 1 in where:
-                a, b = where[hit.first_token], where[hit.last_token - 1] + 1
+            # the language model compares the hit's words; the span is the whole hit, punctuation at
+            # its edges too ("hazard ratio (RR)": the ")" is no word of the model, but the list's)
+            inner = [where[t] for t in range(hit.first_token, hit.last_token) if t in where]
+            if inner:
+                a, b = inner[0], inner[-1] + 1
                 cands = [Candidate(tuple(o.split()), "lexicon") for o in hit.originals]
-                out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source))
+                out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source,
+                                    builtin=hit.builtin))
                 taken.add((a, b))
         eligible = [self._eligible(sent, i, words[i], names) for i in pos]
 
@@ -485,7 +498,7 @@ class Engine:
         out, at = [], 0
         for p, written, n in zip(pending, written_all, counts.tolist()):
             out.append(SlotResult(p.sentence, p.first, p.last, written, p.candidates, X[at : at + n], lexicon=p.lexicon,
-                                  article=p.article))
+                                  article=p.article, builtin=p.builtin))
             at += n
         return out, X
 
@@ -727,7 +740,7 @@ class Engine:
         # user lexicon entries first and always: the user's own list outranks any threshold
         # (a credit line's suspect role word is a signal like the others: it meets the threshold)
         def always(r: SlotResult) -> bool:
-            return r.lexicon is not None and _list_rule(r.lexicon).always
+            return r.lexicon is not None and _list_rule(r.lexicon, r.builtin).always
 
         for r in sorted(analysis.slots, key=lambda r: (not always(r), -r.score)):
             if not always(r) and r.score < threshold:
@@ -740,7 +753,7 @@ class Engine:
         prev_end = 0
         for start, end, r in sorted(chosen, key=lambda x: x[0]):
             written = text[start:end]
-            rule = _list_rule(r.lexicon) if r.lexicon else None
+            rule = _list_rule(r.lexicon, r.builtin) if r.lexicon else None
             # a list's originals keep the list's order; otherwise the fusion ranks
             order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
             head = _article_head(analysis, r, [r.candidates[j] for j in order[:k]], prev_end)

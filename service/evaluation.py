@@ -7,6 +7,9 @@ text), e.g. :class:`service.spinner.GoldSpan`.
 
 Only spans of kind "spun" (or without a kind) count as predictions; see :func:`spun_only`.
 
+Inputs: :func:`load_gold` reads and checks a gold JSONL file, :func:`load_clean` a folder or file of
+clean documents; a bad input raises :class:`EvalInputError` naming the file and line.
+
 Matching: a predicted span matches a gold span when they overlap by at least one character;
 pairs are matched one-to-one, greedily by overlap size (largest first).
 
@@ -28,13 +31,13 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from service.spinner import GoldSpan
 
 __all__ = [
-    "EvalDoc", "GoldDoc", "Metrics", "evaluate", "load_gold", "match_spans", "proportion_interval", "reproduces",
-    "spun_only", "suggestion_hits",
+    "EvalDoc", "EvalInputError", "GoldDoc", "Metrics", "evaluate", "load_clean", "load_gold", "match_spans",
+    "proportion_interval", "reproduces", "spun_only", "suggestion_hits",
 ]
 
 #: the confidence level of the intervals the evaluation reports
@@ -323,33 +326,294 @@ def _sentence_counts(sentences: Iterable[EvalDoc | dict]) -> dict:
     }
 
 
-def load_gold(path: str | Path, texts_dir: str | Path | None = None) -> list[GoldDoc]:
-    """Read a gold JSONL file: ``{"id", "text" | "path", "clean"?, "spans": [...]}`` per line.
+class EvalInputError(ValueError):
+    """A gold or clean input that cannot be evaluated. The message starts with the file and, for
+    JSON lines, the line number (``gold.jsonl:3: ...``)."""
 
-    With ``"path"`` instead of ``"text"``, the text is read (UTF-8) from ``texts_dir / path``
-    (default: the gold file's folder). Span offsets are checked against the text.
+
+#: "no limit" for texts read when no ``max_chars`` is given
+_NO_LIMIT = 2**62
+#: names of files read as JSON lines whatever they hold (in a ``--clean`` folder, pointed out, not read)
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str | None = None) -> str:
+    """The text of ``file`` decoded exactly as ``unspin score`` decodes it (:func:`service.text.decode`:
+    line ends kept, a BOM dropped; ``encoding`` is the fallback for bytes that are not UTF-8) and
+    checked as the engine checks a text (not empty, not too long).
+
+    Raises:
+        EvalInputError: the file is missing, a folder, unreadable, binary, not UTF-8, empty or too long.
+    """
+    from service.text import InputError, check_text
+
+    if file.is_dir():
+        raise EvalInputError(f"{name}: is a folder, not a text file")
+    text = _read_decoded(file, name, encoding)
+    try:
+        check_text(text, max_chars or _NO_LIMIT)
+    except InputError as e:
+        raise EvalInputError(f"{name}: {e}") from None
+    return text
+
+
+def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
+    """The bytes of ``file`` decoded as :func:`_decode` decodes them.
+
+    Raises:
+        EvalInputError: the file is missing, unreadable, binary or not valid text (``name`` says which).
+    """
+    from service.text import InputError
+
+    try:
+        return _decode(file.read_bytes(), encoding)
+    except FileNotFoundError:
+        raise EvalInputError(f"{name}: no such file") from None
+    except OSError as e:
+        raise EvalInputError(f"{name}: cannot be read ({e.strerror or e})") from None
+    except InputError as e:
+        raise EvalInputError(f"{name}: {e}") from None
+
+
+def _decode(data: bytes, encoding: str | None) -> str:
+    """:func:`service.text.decode`, with a codec's own error (possible with a fallback) as an InputError."""
+    from service.text import InputError, decode
+
+    try:
+        return decode(data, fallback=encoding)
+    except InputError:
+        raise
+    except UnicodeError as e:
+        raise InputError(f"cannot be decoded as {encoding or 'UTF-8'} ({e})") from None
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for each non-blank line of the JSONL file ``path`` (UTF-8, a BOM
+    dropped, CRLF line ends fine)."""
+    from service.text import InputError, decode
+
+    try:
+        content = decode(path.read_bytes())
+    except OSError as e:
+        raise EvalInputError(f"{path}: cannot be read ({e.strerror or e})") from None
+    except InputError as e:
+        raise EvalInputError(f"{path}: {e}") from None
+    for n, line in enumerate(content.split("\n"), 1):  # not splitlines: U+2028 may sit inside a JSON string
+        if not line.strip():
+            continue
+        try:
+            yield n, json.loads(line)
+        except ValueError as e:
+            why = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else str(e)
+            raise EvalInputError(f"{path}:{n}: not valid JSON ({why})") from None
+
+
+def _gold_span(s: Any, i: int, text: str, where: str) -> GoldSpan:
+    """Span ``i`` (1-based) of a gold line, checked against the document's ``text``."""
+    if not isinstance(s, dict):
+        raise EvalInputError(f"{where}: span {i} must be an object {{start, end, text, original}}, got {_kind(s)}")
+    offsets = []
+    for key in ("start", "end"):
+        if key not in s:
+            raise EvalInputError(f"{where}: span {i} has no {key!r}")
+        v = s[key]
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise EvalInputError(f"{where}: span {i}: {key!r} must be an integer (a character offset), got {v!r}")
+        offsets.append(v)
+    start, end = offsets
+    if not 0 <= start < end <= len(text):
+        raise EvalInputError(f"{where}: span {i}: start {start}, end {end} is not a stretch of the text "
+                             f"(need 0 <= start < end <= {len(text)}, the text's length in characters)")
+    stext = s.get("text", text[start:end])
+    if not isinstance(stext, str):
+        raise EvalInputError(f"{where}: span {i}: 'text' must be a string, got {_kind(stext)}")
+    if text[start:end] != stext:
+        raise EvalInputError(f"{where}: span {start}-{end} is {text[start:end]!r}, not {stext!r}")
+    if "original" not in s:
+        raise EvalInputError(f"{where}: span {i} ({stext!r}) has no 'original' (the text it replaced)")
+    if not isinstance(s["original"], str):
+        raise EvalInputError(f"{where}: span {i}: 'original' must be a string, got {_kind(s['original'])}")
+    return GoldSpan(start, end, stext, s["original"])
+
+
+
+def _line_text(text: Any, where: str, max_chars: int | None) -> str:
+    """A JSON line's ``text``, checked as the engine would check it.
+
+    Raises:
+        EvalInputError: not a string, or a text the engine refuses (``where`` says which line).
+    """
+    from service.text import InputError, check_text
+
+    if not isinstance(text, str):
+        raise EvalInputError(f"{where}: 'text' must be a string, got {_kind(text)}")
+    try:
+        check_text(text, max_chars or _NO_LIMIT)
+    except InputError as e:
+        raise EvalInputError(f"{where}: {e}") from None
+    return text
+
+def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_chars: int | None = None,
+              encoding: str | None = None) -> list[GoldDoc]:
+    """Read and check a gold JSONL file: ``{"id"?, "text" | "path", "spans": [...], "clean"?}`` per line.
+
+    With ``"path"`` instead of ``"text"``, the text is read from ``texts_dir / path`` (default: the
+    gold file's folder) and decoded as ``unspin score`` decodes files (:func:`service.text.decode`:
+    CRLF kept, a BOM dropped, ``encoding`` the fallback for bytes that are not UTF-8), so offsets
+    from its reports hold. ``"spans"`` is required: a list of
+    ``{start, end, text?, original}`` with integer code-point offsets, ``0 <= start < end <=
+    len(text)``, ``text`` (when given) equal to the text there, and no two spans overlapping;
+    ``"spans": []`` marks a clean document. ``"clean"``, when given, is the unspun text (as
+    ``unspin make-data`` writes it). Ids (default: the path, else the line number) and files must
+    be unique, texts must be scorable (not empty; at most ``max_chars`` characters when given),
+    and the file must hold at least one document.
+
+    Raises:
+        EvalInputError: the first problem found, as ``FILE:LINE: reason``.
     """
     path = Path(path)
     base = Path(texts_dir) if texts_dir is not None else path.parent
     docs: list[GoldDoc] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            obj = json.loads(line)
-            if "text" in obj:
-                text = obj["text"]
-            elif "path" in obj:
-                text = (base / obj["path"]).read_text(encoding="utf-8")
-            else:
-                raise ValueError(f"{path}:{n}: needs 'text' or 'path'")
-            spans = []
-            for s in obj.get("spans", []):
-                start, end = int(s["start"]), int(s["end"])
-                stext = s.get("text", text[start:end])
-                if text[start:end] != stext:
-                    raise ValueError(f"{path}:{n}: span {start}-{end} is {text[start:end]!r}, not {stext!r}")
-                spans.append(GoldSpan(start, end, stext, s.get("original", "")))
-            clean_text = obj.get("clean") if isinstance(obj.get("clean"), str) else None
-            docs.append(GoldDoc(obj.get("id", obj.get("path", n)), text, spans, clean_text))
+    ids: dict[Any, int] = {}
+    files: dict[Path, int] = {}
+    for n, obj in _json_lines(path):
+        where = f"{path}:{n}"
+        if not isinstance(obj, dict):
+            raise EvalInputError(f"{where}: expected a JSON object {{\"text\" or \"path\", \"spans\"}}, got {_kind(obj)}")
+        if "text" in obj:
+            text = _line_text(obj["text"], where, max_chars)
+            default_id: Any = n
+        elif "path" in obj:
+            rel = obj["path"]
+            if not isinstance(rel, str) or not rel.strip():
+                raise EvalInputError(f"{where}: 'path' must be a file name, got {rel!r}")
+            file = base / rel
+            text = _read_text_file(file, f"{where}: {str(file)!r}", max_chars, encoding)
+            key = file.resolve()
+            if key in files:
+                raise EvalInputError(f"{where}: {rel!r} is the same file as line {files[key]}")
+            files[key] = n
+            default_id = rel
+        else:
+            raise EvalInputError(f"{where}: needs 'text' (the document) or 'path' (its file)")
+        doc_id = obj.get("id", default_id)
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+            raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {_kind(doc_id)}")
+        if doc_id in ids:
+            raise EvalInputError(f"{where}: id {doc_id!r} is already used on line {ids[doc_id]}")
+        ids[doc_id] = n
+        if "spans" not in obj:
+            raise EvalInputError(f"{where}: no 'spans' (keys: {', '.join(obj) or 'none'}); "
+                                 "a clean document has \"spans\": []")
+        raw_spans = obj["spans"]
+        if not isinstance(raw_spans, list):
+            raise EvalInputError(f"{where}: 'spans' must be a list, got {_kind(raw_spans)}")
+        spans = [_gold_span(s, i, text, where) for i, s in enumerate(raw_spans, 1)]
+        ordered = sorted(spans, key=lambda g: (g.start, g.end))
+        for a, b in zip(ordered, ordered[1:]):
+            if b.start < a.end:
+                what = "is listed twice" if (a.start, a.end) == (b.start, b.end) else f"overlaps span {a.start}-{a.end}"
+                raise EvalInputError(f"{where}: span {b.start}-{b.end} ({b.text!r}) {what}")
+        clean_text = obj.get("clean")
+        if clean_text is not None and not isinstance(clean_text, str):
+            raise EvalInputError(f"{where}: 'clean' is the unspun text (a string), got {_kind(clean_text)}; "
+                                 "a clean document has \"spans\": []")
+        docs.append(GoldDoc(doc_id, text, spans, clean_text))
+    if not docs:
+        raise EvalInputError(f"{path}: no documents (the file is empty)")
     return docs
+
+
+def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str | None = None,
+               warn: Callable[[str], None] | None = None) -> list[GoldDoc]:
+    """Read clean documents (no spans) from a folder, a JSONL file or a text file.
+
+    * A folder: its text files (``*.txt``, ``*.text``, ``*.md`` and files without a suffix, walked
+      recursively, hidden ones skipped, as ``unspin score`` walks folders). JSONL files in it are not
+      read: when the folder holds nothing else that is an error saying to name them; otherwise
+      ``warn`` is told that they were skipped.
+    * A file: JSON lines (``{"text": ..., "id"?}`` per line) when it is named ``*.jsonl`` or
+      ``*.ndjson`` or its first non-blank line is a JSON object; otherwise one plain-text document.
+      A whole JSON document (an array, a pretty-printed object) is refused.
+
+    Texts are decoded as ``unspin score`` decodes files (``encoding``: the fallback for text files
+    that are not UTF-8) and must be scorable (not empty, binary or,
+    when ``max_chars`` is given, longer). A JSONL line may carry ``"spans"`` only when it is empty.
+
+    Raises:
+        EvalInputError: the first problem found (``FILE:LINE: reason``), or no document at all.
+    """
+    from service.text import InputError, check_text
+
+    path = Path(path)
+    if path.is_dir():
+        return _clean_folder(path, max_chars, encoding, warn)
+    content = _read_decoded(path, str(path), encoding)
+    if not _looks_like_json_lines(path, content):
+        try:
+            check_text(content, max_chars or _NO_LIMIT)
+        except InputError as e:
+            raise EvalInputError(f"{path}: {e}") from None
+        return [GoldDoc(str(path), content, [])]
+    docs: list[GoldDoc] = []
+    for n, obj in _json_lines(path):
+        where = f"{path}:{n}"
+        if not isinstance(obj, dict):
+            raise EvalInputError(f"{where}: expected a JSON object {{\"text\": ...}}, got {_kind(obj)}")
+        if "text" not in obj:
+            raise EvalInputError(f"{where}: no 'text' (keys: {', '.join(obj) or 'none'}); "
+                                 "a clean JSONL document is {\"text\": ...} per line")
+        text = _line_text(obj["text"], where, max_chars)
+        spans = obj.get("spans")
+        if spans is not None and spans != []:
+            raise EvalInputError(f"{where}: has spans, but clean documents have none "
+                                 "(spun documents go in --gold; \"spans\": [] is fine)")
+        docs.append(GoldDoc(obj.get("id", f"{path}:{n}"), text, []))
+    if not docs:
+        raise EvalInputError(f"{path}: no documents (the file is empty)")
+    return docs
+
+
+def _looks_like_json_lines(path: Path, content: str) -> bool:
+    """JSON lines: by the name (``*.jsonl``, ``*.ndjson``) or a first non-blank line that is a JSON object."""
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        return True
+    first = next((line for line in content.split("\n") if line.strip()), "")
+    try:
+        if isinstance(json.loads(first), dict):
+            return True
+    except ValueError:
+        pass
+    try:
+        whole = json.loads(content)
+    except ValueError:
+        return False
+    if isinstance(whole, (dict, list)):
+        raise EvalInputError(f"{path}: is one JSON document, not JSON lines: give one {{\"text\": ...}} object per line")
+    return False
+
+
+def _clean_folder(folder: Path, max_chars: int | None, encoding: str | None,
+                  warn: Callable[[str], None] | None) -> list[GoldDoc]:
+    from service.batch import collect_sources
+
+    texts = "*.txt, *.text, *.md or no suffix"
+    jsonl = [f for f in sorted(folder.rglob("*")) if f.suffix.lower() in JSONL_SUFFIXES and f.is_file()
+             and not any(part.startswith(".") for part in f.relative_to(folder).parts)]
+    sources = collect_sources([str(folder)])
+    if not sources:
+        if jsonl:
+            names = ", ".join(str(f) for f in jsonl[:3]) + (", ..." if len(jsonl) > 3 else "")
+            raise EvalInputError(f"{folder}: a folder is read for its text files ({texts}) and holds none, but it "
+                                 f"holds JSON lines: name the file itself (--clean {jsonl[0]}); found {names}")
+        raise EvalInputError(f"{folder}: no text files ({texts}) in this folder; hidden files and folders are skipped")
+    if jsonl and warn is not None:
+        warn(f"{folder}: {len(jsonl)} JSONL file(s) not read (a folder gives its text files only; "
+             f"name a JSONL file with --clean to read it): {jsonl[0]}" + (", ..." if len(jsonl) > 1 else ""))
+    return [GoldDoc(src.name, _read_text_file(src.path, src.name, max_chars, encoding), [])
+            for src in sources if src.path]

@@ -33,11 +33,29 @@ def feature_rows(
     return np.array(X).reshape(-1, len(FEATURE_NAMES)), np.array(y), ops
 
 
+class TooFewSentences(ValueError):
+    """The sentences drawn are not both garbled and clean: nothing to learn from, no AUC."""
+
+
+def _both_classes(y: np.ndarray, corpus: str | Path, split: str, n: int, consequence: str) -> None:
+    """Raise :class:`TooFewSentences` unless the sentences drawn are both garbled and clean."""
+    garbled = int(np.sum(y))
+    if garbled == 0 or garbled == len(y):
+        raise TooFewSentences(f"{corpus}: {len(y)} {split} sentences long enough to judge ({garbled} garbled, "
+                         f"{len(y) - garbled} clean; --n {n}): {consequence} without both garbled and clean "
+                         "sentences; raise --n or use a larger corpus")
+
+
 def train_garble_model(
     ngram: NGramLM, thesaurus: Thesaurus, corpus: str | Path, n: int, seed: int, progress: Callable = lambda it: it
 ) -> tuple[GarbleModel, int]:
-    """Fit the garble weights on ``n`` train-split sentences; returns the model and the rows used."""
+    """Fit the garble weights on ``n`` train-split sentences; returns the model and the rows used.
+
+    Raises:
+        TooFewSentences: the sentences drawn are not both garbled and clean.
+    """
     X, y, _ = feature_rows(ngram, make_garble_set(corpus, n, seed, "train", thesaurus), progress)
+    _both_classes(y, corpus, "train", n, "nothing to learn the weights from")
     model = GarbleModel.fit(X, y)
     model.meta = {"lm": ngram.name, "sentences": int(len(y)), "garbled": int(y.sum()), "seed": seed}
     return model, len(y)
@@ -53,10 +71,15 @@ def evaluate_garble(
     progress: Callable = lambda it: it,
 ) -> dict:
     """ROC AUC of the garble score on ``n`` held-out sentences (about half garbled), overall and per
-    operation (each op's garbled sentences against all clean ones), and of mean SLOR alone (baseline)."""
+    operation (each op's garbled sentences against all clean ones), and of mean SLOR alone (baseline).
+
+    Raises:
+        TooFewSentences: the sentences drawn are not both garbled and clean (the AUC is undefined).
+    """
     from sklearn.metrics import roc_auc_score
 
     X, y, ops = feature_rows(ngram, make_garble_set(corpus, n, seed, "test", thesaurus), progress)
+    _both_classes(y, corpus, "held-out", n, "no ROC AUC")
     scores = 1.0 / (1.0 + np.exp(-model.logit(X)))
     slor = -X[:, FEATURE_NAMES.index("slor_mean")]
     out: dict = {

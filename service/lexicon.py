@@ -17,9 +17,10 @@ from __future__ import annotations
 import csv
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Callable, Iterable, Sequence, Union
 
 from service.text import Token, tokenize
 
@@ -39,7 +40,9 @@ class LexiconError(ValueError):
 class LexiconHit:
     """Lexicon entry ``spun`` found at ``tokens[first_token:last_token]`` (``last_token`` exclusive).
 
-    ``exact`` is False when only a plural/singular variant of the last word matched.
+    ``exact`` is False when only a plural/singular variant of the last word matched. ``builtin``
+    marks the hits the engine makes itself (:mod:`service.credits`), which it scores by their
+    ``source``; a user's list is never builtin, whatever its file is called.
     """
 
     first_token: int
@@ -48,6 +51,7 @@ class LexiconHit:
     originals: tuple[str, ...]
     source: str
     exact: bool = True
+    builtin: bool = False
 
 
 @dataclass(slots=True)
@@ -124,19 +128,21 @@ class Lexicon:
         entry = self._entries.get(_key(_normalise(phrase)))
         return tuple(entry.originals) if entry else ()
 
-    def match(self, tokens: Sequence[Token]) -> list[LexiconHit]:
+    def match(self, tokens: Sequence[Token], usable: Callable[[int, int], bool] | None = None) -> list[LexiconHit]:
         """Every entry found in ``tokens``, left to right, longest match first, no overlaps.
 
         Matching is case-insensitive on token norms (curly apostrophes count as '). When no
         entry matches as written, the last word is also tried with a plural "s"/"es" removed or
-        an "s" added (``exact=False``).
+        an "s" added (``exact=False``). With ``usable``, a match over ``tokens[first:last]`` counts
+        only where ``usable(first, last)``: one the caller cannot use takes no tokens, so a shorter
+        entry there, or one starting inside it, is found instead.
         """
         norms = [t.norm for t in tokens]
         hits: list[LexiconHit] = []
         i = 0
         n = len(norms)
         while i < n:
-            hit = self._match_at(norms, i) if norms[i] in self._lengths else None
+            hit = self._match_at(norms, i, usable) if norms[i] in self._lengths else None
             if hit is None:
                 i += 1
                 continue
@@ -144,9 +150,9 @@ class Lexicon:
             i = hit.last_token
         return hits
 
-    def _match_at(self, norms: list[str], i: int) -> LexiconHit | None:
+    def _match_at(self, norms: list[str], i: int, usable: Callable[[int, int], bool] | None) -> LexiconHit | None:
         for length in self._lengths[norms[i]]:
-            if i + length > len(norms):
+            if i + length > len(norms) or (usable is not None and not usable(i, i + length)):
                 continue
             key = tuple(norms[i : i + length])
             for variant, exact in _variants(key):
@@ -264,8 +270,32 @@ def load_lexicons(paths: str | PathLike | Sequence[PathLike] | None) -> Lexicon:
         items = list(paths)
     merged = Lexicon()
     for item in items:
-        merged.update(load_lexicon(item))
+        merged.update(_load_cached(item))
     return merged
+
+
+_LOADED: dict[tuple[str, int, int], Lexicon] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _load_cached(path: PathLike) -> Lexicon:
+    """:func:`load_lexicon`, kept per file version (path, size, modification time): the settings
+    check of ``UNSPIN_LEXICONS`` and the engine then read a list once. Never handed out itself
+    (:func:`load_lexicons` merges it into a new lexicon); failures are not kept."""
+    try:
+        st = os.stat(path)
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    except (OSError, ValueError):
+        return load_lexicon(path)  # raises the LexiconError that names the file
+    with _LOADED_LOCK:
+        cached = _LOADED.get(key)
+    if cached is None:
+        cached = load_lexicon(path)
+        with _LOADED_LOCK:
+            if len(_LOADED) >= 16:
+                _LOADED.clear()
+            _LOADED[key] = cached
+    return cached
 
 
 __all__ = ["Lexicon", "LexiconError", "LexiconHit", "load_lexicon", "load_lexicons"]

@@ -22,7 +22,7 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import lemminflect
 import numpy as np
@@ -34,7 +34,8 @@ from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inf
 if TYPE_CHECKING:
     from service.relatedness import Relatedness
 
-__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "split_of", "STOPWORDS", "RELATION_MIX", "TORTURED_MIX", "NEAR_ONLY",
+__all__ = ["GoldSpan", "SpunDoc", "spin", "unspin", "make_dataset", "read_corpus", "read_spun_docs", "select_documents",
+           "Corpus", "DataError", "split_of", "STOPWORDS", "RELATION_MIX", "TORTURED_MIX", "NEAR_ONLY",
            "MIXES", "CLASSES"]
 
 
@@ -590,20 +591,167 @@ def _order_key(doc_id, seed: int) -> str:
     return hashlib.sha1(f"{seed}:{doc_id}".encode()).hexdigest()
 
 
-def _read_corpus(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if line:
-                yield json.loads(line)
+class DataError(ValueError):
+    """A corpus or data file that cannot be used; the message names the file (and line)."""
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number", type(None): "null"}
+
+
+def _kind(value) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of every non-blank line of a JSONL file.
+
+    Raises:
+        DataError: a line that is not UTF-8, not JSON or not a JSON object (``FILE:LINE: why``).
+    """
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise DataError(f"{path}:{n}: not valid UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})") from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                raise DataError(f"{path}:{n}: not valid JSON ({getattr(e, 'msg', e)}, column "
+                                f"{getattr(e, 'colno', '?')})") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}:{n}: expected a JSON object, got {_kind(obj)}")
+            yield n, obj
+
+
+@dataclass
+class Corpus:
+    """The usable documents of a Reuters-style JSONL corpus (:func:`read_corpus`)."""
+
+    path: Path
+    #: ``{"id", "body"}`` of every document with text, in file order
+    docs: list[dict]
+    #: documents without text (no non-blank ``"body"`` or ``"text"``), left out
+    skipped: int = 0
+
+
+def read_corpus(path: str | Path) -> Corpus:
+    """Read and check a Reuters-style JSONL corpus: one ``{"id", "body" (or "text"), ...}`` per line.
+
+    ``id`` must be a string or an integer; ``body``/``text``, when present, a string. Documents whose
+    body and text are both missing or blank are counted in ``skipped``.
+
+    Raises:
+        DataError: naming the file and line of the first line that breaks these rules.
+    """
+    docs: list[dict] = []
+    skipped = 0
+    for n, d in jsonl_objects(path):
+        doc_id = d.get("id")
+        if doc_id is None:
+            raise DataError(f"{path}:{n}: the document has no \"id\"")
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+            raise DataError(f"{path}:{n}: \"id\" must be a string or an integer, not {_kind(doc_id)}")
+        body = ""
+        for key in ("body", "text"):
+            value = d.get(key)
+            if value is not None and not isinstance(value, str):
+                raise DataError(f"{path}:{n}: \"{key}\" must be a string, not {_kind(value)}")
+            if not body.strip() and value:
+                body = value
+        if body.strip():
+            docs.append({"id": doc_id, "body": body})
+        else:
+            skipped += 1
+    return Corpus(Path(path), docs, skipped)
+
+
+def read_spun_docs(path: str | Path, spans: bool = True) -> list[dict]:
+    """The documents of a data file written by :func:`make_dataset` (``{"id", "text", "clean",
+    "spans": [{start, end, text, original}]}`` per line), checked: ``text`` a string; with
+    ``spans``, a ``spans`` list of objects with integer offsets ``0 <= start < end <= len(text)``
+    and a string ``original``; ``clean``, when present, a string.
+
+    Raises:
+        DataError: naming the file and line of the first line that breaks these rules.
+    """
+    docs = []
+    for n, d in jsonl_objects(path):
+        text = d.get("text")
+        if not isinstance(text, str):
+            raise DataError(f"{path}:{n}: " + ("no \"text\"" if text is None
+                                                else f"\"text\" must be a string, not {_kind(text)}"))
+        if d.get("clean") is not None and not isinstance(d["clean"], str):
+            raise DataError(f"{path}:{n}: \"clean\" must be a string, not {_kind(d['clean'])}")
+        if spans:
+            gold = d.get("spans")
+            if not isinstance(gold, list):
+                raise DataError(f"{path}:{n}: " + ("no \"spans\" (a list, [] for a clean document)" if gold is None
+                                                    else f"\"spans\" must be a list, not {_kind(gold)}"))
+            for k, g in enumerate(gold, 1):
+                where = f"{path}:{n}: span {k}"
+                if not isinstance(g, dict):
+                    raise DataError(f"{where} must be an object, not {_kind(g)}")
+                s, e = g.get("start"), g.get("end")
+                if not all(isinstance(x, int) and not isinstance(x, bool) for x in (s, e)) or not 0 <= s < e <= len(text):
+                    raise DataError(f"{where}: offsets {s!r}-{e!r} are not integers with 0 <= start < end <= "
+                                    f"{len(text)} (the text's length)")
+                if not isinstance(g.get("original"), str):
+                    raise DataError(f"{where}: no \"original\" string")
+        docs.append(d)
+    return docs
 
 
 def _doc_seed(seed: int, doc_id) -> int:
     return int(hashlib.sha1(f"{seed}/{doc_id}".encode()).hexdigest()[:12], 16)
 
 
+def select_documents(
+    corpus: Corpus, n_train: int, n_test: int, seed: int = 0
+) -> tuple[list[dict], list[dict], list[dict], list[str]]:
+    """The documents :func:`make_dataset` spins and keeps clean: (train, test, the other held-out
+    documents in order, warnings). Documents are split by :func:`split_of` (hash of id: 80 % train,
+    20 % held out) and taken in a seeded order. A warning says when a split holds fewer documents
+    than asked for, when documents without text were left out, and when no held-out document is
+    left for ``clean_test``.
+
+    Raises:
+        DataError: no usable document, or none at all for a set that was asked for (``n > 0``).
+    """
+    if n_train < 0 or n_test < 0:
+        raise ValueError(f"document counts must be at least 0, not {n_train} and {n_test}")
+    docs = corpus.docs
+    if not docs:
+        raise DataError(f"{corpus.path}: no usable document (each line needs a non-empty \"body\" or \"text\""
+                        + (f"; {corpus.skipped} documents have none)" if corpus.skipped else "; the file is empty)"))
+    train = sorted((d for d in docs if split_of(d["id"]) == "train"), key=lambda d: _order_key(d["id"], seed))
+    held = sorted((d for d in docs if split_of(d["id"]) != "train"), key=lambda d: _order_key(d["id"], seed))
+    warnings = []
+    if corpus.skipped:
+        warnings.append(f"{corpus.path}: {corpus.skipped} of {corpus.skipped + len(docs)} documents have no "
+                        "\"body\" or \"text\" and were left out")
+    for name, asked, have, split in (("train", n_train, len(train), "train"), ("test", n_test, len(held), "held-out")):
+        if asked and not have:
+            raise DataError(f"{corpus.path}: none of its {len(docs)} usable documents is in the {split} split "
+                            f"(a hash of the id puts 80 % in train, 20 % held out), so {name}.jsonl would be "
+                            f"empty; use --{name} 0 or a larger corpus")
+        if have < asked:
+            warnings.append(f"{name}.jsonl: {have} documents, not the {asked} asked for: the corpus's {split} "
+                            f"split holds only {have}")
+    if n_train == 0 and n_test == 0 and not held:
+        raise DataError(f"{corpus.path}: nothing to write: --train and --test are 0 and no held-out document "
+                        "is left for clean_test.jsonl")
+    if len(held) <= n_test:
+        warnings.append("clean_test.jsonl: empty: " + (f"all {len(held)} held-out documents went to test.jsonl; lower "
+                        "--test or use a larger corpus" if held else "the corpus has no held-out document"))
+    return train[:n_train], held[:n_test], held[n_test:], warnings
+
+
 def make_dataset(
-    corpus_path: str | Path,
+    corpus_path: str | Path | Corpus,
     out_dir: str | Path,
     n_train: int = 2000,
     n_test: int = 300,
@@ -617,26 +765,29 @@ def make_dataset(
     relatedness: "Relatedness | None" = None,
     adverbs: bool = False,
     articles: bool = True,
+    warn: Callable[[str], None] | None = None,
 ) -> dict:
-    """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus.
+    """Write ``out_dir/{train,test,clean_test}.jsonl`` from a Reuters-style JSONL corpus (a path,
+    or the :class:`Corpus` :func:`read_corpus` read from it).
 
     Documents are split by :func:`split_of` (hash of id: 80 % train, 20 % held out).
     ``train``/``test`` lines: ``{"id", "text" (spun), "clean", "spans"}``; ``clean_test`` holds
     untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
     totalling at least ``clean_words`` words (when the corpus has them). ``mix``,
-    ``relatedness``, ``adverbs`` and ``articles``: as in :func:`spin`. Returns counts.
+    ``relatedness``, ``adverbs`` and ``articles``: as in :func:`spin`. ``warn`` is called with each
+    of :func:`select_documents`' warnings (fewer documents than asked for, ...). Returns counts.
+
+    Raises:
+        DataError: an unreadable corpus, or one that gives no document to write
+            (:func:`read_corpus`, :func:`select_documents`); nothing is written then.
     """
+    corpus = corpus_path if isinstance(corpus_path, Corpus) else read_corpus(corpus_path)
+    train_docs, test_docs, rest, warnings = select_documents(corpus, n_train, n_test, seed)
+    for w in warnings if warn else ():
+        warn(w)
     th = thesaurus or get_thesaurus()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    train, held = [], []
-    for doc in _read_corpus(Path(corpus_path)):
-        body = doc.get("body") or doc.get("text") or ""
-        if not body.strip():
-            continue
-        (train if split_of(doc["id"]) == "train" else held).append(doc)
-    train.sort(key=lambda d: _order_key(d["id"], seed))
-    held.sort(key=lambda d: _order_key(d["id"], seed))
     stats: dict = {}
 
     def write_spun(name: str, docs: list[dict]) -> None:
@@ -648,7 +799,7 @@ def make_dataset(
         n_spans = n_words = 0
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
             for d in it:
-                body = d.get("body") or d.get("text")
+                body = d["body"]
                 sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix,
                           relatedness=relatedness, adverbs=adverbs, articles=articles)
                 n_spans += len(sd.spans)
@@ -656,16 +807,15 @@ def make_dataset(
                 fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")
         stats[name] = {"docs": len(docs), "words": n_words, "spans": n_spans}
 
-    write_spun("train", train[:n_train])
-    test_docs = held[:n_test]
+    write_spun("train", train_docs)
     write_spun("test", test_docs)
     words = 0
     n_clean = 0
     with open(out / "clean_test.jsonl", "w", encoding="utf-8") as fh:
-        for d in held[n_test:]:
+        for d in rest:
             if words >= clean_words:
                 break
-            body = d.get("body") or d.get("text")
+            body = d["body"]
             fh.write(json.dumps({"id": d["id"], "text": body, "spans": []}, ensure_ascii=False) + "\n")
             words += len(body.split())
             n_clean += 1

@@ -58,6 +58,10 @@ def slot_sizes(analysis: Analysis) -> list[int]:
     return [len(r.candidates) for r in _learnable(analysis)]
 
 
+class TrainingDataError(ValueError):
+    """The documents given to :func:`train` cannot train or calibrate the fusion."""
+
+
 @dataclass
 class TrainResult:
     fusion: FusionModel
@@ -118,6 +122,10 @@ def train(
     ``prior_target_share`` times it. The threshold is then calibrated with that adaptation on, so
     that the clean texts stay under the target both whole and one sentence at a time (the
     adaptation depends on the length of a text).
+
+    Raises:
+        TrainingDataError: no candidate rows, rows of one label only, or no clean words (an
+            uncalibrated threshold is never returned).
     """
     Xs, ys, sizes, spun = [], [], [], []
     for doc in progress(spun_docs) if progress else spun_docs:
@@ -128,7 +136,18 @@ def train(
             ys.append(y)
             sizes += slot_sizes(analysis)
             spun += slot_labels(analysis, doc["spans"])
+    if not Xs:
+        raise TrainingDataError("the spun documents give no candidate to learn from")
     X, y = np.vstack(Xs), np.concatenate(ys)
+    if not 0 < y.sum() < len(y):
+        raise TrainingDataError(f"of the spun documents' {len(y)} candidates {int(y.sum())} put a gold original back: "
+                                "the fusion needs both candidates that do and candidates that do not")
+    if not 0 < sum(spun) < len(spun):
+        raise TrainingDataError(f"of the spun documents' {len(spun)} slots {sum(spun)} overlap a gold span: the slot "
+                                "model needs both spun slots and others")
+    clean_texts = list(clean_texts)
+    if not any(t.split() for t in clean_texts):
+        raise TrainingDataError("no clean words to calibrate the threshold on")
     fusion = train_fusion(X, y, C=C)
     S = slot_features(X, fusion.predict(X), np.asarray(sizes))
     fusion.slot = SlotModel(*fit_scaled_logistic(S, np.asarray(spun), C))
@@ -137,8 +156,9 @@ def train(
         fusion.prior_strength = float(prior_strength)
         fusion.prior_target = fusion.train_prior * float(prior_target_share)
     engine.fusion = fusion
-    clean_texts = list(clean_texts)
     scores, words = clean_span_scores(engine, clean_texts)
+    if not words:
+        raise TrainingDataError("the clean documents hold no words to calibrate the threshold on")
     fusion.threshold = choose_threshold(scores, words, target_per_1k)
     sentence_ff = None
     if fusion.train_prior is not None:

@@ -88,3 +88,20 @@ def test_a_credit_line_hit_meets_the_threshold_like_any_signal(engine):
     assert [s.text for s in engine.score(text).spans] == ["Modifying", "Feast"]
     assert [s.text for s in engine.score(text, threshold=CREDIT_SCORE).spans] == ["Modifying"]
     assert engine.score(text, threshold=0.99).spans == []
+
+
+@pytest.mark.parametrize("stem", [SOURCE, NAME_SOURCE])
+def test_a_user_lexicon_named_like_a_credit_list_is_a_user_lexicon(engine, tmp_path, stem):
+    """The credit-line rules belong to the hits service/credits.py makes, not to a file name: a
+    user's list saved as credit-line.tsv is reported like any user list (always, score 0.95)."""
+    from service.engine import LEXICON_SCORE, Engine
+    from service.lexicon import load_lexicon
+
+    path = tmp_path / f"{stem}.tsv"
+    path.write_text("loss characteristic\tloss function\n", encoding="utf-8")
+    e = Engine(engine.settings, ngram=engine.ngram, fusion=engine.fusion, lexicon=load_lexicon(path))
+    [span] = [s for s in e.score("We minimise the loss characteristic of the model.", threshold=0.99).spans]
+    assert span.text == "loss characteristic" and span.suggestions[0].text == "loss function"
+    assert span.sources[0] == "lexicon" and "credit-line" not in span.sources
+    assert span.score >= LEXICON_SCORE and span.suggestions[0].score == 1.0
+    assert span.evidence["lexicon"] == stem  # the file stem, as for any list

@@ -144,3 +144,179 @@ def test_load_gold_inline_and_path(tmp_path):
     bad.write_text(json.dumps({"text": SPUN, "spans": [{"start": 0, "end": 3, "text": "xyz", "original": "a"}]}))
     with pytest.raises(ValueError):
         load_gold(bad)
+
+
+# --------------------------------------------------------------------------- reading gold and clean inputs
+
+TEXT = "The company said profits rose sharply in the third quarter."  # "profits" at 17-24
+OK_LINE = {"id": "ok", "text": TEXT, "spans": [{"start": 17, "end": 24, "text": "profits", "original": "earnings"}]}
+
+
+def _jsonl(path, *lines) -> str:
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines), encoding="utf-8")
+    return str(path)
+
+
+def test_load_gold_reads_texts_as_score_does(tmp_path):
+    """Gold texts named by "path" are decoded as ``unspin score`` decodes files (CRLF kept, a BOM
+    dropped), so the offsets of its reports hold in the gold file."""
+    from service.batch import Source, read_source
+
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes(b"First line.\r\nThe loss characteristic\r\nfell.\r\n")
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes(b"\xef\xbb\xbfThe loss characteristic fell.\r\n")
+    lines = []
+    for f in (crlf, bom):
+        text = read_source(Source(f.name, f), max_chars=10_000)  # what `unspin score` scores
+        start = text.index("loss characteristic")
+        lines.append({"path": f.name, "spans": [{"start": start, "end": start + 19, "text": "loss characteristic",
+                                                  "original": "loss function"}]})
+    docs = load_gold(_jsonl(tmp_path / "gold.jsonl", *lines))
+    assert [d.text for d in docs] == [read_source(Source(f.name, f), max_chars=10_000) for f in (crlf, bom)]
+    assert "\r\n" in docs[0].text and not docs[1].text.startswith("\ufeff")
+    assert [d.spans[0].start for d in docs] == [17, 4]  # "First line.\r\n" is 13 characters
+
+
+@pytest.mark.parametrize("line, why", [
+    ('{"text": "abc", "spans": []', "not valid JSON (Expecting ',' delimiter at column 28)"),
+    ([1, 2], "expected a JSON object"),
+    ({"id": "x", "spans": []}, "needs 'text' (the document) or 'path'"),
+    ({"text": None, "spans": []}, "'text' must be a string, got null"),
+    ({"text": "", "spans": []}, "the text is empty"),
+    ({"text": "  \n ", "spans": []}, "the text contains only whitespace"),
+    ({"text": TEXT}, "no 'spans' (keys: text); a clean document has \"spans\": []"),
+    ({"text": TEXT, "span": []}, "no 'spans' (keys: text, span)"),
+    ({"text": TEXT, "spans": "abc"}, "'spans' must be a list, got a string"),
+    ({"text": TEXT, "spans": ["abc"]}, "span 1 must be an object"),
+    ({"text": TEXT, "spans": [{"end": 5, "original": "x"}]}, "span 1 has no 'start'"),
+    ({"text": TEXT, "spans": [{"start": 17.9, "end": 24.2, "original": "x"}]}, "'start' must be an integer"),
+    ({"text": TEXT, "spans": [{"start": "17", "end": "24", "original": "x"}]}, "'start' must be an integer"),
+    ({"text": TEXT, "spans": [{"start": 17, "end": True, "original": "x"}]}, "'end' must be an integer"),
+    ({"text": TEXT, "spans": [{"start": -8, "end": -1, "text": "quarter", "original": "x"}]}, "start -8, end -1 is not"),
+    ({"text": TEXT, "spans": [{"start": 20, "end": 10, "text": "", "original": "x"}]}, "start 20, end 10 is not"),
+    ({"text": TEXT, "spans": [{"start": 17, "end": 17, "text": "", "original": "x"}]}, "start 17, end 17 is not"),
+    ({"text": TEXT, "spans": [{"start": 500, "end": 510, "original": "x"}]}, "<= 59, the text's length"),
+    ({"text": TEXT, "spans": [{"start": 4, "end": 11, "text": "profits", "original": "x"}]},
+     "span 4-11 is 'company', not 'profits'"),
+    ({"text": TEXT, "spans": [{"start": 17, "end": 24, "text": "profits"}]}, "span 1 ('profits') has no 'original'"),
+    ({"text": TEXT, "spans": [{"start": 17, "end": 24, "original": None}]}, "'original' must be a string"),
+    ({"text": TEXT, "spans": [{"start": 17, "end": 24, "original": "a"}] * 2}, "span 17-24 ('profits') is listed twice"),
+    ({"text": TEXT, "spans": [{"start": 17, "end": 24, "original": "a"}, {"start": 17, "end": 29, "original": "b"}]},
+     "span 17-29 ('profits rose') overlaps span 17-24"),
+    ({"text": TEXT, "clean": True, "spans": []}, "'clean' is the unspun text"),
+    ({"id": [1], "text": TEXT, "spans": []}, "'id' must be a string or an integer"),
+    ({"id": "ok", "text": TEXT, "spans": []}, "id 'ok' is already used on line 1"),
+    ({"path": "nope.txt", "spans": []}, "nope.txt': no such file"),
+    ({"path": ".", "spans": []}, "is a folder, not a text file"),
+    ({"path": "latin1.txt", "spans": []}, "not valid UTF-8"),
+    ({"path": "binary.txt", "spans": []}, "looks like binary data"),
+    ({"path": "a.txt", "spans": []}, "'a.txt' is the same file as line 1"),
+])  # fmt: skip
+def test_load_gold_refuses_invalid_lines(tmp_path, line, why):
+    """Each invalid line is refused with the file and line number, never counted or skipped."""
+    from service import evaluation
+
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
+    (tmp_path / "binary.txt").write_bytes(b"abc\x00\x00def ghi")
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    first = {"id": "ok", "path": "a.txt", "spans": []} if why.startswith("'a.txt'") else OK_LINE
+    gold = _jsonl(tmp_path / "gold.jsonl", first, "", line)  # the bad line is line 3
+    with pytest.raises(evaluation.EvalInputError) as err:
+        load_gold(gold)
+    assert str(err.value).startswith(f"{gold}:3: ") and why in str(err.value), str(err.value)
+
+
+def test_load_gold_refuses_empty_files_and_long_texts(tmp_path):
+    from service import evaluation
+
+    for content in ("", "\n  \n"):
+        (tmp_path / "empty.jsonl").write_text(content, encoding="utf-8")
+        with pytest.raises(evaluation.EvalInputError, match="empty.jsonl: no documents"):
+            load_gold(tmp_path / "empty.jsonl")
+    gold = _jsonl(tmp_path / "gold.jsonl", OK_LINE)
+    assert len(load_gold(gold, max_chars=len(TEXT))) == 1
+    with pytest.raises(evaluation.EvalInputError, match=r"gold.jsonl:1: the text is 59 characters long; the limit is 58"):
+        load_gold(gold, max_chars=len(TEXT) - 1)
+
+
+def test_load_gold_keeps_explicit_clean_documents(tmp_path):
+    """``"spans": []`` marks a clean document; ``"clean"`` (the unspun text, as make-data writes it)
+    may be a string or null; an empty ``original`` (an inserted word) is a valid span."""
+    gold = _jsonl(tmp_path / "gold.jsonl", {"id": 1, "text": TEXT, "spans": []},
+                  {"id": 2, "text": TEXT, "clean": None, "spans": [{"start": 16, "end": 24, "original": ""}]})
+    docs = load_gold(gold)
+    assert docs[0].is_clean and docs[1].spans == [GoldSpan(16, 24, " profits", "")]
+
+
+def test_load_clean_folder_of_texts(tmp_path):
+    """A folder gives its text files, decoded as `unspin score` decodes them; JSONL files in it are
+    not read, and the caller is told so."""
+    from service.evaluation import load_clean
+
+    folder = tmp_path / "clean"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_bytes(b"\xef\xbb\xbfOne text.\r\nTwo lines.\r\n")
+    (folder / "sub" / "b.md").write_text("Another text.", encoding="utf-8")
+    (folder / "docs.jsonl").write_text(json.dumps({"text": "x"}) + "\n", encoding="utf-8")
+    warnings: list[str] = []
+    docs = load_clean(folder, warn=warnings.append)
+    assert [d.text for d in docs] == ["One text.\r\nTwo lines.\r\n", "Another text."]
+    assert all(d.is_clean for d in docs)
+    assert len(warnings) == 1 and "1 JSONL file(s) not read" in warnings[0] and "docs.jsonl" in warnings[0]
+
+
+def test_load_clean_file_is_json_lines_by_content(tmp_path):
+    """A file is JSON lines when named *.jsonl/*.ndjson or when its first line is a JSON object,
+    whatever its name; otherwise it is one text."""
+    from service.evaluation import load_clean
+
+    lines = [{"id": 1, "text": "First clean text."}, {"id": 2, "text": "Second one.", "spans": []}]
+    for name in ("clean.jsonl", "clean.json", "clean.ndjson", "clean.JSONL", "clean"):
+        docs = load_clean(_jsonl(tmp_path / name, *lines))
+        assert [(d.id, d.text) for d in docs] == [(1, "First clean text."), (2, "Second one.")], name
+    plain = tmp_path / "plain.txt"
+    plain.write_text("{ not json } but a text\n", encoding="utf-8")
+    assert [d.text for d in load_clean(plain)] == ["{ not json } but a text\n"]
+
+
+@pytest.mark.parametrize("name, content, why", [
+    ("empty.jsonl", "", "empty.jsonl: no documents"),
+    ("blank.jsonl", "\n\n", "blank.jsonl: no documents"),
+    ("body.jsonl", '{"id": 1, "body": "text"}\n', "body.jsonl:1: no 'text' (keys: id, body)"),
+    ("bad.json", '{"text": "ok"}\n{"text": \n', "bad.json:2: not valid JSON"),
+    ("null.jsonl", '{"text": null}\n', "null.jsonl:1: 'text' must be a string, got null"),
+    ("emptytext.jsonl", '{"text": ""}\n', "emptytext.jsonl:1: the text is empty"),
+    ("spun.jsonl", json.dumps(OK_LINE) + "\n", "spun.jsonl:1: has spans, but clean documents have none"),
+    ("array.json", '[{"text": "a"},\n {"text": "b"}]\n', "array.json: is one JSON document, not JSON lines"),
+    ("empty.txt", "", "empty.txt: the text is empty"),
+    ("binary.txt", b"abc\x00\x00def", "binary.txt: looks like binary data"),
+])  # fmt: skip
+def test_load_clean_refuses_unusable_files(tmp_path, name, content, why):
+    from service.evaluation import EvalInputError, load_clean
+
+    f = tmp_path / name
+    f.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    with pytest.raises(EvalInputError) as err:
+        load_clean(f)
+    assert str(err.value).startswith(str(tmp_path)) and why in str(err.value), str(err.value)
+
+
+def test_load_clean_refuses_folders_without_texts(tmp_path):
+    from service.evaluation import EvalInputError, load_clean
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(EvalInputError, match=r"empty: no text files \(\*\.txt"):
+        load_clean(empty)
+    jsonl = tmp_path / "jsonl"
+    jsonl.mkdir()
+    (jsonl / "clean_test.jsonl").write_text('{"text": "a"}\n', encoding="utf-8")
+    with pytest.raises(EvalInputError, match=r"holds JSON lines: name the file itself \(--clean .*clean_test\.jsonl\)"):
+        load_clean(jsonl)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.txt").write_text("A text.", encoding="utf-8")
+    (bad / "b.txt").write_text("", encoding="utf-8")
+    with pytest.raises(EvalInputError, match=r"bad/b\.txt: the text is empty"):
+        load_clean(bad)

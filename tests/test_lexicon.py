@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,132 @@ def test_match_is_fast_on_a_large_lexicon() -> None:
     hits = lexicon.match(toks)
     assert len(hits) == 500
     assert time.perf_counter() - start < 0.5
+
+
+def test_a_hit_the_caller_cannot_use_does_not_hide_a_shorter_one() -> None:
+    lexicon = Lexicon()
+    lexicon.add("world wellbeing association (who)", ["world health organization"], "t")
+    lexicon.add("world wellbeing association", ["world health organization"], "t")
+    lexicon.add("; (", ["x"], "t")
+    lexicon.add("(rr) rose", ["(rr) rises"], "t")
+    toks = tokenize("The world wellbeing association (WHO) said so; (RR) rose.")
+    assert [h.spun for h in lexicon.match(toks)] == ["world wellbeing association (who)", "; ("]
+    # a caller that cannot use a hit ending in ")" or made of punctuation only gets what else matches there
+    usable = lambda first, last: toks[last - 1].text != ")" and any(t.is_word for t in toks[first:last])  # noqa: E731
+    assert [h.spun for h in lexicon.match(toks, usable=usable)] == ["world wellbeing association", "(rr) rose"]
+
+
+# --------------------------------------------------------------------------- through the engine
+
+
+def _lexicon_engine(engine, lexicon: Lexicon):
+    from service.engine import Engine
+
+    return Engine(engine.settings, ngram=engine.ngram, fusion=engine.fusion, lexicon=lexicon)
+
+
+def _lexicon_spans(report) -> list[tuple[str, str]]:
+    return [(s.text, s.suggestions[0].text) for s in report.spans if "lexicon" in s.sources]
+
+
+def test_entries_ending_in_punctuation_are_reported(engine, tmp_path: Path) -> None:
+    """"hazard ratio (rr)": the hit ends in ")", which the language model does not read; it is
+    reported all the same, over its own characters, with the list's original first."""
+    path = write(tmp_path, "who.tsv", "world wellbeing association (who)\tworld health organization\n"
+                 "world wellbeing association\tworld health organization\nhazard ratio (rr)\trelative risk\n")
+    text = "The world wellbeing association (WHO) said so. The hazard ratio (RR) rose.\n"
+    report = _lexicon_engine(engine, load_lexicon(path)).score(text, threshold=1.0)
+    assert _lexicon_spans(report) == [
+        ("world wellbeing association (WHO)", "world health organization"),
+        ("hazard ratio (RR)", "relative risk"),
+    ]
+    for s in (s for s in report.spans if "lexicon" in s.sources):
+        assert text[s.start : s.end] == s.text
+        assert s.sources[0] == "lexicon" and s.score >= 0.95 and s.evidence["lexicon"] == "who"
+
+
+def test_a_hit_without_words_does_not_hide_a_shorter_entry(engine) -> None:
+    """An entry the language model cannot read at all ("; (") is not a slot; it no longer swallows
+    the tokens of an entry that starts inside it."""
+    lexicon = Lexicon()
+    lexicon.add("; (", ["x"], "t")
+    lexicon.add("(rr) rose", ["(rr) rises"], "t")
+    text = "They said so; (RR) rose sharply.\n"
+    report = _lexicon_engine(engine, lexicon).score(text, threshold=1.0)
+    assert _lexicon_spans(report) == [("(RR) rose", "(rr) rises")]
+    assert all(text[s.start : s.end] == s.text for s in report.spans)
+
+
+def test_real_pps_entries_ending_in_a_parenthesis_are_reported(engine) -> None:
+    """195 entries of the PPS export end in ")" ("synthetic intelligence (ai)"); a sample of them,
+    each in a sentence, is reported with the list's original first."""
+    if not PPS.exists():
+        pytest.skip("../shared/lexicons/tortured_phrases_pps.tsv not present (shared dev data)")
+    lexicon = load_lexicon(PPS)
+    entries = sorted(
+        (e.spun, e.originals[0]) for e in lexicon._entries.values() if e.spun.endswith(")")
+    )
+    assert len(entries) >= 150
+    sample = entries[:: max(1, len(entries) // 12)]
+    texts = [f"In this study the {spun} was measured twice.\n" for spun, _ in sample]
+    e = _lexicon_engine(engine, lexicon)
+    for (spun, original), text, report in zip(sample, texts, e.score_many(texts)):
+        want = text.index(spun)
+        found = [s for s in report.spans if s.start == want and "lexicon" in s.sources]
+        assert found, f"{spun!r} not reported"
+        assert found[0].end == want + len(spun) and found[0].text == spun
+        assert found[0].suggestions[0].text == original
+
+
+# --------------------------------------------------------------------------- UNSPIN_LEXICONS
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("nope.tsv", None, r"nope\.tsv: cannot read"),
+        ("onecol.tsv", "loss characteristic\tloss function\nsurface region\n", r"onecol\.tsv:2: expected two columns"),
+        ("latin.tsv", b"caf\xe9 noir\tblack coffee\n", r"latin\.tsv:1: not valid UTF-8"),
+    ],
+)
+def test_a_bad_lexicon_setting_is_a_configuration_error(tmp_path: Path, name, content, message) -> None:
+    from pydantic import ValidationError
+
+    from service.config import Settings, settings_error
+
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ValidationError) as err:
+        Settings(lexicons=str(path))
+    text = settings_error(err.value)
+    assert "UNSPIN_LEXICONS" in text
+    assert re.search(message, text), text
+
+
+def test_a_bad_lexicon_setting_stops_the_cli_with_a_usage_error(tmp_path: Path, runner, monkeypatch) -> None:
+    """Exit 2 naming the variable and the file's line, before any engine loads, for every command
+    (also ``unspin serve``, which then never starts a server)."""
+    from service.cli import main
+
+    bad = write(tmp_path, "onecol.tsv", "loss characteristic\n")
+    monkeypatch.setenv("UNSPIN_LEXICONS", str(bad))
+    for args in (["score", str(bad)], ["serve", "--port", "1"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 2, result.output
+        assert "UNSPIN_LEXICONS" in result.stderr and "onecol.tsv:1: expected two columns" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_a_changed_list_is_read_again(tmp_path: Path) -> None:
+    """The setting is checked by loading its lists (kept per file version for the engine's load):
+    a list changed since is read again."""
+    from service.config import Settings
+
+    path = write(tmp_path, "mine.tsv", "loss characteristic\tloss function\n")
+    assert Settings(lexicons=str(path)).lexicons == str(path)
+    assert load_lexicons(str(path)).lookup("loss characteristic") == ("loss function",)
+    write(tmp_path, "mine.tsv", "loss characteristic\tloss function|cost function\n")
+    assert load_lexicons(str(path)).lookup("loss characteristic") == ("loss function", "cost function")

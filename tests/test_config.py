@@ -1,0 +1,42 @@
+"""Settings checked when they are read (service/config.py): a bad value names its variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.config import Settings, settings_error
+
+
+def _error(**values) -> str:
+    with pytest.raises(ValidationError) as err:
+        Settings(**values)
+    return settings_error(err.value)
+
+
+def test_cache_dir_that_is_a_file(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert "UNSPIN_CACHE_DIR" in _error(cache_dir=afile) and "not a folder" in _error(cache_dir=afile)
+    message = _error(cache_dir=afile / "sub" / "dir")  # cannot be created under a file
+    assert "UNSPIN_CACHE_DIR" in message and "cannot create" in message
+
+
+def test_cache_dir_that_exists_or_can_be_created(tmp_path: Path) -> None:
+    assert Settings(cache_dir=tmp_path).cache_dir == tmp_path
+    assert Settings(cache_dir=tmp_path / "new" / "cache").cache_dir == tmp_path / "new" / "cache"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_bad_cache_dir_stops_the_cli_with_a_usage_error(tmp_path: Path, runner, monkeypatch) -> None:
+    from service.cli import main
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for value in (afile, afile / "sub"):
+        monkeypatch.setenv("UNSPIN_CACHE_DIR", str(value))
+        result = runner.invoke(main, ["prepare", "--words", "0"])
+        assert result.exit_code == 2, result.output
+        assert "UNSPIN_CACHE_DIR" in result.stderr and "Traceback" not in result.stderr
