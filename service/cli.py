@@ -111,19 +111,6 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         sys.exit(1)
 
 
-def _read_docs(path: str) -> list[dict]:
-    """A JSONL file of ``{"text", ...}`` documents, or a folder/file of plain texts."""
-    p = Path(path)
-    if p.is_file() and p.suffix == ".jsonl":
-        with open(p, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-    from service.batch import collect_sources
-    from service.text import decode
-
-    return [{"id": src.name, "text": decode(src.data if src.path is None else src.path.read_bytes()), "spans": []}
-            for src in collect_sources([path])]
-
-
 @main.command("eval")
 @click.option("--gold", "gold_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="JSONL: one document per line, {\"path\" or \"text\", \"spans\": [{start, end, text, original}]} "
