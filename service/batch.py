@@ -763,7 +763,9 @@ def _csv_records(path: Path) -> Iterator[tuple[str, bool, list[str]]]:
     except (StopIteration, csv.Error):
         return
     if tuple(header) != CSV_COLUMNS:
-        raise BatchError(f"{display_name(path)} is not an unspin CSV (its header is {header!r}); cannot resume it")
+        shown = repr(header)
+        shown = shown if len(shown) <= 200 else shown[:200] + "…"  # a JSON line taken for a header can be long
+        raise BatchError(f"{display_name(path)} is not an unspin CSV (its header is {shown}); cannot resume it")
     parsed: list[list[str]] = []
     try:
         for row in rows:
@@ -856,6 +858,24 @@ class Interrupted(Exception):
         self.where = where
 
 
+def _input_at(output: Path, sources: Sequence[Source]) -> Source | None:
+    """The input that is the very file ``output`` names (also through another path or a link), if any."""
+    try:
+        out = os.stat(output)
+    except OSError:  # no such file yet: no input can be it
+        return None
+    for src in sources:
+        if src.path is None:
+            continue
+        try:
+            st = os.stat(src.path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            return src
+    return None
+
+
 def run(
     options: BatchOptions,
     settings: Settings,
@@ -898,6 +918,9 @@ def run(
                 )
 
     sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
+    if options.output is not None and (clash := _input_at(options.output, sources)) is not None:
+        raise BatchError(f"--output {display_name(options.output)} is also an input ({clash.name}): it would be "
+                         "overwritten by the reports; write them elsewhere")
     done: set[str] = set()
     appending = False
     part: Path | None = None

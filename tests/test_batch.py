@@ -494,6 +494,11 @@ def test_prepare_resume_keeps_whole_reports_only(tmp_path):
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not an unspin CSV"):
         prepare_resume(bad, "csv")
+    jsonl = tmp_path / "reports.csv"  # a JSONL output resumed as CSV: its long first line is not echoed whole
+    jsonl.write_text(json.dumps({"path": "a.txt", "spans": ["x" * 50] * 600}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not an unspin CSV") as err:
+        prepare_resume(jsonl, "csv")
+    assert len(str(err.value)) < 400
 
 
 def test_resume_refuses_outputs_not_ours(runner, docs, tmp_path):

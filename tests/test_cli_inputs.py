@@ -256,3 +256,21 @@ def test_listing_line_numbers_follow_every_line_break(runner, tmp_path, sep):
         assert int(line_no) == want, (sep, start)
         seen_lines.add(want)
     assert len(seen_lines) > 1  # spans on several lines, not all on line 1
+
+
+def test_output_that_is_an_input_is_refused_and_left_alone(runner, docs, tmp_path):
+    """--output naming one of the inputs (directly, through its folder, or by another path) is a
+    usage error before anything is scored, and the input keeps its text."""
+    target = docs / "a.txt"
+    before = target.read_bytes()
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    for out, inputs in ((target, [target]), (target, [docs]), (link, [docs]), (docs / "." / "a.txt", [target])):
+        res = invoke(runner, "score", "--format", "jsonl", "-o", out, *inputs)
+        assert res.exit_code == 2, res.output
+        assert "is also an input" in res.stderr and "a.txt" in res.stderr
+        assert target.read_bytes() == before
+    fresh = tmp_path / "reports.jsonl"  # a new file beside the inputs is fine
+    res = invoke(runner, "score", "--format", "jsonl", "-o", fresh, target)
+    assert res.exit_code == 0, res.stderr
+    assert fresh.exists() and target.read_bytes() == before
