@@ -232,11 +232,15 @@ def test_full_queue_answers_503_with_retry_after(engine):
         assert third.status_code == 503
         assert int(third.headers["retry-after"]) >= 1
         assert "busy" in third.json()["detail"]
+        # LanguageTool's protocol: the same refusal as its "Error: ..." text
+        lt = httpx.post(url + "/v2/check", data={"text": "The cat sat.", "language": "en-US"}, timeout=10)
+        assert lt.status_code == 503 and int(lt.headers["retry-after"]) >= 1
+        assert lt.headers["content-type"].startswith("text/plain") and lt.text.startswith("Error: ") and "busy" in lt.text
         blocking.release.set()
         first.join(30)
         second.join(30)
         assert results == [200, 200]
-        assert "unspin_rejected_busy_total 1.0" in httpx.get(url + "/metrics").text
+        assert "unspin_rejected_busy_total 2.0" in httpx.get(url + "/metrics").text
 
 
 def test_readyz_while_loading_and_after_a_failed_load(monkeypatch, engine):

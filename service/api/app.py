@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from service.api import routes_languagetool, routes_ops, routes_page, routes_score
@@ -98,9 +98,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return response
 
     @app.exception_handler(Busy)
-    async def busy(request: Request, exc: Busy) -> JSONResponse:
+    async def busy(request: Request, exc: Busy) -> Response:
         state.metrics.rejected.inc()
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
+        headers = {"Retry-After": str(exc.retry_after)}
+        if request.url.path.startswith("/v2/"):  # LanguageTool's protocol answers errors as "Error: ..." text
+            return PlainTextResponse(f"Error: {exc}", status_code=503, headers=headers)
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
     @app.exception_handler(InputError)
     async def bad_text(request: Request, exc: InputError) -> JSONResponse:
