@@ -294,6 +294,9 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
         select_documents(documents, n_train, n_test, seed)  # refuses empty sets before any model loads
     except DataError as e:
         raise click.BadParameter(str(e), param_hint="'--corpus'") from None
+    existing = [n for n in ("train.jsonl", "test.jsonl", "clean_test.jsonl") if (Path(out_dir) / n).exists()]
+    if existing:  # a data set made anew replaces the old one: say so, in case the folder was a slip
+        click.echo(f"warning: replacing {', '.join(existing)} in {out_dir}", err=True)
     mix = MIXES[mix_name]
     relatedness = None
     if mix.get("embedding", 0) > 0:

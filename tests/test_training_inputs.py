@@ -319,6 +319,10 @@ def test_make_data_writes_what_exists_and_says_so(runner, clean_env, tmp_path, c
     assert "warning: test.jsonl: 2 documents, not the 100 asked for" in res.stderr
     assert "warning: clean_test.jsonl: empty" in res.stderr
     assert len(read_spun_docs(out / "train.jsonl")) == 3
+    assert "replacing" not in res.stderr
+    again = run(runner, "make-data", "--corpus", corpus, "--out", out, "--train", "100", "--test", "100")
+    assert again.exit_code == 0, again.output + again.stderr
+    assert f"warning: replacing train.jsonl, test.jsonl, clean_test.jsonl in {out}" in again.stderr
 
 
 def test_read_spun_docs_checks_the_format(tmp_path):
