@@ -489,6 +489,23 @@ def prepare(n_words: int) -> None:
                f"{time.perf_counter() - t0 - built:.1f} s{where} (cache dir {engine.settings.cache_dir})")
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` for a moment, as the server will (``SO_REUSEADDR``, like uvicorn).
+
+    Raises:
+        click.UsageError: the address cannot be resolved or bound, with the system's reason.
+    """
+    import socket
+
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+    except OSError as e:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -497,9 +514,12 @@ def prepare(n_words: int) -> None:
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
-    """Run the HTTP service: /v1/score, LanguageTool's /v2/check, the web page at /, /docs."""
+    """Run the HTTP service: /v1/score, LanguageTool's /v2/check, the web page at /, /docs. An
+    address it cannot listen on (a port in use, a host not of this machine) is a usage error at
+    once, before the model loads."""
     import uvicorn
 
+    _check_listen(host, port)
     uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, server_header=False)
 

@@ -351,3 +351,26 @@ def test_unspin_serve_runs_the_service(tmp_path):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_unspin_serve_on_a_port_in_use_fails_at_once():
+    """A port another socket listens on is a usage error (exit 2) naming the address, before any
+    model loads (so well under the model's load time)."""
+    import socket
+    import time
+
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        t0 = time.monotonic()
+        res = CliRunner().invoke(main, ["serve", "--port", str(port)])
+        assert res.exit_code == 2, res.output
+        assert f"cannot listen on 127.0.0.1:{port}" in res.output and "in use" in res.output
+        assert time.monotonic() - t0 < 5
+    res = CliRunner().invoke(main, ["serve", "--host", "no-such-host.invalid", "--port", "8000"])
+    assert res.exit_code == 2 and "cannot listen on no-such-host.invalid:8000" in res.output
