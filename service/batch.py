@@ -246,10 +246,8 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
             )
         with open(src.path, "rb") as fh:
             data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise InputError(
-                f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
-            )
+        if len(data) > limit:  # grew since it was measured
+            raise _too_many_bytes(limit, max_chars)
     try:
         return decode(data, fallback=encoding)
     except UnicodeError as e:  # a codec's own error (``decode`` turns UnicodeDecodeError into InputError)
@@ -267,10 +265,15 @@ def _stdin_data(src: Source, max_chars: int) -> bytes:
         raise InputError("cannot read standard input: it is closed or unreadable")
     limit = _max_bytes(max_chars)
     if len(src.data) > limit:
-        raise InputError(
-            f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
-        )
+        raise _too_many_bytes(limit, max_chars)
     return src.data
+
+
+def _too_many_bytes(limit: int, max_chars: int) -> InputError:
+    """The error for input of more than ``limit`` bytes, more than ``max_chars`` characters can take."""
+    return InputError(
+        f"the input is more than {limit:,} bytes, too long for the limit of {max_chars:,} characters (UNSPIN_MAX_CHARS)"
+    )
 
 
 def _undecodable(e: UnicodeError, codec: str) -> InputError:

@@ -327,7 +327,7 @@ def _training_docs(path: str, option: str = "--data") -> list[dict]:
 
 def _excluded_ids(paths: tuple[str, ...]) -> set:
     """The ids of the documents in ``--exclude`` files (JSON objects, one per line)."""
-    from service.spinner import DataError, jsonl_objects
+    from service.jsonl import DataError, jsonl_objects
 
     try:
         return {d.get("id") for p in paths for _, d in jsonl_objects(p)}

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from service.jsonl import DataError, json_kind, jsonl_values
 from service.spinner import GoldSpan
 
 __all__ = [
@@ -337,11 +338,6 @@ _NO_LIMIT = 2**62
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 
 
-def _kind(value: Any) -> str:
-    return "null" if value is None else {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
-
-
 def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str | None = None) -> str:
     """The text of ``file`` decoded exactly as ``unspin score`` decodes it (:func:`service.text.decode`:
     line ends kept, a BOM dropped; ``encoding`` is the fallback for bytes that are not UTF-8) and
@@ -393,30 +389,18 @@ def _decode(data: bytes, encoding: str | None) -> str:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed value) for each non-blank line of the JSONL file ``path`` (UTF-8, a BOM
-    dropped, CRLF line ends fine)."""
-    from service.text import InputError, decode
-
+    """(line number, parsed value) of each non-blank line of the JSONL file ``path``
+    (:func:`service.jsonl.jsonl_values`), its problems as :class:`EvalInputError`."""
     try:
-        content = decode(path.read_bytes())
-    except OSError as e:
-        raise EvalInputError(f"{path}: cannot be read ({e.strerror or e})") from None
-    except InputError as e:
-        raise EvalInputError(f"{path}: {e}") from None
-    for n, line in enumerate(content.split("\n"), 1):  # not splitlines: U+2028 may sit inside a JSON string
-        if not line.strip():
-            continue
-        try:
-            yield n, json.loads(line)
-        except ValueError as e:
-            why = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else str(e)
-            raise EvalInputError(f"{path}:{n}: not valid JSON ({why})") from None
+        yield from jsonl_values(path)
+    except DataError as e:
+        raise EvalInputError(str(e)) from None
 
 
 def _gold_span(s: Any, i: int, text: str, where: str) -> GoldSpan:
     """Span ``i`` (1-based) of a gold line, checked against the document's ``text``."""
     if not isinstance(s, dict):
-        raise EvalInputError(f"{where}: span {i} must be an object {{start, end, text, original}}, got {_kind(s)}")
+        raise EvalInputError(f"{where}: span {i} must be an object {{start, end, text, original}}, got {json_kind(s)}")
     offsets = []
     for key in ("start", "end"):
         if key not in s:
@@ -431,13 +415,13 @@ def _gold_span(s: Any, i: int, text: str, where: str) -> GoldSpan:
                              f"(need 0 <= start < end <= {len(text)}, the text's length in characters)")
     stext = s.get("text", text[start:end])
     if not isinstance(stext, str):
-        raise EvalInputError(f"{where}: span {i}: 'text' must be a string, got {_kind(stext)}")
+        raise EvalInputError(f"{where}: span {i}: 'text' must be a string, got {json_kind(stext)}")
     if text[start:end] != stext:
         raise EvalInputError(f"{where}: span {start}-{end} is {text[start:end]!r}, not {stext!r}")
     if "original" not in s:
         raise EvalInputError(f"{where}: span {i} ({stext!r}) has no 'original' (the text it replaced)")
     if not isinstance(s["original"], str):
-        raise EvalInputError(f"{where}: span {i}: 'original' must be a string, got {_kind(s['original'])}")
+        raise EvalInputError(f"{where}: span {i}: 'original' must be a string, got {json_kind(s['original'])}")
     return GoldSpan(start, end, stext, s["original"])
 
 
@@ -451,7 +435,7 @@ def _line_text(text: Any, where: str, max_chars: int | None) -> str:
     from service.text import InputError, check_text
 
     if not isinstance(text, str):
-        raise EvalInputError(f"{where}: 'text' must be a string, got {_kind(text)}")
+        raise EvalInputError(f"{where}: 'text' must be a string, got {json_kind(text)}")
     try:
         check_text(text, max_chars or _NO_LIMIT)
     except InputError as e:
@@ -484,7 +468,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
     for n, obj in _json_lines(path):
         where = f"{path}:{n}"
         if not isinstance(obj, dict):
-            raise EvalInputError(f"{where}: expected a JSON object {{\"text\" or \"path\", \"spans\"}}, got {_kind(obj)}")
+            raise EvalInputError(f"{where}: expected a JSON object {{\"text\" or \"path\", \"spans\"}}, got {json_kind(obj)}")
         if "text" in obj:
             text = _line_text(obj["text"], where, max_chars)
             default_id: Any = n
@@ -503,7 +487,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
             raise EvalInputError(f"{where}: needs 'text' (the document) or 'path' (its file)")
         doc_id = obj.get("id", default_id)
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
-            raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {_kind(doc_id)}")
+            raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {json_kind(doc_id)}")
         if doc_id in ids:
             raise EvalInputError(f"{where}: id {doc_id!r} is already used on line {ids[doc_id]}")
         ids[doc_id] = n
@@ -512,7 +496,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
                                  "a clean document has \"spans\": []")
         raw_spans = obj["spans"]
         if not isinstance(raw_spans, list):
-            raise EvalInputError(f"{where}: 'spans' must be a list, got {_kind(raw_spans)}")
+            raise EvalInputError(f"{where}: 'spans' must be a list, got {json_kind(raw_spans)}")
         spans = [_gold_span(s, i, text, where) for i, s in enumerate(raw_spans, 1)]
         ordered = sorted(spans, key=lambda g: (g.start, g.end))
         for a, b in zip(ordered, ordered[1:]):
@@ -521,7 +505,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
                 raise EvalInputError(f"{where}: span {b.start}-{b.end} ({b.text!r}) {what}")
         clean_text = obj.get("clean")
         if clean_text is not None and not isinstance(clean_text, str):
-            raise EvalInputError(f"{where}: 'clean' is the unspun text (a string), got {_kind(clean_text)}; "
+            raise EvalInputError(f"{where}: 'clean' is the unspun text (a string), got {json_kind(clean_text)}; "
                                  "a clean document has \"spans\": []")
         docs.append(GoldDoc(doc_id, text, spans, clean_text))
     if not docs:
@@ -564,7 +548,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
     for n, obj in _json_lines(path):
         where = f"{path}:{n}"
         if not isinstance(obj, dict):
-            raise EvalInputError(f"{where}: expected a JSON object {{\"text\": ...}}, got {_kind(obj)}")
+            raise EvalInputError(f"{where}: expected a JSON object {{\"text\": ...}}, got {json_kind(obj)}")
         if "text" not in obj:
             raise EvalInputError(f"{where}: no 'text' (keys: {', '.join(obj) or 'none'}); "
                                  "a clean JSONL document is {\"text\": ...} per line")

@@ -22,13 +22,14 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import lemminflect
 import numpy as np
 
 from service.articles import after_its_article, article_for
 from service.candidates import CLOSED_CLASS
+from service.jsonl import DataError, json_kind, jsonl_objects
 from service.thesaurus import BASE_TAGS, Thesaurus, WordForm, get_thesaurus, inflect
 
 if TYPE_CHECKING:
@@ -591,42 +592,6 @@ def _order_key(doc_id, seed: int) -> str:
     return hashlib.sha1(f"{seed}:{doc_id}".encode()).hexdigest()
 
 
-class DataError(ValueError):
-    """A corpus or data file that cannot be used; the message names the file (and line)."""
-
-
-_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
-               float: "a number", type(None): "null"}
-
-
-def _kind(value) -> str:
-    return _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) of every non-blank line of a JSONL file.
-
-    Raises:
-        DataError: a line that is not UTF-8, not JSON or not a JSON object (``FILE:LINE: why``).
-    """
-    with open(path, "rb") as fh:
-        for n, raw in enumerate(fh, 1):
-            try:
-                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise DataError(f"{path}:{n}: not valid UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})") from None
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as e:
-                raise DataError(f"{path}:{n}: not valid JSON ({getattr(e, 'msg', e)}, column "
-                                f"{getattr(e, 'colno', '?')})") from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object, got {_kind(obj)}")
-            yield n, obj
-
-
 @dataclass
 class Corpus:
     """The usable documents of a Reuters-style JSONL corpus (:func:`read_corpus`)."""
@@ -654,12 +619,12 @@ def read_corpus(path: str | Path) -> Corpus:
         if doc_id is None:
             raise DataError(f"{path}:{n}: the document has no \"id\"")
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
-            raise DataError(f"{path}:{n}: \"id\" must be a string or an integer, not {_kind(doc_id)}")
+            raise DataError(f"{path}:{n}: \"id\" must be a string or an integer, not {json_kind(doc_id)}")
         body = ""
         for key in ("body", "text"):
             value = d.get(key)
             if value is not None and not isinstance(value, str):
-                raise DataError(f"{path}:{n}: \"{key}\" must be a string, not {_kind(value)}")
+                raise DataError(f"{path}:{n}: \"{key}\" must be a string, not {json_kind(value)}")
             if not body.strip() and value:
                 body = value
         if body.strip():
@@ -683,18 +648,18 @@ def read_spun_docs(path: str | Path, spans: bool = True) -> list[dict]:
         text = d.get("text")
         if not isinstance(text, str):
             raise DataError(f"{path}:{n}: " + ("no \"text\"" if text is None
-                                                else f"\"text\" must be a string, not {_kind(text)}"))
+                                                else f"\"text\" must be a string, not {json_kind(text)}"))
         if d.get("clean") is not None and not isinstance(d["clean"], str):
-            raise DataError(f"{path}:{n}: \"clean\" must be a string, not {_kind(d['clean'])}")
+            raise DataError(f"{path}:{n}: \"clean\" must be a string, not {json_kind(d['clean'])}")
         if spans:
             gold = d.get("spans")
             if not isinstance(gold, list):
                 raise DataError(f"{path}:{n}: " + ("no \"spans\" (a list, [] for a clean document)" if gold is None
-                                                    else f"\"spans\" must be a list, not {_kind(gold)}"))
+                                                    else f"\"spans\" must be a list, not {json_kind(gold)}"))
             for k, g in enumerate(gold, 1):
                 where = f"{path}:{n}: span {k}"
                 if not isinstance(g, dict):
-                    raise DataError(f"{where} must be an object, not {_kind(g)}")
+                    raise DataError(f"{where} must be an object, not {json_kind(g)}")
                 s, e = g.get("start"), g.get("end")
                 if not all(isinstance(x, int) and not isinstance(x, bool) for x in (s, e)) or not 0 <= s < e <= len(text):
                     raise DataError(f"{where}: offsets {s!r}-{e!r} are not integers with 0 <= start < end <= "

@@ -50,7 +50,6 @@ BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
-_ALLOWED_CONTROLS = frozenset("\t\n\r\x0b\x0c")
 #: Control characters other than the allowed ones (tab and line breaks): NUL, U+0001-U+0008, U+000E-U+001F, DEL.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 #: Text with more than this share of control characters (other than tab and line breaks) is binary.
