@@ -7,6 +7,7 @@ builds its own ``Engine`` around the session engine's language model (cheap).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,14 +30,31 @@ def read_seed(path: Path) -> str:
     return decode(path.read_bytes())
 
 
+# The second look (SmolLM2-135M at doubtful slots) costs about two minutes on seed 002. Tests of
+# the engine's mechanics, the API, the CLI and batches run without it (commands started by a test
+# inherit this); the tests of the shipped default (test_quality, test_second_look) ask for it by
+# name with the ``shipped_engine`` fixture.
+os.environ["UNSPIN_SECOND_LOOK"] = "off"
+
+
 @pytest.fixture(scope="session")
 def engine():
-    """The process-wide n-gram engine (``get_engine`` caches it, so CLI tests that run with
-    ``UNSPIN_LM=ngram`` and otherwise default settings reuse this very engine)."""
+    """The process-wide n-gram engine without the second look (``get_engine`` caches it, so CLI
+    tests that run with ``UNSPIN_LM=ngram`` and otherwise default settings reuse this very engine)."""
     from service.config import Settings
     from service.engine import get_engine
 
-    return get_engine(Settings(lm="ngram"))
+    return get_engine(Settings(lm="ngram", second_look="off"))
+
+
+@pytest.fixture(scope="session")
+def shipped_engine(engine):
+    """The engine as shipped: the n-gram model with the second look when its model is installed
+    (the set-up script installs it), sharing the session engine's n-gram model."""
+    from service.config import Settings
+    from service.engine import Engine
+
+    return Engine(Settings(lm="ngram", second_look="auto"), lm=engine.lm, ngram=engine.ngram)
 
 
 @pytest.fixture(scope="session")
@@ -91,6 +109,7 @@ def ngram_env(monkeypatch, engine):
     for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("UNSPIN_LM", "ngram")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
 
 
 @pytest.fixture

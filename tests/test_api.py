@@ -309,6 +309,7 @@ def test_api_and_cli_give_the_same_answer(client, monkeypatch, engine):
     for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("UNSPIN_LM", "ngram")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")  # as the session engine behind the client
     seed = Path(__file__).resolve().parents[1] / "seeds" / SEED_SPUN
     out = CliRunner().invoke(main, ["score", "--format", "jsonl", str(seed)], catch_exceptions=False)
     assert out.exit_code == 0
@@ -329,6 +330,7 @@ def test_unspin_serve_runs_the_service(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("UNSPIN_")}
     env["UNSPIN_LM"] = "ngram"
+    env["UNSPIN_SECOND_LOOK"] = "off"
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

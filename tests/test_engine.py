@@ -442,6 +442,7 @@ SHORT_TEXT = (
 def _env(monkeypatch, **values: str) -> Settings:
     for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
         monkeypatch.delenv(key)
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
     for key, value in values.items():
         monkeypatch.setenv(f"UNSPIN_{key.upper()}", value)
     return Settings()

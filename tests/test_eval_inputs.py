@@ -44,11 +44,12 @@ class StandInEngine:
 
 @pytest.fixture
 def env(monkeypatch):
-    """Default settings (no UNSPIN_* variable of the calling shell leaks in)."""
+    """Default settings (no UNSPIN_* variable of the calling shell leaks in), without the second look."""
     import os
 
     for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
         monkeypatch.delenv(key)
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""Quality regression on the seeds with the embedded n-gram model and the shipped fusion.
+"""Quality regression on the seeds with the embedded default as shipped: the n-gram model, the
+shipped fusion and the second look (SmolLM2-135M, which the set-up script installs).
 
-The floors below are what the engine measured when the fusion was last trained (see the README's
+The floors below are what the engine measured when its models were last trained (see the README's
 Evaluation section); a change that falls below them is a regression. The issue's targets are
 written as strict xfails: they say plainly what is not reached yet and will fail (so the marks
 get removed) the day they are.
@@ -18,19 +19,30 @@ from service.evaluation import EvalDoc, evaluate, load_gold
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
-def measure_seeds(engine):
-    """``unspin eval`` on the seeds, with the engine as it is configured."""
+def score_seeds(engine) -> list[EvalDoc]:
+    """The seeds scored by the engine as it is configured, with their labels."""
     docs = []
     for g in load_gold(SEEDS / "labels.jsonl", SEEDS):
         r = engine.score(g.text)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))  # fmt: skip
-    return evaluate(docs)
+    return docs
+
+
+def measure_seeds(engine):
+    """``unspin eval`` on the seeds, with the engine as it is configured."""
+    return evaluate(score_seeds(engine))
 
 
 @pytest.fixture(scope="module")
-def seed_metrics(engine):
-    return measure_seeds(engine)
+def seed_docs(shipped_engine) -> list[EvalDoc]:
+    assert shipped_engine.second_look is not None, "the set-up script installs the second look's model"
+    return score_seeds(shipped_engine)
+
+
+@pytest.fixture(scope="module")
+def seed_metrics(seed_docs):
+    return evaluate(seed_docs)
 
 
 def test_labels_cover_the_spun_seed():
@@ -49,24 +61,31 @@ def test_spun_seed_scores_above_clean_seed(seed_metrics):
 
 
 def test_measured_floors(seed_metrics):
-    assert seed_metrics.precision >= 0.48
-    assert seed_metrics.recall >= 0.55
-    assert seed_metrics.acc_at_3 >= 0.65
+    # measured 76.4 % / 62.7 % / 76.2 % (42 of 55 spans right, 42 of 67 phrases found)
+    assert seed_metrics.precision >= 0.70
+    assert seed_metrics.recall >= 0.58
+    assert seed_metrics.acc_at_3 >= 0.70
 
 
-def test_examples_from_the_issue(engine):
-    """Spans the issue names that the n-gram engine does find, with the right suggestion."""
-    text = (SEEDS / "002_2ef1442c87ee1781.txt").read_text(encoding="utf-8")
-    found = {s.text: [x.text for x in s.suggestions[:3]] for s in engine.score(text).spans}
+def test_without_the_second_look_floors(engine):
+    """The engine with ``UNSPIN_SECOND_LOOK=off`` (measured 52.6 % / 61.2 % / 73.2 %)."""
+    m = measure_seeds(engine)
+    assert m.precision >= 0.48 and m.recall >= 0.55 and m.acc_at_3 >= 0.65
+    assert m.false_flags_per_1k <= 3.0
+
+
+def test_examples_from_the_issue(seed_docs):
+    """Spans the issue names that the shipped engine does find, with the right suggestion."""
+    found = {s.text: [x.text for x in s.suggestions[:3]] for d in seed_docs for s in d.predicted}
     assert "stated" in found and "said" in found["stated"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 61 %, target 75 %")
+@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 63 %, target 75 %")
 def test_target_recall(seed_metrics):
     assert seed_metrics.recall >= 0.75
 
 
-@pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 45 % of spun phrases, target 50 %")
+@pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 48 % of spun phrases, target 50 %")
 def test_target_top3_over_all_gold(seed_metrics):
     assert seed_metrics.acc_at_3 * seed_metrics.recall >= 0.50
 

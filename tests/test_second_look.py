@@ -152,9 +152,9 @@ def test_continuations_equal_scoring_the_whole_text(causal):
     assert got[0] > got[1]  # "but" reads better there than "however"
 
 
-def test_the_engine_names_the_second_look_in_its_reports(engine):
-    if engine.second_look is None:
-        pytest.skip("the causal language model is not installed")
+def test_the_engine_names_the_second_look_in_its_reports(shipped_engine):
+    engine = shipped_engine
+    assert engine.second_look is not None, "the set-up script installs the causal language model"
     report = engine.score("Reporting by Josh Smith; Modifying by Lincoln Banquet")
     assert report.lm == "ngram:cmu-en-us+causal:smollm2-135m"
     assert engine.threshold == engine.second_look.threshold

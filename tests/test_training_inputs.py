@@ -49,12 +49,14 @@ def _refuse(*_args, **_kwargs):
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    """Default settings with the n-gram backend: no UNSPIN_* variable of the calling shell leaks in."""
+    """Default settings with the n-gram backend and without the second look: no UNSPIN_* variable of
+    the calling shell leaks in."""
     import os
 
     for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("UNSPIN_LM", "ngram")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
 
 
 @pytest.fixture
