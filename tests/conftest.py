@@ -30,7 +30,7 @@ def read_seed(path: Path) -> str:
     return decode(path.read_bytes())
 
 
-# The second look (SmolLM2-135M at doubtful slots) costs about two minutes on seed 002. Tests of
+# The second look (SmolLM2-135M at doubtful slots) costs two to three minutes on seed 002. Tests of
 # the engine's mechanics, the API, the CLI and batches run without it (commands started by a test
 # inherit this); the tests of the shipped default (test_quality, test_second_look) ask for it by
 # name with the ``shipped_engine`` fixture.
