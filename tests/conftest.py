@@ -104,12 +104,9 @@ def fake_languagetool(_fake_languagetool_server):
 def ngram_env(monkeypatch, engine):
     """Commands run with the n-gram backend and default settings, so ``get_engine`` hands them the
     session engine (no ``UNSPIN_*`` variable of the calling shell leaks in)."""
-    import os
+    from unspin_env import isolate
 
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_LM", "ngram")
-    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
+    isolate(monkeypatch, lm="ngram")
 
 
 @pytest.fixture

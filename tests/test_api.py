@@ -297,19 +297,14 @@ def test_nothing_the_user_sent_is_logged(engine, caplog):
     assert "Zyxwvut" not in caplog.text
 
 
-def test_api_and_cli_give_the_same_answer(client, monkeypatch, engine):
+def test_api_and_cli_give_the_same_answer(client, ngram_env):
     """The CLI and the API are doors onto one engine: the same text gets the same report."""
-    import os
     from pathlib import Path
 
     from click.testing import CliRunner
 
     from service.cli import main
 
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_LM", "ngram")
-    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")  # as the session engine behind the client
     seed = Path(__file__).resolve().parents[1] / "seeds" / SEED_SPUN
     out = CliRunner().invoke(main, ["score", "--format", "jsonl", str(seed)], catch_exceptions=False)
     assert out.exit_code == 0
@@ -320,17 +315,15 @@ def test_api_and_cli_give_the_same_answer(client, monkeypatch, engine):
 
 def test_unspin_serve_runs_the_service(tmp_path):
     """``unspin serve`` in its own process: health at once, ready once the model is loaded, then it scores."""
-    import os
     import subprocess
     import sys
     import time
 
     from live_server import free_port
+    from unspin_env import child_environ
 
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UNSPIN_")}
-    env["UNSPIN_LM"] = "ngram"
-    env["UNSPIN_SECOND_LOOK"] = "off"
+    env = child_environ(lm="ngram")
     proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--log-level", "warning"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

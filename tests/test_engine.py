@@ -7,7 +7,6 @@ below must hold for any fusion.
 
 from __future__ import annotations
 
-import os
 import textwrap
 import unicodedata
 
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from unspin_env import isolate
 
 from service.config import Settings
 from service.engine import Engine, build_engine, match_case
@@ -440,11 +440,7 @@ SHORT_TEXT = (
 
 
 def _env(monkeypatch, **values: str) -> Settings:
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
-    for key, value in values.items():
-        monkeypatch.setenv(f"UNSPIN_{key.upper()}", value)
+    isolate(monkeypatch, **values)
     return Settings()
 
 

@@ -45,11 +45,9 @@ class StandInEngine:
 @pytest.fixture
 def env(monkeypatch):
     """Default settings (no UNSPIN_* variable of the calling shell leaks in), without the second look."""
-    import os
+    from unspin_env import isolate
 
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
+    isolate(monkeypatch)
 
 
 @pytest.fixture

@@ -51,12 +51,9 @@ def _refuse(*_args, **_kwargs):
 def clean_env(monkeypatch):
     """Default settings with the n-gram backend and without the second look: no UNSPIN_* variable of
     the calling shell leaks in."""
-    import os
+    from unspin_env import isolate
 
-    for key in [k for k in os.environ if k.startswith("UNSPIN_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("UNSPIN_LM", "ngram")
-    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "off")
+    isolate(monkeypatch, lm="ngram")
 
 
 @pytest.fixture
