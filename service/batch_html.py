@@ -14,7 +14,7 @@ from typing import Iterator, TextIO
 from jinja2 import Environment
 
 from service.batch import Outcome, Summary, Writer
-from service.report import Report, Span
+from service.report import SPUN_DOC_EVIDENCE, Report, Span
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -34,6 +34,7 @@ h2 { font-size: 1.05em; word-break: break-all; margin-bottom: 0.2em; }
 .label-clean { background: #d8f0d8; } .label-suspicious { background: #fbeec0; } .label-spun { background: #f6c9c4; }
 .text { white-space: pre-wrap; background: #fafafa; padding: 0.8em; border: 1px solid #eee; }
 mark { background: rgba(255, 170, 0, calc(0.2 + 0.6 * var(--s, 0.5))); border-radius: 2px; }
+mark.by-doc { background: rgba(255, 170, 0, 0.15); border-bottom: 2px dashed #c25e00; }
 .sugg { color: #0a6b2f; font-size: 0.85em; margin-left: 0.15em; }
 table { border-collapse: collapse; margin-top: 0.8em; font-size: 0.9em; }
 th, td { text-align: left; padding: 0.15em 0.6em; border-bottom: 1px solid #eee; vertical-align: top; }
@@ -55,7 +56,7 @@ _DOC = _ENV.from_string(
 <p class="meta"><span class="label label-{{ r.label }}">{{ r.label }}</span>
 score {{ "%.2f"|format(r.score) }} · {{ r.spans|length }} spans · {{ r.stats.words }} words ·
 lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}</p>
-<div class="text">{% for plain, span in pieces %}{{ plain }}{% if span %}<mark style="--s: {{ "%.2f"|format(span.score) }}" title="{{ tip(span) }}">{{ span.text }}</mark><span class="sugg">→ {{ best(span) }}</span>{% endif %}{% endfor %}</div>
+<div class="text">{% for plain, span in pieces %}{{ plain }}{% if span %}<mark{% if by_doc(span) %} class="by-doc"{% endif %} style="--s: {{ "%.2f"|format(span.score) }}" title="{{ tip(span) }}">{{ span.text }}</mark><span class="sugg">→ {{ best(span) }}</span>{% endif %}{% endfor %}</div>
 {% if r.spans %}
 <table>
 <thead><tr><th>score</th><th>written</th><th>suggestions</th><th>relation</th><th>offsets</th></tr></thead>
@@ -102,10 +103,16 @@ def _best(span: Span) -> str:
     return span.suggestions[0].text if span.suggestions else "?"
 
 
+def _by_doc(span: Span) -> bool:
+    """Whether the span is listed only because its document was judged spun (the second threshold)."""
+    return SPUN_DOC_EVIDENCE in span.evidence
+
+
 def _tip(span: Span) -> str:
     rel = span.evidence.get("relation", "")
     also = ", ".join(x.text for x in span.suggestions[1:4])
-    return f"score {span.score:.2f}" + (f" · {rel}" if rel else "") + (f" · also: {also}" if also else "")
+    return (f"score {span.score:.2f}" + (f" · {rel}" if rel else "") + (f" · also: {also}" if also else "")
+            + (" · shown because the document reads as spun" if _by_doc(span) else ""))
 
 
 class HtmlWriter(Writer):
@@ -125,7 +132,8 @@ class HtmlWriter(Writer):
         self._n += 1
         r = o.report
         pieces = list(_pieces(o.text or "", r)) if r is not None else []
-        self.out.write(_DOC.render(n=self._n, o=o, r=r, pieces=pieces, best=_best, tip=_tip))
+        self.out.write(_DOC.render(n=self._n, o=o, r=r, pieces=pieces, best=_best, tip=_tip,
+                                    by_doc=_by_doc))
 
     def end(self, summary: Summary) -> None:
         self.out.write(_FOOT.render(s=summary))

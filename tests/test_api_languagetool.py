@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 
 from live_server import serve
 from service.api import create_app
-from service.api.languagetool import SENTENCE_MAX_CHARS, _context
+from service.api.languagetool import SENTENCE_MAX_CHARS, _context, _rule
 from service.config import Settings
+from service.report import SPUN_DOC_EVIDENCE, Span, Suggestion
 from service.utf16 import Utf16Index
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "languagetool"
@@ -282,3 +283,14 @@ def test_grammar_server_down_degrades_clearly(engine, fake_languagetool):
         fake_languagetool.set_mode("ok")
         assert c.get("/readyz").json()["grammar"]["reachable"] is True
         assert c.post("/v1/score", json={"text": SENTENCE}).json()["grammar"]["checked"] is True
+
+
+def test_a_span_the_document_verdict_added_says_so():
+    """A span listed because its document was judged spun (the second threshold) tells the editor
+    why; the others do not carry that sentence."""
+    span = Span(start=0, end=6, text="select", kind="spun", score=0.35,
+                suggestions=[Suggestion(text="choose", score=0.6)], evidence={SPUN_DOC_EVIDENCE: 0.3})
+    _, message, short, _ = _rule(span)
+    assert "“choose”" in message and "document as a whole reads as spun" in message and short == "Spun wording"
+    _, plain, _, _ = _rule(span.model_copy(update={"evidence": {}}))
+    assert "document as a whole" not in plain

@@ -655,3 +655,34 @@ def test_ray_engine_takes_file_names_that_are_not_utf8(runner, tmp_path, ray_clu
     assert local.exit_code == on_ray.exit_code == 0, on_ray.output
     assert without_timing(jsonl(on_ray.stdout)) == without_timing(jsonl(local.stdout))
     assert [r["path"] for r in jsonl(on_ray.stdout)] == [str(folder / "bad\\xffname.txt"), str(folder / "ok.txt")]
+
+
+def test_listing_and_page_say_which_spans_the_document_verdict_added():
+    """A span listed only because its document was judged spun says so in the text listing and on
+    the HTML page (dashed, with the reason in its tooltip); the others do not."""
+    from service.batch import Outcome, format_listing
+    from service.batch_html import HtmlWriter
+    from service.report import SPUN_DOC_EVIDENCE
+
+    text = "They select a plan and stated it."
+    spans = [
+        {"start": 5, "end": 11, "text": "select", "kind": "spun", "score": 0.35,
+         "suggestions": [{"text": "choose", "score": 0.35}], "evidence": {"relation": "synonym", SPUN_DOC_EVIDENCE: 0.3}},
+        {"start": 23, "end": 29, "text": "stated", "kind": "spun", "score": 0.9,
+         "suggestions": [{"text": "said", "score": 0.9}], "evidence": {"relation": "synonym"}},
+    ]
+    report = Report.model_validate({"path": "a.txt", "score": 0.9, "label": "spun", "lm": "ngram:test",
+                                    "grammar": {"checked": False, "reason": "none"},
+                                    "stats": {"words": 7, "sentences": 1, "seconds": 0.0},
+                                    "sentences": [{"start": 0, "end": len(text), "score": 0.9}], "spans": spans})
+    listing = format_listing(report, text).splitlines()
+    assert listing[1].endswith("synonym, shown because the document reads as spun]")
+    assert listing[2].endswith("synonym]")
+
+    out = io.StringIO()
+    HtmlWriter(out).write(Outcome(path="a.txt", report=report, text=text))
+    page = ET.fromstring("<div>" + out.getvalue() + "</div>")
+    marks = page.findall(".//mark")
+    assert [m.get("class") for m in marks] == ["by-doc", None]
+    assert "shown because the document reads as spun" in marks[0].get("title")
+    assert "document" not in marks[1].get("title")

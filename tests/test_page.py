@@ -92,3 +92,27 @@ def test_page_reports_errors_in_plain_words(browser_page):
     page.click("#check")
     assert "Paste or drop a text first" in page.inner_text("#status")
     assert errors == []
+
+
+def test_page_marks_the_spans_the_document_verdict_added(browser_page, seeds, engine, monkeypatch):
+    """Spans listed only because the document was judged spun (the second threshold) look
+    different and say why, on hover and in their popover."""
+    page, errors = browser_page
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"spun_doc_threshold": 0.06}))
+    text = seeds[SEED_SPUN]
+    report = engine.score(text)
+    added = [s for s in report.spans if s.kind == "spun" and "spun_doc_threshold" in s.evidence]
+    assert added and len(added) < sum(s.kind == "spun" for s in report.spans)
+    if page.is_visible("#edit"):
+        page.click("#edit")
+    page.fill("#input", text)
+    page.click("#check")
+    page.wait_for_selector("#output mark.spun.by-doc", timeout=60_000)
+    marks = page.locator("#output mark.spun.by-doc")
+    assert [marks.nth(i).inner_text() for i in range(marks.count())] == [s.text for s in added]
+    assert "document reads as spun" in marks.first.get_attribute("title")
+    marks.first.click()
+    page.wait_for_selector("#popover:not([hidden]) .by-doc-note")
+    assert "document as a whole reads as spun" in page.inner_text("#popover")
+    page.keyboard.press("Escape")
+    assert errors == []

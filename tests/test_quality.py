@@ -1,5 +1,6 @@
 """Quality regression on the seeds with the embedded default as shipped: the n-gram model, the
-shipped fusion and the second look (SmolLM2-135M, which the set-up script installs).
+shipped fusion and the second look (SmolLM2-135M, which the set-up script installs), with the
+second threshold for documents judged spun chosen with it.
 
 The floors below are what the engine measured when its models were last trained (see the README's
 Evaluation section); a change that falls below them is a regression. The issue's targets are
@@ -12,8 +13,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from dataclasses import replace
+
 import pytest
 
+from service.engine import SPUN_DOC_EVIDENCE
 from service.evaluation import EvalDoc, evaluate, load_gold
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -45,6 +49,14 @@ def seed_metrics(seed_docs):
     return evaluate(seed_docs)
 
 
+@pytest.fixture(scope="module")
+def at_one_threshold(seed_docs) -> list[EvalDoc]:
+    """The shipped reports without the spans the second threshold added: the reports with
+    ``UNSPIN_SPUN_DOC_THRESHOLD=off`` (the spans at the threshold and the verdict do not depend on
+    it: tests/test_engine.py)."""
+    return [replace(d, predicted=[s for s in d.predicted if SPUN_DOC_EVIDENCE not in s.evidence]) for d in seed_docs]
+
+
 def test_labels_cover_the_spun_seed():
     gold = {d.id: d for d in load_gold(SEEDS / "labels.jsonl", SEEDS)}
     assert len(gold["002_2ef1442c87ee1781.txt"].spans) >= 60
@@ -61,10 +73,25 @@ def test_spun_seed_scores_above_clean_seed(seed_metrics):
 
 
 def test_measured_floors(seed_metrics):
-    # measured 76.4 % / 62.7 % / 76.2 % (42 of 55 spans right, 42 of 67 phrases found)
-    assert seed_metrics.precision >= 0.70
-    assert seed_metrics.recall >= 0.58
+    # measured 65.2 % / 67.2 % / 75.6 % (45 of 69 spans right, 45 of 67 phrases found)
+    assert seed_metrics.precision >= 0.60
+    assert seed_metrics.recall >= 0.63
     assert seed_metrics.acc_at_3 >= 0.70
+
+
+def test_the_second_threshold_adds_spans_to_the_spun_seed_only(seed_docs, at_one_threshold, shipped_engine):
+    """The shipped second threshold (0.3, chosen with the second look on validation documents)
+    lists more of seed 002's phrases, each marked; seed 000, judged clean, is not touched. Without
+    it (measured 76.4 % / 62.7 % / 76.2 %, 42 of 55 spans right) precision is higher and recall lower."""
+    low = shipped_engine.spun_doc_threshold()
+    assert low is not None and low < shipped_engine.threshold
+    for full, one in zip(seed_docs, at_one_threshold):
+        added = [s for s in full.predicted if SPUN_DOC_EVIDENCE in s.evidence]
+        assert all(s.evidence[SPUN_DOC_EVIDENCE] == low and low <= s.score < shipped_engine.threshold for s in added)
+        assert bool(added) == (not full.clean)
+    m = evaluate(at_one_threshold)
+    assert m.precision >= 0.70 and m.recall >= 0.58 and m.acc_at_3 >= 0.70
+    assert m.recall < evaluate(seed_docs).recall
 
 
 def test_without_the_second_look_floors(engine):
@@ -80,13 +107,14 @@ def test_examples_from_the_issue(seed_docs):
     assert "stated" in found and "said" in found["stated"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 63 %, target 75 %")
+@pytest.mark.xfail(strict=True, reason="issue target not reached: recall on seed 002 is about 67 %, target 75 %")
 def test_target_recall(seed_metrics):
     assert seed_metrics.recall >= 0.75
 
 
-@pytest.mark.xfail(strict=True, reason="issue target not reached: original in the top 3 for about 48 % of spun phrases, target 50 %")
 def test_target_top3_over_all_gold(seed_metrics):
+    # reached with the second threshold, by one phrase (34 of 67; 32 without it): not a blind
+    # result, as 0.3 had been measured on the seeds before it was chosen (README, Evaluation)
     assert seed_metrics.acc_at_3 * seed_metrics.recall >= 0.50
 
 

@@ -99,6 +99,53 @@ def test_weights_round_trip_and_refuse_other_features(tmp_path):
     assert RANK_FEATURES == ("log_share", "gain")
 
 
+def test_the_second_threshold_round_trips_and_is_checked(tmp_path):
+    path = tmp_path / "look.json"
+    look = _look()
+    look.save(path)
+    assert SecondLook.load(path).spun_doc_threshold is None  # none stored: none
+    look.spun_doc_threshold = 0.25
+    look.save(path)
+    assert SecondLook.load(path).spun_doc_threshold == 0.25
+    path.write_text(path.read_text().replace('"spun_doc_threshold": 0.25', '"spun_doc_threshold": 1.5'))
+    with pytest.raises(ValueError, match="outside"):
+        SecondLook.load(path)
+    assert SecondLook.load().spun_doc_threshold == 0.3  # the shipped one (docs/evaluation-notes.md)
+
+
+@pytest.mark.parametrize(
+    ("env", "look", "request_threshold", "expected"),
+    [
+        ({}, True, None, 0.25),  # unset: the value stored with the second look
+        ({}, False, None, None),  # no second look: none (its value goes with its threshold)
+        ({}, True, 0.5, None),  # a request's own threshold: none
+        ({"threshold": 0.5}, True, None, None),  # UNSPIN_THRESHOLD: none
+        ({"spun_doc_threshold": "off"}, True, None, None),
+        ({"spun_doc_threshold": 0.1}, False, None, 0.1),  # set: used, with or without the second look
+        ({"spun_doc_threshold": 0.1, "threshold": 0.5}, True, 0.6, 0.1),
+    ],
+)
+def test_which_second_threshold_applies(plain, monkeypatch, env, look, request_threshold, expected):
+    stored = _look()
+    stored.spun_doc_threshold = 0.25
+    monkeypatch.setattr(plain, "settings", plain.settings.model_copy(update=env))
+    monkeypatch.setattr(plain, "second_look", stored if look else None)
+    assert plain.spun_doc_threshold(request_threshold) == expected
+
+
+def test_the_setting_reads_off_and_refuses_other_words(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("UNSPIN_SPUN_DOC_THRESHOLD", "off")
+    assert Settings().spun_doc_threshold == "off"
+    monkeypatch.setenv("UNSPIN_SPUN_DOC_THRESHOLD", "0.2")
+    assert Settings().spun_doc_threshold == 0.2
+    for bad in ("on", "1.5", "-0.1", "nan"):
+        monkeypatch.setenv("UNSPIN_SPUN_DOC_THRESHOLD", bad)
+        with pytest.raises(ValidationError):
+            Settings()
+
+
 def test_off_and_another_backend_leave_it_out(engine):
     from service.engine import get_second_look
 

@@ -16,7 +16,9 @@ class ScoreOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Report spans scoring at least this (default: the calibrated threshold)."
+        None, ge=0.0, le=1.0, description="Report spans scoring at least this (default: the calibrated threshold, and in a document "
+        "judged spun the second threshold chosen with it; a threshold given here is the only one unless "
+        "UNSPIN_SPUN_DOC_THRESHOLD is set)."
     )
     max_suggestions: int | None = Field(None, ge=1, le=50, description="Suggestions kept per span.")
     grammar: bool = Field(True, description="Ask the LanguageTool server too (when one is configured).")

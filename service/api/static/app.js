@@ -91,10 +91,12 @@ function render() {
     for (const [i, s] of spans.entries()) {
       if (s.start < a || s.start >= b || s.start < p) continue;
       if (s.start > p) parent.append(slice(p, s.start));
-      const m = el("mark", { class: s.kind + (s.applied ? " applied" : ""), tabindex: "0", "data-i": String(i),
-        style: `--s:${s.score}` }, slice(s.start, Math.min(s.end, b)));
+      const byDoc = byVerdict(s);
+      const m = el("mark", { class: s.kind + (byDoc ? " by-doc" : "") + (s.applied ? " applied" : ""), tabindex: "0",
+        "data-i": String(i), style: `--s:${s.score}` }, slice(s.start, Math.min(s.end, b)));
       const best = s.suggestions.length ? s.suggestions[0].text : "";
-      m.title = s.applied ? "applied" : (best ? `→ ${best} (${s.score.toFixed(2)})` : `${s.kind} (${s.score.toFixed(2)})`);
+      m.title = s.applied ? "applied" : (best ? `→ ${best} (${s.score.toFixed(2)})` : `${s.kind} (${s.score.toFixed(2)})`)
+        + (byDoc && !s.applied ? "; shown because the document reads as spun" : "");
       if (!s.applied) {
         m.addEventListener("click", (ev) => openPopover(ev.currentTarget, s));
         m.addEventListener("keydown", (ev) => { if (ev.key === "Enter") openPopover(ev.currentTarget, s); });
@@ -121,6 +123,9 @@ function render() {
   if (pos < chars.length) appendRange(out, pos, chars.length);
 }
 
+// A span listed only because its document was judged spun (the second, lower threshold).
+function byVerdict(span) { return span.evidence != null && "spun_doc_threshold" in span.evidence; }
+
 function openPopover(anchor, span) {
   const pop = $("popover");
   pop.replaceChildren();
@@ -136,6 +141,10 @@ function openPopover(anchor, span) {
     list.append(li);
   }
   pop.append(list);
+  if (byVerdict(span)) {
+    pop.append(el("p", { class: "by-doc-note" },
+      `Shown because the document as a whole reads as spun; alone it scores under the usual threshold.`));
+  }
   const ev = Object.entries(span.evidence || {}).map(([k, v]) => `${k}: ${v}`).join(" · ");
   if (ev) pop.append(el("div", { class: "evidence" }, ev));
   const r = anchor.getBoundingClientRect();
