@@ -147,3 +147,26 @@ def test_opt_in_spun_doc_threshold_on_the_seeds(engine, monkeypatch):
     m = measure_seeds(engine)
     assert m.recall >= 0.75 and m.acc_at_3 * m.recall >= 0.50
     assert m.false_flags_per_1k <= 1.2  # one flag on seed 000, as without it
+
+
+def test_seed_fillers_table(shipped_engine, monkeypatch):
+    """``seeds/fillers.py`` (where the second look's model ranks each original among its own
+    next-word predictions, a diagnostic for candidates the thesaurus misses) gives every labelled
+    phrase a row with ranks that are ranks, read from the sentence before the slot; the originals
+    rank higher than the spun words they replaced (measured: 24 against 8 of 67 in the top 10)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("seed_fillers", SEEDS / "fillers.py")
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, mod)  # its dataclass looks its module up there
+    spec.loader.exec_module(mod)
+    text = "First sentence here. The two terrific powers met."
+    assert mod.left_context(text, text.index("terrific")) == "The two"
+    assert mod.left_context(text, 0) == ""
+    assert shipped_engine.causal is not None, "the set-up script installs the causal language model"
+    rows = mod.measure(shipped_engine.causal)
+    gold = {d.id: d for d in load_gold(SEEDS / "labels.jsonl", SEEDS)}
+    assert [r.text for r in rows] == [s.text for s in gold["002_2ef1442c87ee1781.txt"].spans]
+    vocab = len(shipped_engine.causal.tokenizer)
+    assert all(1 <= r.original_rank <= vocab and 1 <= r.written_rank <= vocab and len(r.top) == 5 for r in rows)
+    assert sum(r.original_rank <= 10 for r in rows) > sum(r.written_rank <= 10 for r in rows)
