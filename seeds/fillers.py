@@ -5,8 +5,8 @@ For six found phrases of seed 002 the original is not among the candidates ("due
 no ranking can suggest it. A causal language model predicts the next word from the left context
 and could propose such fillers. For every labelled phrase this prints where SmolLM2-135M (the
 second look's model) ranks the first token of the original among all its next-token predictions,
-given what the second look reads before the slot (the sentence up to it, its last ``LEFT_WORDS``
-words), against the first token of the written words. A first token is a weak proxy for a word
+given what the second look reads before the slot (:func:`service.second_look.left_context`),
+against the first token of the written words. A first token is a weak proxy for a word
 ("are" for "are part of"), so this measures how close the model's own proposals come, not what a
 candidate source built on them would find.
 
@@ -15,14 +15,15 @@ candidate source built on them would find.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from service.causal_lm import CausalLM, flat
+from service.causal_lm import CausalLM
 from service.evaluation import load_gold
-from service.second_look import LEFT_WORDS
+from service.second_look import left_context
 from service.text import segment
 
 HERE = Path(__file__).resolve().parent
@@ -42,26 +43,18 @@ class Row:
     top: tuple[str, ...]  # the model's five likeliest next tokens
 
 
-def left_context(text: str, start: int) -> str:
-    """What the second look reads before a slot starting at ``start``: its sentence up to there, the
-    last ``LEFT_WORDS`` words, white space flattened."""
-    sent = next(s for s in segment(text) if s.start <= start < s.end)
-    left = flat(text[sent.start : start]).strip()
-    return " ".join(left.split(" ")[-LEFT_WORDS:]) if left else ""
-
-
 def measure(lm: CausalLM) -> list[Row]:
     """A row per labelled phrase of seed 002, in the text's order."""
     import torch
 
     gold = {d.id: d for d in load_gold(HERE / "labels.jsonl", HERE)}[SPUN]
     tok = lm.tokenizer
+    starts = [s.start for s in segment(gold.text)]
     rows = []
     for s in gold.spans:
-        left = left_context(gold.text, s.start)
-        ids = [lm.start, *tok(left).input_ids] if left else [lm.start]
+        left = left_context(gold.text, starts[bisect_right(starts, s.start) - 1], s.start)
         with torch.inference_mode():
-            logits = lm.model(input_ids=torch.tensor([ids]), logits_to_keep=1).logits[0, -1]
+            logits = lm.model(input_ids=torch.tensor([lm.context_ids(left)]), logits_to_keep=1).logits[0, -1]
         order = np.argsort(-logits.numpy(), kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(1, len(order) + 1)

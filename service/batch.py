@@ -47,7 +47,7 @@ from typing import BinaryIO, Callable, Generator, Iterable, Iterator, Literal, S
 from pydantic import BaseModel, Field, ValidationError
 
 from service.config import Settings
-from service.report import SPUN_DOC_EVIDENCE, Report
+from service.report import SPUN_DOC_REASON, Report
 from service.text import (
     BINARY_CONTROL_SHARE,
     BOMS,
@@ -593,7 +593,7 @@ def format_listing(report: Report, text: str) -> str:
             f"  {s.score:.2f}  {before}{tail} → {best}{tail}"
             + (f"   (also: {others})" if others else "")
             + f"   [line {line_no}, {s.start}-{s.end}, {s.evidence.get('relation', '')}"
-            + (", shown because the document reads as spun" if SPUN_DOC_EVIDENCE in s.evidence else "") + "]"
+            + (f", {SPUN_DOC_REASON}" if s.by_document_verdict else "") + "]"
         )
     return "\n".join(lines)
 

@@ -14,7 +14,7 @@ from typing import Iterator, TextIO
 from jinja2 import Environment
 
 from service.batch import Outcome, Summary, Writer
-from service.report import SPUN_DOC_EVIDENCE, Report, Span
+from service.report import SPUN_DOC_REASON, Report, Span
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -56,7 +56,7 @@ _DOC = _ENV.from_string(
 <p class="meta"><span class="label label-{{ r.label }}">{{ r.label }}</span>
 score {{ "%.2f"|format(r.score) }} · {{ r.spans|length }} spans · {{ r.stats.words }} words ·
 lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}</p>
-<div class="text">{% for plain, span in pieces %}{{ plain }}{% if span %}<mark{% if by_doc(span) %} class="by-doc"{% endif %} style="--s: {{ "%.2f"|format(span.score) }}" title="{{ tip(span) }}">{{ span.text }}</mark><span class="sugg">→ {{ best(span) }}</span>{% endif %}{% endfor %}</div>
+<div class="text">{% for plain, span in pieces %}{{ plain }}{% if span %}<mark{% if span.by_document_verdict %} class="by-doc"{% endif %} style="--s: {{ "%.2f"|format(span.score) }}" title="{{ tip(span) }}">{{ span.text }}</mark><span class="sugg">→ {{ best(span) }}</span>{% endif %}{% endfor %}</div>
 {% if r.spans %}
 <table>
 <thead><tr><th>score</th><th>written</th><th>suggestions</th><th>relation</th><th>offsets</th></tr></thead>
@@ -103,16 +103,11 @@ def _best(span: Span) -> str:
     return span.suggestions[0].text if span.suggestions else "?"
 
 
-def _by_doc(span: Span) -> bool:
-    """Whether the span is listed only because its document was judged spun (the second threshold)."""
-    return SPUN_DOC_EVIDENCE in span.evidence
-
-
 def _tip(span: Span) -> str:
     rel = span.evidence.get("relation", "")
     also = ", ".join(x.text for x in span.suggestions[1:4])
     return (f"score {span.score:.2f}" + (f" · {rel}" if rel else "") + (f" · also: {also}" if also else "")
-            + (" · shown because the document reads as spun" if _by_doc(span) else ""))
+            + (f" · {SPUN_DOC_REASON}" if span.by_document_verdict else ""))
 
 
 class HtmlWriter(Writer):
@@ -132,8 +127,7 @@ class HtmlWriter(Writer):
         self._n += 1
         r = o.report
         pieces = list(_pieces(o.text or "", r)) if r is not None else []
-        self.out.write(_DOC.render(n=self._n, o=o, r=r, pieces=pieces, best=_best, tip=_tip,
-                                    by_doc=_by_doc))
+        self.out.write(_DOC.render(n=self._n, o=o, r=r, pieces=pieces, best=_best, tip=_tip))
 
     def end(self, summary: Summary) -> None:
         self.out.write(_FOOT.render(s=summary))

@@ -104,10 +104,14 @@ class CausalLM:
         self.start = int(self.tokenizer.eos_token_id)
         self._lock = threading.Lock()
 
+    def context_ids(self, left: str) -> list[int]:
+        """The token ids the model reads for a left context: the start token, then ``left``'s tokens."""
+        return [self.start, *self.tokenizer(left).input_ids] if left else [self.start]
+
     def continuations(self, question: Continuations) -> np.ndarray:
         """ln P(option | left) for each option, in order."""
         torch = self._torch
-        left = [self.start, *self.tokenizer(question.left).input_ids] if question.left else [self.start]
+        left = self.context_ids(question.left)
         conts = [self.tokenizer(o).input_ids or [self.start] for o in question.options]
         n, width = len(conts), max(len(c) for c in conts)
         ids = torch.full((n, width), self.start, dtype=torch.long)

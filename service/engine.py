@@ -629,7 +629,7 @@ class Engine:
             self._apply_grammar(analysis, gmatches)
         spans = self._spans(analysis, thr, k)
         # the verdict comes from the spans at the threshold; a document judged spun may then show its
-        # weaker spans too (opt-in), without them changing the verdict
+        # weaker spans too (the second threshold), without them changing the verdict
         doc = document_score([s.score for s in spans], analysis.words)
         low = self.spun_doc_threshold(threshold)
         if low is not None and low < thr and document_label(doc) == "spun":
@@ -697,7 +697,7 @@ class Engine:
         if status is None:
             raise InputError("the text is empty or contains only whitespace")
         # the verdict from the spans at the threshold, as for one call (not those a part judged spun added)
-        doc = document_score([s.score for s in spans if s.kind == "spun" and SPUN_DOC_EVIDENCE not in s.evidence], words)
+        doc = document_score([s.score for s in spans if s.kind == "spun" and not s.by_document_verdict], words)
         return Report(
             id=id,
             path=path,

@@ -16,6 +16,8 @@ DocLabel = Literal["clean", "suspicious", "spun"]
 #: The evidence key of a spun span listed only because its document was judged spun (the value:
 #: the second, lower threshold it met); such spans do not count towards the document's verdict.
 SPUN_DOC_EVIDENCE = "spun_doc_threshold"
+#: How the listings say so.
+SPUN_DOC_REASON = "shown because the document reads as spun"
 
 
 class Suggestion(BaseModel):
@@ -36,6 +38,12 @@ class Span(BaseModel):
     suggestions: list[Suggestion] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list, description="Signals that fired: 'lm', 'lexicon', 'credit-line', 'grammar'.")
     evidence: dict[str, float | str] = Field(default_factory=dict, description="Feature values behind the score.")
+
+    @property
+    def by_document_verdict(self) -> bool:
+        """Whether the span is listed only because its document was judged spun (the second,
+        lower threshold: :data:`SPUN_DOC_EVIDENCE` in its evidence)."""
+        return SPUN_DOC_EVIDENCE in self.evidence
 
 
 class SentenceScore(BaseModel):

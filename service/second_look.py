@@ -61,6 +61,13 @@ def top_candidates(r: "SlotResult", k: int) -> np.ndarray:
     return np.argsort(-r.probs, kind="stable")[:k]
 
 
+def left_context(text: str, sentence_start: int, begin: int) -> str:
+    """What the model reads before a slot that begins at ``begin``: its sentence up to there, the
+    last :data:`LEFT_WORDS` words, white space flattened ("" at the start of a sentence)."""
+    left = flat(text[sentence_start:begin]).strip()
+    return " ".join(left.split(" ")[-LEFT_WORDS:]) if left else ""
+
+
 def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int]) -> Continuations:
     """The sentence around slot ``r`` continued with its written words (first option) and with each
     candidate in ``cands`` (in the case of the written words, with the article it takes)."""
@@ -71,8 +78,7 @@ def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int]) -> Con
     start, end = analysis.offsets(r)
     places = [analysis.replacement(r, int(j)) for j in cands]
     begin = min([start, *(p[0] for p in places)])
-    left = flat(text[sent.start : begin]).strip()
-    left = " ".join(left.split(" ")[-LEFT_WORDS:]) if left else ""
+    left = left_context(text, sent.start, begin)
     right = flat(text[end : sent.end])
     right_words = right.split(" ")
     lead = 1 if right.startswith(" ") else 0

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 
-from service.engine import SPUN_DOC_EVIDENCE
+from service.report import SPUN_DOC_EVIDENCE
 from service.evaluation import EvalDoc, evaluate, load_gold
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -54,7 +54,7 @@ def at_one_threshold(seed_docs) -> list[EvalDoc]:
     """The shipped reports without the spans the second threshold added: the reports with
     ``UNSPIN_SPUN_DOC_THRESHOLD=off`` (the spans at the threshold and the verdict do not depend on
     it: tests/test_engine.py)."""
-    return [replace(d, predicted=[s for s in d.predicted if SPUN_DOC_EVIDENCE not in s.evidence]) for d in seed_docs]
+    return [replace(d, predicted=[s for s in d.predicted if not s.by_document_verdict]) for d in seed_docs]
 
 
 def test_labels_cover_the_spun_seed():
@@ -86,7 +86,7 @@ def test_the_second_threshold_adds_spans_to_the_spun_seed_only(seed_docs, at_one
     low = shipped_engine.spun_doc_threshold()
     assert low is not None and low < shipped_engine.threshold
     for full, one in zip(seed_docs, at_one_threshold):
-        added = [s for s in full.predicted if SPUN_DOC_EVIDENCE in s.evidence]
+        added = [s for s in full.predicted if s.by_document_verdict]
         assert all(s.evidence[SPUN_DOC_EVIDENCE] == low and low <= s.score < shipped_engine.threshold for s in added)
         assert bool(added) == (not full.clean)
     m = evaluate(at_one_threshold)
@@ -160,9 +160,6 @@ def test_seed_fillers_table(shipped_engine, monkeypatch):
     mod = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, mod)  # its dataclass looks its module up there
     spec.loader.exec_module(mod)
-    text = "First sentence here. The two terrific powers met."
-    assert mod.left_context(text, text.index("terrific")) == "The two"
-    assert mod.left_context(text, 0) == ""
     assert shipped_engine.causal is not None, "the set-up script installs the causal language model"
     rows = mod.measure(shipped_engine.causal)
     gold = {d.id: d for d in load_gold(SEEDS / "labels.jsonl", SEEDS)}

@@ -9,7 +9,7 @@ import pytest
 from service.causal_lm import CausalLMUnavailable, Continuations
 from service.config import Settings
 from service.engine import Engine
-from service.second_look import RANK_FEATURES, SLOT_FEATURES, SecondLook, question, top_candidates
+from service.second_look import LEFT_WORDS, RANK_FEATURES, SLOT_FEATURES, SecondLook, left_context, question, top_candidates
 
 
 def _linear(n: int, coef: list[float], intercept: float = 0.0) -> dict:
@@ -62,6 +62,15 @@ def test_question_keeps_the_written_case_and_starts_a_sentence_without_left_cont
     assert q.left == ""
     assert q.options[0] == "Terrific powers met again."
     assert all(o[0].isupper() for o in q.options)
+
+
+def test_left_context_is_the_sentence_before_the_slot():
+    text = "First sentence here. The two terrific powers met."
+    sent = text.index("The")
+    assert left_context(text, sent, text.index("terrific")) == "The two"
+    assert left_context(text, sent, sent) == ""
+    long = " ".join(f"w{i}" for i in range(30)) + "\nslot"
+    assert left_context(long, 0, long.index("slot")) == " ".join(f"w{i}" for i in range(30 - LEFT_WORDS, 30))
 
 
 def test_update_sets_the_new_probability_and_reorders_by_the_gain(plain):

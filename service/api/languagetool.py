@@ -16,7 +16,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
-from service.report import SPUN_DOC_EVIDENCE, Report, Span
+from service.report import Report, Span
 from service.utf16 import Utf16Index
 
 SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"
@@ -212,7 +212,7 @@ def _rule(span: Span) -> tuple[dict, str, str, str]:
         msg = f"This wording looks synonym-spun or machine-paraphrased (score {span.score:.2f})."
         if best:
             msg += f" The original was probably “{best}”."
-        if SPUN_DOC_EVIDENCE in ev:
+        if span.by_document_verdict:
             msg += " Shown because the document as a whole reads as spun; alone it would not be."
         rule = {
             "id": SPUN_RULE_ID,
