@@ -45,17 +45,13 @@ class Row:
 
 def measure(lm: CausalLM) -> list[Row]:
     """A row per labelled phrase of seed 002, in the text's order."""
-    import torch
-
     gold = {d.id: d for d in load_gold(HERE / "labels.jsonl", HERE)}[SPUN]
     tok = lm.tokenizer
     starts = [s.start for s in segment(gold.text)]
     rows = []
     for s in gold.spans:
         left = left_context(gold.text, starts[bisect_right(starts, s.start) - 1], s.start)
-        with torch.inference_mode():
-            logits = lm.model(input_ids=torch.tensor([lm.context_ids(left)]), logits_to_keep=1).logits[0, -1]
-        order = np.argsort(-logits.numpy(), kind="stable")
+        order = np.argsort(-lm.next_token_logits(left), kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(1, len(order) + 1)
         pad = " " if left else ""

@@ -108,6 +108,19 @@ class CausalLM:
         """The token ids the model reads for a left context: the start token, then ``left``'s tokens."""
         return [self.start, *self.tokenizer(left).input_ids] if left else [self.start]
 
+    def _read_left(self, left: list[int]):
+        """One pass over the left context's ids (the caller holds the lock, in inference mode): the
+        logits of the token after it, and the attention cache to continue from."""
+        out = self.model(input_ids=self._torch.tensor([left]), use_cache=True, logits_to_keep=1)
+        return out.logits[0, -1], getattr(out, self._cache_kw)
+
+    def next_token_logits(self, left: str) -> np.ndarray:
+        """The model's logits for the token after ``left`` (flattened text, possibly empty), over its
+        whole vocabulary: the same pass :meth:`continuations` starts with."""
+        with self._lock, self._torch.inference_mode():
+            logits, _ = self._read_left(self.context_ids(left))
+        return logits.numpy()
+
     def continuations(self, question: Continuations) -> np.ndarray:
         """ln P(option | left) for each option, in order."""
         torch = self._torch
@@ -121,10 +134,9 @@ class CausalLM:
             ids[i, : len(c)] = torch.tensor(c)
             mask[i, len(left) : len(left) + len(c)] = 1
         with self._lock, torch.inference_mode():
-            first = self.model(input_ids=torch.tensor([left]), use_cache=True, logits_to_keep=1)
-            cache = getattr(first, self._cache_kw)
+            logits, cache = self._read_left(left)
             cache.batch_repeat_interleave(n)
-            head = first.logits[0, -1].log_softmax(-1)  # predicts each option's first token
+            head = logits.log_softmax(-1)  # predicts each option's first token
             out = self.model(input_ids=ids, attention_mask=mask, use_cache=True, **{self._cache_kw: cache})
             logp = out.logits[:, :-1].log_softmax(-1).gather(2, ids[:, 1:, None])[..., 0]
         total = head[ids[:, 0]].clone()

@@ -11,9 +11,8 @@ get removed) the day they are.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 

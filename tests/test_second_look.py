@@ -208,6 +208,18 @@ def test_continuations_equal_scoring_the_whole_text(causal):
     assert got[0] > got[1]  # "but" reads better there than "however"
 
 
+def test_next_token_logits_are_the_first_pass_of_continuations(causal):
+    import numpy as np
+
+    left = "He said the talks would resume,"
+    logits = causal.next_token_logits(left)
+    assert logits.shape == (len(causal.tokenizer),)
+    head = logits - np.logaddexp.reduce(logits.astype(np.float64))
+    for opt, value in zip((" but", " however"), causal.continuations(Continuations(left, (" but", " however")))):
+        (tok,) = causal.tokenizer(opt).input_ids
+        assert value == pytest.approx(head[tok], abs=1e-3)
+
+
 def test_the_engine_names_the_second_look_in_its_reports(shipped_engine):
     engine = shipped_engine
     assert engine.second_look is not None, "the set-up script installs the causal language model"
