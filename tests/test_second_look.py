@@ -209,8 +209,6 @@ def test_continuations_equal_scoring_the_whole_text(causal):
 
 
 def test_next_token_logits_are_the_first_pass_of_continuations(causal):
-    import numpy as np
-
     left = "He said the talks would resume,"
     logits = causal.next_token_logits(left)
     assert logits.shape == (len(causal.tokenizer),)
