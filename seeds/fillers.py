@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from service.causal_lm import CausalLM
+from service.config import get_settings
 from service.evaluation import load_gold
 from service.second_look import left_context
 from service.text import segment
@@ -62,7 +63,7 @@ def measure(lm: CausalLM) -> list[Row]:
 
 
 def main() -> None:
-    rows = measure(CausalLM())
+    rows = measure(CausalLM(cache_dir=get_settings().cache_dir))
     print(f"{'spun':<16} {'original':<14} {'rank':>6} {'written':>8}  the model's first five")
     for r in rows:
         print(f"{r.text:<16.16} {r.original:<14.14} {r.original_rank:>6} {r.written_rank:>8}  {list(r.top)}")

