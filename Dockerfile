@@ -77,10 +77,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 # The numeric id of the unspin user created above (Kubernetes' runAsNonRoot can check it).
 USER 10001:10001
 WORKDIR /home/unspin
-# Build the caches now (bigram index, WordNet folder, word vectors: minutes, once; the second look's
-# float32 model copy, 517 MB, so a container reads it in a second, not its GGUF file in 30-40 s; the
-# candidates of the 20,000 most frequent words: half a minute), and prove that a baked model loads:
-# the build fails if it does not.
+# Build the caches now (bigram index, WordNet folder, word vectors: minutes, once; the second
+# look's float32 model copy, 517 MB, read by a container in a second or two instead of its GGUF
+# file in 30-40 s; the candidates of the 20,000 most frequent words: half a minute), and prove
+# that a baked model loads: the build fails if it does not.
 RUN unspin prepare --words 20000 \
  && echo "The central bank raised interest rates on Tuesday to curb rising inflation." \
       | unspin score --format json - > /dev/null \

@@ -12,7 +12,7 @@ Reading the GGUF file takes 30–40 s (its metadata is parsed three times: token
 tensors); the dequantised model does not change, so the first load also writes it, with its
 tokenizer, as a float32 copy under ``UNSPIN_CACHE_DIR`` (``smollm2-135m-f32-<key>``, 517 MB; the
 key is the GGUF file's SHA-256 and the transformers version), and later loads read that copy in
-about a second: the same tensors, bit for bit. A copy that cannot be read is set aside and
+one to two seconds: the same tensors, bit for bit. A copy that cannot be read is set aside and
 written again; one that cannot be written leaves the model as read (a warning in the log).
 
 :meth:`CausalLM.continuations` is all the engine asks of it: for a left context and several ways
