@@ -180,16 +180,16 @@ def copy_dir(cache_dir: Path, gguf_path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _quiet_hf():
-    """transformers' progress bars and info messages off while a model is read; restored after."""
+def _quiet_hf(stderr: bool = False):
+    """transformers' progress bars and info messages off while a model is read; restored after.
+    ``stderr``: swallow what is written to stderr meanwhile too (the GGUF reader's own bar)."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     try:
-        # the GGUF reader draws a progress bar of its own on stderr, which a report has no use for
-        with contextlib.redirect_stderr(io.StringIO()):
+        with contextlib.redirect_stderr(io.StringIO()) if stderr else contextlib.nullcontext():
             yield
     finally:
         hf_logging.set_verbosity(level)
@@ -207,6 +207,8 @@ def _read_gguf(path: Path):
     try:
         with _quiet_hf():
             tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+        # its reader draws a progress bar of its own on stderr, which a report has no use for
+        with _quiet_hf(stderr=True):
             model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
                                                          dtype=torch.float32).eval()
     except Exception as e:  # a broken or foreign file: say so rather than fail later
