@@ -42,7 +42,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import BinaryIO, Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -60,6 +60,9 @@ from service.text import (
     nul_message,
     text_codec,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from service.second_look import SlotProgress
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
 FORMATS: tuple[str, ...] = ("text", "json", "jsonl", "csv", "html")
@@ -466,9 +469,16 @@ class Outcome(BaseModel):
 
 
 def score_source(
-    engine, src: Source, *, threshold: float | None = None, encoding: str | None = None, keep_text: bool = False
+    engine,
+    src: Source,
+    *,
+    threshold: float | None = None,
+    encoding: str | None = None,
+    keep_text: bool = False,
+    progress: SlotProgress | None = None,
 ) -> Outcome:
-    """Read and score one document; any failure becomes an error :class:`Outcome` (never raises)."""
+    """Read and score one document; any failure becomes an error :class:`Outcome` (never raises).
+    ``progress`` wraps the second look's slots (:meth:`service.engine.Engine.score`)."""
     text: str | None = None
     try:
         max_chars = engine.settings.max_chars
@@ -477,10 +487,10 @@ def score_source(
             if keep_text:
                 parts = list(parts)
                 text = "".join(parts)
-            report = engine.score_parts(parts, path=src.name, threshold=threshold)
+            report = engine.score_parts(parts, path=src.name, threshold=threshold, progress=progress)
         else:
             text = read_source(src, max_chars=max_chars, encoding=encoding)
-            report = engine.score(text, path=src.name, threshold=threshold)
+            report = engine.score(text, path=src.name, threshold=threshold, progress=progress)
     except InputError as e:
         return Outcome(path=src.name, error=str(e))
     except OSError as e:
@@ -527,14 +537,18 @@ def score_local(
     threshold: float | None = None,
     encoding: str | None = None,
     keep_text: bool = False,
+    progress: SlotProgress | None = None,
 ) -> Iterator[Outcome]:
-    """Outcomes for ``sources`` in order: in this process (``jobs == 1``) or in a process pool."""
+    """Outcomes for ``sources`` in order: in this process (``jobs == 1``, or one document) or in a
+    process pool. ``progress`` wraps each document's second look in this process (see
+    :func:`second_look_bar`); the pool's workers show none."""
     if jobs <= 1 or len(sources) <= 1:
         from service.engine import get_engine
 
         engine = get_engine(settings)
         for src in sources:
-            yield score_source(engine, src, threshold=threshold, encoding=encoding, keep_text=keep_text)
+            yield score_source(engine, src, threshold=threshold, encoding=encoding, keep_text=keep_text,
+                               progress=progress)
         return
 
     import multiprocessing
@@ -947,7 +961,8 @@ def run(
     completed = False
     try:
         writer.begin()
-        with closing(_outcomes(todo, settings, options, keep_text=writer.needs_text)) as outcomes:
+        slots = second_look_bar(stderr) if show else None
+        with closing(_outcomes(todo, settings, options, keep_text=writer.needs_text, progress=slots)) as outcomes:
             _consume(outcomes, writer, summary, stderr, show=show and len(todo) > 1)
         summary.seconds = round(time.perf_counter() - t0, 3)
         writer.end(summary)
@@ -969,7 +984,9 @@ def run(
     return summary
 
 
-def _outcomes(todo: list[Source], settings: Settings, options: BatchOptions, *, keep_text: bool) -> Generator[Outcome, None, None]:
+def _outcomes(
+    todo: list[Source], settings: Settings, options: BatchOptions, *, keep_text: bool, progress: SlotProgress | None
+) -> Generator[Outcome, None, None]:
     if options.engine == "ray":
         from service.ray_batch import score_on_ray
 
@@ -978,8 +995,24 @@ def _outcomes(todo: list[Source], settings: Settings, options: BatchOptions, *, 
             threshold=options.threshold, encoding=options.encoding, keep_text=keep_text,
         )
     return score_local(
-        todo, settings, jobs=options.jobs or 1, threshold=options.threshold, encoding=options.encoding, keep_text=keep_text
+        todo, settings, jobs=options.jobs or 1, threshold=options.threshold, encoding=options.encoding,
+        keep_text=keep_text, progress=progress,
     )
+
+
+def second_look_bar(stderr: TextIO) -> SlotProgress:
+    """A progress bar on ``stderr`` over the slots the second look reads in one text, for
+    :meth:`service.engine.Engine.score`'s ``progress``: a document of a thousand words may take
+    minutes there, where a bar per document would stand still. It is cleared when the text is done
+    (under the documents' bar, when one is shown); a text with no slot to read shows none."""
+    from tqdm import tqdm
+
+    def wrap(slots: Sequence) -> Iterable:
+        if not slots:
+            return slots
+        return tqdm(slots, desc="second look", unit="slot", file=stderr, leave=False, dynamic_ncols=True)
+
+    return wrap
 
 
 def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stderr: TextIO, *, show: bool) -> None:
@@ -1046,5 +1079,6 @@ __all__ = [
     "run",
     "score_local",
     "score_source",
+    "second_look_bar",
     "summary_line",
 ]

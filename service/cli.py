@@ -136,6 +136,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     file and line (exit 2)."""
     from tqdm import tqdm
 
+    from service.batch import second_look_bar
     from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold
     from service.text import InputError, sentence_texts, text_codec
 
@@ -162,14 +163,15 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     engine = get_engine(settings)
     docs: list[EvalDoc] = []
     show = sys.stderr.isatty()
+    slots = second_look_bar(sys.stderr) if show else None
     checked: list[bool] = []  # grammar checked, per document
     for g in tqdm(gold_docs, desc="gold", disable=not show, file=sys.stderr):
-        r = engine.score(g.text)
+        r = engine.score(g.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))
     for c in tqdm(clean_docs, desc="clean", disable=not show, file=sys.stderr):
-        r = engine.score(c.text)
+        r = engine.score(c.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c.text, predicted=r.spans, words=r.stats.words, clean=True,
                             score=r.score, id=c.id))

@@ -38,7 +38,7 @@ from service.neighbour_store import NeighbourStore, store_key
 from service.prior import document_prior, shift
 from service.relatedness import Relatedness
 from service.second_look import DEFAULT_PATH as SECOND_LOOK_PATH
-from service.second_look import SecondLook
+from service.second_look import SecondLook, SlotProgress
 from service.report import SPUN_DOC_EVIDENCE, GrammarStatus, Report, SentenceScore, Span, Stats, Suggestion
 from service.scoring import (
     FusionModel,
@@ -354,14 +354,16 @@ class Engine:
                 out.append(_Pending(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims, article(a)))
         return out
 
-    def analyze(self, text: str) -> Analysis:
-        """Segment ``text`` and score every slot's candidates (no thresholding)."""
-        return self.analyze_many([text])[0]
+    def analyze(self, text: str, progress: SlotProgress | None = None) -> Analysis:
+        """Segment ``text`` and score every slot's candidates (no thresholding). ``progress`` wraps
+        the iteration over the slots the second look reads (see :meth:`score`)."""
+        return self.analyze_many([text], progress)[0]
 
-    def analyze_many(self, texts: Sequence[str]) -> list[Analysis]:
+    def analyze_many(self, texts: Sequence[str], progress: SlotProgress | None = None) -> list[Analysis]:
         """:meth:`analyze` for several texts at once, with the same result for each: the language
         model screens and compares the slots of all texts in one call each, which is what lets a
-        transformer batch across documents. Screening still keeps a share of each text's slots."""
+        transformer batch across documents. Screening still keeps a share of each text's slots.
+        ``progress`` wraps each text's second look in turn."""
         docs = []
         for text in texts:
             sentences = segment(text)
@@ -402,7 +404,7 @@ class Engine:
                 results += chunk
             analysis = Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results))
             if self.second_look is not None:
-                self.second_look.apply(analysis, self.causal)
+                self.second_look.apply(analysis, self.causal, progress)
             out.append(analysis)
         return out
 
@@ -577,6 +579,7 @@ class Engine:
         threshold: float | None = None,
         max_suggestions: int | None = None,
         grammar: bool = True,
+        progress: SlotProgress | None = None,
     ) -> Report:
         """Score one text. Raises :class:`service.text.InputError` for empty or oversized text.
 
@@ -584,10 +587,14 @@ class Engine:
         become spans of kind grammar/typo/formatting, and grammar errors on or next to a candidate
         slot raise its score. A grammar server in trouble never fails the call: the report's
         ``grammar`` says why it was not checked.
+
+        ``progress`` wraps the iteration over the slots the second look reads (e.g. ``tqdm``; it is
+        given a sequence, so it knows their number): most of the time a long text takes is there.
+        It does not change the report.
         """
         t0 = time.perf_counter()
         check_text(text, self.settings.max_chars)
-        return self._report(self.analyze(text), t0, id=id, path=path, threshold=threshold,
+        return self._report(self.analyze(text, progress), t0, id=id, path=path, threshold=threshold,
                             max_suggestions=max_suggestions, grammar=grammar)
 
     def score_many(self, texts: Sequence[str], options: Sequence[dict] | None = None) -> list[Report | InputError]:
@@ -668,6 +675,7 @@ class Engine:
         threshold: float | None = None,
         max_suggestions: int | None = None,
         grammar: bool = True,
+        progress: SlotProgress | None = None,
     ) -> Report:
         """Score a document too long for one call, given as consecutive parts (their concatenation is
         the document), holding one part at a time: offsets in the report index into the whole
@@ -676,7 +684,8 @@ class Engine:
         Each part gets its own document-level prior (:mod:`service.prior`); at tens of thousands of
         words a part, its estimate is as firm as the whole document's. Likewise, with
         the second threshold (:meth:`spun_doc_threshold`) each part judged spun lists its weaker spans; the document's
-        score comes from the spans at the threshold only.
+        score comes from the spans at the threshold only. ``progress`` is as for :meth:`score`,
+        given each part's slots in turn.
         """
         t0 = time.perf_counter()
         base = 0
@@ -687,7 +696,8 @@ class Engine:
         lm_name = self.lm_name
         for part in parts:
             if part and not part.isspace():
-                r = self.score(part, threshold=threshold, max_suggestions=max_suggestions, grammar=grammar)
+                r = self.score(part, threshold=threshold, max_suggestions=max_suggestions, grammar=grammar,
+                               progress=progress)
                 spans += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.spans]
                 sentences += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.sentences]
                 words += r.stats.words

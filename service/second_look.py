@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -39,6 +39,9 @@ SLOT_FEATURES = ("slot_logit", "best_gain", "top_gain", "written_words")
 RANK_FEATURES = ("log_share", "gain")
 #: words of context the model reads before and after the slot
 LEFT_WORDS, RIGHT_WORDS = 12, 4
+#: wraps the iteration over the slots the second look reads, e.g. ``tqdm``: it is given a sequence
+#: (so it knows how many) and yields the same slots
+SlotProgress = Callable[[Sequence["SlotResult"]], Iterable["SlotResult"]]
 
 
 def _optional_float(x: object) -> float | None:
@@ -128,11 +131,12 @@ class SecondLook:
     meta: dict = field(default_factory=dict)
     spun_doc_threshold: float | None = None
 
-    def apply(self, analysis: "Analysis", lm: CausalLM) -> int:
+    def apply(self, analysis: "Analysis", lm: CausalLM, progress: SlotProgress | None = None) -> int:
         """Score the analysis's gated slots again, in place (their P(spun) and the order of their
-        first ``k`` candidates); returns how many were read."""
+        first ``k`` candidates); returns how many were read. ``progress`` wraps the iteration over
+        them (the slow part of scoring: a few tenths of a second each)."""
         slots = gated(analysis, self.gate)
-        for r in slots:
+        for r in progress(slots) if progress is not None else slots:
             cands, g = gains_for(lm, analysis, r, self.k)
             self.update(r, cands, g)
         return len(slots)

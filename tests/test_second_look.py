@@ -94,6 +94,43 @@ def test_apply_reads_only_the_gated_slots(plain):
     assert read == len(lm.asked) == sum(1 for r in a.slots if len(r.candidates) and r.lm_score >= gate) >= 1
 
 
+def test_progress_wraps_the_slots_read_and_changes_nothing(plain):
+    text = "The minister stated on Tuesday that the talks would resume."
+    gate = sorted(r.lm_score for r in plain.analyze(text).slots if len(r.candidates))[-2]
+    look, seen = _look(gate), []
+
+    def progress(slots):
+        seen.append(len(slots))  # given a sequence: a bar knows how many
+        return iter(slots)
+
+    quiet, shown = plain.analyze(text), plain.analyze(text)
+    assert look.apply(quiet, FakeLM({"said": 5.0})) == look.apply(shown, FakeLM({"said": 5.0}), progress) == seen[0] >= 1
+    assert [(r.slot_prob, list(r.probs)) for r in quiet.slots] == [(r.slot_prob, list(r.probs)) for r in shown.slots]
+
+
+def test_unspin_score_shows_the_second_looks_progress_on_one_document(plain, monkeypatch, tmp_path):
+    """One document shows no documents' bar, so without this a user would watch nothing for minutes."""
+    import io
+    import json
+
+    import service.engine
+    from service.batch import BatchOptions, run
+
+    plain.second_look, plain.causal = _look(0.0), FakeLM({"said": 5.0})
+    monkeypatch.setattr(service.engine, "get_engine", lambda settings=None: plain)
+    doc = tmp_path / "a.txt"
+    doc.write_text("The minister stated on Tuesday that the talks would resume.\n", encoding="utf-8")
+    reports = []
+    for progress in (True, False):
+        out, err = io.StringIO(), io.StringIO()
+        run(BatchOptions(paths=[str(doc)], format="jsonl", progress=progress), plain.settings, stdout=out, stderr=err)
+        report = json.loads(out.getvalue())
+        del report["stats"]["seconds"]
+        reports.append(report)
+        assert ("second look" in err.getvalue() and "slot" in err.getvalue()) == progress, err.getvalue()
+    assert reports[0] == reports[1] and reports[0]["lm"].endswith("+causal:smollm2-135m")
+
+
 def test_weights_round_trip_and_refuse_other_features(tmp_path):
     look = _look(0.01)
     path = tmp_path / "look.json"
