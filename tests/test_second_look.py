@@ -32,6 +32,9 @@ class FakeLM:
         self.asked.append(q)
         return np.array([sum(self.table.get(w.strip(".,").lower(), 0.0) for w in o.split()) for o in q.options])
 
+    def continuations_many(self, questions):
+        return (self.continuations(q) for q in questions)
+
 
 @pytest.fixture()
 def plain(engine) -> Engine:
@@ -317,6 +320,25 @@ def test_continuations_equal_scoring_the_whole_text(causal):
     for opt, value in zip(q.options[:2], got[:2]):
         assert value == pytest.approx(whole(q.left + opt) - base, abs=1e-3)
     assert got[0] > got[1]  # "but" reads better there than "however"
+
+
+def test_reading_threads_give_the_scores_of_one_in_order(causal, copy_cache):
+    """Several passes at once, each on a thread of its own with one torch thread: the same scores,
+    bit for bit, as one reading thread, in the questions' order; other threads keep torch's count."""
+    import torch
+
+    from service.causal_lm import CausalLM
+
+    before = torch.get_num_threads()
+    one, three = CausalLM(cache_dir=copy_cache, threads=1), CausalLM(cache_dir=copy_cache, threads=3)
+    assert torch.get_num_threads() == before and (one.threads, three.threads) == (1, 3)
+    assert {three._pool.submit(torch.get_num_threads).result() for _ in range(9)} == {1}
+    words = "The two great powers met in Geneva on Tuesday to ease tensions over the trade deal".split()
+    qs = [Continuations(" ".join(words[:i]), (f" {words[i]} on", " big on", " major deal")) for i in range(1, 13)]
+    alone = [one.continuations(q) for q in qs]
+    together = list(three.continuations_many(qs))
+    assert len(together) == len(qs) and all(np.array_equal(a, b) for a, b in zip(alone, together))
+    assert np.array_equal(three.continuations(qs[4]), alone[4])
 
 
 def test_next_token_logits_are_the_first_pass_of_continuations(causal):
