@@ -139,8 +139,9 @@ class SecondLook:
         them (the slow part of scoring: a few tenths of a second each)."""
         slots = gated(analysis, self.gate)
         answers = gains_many(lm, analysis, slots, self.k)
-        # the answer first: a progress bar moves when a slot has been read, not before
-        for (cands, g), r in zip(answers, progress(slots) if progress is not None else slots):
+        # the slot first: a bar such as tqdm counts a slot done when the next one is asked for, so
+        # while slot k is read it shows k done, and it ends (and closes) once the last is read
+        for r, (cands, g) in zip(progress(slots) if progress is not None else slots, answers):
             self.update(r, cands, g)
         return len(slots)
 
