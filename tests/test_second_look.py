@@ -111,6 +111,27 @@ def test_progress_wraps_the_slots_read_and_changes_nothing(plain):
     assert [(r.slot_prob, list(r.probs)) for r in quiet.slots] == [(r.slot_prob, list(r.probs)) for r in shown.slots]
 
 
+def test_progress_is_asked_for_a_slot_before_its_answer_is_awaited(plain):
+    """A bar such as tqdm counts a slot done when the next one is asked for: asked first, it shows
+    k slots done while slot k is read and ends at the total, not one behind."""
+    text = "The minister stated on Tuesday that the talks would resume after the holiday."
+    given, counts = [], []
+
+    def progress(slots):
+        for r in slots:
+            given.append(r)
+            yield r
+
+    class Counting(FakeLM):
+        def continuations_many(self, questions):
+            for q in questions:
+                counts.append(len(given))  # the slots asked for when this answer is awaited
+                yield self.continuations(q)
+
+    read = _look(0.0).apply(plain.analyze(text), Counting({"said": 5.0}), progress)
+    assert read >= 2 and counts == list(range(1, read + 1))
+
+
 def test_unspin_score_shows_the_second_looks_progress_on_one_document(plain, monkeypatch, tmp_path):
     """One document shows no documents' bar, so without this a user would watch nothing for minutes."""
     import io
