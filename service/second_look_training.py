@@ -18,7 +18,7 @@ import numpy as np
 from service.causal_lm import CausalLM
 from service.engine import Analysis, Engine
 from service.linear import fit_scaled_logistic
-from service.second_look import SecondLook, gains_many, gated, rank_rows, slot_row
+from service.second_look import DEFAULT_CONTEXT, Context, SecondLook, gains_many, gated, rank_rows, slot_row
 from service.evaluation import reproduces
 from service.text import sentence_texts
 from service.training import TrainingDataError, _overlapping, choose_threshold
@@ -35,13 +35,14 @@ class Rows:
 
 
 def labelled(engine: Engine, lm: CausalLM, docs: Iterable[dict], gate: float, k: int,
-             progress: Callable | None = None) -> Rows:
-    """The rows of every gated slot of the spun documents (``{"text", "spans"}``)."""
+             progress: Callable | None = None, context: Context = DEFAULT_CONTEXT) -> Rows:
+    """The rows of every gated slot of the spun documents (``{"text", "spans"}``), each slot read
+    with ``context``."""
     S, spun, R, orig = [], [], [], []
     for doc in progress(docs) if progress else docs:
         a = engine.analyze(doc["text"])
         slots = gated(a, gate)
-        for r, (cands, g) in zip(slots, gains_many(lm, a, slots, k)):
+        for r, (cands, g) in zip(slots, gains_many(lm, a, slots, k, context)):
             start, end = a.offsets(r)
             near = _overlapping(start, end, doc["spans"])
             S.append(slot_row(r, g))
@@ -53,8 +54,8 @@ def labelled(engine: Engine, lm: CausalLM, docs: Iterable[dict], gate: float, k:
     return Rows(np.vstack(S), np.asarray(spun), np.vstack(R), np.asarray(orig))
 
 
-def fit(rows: Rows, gate: float, k: int, C: float = 1.0) -> SecondLook:
-    """The two regressions fitted on ``rows`` (threshold not yet calibrated).
+def fit(rows: Rows, gate: float, k: int, C: float = 1.0, context: Context = DEFAULT_CONTEXT) -> SecondLook:
+    """The two regressions fitted on ``rows`` (read with ``context``; threshold not yet calibrated).
 
     Raises:
         TrainingDataError: a label of one value only.
@@ -66,7 +67,7 @@ def fit(rows: Rows, gate: float, k: int, C: float = 1.0) -> SecondLook:
     rank = dict(zip(("mean", "scale", "coef", "intercept"), fit_scaled_logistic(rows.R, rows.original, C)))
     return SecondLook(gate, k, slot, rank, meta={"slots": int(len(rows.spun)), "spun_slots": int(rows.spun.sum()),
                                                  "candidates": int(len(rows.original)),
-                                                 "originals": int(rows.original.sum())})
+                                                 "originals": int(rows.original.sum())}, context=context)
 
 
 def span_scores(analysis: Analysis) -> list[float]:

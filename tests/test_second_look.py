@@ -3,13 +3,16 @@ answer does to a slot, the stored weights, and how the engine chooses to use it.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from service.causal_lm import CausalLMUnavailable, Continuations
+from service.causal_lm import CausalLMUnavailable, Continuations, flat
 from service.config import Settings
 from service.engine import Engine
-from service.second_look import LEFT_WORDS, RANK_FEATURES, SLOT_FEATURES, SecondLook, left_context, question, top_candidates
+from service.second_look import (DEFAULT_CONTEXT, RANK_FEATURES, SLOT_FEATURES, Context, SecondLook, left_context,
+                                 question, top_candidates)
 
 
 def _linear(n: int, coef: list[float], intercept: float = 0.0) -> dict:
@@ -73,7 +76,44 @@ def test_left_context_is_the_sentence_before_the_slot():
     assert left_context(text, sent, text.index("terrific")) == "The two"
     assert left_context(text, sent, sent) == ""
     long = " ".join(f"w{i}" for i in range(30)) + "\nslot"
-    assert left_context(long, 0, long.index("slot")) == " ".join(f"w{i}" for i in range(30 - LEFT_WORDS, 30))
+    n = DEFAULT_CONTEXT.left_words
+    assert left_context(long, 0, long.index("slot")) == " ".join(f"w{i}" for i in range(30 - n, 30))
+
+
+def test_left_context_across_sentences_reaches_back_into_earlier_ones():
+    text = "First sentence here. The two terrific powers met."
+    sent, slot = text.index("The"), text.index("terrific")
+    assert left_context(text, sent, slot, Context(40, 4, True)) == "First sentence here. The two"
+    assert left_context(text, sent, slot, Context(3, 4, True)) == "here. The two"
+    assert left_context(text, sent, slot, Context(40, 4, False)) == "The two"
+    assert left_context(text, sent, slot, Context(0, 4, True)) == ""
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_left_context_is_the_last_words_of_the_flattened_text_however_far_back_they_are(seed):
+    """It reads back only as far as it needs; the result is what flattening all of it would give,
+    also where long runs of white space or long words lie between the words."""
+    rng = np.random.default_rng(seed)
+    pieces = ["alpha", "b", "gamma-delta", "x\n", "  ", "longerwordhere" * 9, "\t", "“q”", " " * 700, "\n\n"]
+    for _ in range(300):
+        text = "".join(str(rng.choice(pieces)) + str(rng.choice([" ", "\n", " \n  ", ""])) for _ in range(rng.integers(0, 300)))
+        begin = int(rng.integers(0, len(text) + 1))
+        sentence_start = int(rng.integers(0, begin + 1))
+        context = Context(int(rng.choice([0, 1, 12, 40])), 4, bool(rng.integers(0, 2)))
+        left = flat(text[0 if context.across_sentences else sentence_start : begin]).strip()
+        words = left.split(" ") if left and context.left_words else []
+        assert left_context(text, sentence_start, begin, context) == " ".join(words[-context.left_words:] if words else [])
+
+
+def test_question_reads_the_context_it_is_given(plain):
+    text = "Talks stalled in May. The minister stated on Tuesday that the talks would resume next week."
+    a = plain.analyze(text)
+    r = _slot(a, "stated")
+    cands = top_candidates(r, 2)
+    q = question(a, r, cands, Context(left_words=5, right_words=2, across_sentences=True))
+    assert q.left == "stalled in May. The minister"
+    assert q.options[0] == " stated on Tuesday"
+    assert question(a, r, cands, DEFAULT_CONTEXT).left == "The minister"
 
 
 def test_update_sets_the_new_probability_and_reorders_by_the_gain(plain):
@@ -87,6 +127,20 @@ def test_update_sets_the_new_probability_and_reorders_by_the_gain(plain):
     assert r.slot_prob == pytest.approx(1 / (1 + np.exp(-6.0)))
     assert int(np.argmax(r.probs)) == favourite
     assert float(r.probs[cands].sum()) == pytest.approx(mass)  # the other candidates keep their share
+
+
+def test_apply_reads_with_the_context_the_weights_were_learned_with(plain):
+    text = "Talks stalled in May. The minister stated on Tuesday that the talks would resume next week."
+    lefts = {}
+    for context in (DEFAULT_CONTEXT, Context(40, 4, True)):
+        a = plain.analyze(text)
+        lm = FakeLM({})
+        look = _look(0.0)
+        look.context = context
+        look.apply(a, lm)
+        lefts[context] = {q.left for q in lm.asked}
+    assert "The minister" in lefts[DEFAULT_CONTEXT] and "Talks stalled in May. The minister" in lefts[Context(40, 4, True)]
+    assert not any("May" in left for left in lefts[DEFAULT_CONTEXT] if "minister" in left)
 
 
 def test_apply_reads_only_the_gated_slots(plain):
@@ -181,6 +235,23 @@ def test_the_second_threshold_round_trips_and_is_checked(tmp_path):
     with pytest.raises(ValueError, match="outside"):
         SecondLook.load(path)
     assert SecondLook.load().spun_doc_threshold == 0.3  # the shipped one (docs/evaluation-notes.md)
+
+
+def test_the_context_round_trips_and_a_file_without_one_reads_as_the_first_shape(tmp_path):
+    path = tmp_path / "look.json"
+    look = _look()
+    look.context = Context(left_words=40, right_words=6, across_sentences=True)
+    look.save(path)
+    assert SecondLook.load(path).context == Context(40, 6, True)
+    data = json.loads(path.read_text())
+    del data["context"]
+    path.write_text(json.dumps(data))
+    assert SecondLook.load(path).context == DEFAULT_CONTEXT == Context(12, 4, False)
+    for bad in ({"left_words": -1}, {"left_words": "40"}, {"across_sentences": 1}, {"lookahead": 3}):
+        data["context"] = bad
+        path.write_text(json.dumps(data))
+        with pytest.raises(ValueError, match="context"):
+            SecondLook.load(path)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from service.cli import main
@@ -384,3 +385,50 @@ def test_train_second_look_refuses_ranges_that_hold_no_document_before_any_model
         res = run(runner, "train-second-look", "--data", data, "--gate", "1.5", "--out", out)
         assert res.exit_code == 2 and "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_train_second_look_refuses_a_negative_context_before_any_model_loads(env, runner, data, tmp_path):
+    import service.causal_lm
+
+    out = tmp_path / "look.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(service.causal_lm, "CausalLM", _refuse)
+        for option in ("--left-words", "--right-words"):
+            res = run(runner, "train-second-look", "--data", data, option, "-1", "--out", out)
+            assert res.exit_code == 2 and "Traceback" not in res.output + res.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("args", "expected"), [((), (12, 4, False)),
+                                                (("--left-words", "40", "--across-sentences"), (40, 4, True)),
+                                                (("--right-words", "6", "--within-sentence"), (12, 6, False))])
+def test_train_second_look_reads_and_stores_the_context_it_is_given(clean_env, runner, data, tmp_path, args, expected):
+    """The slots are read with the context given, and the file says which (the engine reads with it)."""
+    import service.causal_lm
+    import service.engine
+    import service.second_look_training as training
+    from service.second_look import Context, SecondLook
+
+    seen = {}
+
+    def labelled(engine, lm, docs, gate, k, progress=None, context=None):
+        seen["labelled"] = context
+        return "rows"
+
+    def fit(rows, gate, k, C=1.0, context=None):
+        seen["fit"] = context
+        lin = {"mean": np.zeros(4), "scale": np.ones(4), "coef": np.zeros(4), "intercept": 0.0}
+        rank = {"mean": np.zeros(2), "scale": np.ones(2), "coef": np.zeros(2), "intercept": 0.0}
+        return SecondLook(gate, k, lin, rank, meta={"slots": 1, "spun_slots": 1}, context=context)
+
+    out = tmp_path / "look.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(service.causal_lm, "CausalLM", lambda **_kw: object())
+        mp.setattr(service.engine, "build_engine", lambda *_a, **_kw: object())
+        mp.setattr(training, "labelled", labelled)
+        mp.setattr(training, "fit", fit)
+        mp.setattr(training, "calibrate", lambda *_a, **_kw: (0.5, 1.0, 1.0))
+        res = run(runner, "train-second-look", "--data", data, "--docs-from", "0", "--clean-from", "0", *args, "--out", out)
+    assert res.exit_code == 0, (res.output, res.stderr)
+    assert seen["labelled"] == seen["fit"] == Context(*expected)
+    assert SecondLook.load(out).context == Context(*expected)
