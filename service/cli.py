@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from service.config import get_settings, settings_error
 from service.detector import DEFAULT_LAYERS
-from service.second_look import DEFAULT_CONTEXT, Context
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
+from service.second_look import DEFAULT_CONTEXT, Context
 
 
 class FiniteFloat(click.FloatRange):
@@ -460,7 +460,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
         return lambda it: tqdm(it, desc=desc, disable=not show, file=sys.stderr)
 
     try:
-        look = fit(labelled(engine, lm, spun, gate, k, progress=bar("read"), context=context), gate, k, context=context)
+        look = fit(labelled(engine, lm, spun, gate, k, progress=bar("read"), context=context), gate, k)
         threshold, whole, sentences = calibrate(engine, look, lm, clean, target, progress=bar("calibrate"))
     except TrainingDataError as e:
         raise click.UsageError(f"{data_path}: {e}") from None

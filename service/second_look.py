@@ -20,7 +20,7 @@ a time, with the second look on, and stored with the weights in
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
@@ -56,19 +56,20 @@ class Context:
             raise ValueError(f"a second look's context needs word counts of at least 0, not {self}")
 
     def to_dict(self) -> dict:
-        return {"left_words": self.left_words, "right_words": self.right_words,
-                "across_sentences": self.across_sentences}
+        return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Context":
+    def from_dict(cls, d: object) -> "Context":
         """The context a model file names (``None``: the defaults). Raises ValueError for a bad one."""
         if d is None:
             return cls()
-        unknown = set(d) - {"left_words", "right_words", "across_sentences"}
+        if not isinstance(d, dict):
+            raise ValueError(f"a second look's context is an object of word counts and a yes/no, not {d!r}")
+        types = {f.name: type(f.default) for f in fields(cls)}
+        unknown = set(d) - set(types)
         if unknown:
             raise ValueError(f"unknown second-look context field(s): {', '.join(sorted(unknown))}")
-        if not all(type(d.get(n, 0)) is int for n in ("left_words", "right_words")) \
-                or type(d.get("across_sentences", False)) is not bool:
+        if any(type(v) is not types[k] for k, v in d.items()):
             raise ValueError(f"a second look's context has word counts and a yes/no, not {d}")
         return cls(**d)
 

@@ -32,6 +32,7 @@ class Rows:
     spun: np.ndarray  # 0/1 per slot row
     R: np.ndarray  # candidate rows
     original: np.ndarray  # 0/1 per candidate row
+    context: Context = DEFAULT_CONTEXT  # the text around each slot the model read
 
 
 def labelled(engine: Engine, lm: CausalLM, docs: Iterable[dict], gate: float, k: int,
@@ -51,11 +52,12 @@ def labelled(engine: Engine, lm: CausalLM, docs: Iterable[dict], gate: float, k:
             orig += [int(any(reproduces(a.text, *a.replacement(r, int(j)), x) for x in near)) for j in cands]
     if not S:
         raise TrainingDataError("no slot of the spun documents reaches the gate")
-    return Rows(np.vstack(S), np.asarray(spun), np.vstack(R), np.asarray(orig))
+    return Rows(np.vstack(S), np.asarray(spun), np.vstack(R), np.asarray(orig), context)
 
 
-def fit(rows: Rows, gate: float, k: int, C: float = 1.0, context: Context = DEFAULT_CONTEXT) -> SecondLook:
-    """The two regressions fitted on ``rows`` (read with ``context``; threshold not yet calibrated).
+def fit(rows: Rows, gate: float, k: int, C: float = 1.0) -> SecondLook:
+    """The two regressions fitted on ``rows`` (threshold not yet calibrated), reading with the
+    context the rows were read with.
 
     Raises:
         TrainingDataError: a label of one value only.
@@ -67,7 +69,7 @@ def fit(rows: Rows, gate: float, k: int, C: float = 1.0, context: Context = DEFA
     rank = dict(zip(("mean", "scale", "coef", "intercept"), fit_scaled_logistic(rows.R, rows.original, C)))
     return SecondLook(gate, k, slot, rank, meta={"slots": int(len(rows.spun)), "spun_slots": int(rows.spun.sum()),
                                                  "candidates": int(len(rows.original)),
-                                                 "originals": int(rows.original.sum())}, context=context)
+                                                 "originals": int(rows.original.sum())}, context=rows.context)
 
 
 def span_scores(analysis: Analysis) -> list[float]:

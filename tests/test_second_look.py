@@ -247,7 +247,7 @@ def test_the_context_round_trips_and_a_file_without_one_reads_as_the_first_shape
     del data["context"]
     path.write_text(json.dumps(data))
     assert SecondLook.load(path).context == DEFAULT_CONTEXT == Context(12, 4, False)
-    for bad in ({"left_words": -1}, {"left_words": "40"}, {"across_sentences": 1}, {"lookahead": 3}):
+    for bad in ({"left_words": -1}, {"left_words": "40"}, {"across_sentences": 1}, {"lookahead": 3}, [40]):
         data["context"] = bad
         path.write_text(json.dumps(data))
         with pytest.raises(ValueError, match="context"):
@@ -449,3 +449,13 @@ def test_the_engine_names_the_second_look_in_its_reports(shipped_engine):
     report = engine.score("Reporting by Josh Smith; Modifying by Lincoln Banquet")
     assert report.lm == "ngram:cmu-en-us+causal:smollm2-135m"
     assert engine.threshold == engine.second_look.threshold
+
+
+def test_a_second_look_is_fitted_with_the_context_its_rows_were_read_with():
+    from service.second_look_training import Rows, fit
+
+    rng = np.random.default_rng(0)
+    rows = Rows(rng.normal(size=(40, 4)), np.arange(40) % 2, rng.normal(size=(80, 2)), np.arange(80) % 3 == 0,
+                Context(40, 4, True))
+    assert fit(rows, 0.01, 5).context == Context(40, 4, True)
+    assert fit(Rows(rows.S, rows.spun, rows.R, rows.original), 0.01, 5).context == DEFAULT_CONTEXT

@@ -413,13 +413,13 @@ def test_train_second_look_reads_and_stores_the_context_it_is_given(clean_env, r
 
     def labelled(engine, lm, docs, gate, k, progress=None, context=None):
         seen["labelled"] = context
-        return "rows"
+        return training.Rows(np.zeros((1, 4)), np.ones(1), np.zeros((1, 2)), np.ones(1), context)
 
-    def fit(rows, gate, k, C=1.0, context=None):
-        seen["fit"] = context
+    def fit(rows, gate, k, C=1.0):
+        seen["fit"] = rows.context
         lin = {"mean": np.zeros(4), "scale": np.ones(4), "coef": np.zeros(4), "intercept": 0.0}
         rank = {"mean": np.zeros(2), "scale": np.ones(2), "coef": np.zeros(2), "intercept": 0.0}
-        return SecondLook(gate, k, lin, rank, meta={"slots": 1, "spun_slots": 1}, context=context)
+        return SecondLook(gate, k, lin, rank, meta={"slots": 1, "spun_slots": 1}, context=rows.context)
 
     out = tmp_path / "look.json"
     with pytest.MonkeyPatch.context() as mp:
