@@ -62,6 +62,7 @@ from service.text import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from service.engine import Engine
     from service.second_look import SlotProgress
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
@@ -505,16 +506,36 @@ def score_source(
 _WORKER: dict = {}
 
 
-def _init_worker(settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool) -> None:
-    """Process-pool initializer: load the engine once for this worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    from service.engine import get_engine
+def load_engine(settings: Settings) -> "Engine":
+    """The engine for ``settings`` (the model cache).
 
-    _WORKER.update(engine=get_engine(settings), threshold=threshold, encoding=encoding, keep_text=keep_text)
+    Raises:
+        BatchError: a model or weights file these settings name cannot load, with the reason.
+    """
+    from service.causal_lm import CausalLMUnavailable
+    from service.engine import get_engine
+    from service.lm.transformer import ModelUnavailable
+
+    try:
+        return get_engine(settings)
+    except (ModelUnavailable, CausalLMUnavailable, OSError, ValueError) as e:
+        raise BatchError(f"the engine cannot start: {e}") from e
+
+
+def _init_worker(settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool) -> None:
+    """Process-pool initializer: load the engine once for this worker (an engine that cannot start
+    is reported by the worker's first document, since an initializer's error only breaks the pool)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        _WORKER.update(engine=load_engine(settings), threshold=threshold, encoding=encoding, keep_text=keep_text)
+    except BatchError as e:
+        _WORKER.update(error=str(e))
 
 
 def _score_in_worker(src: Source) -> Outcome:
     w = _WORKER
+    if "error" in w:
+        raise BatchError(w["error"])
     return score_source(w["engine"], src, threshold=w["threshold"], encoding=w["encoding"], keep_text=w["keep_text"])
 
 
@@ -543,9 +564,7 @@ def score_local(
     process pool. ``progress`` wraps each document's second look in this process (see
     :func:`second_look_bar`); the pool's workers show none."""
     if jobs <= 1 or len(sources) <= 1:
-        from service.engine import get_engine
-
-        engine = get_engine(settings)
+        engine = load_engine(settings)
         for src in sources:
             yield score_source(engine, src, threshold=threshold, encoding=encoding, keep_text=keep_text,
                                progress=progress)

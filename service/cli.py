@@ -159,9 +159,12 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         except EvalInputError as e:
             raise click.BadParameter(str(e), param_hint="'--clean'") from None
 
-    from service.engine import get_engine
+    from service.batch import BatchError, load_engine
 
-    engine = get_engine(settings)
+    try:
+        engine = load_engine(settings)
+    except BatchError as e:
+        raise click.UsageError(str(e)) from None
     docs: list[EvalDoc] = []
     show = sys.stderr.isatty()
     slots = second_look_bar(sys.stderr) if show else None

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         description="The second look's reading threads: how many of its model's passes run at once, each with one "
         "torch thread; unset: the CPUs this process may use. The scores do not depend on it.",
     )
+    second_look_path: Path | None = Field(
+        None,
+        description="A second-look file made by 'unspin train-second-look' to use instead of the shipped one "
+        "(its weights, the shape of text it reads and its thresholds); unset: the shipped one.",
+    )
     threshold: float | None = Field(
         None,
         ge=0.0,

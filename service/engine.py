@@ -952,25 +952,28 @@ _SECOND_LOOKS: dict[str, tuple[SecondLook, CausalLM]] = {}
 
 
 def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None, CausalLM | None]:
-    """The shipped second look and its causal language model (model cache: loads once), as
-    ``UNSPIN_SECOND_LOOK`` says: (None, None) when it is off, the backend is not the n-gram model
-    (the weights were learned on its fusion), or, with 'auto', the model or the weights are missing.
+    """The second look (the shipped one, or the file ``UNSPIN_SECOND_LOOK_PATH`` names) and its causal
+    language model (model cache: loads once), as ``UNSPIN_SECOND_LOOK`` says: (None, None) when it is
+    off, the backend is not the n-gram model (the weights were learned on its fusion), or, with 'auto'
+    and no file named, the model or the shipped weights are missing. A file named is used or the
+    engine fails: with it, 'auto' is 'on'.
 
     Raises:
-        CausalLMUnavailable: 'on' and the model cannot load.
-        OSError, ValueError: 'on' and the weights file is missing or for other features.
+        CausalLMUnavailable: 'on' (or a file named) and the model cannot load.
+        OSError, ValueError: 'on' (or a file named) and the weights file is missing or for other features.
     """
     mode = settings.second_look
     if mode == "off" or not lm_name.startswith("ngram:"):
         return None, None
-    key = f"shipped-{settings.second_look_threads}"
+    path = Path(settings.second_look_path or SECOND_LOOK_PATH)
+    key = f"{path.resolve()}-{settings.second_look_threads}"
     with _ENGINES_LOCK:
         if key not in _SECOND_LOOKS:
             try:
-                _SECOND_LOOKS[key] = (SecondLook.load(SECOND_LOOK_PATH),
+                _SECOND_LOOKS[key] = (SecondLook.load(path),
                                       CausalLM(cache_dir=settings.cache_dir, threads=settings.second_look_threads))
             except (CausalLMUnavailable, OSError, ValueError):
-                if mode == "on":
+                if mode == "on" or settings.second_look_path is not None:
                     raise
                 return None, None
         return _SECOND_LOOKS[key]

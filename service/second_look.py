@@ -219,9 +219,13 @@ class SecondLook:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> "SecondLook":
-        """Raises OSError (no file) or ValueError (weights for other features: retrain; a bad context).
-        A file that names no context was learned with :data:`DEFAULT_CONTEXT`."""
+        """Raises OSError (no file) or ValueError (not a second-look file; weights for other features:
+        retrain; a bad context). A file that names no context was learned with :data:`DEFAULT_CONTEXT`."""
         d = json.loads(path.read_text(encoding="utf-8"))
-        return cls(float(d["gate"]), int(d["k"]), linear_from_dict(d["slot"], SLOT_FEATURES, "second look"),
-                   linear_from_dict(d["rank"], RANK_FEATURES, "second look ranking"), float(d["threshold"]),
-                   d.get("meta", {}), _optional_float(d.get("spun_doc_threshold")), Context.from_dict(d.get("context")))
+        try:
+            return cls(float(d["gate"]), int(d["k"]), linear_from_dict(d["slot"], SLOT_FEATURES, "second look"),
+                       linear_from_dict(d["rank"], RANK_FEATURES, "second look ranking"), float(d["threshold"]),
+                       d.get("meta", {}), _optional_float(d.get("spun_doc_threshold")),
+                       Context.from_dict(d.get("context")))
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"{path} is not a second-look file ({type(e).__name__}: {e})") from e

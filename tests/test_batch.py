@@ -464,6 +464,24 @@ def test_jobs_2_equals_jobs_1(runner, docs, tmp_path):
     assert a == b
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_engine_that_cannot_start_is_a_usage_error_not_a_traceback(runner, docs, tmp_path, monkeypatch, jobs):
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "auto")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK_PATH", str(tmp_path / "missing.json"))
+    res = invoke(runner, "score", "--format", "jsonl", "--jobs", jobs, docs)
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "the engine cannot start" in res.stderr and "missing.json" in res.stderr
+
+
+def test_eval_with_an_engine_that_cannot_start_is_a_usage_error(runner, tmp_path, monkeypatch):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "a", "text": "The cat sat on the mat.", "spans": []}) + "\n")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "auto")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK_PATH", str(tmp_path / "missing.json"))
+    res = invoke(runner, "eval", "--gold", gold)
+    assert res.exit_code == 2 and "the engine cannot start" in res.stderr
+
+
 # --------------------------------------------------------------------------- resume
 
 

