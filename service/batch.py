@@ -62,7 +62,6 @@ from service.text import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from service.engine import Engine
     from service.second_look import SlotProgress
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
@@ -80,7 +79,8 @@ MAX_BYTES_PER_CHAR = 4
 
 
 class BatchError(ValueError):
-    """The batch cannot start (bad options, an output file that is not ours); nothing was scored."""
+    """The batch cannot start (bad options, an output file that is not ours, an engine that cannot start);
+    nothing was scored."""
 
 
 # --------------------------------------------------------------------------- inputs
@@ -506,29 +506,15 @@ def score_source(
 _WORKER: dict = {}
 
 
-def load_engine(settings: Settings) -> "Engine":
-    """The engine for ``settings`` (the model cache).
-
-    Raises:
-        BatchError: a model or weights file these settings name cannot load, with the reason.
-    """
-    from service.causal_lm import CausalLMUnavailable
-    from service.engine import get_engine
-    from service.lm.transformer import ModelUnavailable
-
-    try:
-        return get_engine(settings)
-    except (ModelUnavailable, CausalLMUnavailable, OSError, ValueError) as e:
-        raise BatchError(f"the engine cannot start: {e}") from e
-
-
 def _init_worker(settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool) -> None:
     """Process-pool initializer: load the engine once for this worker (an engine that cannot start
     is reported by the worker's first document, since an initializer's error only breaks the pool)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    from service.engine import EngineUnavailable, load_engine
+
     try:
         _WORKER.update(engine=load_engine(settings), threshold=threshold, encoding=encoding, keep_text=keep_text)
-    except BatchError as e:
+    except EngineUnavailable as e:
         _WORKER.update(error=str(e))
 
 
@@ -564,7 +550,12 @@ def score_local(
     process pool. ``progress`` wraps each document's second look in this process (see
     :func:`second_look_bar`); the pool's workers show none."""
     if jobs <= 1 or len(sources) <= 1:
-        engine = load_engine(settings)
+        from service.engine import EngineUnavailable, load_engine
+
+        try:
+            engine = load_engine(settings)
+        except EngineUnavailable as e:
+            raise BatchError(str(e)) from e
         for src in sources:
             yield score_source(engine, src, threshold=threshold, encoding=encoding, keep_text=keep_text,
                                progress=progress)

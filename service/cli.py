@@ -159,11 +159,11 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         except EvalInputError as e:
             raise click.BadParameter(str(e), param_hint="'--clean'") from None
 
-    from service.batch import BatchError, load_engine
+    from service.engine import EngineUnavailable, load_engine
 
     try:
         engine = load_engine(settings)
-    except BatchError as e:
+    except EngineUnavailable as e:
         raise click.UsageError(str(e)) from None
     docs: list[EvalDoc] = []
     show = sys.stderr.isatty()

@@ -992,6 +992,26 @@ def get_engine(settings: Settings | None = None) -> Engine:
         return _ENGINES[key]
 
 
+class EngineUnavailable(RuntimeError):
+    """The engine cannot start: a model or weights file the settings name cannot load (the reason
+    is in the message)."""
+
+
+def load_engine(settings: Settings | None = None) -> Engine:
+    """:func:`get_engine`, for commands that report to people: a model or weights file that cannot
+    load is raised as :class:`EngineUnavailable` with the reason.
+
+    Raises:
+        EngineUnavailable: the masked LM, the causal model or a weights file cannot load.
+    """
+    from service.lm.transformer import ModelUnavailable
+
+    try:
+        return get_engine(settings)
+    except (ModelUnavailable, CausalLMUnavailable, OSError, ValueError) as e:
+        raise EngineUnavailable(f"the engine cannot start: {e}") from e
+
+
 def build_engine(settings: Settings, fusion: FusionModel | None = None) -> Engine:
     """Build an engine, choosing the language model as ``UNSPIN_LM`` says (never silently);
     ``fusion`` replaces the shipped fusion model (training starts from a neutral one)."""
