@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from service.batch import Outcome, Source, score_source
+from service.batch import BatchError, Outcome, Source, score_source
 from service.config import Settings
 
 _RAY_HINT = "Ray is not installed: pip install 'unspin[ray]' (or pip install 'ray[data]')"
@@ -48,21 +48,40 @@ class RayScorer:
 
     Input rows are either ``{"name", "path", "data"}`` (from :func:`score_on_ray`; ``path`` is
     read on the actor, ``data`` holds stdin's bytes) or ``{"path", "bytes"}`` (from
-    ``read_binary_files(..., include_paths=True)``). Output rows are ``{"path", "outcome"}`` with
-    the :class:`service.batch.Outcome` as JSON, so reports cross Arrow untouched.
+    ``read_binary_files(..., include_paths=True)``). Output rows are ``{"path", "outcome",
+    "engine_error"}`` with the :class:`service.batch.Outcome` as JSON, so reports cross Arrow
+    untouched; ``engine_error`` is empty, or why this actor's engine cannot start.
+
+    An engine that cannot start (:class:`service.engine.EngineUnavailable`: a model or a weights
+    file that does not load) is kept with its reason: with ``report_start_failure`` every row
+    says so in ``engine_error`` (the driver of :func:`score_on_ray` then stops with it, as
+    ``unspin score`` does without Ray); without, the batch raises it (the pure pipeline has no
+    driver to tell, so its job fails with the reason).
     """
 
-    def __init__(self, settings: Settings, threshold: float | None = None, encoding: str | None = None, keep_text: bool = False):
-        from service.engine import get_engine
+    def __init__(self, settings: Settings, threshold: float | None = None, encoding: str | None = None,
+                 keep_text: bool = False, report_start_failure: bool = False):
+        from service.engine import EngineUnavailable, load_engine
 
-        self.engine = get_engine(settings)
+        self.engine, self.start_failure = None, ""
+        try:
+            self.engine = load_engine(settings)
+        except EngineUnavailable as e:
+            self.start_failure = str(e)
+        self.report_start_failure = report_start_failure
         self.threshold, self.encoding, self.keep_text = threshold, encoding, keep_text
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         from pathlib import Path
 
-        names, outcomes = [], []
         n = len(batch["path"])
+        if self.start_failure:
+            if not self.report_start_failure:
+                raise BatchError(self.start_failure)
+            names = [str(batch["name"][i] if "name" in batch else batch["path"][i]) for i in range(n)]
+            failed = [Outcome(path=name, error=self.start_failure).model_dump_json() for name in names]
+            return {"path": names, "outcome": failed, "engine_error": [self.start_failure] * n}
+        names, outcomes = [], []
         for i in range(n):
             if "bytes" in batch:  # read_binary_files
                 src = Source(str(batch["path"][i]), None, bytes(batch["bytes"][i]))
@@ -72,7 +91,7 @@ class RayScorer:
             o = score_source(self.engine, src, threshold=self.threshold, encoding=self.encoding, keep_text=self.keep_text)
             names.append(src.name)
             outcomes.append(o.model_dump_json())
-        return {"path": names, "outcome": outcomes}
+        return {"path": names, "outcome": outcomes, "engine_error": [""] * n}
 
 
 def _default_actors(ray) -> int:
@@ -90,7 +109,11 @@ def score_on_ray(
     keep_text: bool = False,
 ) -> Iterator[Outcome]:
     """Outcomes for ``sources`` in input order, scored by a pool of ``actors`` Ray actors
-    (default: one per CPU of the cluster, at most one per document)."""
+    (default: one per CPU of the cluster, at most one per document).
+
+    Raises:
+        BatchError: the engine cannot start on an actor (the reason is the actor's).
+    """
     if not sources:
         return
     ray = _ray()
@@ -106,12 +129,14 @@ def score_on_ray(
     ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
         RayScorer,
         fn_constructor_kwargs={"settings": settings, "threshold": threshold,
-                               "encoding": encoding, "keep_text": keep_text},
+                               "encoding": encoding, "keep_text": keep_text, "report_start_failure": True},
         batch_size=1,
         compute=ray.data.ActorPoolStrategy(size=n),
         num_cpus=1,
     )
     for row in ds.iter_rows():
+        if row["engine_error"]:
+            raise BatchError(row["engine_error"])
         yield Outcome.model_validate_json(row["outcome"])
 
 

@@ -675,6 +675,16 @@ def test_ray_engine_takes_file_names_that_are_not_utf8(runner, tmp_path, ray_clu
     assert [r["path"] for r in jsonl(on_ray.stdout)] == [str(folder / "bad\\xffname.txt"), str(folder / "ok.txt")]
 
 
+def test_ray_engine_that_cannot_start_is_a_usage_error_with_its_reason(runner, docs, tmp_path, monkeypatch, ray_cluster):
+    """The actors' engine cannot load its second-look file: the reason comes back from them and
+    the run stops as without Ray (exit 2, nothing written), not with Ray's traceback."""
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "auto")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK_PATH", str(tmp_path / "missing.json"))
+    res = invoke(runner, "score", "--engine", "ray", "--jobs", "2", "--format", "jsonl", docs)
+    assert res.exit_code == 2 and res.stdout == "", res.output
+    assert "the engine cannot start" in res.stderr and "missing.json" in res.stderr
+
+
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
     """A span listed only because its document was judged spun says so in the text listing and on
     the HTML page (dashed, with the reason in its tooltip); the others do not."""
