@@ -684,6 +684,16 @@ def test_ray_engine_that_cannot_start_is_a_usage_error_with_its_reason(runner, d
     assert res.exit_code == 2 and res.stdout == "", res.output
     assert "the engine cannot start" in res.stderr and "missing.json" in res.stderr
 
+    from service.config import Settings
+    from service.ray_batch import pipeline
+
+    # the pure pipeline has no driver to tell: its job fails with the actors' reason, and writes nothing
+    bad = Settings(lm="ngram", second_look="auto", second_look_path=tmp_path / "missing.json")
+    with pytest.raises(Exception, match="the engine cannot start") as failed:
+        pipeline(str(docs), str(tmp_path / "ray-out"), settings=bad, actors=1, file_extensions=["txt", "md"])
+    assert "missing.json" in str(failed.value)
+    assert not list((tmp_path / "ray-out").glob("*.jsonl"))
+
 
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
     """A span listed only because its document was judged spun says so in the text listing and on
