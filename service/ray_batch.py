@@ -78,20 +78,26 @@ class RayScorer:
         if self.start_failure:
             if not self.report_start_failure:
                 raise BatchError(self.start_failure)
-            names = [str(batch["name"][i] if "name" in batch else batch["path"][i]) for i in range(n)]
+            names = [_row_name(batch, i) for i in range(n)]
             failed = [Outcome(path=name, error=self.start_failure).model_dump_json() for name in names]
             return {"path": names, "outcome": failed, "engine_error": [self.start_failure] * n}
         names, outcomes = [], []
         for i in range(n):
             if "bytes" in batch:  # read_binary_files
-                src = Source(str(batch["path"][i]), None, bytes(batch["bytes"][i]))
+                src = Source(_row_name(batch, i), None, bytes(batch["bytes"][i]))
             else:
                 path, data = batch["path"][i], batch["data"][i]
-                src = Source(str(batch["name"][i]), Path(path) if path else None, bytes(data) if data is not None else None)
+                src = Source(_row_name(batch, i), Path(path) if path else None, bytes(data) if data is not None else None)
             o = score_source(self.engine, src, threshold=self.threshold, encoding=self.encoding, keep_text=self.keep_text)
             names.append(src.name)
             outcomes.append(o.model_dump_json())
         return {"path": names, "outcome": outcomes, "engine_error": [""] * n}
+
+
+def _row_name(batch: dict[str, Any], i: int) -> str:
+    """The name row ``i`` of a :class:`RayScorer` batch is reported under: the file's path as Ray
+    lists it (``read_binary_files`` rows), or the name the driver gave it."""
+    return str(batch["path"][i] if "bytes" in batch else batch["name"][i])
 
 
 def _default_actors(ray) -> int:
