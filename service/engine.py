@@ -239,6 +239,11 @@ class Engine:
         self.garble = garble or load_garble_model()
         self.ngram = ngram or NGramLM(self.settings.ngram_path, self.settings.cache_dir)
         self.lm = lm or self.ngram
+        #: the second look at doubtful slots and the model it reads with (None, None: not used);
+        # learned on the shipped fusion's scores: not with another fusion (training starts from a neutral
+        # one). Loaded before the thesaurus and the encoders, so that a second-look file that cannot load
+        # stops the engine in a second or two rather than after everything else has loaded.
+        self.second_look, self.causal = get_second_look(self.settings, self.lm.name) if fusion is None else (None, None)
         self.fusion = fusion or _load_fusion(self.lm.name)
         self.lexicon = lexicon if lexicon is not None else load_lexicons(self.settings.lexicons)
         self.thesaurus = get_thesaurus(self.settings)
@@ -249,9 +254,6 @@ class Engine:
         self.candidates = CandidateGenerator(
             self.thesaurus, self.ngram, self.relatedness, store=get_neighbour_store(self.settings, self.ngram)
         )
-        #: the second look at doubtful slots and the model it reads with (None, None: not used)
-        # learned on the shipped fusion's scores: not with another fusion (training starts from a neutral one)
-        self.second_look, self.causal = get_second_look(self.settings, self.lm.name) if fusion is None else (None, None)
 
     @property
     def lm_name(self) -> str:

@@ -335,6 +335,23 @@ def test_a_named_file_is_the_second_look_used_and_its_absence_is_an_error(monkey
             eng.get_second_look(Settings(second_look_path=tmp_path / "bad.json"), "ngram:cmu-en-us")
 
 
+def test_a_second_look_file_that_cannot_load_stops_the_engine_before_the_rest_loads(engine, tmp_path, monkeypatch):
+    """The second look is read first: a missing file named by the user fails the engine before
+    the thesaurus, the encoders and the detector are loaded (a second, not the whole start)."""
+    import service.engine as eng
+
+    def too_late(*args, **kwargs):
+        raise AssertionError("the thesaurus was loaded before the second look failed")
+
+    monkeypatch.setattr(eng, "get_thesaurus", too_late)
+    monkeypatch.setattr(eng, "get_relatedness", too_late)
+    settings = Settings(lm="ngram", second_look="auto", second_look_path=tmp_path / "missing.json")
+    with pytest.raises(OSError, match="missing.json"):
+        eng.Engine(settings, lm=engine.lm, ngram=engine.ngram)
+    with pytest.raises(eng.EngineUnavailable, match="missing.json"):
+        eng.load_engine(settings)
+
+
 # --------------------------------------------------------------------------- the real model
 
 @pytest.fixture(scope="module")
