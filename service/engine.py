@@ -113,6 +113,9 @@ class Analysis:
     words: int
     #: the document's estimated share of spun slots (None: no prior adaptation; see service.prior)
     spin_prior: float | None = None
+    #: whether the second look read its doubtful slots again (its report then takes the threshold
+    #: calibrated with it)
+    second_look: bool = False
 
     def offsets(self, r: SlotResult) -> tuple[int, int]:
         """Code-point offsets of a slot's words in the text."""
@@ -257,28 +260,40 @@ class Engine:
 
     @property
     def lm_name(self) -> str:
-        """The language models that produced the scores, as reports name them ("ngram:cmu-en-us",
+        """The language models that produce the scores, as reports name them ("ngram:cmu-en-us",
         "ngram:cmu-en-us+causal:smollm2-135m" with the second look)."""
-        return self.lm.name + (f"+causal:{CAUSAL_NAME}" if self.second_look is not None else "")
+        return self._lm_name(self.second_look is not None)
+
+    def _lm_name(self, looked: bool) -> str:
+        """The name of the models of an analysis the second look read (``looked``) or not."""
+        return self.lm.name + (f"+causal:{CAUSAL_NAME}" if looked else "")
 
     @property
     def threshold(self) -> float:
-        """Span score from which spans are reported."""
+        """Span score from which spans are reported (with the second look when the engine has it)."""
+        return self._threshold(self.second_look is not None)
+
+    def _threshold(self, looked: bool) -> float:
+        """The threshold for an analysis the second look read (``looked``: the one calibrated with
+        it) or not (the fusion's); ``UNSPIN_THRESHOLD`` when set."""
         t = self.settings.threshold
         if t is not None:
             return t
-        return self.second_look.threshold if self.second_look is not None else self.fusion.threshold
+        return self.second_look.threshold if looked and self.second_look is not None else self.fusion.threshold
 
-    def spun_doc_threshold(self, threshold: float | None = None) -> float | None:
+    def spun_doc_threshold(self, threshold: float | None = None, looked: bool | None = None) -> float | None:
         """The second, lower threshold for documents judged spun (``None``: none), for a report made
-        at ``threshold`` (``None``: the engine's :attr:`threshold`). ``UNSPIN_SPUN_DOC_THRESHOLD``
+        at ``threshold`` (``None``: the engine's :attr:`threshold`) of an analysis the second look
+        read (``looked``; ``None``: whether the engine has it). ``UNSPIN_SPUN_DOC_THRESHOLD``
         decides when set ('off': none); unset, it is the value chosen with the second look, which
         goes with the threshold calibrated with it: not used when the second look does not run or
         the threshold is set otherwise (``UNSPIN_THRESHOLD``, a request's own)."""
         low = self.settings.spun_doc_threshold
         if low is not None:
             return None if low == "off" else low
-        if self.second_look is None or threshold is not None or self.settings.threshold is not None:
+        if looked is None:
+            looked = self.second_look is not None
+        if not looked or self.second_look is None or threshold is not None or self.settings.threshold is not None:
             return None
         return self.second_look.spun_doc_threshold
 
@@ -356,16 +371,22 @@ class Engine:
                 out.append(_Pending(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims, article(a)))
         return out
 
-    def analyze(self, text: str, progress: SlotProgress | None = None) -> Analysis:
+    def analyze(self, text: str, progress: SlotProgress | None = None, second_look: bool = True) -> Analysis:
         """Segment ``text`` and score every slot's candidates (no thresholding). ``progress`` wraps
-        the iteration over the slots the second look reads (see :meth:`score`)."""
-        return self.analyze_many([text], progress)[0]
+        the iteration over the slots the second look reads (see :meth:`score`); with
+        ``second_look`` false it does not read them, even when the engine has it."""
+        return self.analyze_many([text], progress, [second_look])[0]
 
-    def analyze_many(self, texts: Sequence[str], progress: SlotProgress | None = None) -> list[Analysis]:
+    def analyze_many(self, texts: Sequence[str], progress: SlotProgress | None = None,
+                     second_look: Sequence[bool] | None = None) -> list[Analysis]:
         """:meth:`analyze` for several texts at once, with the same result for each: the language
         model screens and compares the slots of all texts in one call each, which is what lets a
         transformer batch across documents. Screening still keeps a share of each text's slots.
-        ``progress`` wraps each text's second look in turn."""
+        ``progress`` wraps each text's second look in turn; ``second_look`` says, per text, whether
+        the second look reads it when the engine has one (``None``: every text)."""
+        looks = [True] * len(texts) if second_look is None else list(second_look)
+        if len(looks) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(looks)} second-look choices")
         docs = []
         for text in texts:
             sentences = segment(text)
@@ -384,7 +405,7 @@ class Engine:
         scores = self._agreeing_articles(every, self.lm.compare([p.lm_slot() for p in every]))
         replaced, states = self.detector.read([s for _, sentences, _ in docs for s in sentences])
         out, at, s_at = [], 0, 0
-        for text, sentences, pending in docs:
+        for (text, sentences, pending), look in zip(docs, looks):
             mine, at = scores[at : at + len(pending)], at + len(pending)
             odds, read = replaced[s_at : s_at + len(sentences)], states[s_at : s_at + len(sentences)]
             s_at += len(sentences)
@@ -405,8 +426,9 @@ class Engine:
                         r.slot_prob = next(spun) if len(r.features) else 0.0
                 results += chunk
             analysis = Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results))
-            if self.second_look is not None:
+            if look and self.second_look is not None:
                 self.second_look.apply(analysis, self.causal, progress)
+                analysis.second_look = True
             out.append(analysis)
         return out
 
@@ -582,6 +604,7 @@ class Engine:
         max_suggestions: int | None = None,
         grammar: bool = True,
         progress: SlotProgress | None = None,
+        second_look: bool = True,
     ) -> Report:
         """Score one text. Raises :class:`service.text.InputError` for empty or oversized text.
 
@@ -593,19 +616,24 @@ class Engine:
         ``progress`` wraps the iteration over the slots the second look reads (e.g. ``tqdm``; it is
         given a sequence, so it knows their number): most of the time a long text takes is there.
         It does not change the report.
+
+        With ``second_look`` false the second look does not read the text although the engine has
+        it: the report is the one an engine without it (``UNSPIN_SECOND_LOOK=off``) gives, at its
+        threshold, in a fraction of the time, and its ``lm`` says so.
         """
         t0 = time.perf_counter()
         check_text(text, self.settings.max_chars)
-        return self._report(self.analyze(text, progress), t0, id=id, path=path, threshold=threshold,
+        return self._report(self.analyze(text, progress, second_look), t0, id=id, path=path, threshold=threshold,
                             max_suggestions=max_suggestions, grammar=grammar)
 
     def score_many(self, texts: Sequence[str], options: Sequence[dict] | None = None) -> list[Report | InputError]:
         """Score several texts in one go (the language model batches across them), each with its own
         keyword options of :meth:`score` (``id``, ``path``, ``threshold``, ``max_suggestions``,
-        ``grammar``). Returns one entry per text, in order: its report, or the :class:`InputError`
-        that refused it (the others are still scored). Each report equals what :meth:`score` gives."""
+        ``grammar``, ``second_look``). Returns one entry per text, in order: its report, or the
+        :class:`InputError` that refused it (the others are still scored). Each report equals what
+        :meth:`score` gives."""
         t0 = time.perf_counter()
-        opts = list(options) if options is not None else [{} for _ in texts]
+        opts = [dict(o) for o in options] if options is not None else [{} for _ in texts]
         out: list[Report | InputError | None] = [None] * len(texts)
         ok = []
         for i, text in enumerate(texts):
@@ -614,7 +642,8 @@ class Engine:
                 ok.append(i)
             except InputError as e:
                 out[i] = e
-        for i, analysis in zip(ok, self.analyze_many([texts[i] for i in ok])):
+        looks = [bool(opts[i].pop("second_look", True)) for i in ok]
+        for i, analysis in zip(ok, self.analyze_many([texts[i] for i in ok], second_look=looks)):
             out[i] = self._report(analysis, t0, **opts[i])
         return out  # type: ignore[return-value]
 
@@ -631,7 +660,8 @@ class Engine:
     ) -> Report:
         """Threshold, grammar, garble and the document score: an analysis becomes a report."""
         text = analysis.text
-        thr = self.threshold if threshold is None else threshold
+        looked = analysis.second_look
+        thr = self._threshold(looked) if threshold is None else threshold
         k = max_suggestions or self.settings.max_suggestions
         status, gmatches = self._check_grammar(text, grammar)
         if gmatches:
@@ -640,7 +670,7 @@ class Engine:
         # the verdict comes from the spans at the threshold; a document judged spun may then show its
         # weaker spans too (the second threshold), without them changing the verdict
         doc = document_score([s.score for s in spans], analysis.words)
-        low = self.spun_doc_threshold(threshold)
+        low = self.spun_doc_threshold(threshold, looked)
         if low is not None and low < thr and document_label(doc) == "spun":
             judged = {(s.start, s.end) for s in spans}
             spans = self._spans(analysis, low, k)
@@ -658,7 +688,7 @@ class Engine:
             path=path,
             score=round(doc, 4),
             label=document_label(doc),
-            lm=self.lm_name,
+            lm=self._lm_name(looked),
             grammar=status,
             stats=Stats(words=analysis.words, sentences=len(analysis.sentences), seconds=round(time.perf_counter() - t0, 4)),
             sentences=[

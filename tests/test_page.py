@@ -116,3 +116,22 @@ def test_page_marks_the_spans_the_document_verdict_added(browser_page, seeds, en
     assert "document as a whole reads as spun" in page.inner_text("#popover")
     page.keyboard.press("Escape")
     assert errors == []
+
+
+def test_page_quick_check_asks_without_the_second_look(browser_page, seeds):
+    """The "quick check" box sends the option that leaves the second look out; unticked, the page
+    asks for the service's default."""
+    page, errors = browser_page
+    text = "The minister stated on Tuesday that the talks would resume."
+    bodies = []
+    for quick in (True, False):
+        if page.is_visible("#edit"):
+            page.click("#edit")
+        page.fill("#input", text)
+        page.set_checked("#quick", quick)
+        with page.expect_request("**/v1/score") as asked:
+            page.click("#check")
+        bodies.append(asked.value.post_data_json)
+        page.wait_for_selector("#result-pane:not([hidden])")
+    assert bodies == [{"text": text, "options": {"second_look": False}}, {"text": text}]
+    assert errors == []

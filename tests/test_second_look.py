@@ -501,3 +501,67 @@ def test_a_second_look_is_fitted_with_the_context_its_rows_were_read_with():
                 Context(40, 4, True))
     assert fit(rows, 0.01, 5).context == Context(40, 4, True)
     assert fit(Rows(rows.S, rows.spun, rows.R, rows.original), 0.01, 5).context == DEFAULT_CONTEXT
+
+
+_TEXT = "The minister stated on Tuesday that the talks would resume.\nReporting by Josh Smith; Modifying by Lincoln Banquet"
+
+
+@pytest.fixture()
+def looking(plain, monkeypatch) -> Engine:
+    """``plain`` with a second look (every slot read, by a model that prefers "said")."""
+    monkeypatch.setattr(plain, "second_look", _look())
+    monkeypatch.setattr(plain, "causal", FakeLM({"said": 5.0}))
+    return plain
+
+
+def _timeless(report) -> dict:
+    d = report.model_dump(mode="json")
+    d["stats"].pop("seconds")
+    return d
+
+
+def test_a_call_without_the_second_look_is_the_report_of_an_engine_without_it(plain, monkeypatch):
+    without = _timeless(plain.score(_TEXT))  # the engine as it is: no second look
+    monkeypatch.setattr(plain, "second_look", _look())
+    monkeypatch.setattr(plain, "causal", lm := FakeLM({"said": 5.0}))
+    looked = plain.score(_TEXT)
+    assert looked.lm == "ngram:cmu-en-us+causal:smollm2-135m" and lm.asked
+    assert _timeless(looked) != without
+    asked = len(lm.asked)
+    assert _timeless(plain.score(_TEXT, second_look=False)) == without
+    assert len(lm.asked) == asked  # the model was not asked
+    # the same per text in one batched call, in any order of choices
+    many = plain.score_many([_TEXT, _TEXT, _TEXT], [{"second_look": False}, {}, {"second_look": False, "id": "c"}])
+    assert [_timeless(r) for r in many] == [without, _timeless(looked), {**without, "id": "c"}]
+
+
+def test_score_many_refuses_a_text_without_losing_the_choices_of_the_others(looking):
+    ok, bad, ok2 = looking.score_many([_TEXT, "   ", _TEXT], [{}, {"second_look": False}, {"second_look": False}])
+    assert ok.lm.endswith("+causal:smollm2-135m") and ok2.lm == "ngram:cmu-en-us"
+    assert not hasattr(bad, "lm")
+
+
+def test_analyze_many_wants_a_choice_per_text(looking):
+    with pytest.raises(ValueError, match="2 texts but 1"):
+        looking.analyze_many([_TEXT, _TEXT], second_look=[False])
+
+
+def test_the_http_option_and_query_parameter_leave_the_second_look_out(plain, looking):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+
+    with TestClient(create_app(Settings(lm="ngram"), engine=looking)) as client:
+        default = client.post("/v1/score", json={"text": _TEXT}).json()
+        quick = client.post("/v1/score", json={"text": _TEXT, "options": {"second_look": False}}).json()
+        plain_text = client.post("/v1/score?second_look=false", content=_TEXT.encode(),
+                                 headers={"content-type": "text/plain"}).json()
+        batch = client.post("/v1/score/batch", json={"documents": [{"text": _TEXT}],
+                                                     "options": {"second_look": False}}).json()["results"]
+        bad = client.post("/v1/score", json={"text": _TEXT, "options": {"second_look": "maybe"}})
+    assert default["lm"] == "ngram:cmu-en-us+causal:smollm2-135m"
+    for r in (quick, plain_text, batch[0]):
+        assert r["lm"] == "ngram:cmu-en-us"
+        r["stats"].pop("seconds")
+    assert quick == plain_text == batch[0]
+    assert bad.status_code == 422 and "second_look" in bad.text

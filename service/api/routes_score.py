@@ -118,14 +118,14 @@ async def _score_request(request: Request, state: AppState) -> ScoreRequest:
 def _options(doc_id: str | None, options: ScoreOptions) -> dict:
     """Keyword options of ``Engine.score`` for one document."""
     return {"id": doc_id, "threshold": options.threshold, "max_suggestions": options.max_suggestions,
-            "grammar": options.grammar}
+            "grammar": options.grammar, "second_look": options.second_look}
 
 
 @router.post("/score", response_model=Report, responses=_ERRORS, openapi_extra=_SCORE_BODY,
              summary="Score one document")
 async def score(request: Request, state: AppState = Depends(get_state), engine: Engine = Depends(loaded_engine)) -> Report:
     """Score one document: JSON ``{"text", "id", "options"}``, or the bare text as ``text/plain``
-    (options then come from the query string: ``?threshold=0.5&max_suggestions=3&grammar=false&id=doc1``).
+    (options then come from the query string: ``?threshold=0.5&max_suggestions=3&grammar=false&second_look=false&id=doc1``).
     """
     req = await _score_request(request, state)
     check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue

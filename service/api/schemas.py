@@ -22,6 +22,11 @@ class ScoreOptions(BaseModel):
     )
     max_suggestions: int | None = Field(None, ge=1, le=50, description="Suggestions kept per span.")
     grammar: bool = Field(True, description="Ask the LanguageTool server too (when one is configured).")
+    second_look: bool = Field(
+        True, description="Let the causal language model read the doubtful slots again (when the service runs it: "
+        "UNSPIN_SECOND_LOOK). False: the answer of the engine without it, at its own threshold, in a fraction of "
+        "the time; the report's 'lm' says which models ran."
+    )
 
     @field_validator("threshold", "max_suggestions", mode="before")
     @classmethod

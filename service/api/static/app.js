@@ -24,7 +24,8 @@ async function check() {
     const res = await fetch("/v1/score", {
       method: "POST",
       headers: { "Content-Type": "application/json", ...authHeaders() },
-      body: JSON.stringify({ text }),
+      // a quick check leaves the second look out (the report's lm then names only the first model)
+      body: JSON.stringify($("quick").checked ? { text, options: { second_look: false } } : { text }),
     });
     const body = await res.json().catch(() => ({}));
     if (res.status === 401) {
