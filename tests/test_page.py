@@ -118,7 +118,7 @@ def test_page_marks_the_spans_the_document_verdict_added(browser_page, seeds, en
     assert errors == []
 
 
-def test_page_quick_check_asks_without_the_second_look(browser_page, seeds):
+def test_page_quick_check_asks_without_the_second_look(browser_page):
     """The "quick check" box sends the option that leaves the second look out; unticked, the page
     asks for the service's default."""
     page, errors = browser_page

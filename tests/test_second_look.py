@@ -546,7 +546,7 @@ def test_analyze_many_wants_a_choice_per_text(looking):
         looking.analyze_many([_TEXT, _TEXT], second_look=[False])
 
 
-def test_the_http_option_and_query_parameter_leave_the_second_look_out(plain, looking):
+def test_the_http_option_and_query_parameter_leave_the_second_look_out(looking):
     from fastapi.testclient import TestClient
 
     from service.api import create_app
