@@ -68,11 +68,15 @@ class Encoder:
     def word_states(self, texts: Sequence[str], batch_size: int = 8, max_length: int = 256) -> list[list[tuple[int, np.ndarray]]]:
         """The encoder's contextual state of each word, read in one unmasked pass per text: for each
         text, ``(start, vector)`` for every word's first piece (``start``: its code-point offset in
-        the text). Words past ``max_length`` pieces are left out. Texts are batched in order of
-        length (small batches of similar length waste the least on padding)."""
+        the text). Texts are batched in order of length (small batches of similar length waste the
+        least on padding). A text longer than ``max_length`` pieces (a "sentence" with no
+        punctuation: a transcript, a list) is read again in overlapping windows of that length
+        (:meth:`_windowed_states`), so that every word has a state, not only its first
+        ``max_length`` pieces."""
         torch = self._torch
         out: list[list[tuple[int, np.ndarray]]] = [[] for _ in texts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        full = []  # texts the pass cut at max_length pieces
         with self._lock, torch.inference_mode():
             for i in range(0, len(order), batch_size):
                 idx = order[i : i + batch_size]
@@ -80,9 +84,34 @@ class Encoder:
                                    return_tensors="pt", return_offsets_mapping=True)
                 offsets = b.pop("offset_mapping").tolist()
                 h = self.model(**b).last_hidden_state.numpy()
+                lengths = b["attention_mask"].sum(1).tolist()
                 for k, j in enumerate(idx):
                     out[j] = [(start, h[k, t].astype(np.float32)) for t, start in first_pieces(b, k, offsets)]
+                    if lengths[k] >= max_length:
+                        full.append(j)
+            for j in full:
+                out[j] = self._windowed_states(texts[j], max_length)
         return out
+
+    def _windowed_states(self, text: str, max_length: int) -> list[tuple[int, np.ndarray]]:
+        """:meth:`word_states` of one long text, read in windows of ``max_length`` pieces that
+        overlap by a quarter of that; a word read in two windows takes its state from the one where
+        it stands further from the edge (more context on both sides). A text that fits one window
+        gets what one pass gives. Call with the lock held, in inference mode."""
+        b = self.tokenizer(text, truncation=True, max_length=max_length, stride=max_length // 4,
+                           return_overflowing_tokens=True, padding=True, return_tensors="pt",
+                           return_offsets_mapping=True)
+        offsets = b.pop("offset_mapping").tolist()
+        b.pop("overflow_to_sample_mapping", None)
+        h = self.model(**b).last_hidden_state.numpy()
+        lengths = b["attention_mask"].sum(1).tolist()
+        best: dict[int, tuple[int, np.ndarray]] = {}  # start -> (distance from the window's edge, state)
+        for k in range(h.shape[0]):
+            for t, start in first_pieces(b, k, offsets):
+                edge = min(t, lengths[k] - 1 - t)
+                if start not in best or edge > best[start][0]:
+                    best[start] = (edge, h[k, t].astype(np.float32))
+        return [(start, best[start][1]) for start in sorted(best)]
 
 
 def first_pieces(batch, k: int, offsets: Sequence[Sequence[Sequence[int]]]) -> list[tuple[int, int]]:

@@ -238,8 +238,19 @@ _LM = rf"{_L}{_M}*"  # a letter with its marks
 _WORD_PART = rf"(?:(?:{_LM}\.)+{_LM}\.?|(?:{_LM})+)"  # "U.S.", "p.m", or a run of letters
 _WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑'’ʼ]{_WORD_PART})*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
+#: invisible format characters that may sit inside a word without ending it: soft hyphen (U+00AD),
+#: zero-width space (U+200B), zero-width non-joiner and joiner (U+200C, U+200D), word joiner
+#: (U+2060) and the BOM used as one (U+FEFF). They stay in a token's text (offsets are exact) and
+#: are dropped from what the models read ("pro\u00adfits" reads as "profits").
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
 _NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
 _MARKS_RE = re.compile(rf"{_M}+")
+
+
+def visible(text: str) -> str:
+    """``text`` without the invisible format characters of :data:`INVISIBLE`."""
+    return _INVISIBLE_RE.sub("", text) if not text.isascii() else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,19 +264,20 @@ class Token:
     @property
     def norm(self) -> str:
         """Lower case, composed (NFC: a decomposed "café" reads as the composed one), with curly
-        apostrophes (’) as ' and Unicode hyphens as -."""
-        text = self.text if self.text.isascii() else unicodedata.normalize("NFC", self.text)
+        apostrophes (’) as ' and Unicode hyphens as -, without invisible format characters (a soft
+        hyphen, a zero-width space: see :data:`INVISIBLE`)."""
+        text = self.text if self.text.isascii() else unicodedata.normalize("NFC", visible(self.text))
         return text.lower().translate(_NORM_TABLE)
 
     @property
     def is_word(self) -> bool:
         """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S.")."""
-        return _WORD_RE.fullmatch(self.text) is not None
+        return _WORD_RE.fullmatch(visible(self.text)) is not None
 
     @property
     def is_number(self) -> bool:
         """A number such as "17.3", "2,000", "6:30", "1990s" or "21st"."""
-        return _NUMBER_RE.fullmatch(self.text) is not None
+        return _NUMBER_RE.fullmatch(visible(self.text)) is not None
 
     @property
     def is_capitalized(self) -> bool:
@@ -374,6 +386,8 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
                 )
             elif s == pe + 1 and text[pe] in _HYPHENS:
                 join = prev[-1].isalnum() and cur[0].isalnum()
+            elif _INVISIBLE_RE.fullmatch(text, pe, s):  # "pro\u00adfits": a soft hyphen, a zero-width space
+                join = prev[-1].isalnum() and cur[0].isalnum()
             if join:
                 out[-1] = (ps, e)
                 continue
@@ -430,7 +444,7 @@ def tokenize(text: str) -> list[Token]:
 # --------------------------------------------------------------------------- reflow
 
 _LINE_RE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
-_LINE_WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ.\-‐‑][^\W_]+)*\.?")
+_LINE_WORD_RE = re.compile(rf"[^\W_]+(?:['’ʼ.\-‐‑{INVISIBLE}][^\W_]+)*\.?")
 _CAPTION_RE = re.compile(r"(?:FILE\s+)?(?:PHOTO|IMAGE|PICTURE|VIDEO|GRAPHIC|GRAPHICS)S?\s*:", re.IGNORECASE)
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|de|da|del|van|von|der|bin|al))*"
 _NAMES = rf"{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_NAME})*"
@@ -451,7 +465,7 @@ _SENTENCE_END = frozenset(".!?…")
 class _Line:
     start: int  # first non-space character
     end: int  # one past the last non-space character
-    text: str
+    text: str  # the line between them as it reads: without invisible format characters (INVISIBLE)
 
     @property
     def words(self) -> list[str]:
@@ -468,9 +482,10 @@ def _lines(text: str) -> list[_Line | None]:
         s, e = m.start(), m.end()
         raw = text[s:e]
         stripped = raw.strip()
-        if stripped:
+        shown = visible(stripped)  # what the line looks like: how it is classified (offsets from raw)
+        if shown:
             lead = len(raw) - len(raw.lstrip())
-            lines.append(_Line(s + lead, s + lead + len(stripped), stripped))
+            lines.append(_Line(s + lead, s + lead + len(stripped), shown))
         else:
             lines.append(None)
         if e >= n:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -31,6 +33,28 @@ def test_one_logit_per_token_and_zero_off_words(engine):
                 assert v != 0.0  # every plain word is read by the encoder
     again = engine.detector.logits(sentences)
     assert all(np.allclose(a, b, atol=1e-5) for a, b in zip(out, again))
+
+
+def test_a_sentence_longer_than_the_encoder_reads_at_once_is_read_in_windows(engine, seeds):
+    """Text without sentence punctuation (a transcript, an OCR dump) is one "sentence" longer than
+    the encoder's 256 pieces. Every word of it gets a state and a logit (before, the words past the
+    first 256 pieces got none: log-odds 0, an even chance of being replaced, so the clean seed
+    without its punctuation was labelled spun); a sentence that fits is read as before, in one pass."""
+    text = " ".join(re.sub(r"[^\w\s'’-]", " ", seeds["000_37063bd84aa4b837.txt"]).split())
+    sentences = segment(text)
+    assert len(sentences) == 1 and len(engine.detector.encoder.tokenizer(text).input_ids) > 256
+    words = [i for i, t in enumerate(sentences[0].tokens) if t.is_word and t.text.isalpha()]
+    (states,) = engine.detector.word_states(sentences)
+    assert {i for i, _ in states} >= set(words)
+    (logits,) = engine.detector.logits(sentences)
+    assert all(logits[i] != 0.0 for i in words)
+    report = engine.score(text)
+    assert report.label == "clean", (report.label, [s.text for s in report.spans])
+    short = segment(CLEAN)
+    (one,) = engine.detector.encoder.word_states([short[0].text])
+    (again,) = engine.detector.encoder.word_states([short[0].text], max_length=512)
+    assert [s for s, _ in one] == [s for s, _ in again]
+    assert all(np.array_equal(a, b) for (_, a), (_, b) in zip(one, again))
 
 
 def test_hard_wrapped_sentences_are_read_at_their_offsets(engine):

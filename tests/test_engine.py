@@ -7,6 +7,7 @@ below must hold for any fusion.
 
 from __future__ import annotations
 
+import re
 import textwrap
 import unicodedata
 
@@ -21,7 +22,7 @@ from service.engine import Engine, build_engine, match_case
 from service.lexicon import load_lexicon
 from service.report import Report
 from service.scoring import FEATURE_NAMES, FusionModel, document_label
-from service.text import InputError
+from service.text import InputError, visible
 
 SEED_WRAPPED = "000_37063bd84aa4b837.txt"  # hard-wrapped, headings and bylines
 SEED_PER_LINE = "002_2ef1442c87ee1781.txt"  # one paragraph per line, curly quotes
@@ -334,6 +335,41 @@ def test_decomposed_accents_score_like_composed(engine):
     assert key(two) == key(one)
     for s in two.spans:
         assert s.end == len(decomposed) or unicodedata.category(decomposed[s.end])[0] != "M"
+
+
+def test_soft_hyphens_inside_words_score_like_plain_text(engine, seeds):
+    """Soft hyphens and zero-width spaces inside words (as in text copied from a web page) neither
+    split a word nor change its scores: seed 002 with them in its long words gives the spans of the
+    plain seed, over the marked words; before, "propo\u00adsition" was read as "propo" and
+    "sition" and the spun word went unreported."""
+    plain = seeds["002_2ef1442c87ee1781.txt"]
+    marks = iter("\u00ad\u200b" * len(plain))
+    marked = re.sub(r"[A-Za-z]{8,}", lambda m: m.group()[:4] + next(marks) + m.group()[4:], plain)
+    one = engine.score(plain)
+    two = engine.score(marked)
+    assert_offsets(marked, two)
+
+    def key(r: Report) -> list:
+        return [(visible(s.text), [x.text for x in s.suggestions], s.score) for s in r.spans]
+
+    assert key(two) == key(one) and len(one.spans) > 40
+    assert len(two.sentences) == len(one.sentences)
+
+
+def test_a_text_in_capitals_is_read_as_words(engine, seeds):
+    """Capitals mark acronyms in mixed-case text, so an all-caps word there is not a slot; in a text
+    written all in capitals they mark nothing. Seed 002 upper-cased is still found spun with most
+    of its spans (before: clean, no span at all, so upper-casing hid a spun text), and seed 000
+    upper-cased stays clean."""
+    spun = engine.score(seeds["002_2ef1442c87ee1781.txt"].upper())
+    mixed = engine.score(seeds["002_2ef1442c87ee1781.txt"])
+    assert spun.label == "spun" and len(spun.spans) >= 0.5 * len(mixed.spans)
+    assert {s.text.lower() for s in spun.spans} & {"terrific", "field glasses", "has actually", "stated"} == {
+        "terrific", "field glasses", "has actually", "stated"}
+    clean = engine.score(seeds["000_37063bd84aa4b837.txt"].upper())
+    assert clean.label == "clean" and len(clean.spans) <= 3
+    acronyms = engine.score("The U.S. and NATO agreed on a new plan, the IMF said on Tuesday.", threshold=0.0)
+    assert not {"NATO", "IMF"} & {s.text for s in acronyms.spans}
 
 
 # --------------------------------------------------------------------------- input errors

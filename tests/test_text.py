@@ -176,6 +176,22 @@ def test_decomposed_accents_stay_with_their_letters() -> None:
     assert "attaché" in [t.norm for t in words]
 
 
+@pytest.mark.parametrize("mark", list("\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+def test_invisible_characters_inside_a_word_keep_it_one_word(mark: str) -> None:
+    # a soft hyphen or a zero-width space inside a word (text copied from a web page or a PDF):
+    # one word that reads as written without it, with exact offsets, in prose and in a heading
+    # line; before, "pro\u00adfits" was two words, "pro" and "fits", and the second could be flagged
+    plain = "Company News\nThe company said its profits rose sharply in the third quarter.\n"
+    marked = plain.replace("News", "Ne" + mark + "ws").replace("profits", "pro" + mark + "fits")
+    sentences = segment(marked)
+    assert_exact(marked, sentences)
+    expected = segment(plain)
+    assert [s.kind for s in sentences] == [s.kind for s in expected] == ["heading", "prose"]
+    words = [t for s in sentences for t in s.tokens if t.is_word]
+    assert [t.norm for t in words] == [t.norm for s in expected for t in s.tokens if t.is_word]
+    assert "pro" + mark + "fits" in [t.text for t in words]
+
+
 def test_hard_wrapped_sentence_continues_and_blank_line_ends_paragraph() -> None:
     text = "The two powers introduced a\nresolution that would give\nrelief\n\nA new paragraph starts here."
     sentences = segment(text)
