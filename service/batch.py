@@ -2,7 +2,8 @@
 
 * **Inputs** (:func:`collect_sources`): files, folders (walked recursively, hidden files and
   folders skipped, ``--include``/``--exclude`` globs) and ``-`` (stdin). Every document is
-  scored once: the same file named twice is one document. A folder that yields no document is
+  scored once: the same file named twice, by whatever path, is one document. A folder that
+  cannot be listed is an error record. A folder that yields no document is
   reported on stderr (:func:`no_documents_message`) and in :attr:`Summary.empty_folders`.
 * **Reading** (:func:`read_source`, :func:`iter_parts`): UTF-8 with or without BOM, UTF-16/UTF-32
   with BOM, and a declared fallback encoding for bytes that are not UTF-8. Memory stays bounded: a
@@ -27,6 +28,7 @@ The door only calls ``Engine.score``; it never computes a score itself.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -93,11 +95,14 @@ class Source:
     ``name`` is what reports and error records call it (their ``path``): the path as given or as
     found under a given folder (see :func:`display_name`), or ``-`` for stdin. ``path`` is the file
     to read; None for stdin, whose bytes are in ``data`` (None when stdin is closed or unreadable).
+    ``error``, when set, is why ``path`` cannot be scored, found while collecting the inputs (a
+    folder that cannot be listed): its record is that error, and nothing is read.
     """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
+    error: str | None = None
 
 
 def display_name(path: str | Path) -> str:
@@ -118,20 +123,75 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(rel if "/" in p else name, p.removeprefix("./")) for p in patterns)
 
 
-def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Iterator[Path]:
-    """Files under ``folder`` in sorted order, hidden ones skipped, filtered by the globs."""
-    for f in sorted(folder.rglob("*")):
-        rel = f.relative_to(folder).as_posix()
-        if any(part.startswith(".") for part in rel.split("/")) or not f.is_file():
-            continue
-        if include:
-            if not _matches(rel, include):
+def _reason(e: OSError) -> str:
+    """Why ``e`` happened, in lower case for a record's reason ("permission denied")."""
+    why = e.strerror or str(e)
+    return why[:1].lower() + why[1:]
+
+
+def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Iterator[Source]:
+    """The files under ``folder`` in sorted order (as ``sorted(folder.rglob("*"))`` sorts paths),
+    hidden ones skipped, filtered by the globs; a link to a folder is not followed.
+
+    What cannot be looked at is not skipped silently: a folder that cannot be listed, or a file
+    the globs pick that cannot be looked up, is a :class:`Source` carrying the ``error``.
+    """
+
+    def visit(d: Path, prefix: str) -> Iterator[Source]:
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            yield Source(display_name(d), d, error=f"cannot list this folder: {_reason(e)}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-        elif f.suffix.lower() not in TEXT_SUFFIXES:
-            continue
-        if exclude and _matches(rel, exclude):
-            continue
-        yield f
+            f, rel = d / entry.name, prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    yield from visit(f, rel + "/")
+                elif _wanted(rel, f.suffix, include, exclude) and _is_file(entry):
+                    yield Source(display_name(f), f)
+            except OSError as e:
+                yield Source(display_name(f), f, error=f"cannot read: {_reason(e)}")
+
+    return visit(folder, "")
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """Whether ``entry`` is a file or a link to one; False for a link that leads nowhere (as
+    :meth:`Path.is_file`: missing, looping or not a folder on the way).
+
+    Raises:
+        OSError: it cannot be looked up (e.g. no permission to, in a folder that cannot be searched).
+    """
+    try:
+        return entry.is_file()
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+            return False
+        raise
+
+
+def _wanted(rel: str, suffix: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """Whether a walk takes the file at ``rel`` (below the folder walked) by the globs."""
+    if include:
+        if not _matches(rel, include):
+            return False
+    elif suffix.lower() not in TEXT_SUFFIXES:
+        return False
+    return not (exclude and _matches(rel, exclude))
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The identity of the file at ``path`` (``st_dev``, ``st_ino``, links followed): the same for
+    every path to the same file; None when it cannot be looked up."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return None
+    return st.st_dev, st.st_ino
 
 
 def collect_sources(
@@ -155,19 +215,23 @@ def collect_inputs(
     """The documents named by ``paths``, in order, each once, and the folders among ``paths``
     (as :func:`display_name` shows them) whose walk found no document to score.
 
+    A file reached by several paths (``a.txt``, ``./a.txt``, an absolute path, a link to it or to
+    a folder holding it) is one document, taken where it comes first (see :func:`_file_id`).
+    What cannot be walked becomes a :class:`Source` with an ``error`` (see :func:`_walk`).
     Folders are walked recursively (sorted; hidden files and folders skipped). Without
     ``include`` a walk takes files ending in ``.txt``, ``.text``, ``.md`` or without a suffix;
     with it, the files matching any include glob. ``exclude`` globs drop files from walks. A file
     named explicitly is always taken. ``-`` reads ``stdin`` (at most
     ``MAX_BYTES_PER_CHAR * max_chars + 4`` bytes: more cannot be scored, see :func:`read_source`).
     """
-    seen: set[Path | None] = set()  # the files (None: stdin) already taken
+    seen: set[tuple[int, int] | Path | None] = set()  # the files taken, by identity (else path; None: stdin)
     out: list[Source] = []
     empty: list[str] = []
 
     def add(src: Source) -> None:
-        if src.path not in seen:
-            seen.add(src.path)
+        key = None if src.path is None else _file_id(src.path) or src.path
+        if key not in seen:
+            seen.add(key)
             out.append(src)
 
     for p in paths:
@@ -176,16 +240,25 @@ def collect_inputs(
                 add(Source("-", None, _read_stdin(stdin, max_chars)))
             continue
         path = Path(p)
-        if path.is_dir():
+        if _is_dir(path):
             found = False
-            for f in _walk(path, include, exclude):
+            for src in _walk(path, include, exclude):
                 found = True
-                add(Source(display_name(f), f))
+                add(src)
             if not found:
                 empty.append(display_name(path))
         else:
             add(Source(display_name(path), path))
     return out, empty
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder (or a link to one); False when it cannot be looked up (reading
+    it as a file then says why)."""
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. in a folder that cannot be searched
+        return False
 
 
 def no_documents_message(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> str:
@@ -282,8 +355,8 @@ def _too_many_bytes(limit: int, max_chars: int) -> InputError:
 
 def _undecodable(e: UnicodeError, codec: str) -> InputError:
     """The error record's reason for bytes that ``codec`` refused (``e`` says why)."""
-    if isinstance(e, UnicodeDecodeError):
-        return InputError(f"is not valid {e.encoding.upper()} (byte offset about {e.start})")
+    if isinstance(e, UnicodeDecodeError):  # the codec by its name, not Python's ("charmap" for cp1252)
+        return InputError(f"is not valid {codec.removesuffix('-sig').upper()} (byte offset {e.start})")
     if codec in ("utf-16", "utf-32"):  # no byte-order mark, and no byte order named
         return InputError(no_bom_message(codec))
     return InputError(f"cannot be decoded as {codec.upper()}: {e}")
@@ -321,11 +394,17 @@ def _decoded_blocks(src: Source, encoding: str) -> Iterator[str]:
     import codecs
 
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    chars = controls = 0
+    chars = controls = read = 0
     with _open_bytes(src) as fh:
         while True:
             block = fh.read(READ_BLOCK)
-            text = decoder.decode(block, final=not block)
+            held = len(decoder.getstate()[0])  # bytes of the blocks before, not decoded yet
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as e:  # its offsets count from this call's bytes: make them the file's
+                e.start, e.end = e.start + read - held, e.end + read - held
+                raise
+            read += len(block)
             if "\x00" in text:
                 raise InputError(nul_message(encoding))
             chars += len(text)
@@ -369,7 +448,7 @@ def _stream_encoding(src: Source, fallback: str | None) -> str:
         return "utf-8"
     except UnicodeDecodeError as e:
         if not fallback:
-            raise InputError(f"is not valid UTF-8 (byte offset about {e.start}); name its encoding with --encoding") from None
+            raise InputError(f"is not valid UTF-8 (byte offset {e.start}); name its encoding with --encoding") from None
         return text_codec(fallback)
 
 
@@ -403,14 +482,23 @@ def iter_parts(src: Source, *, max_chars: int, encoding: str | None = None) -> I
         raise _undecodable(e, codec) from None
 
 
-#: a paragraph break (two line breaks, as LF, CRLF or CR) and a line break, for cutting parts
-_PART_BREAKS = (re.compile(r"(?:\r\n|\r(?!\n)|\n){2}"), re.compile(r"\r\n|\r(?!\n)|\n"), re.compile(" "))
+#: a line break as :meth:`str.splitlines` counts them (CRLF as one, never cut between its CR and LF)
+_PART_LINE_BREAK = r"(?:\r\n|\r(?!\n)|[\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])"
+#: where a part may end, best first: a paragraph break (two line breaks, or U+2029), a line break,
+#: a sentence's end (its closing quotes or brackets too) before a space, a space
+_PART_BREAKS = (
+    re.compile(rf"{_PART_LINE_BREAK}{{2}}|\u2029"),
+    re.compile(_PART_LINE_BREAK),
+    re.compile("[.!?…][\"'”’»)\\]]* "),
+    re.compile(" "),
+)
 
 
 def _cut_at(buf: str, max_chars: int) -> int:
     """Where to end a part of ``buf``: after its last paragraph break within ``max_chars``
-    characters, else after its last line break (LF, CRLF or CR, never between the CR and LF of a
-    CRLF), else after its last space, else at ``max_chars``."""
+    characters, else after its last line break (any that :meth:`str.splitlines` knows, never
+    between the CR and LF of a CRLF), else after its last sentence end and the space after it,
+    else after its last space, else at ``max_chars``."""
     window = buf[: max_chars + 1]  # one more, so that a CR at the limit is seen with its LF
     for pattern in _PART_BREAKS:
         ends = [m.end() for m in pattern.finditer(window) if 0 < m.end() <= max_chars and m.start() > 0]
@@ -480,6 +568,8 @@ def score_source(
 ) -> Outcome:
     """Read and score one document; any failure becomes an error :class:`Outcome` (never raises).
     ``progress`` wraps the second look's slots (:meth:`service.engine.Engine.score`)."""
+    if src.error is not None:
+        return Outcome(path=src.name, error=src.error)
     text: str | None = None
     try:
         max_chars = engine.settings.max_chars
@@ -888,20 +978,10 @@ class Interrupted(Exception):
 
 def _input_at(output: Path, sources: Sequence[Source]) -> Source | None:
     """The input that is the very file ``output`` names (also through another path or a link), if any."""
-    try:
-        out = os.stat(output)
-    except OSError:  # no such file yet: no input can be it
+    out = _file_id(output)
+    if out is None:  # no such file yet: no input can be it
         return None
-    for src in sources:
-        if src.path is None:
-            continue
-        try:
-            st = os.stat(src.path)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
-            return src
-    return None
+    return next((src for src in sources if src.path is not None and _file_id(src.path) == out), None)
 
 
 def run(

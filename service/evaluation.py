@@ -348,7 +348,7 @@ def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str 
     """
     from service.text import InputError, check_text
 
-    if file.is_dir():
+    if _is_dir(file):
         raise EvalInputError(f"{name}: is a folder, not a text file")
     text = _read_decoded(file, name, encoding)
     try:
@@ -362,7 +362,8 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
     """The bytes of ``file`` decoded as :func:`_decode` decodes them.
 
     Raises:
-        EvalInputError: the file is missing, unreadable, binary or not valid text (``name`` says which).
+        EvalInputError: the file is missing, unreadable, binary or not valid text, or its name
+            cannot be a file's (a NUL character, a lone surrogate) (``name`` says which).
     """
     from service.text import InputError
 
@@ -374,6 +375,16 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
         raise EvalInputError(f"{name}: cannot be read ({e.strerror or e})") from None
     except InputError as e:
         raise EvalInputError(f"{name}: {e}") from None
+    except ValueError as e:  # from open(): "embedded null byte", or a UnicodeEncodeError (a lone surrogate)
+        raise EvalInputError(f"{name}: cannot be a file name ({e})") from None
+
+
+def _is_dir(path: Path) -> bool:
+    """Whether ``path`` is a folder; False when it cannot be looked up (reading it then says why)."""
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. in a folder that cannot be searched
+        return False
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
@@ -535,7 +546,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
     from service.text import InputError, check_text
 
     path = Path(path)
-    if path.is_dir():
+    if _is_dir(path):
         return _clean_folder(path, max_chars, encoding, warn)
     content = _read_decoded(path, str(path), encoding)
     if not _looks_like_json_lines(path, content):
@@ -571,11 +582,11 @@ def _looks_like_json_lines(path: Path, content: str) -> bool:
     try:
         if isinstance(json.loads(first), dict):
             return True
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
         pass
     try:
         whole = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     if isinstance(whole, (dict, list)):
         raise EvalInputError(f"{path}: is one JSON document, not JSON lines: give one {{\"text\": ...}} object per line")
@@ -587,9 +598,12 @@ def _clean_folder(folder: Path, max_chars: int | None, encoding: str | None,
     from service.batch import collect_sources
 
     texts = "*.txt, *.text, *.md or no suffix"
-    jsonl = [f for f in sorted(folder.rglob("*")) if f.suffix.lower() in JSONL_SUFFIXES and f.is_file()
-             and not any(part.startswith(".") for part in f.relative_to(folder).parts)]
     sources = collect_sources([str(folder)])
+    for src in sources:  # a folder that cannot be listed: its texts would be missing
+        if src.error is not None:
+            raise EvalInputError(f"{src.name}: {src.error}")
+    jsonl = [src.path for src in collect_sources([str(folder)], include=["*"])
+             if src.path is not None and src.error is None and src.path.suffix.lower() in JSONL_SUFFIXES]
     if not sources:
         if jsonl:
             names = ", ".join(str(f) for f in jsonl[:3]) + (", ..." if len(jsonl) > 3 else "")

@@ -33,7 +33,8 @@ def jsonl_values(path: str | Path) -> Iterator[tuple[int, Any]]:
     inside a JSON string).
 
     Raises:
-        DataError: the file cannot be read, or a line is not UTF-8 or not JSON (``FILE:LINE: why``).
+        DataError: the file cannot be read, or a line is not UTF-8, not JSON or nested too deeply
+            to parse (``FILE:LINE: why``).
     """
     try:
         fh = open(path, "rb")
@@ -54,6 +55,8 @@ def jsonl_values(path: str | Path) -> Iterator[tuple[int, Any]]:
             except ValueError as e:
                 why = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else str(e)
                 raise DataError(f"{path}:{n}: not valid JSON ({why})") from None
+            except RecursionError:
+                raise DataError(f"{path}:{n}: JSON nested too deeply to read") from None
             yield n, value
 
 

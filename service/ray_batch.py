@@ -86,8 +86,9 @@ class RayScorer:
             if "bytes" in batch:  # read_binary_files
                 src = Source(_row_name(batch, i), None, bytes(batch["bytes"][i]))
             else:
-                path, data = batch["path"][i], batch["data"][i]
-                src = Source(_row_name(batch, i), Path(path) if path else None, bytes(data) if data is not None else None)
+                path, data, error = batch["path"][i], batch["data"][i], batch["error"][i]
+                src = Source(_row_name(batch, i), Path(path) if path else None, bytes(data) if data is not None else None,
+                             error or None)
             o = score_source(self.engine, src, threshold=self.threshold, encoding=self.encoding, keep_text=self.keep_text)
             names.append(src.name)
             outcomes.append(o.model_dump_json())
@@ -128,7 +129,7 @@ def score_on_ray(
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False  # the batch door draws its own
     items = [
-        {"name": s.name, "path": str(s.path) if s.path is not None else None, "data": s.data}
+        {"name": s.name, "path": str(s.path) if s.path is not None else None, "data": s.data, "error": s.error or ""}
         for s in sources
     ]
     n = min(actors or _default_actors(ray), len(items))

@@ -7,6 +7,7 @@ document exactly once, equal outputs across ways of running), never which spans 
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import os
@@ -114,6 +115,73 @@ def test_collect_sources_walks_filters_and_dedupes(docs):
     assert src == Source("-", None, b"stdin text")
 
 
+def test_the_same_file_by_any_path_is_scored_once(docs, tmp_path, monkeypatch):
+    """A file reached by several paths (relative, with '..', absolute, a link to it, a link to its
+    folder) is one document, kept where it comes first; a link to a folder inside a walk is not followed."""
+    try:
+        (tmp_path / "link.txt").symlink_to(docs / "a.txt")
+        (tmp_path / "docs_link").symlink_to(docs, target_is_directory=True)
+        (tmp_path / "elsewhere").mkdir()
+        (tmp_path / "elsewhere" / "x.txt").write_text("Not under docs.\n")
+        (docs / "outside").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    except OSError:
+        pytest.skip("this file system has no symbolic links")
+    monkeypatch.chdir(tmp_path)
+    got = [s.name for s in collect_sources(["docs/sub/b.txt", "docs", "docs/../docs/a.txt", str(docs / "a.txt"),
+                                            "link.txt", "docs_link", "docs_link/d.txt", "-"], stdin=io.BytesIO(b"x"))]
+    assert got == ["docs/sub/b.txt", "docs/a.txt", "docs/d.txt", "docs/sub/deeper/c.md", "-"]
+
+
+def _deny(monkeypatch, *, unlistable: Path | None = None, unsearchable: Path | None = None) -> None:
+    """Simulate permissions (root ignores chmod): listing ``unlistable`` fails, and looking up
+    anything inside ``unsearchable`` fails (a folder with read but no execute permission)."""
+    real_scandir, real_stat = os.scandir, os.stat
+
+    def denied(path) -> PermissionError:
+        return PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    def scandir(path="."):
+        if unlistable is not None and Path(path) == unlistable:
+            raise denied(path)
+        return real_scandir(path)
+
+    def stat(path, *args, **kwargs):
+        if unsearchable is not None and isinstance(path, (str, os.PathLike)) and unsearchable in Path(path).parents:
+            raise denied(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(os, "stat", stat)
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error_record(runner, docs, monkeypatch):
+    """Its documents are not lost silently: the folder is an error record in walk order, the rest
+    are scored, exit 1; named directly it is that error, not "no documents"."""
+    deeper = docs / "sub" / "deeper"
+    _deny(monkeypatch, unlistable=deeper)
+    res = invoke(runner, "score", "--format", "jsonl", docs)
+    assert res.exit_code == 1, res.output
+    records = jsonl(res.stdout)
+    assert [r["path"] for r in records] == [str(docs / "a.txt"), str(docs / "d.txt"), str(docs / "sub/b.txt"), str(deeper)]
+    assert records[3] == {"path": str(deeper), "error": "cannot list this folder: permission denied"}
+    assert f"{deeper}: error: cannot list this folder: permission denied" in res.stderr
+    res = invoke(runner, "score", "--format", "jsonl", deeper)
+    assert res.exit_code == 1 and jsonl(res.stdout) == [records[3]] and "no documents" not in res.stderr
+
+
+def test_paths_that_cannot_be_looked_up_are_error_records(runner, docs, monkeypatch):
+    """In a folder with read but no execute permission nothing can be looked up: each document
+    picked there, walked or named, is an error record (no traceback) and the rest are scored."""
+    _deny(monkeypatch, unsearchable=docs / "sub", unlistable=docs / "sub" / "deeper")
+    res = invoke(runner, "score", "--format", "jsonl", docs, docs / "sub/deeper/c.md")
+    assert res.exit_code == 1, res.output
+    errors = {r["path"]: r["error"] for r in jsonl(res.stdout) if "error" in r}
+    assert errors == {str(docs / "sub/b.txt"): "cannot read: Permission denied",
+                      str(docs / "sub/deeper"): "cannot list this folder: permission denied",
+                      str(docs / "sub/deeper/c.md"): "cannot read: Permission denied"}
+    assert "2 of 5 documents scored" in res.stderr
+
+
 def test_read_source_refuses_oversized_files_unread(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 100)  # 500 bytes > 4 * 50 + 4: cannot be within 50 characters
@@ -161,10 +229,10 @@ def test_large_files_are_scored_in_parts(engine, seeds, tmp_path):
     assert not out.ok and "binary" in out.error
 
 
-@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\u2028", "\x85"])
 def test_large_files_are_cut_at_any_line_break(seeds, tmp_path, newline):
-    """Parts of a CR-only or CRLF file are cut where the LF version of the same text is cut
-    (never inside a sentence at a space, never between the CR and the LF of a CRLF)."""
+    """Parts of a CR-only, CRLF, U+2028 or NEL file are cut where the LF version of the same text
+    is cut (never inside a sentence at a space, never between the CR and the LF of a CRLF)."""
     from service.batch import iter_parts
 
     text = seeds["002_2ef1442c87ee1781.txt"] + "\n\n" + seeds["000_37063bd84aa4b837.txt"]
@@ -176,8 +244,42 @@ def test_large_files_are_cut_at_any_line_break(seeds, tmp_path, newline):
     parts = list(iter_parts(Source("other.txt", other), max_chars=1500))
     assert "".join(parts) == text.replace("\n", newline)
     assert all(p.endswith(newline) for p in parts[:-1])
-    if newline == "\r":
+    if len(newline) == 1:
         assert [len(p) for p in parts] == [len(p) for p in lf_parts]
+
+
+def test_undecodable_large_files_name_the_byte_and_the_codec(tmp_path, monkeypatch):
+    """A large file is decoded in blocks; a byte its codec refuses is named by its offset in the
+    file (not in the block being decoded: before, "byte offset about 0" for the last byte of a
+    UTF-16 file) and the codec by the name it goes by ("CP1252", not Python's "CHARMAP")."""
+    import service.batch as batch
+    from service.batch import iter_parts
+
+    monkeypatch.setattr(batch, "READ_BLOCK", 1000)
+    text = "Plain words in a plain sentence. " * 300  # 9,900 characters
+    odd = tmp_path / "odd16.txt"
+    odd.write_bytes(text.encode("utf-16") + b"A")  # a BOM, 19,800 bytes, one odd byte
+    with pytest.raises(InputError, match=r"is not valid UTF-16 \(byte offset 19802\)"):
+        list(iter_parts(Source("odd16.txt", odd), max_chars=2000))
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_bytes(text.encode() + b"\x81 end")  # not UTF-8, and a byte cp1252 leaves undefined
+    with pytest.raises(InputError, match=r"is not valid CP1252 \(byte offset 9900\)"):
+        list(iter_parts(Source("mixed.txt", mixed), max_chars=2000, encoding="cp1252"))
+    with pytest.raises(InputError, match=r"is not valid UTF-8 \(byte offset 9900\)"):
+        list(iter_parts(Source("mixed.txt", mixed), max_chars=2000))
+
+
+def test_large_files_without_line_breaks_are_cut_after_a_sentence(seeds, tmp_path):
+    """A file with no line break at all is cut after a sentence's end (and its closing quote), not
+    at the last space before the limit, which would split a sentence in two."""
+    from service.batch import iter_parts
+
+    text = " ".join(seeds["002_2ef1442c87ee1781.txt"].split())
+    path = tmp_path / "one-line.txt"
+    path.write_text(text, encoding="utf-8")
+    parts = list(iter_parts(Source("one-line.txt", path), max_chars=1500))
+    assert len(parts) >= 4 and "".join(parts) == text
+    assert all(p.rstrip(" ").rstrip("\"'”’»)]")[-1] in ".!?…" for p in parts[:-1]), [p[-30:] for p in parts]
 
 
 def test_cli_globs(runner, docs):

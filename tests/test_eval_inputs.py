@@ -8,7 +8,9 @@ texts where a run must complete; where the inputs are bad, loading the engine fa
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,6 +106,9 @@ def inputs(tmp_path: Path) -> Path:
     (d / "baddir" / "b.txt").write_text("", encoding="utf-8")
     (d / "bindir").mkdir()
     (d / "bindir" / "b.txt").write_bytes(b"abc\x00\x00def ghi")
+    write_jsonl(d / "nul_path.jsonl", {"path": "a\x00b.txt", "spans": []})
+    write_jsonl(d / "surrogate_path.jsonl", {"path": "a\ud800b.txt", "spans": []})
+    (d / "deep.jsonl").write_text("[" * 200_000 + "]" * 200_000 + "\n", encoding="utf-8")
     return d
 
 
@@ -127,6 +132,10 @@ def inputs(tmp_path: Path) -> Path:
     (["--gold", "ok.jsonl", "--clean", "jsonldir"], "name the file itself (--clean jsonldir/clean_test.jsonl)"),
     (["--gold", "ok.jsonl", "--clean", "baddir"], "baddir/b.txt: the text is empty"),
     (["--gold", "ok.jsonl", "--clean", "bindir"], "bindir/b.txt: looks like binary data"),
+    (["--gold", "nul_path.jsonl"], "nul_path.jsonl:1: 'a\\x00b.txt': cannot be a file name (embedded null byte)"),
+    (["--gold", "surrogate_path.jsonl"], "surrogate_path.jsonl:1: 'a\\ud800b.txt': cannot be a file name"),
+    (["--gold", "deep.jsonl"], "deep.jsonl:1: JSON nested too deeply to read"),
+    (["--gold", "ok.jsonl", "--clean", "deep.jsonl"], "deep.jsonl:1: JSON nested too deeply to read"),
 ])  # fmt: skip
 def test_bad_inputs_are_usage_errors_before_the_engine_loads(runner, no_engine, inputs, monkeypatch, args, why):
     monkeypatch.chdir(inputs)
@@ -134,6 +143,23 @@ def test_bad_inputs_are_usage_errors_before_the_engine_loads(runner, no_engine, 
     assert res.exit_code == 2, (res.output, res.stderr, res.exception)
     assert "Error: Invalid value for '--" in res.stderr and why in res.stderr, res.stderr
     assert "Traceback" not in res.output + res.stderr and res.stdout == ""
+
+
+def test_clean_folder_that_cannot_be_listed_is_a_usage_error(runner, no_engine, inputs, monkeypatch):
+    """A subfolder of a --clean folder that cannot be listed would lose its texts: exit 2, naming it."""
+    locked, real_scandir = inputs / "baddir" / "locked", os.scandir
+    locked.mkdir()
+
+    def scandir(path="."):
+        if Path(path) == locked:  # root ignores chmod: simulate the permission error
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    (inputs / "baddir" / "b.txt").unlink()
+    res = runner.invoke(main, ["eval", "--gold", str(inputs / "ok.jsonl"), "--clean", str(inputs / "baddir")])
+    assert res.exit_code == 2, (res.output, res.stderr, res.exception)
+    assert f"Invalid value for '--clean': {locked}: cannot list this folder: permission denied" in res.stderr
 
 
 def test_limit_must_not_be_negative(runner, no_engine, inputs):
