@@ -109,6 +109,8 @@ def inputs(tmp_path: Path) -> Path:
     write_jsonl(d / "nul_path.jsonl", {"path": "a\x00b.txt", "spans": []})
     write_jsonl(d / "surrogate_path.jsonl", {"path": "a\ud800b.txt", "spans": []})
     (d / "deep.jsonl").write_text("[" * 200_000 + "]" * 200_000 + "\n", encoding="utf-8")
+    os.mkfifo(d / "pipe.txt")  # no writer: opening it would wait forever
+    write_jsonl(d / "pipe_path.jsonl", {"path": "pipe.txt", "spans": []})
     return d
 
 
@@ -136,6 +138,8 @@ def inputs(tmp_path: Path) -> Path:
     (["--gold", "surrogate_path.jsonl"], "surrogate_path.jsonl:1: 'a\\ud800b.txt': cannot be a file name"),
     (["--gold", "deep.jsonl"], "deep.jsonl:1: JSON nested too deeply to read"),
     (["--gold", "ok.jsonl", "--clean", "deep.jsonl"], "deep.jsonl:1: JSON nested too deeply to read"),
+    (["--gold", "ok.jsonl", "--clean", "pipe.txt"], "pipe.txt: is a named pipe (FIFO), not a regular file"),
+    (["--gold", "pipe_path.jsonl"], "pipe_path.jsonl:1: 'pipe.txt': is a named pipe (FIFO), not a regular file"),
 ])  # fmt: skip
 def test_bad_inputs_are_usage_errors_before_the_engine_loads(runner, no_engine, inputs, monkeypatch, args, why):
     monkeypatch.chdir(inputs)
