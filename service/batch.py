@@ -20,7 +20,8 @@
   (``{"path", "error"}``) and the run goes on.
 * **Outputs** (:data:`FORMATS`): ``text`` (the listing), ``json``, ``jsonl``, ``csv``, ``html``;
   written record by record and flushed, to stdout or atomically to a file (see :func:`run`).
-  ``--resume`` (jsonl, csv) skips documents already in the output.
+  ``--resume`` (jsonl, csv) skips documents already in the output; the finished output is in input
+  order (see :func:`finish_output`).
 
 The door only calls ``Engine.score``; it never computes a score itself.
 """
@@ -36,15 +37,16 @@ import re
 import signal
 import stat
 import sys
+import threading
 import time
 from bisect import bisect_right
 from collections import deque
 from concurrent.futures import Executor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO
+from typing import TYPE_CHECKING, BinaryIO, Callable, Generator, Iterable, Iterator, Literal, Sequence, TextIO, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -64,6 +66,8 @@ from service.text import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ProcessPoolExecutor
+
     from service.second_look import SlotProgress
 
 Format = Literal["text", "json", "jsonl", "csv", "html"]
@@ -78,6 +82,8 @@ CSV_COLUMNS = ("path", "score", "label", "words", "spans", "top_spans", "lm", "e
 CSV_TOP_SPANS = 5
 #: Most bytes one character can take in any accepted encoding (UTF-8, UTF-16, UTF-32).
 MAX_BYTES_PER_CHAR = 4
+
+T = TypeVar("T")
 
 
 class BatchError(ValueError):
@@ -285,7 +291,7 @@ def _max_bytes(max_chars: int) -> int:
     return MAX_BYTES_PER_CHAR * max_chars + 4  # + a byte-order mark
 
 
-def _file_size(path: Path) -> int:
+def file_size(path: Path) -> int:
     """The size of the file at ``path``, which must be a regular file or a character device.
 
     Raises:
@@ -315,7 +321,7 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
     if src.path is None:
         data = _stdin_data(src, max_chars)
     else:
-        size = _file_size(src.path)
+        size = file_size(src.path)
         if size > limit:
             raise InputError(
                 f"the file is {size:,} bytes, too long for the limit of {max_chars:,} characters "
@@ -371,11 +377,11 @@ def is_large(src: Source, max_chars: int) -> bool:
     the same bytes are scored the same way whether they come from a file or from standard input.
 
     Raises:
-        InputError, OSError: as :func:`_file_size` (a path that is not a file to read).
+        InputError, OSError: as :func:`file_size` (a path that is not a file to read).
     """
     if src.path is None:
         return src.data is not None and len(src.data) > max_chars
-    return _file_size(src.path) > max_chars
+    return file_size(src.path) > max_chars
 
 
 def _open_bytes(src: Source) -> BinaryIO:
@@ -596,9 +602,30 @@ def score_source(
 _WORKER: dict = {}
 
 
-def _init_worker(settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool) -> None:
-    """Process-pool initializer: load the engine once for this worker (an engine that cannot start
-    is reported by the worker's first document, since an initializer's error only breaks the pool)."""
+#: Seconds between a worker's looks at whether the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process as soon as its parent, process ``parent``, is gone (killed with
+    SIGKILL, say): nothing could use its results, and it would hold its engine's memory forever.
+    A daemon thread looks every :data:`PARENT_CHECK_SECONDS`."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="unspin-parent-watch", daemon=True).start()
+
+
+def _init_worker(
+    parent: int, settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool
+) -> None:
+    """Process-pool initializer: exit with the ``parent`` process (see :func:`_exit_with_parent`), and
+    load the engine once for this worker (an engine that cannot start is reported by the worker's
+    first document, since an initializer's error only breaks the pool)."""
+    _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from service.engine import EngineUnavailable, load_engine
 
@@ -659,12 +686,23 @@ def score_local(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),  # no fork of a process holding torch threads
         initializer=_init_worker,
-        initargs=(settings, threshold, encoding, keep_text),
+        initargs=(os.getpid(), settings, threshold, encoding, keep_text),
     )
+    finished = False
     try:
         yield from ordered_map(pool, _score_in_worker, sources, ahead=2 * jobs)
+        finished = True
     finally:
+        if not finished:  # stopped early (Ctrl-C, SIGTERM): the documents in hand would be thrown away
+            _stop_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the worker processes of ``pool`` now, rather than wait for the documents they are
+    scoring (minutes with the second look), whose results nobody would read."""
+    for proc in list((pool._processes or {}).values()):  # no public way before Python 3.14's terminate_workers
+        proc.terminate()
 
 
 # --------------------------------------------------------------------------- text listing
@@ -947,6 +985,58 @@ def part_path(output: Path) -> Path:
     return output.with_name(output.name + ".part")
 
 
+def in_input_order(records: Iterable[tuple[str | None, T]], names: Sequence[str]) -> list[T]:
+    """The records (``(name, record)`` pairs) in the order of ``names``, the inputs; records of a
+    name that is not an input's keep their order, after the others."""
+    rank: dict[str | None, int] = {}
+    for i, name in enumerate(names):
+        rank.setdefault(name, i)
+    return [record for _, record in sorted(records, key=lambda nr: rank.get(nr[0], len(names)))]
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[str | None, bytes]]:
+    """(path, line) for every line of a JSONL output this run wrote; None for a line without one."""
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                rec = None
+            yield (rec.get("path") if isinstance(rec, dict) else None), raw
+
+
+def finish_output(part: Path, output: Path, fmt: str, names: Sequence[str] | None = None) -> None:
+    """Make the finished ``OUTPUT.part`` the ``OUTPUT``, atomically.
+
+    With ``names`` (a resumed run: the records kept from the earlier run come first in ``part``,
+    then the new ones) ``OUTPUT`` is written from ``part`` with its records in the order of
+    ``names``, the inputs (see :func:`in_input_order`), then ``part`` is removed. ``part`` stays
+    whole until ``OUTPUT`` is in place, so a run stopped meanwhile can still be resumed.
+    """
+    if names is None:
+        os.replace(part, output)
+        return
+    tmp = output.with_name(output.name + ".resume")
+    try:
+        if fmt == "jsonl":
+            with open(tmp, "wb") as out:
+                out.writelines(in_input_order(_jsonl_lines(part), names))
+                out.flush()
+                os.fsync(out.fileno())
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(CSV_COLUMNS)
+                writer.writerows(in_input_order(((name, row) for name, _, row in _csv_records(part)), names))
+                out.flush()
+                os.fsync(out.fileno())
+    except BaseException:  # Ctrl-C, a full disk: OUTPUT.part stays for --resume
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, output)
+    part.unlink()
+
+
 # --------------------------------------------------------------------------- the batch
 
 
@@ -968,20 +1058,58 @@ class BatchOptions(BaseModel):
 
 
 class Interrupted(Exception):
-    """The batch stopped early (Ctrl-C); ``summary`` says how far it got."""
+    """The batch stopped early (Ctrl-C or SIGTERM, ``signum``); ``summary`` says how far it got."""
 
-    def __init__(self, summary: Summary, where: str):
+    def __init__(self, summary: Summary, where: str, signum: int = signal.SIGINT):
         super().__init__(f"interrupted after {summary.scored + summary.failed} documents; {where}")
         self.summary = summary
         self.where = where
+        self.signum = signum
 
 
-def _input_at(output: Path, sources: Sequence[Source]) -> Source | None:
-    """The input that is the very file ``output`` names (also through another path or a link), if any."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during :func:`run`: it stops the batch as Ctrl-C does (see :func:`sigterm_stops`)."""
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so that it stops
+    a batch as Ctrl-C does: workers stopped, ``OUTPUT.part`` kept. Only the main thread can take
+    signals; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
+    """The identity (as :func:`_file_id`) of the regular file ``stdin`` (default: the process's
+    standard input) reads, as in ``unspin score - < a.txt``; None when it reads no such file (a
+    pipe, a terminal, a stream in memory)."""
+    stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+    try:
+        st = os.fstat(stream.fileno())  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):  # None, no file descriptor, closed
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def _input_at(output: Path, sources: Sequence[Source], stdin: io.BufferedIOBase | None = None) -> Source | None:
+    """The input that is the very file ``output`` names (also through another path or a link, or
+    standard input redirected from it: ``stdin`` as :func:`_stdin_file_id` takes it), if any."""
     out = _file_id(output)
     if out is None:  # no such file yet: no input can be it
         return None
-    return next((src for src in sources if src.path is not None and _file_id(src.path) == out), None)
+    return next((src for src in sources
+                 if (_file_id(src.path) if src.path is not None else _stdin_file_id(stdin)) == out), None)
 
 
 def run(
@@ -995,15 +1123,16 @@ def run(
     """Score every input and write the outputs; returns what happened.
 
     Without ``output`` records go to ``stdout``. With it they go to ``OUTPUT.part``, flushed
-    after every document, which is renamed to ``OUTPUT`` when the run completes (also when some
-    documents failed): ``OUTPUT`` is never half-written. A run stopped by Ctrl-C or a crash
-    leaves ``OUTPUT.part`` holding whole records (at most the last one torn); ``resume``
-    continues from it (see :func:`prepare_resume`).
+    after every document, which becomes ``OUTPUT`` when the run completes (also when some
+    documents failed; a resumed run's records put in input order, see :func:`finish_output`):
+    ``OUTPUT`` is never half-written. A run stopped by Ctrl-C, SIGTERM (see :func:`sigterm_stops`)
+    or a crash leaves ``OUTPUT.part`` holding whole records (at most the last one torn);
+    ``resume`` continues from it (see :func:`prepare_resume`).
 
     Raises:
         BatchError: bad options, such as an empty path, or an output that cannot be written or
             resumed (nothing was scored).
-        Interrupted: on Ctrl-C; ``OUTPUT.part`` is kept for ``--resume``.
+        Interrupted: on Ctrl-C or SIGTERM; ``OUTPUT.part`` is kept for ``--resume``.
     """
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
@@ -1026,8 +1155,9 @@ def run(
                 )
 
     sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
-    if options.output is not None and (clash := _input_at(options.output, sources)) is not None:
-        raise BatchError(f"--output {display_name(options.output)} is also an input ({clash.name}): it would be "
+    if options.output is not None and (clash := _input_at(options.output, sources, stdin)) is not None:
+        shown = clash.name if clash.path is not None else "-, standard input"
+        raise BatchError(f"--output {display_name(options.output)} is also an input ({shown}): it would be "
                          "overwritten by the reports; write them elsewhere")
     done: set[str] = set()
     appending = False
@@ -1050,14 +1180,15 @@ def run(
     t0 = time.perf_counter()
     completed = False
     try:
-        writer.begin()
-        slots = second_look_bar(stderr) if show else None
-        with closing(_outcomes(todo, settings, options, keep_text=writer.needs_text, progress=slots)) as outcomes:
-            _consume(outcomes, writer, summary, stderr, show=show and len(todo) > 1)
-        summary.seconds = round(time.perf_counter() - t0, 3)
-        writer.end(summary)
-        completed = True
-    except KeyboardInterrupt:
+        with sigterm_stops():
+            writer.begin()
+            slots = second_look_bar(stderr) if show else None
+            with closing(_outcomes(todo, settings, options, keep_text=writer.needs_text, progress=slots)) as outcomes:
+                _consume(outcomes, writer, summary, stderr, show=show and len(todo) > 1)
+            summary.seconds = round(time.perf_counter() - t0, 3)
+            writer.end(summary)
+            completed = True
+    except KeyboardInterrupt as stopped:
         summary.seconds = round(time.perf_counter() - t0, 3)
         where = (
             f"the documents done so far are in {part}"
@@ -1065,12 +1196,13 @@ def run(
             if part is not None
             else "the output above is incomplete"
         )
-        raise Interrupted(summary, where) from None
+        signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
+        raise Interrupted(summary, where, signum) from None
     finally:
         if part is not None:
             out.close()
             if completed:
-                os.replace(part, options.output)
+                finish_output(part, options.output, fmt, [s.name for s in sources] if appending else None)
     return summary
 
 
@@ -1157,10 +1289,14 @@ __all__ = [
     "RESUMABLE",
     "Source",
     "Summary",
+    "Terminated",
     "collect_inputs",
     "collect_sources",
     "display_name",
+    "file_size",
+    "finish_output",
     "format_listing",
+    "in_input_order",
     "line_starts",
     "make_writer",
     "no_documents_message",
@@ -1170,5 +1306,6 @@ __all__ = [
     "score_local",
     "score_source",
     "second_look_bar",
+    "sigterm_stops",
     "summary_line",
 ]

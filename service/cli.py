@@ -85,7 +85,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
           address: str | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
-    folder held no document to score."""
+    folder held no document to score; 130 after Ctrl-C, 143 after SIGTERM."""
     from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
 
     if encoding:
@@ -106,7 +106,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         raise click.UsageError(str(e)) from None
     except Interrupted as e:
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
-        sys.exit(130)
+        sys.exit(128 + e.signum)  # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports a process they ended
     if summary.failed or summary.skipped or summary.empty_folders or sys.stderr.isatty():
         click.echo(summary_line(summary), err=True)
     if summary.failed or summary.empty_folders:

@@ -366,11 +366,11 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
             or not valid text, or its name cannot be a file's (a NUL character, a lone surrogate)
             (``name`` says which).
     """
-    from service.batch import _file_size
+    from service.batch import file_size
     from service.text import InputError
 
     try:
-        _file_size(file)  # a named pipe, a socket, a folder: refused without opening it (could wait forever)
+        file_size(file)  # a named pipe, a socket, a folder: refused without opening it (could wait forever)
         return _decode(file.read_bytes(), encoding)
     except FileNotFoundError:
         raise EvalInputError(f"{name}: no such file") from None

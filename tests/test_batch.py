@@ -479,6 +479,33 @@ def test_unwritable_output_is_a_usage_error(runner, docs, tmp_path):
     assert not missing.exists()
 
 
+def test_output_that_stdin_reads_is_refused(docs, tmp_path):
+    """``unspin score -o victim.txt - < victim.txt`` is a usage error before anything is scored, the
+    document left as it was; standard input redirected from another file is scored."""
+    from service.batch import BatchOptions, run
+    from service.config import get_settings
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text(TEXTS["a.txt"], encoding="utf-8")
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
+    with open(victim, "rb") as fh:
+        res = subprocess.run([sys.executable, "-m", "service.cli", "score", "-o", str(victim), "-"], cwd=ROOT,
+                             env=env, stdin=fh, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert f"--output {victim} is also an input (-, standard input)" in res.stderr
+    assert victim.read_text(encoding="utf-8") == TEXTS["a.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs", "victim.txt"]  # no victim.txt.part
+    out = tmp_path / "out.jsonl"
+    with open(victim, "rb") as fh:
+        with pytest.raises(BatchError, match="is also an input"):
+            run(BatchOptions(paths=[str(docs / "a.txt"), "-"], format="jsonl", output=victim), get_settings(), stdin=fh)
+        fh.seek(0)
+        summary = run(BatchOptions(paths=["-"], format="jsonl", output=out), get_settings(), stdin=fh,
+                      stderr=io.StringIO())
+    assert summary.scored == 1 and [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == ["-"]
+    assert victim.read_text(encoding="utf-8") == TEXTS["a.txt"]
+
+
 # --------------------------------------------------------------------------- encodings and stdin
 
 
@@ -661,9 +688,10 @@ def blocking_device():
     os.close(master)
 
 
-def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path) -> tuple[subprocess.Popen, list[str], Path]:
-    """Start ``unspin score`` in a subprocess on two documents, then a link to ``device`` (reading it
-    blocks), then one more document: the run really stops mid-way, deterministically."""
+def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path,
+                       *options: str) -> tuple[subprocess.Popen, list[str], Path]:
+    """Start ``unspin score`` (with ``options``) in a subprocess on two documents, then a link to
+    ``device`` (reading it blocks), then one more document: the run really stops mid-way, deterministically."""
     first = tmp_path / "first"
     first.mkdir()
     (first / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
@@ -672,7 +700,7 @@ def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path) -> tup
     slow.symlink_to(device)
     last = tmp_path / "last.txt"
     last.write_text(TEXTS["sub/deeper/c.md"], encoding="utf-8")
-    args = ["score", "--format", fmt, "-o", str(out), str(first), str(slow), str(last)]
+    args = ["score", *options, "--format", fmt, "-o", str(out), str(first), str(slow), str(last)]
     env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, *args], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -735,6 +763,90 @@ def test_resume_after_ctrl_c_csv(runner, tmp_path, blocking_device):
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
     assert sorted(r["path"] for r in rows) == sorted({r["path"] for r in rows}) and len(rows) == 4
     assert all(r["error"] == "" for r in rows)
+
+
+def _output_records(out: Path) -> list[dict]:
+    """The records of a JSONL or CSV output (a CSV row as a dict), in the file's order."""
+    text = out.read_text(encoding="utf-8")
+    return jsonl(text) if out.suffix == ".jsonl" else list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def _output_paths(out: Path) -> list[str]:
+    """The ``path`` of every record of a JSONL or CSV output, in the file's order."""
+    return [r["path"] for r in _output_records(out)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_keeps_input_order_when_a_failed_document_is_retried(runner, tmp_path, fmt):
+    """A document that failed is tried again on --resume and keeps its place in input order, whether
+    it fails again or is scored; no .part or temporary file is left behind."""
+    folder = tmp_path / "r"
+    folder.mkdir()
+    texts = [TEXTS["a.txt"], TEXTS["d.txt"], None, TEXTS["sub/deeper/c.md"], TEXTS["a.txt"]]
+    for i, text in enumerate(texts, 1):
+        data = "Le caf\u00e9 raised prices on Tuesday.\n".encode("cp1252") if text is None else text.encode("utf-8")
+        (folder / f"d{i}.txt").write_bytes(data)
+    want = [str(folder / f"d{i}.txt") for i in range(1, 6)]
+    out = tmp_path / f"r.{fmt}"
+    res = invoke(runner, "score", "--format", fmt, "-o", out, folder)
+    assert res.exit_code == 1 and _output_paths(out) == want
+    assert [r["path"] for r in _output_records(out) if r.get("error")] == [want[2]]
+    res = invoke(runner, "score", "--format", fmt, "-o", out, "--resume", folder)
+    assert res.exit_code == 1 and "4 already in the output" in res.stderr
+    assert _output_paths(out) == want  # failed again: still third
+    res = invoke(runner, "score", "--format", fmt, "-o", out, "--resume", "--encoding", "cp1252", folder)
+    assert res.exit_code == 0 and "4 already in the output" in res.stderr
+    assert _output_paths(out) == want and not [r for r in _output_records(out) if r.get("error")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r", out.name]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="lists processes through /proc")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigterm_stops_the_workers_and_keeps_the_part(runner, tmp_path, blocking_device, jobs):
+    """SIGTERM stops a run as Ctrl-C does: no worker process left running, exit code 143, the
+    documents done so far in OUTPUT.part for --resume."""
+    out = tmp_path / "out.jsonl"
+    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device, "--jobs", jobs)
+    children = _children(proc.pid)
+    if jobs == "2":
+        assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
+    proc.send_signal(signal.SIGTERM)  # while the third document blocks
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err.decode()
+    assert "interrupted" in err.decode() and "--resume" in err.decode()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _running(pid)]
+    part = out.with_name(out.name + ".part")
+    assert not out.exists() and len(jsonl(part.read_text(encoding="utf-8"))) == 2
+    slow.unlink()
+    slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
+    res = invoke(runner, *args, "--resume")
+    assert res.exit_code == 0 and "2 already in the output" in res.stderr, res.output
+    assert _output_paths(out) == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(slow),
+                                  str(tmp_path / "last.txt")]
 
 
 # --------------------------------------------------------------------------- Ray
