@@ -661,6 +661,7 @@ def sentence_texts(texts: Iterable[str]) -> list[str]:
 
 
 __all__ = [
+    "INVISIBLE",
     "InputError",
     "Sentence",
     "SentenceKind",
@@ -670,5 +671,6 @@ __all__ = [
     "segment",
     "sentence_texts",
     "tokenize",
+    "visible",
     "word_count",
 ]
