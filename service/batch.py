@@ -246,7 +246,7 @@ def collect_inputs(
                 add(Source("-", None, _read_stdin(stdin, max_chars)))
             continue
         path = Path(p)
-        if _is_dir(path):
+        if is_folder(path):
             found = False
             for src in _walk(path, include, exclude):
                 found = True
@@ -258,9 +258,9 @@ def collect_inputs(
     return out, empty
 
 
-def _is_dir(path: Path) -> bool:
+def is_folder(path: Path) -> bool:
     """Whether ``path`` is a folder (or a link to one); False when it cannot be looked up (reading
-    it as a file then says why)."""
+    it as a file then says why). ``unspin eval`` asks the same of its inputs."""
     try:
         return path.is_dir()
     except OSError:  # e.g. in a folder that cannot be searched
@@ -956,28 +956,43 @@ def prepare_resume(output: Path, fmt: str) -> tuple[set[str], bool]:
     if prior is None:
         return set(), False
     done: set[str] = set()
-    tmp = output.with_name(output.name + ".resume")
+
+    def kept() -> Iterator[str | list[str]]:
+        for name, ok, record in _records(prior, fmt):
+            if ok and name not in done:
+                done.add(name)
+                yield record
+
+    # a file not ours (BatchError), Ctrl-C: the earlier output stays as it was
+    _write_records(part, fmt, kept(), output.with_name(output.name + ".resume"))
+    return done, True
+
+
+def _records(path: Path, fmt: str) -> Iterator[tuple[str, bool, str | list[str]]]:
+    """(path, ok, record) for every whole record of a ``fmt`` output (:func:`_jsonl_records`: a
+    JSONL line; :func:`_csv_records`: a CSV row)."""
+    return _jsonl_records(path) if fmt == "jsonl" else _csv_records(path)
+
+
+def _write_records(target: Path, fmt: str, records: Iterable[str | list[str]], tmp: Path) -> None:
+    """Make ``target`` a ``fmt`` output holding ``records`` (JSONL lines; CSV rows, after the
+    header), atomically: written to ``tmp``, flushed to disk, then renamed to ``target``. When
+    writing stops (Ctrl-C, a full disk, an error while reading the records) ``tmp`` is removed and
+    ``target`` is as it was."""
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as out:
             if fmt == "jsonl":
-                for name, ok, line in _jsonl_records(prior):
-                    if ok and name not in done:
-                        done.add(name)
-                        out.write(line)
+                out.writelines(records)  # type: ignore[arg-type]
             else:
                 writer = csv.writer(out)
                 writer.writerow(CSV_COLUMNS)
-                for name, ok, row in _csv_records(prior):
-                    if ok and name not in done:
-                        done.add(name)
-                        writer.writerow(row)
+                writer.writerows(records)
             out.flush()
             os.fsync(out.fileno())
-    except BaseException:  # a file not ours (BatchError), Ctrl-C: the earlier output stays as it was
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, part)
-    return done, True
+    os.replace(tmp, target)
 
 
 def part_path(output: Path) -> Path:
@@ -994,17 +1009,6 @@ def in_input_order(records: Iterable[tuple[str | None, T]], names: Sequence[str]
     return [record for _, record in sorted(records, key=lambda nr: rank.get(nr[0], len(names)))]
 
 
-def _jsonl_lines(path: Path) -> Iterator[tuple[str | None, bytes]]:
-    """(path, line) for every line of a JSONL output this run wrote; None for a line without one."""
-    with open(path, "rb") as fh:
-        for raw in fh:
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                rec = None
-            yield (rec.get("path") if isinstance(rec, dict) else None), raw
-
-
 def finish_output(part: Path, output: Path, fmt: str, names: Sequence[str] | None = None) -> None:
     """Make the finished ``OUTPUT.part`` the ``OUTPUT``, atomically.
 
@@ -1016,24 +1020,9 @@ def finish_output(part: Path, output: Path, fmt: str, names: Sequence[str] | Non
     if names is None:
         os.replace(part, output)
         return
-    tmp = output.with_name(output.name + ".resume")
-    try:
-        if fmt == "jsonl":
-            with open(tmp, "wb") as out:
-                out.writelines(in_input_order(_jsonl_lines(part), names))
-                out.flush()
-                os.fsync(out.fileno())
-        else:
-            with open(tmp, "w", encoding="utf-8", newline="") as out:
-                writer = csv.writer(out)
-                writer.writerow(CSV_COLUMNS)
-                writer.writerows(in_input_order(((name, row) for name, _, row in _csv_records(part)), names))
-                out.flush()
-                os.fsync(out.fileno())
-    except BaseException:  # Ctrl-C, a full disk: OUTPUT.part stays for --resume
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, output)
+    records = in_input_order(((name, record) for name, _, record in _records(part, fmt)), names)
+    # Ctrl-C, a full disk: OUTPUT.part stays for --resume
+    _write_records(output, fmt, records, output.with_name(output.name + ".resume"))
     part.unlink()
 
 
@@ -1296,6 +1285,7 @@ __all__ = [
     "file_size",
     "finish_output",
     "format_listing",
+    "is_folder",
     "in_input_order",
     "line_starts",
     "make_writer",

@@ -173,9 +173,12 @@ def _open_class(word: str) -> bool:
     return word != "<num>" and word not in CLOSED_CLASS and len(word) >= 2
 
 
-def _shouted(sent: Sentence) -> bool:
-    """Whether ``sent`` is written all in capitals: three words or more, none with a lower-case
-    letter (a text typed with caps lock, a telex, a spun text upper-cased to hide it)."""
+def _capitals_mark_nothing(sent: Sentence) -> bool:
+    """Whether capitals in ``sent`` say nothing of acronyms: a heading, or a sentence written all in
+    capitals (three words or more, none with a lower-case letter: a text typed with caps lock, a
+    telex, a spun text upper-cased to hide it)."""
+    if sent.kind == "heading":
+        return True
     words = [t for t in sent.tokens if t.is_word]
     return len(words) >= 3 and not any(c.islower() for t in words for c in t.text)
 
@@ -305,14 +308,14 @@ class Engine:
         return self.second_look.spun_doc_threshold
 
     # -- analysis ---------------------------------------------------------------------------
-    def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str], shouted: bool = False) -> bool:
+    def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str], caps_free: bool) -> bool:
         """Whether token ``idx`` of ``sent`` (read as ``word``) may be a slot: an open-class word the
-        n-gram model knows, not a name, not an acronym; in a heading or a sentence written all in
-        capitals (``shouted``) capitals say nothing of acronyms, so its words are read as words."""
+        n-gram model knows, not a name, not an acronym; where capitals mark nothing (``caps_free``,
+        see :func:`_capitals_mark_nothing`) a word in capitals is read as a word."""
         tok = sent.tokens[idx]
         if word is None or not _open_class(word):
             return False
-        if tok.is_upper and sent.kind != "heading" and not shouted:
+        if tok.is_upper and not caps_free:
             return False  # acronyms
         if tok.is_capitalized and not tok.is_upper:
             first_word = next((i for i, t in enumerate(sent.tokens) if t.is_word), -1)
@@ -352,8 +355,8 @@ class Engine:
                 out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source,
                                     builtin=hit.builtin))
                 taken.add((a, b))
-        shouted = _shouted(sent)
-        eligible = [self._eligible(sent, i, words[i], names, shouted) for i in pos]
+        caps_free = _capitals_mark_nothing(sent)
+        eligible = [self._eligible(sent, i, words[i], names, caps_free) for i in pos]
 
         def article(a: int) -> int | None:  # the token index of an "a"/"an" right before LM token a
             return pos[a - 1] if a > 0 and lm_tokens[a - 1] in ARTICLES and pos[a - 1] == pos[a] - 1 else None

@@ -346,9 +346,10 @@ def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str 
     Raises:
         EvalInputError: the file is missing, a folder, unreadable, binary, not UTF-8, empty or too long.
     """
+    from service.batch import is_folder
     from service.text import InputError, check_text
 
-    if _is_dir(file):
+    if is_folder(file):
         raise EvalInputError(f"{name}: is a folder, not a text file")
     text = _read_decoded(file, name, encoding)
     try:
@@ -380,14 +381,6 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
         raise EvalInputError(f"{name}: {e}") from None
     except ValueError as e:  # from open(): "embedded null byte", or a UnicodeEncodeError (a lone surrogate)
         raise EvalInputError(f"{name}: cannot be a file name ({e})") from None
-
-
-def _is_dir(path: Path) -> bool:
-    """Whether ``path`` is a folder; False when it cannot be looked up (reading it then says why)."""
-    try:
-        return path.is_dir()
-    except OSError:  # e.g. in a folder that cannot be searched
-        return False
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
@@ -546,10 +539,11 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
     Raises:
         EvalInputError: the first problem found (``FILE:LINE: reason``), or no document at all.
     """
+    from service.batch import is_folder
     from service.text import InputError, check_text
 
     path = Path(path)
-    if _is_dir(path):
+    if is_folder(path):
         return _clean_folder(path, max_chars, encoding, warn)
     content = _read_decoded(path, str(path), encoding)
     if not _looks_like_json_lines(path, content):

@@ -444,7 +444,7 @@ def tokenize(text: str) -> list[Token]:
 # --------------------------------------------------------------------------- reflow
 
 _LINE_RE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
-_LINE_WORD_RE = re.compile(rf"[^\W_]+(?:['’ʼ.\-‐‑{INVISIBLE}][^\W_]+)*\.?")
+_LINE_WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ.\-‐‑][^\W_]+)*\.?")
 _CAPTION_RE = re.compile(r"(?:FILE\s+)?(?:PHOTO|IMAGE|PICTURE|VIDEO|GRAPHIC|GRAPHICS)S?\s*:", re.IGNORECASE)
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|de|da|del|van|von|der|bin|al))*"
 _NAMES = rf"{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_NAME})*"
