@@ -118,6 +118,20 @@ def display_name(path: str | Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
+#: characters that end or break a line for a terminal or :meth:`str.splitlines` (C0 and C1 controls,
+#: DEL, the line and paragraph separators)
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(name: str) -> str:
+    """``name`` (a :func:`display_name`) as line-oriented output shows it: the text listing's header
+    and the error lines on stderr. A file name may hold a newline or another control character,
+    which would break the line in two; they are shown escaped (``\\n``, ``\\x1b``, ``\\u2028``), as
+    Python writes them in a string. JSON, CSV and HTML outputs keep the name as it is (they quote
+    it)."""
+    return _LINE_BREAKERS.sub(lambda m: repr(m.group())[1:-1], name)
+
+
 def _matches(rel: str, patterns: Sequence[str]) -> bool:
     """True when the relative POSIX path ``rel`` matches one of the glob ``patterns``.
 
@@ -254,7 +268,9 @@ def collect_inputs(
             if not found:
                 empty.append(display_name(path))
         else:
-            add(Source(display_name(path), path))
+            name = display_name(path)
+            # a file named "-" given as ./- (Path drops the ./): not the "-" of standard input
+            add(Source("./-" if name == "-" else name, path))
     return out, empty
 
 
@@ -726,7 +742,7 @@ def format_listing(report: Report, text: str) -> str:
     """
     starts = line_starts(text)
     lines = [
-        f"{report.path or report.id or '-'}: {report.label} (score {report.score:.2f}, "
+        f"{one_line(report.path or report.id or '-')}: {report.label} (score {report.score:.2f}, "
         f"{len(report.spans)} spans, {report.stats.words} words, lm {report.lm}, "
         f"grammar {'checked' if report.grammar.checked else 'not checked: ' + report.grammar.reason})"
     ]
@@ -1145,9 +1161,13 @@ def run(
 
     sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
     if options.output is not None and (clash := _input_at(options.output, sources, stdin)) is not None:
-        shown = clash.name if clash.path is not None else "-, standard input"
+        shown = one_line(clash.name) if clash.path is not None else "-, standard input"
         raise BatchError(f"--output {display_name(options.output)} is also an input ({shown}): it would be "
                          "overwritten by the reports; write them elsewhere")
+    if options.resume and (twins := _shared_name(sources)) is not None:
+        raise BatchError(f"--resume tells documents apart by the name their records give them, and two inputs "
+                         f"are both named '{one_line(twins)}' (a file name with bytes that are not UTF-8 is shown with "
+                         "\\xNN escapes); rename one, or score them in separate runs")
     done: set[str] = set()
     appending = False
     part: Path | None = None
@@ -1163,7 +1183,7 @@ def run(
     todo = [s for s in sources if s.name not in done]
     summary = Summary(total=len(sources), skipped=len(sources) - len(todo), empty_folders=empty)
     for folder in empty:  # before any record: a typo in a path or a glob shows at once
-        print(f"{folder}: error: {no_documents_message(options.include, options.exclude)}", file=stderr, flush=True)
+        print(f"{one_line(folder)}: error: {no_documents_message(options.include, options.exclude)}", file=stderr, flush=True)
     writer = make_writer(fmt, out, appending=appending)
     show = stderr.isatty() if options.progress is None else options.progress
     t0 = time.perf_counter()
@@ -1193,6 +1213,17 @@ def run(
             if completed:
                 finish_output(part, options.output, fmt, [s.name for s in sources] if appending else None)
     return summary
+
+
+def _shared_name(sources: Sequence[Source]) -> str | None:
+    """The first name two of ``sources`` share (two files whose names :func:`display_name` shows
+    alike), or None."""
+    seen: set[str] = set()
+    for src in sources:
+        if src.name in seen:
+            return src.name
+        seen.add(src.name)
+    return None
 
 
 def _outcomes(
@@ -1241,7 +1272,7 @@ def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stde
             else:
                 summary.failed += 1
                 summary.failures.append(ErrorRecord(path=o.path, error=o.error or ""))
-                msg = f"{o.path}: error: {o.error}"
+                msg = f"{one_line(o.path)}: error: {o.error}"
                 if show:
                     bar.write(msg, file=stderr)
                 else:
@@ -1275,6 +1306,7 @@ __all__ = [
     "FORMATS",
     "Interrupted",
     "Outcome",
+    "one_line",
     "RESUMABLE",
     "Source",
     "Summary",

@@ -72,7 +72,7 @@ def main() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here (atomically: FILE.part until the run completes).")
 @click.option("--include", multiple=True, metavar="GLOB",
-              help="In folders, score only files matching this glob (repeatable; default *.txt, *.text, *.md and no suffix).")
+              help="In folders, score only files matching this glob, case as written (repeatable; default *.txt, *.text, *.md and no suffix, in any case).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="In folders, skip files matching this glob (repeatable).")
 @click.option("--resume", is_flag=True, help="Skip documents already in --output (jsonl, csv): continue an interrupted run.")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,

@@ -496,7 +496,9 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
             raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {json_kind(doc_id)}")
         if doc_id in ids:
-            raise EvalInputError(f"{where}: id {doc_id!r} is already used on line {ids[doc_id]}")
+            why = "" if "id" in obj else (" (this line has no 'id', so its " + ("path" if "path" in obj else "line number")
+                                          + " is its id; give it an 'id')")
+            raise EvalInputError(f"{where}: id {doc_id!r} is already used on line {ids[doc_id]}{why}")
         ids[doc_id] = n
         if "spans" not in obj:
             raise EvalInputError(f"{where}: no 'spans' (keys: {', '.join(obj) or 'none'}); "

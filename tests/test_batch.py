@@ -325,6 +325,54 @@ def test_undecodable_file_names_are_shown_escaped(runner, tmp_path):
     assert res.exit_code == 0 and "2 already in the output" in res.stderr
 
 
+def test_resume_refuses_two_inputs_shown_by_one_name(runner, tmp_path):
+    """A name with the byte 0xFF and one written with the characters \\xff are shown alike: resume
+    matches records by that name, so it would take one document for the other (one left unscored).
+    It refuses to start instead; without --resume both are scored, each under its name."""
+    folder = _folder_with_a_non_utf8_name(tmp_path)
+    (folder / "bad\\xffname.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    res = invoke(runner, "score", "--format", "jsonl", folder)
+    assert res.exit_code == 0, res.output
+    assert len(jsonl(res.stdout)) == 3
+    out = tmp_path / "out.jsonl"
+    res = invoke(runner, "score", "--format", "jsonl", "--resume", "-o", out, folder)
+    assert res.exit_code == 2
+    assert "both named" in res.stderr and "bad\\xffname.txt' (a file name" in res.stderr
+    assert not out.exists() and not (tmp_path / "out.jsonl.part").exists()
+
+
+def test_a_file_named_dash_is_not_stdin(runner, tmp_path, monkeypatch):
+    """``./-`` names a file called "-": it is shown as ./-, so that its record and standard input's
+    ("-") stay apart, also for --resume."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-").write_text(TEXTS["a.txt"], encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    res = invoke(runner, "score", "--format", "jsonl", "-o", out, "./-", "-", input=TEXTS["d.txt"].encode())
+    assert res.exit_code == 0, res.output
+    assert [(r["path"], r["stats"]["words"]) for r in jsonl(out.read_text())] == [("./-", 25), ("-", 13)]
+    res = invoke(runner, "score", "--format", "jsonl", "--resume", "-o", out, "./-", "-", input=TEXTS["d.txt"].encode())
+    assert res.exit_code == 0 and "2 already in the output" in res.stderr
+
+
+def test_control_characters_in_names_stay_on_one_line(runner, tmp_path):
+    """A newline (or another control character) in a file name is shown escaped in the text
+    listing's header and in the error lines on stderr, so each stays one line; JSON keeps the name."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    try:
+        (folder / "two\nlines.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
+        (folder / "bell\x07.txt").write_bytes(b"")
+    except OSError:
+        pytest.skip("this file system takes no control characters in names")
+    res = invoke(runner, "score", folder)
+    assert res.exit_code == 1  # the empty file
+    header = res.stdout.splitlines()[0]
+    assert header.startswith(f"{folder}/two\\nlines.txt: clean (score "), res.stdout
+    assert f"{folder}/bell\\x07.txt: error: " in res.stderr.splitlines()[0]
+    res = invoke(runner, "score", "--format", "jsonl", folder)
+    assert [r["path"] for r in jsonl(res.stdout)] == [f"{folder}/bell\x07.txt", f"{folder}/two\nlines.txt"]
+
+
 def test_pipes_are_refused_unread(runner, docs, tmp_path):
     """A named pipe is an error record at once (opening it would wait for a writer forever); the
     other documents are scored."""

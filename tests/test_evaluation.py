@@ -227,6 +227,18 @@ def test_load_gold_refuses_invalid_lines(tmp_path, line, why):
     assert str(err.value).startswith(f"{gold}:3: ") and why in str(err.value), str(err.value)
 
 
+def test_a_default_id_that_clashes_says_where_it_came_from(tmp_path):
+    """A line without an id takes its line number; when another line gave that number as its id,
+    the error says so, and what to do."""
+    from service import evaluation
+
+    gold = _jsonl(tmp_path / "gold.jsonl", {"id": 3, "text": TEXT, "spans": []}, "", {"text": TEXT, "spans": []})
+    with pytest.raises(evaluation.EvalInputError) as err:
+        load_gold(gold)
+    assert str(err.value) == (f"{gold}:3: id 3 is already used on line 1 (this line has no 'id', so its "
+                              "line number is its id; give it an 'id')")
+
+
 def test_load_gold_refuses_empty_files_and_long_texts(tmp_path):
     from service import evaluation
 
