@@ -767,8 +767,10 @@ def format_listing(report: Report, text: str) -> str:
 
 
 def top_spans(report: Report, k: int = CSV_TOP_SPANS) -> str:
-    """The ``k`` highest-scoring spans as ``written → suggestion``, joined by ``"; "`` (whitespace folded)."""
-    best = sorted(report.spans, key=lambda s: (-s.score, s.start))[:k]
+    """The ``k`` highest-scoring spans as ``written → suggestion``, joined by ``"; "`` (whitespace
+    folded): spun spans first, then the others (a grammar match, a word disguised with look-alike
+    letters, which scores 1 but is no evidence of spinning)."""
+    best = sorted(report.spans, key=lambda s: (s.kind != "spun", -s.score, s.start))[:k]
     fold = lambda t: " ".join(t.split())  # noqa: E731
     return "; ".join(f"{fold(s.text)} → {fold(s.suggestions[0].text) if s.suggestions else '?'}" for s in best)
 

@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from service.relatedness import Encoder
+from service.homoglyphs import latin_words
 from service.text import Sentence
 
 #: where the shipped probe lives
@@ -76,7 +77,8 @@ class ReplacedWordDetector:
         the start of a word (one pass per sentence, several sentences per batch)."""
         if self.encoder is None:
             raise ValueError("this detector has no encoder")
-        states = self.encoder.word_states([s.text for s in sentences])
+        # a word disguised with look-alike letters read in Latin ones (the same length: offsets hold)
+        states = self.encoder.word_states([latin_words(s.text) for s in sentences])
         out = []
         for sent, rows in zip(sentences, states):
             at = {t.start - sent.start: i for i, t in enumerate(sent.tokens) if t.is_word}

@@ -30,6 +30,7 @@ from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
+from service.homoglyphs import look_alike_span, look_alikes
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
 from service.lexicon import Lexicon, load_lexicons
 from service.lm.base import LanguageModel, Slot, lm_word, lm_words, screen_select
@@ -696,6 +697,7 @@ class Engine:
             sent_scores[r.sentence] = max(sent_scores[r.sentence], r.score)
         garbles = self._garbles(analysis, gmatches if status.checked else None)
         spans += self._grammar_spans(analysis, gmatches, sent_scores, garbles)
+        spans += self._look_alike_spans(analysis)
         spans.sort(key=lambda s: (s.start, s.end, s.kind != "spun"))
         return Report(
             id=id,
@@ -817,6 +819,17 @@ class Engine:
                 score = max(sent_scores[i], garbles[i])
             spans.append(match_span(analysis.text, m, score))
         return spans
+
+    def _look_alike_spans(self, analysis: Analysis) -> list[Span]:
+        """A ``formatting`` span (:func:`service.homoglyphs.look_alike_span`) for every word disguised
+        with look-alike letters of other alphabets whose Latin twin is a word the language model
+        knows (its twin is how the models read it: :attr:`service.text.Token.norm`)."""
+        return [
+            look_alike_span(tok.start, tok.text, *hit)
+            for sent in analysis.sentences
+            for tok in sent.tokens
+            if (hit := look_alikes(tok.text)) is not None and tok.is_word and self.ngram.in_vocab(tok.norm)
+        ]
 
     def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
         text = analysis.text

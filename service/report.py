@@ -36,7 +36,7 @@ class Span(BaseModel):
     kind: SpanKind = "spun"
     score: float = Field(..., ge=0.0, le=1.0, description="Calibrated probability that the span is spun/garbled.")
     suggestions: list[Suggestion] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list, description="Signals that fired: 'lm', 'lexicon', 'credit-line', 'grammar'.")
+    sources: list[str] = Field(default_factory=list, description="Signals that fired: 'lm', 'lexicon', 'credit-line', 'grammar', 'look-alike'.")
     evidence: dict[str, float | str] = Field(default_factory=dict, description="Feature values behind the score.")
 
     @property

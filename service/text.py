@@ -29,6 +29,8 @@ from typing import Iterable, Iterator, Literal, Sequence
 from syntok.segmenter import segment as _syntok_segment
 from syntok.tokenizer import Tokenizer as _SyntokTokenizer
 
+from service.homoglyphs import latin_words
+
 SentenceKind = Literal["prose", "heading", "caption", "byline", "other"]
 
 
@@ -265,8 +267,10 @@ class Token:
     def norm(self) -> str:
         """Lower case, composed (NFC: a decomposed "café" reads as the composed one), with curly
         apostrophes (’) as ' and Unicode hyphens as -, without invisible format characters (a soft
-        hyphen, a zero-width space: see :data:`INVISIBLE`)."""
-        text = self.text if self.text.isascii() else unicodedata.normalize("NFC", visible(self.text))
+        hyphen, a zero-width space: see :data:`INVISIBLE`), and a word disguised with look-alike
+        letters of other alphabets in Latin letters ("bаnk" with a Cyrillic а reads as "bank": see
+        :mod:`service.homoglyphs`)."""
+        text = self.text if self.text.isascii() else latin_words(unicodedata.normalize("NFC", visible(self.text)))
         return text.lower().translate(_NORM_TABLE)
 
     @property
@@ -482,7 +486,8 @@ def _lines(text: str) -> list[_Line | None]:
         s, e = m.start(), m.end()
         raw = text[s:e]
         stripped = raw.strip()
-        shown = visible(stripped)  # what the line looks like: how it is classified (offsets from raw)
+        # what the line looks like, disguised words in Latin letters: how it is classified (offsets from raw)
+        shown = latin_words(visible(stripped))
         if shown:
             lead = len(raw) - len(raw.lstrip())
             lines.append(_Line(s + lead, s + lead + len(stripped), shown))

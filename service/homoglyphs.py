@@ -1,0 +1,117 @@
+"""Look-alike letters: words disguised with letters of other alphabets ("bаnk" with a Cyrillic а).
+
+Swapping some Latin letters of a text for the Cyrillic or Greek letters that look the same is an
+old way to get copied text past matching software: the words read the same to a person but are
+different strings to a machine, and to a language model they are unknown words. This module finds
+such words and the Latin letters they imitate, from Unicode's confusables table (the
+``confusable_homoglyphs`` library, which ships it). The engine reads each such word as its Latin
+twin (so the language models judge the word meant, see :attr:`service.text.Token.norm`) and
+reports it as a ``formatting`` span whose suggestion is that twin.
+
+Only words that *mix* Latin letters with look-alikes count: a word wholly in another alphabet
+("Путин") is that alphabet's word, and a word holding a letter of another alphabet with no Latin
+twin is left as written. Which words are reported (the twin must be a word the language model
+knows) is the engine's choice, not this module's.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+from confusable_homoglyphs import categories, confusables
+
+from service.report import Span, Suggestion
+
+#: a disguised word's span: its source, and its rule id on the LanguageTool protocol
+SOURCE = "look-alike"
+RULE_ID = "UNSPIN_LOOK_ALIKE_LETTERS"
+
+#: a run of letters, marks and inner apostrophes or hyphens: the unit whose letters are compared
+_WORD = re.compile(r"[^\W\d_](?:[\w'’\-‐‑]*[^\W\d_])?")
+
+
+@dataclass(frozen=True, slots=True)
+class LookAlike:
+    """One look-alike letter of a word: where it is (a code-point offset into the word), what it
+    is, its Unicode name and the Latin letter it imitates."""
+
+    offset: int
+    char: str
+    name: str
+    latin: str
+
+
+@lru_cache(maxsize=4096)
+def _latin_twin(char: str) -> str | None:
+    """The Latin letter ``char`` (a letter of another alphabet) is confusable with, or None."""
+    found = confusables.is_confusable(char, preferred_aliases=["latin"], greedy=True) or []
+    twins = [g["c"] for hit in found for g in hit["homoglyphs"]
+             if len(g["c"]) == 1 and g["c"].isalpha() and categories.alias(g["c"]) == "LATIN"]
+    # an ASCII letter first (Cyrillic "а" is "a", not "ɑ")
+    return next((c for c in twins if c.isascii()), twins[0] if twins else None)
+
+
+def _alphabet(char: str) -> str | None:
+    """The Unicode script alias of a letter ("LATIN", "CYRILLIC"); None for anything else."""
+    return categories.alias(char) if char.isalpha() else None
+
+
+def look_alikes(word: str) -> tuple[str, list[LookAlike]] | None:
+    """``word`` with its look-alike letters replaced by the Latin letters they imitate, and those
+    letters; None when ``word`` is not a disguised Latin word (no look-alike, no Latin letter, or a
+    letter of another alphabet without a Latin twin)."""
+    if word.isascii():
+        return None
+    scripts = [_alphabet(c) for c in word]
+    if "LATIN" not in scripts:
+        return None
+    out, found = list(word), []
+    for i, (c, script) in enumerate(zip(word, scripts)):
+        if script is None or script in ("LATIN", "COMMON", "INHERITED"):
+            continue
+        latin = _latin_twin(c)
+        if latin is None:
+            return None
+        out[i] = latin
+        found.append(LookAlike(i, c, unicodedata.name(c, f"U+{ord(c):04X}"), latin))
+    return ("".join(out), found) if found else None
+
+
+def look_alike_span(start: int, word: str, twin: str, letters: Sequence[LookAlike]) -> Span:
+    """The report's span for a disguised ``word`` written at code-point offset ``start``: kind
+    ``formatting``, the ``twin`` (:func:`look_alikes`) its one suggestion, the letters named in its
+    evidence, with the rule LanguageTool clients are shown. An honest writer does not type such a
+    word (score 1), but it is no evidence of spinning: it leaves the document's score alone."""
+    where = "; ".join(f"{x.char} ({x.name}) for {x.latin}" for x in letters)
+    return Span(
+        start=start, end=start + len(word), text=word, kind="formatting", score=1.0,
+        suggestions=[Suggestion(text=twin, score=1.0)], sources=[SOURCE],
+        evidence={
+            "look_alikes": where, "relation": "look-alike letters",
+            "rule_id": RULE_ID, "rule_description": "Letters of other alphabets that look Latin",
+            "issue_type": "typographical", "category_id": "UNSPIN_DISGUISED_TEXT", "category_name": "Disguised text",
+            "message": f"This word mixes in letters of other alphabets that look like Latin ones ({where}), "
+                       "a way to hide copied text from matching software.",
+            "short_message": "Look-alike letters", "type_name": "Other",
+        },
+    )
+
+
+def latin_words(text: str) -> str:
+    """``text`` with every disguised word (see :func:`look_alikes`) written in Latin letters; the
+    same length, letter for letter (each look-alike is one code point, and so is its twin)."""
+    if text.isascii():
+        return text
+
+    def fix(m: re.Match[str]) -> str:
+        hit = look_alikes(m.group())
+        return hit[0] if hit else m.group()
+
+    return _WORD.sub(fix, text)
+
+
+__all__ = ["LookAlike", "RULE_ID", "SOURCE", "latin_words", "look_alike_span", "look_alikes"]
