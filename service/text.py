@@ -255,6 +255,38 @@ def visible(text: str) -> str:
     return _INVISIBLE_RE.sub("", text) if not text.isascii() else text
 
 
+#: the Latin ligatures of Unicode's Alphabetic Presentation Forms (U+FB00-U+FB06) and the letters
+#: they join, as text copied from a PDF holds them ("signiﬁcant", "oﬃcials")
+LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+_LIGATURE_TABLE = str.maketrans(LIGATURES)
+_LIGATURE_RE = re.compile(f"[{''.join(LIGATURES)}]")
+
+
+def spelled_out(text: str) -> str:
+    """``text`` with its ligatures (:data:`LIGATURES`) written as the letters they join."""
+    return text.translate(_LIGATURE_TABLE) if not text.isascii() else text
+
+
+def as_read(text: str) -> tuple[str, list[int] | None]:
+    """``text`` as the models read it, and where each of its characters comes from in ``text``.
+
+    Ligatures are spelled out (:func:`spelled_out`: "signiﬁcant" reads as "significant") and words
+    disguised with look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`).
+    The second item maps each offset of the text read (and its length) to the offset in ``text``
+    of the character it comes from; None when the text read has ``text``'s offsets."""
+    read = latin_words(text)
+    if _LIGATURE_RE.search(read) is None:
+        return read, None
+    out: list[str] = []
+    back: list[int] = []
+    for i, ch in enumerate(read):
+        letters = LIGATURES.get(ch, ch)
+        out.append(letters)
+        back.extend([i] * len(letters))
+    back.append(len(text))
+    return "".join(out), back
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """A token: ``text`` is exactly ``source[start:end]`` (code-point offsets)."""
@@ -267,10 +299,14 @@ class Token:
     def norm(self) -> str:
         """Lower case, composed (NFC: a decomposed "café" reads as the composed one), with curly
         apostrophes (’) as ' and Unicode hyphens as -, without invisible format characters (a soft
-        hyphen, a zero-width space: see :data:`INVISIBLE`), and a word disguised with look-alike
-        letters of other alphabets in Latin letters ("bаnk" with a Cyrillic а reads as "bank": see
+        hyphen, a zero-width space: see :data:`INVISIBLE`), ligatures spelled out ("proﬁts" reads
+        as "profits": :data:`LIGATURES`), and a word disguised with look-alike letters of other
+        alphabets in Latin letters ("bаnk" with a Cyrillic а reads as "bank": see
         :mod:`service.homoglyphs`)."""
-        text = self.text if self.text.isascii() else latin_words(unicodedata.normalize("NFC", visible(self.text)))
+        if self.text.isascii():
+            text = self.text
+        else:
+            text = spelled_out(latin_words(unicodedata.normalize("NFC", visible(self.text))))
         return text.lower().translate(_NORM_TABLE)
 
     @property
@@ -487,7 +523,7 @@ def _lines(text: str) -> list[_Line | None]:
         raw = text[s:e]
         stripped = raw.strip()
         # what the line looks like, disguised words in Latin letters: how it is classified (offsets from raw)
-        shown = latin_words(visible(stripped))
+        shown = as_read(visible(stripped))[0]
         if shown:
             lead = len(raw) - len(raw.lstrip())
             lines.append(_Line(s + lead, s + lead + len(stripped), shown))

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import read_seed, seed_paths
 from service.text import InputError, Sentence, Token, check_text, decode, segment, tokenize, word_count
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -301,3 +302,49 @@ def test_check_text() -> None:
         check_text(" \n\t ", max_chars=100)
     with pytest.raises(InputError, match="limit is 5 characters"):
         check_text("too long", max_chars=5)
+
+
+# --------------------------------------------------------------------------- ligatures (text copied from a PDF)
+
+#: the letters of each ligature, longest first, as :func:`_ligate` joins them
+_JOINED = {"ffi": "\ufb03", "ffl": "\ufb04", "fi": "\ufb01", "fl": "\ufb02", "ff": "\ufb00"}
+
+
+def _ligate(text: str) -> tuple[str, list[int]]:
+    """``text`` with "fi", "fl", "ff", "ffi" and "ffl" joined into ligatures, as a PDF's text layer
+    holds them, and for each offset of the result (and its length) the offset in ``text``."""
+    out, at, i = [], [], 0
+    while i < len(text):
+        k = next((k for k in _JOINED if text.startswith(k, i)), None)
+        out.append(_JOINED[k] if k else text[i])
+        at.append(i)
+        i += len(k) if k else 1
+    return "".join(out), at + [len(text)]
+
+
+def test_ligatures_read_as_the_letters_they_join():
+    from service.text import as_read, spelled_out
+
+    toks = tokenize("The signiﬁcant proﬁts of oﬃcials’ ﬁeld work.")
+    assert [t.text for t in toks] == ["The", "signiﬁcant", "proﬁts", "of", "oﬃcials", "’", "ﬁeld", "work", "."]
+    assert [t.norm for t in toks if t.is_word] == ["the", "significant", "profits", "of", "officials", "field", "work"]
+    assert spelled_out("ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ") == "ff fi fl ffi ffl st st"
+    text = "oﬃce bаnk"  # a ligature and a Cyrillic а
+    read, back = as_read(text)
+    assert read == "office bank" and len(back) == len(read) + 1
+    assert [text[back[i]] for i in range(len(read))] == list("oﬃﬃﬃce bаnk")
+    assert as_read("plain bаnk") == ("plain bank", None)  # same length: the offsets hold as they are
+
+
+@pytest.mark.parametrize("seed_path", seed_paths(), ids=lambda p: p.name[:3])
+def test_seeds_with_ligatures_score_as_the_plain_ones(engine, seed_path):
+    """Both seeds with their "fi", "fl", "ff", "ffi" and "ffl" as ligatures: the same spun spans (at
+    the same places in the plain text), suggestions and verdict."""
+    text = read_seed(seed_path)
+    joined, at = _ligate(text)
+    assert len(joined) < len(text)
+    plain, report = engine.score(text), engine.score(joined)
+    assert all(joined[s.start : s.end] == s.text for s in report.spans)
+    ours = [(at[s.start], at[s.end], [x.text for x in s.suggestions], s.score) for s in report.spans if s.kind == "spun"]
+    assert ours == [(s.start, s.end, [x.text for x in s.suggestions], s.score) for s in plain.spans if s.kind == "spun"]
+    assert (report.label, report.score) == (plain.label, plain.score)
