@@ -24,6 +24,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator, Literal, Sequence
 
 from syntok.segmenter import segment as _syntok_segment
@@ -267,22 +268,60 @@ def spelled_out(text: str) -> str:
     return text.translate(_LIGATURE_TABLE) if not text.isascii() else text
 
 
+#: a word broken at the end of a line by a hyphen ("signif-\nicant", "well-\nknown"): the letters
+#: before the hyphen, and the lower-case letters that go on on the next line
+_BROKEN_RE = re.compile(rf"({_L}+)-[ \t]*(?:\r\n|\n|\r)[ \t]*([a-z]{_L}*)")
+#: the hyphen and the line break of such a word
+_BREAK_RE = re.compile(r"-[ \t]*(?:\r\n|\n|\r)[ \t]*")
+
+
+@lru_cache(maxsize=4096)
+def _hyphen_kept(before: str, after: str) -> bool:
+    """Whether a word broken at a line end as ``before``-``after`` keeps its hyphen: not when the
+    two halves make one word of the CMU Pronouncing Dictionary ("signif" + "icant"), else yes
+    ("well-known", "long-term", and halves of words the dictionary lacks)."""
+    from service.articles import load_pronunciations  # read only when a text has such a word
+
+    return spelled_out(before + after).lower() not in load_pronunciations()
+
+
+def mended(text: str) -> str:
+    """``text`` with each word broken at a line end by a hyphen made whole: "signif-\nicant" as
+    "significant", "well-\nknown" as "well-known" (see :func:`_hyphen_kept`)."""
+    if "\n" not in text and "\r" not in text:
+        return text
+    return _BROKEN_RE.sub(lambda m: m[1] + ("-" if _hyphen_kept(m[1], m[2]) else "") + m[2], text)
+
+
 def as_read(text: str) -> tuple[str, list[int] | None]:
     """``text`` as the models read it, and where each of its characters comes from in ``text``.
 
-    Ligatures are spelled out (:func:`spelled_out`: "signiﬁcant" reads as "significant") and words
-    disguised with look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`).
-    The second item maps each offset of the text read (and its length) to the offset in ``text``
-    of the character it comes from; None when the text read has ``text``'s offsets."""
+    Words broken by a hyphen at a line end are made whole (:func:`mended`), ligatures are spelled
+    out (:func:`spelled_out`: "signiﬁcant" reads as "significant") and words disguised with
+    look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`). The
+    second item maps each offset of the text read (and its length) to the offset in ``text`` of the
+    character it comes from; None when the text read has ``text``'s offsets."""
     read = latin_words(text)
-    if _LIGATURE_RE.search(read) is None:
+    breaks = list(_BROKEN_RE.finditer(read)) if "\n" in read or "\r" in read else []
+    if not breaks and _LIGATURE_RE.search(read) is None:
         return read, None
     out: list[str] = []
     back: list[int] = []
-    for i, ch in enumerate(read):
-        letters = LIGATURES.get(ch, ch)
-        out.append(letters)
-        back.extend([i] * len(letters))
+
+    def put(a: int, b: int) -> None:  # read[a:b], ligatures spelled out
+        for i in range(a, b):
+            letters = LIGATURES.get(read[i], read[i])
+            out.append(letters)
+            back.extend([i] * len(letters))
+
+    pos = 0
+    for m in breaks:
+        put(pos, m.end(1))
+        if _hyphen_kept(m[1], m[2]):
+            out.append("-")
+            back.append(m.end(1))
+        pos = m.start(2)
+    put(pos, len(read))
     back.append(len(text))
     return "".join(out), back
 
@@ -307,12 +346,16 @@ class Token:
             text = self.text
         else:
             text = spelled_out(latin_words(unicodedata.normalize("NFC", visible(self.text))))
-        return text.lower().translate(_NORM_TABLE)
+        return mended(text).lower().translate(_NORM_TABLE)
 
     @property
     def is_word(self) -> bool:
-        """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S.")."""
-        return _WORD_RE.fullmatch(visible(self.text)) is not None
+        """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S."),
+        also one broken at a line end by a hyphen ("signif-\nicant")."""
+        text = visible(self.text)
+        if "\n" in text or "\r" in text:
+            text = _BREAK_RE.sub("-", text)
+        return _WORD_RE.fullmatch(text) is not None
 
     @property
     def is_number(self) -> bool:
@@ -358,6 +401,8 @@ _SYNTOK = _SyntokTokenizer(replace_not_contraction=False)
 _CLITIC_RE = re.compile(r"(?:n['’ʼ]t|['’ʼ][^\W\d_]+)")
 _ABBR_NO_DOT_RE = re.compile(rf"(?:{_L}\.)+{_L}")
 _HYPHENS = frozenset("-‐‑_")
+#: what lies between the hyphen and the rest of a word broken at a line end: one line break
+_LINE_BREAK_GAP = re.compile(r"[ \t]*(?:\r\n|\n|\r)[ \t]*")
 _SPLIT_RE = re.compile(rf"[—–―…]|(?<={_L})/(?={_L})")
 _GLUED_NUMBER_RE = re.compile(r"([a-z]{2,})(\d{2,})")
 _BAD_GROUPING_RE = re.compile(r"\d{1,3}(?:,\d+)+")
@@ -428,6 +473,12 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
                 join = prev[-1].isalnum() and cur[0].isalnum()
             elif _INVISIBLE_RE.fullmatch(text, pe, s):  # "pro\u00adfits": a soft hyphen, a zero-width space
                 join = prev[-1].isalnum() and cur[0].isalnum()
+            elif prev == "-" and len(out) > 1 and out[-2][1] == ps and _LINE_BREAK_GAP.fullmatch(text, pe, s):
+                # "signif-\nicant": a word broken at a line end by a hyphen, going on in lower case
+                if text[ps - 1].isalpha() and cur[0].islower() and cur[0].isalpha():
+                    out.pop()
+                    out[-1] = (out[-1][0], e)
+                    continue
             if join:
                 out[-1] = (ps, e)
                 continue
