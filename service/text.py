@@ -269,8 +269,9 @@ def spelled_out(text: str) -> str:
 
 
 #: a word broken at the end of a line by a hyphen ("signif-\nicant", "well-\nknown"): the letters
-#: before the hyphen, and the lower-case letters that go on on the next line
-_BROKEN_RE = re.compile(rf"({_L}+)-[ \t]*(?:\r\n|\n|\r)[ \t]*([a-z]{_L}*)")
+#: before the hyphen, and the lower-case letters that go on on the next line; not a suspended
+#: hyphen before a conjunction ("pre-\nand post-war")
+_BROKEN_RE = re.compile(rf"({_L}+)-[ \t]*(?:\r\n|\n|\r)[ \t]*(?!(?:and|or|nor)\b)([a-z]{_L}*)")
 #: the hyphen and the line break of such a word
 _BREAK_RE = re.compile(r"-[ \t]*(?:\r\n|\n|\r)[ \t]*")
 
@@ -286,8 +287,8 @@ def _hyphen_kept(before: str, after: str) -> bool:
 
 
 def mended(text: str) -> str:
-    """``text`` with each word broken at a line end by a hyphen made whole: "signif-\nicant" as
-    "significant", "well-\nknown" as "well-known" (see :func:`_hyphen_kept`)."""
+    """``text`` with each word broken at a line end by a hyphen made whole: "signif-\\nicant" as
+    "significant", "well-\\nknown" as "well-known" (see :func:`_hyphen_kept`)."""
     if "\n" not in text and "\r" not in text:
         return text
     return _BROKEN_RE.sub(lambda m: m[1] + ("-" if _hyphen_kept(m[1], m[2]) else "") + m[2], text)
@@ -351,7 +352,7 @@ class Token:
     @property
     def is_word(self) -> bool:
         """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S."),
-        also one broken at a line end by a hyphen ("signif-\nicant")."""
+        also one broken at a line end by a hyphen ("signif-\\nicant")."""
         text = visible(self.text)
         if "\n" in text or "\r" in text:
             text = _BREAK_RE.sub("-", text)
@@ -475,7 +476,7 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
                 join = prev[-1].isalnum() and cur[0].isalnum()
             elif prev == "-" and len(out) > 1 and out[-2][1] == ps and _LINE_BREAK_GAP.fullmatch(text, pe, s):
                 # "signif-\nicant": a word broken at a line end by a hyphen, going on in lower case
-                if text[ps - 1].isalpha() and cur[0].islower() and cur[0].isalpha():
+                if text[ps - 1].isalpha() and "a" <= cur[0] <= "z" and cur not in ("and", "or", "nor"):  # as _BROKEN_RE
                     out.pop()
                     out[-1] = (out[-1][0], e)
                     continue

@@ -417,6 +417,9 @@ def test_words_broken_at_a_line_end_are_one_word():
                          ("the", "the"), ("quar-\n  ter", "quarter"), ("well-\nknown", "well-known"), ("analysts", "analysts")]
     assert ("a", "a") in words and ("two", "two") in words and ("line", "line") in words  # a paragraph break: two words
     assert ("long", "long") in words and ("run", "run") in words  # a dash after a space: no broken word
+    suspended = [(t.text, t.norm) for t in tokenize("pre-\nand post-war, three-\nor four-year") if t.is_word]
+    assert suspended == [("pre", "pre"), ("and", "and"), ("post-war", "post-war"), ("three", "three"), ("or", "or"),
+                         ("four-year", "four-year")]  # a suspended hyphen before a conjunction
     read, back = as_read(text)
     assert read.startswith("Profits were significant in the quarter, well-known analysts said; a two-\n\nline")
     assert len(back) == len(read) + 1 and all(text[back[i]] == c for i, c in enumerate(read))
