@@ -672,8 +672,20 @@ def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge:
     return short and (_is_title_like(line) or _is_other(line) or _BY_RE.fullmatch(line.text) is not None)
 
 
+#: a line that opens a list item: a bullet or a number, then a space ("- cut rates", "2. Sell")
+_ITEM_RE = re.compile(r"(?:[-*+•‣◦▪]|\d{1,3}[.)])[ \t]+\S")
+
+
+def _items(para: list[_Line]) -> set[int]:
+    """Which lines of a paragraph open a list item: those that start like one, when at least two
+    do (one line opening with "- " may be a dash going on from the line before)."""
+    starts = {i for i, ln in enumerate(para) if _ITEM_RE.match(ln.text)}
+    return starts if len(starts) > 1 else set()
+
+
 def _blocks(text: str) -> list[tuple[int, int, SentenceKind | None]]:
-    """Cut ``text`` into (start, end, kind) blocks for syntok; kind None means prose."""
+    """Cut ``text`` into (start, end, kind) blocks for syntok; kind None means prose. A list item
+    starts a block of its own (the lines that go on from it join it)."""
     lines = _lines(text)
     paragraphs: list[list[_Line]] = [[]]
     for ln in lines:
@@ -700,6 +712,7 @@ def _blocks(text: str) -> list[tuple[int, int, SentenceKind | None]]:
                 blocks.append((group[0].start, group[-1].end, kind))
                 group.clear()
 
+        items = _items(para)
         for i, line in enumerate(para):
             alone = per_line or _standalone(para, i, flags, id(line) in edge_ids)
             flags.append(alone)
@@ -709,7 +722,7 @@ def _blocks(text: str) -> list[tuple[int, int, SentenceKind | None]]:
                 blocks.append((line.start, line.end, kind))
                 prev_kind = kind
             else:
-                if _CAPTION_RE.match(line.text):
+                if _CAPTION_RE.match(line.text) or i in items:
                     flush()
                 group.append(line)
                 prev_kind = None
@@ -755,14 +768,18 @@ def sentence_texts(texts: Iterable[str]) -> list[str]:
 
 __all__ = [
     "INVISIBLE",
+    "LIGATURES",
     "InputError",
     "Sentence",
     "SentenceKind",
     "Token",
+    "as_read",
     "check_text",
     "decode",
+    "mended",
     "segment",
     "sentence_texts",
+    "spelled_out",
     "tokenize",
     "visible",
     "word_count",

@@ -440,3 +440,23 @@ def test_seeds_wrapped_with_broken_words_score_as_the_plain_ones(engine, seed_pa
     theirs = {(s.start, s.end, s.suggestions[0].text) for s in plain.spans if s.kind == "spun"}
     assert theirs <= ours and len(ours - theirs) <= 2
     assert report.label == plain.label
+
+
+def test_list_items_are_sentences_of_their_own():
+    """Lines opening with a bullet or a number, two or more in a paragraph (Markdown, and 25 of the
+    Reuters articles), are each a sentence, with the lines that go on from them; one line opening
+    with a dash goes on from the line before."""
+    text = ("The plan, officials said:\n\n- cut tariffs between the two countries, phased\n  in over ten years\n"
+            "- equal access to procurement\n* fewer limits on services\n\n1) Prices reviewed\n2) Stocks sold\n\n"
+            "The market fell\n- which surprised analysts -\nand then rose.\n")
+    sentences = segment(text)
+    assert_exact(text, sentences)
+    assert [s.text for s in sentences] == [
+        "The plan, officials said:",
+        "- cut tariffs between the two countries, phased\n  in over ten years",
+        "- equal access to procurement",
+        "* fewer limits on services",
+        "1) Prices reviewed",
+        "2) Stocks sold",
+        "The market fell\n- which surprised analysts -\nand then rose.",
+    ]
