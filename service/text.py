@@ -268,12 +268,13 @@ def spelled_out(text: str) -> str:
     return text.translate(_LIGATURE_TABLE) if not text.isascii() else text
 
 
+#: the hyphen and the line break of a word broken at the end of a line
+_BREAK_RE = re.compile(r"-[ \t]*(?:\r\n|\n|\r)[ \t]*")
 #: a word broken at the end of a line by a hyphen ("signif-\nicant", "well-\nknown"): the letters
 #: before the hyphen, and the lower-case letters that go on on the next line; not a suspended
-#: hyphen before a conjunction ("pre-\nand post-war")
-_BROKEN_RE = re.compile(rf"({_L}+)-[ \t]*(?:\r\n|\n|\r)[ \t]*(?!(?:and|or|nor)\b)([a-z]{_L}*)")
-#: the hyphen and the line break of such a word
-_BREAK_RE = re.compile(r"-[ \t]*(?:\r\n|\n|\r)[ \t]*")
+#: hyphen before a conjunction ("pre-\nand post-war"). The tokenizer joins such a word into one
+#: token (:func:`_merge`) and :func:`as_read` makes it whole, both by this pattern.
+_BROKEN_RE = re.compile(rf"({_L}+){_BREAK_RE.pattern}(?!(?:and|or|nor)\b)([a-z]{_L}*)")
 
 
 @lru_cache(maxsize=4096)
@@ -286,24 +287,20 @@ def _hyphen_kept(before: str, after: str) -> bool:
     return spelled_out(before + after).lower() not in load_pronunciations()
 
 
-def mended(text: str) -> str:
-    """``text`` with each word broken at a line end by a hyphen made whole: "signif-\\nicant" as
-    "significant", "well-\\nknown" as "well-known" (see :func:`_hyphen_kept`)."""
-    if "\n" not in text and "\r" not in text:
-        return text
-    return _BROKEN_RE.sub(lambda m: m[1] + ("-" if _hyphen_kept(m[1], m[2]) else "") + m[2], text)
-
-
 def as_read(text: str) -> tuple[str, list[int] | None]:
     """``text`` as the models read it, and where each of its characters comes from in ``text``.
 
-    Words broken by a hyphen at a line end are made whole (:func:`mended`), ligatures are spelled
-    out (:func:`spelled_out`: "signiﬁcant" reads as "significant") and words disguised with
+    Words broken by a hyphen at a line end are made whole ("signif-\\nicant" as "significant",
+    "well-\\nknown" as "well-known": see :func:`_hyphen_kept`), ligatures are spelled out
+    (:func:`spelled_out`: "signiﬁcant" reads as "significant") and words disguised with
     look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`). The
     second item maps each offset of the text read (and its length) to the offset in ``text`` of the
     character it comes from; None when the text read has ``text``'s offsets."""
+    lines = "\n" in text or "\r" in text
+    if text.isascii() and not lines:  # most tokens and sentences: nothing to do
+        return text, None
     read = latin_words(text)
-    breaks = list(_BROKEN_RE.finditer(read)) if "\n" in read or "\r" in read else []
+    breaks = list(_BROKEN_RE.finditer(read)) if lines else []
     if not breaks and _LIGATURE_RE.search(read) is None:
         return read, None
     out: list[str] = []
@@ -342,12 +339,10 @@ class Token:
         hyphen, a zero-width space: see :data:`INVISIBLE`), ligatures spelled out ("proﬁts" reads
         as "profits": :data:`LIGATURES`), and a word disguised with look-alike letters of other
         alphabets in Latin letters ("bаnk" with a Cyrillic а reads as "bank": see
-        :mod:`service.homoglyphs`)."""
-        if self.text.isascii():
-            text = self.text
-        else:
-            text = spelled_out(latin_words(unicodedata.normalize("NFC", visible(self.text))))
-        return mended(text).lower().translate(_NORM_TABLE)
+        :mod:`service.homoglyphs`), and a word broken at a line end by a hyphen whole (all three:
+        :func:`as_read`)."""
+        text = self.text if self.text.isascii() else unicodedata.normalize("NFC", visible(self.text))
+        return as_read(text)[0].lower().translate(_NORM_TABLE)
 
     @property
     def is_word(self) -> bool:
@@ -402,8 +397,6 @@ _SYNTOK = _SyntokTokenizer(replace_not_contraction=False)
 _CLITIC_RE = re.compile(r"(?:n['’ʼ]t|['’ʼ][^\W\d_]+)")
 _ABBR_NO_DOT_RE = re.compile(rf"(?:{_L}\.)+{_L}")
 _HYPHENS = frozenset("-‐‑_")
-#: what lies between the hyphen and the rest of a word broken at a line end: one line break
-_LINE_BREAK_GAP = re.compile(r"[ \t]*(?:\r\n|\n|\r)[ \t]*")
 _SPLIT_RE = re.compile(rf"[—–―…]|(?<={_L})/(?={_L})")
 _GLUED_NUMBER_RE = re.compile(r"([a-z]{2,})(\d{2,})")
 _BAD_GROUPING_RE = re.compile(r"\d{1,3}(?:,\d+)+")
@@ -474,12 +467,10 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
                 join = prev[-1].isalnum() and cur[0].isalnum()
             elif _INVISIBLE_RE.fullmatch(text, pe, s):  # "pro\u00adfits": a soft hyphen, a zero-width space
                 join = prev[-1].isalnum() and cur[0].isalnum()
-            elif prev == "-" and len(out) > 1 and out[-2][1] == ps and _LINE_BREAK_GAP.fullmatch(text, pe, s):
-                # "signif-\nicant": a word broken at a line end by a hyphen, going on in lower case
-                if text[ps - 1].isalpha() and "a" <= cur[0] <= "z" and cur not in ("and", "or", "nor"):  # as _BROKEN_RE
-                    out.pop()
-                    out[-1] = (out[-1][0], e)
-                    continue
+            elif prev == "-" and len(out) > 1 and out[-2][1] == ps and _BROKEN_RE.fullmatch(text, ps - 1, e):
+                out.pop()  # "signif-\nicant": a word broken at a line end by a hyphen, one token
+                out[-1] = (out[-1][0], e)
+                continue
             if join:
                 out[-1] = (ps, e)
                 continue
@@ -776,7 +767,6 @@ __all__ = [
     "as_read",
     "check_text",
     "decode",
-    "mended",
     "segment",
     "sentence_texts",
     "spelled_out",
