@@ -239,7 +239,13 @@ _L = r"[^\W\d_]"  # one letter
 _M = "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
 _LM = rf"{_L}{_M}*"  # a letter with its marks
 _WORD_PART = rf"(?:(?:{_LM}\.)+{_LM}\.?|(?:{_LM})+)"  # "U.S.", "p.m", or a run of letters
-_WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑'’ʼ]{_WORD_PART})*")
+#: what is written for an apostrophe inside a word: the typewriter one, the curly one (’), the
+#: modifier letter (ʼ), and the look-alikes typed for it ("company´s", "don`t", "O′Brien"): acute
+#: accent, prime, backtick, modifier prime, reversed comma, fullwidth apostrophe. Between letters
+#: the look-alikes read as ' (:func:`as_read`); ’ and ʼ read as ' in ``Token.norm``.
+APOSTROPHES = "'’ʼ´′`ʹ‛＇"
+_INNER_APOSTROPHE_RE = re.compile(rf"(?<={_L})(?<![{APOSTROPHES}])[{APOSTROPHES[3:]}](?={_L})")
+_WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑{APOSTROPHES}]{_WORD_PART})*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
 #: invisible format characters that may sit inside a word without ending it: soft hyphen (U+00AD),
 #: zero-width space (U+200B), zero-width non-joiner and joiner (U+200C, U+200D), word joiner
@@ -247,7 +253,7 @@ _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
 #: are dropped from what the models read ("pro\u00adfits" reads as "profits").
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
-_NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
+_NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})  # wherever they stand
 _MARKS_RE = re.compile(rf"{_M}+")
 
 
@@ -292,14 +298,16 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
 
     Words broken by a hyphen at a line end are made whole ("signif-\\nicant" as "significant",
     "well-\\nknown" as "well-known": see :func:`_hyphen_kept`), ligatures are spelled out
-    (:func:`spelled_out`: "signiﬁcant" reads as "significant") and words disguised with
-    look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`). The
+    (:func:`spelled_out`: "signiﬁcant" reads as "significant"), words disguised with
+    look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`) and a
+    character typed for an apostrophe between letters reads as one ("company´s" as "company's":
+    see :data:`APOSTROPHES`). The
     second item maps each offset of the text read (and its length) to the offset in ``text`` of the
     character it comes from; None when the text read has ``text``'s offsets."""
     lines = "\n" in text or "\r" in text
-    if text.isascii() and not lines:  # most tokens and sentences: nothing to do
+    if text.isascii() and not lines and "`" not in text:  # most tokens and sentences: nothing to do
         return text, None
-    read = latin_words(text)
+    read = _INNER_APOSTROPHE_RE.sub("'", latin_words(text))
     breaks = list(_BROKEN_RE.finditer(read)) if lines else []
     if not breaks and _LIGATURE_RE.search(read) is None:
         return read, None
@@ -394,7 +402,7 @@ class Sentence:
 # --------------------------------------------------------------------------- tokens
 
 _SYNTOK = _SyntokTokenizer(replace_not_contraction=False)
-_CLITIC_RE = re.compile(r"(?:n['’ʼ]t|['’ʼ][^\W\d_]+)")
+_CLITIC_RE = re.compile(rf"(?:n[{APOSTROPHES}]t|[{APOSTROPHES}]{_L}+)")
 _ABBR_NO_DOT_RE = re.compile(rf"(?:{_L}\.)+{_L}")
 _HYPHENS = frozenset("-‐‑_")
 _SPLIT_RE = re.compile(rf"[—–―…]|(?<={_L})/(?={_L})")
@@ -527,7 +535,7 @@ def tokenize(text: str) -> list[Token]:
 # --------------------------------------------------------------------------- reflow
 
 _LINE_RE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
-_LINE_WORD_RE = re.compile(r"[^\W_]+(?:['’ʼ.\-‐‑][^\W_]+)*\.?")
+_LINE_WORD_RE = re.compile(rf"[^\W_]+(?:[{APOSTROPHES}.\-‐‑][^\W_]+)*\.?")
 _CAPTION_RE = re.compile(r"(?:FILE\s+)?(?:PHOTO|IMAGE|PICTURE|VIDEO|GRAPHIC|GRAPHICS)S?\s*:", re.IGNORECASE)
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|de|da|del|van|von|der|bin|al))*"
 _NAMES = rf"{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_NAME})*"
@@ -758,6 +766,7 @@ def sentence_texts(texts: Iterable[str]) -> list[str]:
 
 
 __all__ = [
+    "APOSTROPHES",
     "INVISIBLE",
     "LIGATURES",
     "InputError",

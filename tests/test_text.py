@@ -244,6 +244,7 @@ def test_word_count() -> None:
 _ALPHABET = st.sampled_from(
     list("aAbBzZ  \n\n\t.,;:!?-–—'’\"“”‘()[]/…019") + ["😀", "👍🏽", "𝒳", "é", "e\u0301", "\r\n", "U.S.", "Mr.", "don't"]
     + ["ﬁ", "ﬃ", "а", "Е", "\u00ad", "-\n", "-\r\n  ", "ab-\ncd"]  # ligatures, look-alikes, soft and line-end hyphens
+    + list("´′`ʹ‛＇")  # typed for an apostrophe
 )
 
 
@@ -257,8 +258,9 @@ def test_segment_never_crashes_and_offsets_are_exact(text: str) -> None:
 @given(st.lists(_ALPHABET, max_size=80).map("".join) | st.text(max_size=120))
 def test_what_the_models_read_maps_back_to_the_text(text: str) -> None:
     """``as_read`` and every token's ``norm`` never fail, and each character read comes from one of
-    the text, in order (a ligature's letters from the ligature, a whole word's from its halves)."""
-    from service.text import as_read
+    the text, in order (a ligature's letters from the ligature, a whole word's from its halves, an
+    apostrophe from a look-alike typed for it)."""
+    from service.text import APOSTROPHES, as_read
 
     read, back = as_read(text)
     if back is None:
@@ -266,7 +268,7 @@ def test_what_the_models_read_maps_back_to_the_text(text: str) -> None:
         back = list(range(len(text) + 1))
     assert len(back) == len(read) + 1 and back[-1] == len(text) and back == sorted(back)
     assert all(c in LIGATURES.get(text[back[i]], text[back[i]]) or look_alikes_of(text[back[i]], c)
-               for i, c in enumerate(read))
+               or (c == "'" and text[back[i]] in APOSTROPHES) for i, c in enumerate(read))
     for t in tokenize(text):
         assert isinstance(t.norm, str) and isinstance(t.is_word, bool)
 
@@ -376,6 +378,40 @@ def test_seeds_with_ligatures_score_as_the_plain_ones(engine, seed_path):
     ours = [(at[s.start], at[s.end], [x.text for x in s.suggestions], s.score) for s in report.spans if s.kind == "spun"]
     assert ours == [(s.start, s.end, [x.text for x in s.suggestions], s.score) for s in plain.spans if s.kind == "spun"]
     assert (report.label, report.score) == (plain.label, plain.score)
+
+
+# --------------------------------------------------------------------------- apostrophes typed as look-alikes
+
+_TYPED_APOSTROPHES = list("´′`ʹ‛＇")
+
+
+@pytest.mark.parametrize("mark", _TYPED_APOSTROPHES)
+def test_a_look_alike_typed_for_an_apostrophe_reads_as_one(mark: str) -> None:
+    from service.text import as_read
+
+    text = f"The company{mark}s chief said they don{mark}t know O{mark}Brien."
+    words = [(t.text, t.norm) for t in tokenize(text) if t.is_word]
+    assert words == [("The", "the"), (f"company{mark}s", "company's"), ("chief", "chief"), ("said", "said"),
+                     ("they", "they"), (f"don{mark}t", "don't"), ("know", "know"), (f"O{mark}Brien", "o'brien")]
+    assert as_read(text) == (text.replace(mark, "'"), None)
+    # not between letters: left as written (a prime after a number, a quotation mark)
+    assert as_read(f"5{mark}11 and {mark}{mark}quoted") == (f"5{mark}11 and {mark}{mark}quoted", None)
+
+
+@pytest.mark.parametrize("seed_path", seed_paths(), ids=lambda p: p.name[:3])
+def test_seeds_with_apostrophes_typed_as_look_alikes_score_as_the_plain_ones(engine, seed_path):
+    """Both seeds with every apostrophe between letters (6 and 13) written as one of the look-alikes
+    typed for it: the same spun spans, suggestions, scores and verdict as with a typewriter
+    apostrophe (')."""
+    text = re.sub(r"(?<=\w)’(?=\w)", "'", read_seed(seed_path))
+    plain = engine.score(text)
+    want = [(s.start, s.end, [x.text for x in s.suggestions], s.score) for s in plain.spans if s.kind == "spun"]
+    for mark in ("´", "`", "ʹ"):
+        typed = re.sub(r"(?<=\w)[’'](?=\w)", mark, text)
+        assert typed.count(mark) >= 6
+        report = engine.score(typed)
+        assert [(s.start, s.end, [x.text for x in s.suggestions], s.score) for s in report.spans if s.kind == "spun"] == want
+        assert (report.label, report.score) == (plain.label, plain.score)
 
 
 # --------------------------------------------------------------------------- words broken at a line end
