@@ -10,8 +10,11 @@ reports it as a ``formatting`` span whose suggestion is that twin.
 
 Only words that *mix* Latin letters with look-alikes count: a word wholly in another alphabet
 ("Путин") is that alphabet's word, and a word holding a letter of another alphabet with no Latin
-twin is left as written. Which words are reported (the twin must be a word the language model
-knows) is the engine's choice, not this module's.
+twin is left as written. Latin letters written in their fullwidth forms ("ｂａｎｋ", U+FF21-U+FF5A)
+or styled with Unicode's mathematical letters ("𝐛𝐚𝐧𝐤", U+1D400-U+1D6A5, as text copied from social
+media holds them) count as look-alikes too, in a word of their own or mixed with plain letters.
+Which words are reported (the twin must be a word the language model knows) is the engine's
+choice, not this module's.
 """
 
 from __future__ import annotations
@@ -55,6 +58,15 @@ def _latin_twin(char: str) -> str | None:
     return next((c for c in twins if c.isascii()), twins[0] if twins else None)
 
 
+@lru_cache(maxsize=4096)
+def _plain_form(char: str) -> str | None:
+    """The ASCII letter ``char`` is a fullwidth or mathematical form of ("ｂ", "𝐛", "𝘣" → "b"), or None."""
+    if not ("\uff21" <= char <= "\uff5a" or "\U0001d400" <= char <= "\U0001d6a5"):
+        return None
+    plain = unicodedata.normalize("NFKC", char)
+    return plain if len(plain) == 1 and plain.isascii() and plain.isalpha() else None
+
+
 def _alphabet(char: str) -> str | None:
     """The Unicode script alias of a letter ("LATIN", "CYRILLIC"); None for anything else."""
     return categories.alias(char) if char.isalpha() else None
@@ -63,22 +75,23 @@ def _alphabet(char: str) -> str | None:
 def look_alikes(word: str) -> tuple[str, list[LookAlike]] | None:
     """``word`` with its look-alike letters replaced by the Latin letters they imitate, and those
     letters; None when ``word`` is not a disguised Latin word (no look-alike, no Latin letter, or a
-    letter of another alphabet without a Latin twin)."""
+    letter of another alphabet without a Latin twin). A fullwidth or mathematical form of a Latin
+    letter is both a look-alike and a Latin letter."""
     if word.isascii():
         return None
-    scripts = [_alphabet(c) for c in word]
-    if "LATIN" not in scripts:
-        return None
-    out, found = list(word), []
-    for i, (c, script) in enumerate(zip(word, scripts)):
-        if script is None or script in ("LATIN", "COMMON", "INHERITED"):
+    out, found, latin_seen = list(word), [], False
+    for i, c in enumerate(word):
+        plain = _plain_form(c)
+        script = None if plain else _alphabet(c)
+        latin_seen = latin_seen or plain is not None or script == "LATIN"
+        if plain is None and (script is None or script in ("LATIN", "COMMON", "INHERITED")):
             continue
-        latin = _latin_twin(c)
+        latin = plain or _latin_twin(c)
         if latin is None:
             return None
         out[i] = latin
         found.append(LookAlike(i, c, unicodedata.name(c, f"U+{ord(c):04X}"), latin))
-    return ("".join(out), found) if found else None
+    return ("".join(out), found) if found and latin_seen else None
 
 
 def look_alike_span(start: int, word: str, twin: str, letters: Sequence[LookAlike]) -> Span:
@@ -94,7 +107,7 @@ def look_alike_span(start: int, word: str, twin: str, letters: Sequence[LookAlik
             "look_alikes": where, "relation": "look-alike letters",
             "rule_id": RULE_ID, "rule_description": "Letters of other alphabets that look Latin",
             "issue_type": "typographical", "category_id": "UNSPIN_DISGUISED_TEXT", "category_name": "Disguised text",
-            "message": f"This word mixes in letters of other alphabets that look like Latin ones ({where}), "
+            "message": f"This word is written with letters that only look like the Latin ones ({where}), "
                        "a way to hide copied text from matching software.",
             "short_message": "Look-alike letters", "type_name": "Other",
         },

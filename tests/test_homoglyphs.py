@@ -34,6 +34,31 @@ def disguise(text: str, seed: int = 0) -> str:
     return re.sub(r"[A-Za-z]+", one, text)
 
 
+def widen(text: str, seed: int = 0) -> str:
+    """About half the words of two letters or more with one letter in its fullwidth form ("bａnk")."""
+    rnd = random.Random(seed)
+
+    def one(m: re.Match[str]) -> str:
+        w = m.group()
+        if len(w) < 2 or rnd.random() < 0.5:
+            return w
+        i = rnd.randrange(len(w))
+        return w[:i] + chr(ord(w[i]) + 0xFEE0) + w[i + 1 :]
+
+    return re.sub(r"[A-Za-z]+", one, text)
+
+
+def embolden(text: str, seed: int = 0) -> str:
+    """About one word in ten written wholly in mathematical bold letters ("𝐛𝐚𝐧𝐤"), as text copied
+    from social media styles it."""
+    rnd = random.Random(seed)
+
+    def bold(c: str) -> str:
+        return chr(0x1D400 + ord(c) - ord("A")) if c.isupper() else chr(0x1D41A + ord(c) - ord("a"))
+
+    return re.sub(r"[A-Za-z]+", lambda m: "".join(map(bold, m.group())) if rnd.random() < 0.1 else m.group(), text)
+
+
 def test_look_alikes_finds_the_latin_word_meant():
     assert look_alikes("bаnk") == ("bank", [LookAlike(1, "а", "CYRILLIC SMALL LETTER A", "a")])
     assert look_alikes("ΤЕxt") == ("TExt", [LookAlike(0, "Τ", "GREEK CAPITAL LETTER TAU", "T"),
@@ -42,6 +67,18 @@ def test_look_alikes_finds_the_latin_word_meant():
     assert look_alikes("café") is None  # Latin with an accent
     assert look_alikes("Путин") is None  # a word of another alphabet, not a disguised one
     assert look_alikes("bаnkж") is None  # a letter without a Latin twin: a mixed word, left alone
+
+
+def test_fullwidth_and_mathematical_letters_are_look_alikes():
+    assert look_alikes("ｂａｎｋ") == ("bank", [LookAlike(i, c, f"FULLWIDTH LATIN SMALL LETTER {p.upper()}", p)
+                                          for i, (c, p) in enumerate(zip("ｂａｎｋ", "bank"))])
+    assert look_alikes("bａnk") == ("bank", [LookAlike(1, "ａ", "FULLWIDTH LATIN SMALL LETTER A", "a")])
+    assert look_alikes("𝐁𝐚𝐧𝐤")[0] == "Bank" and look_alikes("𝘣𝘢𝘯𝘬")[0] == "bank"  # bold, sans-serif italic
+    assert look_alikes("ｂаnk")[0] == "bank"  # a fullwidth b and a Cyrillic а
+    assert look_alikes("ⓑank") is None  # a circled letter is a symbol, not a form of the letter
+    assert look_alikes("1ª") is None and look_alikes("ª") is None  # an ordinal indicator
+    assert latin_words("The 𝐜𝐞𝐧𝐭𝐫𝐚𝐥 ｂａｎｋ said") == "The central bank said"
+    assert [t.norm for t in tokenize("The 𝐜𝐞𝐧𝐭𝐫𝐚𝐥 ｂａｎｋ said")] == ["the", "central", "bank", "said"]
 
 
 def test_latin_words_keeps_offsets():
@@ -73,12 +110,14 @@ def test_engine_reports_disguised_words_and_keeps_the_verdict(engine):
     assert (report.label, report.score) == (plain.label, plain.score)  # no evidence of spinning
 
 
+@pytest.mark.parametrize("how", [disguise, widen, embolden], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("seed_path", seed_paths(), ids=lambda p: p.name[:3])
-def test_disguised_seeds_score_as_the_plain_ones(engine, seed_path):
-    """Both seeds with about half their words disguised: the same spun spans, suggestions and
-    verdict as the plain text, and a formatting span on every disguised word the model knows."""
+def test_disguised_seeds_score_as_the_plain_ones(engine, seed_path, how):
+    """Both seeds with about half their words disguised (a Cyrillic or a fullwidth letter), or one
+    word in ten in mathematical bold: the same spun spans, suggestions and verdict as the plain
+    text, and a formatting span on every disguised word the model knows."""
     text = read_seed(seed_path)
-    hidden = disguise(text)
+    hidden = how(text)
     assert len(hidden) == len(text) and hidden != text
     plain, report = engine.score(text), engine.score(hidden)
 

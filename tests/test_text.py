@@ -244,7 +244,7 @@ def test_word_count() -> None:
 _ALPHABET = st.sampled_from(
     list("aAbBzZ  \n\n\t.,;:!?-–—'’\"“”‘()[]/…019") + ["😀", "👍🏽", "𝒳", "é", "e\u0301", "\r\n", "U.S.", "Mr.", "don't"]
     + ["ﬁ", "ﬃ", "а", "Е", "\u00ad", "-\n", "-\r\n  ", "ab-\ncd"]  # ligatures, look-alikes, soft and line-end hyphens
-    + list("´′`ʹ‛＇")  # typed for an apostrophe
+    + list("´′`ʹ‛＇") + ["ｂ", "Ａ", "𝐛", "𝘈"]  # typed for an apostrophe; fullwidth and mathematical letters
 )
 
 
