@@ -105,7 +105,7 @@ def look_alike_span(start: int, word: str, twin: str, letters: Sequence[LookAlik
         suggestions=[Suggestion(text=twin, score=1.0)], sources=[SOURCE],
         evidence={
             "look_alikes": where, "relation": "look-alike letters",
-            "rule_id": RULE_ID, "rule_description": "Letters of other alphabets that look Latin",
+            "rule_id": RULE_ID, "rule_description": "Letters that look like plain Latin ones",
             "issue_type": "typographical", "category_id": "UNSPIN_DISGUISED_TEXT", "category_name": "Disguised text",
             "message": f"This word is written with letters that only look like the Latin ones ({where}), "
                        "a way to hide copied text from matching software.",

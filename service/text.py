@@ -243,8 +243,9 @@ _WORD_PART = rf"(?:(?:{_LM}\.)+{_LM}\.?|(?:{_LM})+)"  # "U.S.", "p.m", or a run 
 #: modifier letter (ʼ), and the look-alikes typed for it ("company´s", "don`t", "O′Brien"): acute
 #: accent, prime, backtick, modifier prime, reversed comma, fullwidth apostrophe. Between letters
 #: the look-alikes read as ' (:func:`as_read`); ’ and ʼ read as ' in ``Token.norm``.
-APOSTROPHES = "'’ʼ´′`ʹ‛＇"
-_INNER_APOSTROPHE_RE = re.compile(rf"(?<={_L})(?<![{APOSTROPHES}])[{APOSTROPHES[3:]}](?={_L})")
+_TYPED_APOSTROPHES = "´′`ʹ‛＇"
+APOSTROPHES = "'’ʼ" + _TYPED_APOSTROPHES
+_INNER_APOSTROPHE_RE = re.compile(rf"(?<={_L})(?<![{APOSTROPHES}])[{_TYPED_APOSTROPHES}](?={_L})")
 _WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑{APOSTROPHES}]{_WORD_PART})*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
 #: invisible format characters that may sit inside a word without ending it: soft hyphen (U+00AD),
@@ -253,7 +254,7 @@ _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
 #: are dropped from what the models read ("pro\u00adfits" reads as "profits").
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
-_NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})  # wherever they stand
+_NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
 _MARKS_RE = re.compile(rf"{_M}+")
 
 
