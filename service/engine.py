@@ -822,8 +822,9 @@ class Engine:
 
     def _look_alike_spans(self, analysis: Analysis) -> list[Span]:
         """A ``formatting`` span (:func:`service.homoglyphs.look_alike_span`) for every word disguised
-        with look-alike letters of other alphabets whose Latin twin is a word the language model
-        knows (its twin is how the models read it: :attr:`service.text.Token.norm`)."""
+        with look-alike letters (of other alphabets, or fullwidth or mathematical forms of Latin ones)
+        whose Latin twin is a word the language model knows (its twin is how the models read it:
+        :attr:`service.text.Token.norm`)."""
         return [
             look_alike_span(tok.start, tok.text, *hit)
             for sent in analysis.sentences

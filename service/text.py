@@ -302,9 +302,9 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
     (:func:`spelled_out`: "signiﬁcant" reads as "significant"), words disguised with
     look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`) and a
     character typed for an apostrophe between letters reads as one ("company´s" as "company's":
-    see :data:`APOSTROPHES`). The
-    second item maps each offset of the text read (and its length) to the offset in ``text`` of the
-    character it comes from; None when the text read has ``text``'s offsets."""
+    see :data:`APOSTROPHES`). The second item maps each offset of the text read (and its length)
+    to the offset in ``text`` of the character it comes from; None when the text read has
+    ``text``'s offsets."""
     lines = "\n" in text or "\r" in text
     if text.isascii() and not lines and "`" not in text:  # most tokens and sentences: nothing to do
         return text, None
@@ -345,11 +345,11 @@ class Token:
     def norm(self) -> str:
         """Lower case, composed (NFC: a decomposed "café" reads as the composed one), with curly
         apostrophes (’) as ' and Unicode hyphens as -, without invisible format characters (a soft
-        hyphen, a zero-width space: see :data:`INVISIBLE`), ligatures spelled out ("proﬁts" reads
-        as "profits": :data:`LIGATURES`), and a word disguised with look-alike letters of other
-        alphabets in Latin letters ("bаnk" with a Cyrillic а reads as "bank": see
-        :mod:`service.homoglyphs`), and a word broken at a line end by a hyphen whole (all three:
-        :func:`as_read`)."""
+        hyphen, a zero-width space: see :data:`INVISIBLE`); and as :func:`as_read` reads it:
+        ligatures spelled out ("proﬁts" reads as "profits": :data:`LIGATURES`), a word disguised
+        with look-alike letters in Latin ones ("bаnk" with a Cyrillic а, "ｂａｎｋ" in fullwidth
+        letters read as "bank": see :mod:`service.homoglyphs`), a character typed for an apostrophe
+        as one ("company´s": :data:`APOSTROPHES`) and a word broken at a line end by a hyphen whole."""
         text = self.text if self.text.isascii() else unicodedata.normalize("NFC", visible(self.text))
         return as_read(text)[0].lower().translate(_NORM_TABLE)
 
