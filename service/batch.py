@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Generator, Iterable, Itera
 from pydantic import BaseModel, Field, ValidationError
 
 from service.config import Settings
+from service.progress import shown as progress_shown
 from service.report import SPUN_DOC_REASON, Report
 from service.text import (
     BINARY_CONTROL_SHARE,
@@ -1061,7 +1062,7 @@ class BatchOptions(BaseModel):
     threshold: float | None = Field(None, ge=0.0, le=1.0)
     engine: Literal["local", "ray"] = "local"
     address: str | None = Field(None, description="Ray cluster address ('auto': the running cluster); None: start a local one.")
-    progress: bool | None = Field(None, description="Show a progress bar; None: when stderr is a terminal.")
+    progress: bool | None = Field(None, description="Show progress on stderr (a bar on a terminal, else a line now and then: service.progress); None: when stderr is a terminal.")
 
 
 class Interrupted(Exception):
@@ -1187,7 +1188,7 @@ def run(
     for folder in empty:  # before any record: a typo in a path or a glob shows at once
         print(f"{one_line(folder)}: error: {no_documents_message(options.include, options.exclude)}", file=stderr, flush=True)
     writer = make_writer(fmt, out, appending=appending)
-    show = stderr.isatty() if options.progress is None else options.progress
+    show = progress_shown(stderr, options.progress)
     t0 = time.perf_counter()
     completed = False
     try:
@@ -1249,23 +1250,25 @@ def second_look_bar(stderr: TextIO) -> SlotProgress:
     :meth:`service.engine.Engine.score`'s ``progress``: a document of a thousand words may take
     minutes there, where a bar per document would stand still. It is cleared when the text is done
     (under the documents' bar, when one is shown); a text with no slot to read shows none."""
-    from tqdm import tqdm
+    from service.progress import bar
 
     def wrap(slots: Sequence) -> Iterable:
         if not slots:
             return slots
-        return tqdm(slots, desc="second look", unit="slot", file=stderr, leave=False, dynamic_ncols=True)
+        return bar(slots, desc="second look", unit="slot", stream=stderr, show=True, leave=False)
 
     return wrap
 
 
 def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stderr: TextIO, *, show: bool) -> None:
     """Write every outcome, count it, report errors on stderr, drive the progress bar."""
-    from tqdm import tqdm
+    from service.progress import bar as progress_bar
+    from service.progress import is_terminal
 
     total = summary.total - summary.skipped
     first_at, first_words = 0.0, 0  # words/s counts from the first result on (not the engine's load)
-    with tqdm(total=total, unit="doc", file=stderr, disable=not show, dynamic_ncols=True, desc="scoring") as bar:
+    redrawn = show and is_terminal(stderr)  # a bar drawn in place, which a message must not break into
+    with progress_bar(total=total, unit="doc", stream=stderr, show=show, desc="scoring") as bar:
         for o in outcomes:
             writer.write(o)
             if o.ok:
@@ -1275,7 +1278,7 @@ def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stde
                 summary.failed += 1
                 summary.failures.append(ErrorRecord(path=o.path, error=o.error or ""))
                 msg = f"{one_line(o.path)}: error: {o.error}"
-                if show:
+                if redrawn:
                     bar.write(msg, file=stderr)
                 else:
                     print(msg, file=stderr, flush=True)

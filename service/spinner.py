@@ -725,7 +725,7 @@ def make_dataset(
     *,
     clean_words: int = 50_000,
     thesaurus: Thesaurus | None = None,
-    progress: bool = False,
+    progress: Callable[[str, list[dict]], Iterable[dict]] | None = None,
     mix: dict[str, float] | None = None,
     relatedness: "Relatedness | None" = None,
     adverbs: bool = False,
@@ -740,7 +740,8 @@ def make_dataset(
     untouched held-out documents (disjoint from the spun test ones) ``{"id", "text", "spans": []}``
     totalling at least ``clean_words`` words (when the corpus has them). ``mix``,
     ``relatedness``, ``adverbs`` and ``articles``: as in :func:`spin`. ``warn`` is called with each
-    of :func:`select_documents`' warnings (fewer documents than asked for, ...). Returns counts.
+    of :func:`select_documents`' warnings (fewer documents than asked for, ...). ``progress``, given
+    a set's name and its documents, wraps the iteration over them (e.g. a bar). Returns counts.
 
     Raises:
         DataError: an unreadable corpus, or one that gives no document to write
@@ -756,11 +757,7 @@ def make_dataset(
     stats: dict = {}
 
     def write_spun(name: str, docs: list[dict]) -> None:
-        it = docs
-        if progress:
-            from tqdm import tqdm
-
-            it = tqdm(docs, desc=name)
+        it = progress(name, docs) if progress else docs
         n_spans = n_words = 0
         with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
             for d in it:
