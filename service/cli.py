@@ -134,14 +134,19 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
 @click.option("--encoding", default=None, metavar="NAME",
               help="Fallback encoding for text files that are not UTF-8, as for 'unspin score' (JSONL is UTF-8).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
+@click.option("--details", "details_path", type=OutputFile(), default=None,
+              help="Also write what was counted, one JSON line per phrase: each gold phrase found (with the span "
+                   "that matched it and the place of the original among its suggestions) or missed, and each "
+                   "flag that matched none (its folder must exist).")
 @progress_option
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
-             n_sentence_docs: int, encoding: str | None, as_json: bool, progress: bool | None) -> None:
+             n_sentence_docs: int, encoding: str | None, as_json: bool, details_path: str | None,
+             progress: bool | None) -> None:
     """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC.
     Every input is read and checked before the engine loads; a problem is a usage error naming the
     file and line (exit 2)."""
     from service.batch import second_look_bar
-    from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold
+    from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold, span_outcomes
     from service.text import InputError, sentence_texts, text_codec
 
     if encoding:
@@ -194,6 +199,10 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
                     sentences.append(EvalDoc(text="", predicted=r.spans, words=r.stats.words, clean=True))
             done.update(min(64, len(one_by_one) - lo))
     m = evaluate(docs, sentences)
+    if details_path:
+        with open(details_path, "w", encoding="utf-8") as fh:
+            for record in span_outcomes(docs):
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
     click.echo(json.dumps({**m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json

@@ -38,7 +38,7 @@ from service.spinner import GoldSpan
 
 __all__ = [
     "EvalDoc", "EvalInputError", "GoldDoc", "Metrics", "evaluate", "load_clean", "load_gold", "match_spans",
-    "proportion_interval", "reproduces", "spun_only", "suggestion_hits",
+    "proportion_interval", "reproduces", "span_outcomes", "spun_only", "suggestion_hits",
 ]
 
 #: the confidence level of the intervals the evaluation reports
@@ -310,6 +310,46 @@ def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict]
         clean_flags=clean_flags,
         **_sentence_counts(sentences),
     )
+
+
+def _predicted_record(p: Any) -> dict:
+    """A predicted span as an outcome record holds it: offsets, text, score, suggestions."""
+    return {"start": int(_get(p, "start")), "end": int(_get(p, "end")), "text": _get(p, "text"),
+            "score": _get(p, "score"), "suggestions": _suggestion_texts(p)}
+
+
+def span_outcomes(docs: Iterable[EvalDoc | dict]) -> Iterator[dict]:
+    """What :func:`evaluate` counted, one record per phrase, in each document's order: every gold
+    phrase ``"found"`` (with the span that matched it and ``original_rank``, the 1-based place of
+    the first suggestion that reproduces the original, ``None`` when none does) or ``"missed"``,
+    and every predicted span that matched no gold phrase, ``"false_flag"`` (in a spun document:
+    it counts against precision; in a clean one: against the false flags per 1,000 words). Each
+    record has the document's ``id``, ``clean`` (whether the document is clean) and ``outcome``;
+    a gold phrase's ``start``, ``end``, ``text`` and ``original``, a predicted span's under
+    ``"predicted"``. Matching is :func:`evaluate`'s, so the records add up to its counts."""
+    for raw in docs:
+        d = _as_eval_doc(raw)
+        predicted = spun_only(d.predicted)
+        gold = [] if d.is_clean else list(d.gold)
+        pairs = dict((j, i) for i, j in match_spans(predicted, gold))
+        matched = set(pairs.values())
+        records = []
+        for j, g in enumerate(gold):
+            rec = {"id": d.id, "clean": False, "outcome": "found" if j in pairs else "missed",
+                   "start": int(_get(g, "start")), "end": int(_get(g, "end")), "text": _get(g, "text"),
+                   "original": _get(g, "original")}
+            if j in pairs:
+                p = predicted[pairs[j]]
+                hits = suggestion_hits(d.text, p, g, k=len(_suggestion_texts(p)))
+                rec["predicted"] = _predicted_record(p)
+                rec["original_rank"] = hits.index(True) + 1 if any(hits) else None
+            records.append(rec)
+        for i, p in enumerate(predicted):
+            if i not in matched:
+                records.append({"id": d.id, "clean": d.is_clean, "outcome": "false_flag",
+                                "start": int(_get(p, "start")), "end": int(_get(p, "end")), "text": _get(p, "text"),
+                                "predicted": _predicted_record(p)})
+        yield from sorted(records, key=lambda r: (r["start"], r["end"]))
 
 
 def _sentence_counts(sentences: Iterable[EvalDoc | dict]) -> dict:

@@ -227,3 +227,27 @@ def test_encoding_fallback_reads_the_gold_text(runner, stand_in, tmp_path):
         {"start": 9, "end": 28, "text": PHRASE, "original": ORIGINAL}]})
     m = eval_json(runner, "--gold", gold, "--encoding", "cp1252")
     assert (m["n_gold"], m["n_matched"], m["acc_at_1"]) == (1, 1, 1.0)
+
+
+def test_details_list_every_phrase_counted(runner, stand_in, tmp_path):
+    spun = f"The model minimises a {PHRASE} over the data, and a {PHRASE} again."
+    first = spun.find(PHRASE)
+    gold = write_jsonl(tmp_path / "gold.jsonl",
+                       {"id": "a", "text": spun, "spans": [{"start": first, "end": first + len(PHRASE), "text": PHRASE,
+                                                            "original": ORIGINAL},
+                                                           {"start": 4, "end": 9, "text": "model", "original": "method"}]},
+                       {"id": "b", "text": f"A clean text, bar one {PHRASE}.", "spans": []})
+    details = tmp_path / "details.jsonl"
+    metrics = eval_json(runner, "--gold", gold, "--details", details)
+    records = [json.loads(x) for x in details.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["outcome"], r["text"]) for r in records] == [
+        ("a", "missed", "model"), ("a", "found", PHRASE), ("a", "false_flag", PHRASE), ("b", "false_flag", PHRASE)]
+    assert records[1]["original_rank"] == 1 and records[1]["predicted"]["suggestions"] == [ORIGINAL]
+    assert [r["clean"] for r in records] == [False, False, False, True]
+    assert (metrics["n_matched"], metrics["n_gold"], metrics["n_predicted"], metrics["clean_flags"]) == (1, 2, 2, 1)
+
+
+def test_details_file_is_checked_before_the_engine_loads(runner, no_engine, tmp_path):
+    gold = write_jsonl(tmp_path / "gold.jsonl", OK_LINE)
+    res = runner.invoke(main, ["eval", "--gold", str(gold), "--details", str(tmp_path / "no" / "d.jsonl")])
+    assert res.exit_code == 2 and "does not exist" in res.stderr

@@ -7,7 +7,15 @@ import math
 
 import pytest
 
-from service.evaluation import EvalDoc, evaluate, load_gold, match_spans, proportion_interval, suggestion_hits
+from service.evaluation import (
+    EvalDoc,
+    evaluate,
+    load_gold,
+    match_spans,
+    proportion_interval,
+    span_outcomes,
+    suggestion_hits,
+)
 from service.report import Span, Suggestion
 from service.spinner import GoldSpan
 
@@ -83,6 +91,44 @@ def test_known_numbers():
     assert table.startswith("| metric | value |") and "span F1" in table and "66.7 %" in table
     assert "| span recall | 33.3 % (95 % CI 9.7–70.0) |" in table
     assert m.to_dict()["n_matched"] == 2
+
+
+def test_span_outcomes_say_what_was_counted():
+    preds = [
+        span(13, 19, "declared", "told", "said"),  # gold0, the original third
+        span(25, 33, "great"),                     # gold1, first
+        span(4, 12, "priest"),                     # no gold: a false flag in a spun document
+        Span(start=35, end=40, text=SPUN[35:40], kind="grammar", score=0.9),  # not a prediction of spinning
+    ]  # fmt: skip
+    clean_text = "Clean words only here."
+    docs = [
+        EvalDoc(text=SPUN, gold=GOLD, predicted=preds, id="spun"),
+        EvalDoc(text=clean_text, gold=[], predicted=[span(0, 5, "Pure", text=clean_text)], id="clean"),
+        EvalDoc(text=SPUN, gold=GOLD, predicted=[], id="nothing"),
+    ]
+    records = list(span_outcomes(docs))
+    m = evaluate(docs)
+    by = lambda outcome, clean=None: [r for r in records if r["outcome"] == outcome  # noqa: E731
+                                      and (clean is None or r["clean"] == clean)]
+    # they add up to the metrics
+    assert len(by("found")) == m.n_matched == 2
+    assert len(by("missed")) == m.n_gold - m.n_matched == 4
+    assert len(by("false_flag", False)) == m.n_predicted - m.n_matched == 1
+    assert len(by("false_flag", True)) == m.clean_flags == 1
+    assert sum(1 for r in by("found") if r["original_rank"] <= 3) == m.n_top3
+    spun = [r for r in records if r["id"] == "spun"]
+    assert [(r["outcome"], r["start"]) for r in spun] == [("false_flag", 4), ("found", 13), ("found", 25), ("missed", 45)]
+    stated = spun[1]
+    assert (stated["text"], stated["original"], stated["original_rank"]) == ("stated", "said", 3)
+    assert stated["predicted"] == {"start": 13, "end": 19, "text": "stated", "score": 0.9,
+                                   "suggestions": ["declared", "told", "said"]}
+    assert spun[0]["predicted"]["suggestions"] == ["priest"] and "original" not in spun[0]
+    assert spun[3] == {"id": "spun", "clean": False, "outcome": "missed", "start": 45, "end": 54,
+                       "text": " actually", "original": ""}
+    assert json.loads(json.dumps(records)) == records  # plain JSON
+    # a found phrase none of whose suggestions gives the original
+    (wrong,) = [r for r in span_outcomes([EvalDoc(text=SPUN, gold=GOLD[:1], predicted=[span(13, 19, "told")])])]
+    assert wrong["outcome"] == "found" and wrong["original_rank"] is None
 
 
 def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
