@@ -3,7 +3,7 @@
 #   docker build -t unspin .                                        n-gram model only (the default)
 #   docker build --build-arg MODEL=distilroberta-base -t unspin .   also bakes a masked LM's weights in
 #   docker run -p 8000:8000 unspin                                  serve on port 8000
-#   docker run --rm -v "$PWD/docs:/data" unspin score /data --format jsonl > reports.jsonl
+#   docker run --rm -v "$PWD/docs:/data" unspin score /data --format jsonl --progress > reports.jsonl
 #
 # Build arguments:
 #   TORCH_VERSION    CPU torch version; must equal the pin in scripts/setup.sh (a test checks it).
