@@ -84,12 +84,12 @@ def bar(iterable: Iterable | None = None, *, desc: str, stream: TextIO, show: bo
         unit: str = "it", leave: bool = True):
     """A tqdm bar over ``iterable`` (or updated by hand with ``total``) on ``stream``: drawn in place
     on a terminal, as lines elsewhere (:class:`LineWriter`, one every :data:`LINE_INTERVAL` seconds
-    at most), nothing at all unless ``show``."""
+    at most), nothing at all unless ``show`` or when there is nothing to do (a total of 0)."""
     from tqdm import tqdm
 
     if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
-    if not show:
+    if not show or total == 0:  # nothing to do shows nothing (an eval without clean documents)
         return tqdm(iterable, total=total, disable=True)
     if is_terminal(stream):
         return tqdm(iterable, desc=desc, total=total, unit=unit, file=stream, leave=leave, dynamic_ncols=True)

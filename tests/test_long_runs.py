@@ -73,6 +73,11 @@ def test_bars_on_a_terminal_redraw_in_place_and_none_when_not_shown():
     quiet = Terminal()
     list(bar(range(3), desc="gold", stream=quiet, show=False))
     assert quiet.getvalue() == ""
+    for stream in (Terminal(), io.StringIO()):  # nothing to do shows nothing
+        assert list(bar([], desc="clean", stream=stream, show=True)) == []
+        with bar(total=0, desc="clean sentences", stream=stream, show=True) as b:
+            b.update(0)
+        assert stream.getvalue() == ""
     assert shown(Terminal(), None) and not shown(io.StringIO(), None)
     assert shown(io.StringIO(), True) and not shown(Terminal(), False)
     assert not shown(object(), None)  # a stream that cannot say is no terminal
@@ -141,7 +146,7 @@ def test_progress_flag_in_a_log_and_the_same_output(runner, stand_in, folder, ev
             assert "\r" not in err and "\x1b" not in err
             assert "second look: 2/2 slot [" in err
             if command == "eval":
-                assert "gold: 2/2 doc [" in err
+                assert "gold: 2/2 doc [" in err and "clean" not in err  # no clean documents: no bar for them
             else:
                 assert "scoring: 2/2 doc [" in err and "2 of 2 documents scored" in err
         else:  # the test's stderr is no terminal: nothing unless asked
