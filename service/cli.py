@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from service.config import get_settings, settings_error
 from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
+from service.progress import bar as progress_bar
 from service.progress import progress_option
 from service.progress import shown as progress_shown
 from service.progress import wrapper as progress_wrapper
@@ -190,17 +191,15 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     except EngineUnavailable as e:
         raise click.UsageError(str(e)) from None
     docs: list[EvalDoc] = []
-    from service.progress import bar
-
     show = progress_shown(sys.stderr, progress)
     slots = second_look_bar(sys.stderr) if show else None
     checked: list[bool] = []  # grammar checked, per document
-    for g in bar(gold_docs, desc="gold", unit="doc", stream=sys.stderr, show=show):
+    for g in progress_bar(gold_docs, desc="gold", unit="doc", stream=sys.stderr, show=show):
         r = engine.score(g.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
                             clean=not g.spans, score=r.score, id=g.id))
-    for c in bar(clean_docs, desc="clean", unit="doc", stream=sys.stderr, show=show):
+    for c in progress_bar(clean_docs, desc="clean", unit="doc", stream=sys.stderr, show=show):
         r = engine.score(c.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c.text, predicted=r.spans, words=r.stats.words, clean=True,
@@ -208,7 +207,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     # cut into sentences as the fusion's calibration cuts them
     one_by_one = sentence_texts(c.text for c in clean_docs[:n_sentence_docs])
     sentences: list[EvalDoc] = []
-    with bar(total=len(one_by_one), desc="clean sentences", unit="sentence", stream=sys.stderr, show=show) as done:
+    with progress_bar(total=len(one_by_one), desc="clean sentences", unit="sentence", stream=sys.stderr, show=show) as done:
         for lo in range(0, len(one_by_one), 64):
             for r in engine.score_many(one_by_one[lo : lo + 64]):
                 if not isinstance(r, InputError):
@@ -351,11 +350,9 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
 
 def _set_bars(progress: bool | None):
     """``make_dataset``'s ``progress``: a bar over each set it writes (train, test), or None."""
-    from service.progress import bar
-
     if not progress_shown(sys.stderr, progress):
         return None
-    return lambda name, docs: bar(docs, desc=name, unit="doc", stream=sys.stderr, show=True)
+    return lambda name, docs: progress_bar(docs, desc=name, unit="doc", stream=sys.stderr, show=True)
 
 
 def _training_docs(path: str, option: str = "--data") -> list[dict]:

@@ -260,23 +260,23 @@ def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict]
     y_score: list[float] = []
     for raw in docs:
         d = _as_eval_doc(raw)
-        d = EvalDoc(d.text, d.gold, spun_only(d.predicted), d.words, d.clean, d.score, d.id)
         if d.score is not None:
             y_true.append(0 if d.is_clean else 1)
             y_score.append(float(d.score))
+        outcomes = _doc_outcomes(d)  # what is counted, phrase by phrase (span_outcomes)
+        flags = sum(1 for r in outcomes if r["outcome"] == "false_flag")
         if d.is_clean:
             n_clean += 1
             clean_words += d.n_words
-            clean_flags += len(d.predicted)
+            clean_flags += flags
             continue
         n_spun += 1
-        n_pred += len(d.predicted)
-        n_gold += len(d.gold)
-        for i, j in match_spans(d.predicted, d.gold):
-            n_match += 1
-            hits = suggestion_hits(d.text, d.predicted[i], d.gold[j], k=3)
-            hit1 += bool(hits[:1] and hits[0])
-            hit3 += any(hits)
+        ranks = [r["original_rank"] for r in outcomes if r["outcome"] == "found"]
+        n_match += len(ranks)
+        n_pred += len(ranks) + flags
+        n_gold += sum(1 for r in outcomes if r["outcome"] != "false_flag")
+        hit1 += sum(1 for k in ranks if k == 1)
+        hit3 += sum(1 for k in ranks if k is not None and k <= 3)
     precision = n_match / n_pred if n_pred else None
     recall = n_match / n_gold if n_gold else None
     if precision is None or recall is None:
@@ -318,6 +318,31 @@ def _predicted_record(p: Any) -> dict:
             "score": _get(p, "score"), "suggestions": _suggestion_texts(p)}
 
 
+def _doc_outcomes(d: EvalDoc) -> list[dict]:
+    """One document's records of :func:`span_outcomes`, in its order."""
+    predicted = spun_only(d.predicted)
+    gold = [] if d.is_clean else list(d.gold)
+    pairs = dict((j, i) for i, j in match_spans(predicted, gold))
+    matched = set(pairs.values())
+    records = []
+    for j, g in enumerate(gold):
+        rec = {"id": d.id, "clean": False, "outcome": "found" if j in pairs else "missed",
+               "start": int(_get(g, "start")), "end": int(_get(g, "end")), "text": _get(g, "text"),
+               "original": _get(g, "original")}
+        if j in pairs:
+            p = predicted[pairs[j]]
+            hits = suggestion_hits(d.text, p, g, k=len(_suggestion_texts(p)))
+            rec["predicted"] = _predicted_record(p)
+            rec["original_rank"] = hits.index(True) + 1 if any(hits) else None
+        records.append(rec)
+    for i, p in enumerate(predicted):
+        if i not in matched:
+            records.append({"id": d.id, "clean": d.is_clean, "outcome": "false_flag",
+                            "start": int(_get(p, "start")), "end": int(_get(p, "end")), "text": _get(p, "text"),
+                            "predicted": _predicted_record(p)})
+    return sorted(records, key=lambda r: (r["start"], r["end"]))
+
+
 def span_outcomes(docs: Iterable[EvalDoc | dict]) -> Iterator[dict]:
     """What :func:`evaluate` counted, one record per phrase, in each document's order: every gold
     phrase ``"found"`` (with the span that matched it and ``original_rank``, the 1-based place of
@@ -326,30 +351,9 @@ def span_outcomes(docs: Iterable[EvalDoc | dict]) -> Iterator[dict]:
     it counts against precision; in a clean one: against the false flags per 1,000 words). Each
     record has the document's ``id``, ``clean`` (whether the document is clean) and ``outcome``;
     a gold phrase's ``start``, ``end``, ``text`` and ``original``, a predicted span's under
-    ``"predicted"``. Matching is :func:`evaluate`'s, so the records add up to its counts."""
+    ``"predicted"``. :func:`evaluate` counts these very records, so they add up to its metrics."""
     for raw in docs:
-        d = _as_eval_doc(raw)
-        predicted = spun_only(d.predicted)
-        gold = [] if d.is_clean else list(d.gold)
-        pairs = dict((j, i) for i, j in match_spans(predicted, gold))
-        matched = set(pairs.values())
-        records = []
-        for j, g in enumerate(gold):
-            rec = {"id": d.id, "clean": False, "outcome": "found" if j in pairs else "missed",
-                   "start": int(_get(g, "start")), "end": int(_get(g, "end")), "text": _get(g, "text"),
-                   "original": _get(g, "original")}
-            if j in pairs:
-                p = predicted[pairs[j]]
-                hits = suggestion_hits(d.text, p, g, k=len(_suggestion_texts(p)))
-                rec["predicted"] = _predicted_record(p)
-                rec["original_rank"] = hits.index(True) + 1 if any(hits) else None
-            records.append(rec)
-        for i, p in enumerate(predicted):
-            if i not in matched:
-                records.append({"id": d.id, "clean": d.is_clean, "outcome": "false_flag",
-                                "start": int(_get(p, "start")), "end": int(_get(p, "end")), "text": _get(p, "text"),
-                                "predicted": _predicted_record(p)})
-        yield from sorted(records, key=lambda r: (r["start"], r["end"]))
+        yield from _doc_outcomes(_as_eval_doc(raw))
 
 
 def _sentence_counts(sentences: Iterable[EvalDoc | dict]) -> dict:
