@@ -78,7 +78,7 @@ RESUMABLE: tuple[str, ...] = ("jsonl", "csv")
 #: Files a folder walk picks up when no ``--include`` is given.
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ""})
 #: CSV columns, one row per document.
-CSV_COLUMNS = ("path", "score", "label", "words", "spans", "top_spans", "lm", "error")
+CSV_COLUMNS = ("path", "score", "label", "words", "spans", "top_spans", "lm", "language", "error")
 #: Spans listed in the CSV's ``top_spans`` column (highest score first).
 CSV_TOP_SPANS = 5
 #: Most bytes one character can take in any accepted encoding (UTF-8, UTF-16, UTF-32).
@@ -746,6 +746,7 @@ def format_listing(report: Report, text: str) -> str:
         f"{one_line(report.path or report.id or '-')}: {report.label} (score {report.score:.2f}, "
         f"{len(report.spans)} spans, {report.stats.words} words, lm {report.lm}, "
         f"grammar {'checked' if report.grammar.checked else 'not checked: ' + report.grammar.reason})"
+        + ("" if report.language.english else f" NOT ENGLISH: {report.language.reason}")
     ]
     for s in report.spans:
         before, tail = s.text, ""
@@ -844,8 +845,9 @@ def csv_row(o: Outcome) -> list[str]:
     """The CSV row of one outcome, in :data:`CSV_COLUMNS` order."""
     r = o.report
     if r is None:
-        return [o.path, "", "", "", "", "", "", o.error or "unknown error"]
-    return [o.path, f"{r.score:.4f}", r.label, str(r.stats.words), str(len(r.spans)), top_spans(r), r.lm, ""]
+        return [o.path, "", "", "", "", "", "", "", o.error or "unknown error"]
+    return [o.path, f"{r.score:.4f}", r.label, str(r.stats.words), str(len(r.spans)), top_spans(r), r.lm,
+            r.language.detected or "", ""]
 
 
 class CsvWriter(Writer):

@@ -56,6 +56,7 @@ _DOC = _ENV.from_string(
 <p class="meta"><span class="label label-{{ r.label }}">{{ r.label }}</span>
 score {{ "%.2f"|format(r.score) }} · {{ r.spans|length }} spans · {{ r.stats.words }} words ·
 lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}</p>
+{% if not r.language.english %}<p class="error">Not English: {{ r.language.reason }}.</p>{% endif %}
 <div class="text">{% for plain, span in pieces %}{{ plain }}{% if span %}<mark{% if span.by_document_verdict %} class="by-doc"{% endif %} style="--s: {{ "%.2f"|format(span.score) }}" title="{{ tip(span) }}">{{ span.text }}</mark><span class="sugg">→ {{ best(span) }}</span>{% endif %}{% endfor %}</div>
 {% if r.spans %}
 <table>

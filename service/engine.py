@@ -32,6 +32,9 @@ from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch
 from service.homoglyphs import look_alike_span, look_alikes
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
+from service.language import combine as combine_languages
+from service.language import identify as identify_language
+from service.language import letters
 from service.lexicon import Lexicon, load_lexicons
 from service.lm.base import LanguageModel, Slot, lm_word, lm_words, screen_select
 from service.lm.ngram import NGramLM
@@ -706,6 +709,7 @@ class Engine:
             label=document_label(doc),
             lm=self._lm_name(looked),
             grammar=status,
+            language=identify_language(text),
             stats=Stats(words=analysis.words, sentences=len(analysis.sentences), seconds=round(time.perf_counter() - t0, 4)),
             sentences=[
                 SentenceScore(start=s.start, end=s.end, score=round(sc, 4), garble=round(g, 4))
@@ -741,6 +745,7 @@ class Engine:
         sentences: list[SentenceScore] = []
         words = 0
         status: GrammarStatus | None = None
+        languages = []  # each part's (letters, language)
         lm_name = self.lm_name
         for part in parts:
             if part and not part.isspace():
@@ -749,6 +754,7 @@ class Engine:
                 spans += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.spans]
                 sentences += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.sentences]
                 words += r.stats.words
+                languages.append((letters(part), r.language))
                 if status is None or (status.checked and not r.grammar.checked):
                     status = r.grammar  # the first part that was not grammar-checked says why
             base += len(part)
@@ -763,6 +769,7 @@ class Engine:
             label=document_label(doc),
             lm=lm_name,
             grammar=status,
+            language=combine_languages(languages),
             stats=Stats(words=words, sentences=len(sentences), seconds=round(time.perf_counter() - t0, 4)),
             sentences=sentences,
             spans=spans,

@@ -68,6 +68,21 @@ class GrammarStatus(BaseModel):
     matches: int | None = Field(None, description="How many LanguageTool matches the check found (when checked).")
 
 
+class LanguageStatus(BaseModel):
+    """Which language the text reads as (:mod:`service.language`). unspin's models read English
+    only: when ``english`` is false, the text was not read, whatever its label says, and ``reason``
+    says so."""
+
+    english: bool = Field(True, description="False when the text reads as another language: its report then says nothing about it.")
+    detected: str | None = Field(
+        None, description="ISO 639 code of the language identified (at confidence 0.9 or more over 40 letters or more); "
+        "null: none was (a short text, a table, languages mixed).",
+    )
+    name: str | None = Field(None, description="That language's English name, e.g. 'French'.")
+    confidence: float | None = Field(None, ge=0.0, le=1.0, description="The identifier's probability for it.")
+    reason: str | None = Field(None, description="When not English: what the report's user should know.")
+
+
 class Stats(BaseModel):
     """Size of the document and time spent on it."""
 
@@ -86,6 +101,7 @@ class Report(BaseModel):
     lm: str = Field(..., description="Which language models produced the scores, e.g. 'ngram:cmu-en-us', or "
                     "'ngram:cmu-en-us+causal:smollm2-135m' with the second look.")
     grammar: GrammarStatus = Field(default_factory=GrammarStatus)
+    language: LanguageStatus = Field(default_factory=LanguageStatus)
     stats: Stats = Field(default_factory=Stats)
     sentences: list[SentenceScore] = Field(default_factory=list)
     spans: list[Span] = Field(default_factory=list)

@@ -678,8 +678,8 @@ def test_prepare_resume_keeps_whole_reports_only(tmp_path):
     rows = io.StringIO()
     w = csv.writer(rows)
     w.writerow(CSV_COLUMNS)
-    w.writerow(["x.txt", "0.1", "clean", "9", "0", "", "ngram:cmu-en-us", ""])
-    w.writerow(["y.txt", "", "", "", "", "", "", "looks like binary data"])
+    w.writerow(["x.txt", "0.1", "clean", "9", "0", "", "ngram:cmu-en-us", "en", ""])
+    w.writerow(["y.txt", "", "", "", "", "", "", "", "looks like binary data"])
     out.write_text(rows.getvalue() + 'z.txt,0.2,clean,9,1,"a → b', encoding="utf-8")  # a finished run... torn
     done, appending = prepare_resume(out, "csv")
     assert done == {"x.txt"}
@@ -702,7 +702,7 @@ def test_resume_refuses_outputs_not_ours(runner, docs, tmp_path):
     report nor an error record (a torn last line of a genuine output is still dropped, above)."""
     report = json.dumps(Report(path="a.txt", score=0.1, label="clean", lm="ngram:cmu-en-us").model_dump(mode="json"))
     cases = {
-        "latin1.csv": ",".join(CSV_COLUMNS).encode() + b"\nx.txt,0.1,clean,9,0,,ngram,caf\xe9\n",
+        "latin1.csv": ",".join(CSV_COLUMNS).encode() + b"\nx.txt,0.1,clean,9,0,,ngram,en,caf\xe9\n",
         "binary.jsonl": bytes(range(256)) * 4,
         "garbage.jsonl": b"\x89PNG\r\n\x1a\x00\x00",  # no newline: not even a torn record
         "other.jsonl": b'{"path": "' + str(docs / "a.txt").encode() + b'"}\n',

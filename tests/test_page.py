@@ -135,3 +135,21 @@ def test_page_quick_check_asks_without_the_second_look(browser_page):
         page.wait_for_selector("#result-pane:not([hidden])")
     assert bodies == [{"text": text, "options": {"second_look": False}}, {"text": text}]
     assert errors == []
+
+
+def test_page_says_when_the_text_is_not_english(browser_page):
+    """A French text is not passed off as clean: the page says why its verdict says nothing; an
+    English one shows no such note."""
+    from test_language import ENGLISH, FRENCH
+
+    page, errors = browser_page
+    for text, shown in ((FRENCH, True), (ENGLISH, False)):
+        if page.is_visible("#edit"):
+            page.click("#edit")
+        page.fill("#input", text)
+        page.click("#check")
+        page.wait_for_selector("#result-pane:not([hidden])")
+        assert page.is_visible("#language-note") is shown
+        if shown:
+            assert "Not English: the text reads as French" in page.inner_text("#language-note")
+    assert errors == []

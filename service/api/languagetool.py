@@ -233,15 +233,32 @@ def _rule(span: Span) -> tuple[dict, str, str, str]:
 def warnings(report: Report) -> dict:
     """LanguageTool's ``warnings`` block: results are incomplete when grammar was not checked (no
     LanguageTool server configured, or it was down, slow or broken), with the reason, as
-    LanguageTool itself says ``incompleteResults: true`` with an ``incompleteResultsReason``."""
-    if report.grammar.checked:
+    LanguageTool itself says ``incompleteResults: true`` with an ``incompleteResultsReason``; and
+    when the text is not English (unspin's models read English only)."""
+    reasons = []
+    if not report.language.english:
+        reasons.append(f"The text is not English, so results are incomplete: {report.language.reason}.")
+    if not report.grammar.checked:
+        why = (report.grammar.reason or "no reason given").rstrip(".")
+        reasons.append(
+            f"Grammar and spelling were not checked, so results are incomplete: {why}. "
+            f"Matches for spun or paraphrased wording (rule {SPUN_RULE_ID}) are still included."
+        )
+    if not reasons:
         return {"incompleteResults": False}
-    why = (report.grammar.reason or "no reason given").rstrip(".")
-    reason = (
-        f"Grammar and spelling were not checked, so results are incomplete: {why}. "
-        f"Matches for spun or paraphrased wording (rule {SPUN_RULE_ID}) are still included."
-    )
-    return {"incompleteResults": True, "incompleteResultsReason": reason}
+    return {"incompleteResults": True, "incompleteResultsReason": " ".join(reasons)}
+
+
+def detected_language(report: Report, language: Language, detected: bool) -> dict:
+    """LanguageTool's ``language.detectedLanguage``: the language the text reads as
+    (:mod:`service.language`), named as LanguageTool names it when that is the language checked;
+    without an identification (a short text), the language checked."""
+    found = report.language
+    if found.detected is not None and not found.english:
+        return {"name": found.name or found.detected, "code": found.detected, "confidence": found.confidence,
+                "source": "unspin"}
+    confidence = found.confidence if found.confidence is not None else (0.9 if detected else 1.0)
+    return {"name": language.name, "code": language.code, "confidence": confidence, "source": "unspin"}
 
 
 def check_payload(report: Report, text: CheckText, language: Language, detected: bool, rules: RuleFilter) -> dict:
@@ -292,7 +309,7 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
         "warnings": warnings(report),
         "language": {
             **lang,
-            "detectedLanguage": {**lang, "confidence": 1.0 if not detected else 0.9, "source": "unspin"},
+            "detectedLanguage": detected_language(report, language, detected),
         },
         "matches": matches,
         "sentenceRanges": [

@@ -71,6 +71,10 @@ function show() {
   const note = $("grammar-note");
   note.hidden = r.grammar.checked;
   note.textContent = r.grammar.checked ? "" : "Grammar not checked: " + r.grammar.reason;
+  const lang = $("language-note");
+  const english = !r.language || r.language.english;
+  lang.hidden = english;
+  lang.textContent = english ? "" : "Not English: " + r.language.reason + ".";
   render();
 }
 

@@ -1,0 +1,140 @@
+"""Text in another language than English: unspin's models read English only, so a report says so
+(``language``) instead of passing a French article off as a clean one, in every door."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api import create_app
+from service.batch import format_listing
+from service.cli import main
+from service.config import Settings
+from service.language import CONFIDENCE, MIN_LETTERS, combine, identify, language_name, letters, status_for
+from service.report import LanguageStatus
+from test_homoglyphs import disguise
+
+FRENCH = (
+    "Le gouvernement a annoncé mardi une série de mesures destinées à soutenir les agriculteurs "
+    "touchés par la sécheresse. Selon le ministre, ces aides seront versées dès le mois prochain et "
+    "concerneront plus de dix mille exploitations dans le sud du pays.\n"
+)
+GERMAN = (
+    "Die Bundesregierung hat am Dienstag ein neues Maßnahmenpaket zur Unterstützung der von der "
+    "Dürre betroffenen Landwirte vorgestellt. Die Hilfen sollen bereits im nächsten Monat ausgezahlt "
+    "werden.\n"
+)
+SPANISH = (
+    "El banco central decidió mantener sin cambios los tipos de interés, a pesar de la subida de "
+    "la inflación en los últimos meses, según informó la entidad en un comunicado.\n"
+)
+ENGLISH = "The central bank left interest rates unchanged on Tuesday, despite a rise in inflation over recent months.\n"
+
+
+@pytest.mark.parametrize("text, code, name", [(FRENCH, "fr", "French"), (GERMAN, "de", "German"),
+                                              (SPANISH, "es", "Spanish")])
+def test_another_language_is_named_with_the_reason(text, code, name):
+    s = identify(text)
+    assert not s.english and s.detected == code and s.name == name
+    assert s.confidence is not None and s.confidence >= CONFIDENCE
+    assert name in s.reason and "English only" in s.reason
+
+
+def test_english_reads_as_english_disguised_too(seeds):
+    for text in (*seeds.values(), ENGLISH, disguise(seeds["002_2ef1442c87ee1781.txt"])):
+        s = identify(text)
+        assert s.english and s.detected == "en" and s.name == "English" and s.reason is None
+
+
+def test_too_little_text_or_no_language_identifies_nothing():
+    short = "Bonjour tout le monde, ça va?"  # French, but fewer letters than MIN_LETTERS
+    assert letters(short) < MIN_LETTERS
+    table = "\n".join(f"{i:>4} {i * 37:>8,} {i * 1.5:>8.2f}" for i in range(40))
+    for text in (short, table, "OK", "12345 67890"):
+        assert identify(text) == LanguageStatus()  # english, nothing named
+
+
+def test_status_for_names_a_language_only_when_sure():
+    assert status_for("fr", CONFIDENCE - 0.01) == LanguageStatus()
+    assert not status_for("fr", CONFIDENCE).english
+    assert status_for("zxx", 0.99) == LanguageStatus()  # py3langid's "no language" class
+    assert status_for("en", 0.95) == LanguageStatus(detected="en", name="English", confidence=0.95)
+    assert status_for(None, None) == LanguageStatus()
+    assert language_name("el") == "Modern Greek" and language_name("pcm") == "Nigerian Pidgin"
+
+
+def test_combine_names_the_language_of_most_of_the_letters():
+    en, fr = identify(ENGLISH * 5), identify(FRENCH)
+    n_en, n_fr = letters(ENGLISH * 5), letters(FRENCH)
+    assert combine([(n_en, en), (n_en, en)]).detected == "en"
+    assert combine([(n_en, en), (n_fr, fr)]).detected == "en"  # English over two thirds of the letters
+    assert not combine([(n_en, en), (n_fr * 3, fr), (n_fr * 3, fr)]).english  # French over most of them
+    assert combine([(n_en, en), (n_en, fr), (n_en, LanguageStatus())]) == LanguageStatus()  # none holds half
+    assert combine([(10, LanguageStatus()), (20, LanguageStatus())]) == LanguageStatus()
+    assert combine([]) == LanguageStatus()
+
+
+def test_engine_reports_the_language(engine, seeds):
+    r = engine.score(FRENCH)
+    assert r.language.detected == "fr" and not r.language.english
+    assert r.label == "clean"  # the verdict is left as found; the language block says what it is worth
+    assert engine.score(seeds["000_37063bd84aa4b837.txt"]).language.detected == "en"
+
+
+def test_score_parts_names_the_language_of_the_document(engine):
+    assert not engine.score_parts([FRENCH, "\n", GERMAN]).language.english
+    assert engine.score_parts([ENGLISH * 3, "\n", ENGLISH * 3]).language.detected == "en"
+    assert engine.score_parts([ENGLISH * 6, FRENCH]).language.detected == "en"  # mostly English
+
+
+def test_cli_outputs_say_not_english(runner, ngram_env, tmp_path):
+    (tmp_path / "fr.txt").write_text(FRENCH, encoding="utf-8")
+    (tmp_path / "en.txt").write_text(ENGLISH, encoding="utf-8")
+    text = runner.invoke(main, ["score", str(tmp_path / "fr.txt"), str(tmp_path / "en.txt")], catch_exceptions=False)
+    assert text.exit_code == 0
+    first, second = [line for line in text.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert "NOT ENGLISH: the text reads as French" in first and "NOT ENGLISH" not in second
+    out = runner.invoke(main, ["score", "--format", "csv", str(tmp_path)], catch_exceptions=False)
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in csv.DictReader(io.StringIO(out.stdout))}
+    assert rows["fr.txt"]["language"] == "fr" and rows["en.txt"]["language"] == "en"
+    page = runner.invoke(main, ["score", "--format", "html", str(tmp_path)], catch_exceptions=False)
+    assert page.stdout.count("Not English: the text reads as French") == 1
+
+
+def test_listing_is_unchanged_for_english(engine):
+    r = engine.score(ENGLISH)
+    assert "NOT ENGLISH" not in format_listing(r, ENGLISH)
+
+
+def test_api_and_languagetool_protocol_say_not_english(engine):
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        v1 = c.post("/v1/score", json={"text": FRENCH}).json()
+        lt = c.post("/v2/check", data={"language": "auto", "text": FRENCH}).json()
+        lt_en = c.post("/v2/check", data={"language": "en-US", "text": ENGLISH}).json()
+    assert v1["language"]["english"] is False and v1["language"]["detected"] == "fr"
+    assert lt["warnings"]["incompleteResults"] is True
+    assert "not English" in lt["warnings"]["incompleteResultsReason"]
+    assert "not checked" in lt["warnings"]["incompleteResultsReason"]  # no grammar server either: both said
+    assert lt["language"]["code"] == "en-US"  # what was checked
+    assert lt["language"]["detectedLanguage"]["code"] == "fr" and lt["language"]["detectedLanguage"]["name"] == "French"
+    assert "not English" not in lt_en["warnings"]["incompleteResultsReason"]
+    detected = lt_en["language"]["detectedLanguage"]
+    assert detected["code"] == "en-US" and 0.9 <= detected["confidence"] <= 1.0
+
+
+def test_languagetool_protocol_is_complete_for_english_with_grammar(engine, fake_languagetool):
+    from service.engine import Engine
+
+    settings = Settings(lm="ngram", languagetool_url=fake_languagetool.url, languagetool_timeout=3)
+    eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon,
+                 garble=engine.garble)
+    with TestClient(create_app(settings, engine=eng)) as c:
+        en = c.post("/v2/check", data={"language": "en-US", "text": ENGLISH}).json()
+        fr = c.post("/v2/check", data={"language": "en-US", "text": FRENCH}).json()
+    assert en["warnings"] == {"incompleteResults": False}
+    assert fr["warnings"]["incompleteResults"] is True
+    reason = fr["warnings"]["incompleteResultsReason"]
+    assert "not English" in reason and "not checked" not in reason
