@@ -787,6 +787,8 @@ class Summary(BaseModel):
     scored: int = 0
     failed: int = 0
     skipped: int = Field(0, description="Already in the output (--resume).")
+    not_english: int = Field(0, description="Scored documents that read as another language than English (their "
+                             "reports say nothing about them).")
     empty_folders: list[str] = Field(default_factory=list, description="Folders named that held no document to score.")
     words: int = 0
     seconds: float = 0.0
@@ -1276,6 +1278,7 @@ def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stde
             if o.ok:
                 summary.scored += 1
                 summary.words += o.report.stats.words
+                summary.not_english += not o.report.language.english
             else:
                 summary.failed += 1
                 summary.failures.append(ErrorRecord(path=o.path, error=o.error or ""))
@@ -1295,6 +1298,10 @@ def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stde
 def summary_line(summary: Summary) -> str:
     """One line for stderr: what was scored, skipped and failed."""
     parts = [f"{summary.scored} of {summary.total} documents scored ({summary.words:,} words)"]
+    if summary.not_english:
+        n = summary.not_english
+        parts.append(f"{n} not in English ({'its report says' if n == 1 else 'their reports say'} nothing about "
+                     f"{'it' if n == 1 else 'them'})")
     if summary.skipped:
         parts.append(f"{summary.skipped} already in the output (skipped)")
     if summary.failed:

@@ -75,7 +75,7 @@ lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}
 
 _FOOT = _ENV.from_string(
     """<footer>
-<p>{{ s.total }} documents: {{ s.scored }} scored ({{ s.words }} words), {{ s.failed }} failed{% if s.skipped %}, {{ s.skipped }} skipped{% endif %}.</p>
+<p>{{ s.total }} documents: {{ s.scored }} scored ({{ s.words }} words), {{ s.failed }} failed{% if s.not_english %}, {{ s.not_english }} not in English{% endif %}{% if s.skipped %}, {{ s.skipped }} skipped{% endif %}.</p>
 {% if s.failures %}
 <ul>
 {% for f in s.failures %}<li><span class="error">{{ f.path }}</span>: {{ f.error }}</li>

@@ -127,7 +127,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     except Interrupted as e:
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
         sys.exit(128 + e.signum)  # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports a process they ended
-    if summary.failed or summary.skipped or summary.empty_folders or progress_shown(sys.stderr, progress):
+    if (summary.failed or summary.skipped or summary.empty_folders or summary.not_english
+            or progress_shown(sys.stderr, progress)):
         click.echo(summary_line(summary), err=True)
     if summary.failed or summary.empty_folders:
         sys.exit(1)

@@ -100,8 +100,17 @@ def test_cli_outputs_say_not_english(runner, ngram_env, tmp_path):
     out = runner.invoke(main, ["score", "--format", "csv", str(tmp_path)], catch_exceptions=False)
     rows = {r["path"].rsplit("/", 1)[-1]: r for r in csv.DictReader(io.StringIO(out.stdout))}
     assert rows["fr.txt"]["language"] == "fr" and rows["en.txt"]["language"] == "en"
+    assert "2 of 2 documents scored" in out.stderr and "1 not in English (its report says nothing about it)" in out.stderr
     page = runner.invoke(main, ["score", "--format", "html", str(tmp_path)], catch_exceptions=False)
     assert page.stdout.count("Not English: the text reads as French") == 1
+    assert "0 failed, 1 not in English." in page.stdout
+    (tmp_path / "de.txt").write_text(GERMAN, encoding="utf-8")
+    out = runner.invoke(main, ["score", "--format", "jsonl", str(tmp_path)], catch_exceptions=False)
+    assert "2 not in English (their reports say nothing about them)" in out.stderr
+    (tmp_path / "de.txt").unlink()
+    (tmp_path / "fr.txt").unlink()
+    out = runner.invoke(main, ["score", "--format", "jsonl", str(tmp_path)], catch_exceptions=False)
+    assert "English" not in out.stderr
 
 
 def test_listing_is_unchanged_for_english(engine):
