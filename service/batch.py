@@ -735,16 +735,17 @@ def line_starts(text: str) -> list[int]:
     return [m.end() for m in _LINE_BREAK_RE.finditer(text)]
 
 
-def format_listing(report: Report, text: str) -> str:
+def format_listing(report: Report, text: str, counted: str = "spans") -> str:
     """Human-readable listing: one line per span, ``written → suggestion`` with its score.
 
     A one-word span is shown with the next word for context ("terrific powers → great powers").
     Line numbers count line breaks as :meth:`str.splitlines` does (a classic Mac file's ``\\r`` too).
+    The first line counts the spans as ``counted`` ("78 spans"; ``unspin restore``: "78 replaced").
     """
     starts = line_starts(text)
     lines = [
         f"{one_line(report.path or report.id or '-')}: {report.label} (score {report.score:.2f}, "
-        f"{len(report.spans)} spans, {report.stats.words} words, lm {report.lm}, "
+        f"{len(report.spans)} {counted}, {report.stats.words} words, lm {report.lm}, "
         f"grammar {'checked' if report.grammar.checked else 'not checked: ' + report.grammar.reason})"
         + ("" if report.language.english else f" NOT ENGLISH: {report.language.reason}")
     ]

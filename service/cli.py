@@ -1,4 +1,4 @@
-"""The ``unspin`` command: ``score``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``,
+"""The ``unspin`` command: ``score``, ``restore``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``,
 ``train-detector``, ``train-corrector``, ``prepare``.
 
 A thin shell over :class:`service.engine.Engine`: it reads files, calls the engine and prints.
@@ -36,6 +36,19 @@ def _settings(second_look: str | None):
     """The settings from the environment, with ``--second-look`` over ``UNSPIN_SECOND_LOOK`` when given."""
     settings = get_settings()
     return settings if second_look is None else settings.model_copy(update={"second_look": second_look})
+
+
+def _codec(encoding: str | None) -> str | None:
+    """The ``--encoding`` option as a codec name (None: not given); a name that is not a text
+    encoding is a usage error on the option."""
+    if not encoding:
+        return None
+    from service.text import InputError, text_codec
+
+    try:
+        return text_codec(encoding)
+    except InputError as e:
+        raise click.BadParameter(str(e), param_hint="--encoding") from None
 
 
 class FiniteFloat(click.FloatRange):
@@ -108,13 +121,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     folder held no document to score; 130 after Ctrl-C, 143 after SIGTERM."""
     from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
 
-    if encoding:
-        from service.text import InputError, text_codec
-
-        try:
-            encoding = text_codec(encoding)
-        except InputError as e:
-            raise click.BadParameter(str(e), param_hint="--encoding") from None
+    encoding = _codec(encoding)
     options = BatchOptions(
         paths=list(paths), format=fmt, output=Path(output) if output else None, include=list(include),
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
@@ -132,6 +139,58 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         click.echo(summary_line(summary), err=True)
     if summary.failed or summary.empty_folders:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("path")
+@click.option("--output", "-o", type=OutputFile(), default=None,
+              help="Write the text here, in UTF-8 (atomically: FILE.part until it is written); default: standard output.")
+@click.option("--threshold", type=FiniteFloat(0, 1), default=None,
+              help="Replace spans scoring at least this (default: the thresholds 'unspin score' reports spans at).")
+@click.option("--encoding", default=None, metavar="NAME", help="Fallback encoding for a file that is not UTF-8, as for 'unspin score'.")
+@second_look_option
+@progress_option
+def restore(path: str, output: str | None, threshold: float | None, encoding: str | None, second_look: str | None,
+            progress: bool | None) -> None:
+    """Write the likely original of one document (a file, or '-' for stdin): each spun span replaced
+    by its first suggestion, each word disguised with look-alike letters by the Latin word, all else
+    as written. What was replaced is listed on stderr, as 'unspin score' lists spans. Exit code 1 if
+    the document cannot be scored."""
+    import os
+
+    from service.batch import collect_inputs, format_listing, is_folder, one_line, score_source, second_look_bar
+    from service.engine import EngineUnavailable, load_engine
+    from service.restore import replacements
+    from service.restore import restore as restored
+
+    if not path:
+        raise click.UsageError("an empty path names no file")
+    if path != "-" and is_folder(Path(path)):
+        raise click.UsageError(f"{path} is a folder: 'unspin restore' writes the text of one document; "
+                               "run it for each file (or 'unspin score' for the reports of a folder)")
+    encoding = _codec(encoding)
+    settings = _settings(second_look)
+    try:
+        engine = load_engine(settings)
+    except EngineUnavailable as e:
+        raise click.UsageError(str(e)) from None
+    src = collect_inputs([path], max_chars=settings.max_chars)[0][0]
+    slots = second_look_bar(sys.stderr) if progress_shown(sys.stderr, progress) else None
+    outcome = score_source(engine, src, threshold=threshold, encoding=encoding, keep_text=True, progress=slots)
+    if not outcome.ok:
+        click.echo(f"{one_line(outcome.path)}: error: {outcome.error}", err=True)
+        sys.exit(1)
+    report, text = outcome.report, outcome.text or ""
+    data = restored(text, report).encode("utf-8")
+    replaced = report.model_copy(update={"spans": replacements(report)})
+    click.echo(format_listing(replaced, text, counted="replaced"), err=True)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    part = Path(os.fsdecode(output) + ".part")
+    part.write_bytes(data)
+    os.replace(part, os.fsdecode(output))
 
 
 @main.command("eval")
@@ -165,13 +224,9 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     file and line (exit 2)."""
     from service.batch import second_look_bar
     from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold, span_outcomes
-    from service.text import InputError, sentence_texts, text_codec
+    from service.text import InputError, sentence_texts
 
-    if encoding:
-        try:
-            encoding = text_codec(encoding)
-        except InputError as e:
-            raise click.BadParameter(str(e), param_hint="--encoding") from None
+    encoding = _codec(encoding)
     settings = _settings(second_look)
     try:
         gold_docs = load_gold(gold_path, texts, max_chars=settings.max_chars, encoding=encoding)[:limit]

@@ -153,3 +153,25 @@ def test_page_says_when_the_text_is_not_english(browser_page):
         if shown:
             assert "Not English: the text reads as French" in page.inner_text("#language-note")
     assert errors == []
+
+
+def test_page_copies_the_text_unspin_restore_writes(browser_page, seeds, engine):
+    """*Copy clean text* follows the rule of ``unspin restore`` (service.restore): spun spans'
+    first suggestions and disguised words in Latin letters, also where the two overlap."""
+    from service.restore import restore
+    from test_homoglyphs import disguise
+
+    page, errors = browser_page
+    text = disguise(seeds[SEED_SPUN])
+    report = engine.score(text)
+    assert any(s.kind == "formatting" for s in report.spans) and any(s.kind == "spun" for s in report.spans)
+    if page.is_visible("#edit"):
+        page.click("#edit")
+    page.fill("#input", text)
+    page.evaluate("delete document.body.dataset.clean")
+    page.click("#check")
+    page.wait_for_selector("#output mark.spun", timeout=60_000)
+    page.click("#copy-clean")
+    page.wait_for_function("document.body.dataset.clean !== undefined")
+    assert page.evaluate("document.body.dataset.clean") == restore(text, report)
+    assert errors == []

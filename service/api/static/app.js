@@ -172,6 +172,7 @@ function apply(span, replacement) {
   for (const s of report.spans) {
     if (s === span) continue;
     if (s.start >= oldEnd) { s.start += delta; s.end += delta; }
+    else if (s.end > span.start) s.covered = true; // its words were replaced with this span's
   }
   for (const s of report.sentences) {
     if (s.start >= oldEnd) s.start += delta;
@@ -185,10 +186,15 @@ function apply(span, replacement) {
 }
 
 function cleanText() {
-  // apply every spun span's first suggestion, last span first so earlier offsets stay valid
+  // the likely original, by the rule of `unspin restore` (service/restore.py): every spun span's first
+  // suggestion, and the Latin word for every word disguised with look-alike letters that no spun span
+  // covers; applied last span first so earlier offsets stay valid
   const chars = state.chars.slice();
-  const spans = state.report.spans.filter((s) => s.kind === "spun" && !s.applied && s.suggestions.length)
-    .sort((a, b) => b.start - a.start);
+  const all = state.report.spans;
+  const spun = all.filter((s) => s.kind === "spun" && s.suggestions.length);
+  const disguised = all.filter((s) => s.kind === "formatting" && s.sources.includes("look-alike") &&
+    s.suggestions.length && !spun.some((p) => p.start < s.end && s.start < p.end));
+  const spans = spun.concat(disguised).filter((s) => !s.applied && !s.covered).sort((a, b) => b.start - a.start);
   for (const s of spans) chars.splice(s.start, s.end - s.start, ...Array.from(s.suggestions[0].text));
   return chars.join("");
 }

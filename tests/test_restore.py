@@ -1,0 +1,111 @@
+"""The likely original text (``unspin restore``, ``service.restore``): each spun span replaced by its
+first suggestion, each disguised word by its Latin twin, everything else byte for byte as written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import SEEDS
+from service.cli import main
+from service.homoglyphs import SOURCE as LOOK_ALIKE
+from service.report import Report, Span, Suggestion
+from service.restore import replacements, restore
+from test_homoglyphs import disguise
+
+SPUN_SEED = "002_2ef1442c87ee1781.txt"
+CLEAN_SEED = "000_37063bd84aa4b837.txt"
+
+
+def _span(text: str, word: str, kind: str = "spun", suggestion: str | None = "x", sources=("lm",), nth: int = 0) -> Span:
+    start = [m.start() for m in re.finditer(re.escape(word), text)][nth]
+    return Span(start=start, end=start + len(word), text=word, kind=kind, score=0.9,
+                suggestions=[Suggestion(text=suggestion, score=0.9)] if suggestion is not None else [],
+                sources=list(sources))
+
+
+def _report(spans: list[Span]) -> Report:
+    return Report(score=0.9, label="spun", lm="ngram:cmu-en-us", spans=spans)
+
+
+def test_the_rule_spun_spans_and_uncovered_disguised_words_only():
+    text = "The twо terrific powers have actuаlly met; its a bаnk.\r\n"
+    spun = _span(text, "terrific", suggestion="great")
+    deletion = _span(text, "have actuаlly", suggestion="have")
+    covered = _span(text, "actuаlly", kind="formatting", suggestion="actually", sources=(LOOK_ALIKE,))
+    disguised = [_span(text, w, kind="formatting", suggestion=w.replace("о", "o").replace("а", "a"),
+                       sources=(LOOK_ALIKE,)) for w in ("twо", "bаnk")]
+    grammar = _span(text, "its", kind="grammar", suggestion="it's", sources=("grammar",))
+    bare = _span(text, "met", suggestion=None)
+    report = _report([disguised[0], spun, deletion, covered, grammar, bare, disguised[1]])
+    assert replacements(report) == [disguised[0], spun, deletion, disguised[1]]
+    assert restore(text, report) == "The two great powers have met; its a bank.\r\n"
+    assert restore(text, _report([])) == text
+
+
+def test_a_report_of_another_text_is_refused():
+    report = _report([_span("The terrific powers met.", "terrific", suggestion="great")])
+    with pytest.raises(ValueError, match="does not belong to this text"):
+        restore("The great powers met.", report)
+
+
+def test_restoring_the_spun_seed_applies_every_spun_span(engine, seeds):
+    text = seeds[SPUN_SEED]
+    report = engine.score(text)
+    spun = [s for s in report.spans if s.kind == "spun"]
+    assert spun and replacements(report) == spun  # the seed has no disguised word
+    out = restore(text, report)
+    want = text
+    for s in sorted(spun, key=lambda s: -s.start):
+        want = want[: s.start] + s.suggestions[0].text + want[s.end :]
+    assert out == want
+    assert "Modifying by Lincoln Banquet" in text and "Editing by Lincoln Feast" in out
+
+
+def test_a_disguised_seed_comes_back_in_latin_letters(engine, seeds):
+    """Every disguised word the report names comes back as its Latin word; the Cyrillic letters
+    left are those of the words it does not (names and words the n-gram model does not know)."""
+    plain = seeds[CLEAN_SEED]
+    text = disguise(plain)
+    report = engine.score(text)
+    out = restore(text, report)
+    cyrillic = re.compile("[\u0400-\u04ff]")
+    left = sum(len(cyrillic.findall(s)) for s in re.findall(r"\S+", out))
+    unnamed = [s for s in re.finditer(r"[^\W\d_]+", text) if cyrillic.search(s.group())
+               and not any(r.start <= s.start() < r.end for r in report.spans)]
+    assert left == sum(len(cyrillic.findall(m.group())) for m in unnamed)
+    assert left < len(cyrillic.findall(text)) / 10
+
+
+def _invoke(runner, *args, input=None):
+    return runner.invoke(main, ["restore", *map(str, args)], input=input, catch_exceptions=False)
+
+
+def test_cli_writes_the_restored_text(runner, ngram_env, engine, seeds, tmp_path):
+    text = seeds[SPUN_SEED].replace("\n", "\r\n")  # line breaks as written, not translated
+    path = tmp_path / "spun.txt"
+    path.write_bytes(text.encode("utf-16"))  # any encoding the batch reads; written back in UTF-8
+    want = restore(text, engine.score(text, path=str(path)))
+    r = _invoke(runner, path)
+    assert r.exit_code == 0 and r.stdout_bytes == want.encode("utf-8")
+    n = sum(s.kind == "spun" for s in engine.score(text).spans)
+    assert f"{n} replaced" in r.stderr and "Modifying by → Editing by" in r.stderr
+    out = tmp_path / "out.txt"
+    assert _invoke(runner, path, "-o", out).exit_code == 0
+    assert out.read_bytes() == want.encode("utf-8") and not (tmp_path / "out.txt.part").exists()
+    piped = _invoke(runner, "-", input=text.encode("utf-8"))
+    assert piped.exit_code == 0 and piped.stdout_bytes == want.encode("utf-8")
+
+
+def test_cli_refuses_what_it_cannot_restore(runner, ngram_env, tmp_path):
+    r = _invoke(runner, tmp_path)
+    assert r.exit_code == 2 and "is a folder" in r.stderr
+    (tmp_path / "bin.dat").write_bytes(b"\x00\x01" * 100)
+    r = _invoke(runner, tmp_path / "bin.dat")
+    assert r.exit_code == 1 and "binary" in r.stderr and r.stdout_bytes == b""
+    r = _invoke(runner, tmp_path / "missing.txt")
+    assert r.exit_code == 1 and "missing.txt: error:" in r.stderr
+    r = _invoke(runner, SEEDS / CLEAN_SEED, "-o", tmp_path / "no" / "out.txt")
+    assert r.exit_code == 2 and "does not exist" in r.stderr
+    assert _invoke(runner, "").exit_code == 2
