@@ -109,3 +109,32 @@ def test_cli_refuses_what_it_cannot_restore(runner, ngram_env, tmp_path):
     r = _invoke(runner, SEEDS / CLEAN_SEED, "-o", tmp_path / "no" / "out.txt")
     assert r.exit_code == 2 and "does not exist" in r.stderr
     assert _invoke(runner, "").exit_code == 2
+
+
+def test_api_answers_the_restored_text_with_its_report(engine, seeds):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+    from service.config import Settings
+
+    text = disguise(seeds[SPUN_SEED])
+    report = engine.score(text, id="d1")
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        r = c.post("/v1/restore", json={"text": text, "id": "d1"})
+        plain = c.post("/v1/restore?threshold=0.9", content=text.encode(), headers={"content-type": "text/plain"})
+        scored = c.post("/v1/score", json={"text": text, "id": "d1"}).json()
+        empty = c.post("/v1/restore", json={"text": "  "})
+        form = c.post("/v1/restore", data={"text": text})
+        spec = c.get("/openapi.json").json()
+    assert set(spec["paths"]["/v1/restore"]["post"]["requestBody"]["content"]) == {"application/json", "text/plain"}
+    assert "RestoreResponse" in spec["components"]["schemas"]
+    assert r.status_code == 200
+    body = r.json()
+    assert body["text"] == restore(text, report) and body["replaced"] == len(replacements(report))
+    for answer in (body["report"], scored):
+        answer["stats"].pop("seconds")
+    assert body["report"] == scored  # the very report /v1/score gives
+    strict = engine.score(text, threshold=0.9)
+    assert plain.status_code == 200 and plain.json()["text"] == restore(text, strict)
+    assert plain.json()["replaced"] == len(replacements(strict)) < body["replaced"]
+    assert empty.status_code == 422 and form.status_code == 415

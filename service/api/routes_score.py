@@ -20,9 +20,18 @@ from service.api.deps import (
     read_body,
     require_api_key,
 )
-from service.api.schemas import BatchRequest, BatchResponse, DocumentError, ErrorBody, ScoreOptions, ScoreRequest
+from service.api.schemas import (
+    BatchRequest,
+    BatchResponse,
+    DocumentError,
+    ErrorBody,
+    RestoreResponse,
+    ScoreOptions,
+    ScoreRequest,
+)
 from service.engine import Engine
 from service.report import Report
+from service.restore import replacements, restore
 from service.text import InputError, TextTooLong, check_text
 
 router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_api_key)])
@@ -127,12 +136,29 @@ async def score(request: Request, state: AppState = Depends(get_state), engine: 
     """Score one document: JSON ``{"text", "id", "options"}``, or the bare text as ``text/plain``
     (options then come from the query string: ``?threshold=0.5&max_suggestions=3&grammar=false&second_look=false&id=doc1``).
     """
+    return (await _scored(request, state, engine))[1]
+
+
+async def _scored(request: Request, state: AppState, engine: Engine) -> tuple[ScoreRequest, Report]:
+    """The request of ``/v1/score`` (or ``/v1/restore``) and its report."""
     req = await _score_request(request, state)
     check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue
     report = await state.scorer.score(engine, req.text, **_options(req.id, req.options))
     state.metrics.words.inc(report.stats.words)
     state.metrics.documents.inc()
-    return report
+    return req, report
+
+
+@router.post("/restore", response_model=RestoreResponse, responses=_ERRORS, openapi_extra=_SCORE_BODY,
+             summary="The likely original of one document")
+async def restore_text(request: Request, state: AppState = Depends(get_state),
+                       engine: Engine = Depends(loaded_engine)) -> RestoreResponse:
+    """Score one document as ``/v1/score`` does (the same bodies and options) and answer its likely
+    original too: ``{"text", "replaced", "report"}``, the text being what ``unspin restore`` writes
+    and the web page's *Copy clean text* copies (each spun span replaced by its first suggestion,
+    each disguised word by its Latin word)."""
+    req, report = await _scored(request, state, engine)
+    return RestoreResponse(text=restore(req.text, report), replaced=len(replacements(report)), report=report)
 
 
 def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report | DocumentError]:

@@ -94,6 +94,15 @@ class BatchResponse(BaseModel):
     results: list[Report | DocumentError]
 
 
+class RestoreResponse(BaseModel):
+    """The likely original of one document and the report it was made from (``POST /v1/restore``)."""
+
+    text: str = Field(..., description="The text with each spun span replaced by its first suggestion and each word "
+                      "disguised with look-alike letters by its Latin word, the rest as sent (what 'unspin restore' writes).")
+    replaced: int = Field(..., ge=0, description="How many spans were replaced.")
+    report: Report
+
+
 class Health(BaseModel):
     """The process is up."""
 
