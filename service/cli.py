@@ -219,7 +219,8 @@ def restore(path: str, output: str | None, threshold: float | None, encoding: st
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
              n_sentence_docs: int, encoding: str | None, as_json: bool, details_path: str | None,
              second_look: str | None, progress: bool | None) -> None:
-    """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC.
+    """Span precision/recall/F1, suggestion accuracy@1/@3, false flags per 1k clean words, document AUC,
+    word errors against the original as written and restored ('unspin restore').
     Every input is read and checked before the engine loads; a problem is a usage error naming the
     file and line (exit 2)."""
     from service.batch import second_look_bar

@@ -17,7 +17,10 @@ Metrics (see :class:`Metrics`): span precision/recall/F1 over spun documents; su
 accuracy@1/@3 over matched gold spans (a suggestion counts when the text with the *predicted*
 span replaced by it equals the text with the *gold* span replaced by the original, compared on
 the union of both spans, case-insensitively with whitespace collapsed); false flags per 1,000
-words on clean documents; document-level ROC AUC of the document scores (spun vs clean).
+words on clean documents; document-level ROC AUC of the document scores (spun vs clean); and the
+restored text's word errors (:func:`word_errors`): how far the text is from the original before
+spinning as written and once restored (:func:`service.restore.restore`: what ``unspin restore``
+writes), and how much restoring changes clean text.
 Precision, recall and the share of gold spans whose original is among a matched span's first three
 suggestions come with 95 % Wilson score intervals (:func:`proportion_interval`). They treat spans
 as independent draws; spans of one document are not quite that, so on a corpus of many documents
@@ -34,6 +37,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from service.jsonl import DataError, json_kind, jsonl_values
+from service.report import Span, Suggestion
+from service.restore import restore
 from service.spinner import GoldSpan
 
 __all__ = [
@@ -139,6 +144,14 @@ class Metrics:
     precision_interval: tuple[float, float] | None = None
     recall_interval: tuple[float, float] | None = None
     top3_over_gold_interval: tuple[float, float] | None = None
+    #: word edits (:func:`word_errors`) from the spun documents, as written and restored, to their
+    #: originals (gold phrases replaced by their originals), per token of those originals
+    word_errors_written: float | None = None
+    word_errors_restored: float | None = None
+    original_tokens: int = 0
+    #: word edits restoring makes to the clean documents, per token of them
+    clean_word_errors_restored: float | None = None
+    clean_tokens: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -161,6 +174,9 @@ class Metrics:
             ("suggestion accuracy@1", fmt(self.acc_at_1)),
             ("suggestion accuracy@3", fmt(self.acc_at_3)),
             ("original in the top 3, over all gold spans", with_interval(self.top3_over_gold, self.top3_over_gold_interval)),
+            ("word errors against the original: as written → restored",
+             f"{fmt(self.word_errors_written)} → {fmt(self.word_errors_restored)}"),
+            ("word errors restoring adds to clean text", fmt(self.clean_word_errors_restored)),
             ("false flags / 1k words (clean)", fmt(self.false_flags_per_1k, pct=False)),
             ("document ROC AUC", fmt(self.auc, pct=False)),
             ("spun docs / gold spans / predicted / matched",
@@ -249,6 +265,53 @@ def _as_eval_doc(d: Any) -> EvalDoc:
     raise TypeError(f"cannot evaluate {type(d).__name__}")
 
 
+#: a word (inner apostrophes kept) or one punctuation mark: the units :func:`word_errors` counts
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]")
+
+
+def tokens(text: str) -> list[str]:
+    """``text`` as :func:`word_errors` compares it: words and punctuation marks, case folded."""
+    return [t.casefold() for t in _TOKEN.findall(text)]
+
+
+def word_errors(text: str, reference: str) -> int:
+    """Word-level edit distance (insertions, deletions, substitutions of :func:`tokens`) from
+    ``text`` to ``reference``, by rapidfuzz's Levenshtein distance over token sequences."""
+    from rapidfuzz.distance import Levenshtein
+
+    return int(Levenshtein.distance(tokens(text), tokens(reference)))
+
+
+def original_text(text: str, gold: Sequence[Any]) -> str | None:
+    """``text`` with each gold phrase replaced by its original (the text before spinning); None
+    when a phrase has no original."""
+    out, at = [], 0
+    for g in sorted(gold, key=lambda g: int(_get(g, "start"))):
+        original = _get(g, "original")
+        if original is None:
+            return None
+        start, end = int(_get(g, "start")), int(_get(g, "end"))
+        out += [text[at:start], str(original)]
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _as_span(text: str, p: Any) -> Span:
+    """A predicted span (a :class:`Span`, or a dict or object with its fields) as a :class:`Span`."""
+    if isinstance(p, Span):
+        return p
+    start, end = int(_get(p, "start")), int(_get(p, "end"))
+    return Span(start=start, end=end, text=text[start:end], kind=_get(p, "kind", None) or "spun",
+                score=float(_get(p, "score", None) or 0.0), sources=list(_get(p, "sources", None) or []),
+                suggestions=[Suggestion(text=t, score=0.0) for t in _suggestion_texts(p)])
+
+
+def restored_text(d: EvalDoc) -> str:
+    """The document's text restored by its predicted spans (what ``unspin restore`` writes)."""
+    return restore(d.text, [_as_span(d.text, p) for p in d.predicted])
+
+
 def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict] = ()) -> Metrics:
     """Score predicted spans against gold over spun and clean documents. ``sentences``: clean
     texts scored one sentence at a time, counted apart (their own false-flag rate)."""
@@ -258,6 +321,8 @@ def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict]
     n_spun = n_clean = 0
     y_true: list[int] = []
     y_score: list[float] = []
+    errors_written = errors_restored = original_tokens = 0
+    errors_clean = clean_tokens = 0
     for raw in docs:
         d = _as_eval_doc(raw)
         if d.score is not None:
@@ -269,8 +334,15 @@ def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict]
             n_clean += 1
             clean_words += d.n_words
             clean_flags += flags
+            errors_clean += word_errors(restored_text(d), d.text)
+            clean_tokens += len(tokens(d.text))
             continue
         n_spun += 1
+        original = original_text(d.text, d.gold)
+        if original is not None:
+            errors_written += word_errors(d.text, original)
+            errors_restored += word_errors(restored_text(d), original)
+            original_tokens += len(tokens(original))
         ranks = [r["original_rank"] for r in outcomes if r["outcome"] == "found"]
         n_match += len(ranks)
         n_pred += len(ranks) + flags
@@ -308,6 +380,11 @@ def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict]
         n_matched=n_match,
         clean_words=clean_words,
         clean_flags=clean_flags,
+        word_errors_written=errors_written / original_tokens if original_tokens else None,
+        word_errors_restored=errors_restored / original_tokens if original_tokens else None,
+        original_tokens=original_tokens,
+        clean_word_errors_restored=errors_clean / clean_tokens if clean_tokens else None,
+        clean_tokens=clean_tokens,
         **_sentence_counts(sentences),
     )
 

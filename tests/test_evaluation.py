@@ -12,9 +12,12 @@ from service.evaluation import (
     evaluate,
     load_gold,
     match_spans,
+    original_text,
     proportion_interval,
     span_outcomes,
     suggestion_hits,
+    tokens,
+    word_errors,
 )
 from service.report import Span, Suggestion
 from service.spinner import GoldSpan
@@ -378,3 +381,29 @@ def test_load_clean_refuses_folders_without_texts(tmp_path):
     (bad / "b.txt").write_text("", encoding="utf-8")
     with pytest.raises(EvalInputError, match=r"bad/b\.txt: the text is empty"):
         load_clean(bad)
+
+
+def test_word_errors_count_word_edits_case_folded():
+    assert tokens("The U.S. didn't — ok.") == ["the", "u", ".", "s", ".", "didn't", "—", "ok", "."]
+    assert word_errors("the two terrific powers", "The two GREAT powers") == 1
+    assert word_errors("have actually met", "have met") == 1
+    assert word_errors("same text.", "same  text .") == 0
+    assert original_text(SPUN, GOLD) == "The minister said that great powers have met."
+    assert original_text(SPUN, [{"start": 0, "end": 3}]) is None  # no original: not measured
+
+
+def test_restored_text_errors_against_the_original():
+    """As written, the three gold phrases are 3 word edits from the original (of its 9 tokens);
+    restored with a right suggestion (0), a wrong one (1), a missed phrase (1) and a false flag (1),
+    3; a flag in clean text is counted apart."""
+    predicted = [span(13, 19, "said"), span(25, 33, "huge", "great"), span(55, 58, "gathered")]
+    clean_text = "The minister said that great powers have met."
+    clean = EvalDoc(text=clean_text, predicted=[span(23, 28, "big", text=clean_text)], clean=True)
+    m = evaluate([EvalDoc(text=SPUN, gold=GOLD, predicted=predicted), clean])
+    assert m.original_tokens == 9 and m.word_errors_written == pytest.approx(3 / 9)
+    assert m.word_errors_restored == pytest.approx(3 / 9)  # "huge", " actually" kept, "gathered"
+    assert m.clean_tokens == 9 and m.clean_word_errors_restored == pytest.approx(1 / 9)
+    right = evaluate([EvalDoc(text=SPUN, gold=GOLD, predicted=[span(13, 19, "said"), span(25, 33, "great"),
+                                                               span(45, 54, "")])])
+    assert right.word_errors_restored == 0 and right.clean_word_errors_restored is None
+    assert "33.3 % → 0.0 %" in right.as_table()
