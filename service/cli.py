@@ -146,21 +146,24 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
 @click.option("--output", "-o", type=OutputFile(), default=None,
               help="Write the text here, in UTF-8 (atomically: FILE.part until it is written); default: standard output.")
 @click.option("--threshold", type=FiniteFloat(0, 1), default=None,
-              help="Replace spans scoring at least this (default: the thresholds 'unspin score' reports spans at).")
+              help="The report's threshold, as for 'unspin score': spans under it are not listed, so not replaced.")
+@click.option("--min-score", type=FiniteFloat(0, 1), default=None,
+              help="Replace spun spans scoring at least this (default 0.6: where a replacement more likely puts the "
+                   "original back than a wrong word in; 0: every span the report lists).")
 @click.option("--encoding", default=None, metavar="NAME", help="Fallback encoding for a file that is not UTF-8, as for 'unspin score'.")
 @second_look_option
 @progress_option
-def restore(path: str, output: str | None, threshold: float | None, encoding: str | None, second_look: str | None,
-            progress: bool | None) -> None:
-    """Write the likely original of one document (a file, or '-' for stdin): each spun span replaced
-    by its first suggestion, each word disguised with look-alike letters by the Latin word, all else
-    as written. What was replaced is listed on stderr, as 'unspin score' lists spans. Exit code 1 if
-    the document cannot be scored."""
+def restore(path: str, output: str | None, threshold: float | None, min_score: float | None, encoding: str | None,
+            second_look: str | None, progress: bool | None) -> None:
+    """Write the likely original of one document (a file, or '-' for stdin): each spun span scoring
+    at least --min-score replaced by its first suggestion, each word disguised with look-alike
+    letters by the Latin word, all else as written. What was replaced is listed on stderr, as
+    'unspin score' lists spans. Exit code 1 if the document cannot be scored."""
     import os
 
     from service.batch import collect_inputs, format_listing, is_folder, one_line, score_source, second_look_bar
     from service.engine import EngineUnavailable, load_engine
-    from service.restore import replacements
+    from service.restore import MIN_SCORE, replacements
     from service.restore import restore as restored
 
     if not path:
@@ -181,8 +184,9 @@ def restore(path: str, output: str | None, threshold: float | None, encoding: st
         click.echo(f"{one_line(outcome.path)}: error: {outcome.error}", err=True)
         sys.exit(1)
     report, text = outcome.report, outcome.text or ""
-    data = restored(text, report).encode("utf-8")
-    replaced = report.model_copy(update={"spans": replacements(report)})
+    at = MIN_SCORE if min_score is None else min_score
+    data = restored(text, report, at).encode("utf-8")
+    replaced = report.model_copy(update={"spans": replacements(report, at)})
     click.echo(format_listing(replaced, text, counted="replaced"), err=True)
     if output is None:
         sys.stdout.buffer.write(data)

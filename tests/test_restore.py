@@ -11,16 +11,17 @@ from conftest import SEEDS
 from service.cli import main
 from service.homoglyphs import SOURCE as LOOK_ALIKE
 from service.report import Report, Span, Suggestion
-from service.restore import replacements, restore
+from service.restore import MIN_SCORE, replacements, restore
 from test_homoglyphs import disguise
 
 SPUN_SEED = "002_2ef1442c87ee1781.txt"
 CLEAN_SEED = "000_37063bd84aa4b837.txt"
 
 
-def _span(text: str, word: str, kind: str = "spun", suggestion: str | None = "x", sources=("lm",), nth: int = 0) -> Span:
+def _span(text: str, word: str, kind: str = "spun", suggestion: str | None = "x", sources=("lm",), nth: int = 0,
+          score: float = 0.9) -> Span:
     start = [m.start() for m in re.finditer(re.escape(word), text)][nth]
-    return Span(start=start, end=start + len(word), text=word, kind=kind, score=0.9,
+    return Span(start=start, end=start + len(word), text=word, kind=kind, score=score,
                 suggestions=[Suggestion(text=suggestion, score=0.9)] if suggestion is not None else [],
                 sources=list(sources))
 
@@ -38,10 +39,25 @@ def test_the_rule_spun_spans_and_uncovered_disguised_words_only():
                        sources=(LOOK_ALIKE,)) for w in ("twо", "bаnk")]
     grammar = _span(text, "its", kind="grammar", suggestion="it's", sources=("grammar",))
     bare = _span(text, "met", suggestion=None)
-    report = _report([disguised[0], spun, deletion, covered, grammar, bare, disguised[1]])
+    unsure = _span(text, "powers", suggestion="countries", score=MIN_SCORE - 0.01)
+    report = _report([disguised[0], spun, unsure, deletion, covered, grammar, bare, disguised[1]])
     assert replacements(report) == [disguised[0], spun, deletion, disguised[1]]
     assert restore(text, report) == "The two great powers have met; its a bank.\r\n"
+    assert restore(text, report, min_score=0) == "The two great countries have met; its a bank.\r\n"
     assert restore(text, _report([])) == text
+    # a disguised word inside a span too unsure to be replaced is still written in Latin letters
+    inside = _span(text, "twо terrific", suggestion="x", score=0.1)
+    assert restore(text, _report([inside, disguised[0]])) == text.replace("twо", "two")
+
+
+def test_the_page_uses_the_same_min_score():
+    from pathlib import Path
+
+    import service
+
+    js = (Path(service.__file__).parent / "api" / "static" / "app.js").read_text(encoding="utf-8")
+    assert float(re.search(r"const RESTORE_MIN_SCORE = ([0-9.]+);", js).group(1)) == MIN_SCORE
+
 
 
 def test_a_report_of_another_text_is_refused():
@@ -54,13 +70,14 @@ def test_restoring_the_spun_seed_applies_every_spun_span(engine, seeds):
     text = seeds[SPUN_SEED]
     report = engine.score(text)
     spun = [s for s in report.spans if s.kind == "spun"]
-    assert spun and replacements(report) == spun  # the seed has no disguised word
-    out = restore(text, report)
-    want = text
-    for s in sorted(spun, key=lambda s: -s.start):
-        want = want[: s.start] + s.suggestions[0].text + want[s.end :]
-    assert out == want
-    assert "Modifying by Lincoln Banquet" in text and "Editing by Lincoln Feast" in out
+    sure = [s for s in spun if s.score >= MIN_SCORE]
+    assert 0 < len(sure) < len(spun) and replacements(report) == sure  # the seed has no disguised word
+    for spans, min_score in ((sure, MIN_SCORE), (spun, 0)):
+        want = text
+        for s in sorted(spans, key=lambda s: -s.start):
+            want = want[: s.start] + s.suggestions[0].text + want[s.end :]
+        assert restore(text, report, min_score) == want
+    assert "Modifying by Lincoln Banquet" in text and "Editing by Lincoln Feast" in restore(text, report, 0)
 
 
 def test_a_disguised_seed_comes_back_in_latin_letters(engine, seeds):
@@ -86,11 +103,15 @@ def test_cli_writes_the_restored_text(runner, ngram_env, engine, seeds, tmp_path
     text = seeds[SPUN_SEED].replace("\n", "\r\n")  # line breaks as written, not translated
     path = tmp_path / "spun.txt"
     path.write_bytes(text.encode("utf-16"))  # any encoding the batch reads; written back in UTF-8
-    want = restore(text, engine.score(text, path=str(path)))
+    report = engine.score(text, path=str(path))
+    want = restore(text, report)
     r = _invoke(runner, path)
     assert r.exit_code == 0 and r.stdout_bytes == want.encode("utf-8")
-    n = sum(s.kind == "spun" for s in engine.score(text).spans)
-    assert f"{n} replaced" in r.stderr and "Modifying by → Editing by" in r.stderr
+    assert f"{len(replacements(report))} replaced" in r.stderr
+    every = _invoke(runner, path, "--min-score", "0")
+    assert every.stdout_bytes == restore(text, report, 0).encode("utf-8") != want.encode("utf-8")
+    assert f"{sum(s.kind == 'spun' for s in report.spans)} replaced" in every.stderr
+    assert "Banquet and → Feast and" in every.stderr
     out = tmp_path / "out.txt"
     assert _invoke(runner, path, "-o", out).exit_code == 0
     assert out.read_bytes() == want.encode("utf-8") and not (tmp_path / "out.txt.part").exists()
@@ -125,6 +146,10 @@ def test_api_answers_the_restored_text_with_its_report(engine, seeds):
         scored = c.post("/v1/score", json={"text": text, "id": "d1"}).json()
         empty = c.post("/v1/restore", json={"text": "  "})
         form = c.post("/v1/restore", data={"text": text})
+        every = c.post("/v1/restore", json={"text": text, "id": "d1", "options": {"min_score": 0}}).json()
+        bad = c.post("/v1/restore", json={"text": text, "options": {"min_score": True}})
+        plain_every = c.post("/v1/restore?min_score=0&id=d1", content=text.encode(),
+                             headers={"content-type": "text/plain"}).json()
         spec = c.get("/openapi.json").json()
     assert set(spec["paths"]["/v1/restore"]["post"]["requestBody"]["content"]) == {"application/json", "text/plain"}
     assert "RestoreResponse" in spec["components"]["schemas"]
@@ -137,4 +162,7 @@ def test_api_answers_the_restored_text_with_its_report(engine, seeds):
     strict = engine.score(text, threshold=0.9)
     assert plain.status_code == 200 and plain.json()["text"] == restore(text, strict)
     assert plain.json()["replaced"] == len(replacements(strict)) < body["replaced"]
-    assert empty.status_code == 422 and form.status_code == 415
+    assert empty.status_code == 422 and form.status_code == 415 and bad.status_code == 422
+    assert every["text"] == restore(text, report, 0) and every["replaced"] == len(replacements(report, 0)) > body["replaced"]
+    assert "RestoreRequest" in spec["components"]["schemas"]
+    assert plain_every["text"] == every["text"] and plain_every["replaced"] == every["replaced"]

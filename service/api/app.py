@@ -22,7 +22,7 @@ from service.api.batching import Scorer
 from service.api.gate import Busy, Gate
 from service.api.metrics import Metrics
 from service.api.routes_page import STATIC
-from service.api.schemas import BatchRequest, ScoreRequest
+from service.api.schemas import BatchRequest, RestoreRequest, ScoreRequest
 from service.config import Settings, get_settings
 from service.engine import Engine, get_engine
 from service.text import InputError, TextTooLong
@@ -126,7 +126,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             comps = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (ScoreRequest, BatchRequest):
+            for model in (ScoreRequest, RestoreRequest, BatchRequest):
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 comps.update(js.pop("$defs", {}))
                 comps[model.__name__] = js

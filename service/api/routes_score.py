@@ -25,6 +25,7 @@ from service.api.schemas import (
     BatchResponse,
     DocumentError,
     ErrorBody,
+    RestoreRequest,
     RestoreResponse,
     ScoreOptions,
     ScoreRequest,
@@ -53,6 +54,15 @@ _SCORE_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}},
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    }
+}
+_RESTORE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/RestoreRequest"}},
             "text/plain": {"schema": {"type": "string"}},
         },
     }
@@ -107,8 +117,11 @@ def _from_json(model: type[M], raw: str) -> M:
         return model.model_validate(data)
 
 
-async def _score_request(request: Request, state: AppState) -> ScoreRequest:
-    """A ``ScoreRequest`` from a JSON body, or from a text/plain body plus query options."""
+R = TypeVar("R", bound=ScoreRequest)
+
+
+async def _score_request(request: Request, state: AppState, model: type[R] = ScoreRequest) -> R:
+    """A ``ScoreRequest`` (or ``model``) from a JSON body, or from a text/plain body plus query options."""
     kind, charset = media_type(request)
     if kind not in ("application/json", "text/plain"):
         raise HTTPException(415, f"send application/json or text/plain, not {kind or 'no content type'!r}")
@@ -116,10 +129,10 @@ async def _score_request(request: Request, state: AppState) -> ScoreRequest:
     raw = decode_body(body, charset)
     try:
         if kind == "application/json":
-            return _from_json(ScoreRequest, raw)
+            return _from_json(model, raw)
         q = query_params(request)
         doc_id = q.pop("id", None)
-        return ScoreRequest(text=raw, id=doc_id, options=ScoreOptions.model_validate(q))
+        return model(text=raw, id=doc_id, options=model.model_fields["options"].annotation.model_validate(q))
     except ValidationError as e:
         raise _validation_error(e) from None
 
@@ -139,9 +152,9 @@ async def score(request: Request, state: AppState = Depends(get_state), engine: 
     return (await _scored(request, state, engine))[1]
 
 
-async def _scored(request: Request, state: AppState, engine: Engine) -> tuple[ScoreRequest, Report]:
-    """The request of ``/v1/score`` (or ``/v1/restore``) and its report."""
-    req = await _score_request(request, state)
+async def _scored(request: Request, state: AppState, engine: Engine, model: type[R] = ScoreRequest) -> tuple[R, Report]:
+    """The request of ``/v1/score`` (or, as ``model``, of ``/v1/restore``) and its report."""
+    req = await _score_request(request, state, model)
     check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue
     report = await state.scorer.score(engine, req.text, **_options(req.id, req.options))
     state.metrics.words.inc(report.stats.words)
@@ -149,16 +162,18 @@ async def _scored(request: Request, state: AppState, engine: Engine) -> tuple[Sc
     return req, report
 
 
-@router.post("/restore", response_model=RestoreResponse, responses=_ERRORS, openapi_extra=_SCORE_BODY,
+@router.post("/restore", response_model=RestoreResponse, responses=_ERRORS, openapi_extra=_RESTORE_BODY,
              summary="The likely original of one document")
 async def restore_text(request: Request, state: AppState = Depends(get_state),
                        engine: Engine = Depends(loaded_engine)) -> RestoreResponse:
-    """Score one document as ``/v1/score`` does (the same bodies and options) and answer its likely
-    original too: ``{"text", "replaced", "report"}``, the text being what ``unspin restore`` writes
-    and the web page's *Copy clean text* copies (each spun span replaced by its first suggestion,
-    each disguised word by its Latin word)."""
-    req, report = await _scored(request, state, engine)
-    return RestoreResponse(text=restore(req.text, report), replaced=len(replacements(report)), report=report)
+    """Score one document as ``/v1/score`` does (the same bodies and options, and ``min_score``) and
+    answer its likely original too: ``{"text", "replaced", "report"}``, the text being what
+    ``unspin restore`` writes and the web page's *Copy clean text* copies (each spun span scoring at
+    least ``min_score``, 0.6 by default, replaced by its first suggestion, each disguised word by
+    its Latin word)."""
+    req, report = await _scored(request, state, engine, RestoreRequest)
+    at = req.options.min_score
+    return RestoreResponse(text=restore(req.text, report, at), replaced=len(replacements(report, at)), report=report)
 
 
 def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report | DocumentError]:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.report import Report
+from service.restore import MIN_SCORE
 
 
 class ScoreOptions(BaseModel):
@@ -57,6 +58,28 @@ class ScoreRequest(BaseModel):
     options: ScoreOptions = Field(default_factory=ScoreOptions)
 
     _id_is_text = field_validator("id", mode="before")(_no_lone_surrogate)
+
+
+class RestoreOptions(ScoreOptions):
+    """The options of ``/v1/score``, and how sure a spun span must be to be replaced."""
+
+    min_score: float = Field(
+        MIN_SCORE, ge=0.0, le=1.0, description="Replace spun spans scoring at least this (default: where a replacement "
+        "more likely puts the original back than a wrong word in; 0: every span the report lists)."
+    )
+
+    @field_validator("min_score", mode="before")
+    @classmethod
+    def _min_score_not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number, not a boolean")
+        return value
+
+
+class RestoreRequest(ScoreRequest):
+    """One document to restore."""
+
+    options: RestoreOptions = Field(default_factory=RestoreOptions)
 
 
 class BatchDocument(BaseModel):

@@ -185,13 +185,16 @@ function apply(span, replacement) {
   render();
 }
 
+// service/restore.py's MIN_SCORE: spun spans scoring less are left as written (a test checks they agree)
+const RESTORE_MIN_SCORE = 0.6;
+
 function cleanText() {
-  // the likely original, by the rule of `unspin restore` (service/restore.py): every spun span's first
-  // suggestion, and the Latin word for every word disguised with look-alike letters that no spun span
-  // covers; applied last span first so earlier offsets stay valid
+  // the likely original, by the rule of `unspin restore` (service/restore.py): the first suggestion of
+  // every spun span scoring at least RESTORE_MIN_SCORE, and the Latin word for every word disguised with
+  // look-alike letters that no such span covers; applied last span first so earlier offsets stay valid
   const chars = state.chars.slice();
   const all = state.report.spans;
-  const spun = all.filter((s) => s.kind === "spun" && s.suggestions.length);
+  const spun = all.filter((s) => s.kind === "spun" && s.suggestions.length && s.score >= RESTORE_MIN_SCORE);
   const disguised = all.filter((s) => s.kind === "formatting" && s.sources.includes("look-alike") &&
     s.suggestions.length && !spun.some((p) => p.start < s.end && s.start < p.end));
   const spans = spun.concat(disguised).filter((s) => !s.applied && !s.covered).sort((a, b) => b.start - a.start);
