@@ -49,30 +49,18 @@ _ERRORS = {
     }.items()
 }
 
-_SCORE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}},
-            "text/plain": {"schema": {"type": "string"}},
-        },
-    }
-}
-_RESTORE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/RestoreRequest"}},
-            "text/plain": {"schema": {"type": "string"}},
-        },
-    }
-}
-_BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
-    }
-}
+def _body(model: str, text_plain: bool = True) -> dict:
+    """The OpenAPI request body of a route that reads its body itself: ``model`` as JSON, and the
+    bare text as ``text/plain`` when the route takes it (its schemas are published by the app)."""
+    content: dict = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}
+    if text_plain:
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_SCORE_BODY = _body("ScoreRequest")
+_RESTORE_BODY = _body("RestoreRequest")
+_BATCH_BODY = _body("BatchRequest", text_plain=False)
 
 
 def _printable(value: object) -> object:
