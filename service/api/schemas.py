@@ -11,6 +11,13 @@ from service.report import Report
 from service.restore import MIN_SCORE
 
 
+def _not_a_boolean(value: object) -> object:
+    """``true`` is not a number (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
 class ScoreOptions(BaseModel):
     """Per-request overrides of the engine's defaults."""
 
@@ -29,13 +36,7 @@ class ScoreOptions(BaseModel):
         "the time; the report's 'lm' says which models ran."
     )
 
-    @field_validator("threshold", "max_suggestions", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value: object) -> object:
-        """``true`` is not a number (pydantic would read it as 1)."""
-        if isinstance(value, bool):
-            raise ValueError("must be a number, not a boolean")
-        return value
+    _numbers_are_numbers = field_validator("threshold", "max_suggestions", mode="before")(_not_a_boolean)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -68,12 +69,7 @@ class RestoreOptions(ScoreOptions):
         "more likely puts the original back than a wrong word in; 0: every span the report lists)."
     )
 
-    @field_validator("min_score", mode="before")
-    @classmethod
-    def _min_score_not_a_boolean(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("must be a number, not a boolean")
-        return value
+    _min_score_is_a_number = field_validator("min_score", mode="before")(_not_a_boolean)
 
 
 class RestoreRequest(ScoreRequest):
@@ -120,8 +116,9 @@ class BatchResponse(BaseModel):
 class RestoreResponse(BaseModel):
     """The likely original of one document and the report it was made from (``POST /v1/restore``)."""
 
-    text: str = Field(..., description="The text with each spun span replaced by its first suggestion and each word "
-                      "disguised with look-alike letters by its Latin word, the rest as sent (what 'unspin restore' writes).")
+    text: str = Field(..., description="The text with each spun span scoring at least min_score replaced by its first "
+                      "suggestion and each word disguised with look-alike letters by its Latin word, the rest as sent "
+                      "(what 'unspin restore' writes).")
     replaced: int = Field(..., ge=0, description="How many spans were replaced.")
     report: Report
 
