@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from service.articles import ARTICLES
-from service.engine import Analysis, Engine, SlotResult, get_engine
+from service.engine import Engine, SlotResult, get_engine
 from service.evaluation import load_gold
 from service.scoring import FEATURE_NAMES
 
@@ -43,16 +43,6 @@ def evidence(r: SlotResult) -> dict[str, float | None]:
         "lm fit": float(X[:, _COL["fit_gain"]].max()),
         "corrector": float(X[read, _COL["corr"]].max()) if read.any() else None,
     }
-
-
-def best_slot(analysis: Analysis, start: int, end: int) -> SlotResult | None:
-    """The highest-scoring slot with candidates that overlaps ``[start, end)``."""
-    best = None
-    for r in analysis.slots:
-        a, b = analysis.offsets(r)
-        if a < end and start < b and len(r.features) and (best is None or r.score > best.score):
-            best = r
-    return best
 
 
 def corrector_rank(engine: Engine, states: list[dict[int, np.ndarray]], r: SlotResult, original: str) -> int | None:
@@ -106,7 +96,7 @@ def measure(engine: Engine) -> tuple[list[Row], int]:
     _, states = engine.detector.read(spun.sentences)  # one encoder pass over the text, for the corrector
     rows = []
     for g in gold[SPUN].spans:
-        r = best_slot(spun, g.start, g.end)
+        r = spun.best_slot(g.start, g.end)
         if r is None:
             rows.append(Row(0.0, g.text, g.original, None, None, None))
             continue

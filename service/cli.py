@@ -216,8 +216,9 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON instead of a table.")
 @click.option("--details", "details_path", type=OutputFile(), default=None,
               help="Also write what was counted, one JSON line per phrase: each gold phrase found (with the span "
-                   "that matched it and the place of the original among its suggestions) or missed, and each "
-                   "flag that matched none (its folder must exist).")
+                   "that matched it and the place of the original among its suggestions) or missed (with the "
+                   "engine's best span there under the score it needed), and each flag that matched none (its "
+                   "folder must exist).")
 @second_look_option
 @progress_option
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
@@ -256,10 +257,15 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     slots = second_look_bar(sys.stderr) if show else None
     checked: list[bool] = []  # grammar checked, per document
     for g in progress_bar(gold_docs, desc="gold", unit="doc", stream=sys.stderr, show=show):
-        r = engine.score(g.text, progress=slots)
+        near, listed_from = (), None
+        if details_path and g.spans:  # the same report, and how near each missed phrase came
+            n = engine.score_near(g.text, [(s.start, s.end) for s in g.spans], progress=slots)
+            r, near, listed_from = n.report, n.near, n.listed_from
+        else:
+            r = engine.score(g.text, progress=slots)
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=g.text, gold=g.spans, predicted=r.spans, words=r.stats.words,
-                            clean=not g.spans, score=r.score, id=g.id))
+                            clean=not g.spans, score=r.score, id=g.id, near=near, listed_from=listed_from))
     for c in progress_bar(clean_docs, desc="clean", unit="doc", stream=sys.stderr, show=show):
         r = engine.score(c.text, progress=slots)
         checked.append(r.grammar.checked)

@@ -126,6 +126,16 @@ class Analysis:
         toks = self.sentences[r.sentence].tokens
         return toks[r.first].start, toks[r.last - 1].end
 
+    def best_slot(self, start: int, end: int) -> SlotResult | None:
+        """The highest-scoring slot with candidates whose words overlap ``[start, end)`` (None: no
+        such slot: the words there are not ones the engine proposes anything for)."""
+        best = None
+        for r in self.slots:
+            a, b = self.offsets(r)
+            if a < end and start < b and len(r.features) and (best is None or r.score > best.score):
+                best = r
+        return best
+
     def written_article(self, r: SlotResult) -> tuple[int, str] | None:
         """The "a"/"an" right before slot ``r``: its start offset and its text as written; None
         when there is none."""
@@ -145,6 +155,16 @@ class Analysis:
         if art is None or not c.tokens or article_for(c.text) == art[1].lower():
             return start, end, c.text
         return art[0], end, after_its_article(art[1], c.text)
+
+
+@dataclass(frozen=True)
+class NearMisses:
+    """What :meth:`Engine.score_near` gives: the report, the engine's best span over each phrase
+    asked about (``None``: no slot there) and the lowest score the report lists spun spans at."""
+
+    report: Report
+    near: list[Span | None]
+    listed_from: float
 
 
 @dataclass(frozen=True)
@@ -310,6 +330,15 @@ class Engine:
         if not looked or self.second_look is None or threshold is not None or self.settings.threshold is not None:
             return None
         return self.second_look.spun_doc_threshold
+
+    def _listed_from(self, threshold: float | None, looked: bool, label: str) -> float:
+        """The lowest score a spun span of a report is listed at: the threshold, or in a document
+        labelled spun the second threshold (:meth:`spun_doc_threshold`) when it is lower. For a
+        report made at ``threshold`` (``None``: the engine's) of an analysis the second look read
+        (``looked``) or not."""
+        thr = self._threshold(looked) if threshold is None else threshold
+        low = self.spun_doc_threshold(threshold, looked)
+        return low if low is not None and low < thr and label == "spun" else thr
 
     # -- analysis ---------------------------------------------------------------------------
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str], caps_free: bool) -> bool:
@@ -644,6 +673,24 @@ class Engine:
         return self._report(self.analyze(text, progress, second_look), t0, id=id, path=path, threshold=threshold,
                             max_suggestions=max_suggestions, grammar=grammar)
 
+    def score_near(self, text: str, phrases: Sequence[tuple[int, int]], *,
+                   progress: SlotProgress | None = None) -> NearMisses:
+        """:meth:`score` with its defaults, and for each of ``phrases`` (code-point ``(start, end)``
+        ranges of ``text``, e.g. gold spun phrases) the span the engine would list there at any
+        score: the highest-scoring slot over the range, as a spun span with its suggestions
+        (``None`` where no slot overlaps it). Tells how far a phrase the report misses was from being
+        listed (``NearMisses.listed_from``); the report is the one :meth:`score` gives."""
+        t0 = time.perf_counter()
+        check_text(text, self.settings.max_chars)
+        analysis = self.analyze(text, progress)
+        report = self._report(analysis, t0)  # grammar evidence, if any, is in the slots' scores after this
+        k = self.settings.max_suggestions
+        near = []
+        for start, end in phrases:
+            r = analysis.best_slot(start, end)
+            near.append(None if r is None else self._spans_of(analysis, [r], k)[0])
+        return NearMisses(report, near, self._listed_from(None, analysis.second_look, report.label))
+
     def score_many(self, texts: Sequence[str], options: Sequence[dict] | None = None) -> list[Report | InputError]:
         """Score several texts in one go (the language model batches across them), each with its own
         keyword options of :meth:`score` (``id``, ``path``, ``threshold``, ``max_suggestions``,
@@ -688,8 +735,8 @@ class Engine:
         # the verdict comes from the spans at the threshold; a document judged spun may then show its
         # weaker spans too (the second threshold), without them changing the verdict
         doc = document_score([s.score for s in spans], analysis.words)
-        low = self.spun_doc_threshold(threshold, looked)
-        if low is not None and low < thr and document_label(doc) == "spun":
+        low = self._listed_from(threshold, looked, document_label(doc))
+        if low < thr:
             judged = {(s.start, s.end) for s in spans}
             spans = self._spans(analysis, low, k)
             for s in spans:
@@ -840,7 +887,6 @@ class Engine:
         ]
 
     def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
-        text = analysis.text
         chosen: list[tuple[int, int, SlotResult]] = []
         # user lexicon entries first and always: the user's own list outranks any threshold
         # (a credit line's suspect role word is a signal like the others: it meets the threshold)
@@ -854,9 +900,15 @@ class Engine:
             if any(start < e and s < end for s, e, _ in chosen):
                 continue
             chosen.append((start, end, r))
+        return self._spans_of(analysis, [r for _, _, r in sorted(chosen, key=lambda x: x[0])], k)
+
+    def _spans_of(self, analysis: Analysis, slots: Sequence[SlotResult], k: int) -> list[Span]:
+        """The spun spans of ``slots`` (in text order, not overlapping), with ``k`` suggestions each."""
+        text = analysis.text
         spans = []
         prev_end = 0
-        for start, end, r in sorted(chosen, key=lambda x: x[0]):
+        for r in slots:
+            start, end = analysis.offsets(r)
             written = text[start:end]
             rule = _list_rule(r.lexicon, r.builtin) if r.lexicon else None
             # a list's originals keep the list's order; otherwise the fusion ranks

@@ -89,6 +89,11 @@ class EvalDoc:
     clean: bool | None = None
     score: float | None = None
     id: Any = None
+    #: for each gold span, the engine's best span over it at any score (None: none there); empty:
+    #: not known (see :meth:`service.engine.Engine.score_near`)
+    near: Sequence[Any] = ()
+    #: the lowest score the document's spun spans were listed at (None: not known)
+    listed_from: float | None = None
 
     @property
     def is_clean(self) -> bool:
@@ -395,6 +400,13 @@ def _predicted_record(p: Any) -> dict:
             "score": _get(p, "score"), "suggestions": _suggestion_texts(p)}
 
 
+def _with_rank(text: str, key: str, p: Any, g: Any) -> dict:
+    """A predicted span's record under ``key``, and ``original_rank``: the 1-based place of its first
+    suggestion that gives gold span ``g``'s original (None: none does)."""
+    hits = suggestion_hits(text, p, g, k=len(_suggestion_texts(p)))
+    return {key: _predicted_record(p), "original_rank": hits.index(True) + 1 if any(hits) else None}
+
+
 def _doc_outcomes(d: EvalDoc) -> list[dict]:
     """One document's records of :func:`span_outcomes`, in its order."""
     predicted = spun_only(d.predicted)
@@ -407,10 +419,11 @@ def _doc_outcomes(d: EvalDoc) -> list[dict]:
                "start": int(_get(g, "start")), "end": int(_get(g, "end")), "text": _get(g, "text"),
                "original": _get(g, "original")}
         if j in pairs:
-            p = predicted[pairs[j]]
-            hits = suggestion_hits(d.text, p, g, k=len(_suggestion_texts(p)))
-            rec["predicted"] = _predicted_record(p)
-            rec["original_rank"] = hits.index(True) + 1 if any(hits) else None
+            rec.update(_with_rank(d.text, "predicted", predicted[pairs[j]], g))
+        elif d.near:
+            rec["listed_from"] = d.listed_from
+            rec.update(_with_rank(d.text, "nearest", d.near[j], g) if d.near[j] is not None
+                       else {"nearest": None, "original_rank": None})
         records.append(rec)
     for i, p in enumerate(predicted):
         if i not in matched:
@@ -423,7 +436,10 @@ def _doc_outcomes(d: EvalDoc) -> list[dict]:
 def span_outcomes(docs: Iterable[EvalDoc | dict]) -> Iterator[dict]:
     """What :func:`evaluate` counted, one record per phrase, in each document's order: every gold
     phrase ``"found"`` (with the span that matched it and ``original_rank``, the 1-based place of
-    the first suggestion that reproduces the original, ``None`` when none does) or ``"missed"``,
+    the first suggestion that reproduces the original, ``None`` when none does) or ``"missed"``
+    (where the document has :attr:`EvalDoc.near`: with ``"nearest"``, the engine's best span over
+    the phrase under the score it would have been listed at, ``"listed_from"``, that score, and
+    ``original_rank`` among its suggestions; ``"nearest"`` is ``None`` where no slot covers it),
     and every predicted span that matched no gold phrase, ``"false_flag"`` (in a spun document:
     it counts against precision; in a clean one: against the false flags per 1,000 words). Each
     record has the document's ``id``, ``clean`` (whether the document is clean) and ``outcome``;

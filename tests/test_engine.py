@@ -8,6 +8,7 @@ below must hold for any fusion.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 import textwrap
 import unicodedata
 
@@ -194,6 +195,43 @@ def test_spun_doc_threshold(seeds, engine, monkeypatch):
             assert all("spun_doc_threshold" not in s.evidence for s in engine.score(text, threshold=low).spans)
         else:
             assert old.label == "clean" and not added
+
+
+@pytest.mark.parametrize("low", [None, 0.06])
+def test_score_near_says_how_near_each_phrase_came(seeds, engine, monkeypatch, low):
+    """Engine.score_near: the report score gives, and for each labelled phrase of the seeds the
+    engine's best span over it at any score; a phrase the report lists has it at or over the score
+    spans are listed from, a missed one under it (with the second threshold too, where seed 002,
+    judged spun, is listed from the lower value and the clean seed from the threshold)."""
+    from service.evaluation import load_gold
+
+    if low is not None:
+        monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"spun_doc_threshold": low}))
+    gold = {d.id: d for d in load_gold(Path(__file__).parents[1] / "seeds" / "labels.jsonl")}
+    phrases = [(g.start, g.end) for g in gold[SEED_PER_LINE].spans]
+    for name, ranges in ((SEED_PER_LINE, phrases), (SEED_WRAPPED, [(0, 40), (100, 101)])):
+        text = seeds[name]
+        near = engine.score_near(text, ranges)
+        report = engine.score(text)
+        assert near.report.model_dump(exclude={"stats"}) == report.model_dump(exclude={"stats"})
+        assert near.listed_from == (low if low is not None and report.label == "spun" else engine.threshold)
+        assert len(near.near) == len(ranges)
+        listed = [s for s in report.spans if s.kind == "spun"]
+        missed = 0
+        for (start, end), span in zip(ranges, near.near):
+            hit = [s for s in listed if s.start < end and start < s.end]
+            if span is None:
+                assert not hit
+                continue
+            assert span.text == text[span.start : span.end] and span.start < end and start < span.end
+            assert span.suggestions and span.kind == "spun"
+            if hit:
+                assert span.score >= near.listed_from - 1e-4 and span.score <= max(s.score for s in hit) + 1e-4
+            else:
+                missed += 1
+                assert span.score < near.listed_from
+        if name == SEED_PER_LINE:
+            assert 0 < missed < len(ranges)
 
 
 # --------------------------------------------------------------------------- offsets under mangling

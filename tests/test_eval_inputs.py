@@ -43,6 +43,12 @@ class StandInEngine:
     def score_many(self, texts):
         return [self.score(t) for t in texts]
 
+    def score_near(self, text: str, phrases, progress=None):
+        """The report, and over each phrase asked about a span scoring 0.2 that suggests "method"."""
+        near = [Span(start=a, end=b, text=text[a:b], score=0.2, suggestions=[Suggestion(text="method", score=0.2)])
+                for a, b in phrases]
+        return SimpleNamespace(report=self.score(text), near=near, listed_from=0.5)
+
 
 @pytest.fixture
 def env(monkeypatch):
@@ -243,6 +249,9 @@ def test_details_list_every_phrase_counted(runner, stand_in, tmp_path):
     assert [(r["id"], r["outcome"], r["text"]) for r in records] == [
         ("a", "missed", "model"), ("a", "found", PHRASE), ("a", "false_flag", PHRASE), ("b", "false_flag", PHRASE)]
     assert records[1]["original_rank"] == 1 and records[1]["predicted"]["suggestions"] == [ORIGINAL]
+    # a missed phrase: how near the engine came, and what it needed
+    assert (records[0]["nearest"]["score"], records[0]["listed_from"], records[0]["original_rank"]) == (0.2, 0.5, 1)
+    assert records[0]["nearest"]["text"] == "model"
     assert [r["clean"] for r in records] == [False, False, False, True]
     assert (metrics["n_matched"], metrics["n_gold"], metrics["n_predicted"], metrics["clean_flags"]) == (1, 2, 2, 1)
 

@@ -134,6 +134,25 @@ def test_span_outcomes_say_what_was_counted():
     assert wrong["outcome"] == "found" and wrong["original_rank"] is None
 
 
+def test_missed_phrases_say_how_near_the_engine_came():
+    """With the engine's best span over each gold phrase (EvalDoc.near), a missed phrase's record
+    gives it, the score it needed and the original's place among its suggestions; found phrases'
+    records and the metrics are as without."""
+    near = [span(13, 19, "declared", text=SPUN, score=0.95),  # found anyway: not used
+            span(25, 33, "large", "great", score=0.2),
+            None]  # no slot over " actually"
+    plain = EvalDoc(text=SPUN, gold=GOLD, predicted=[span(13, 19, "said")], id="d")
+    told = EvalDoc(text=SPUN, gold=GOLD, predicted=[span(13, 19, "said")], id="d", near=near, listed_from=0.3)
+    records = list(span_outcomes([told]))
+    assert records[0] == list(span_outcomes([plain]))[0]
+    assert records[1] == {"id": "d", "clean": False, "outcome": "missed", "start": 25, "end": 33, "text": "terrific",
+                          "original": "great", "listed_from": 0.3, "original_rank": 2,
+                          "nearest": {"start": 25, "end": 33, "text": "terrific", "score": 0.2,
+                                      "suggestions": ["large", "great"]}}
+    assert records[2]["nearest"] is None and records[2]["original_rank"] is None and records[2]["listed_from"] == 0.3
+    assert evaluate([told]).to_dict() == evaluate([plain]).to_dict()
+
+
 def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     """The Wilson score interval written out (95 %), to check the library's against."""
     p = k / n
