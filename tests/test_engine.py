@@ -34,25 +34,44 @@ SOURCES = {"lm", "lexicon", "credit-line", "grammar"}
 # --------------------------------------------------------------------------- helpers
 
 
+def _disguised(sp) -> bool:
+    """A look-alike span: a word written with letters that only look Latin (service.homoglyphs)."""
+    return sp.kind == "formatting" and "look-alike" in sp.sources
+
+
+def _overlap(a, b) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
 def assert_offsets(text: str, report: Report) -> None:
-    """Every span and sentence offset is exact; both lists are ordered and never overlap."""
+    """Every span and sentence offset is exact; both lists are ordered; sentences never overlap,
+    nor do spans, but for a disguised word that is also (in) a spun span: the report has both, the
+    look-alike span saying how it is written, the spun one what it replaced."""
     prev = 0
     for s in report.sentences:
         assert 0 <= prev <= s.start < s.end <= len(text), (s, prev)
         prev = s.end
     prev = 0
-    for sp in report.spans:
+    for i, sp in enumerate(report.spans):
         assert 0 <= prev <= sp.start < sp.end <= len(text), (sp, prev)
         assert text[sp.start : sp.end] == sp.text
-        prev = sp.end
+        prev = sp.start
+        for other in report.spans[:i]:
+            if _overlap(sp, other):
+                assert {_disguised(sp), _disguised(other)} == {True, False}, (other, sp)
+                assert "spun" in {sp.kind, other.kind}, (other, sp)
     for sp in report.spans:  # a span never straddles two sentences
         assert any(s.start <= sp.start and sp.end <= s.end for s in report.sentences), sp
 
 
 def apply_first_suggestions(text: str, report: Report) -> str:
-    """Replace every span by its first suggestion, right to left (offsets stay valid)."""
+    """Replace every span by its first suggestion, right to left (offsets stay valid); a disguised
+    word inside a spun span goes with the spun span's suggestion."""
     out = text
+    spun = [sp for sp in report.spans if sp.kind == "spun"]
     for sp in sorted(report.spans, key=lambda s: s.start, reverse=True):
+        if _disguised(sp) and any(_overlap(sp, x) for x in spun):
+            continue
         assert out[sp.start : sp.end] == sp.text
         out = out[: sp.start] + sp.suggestions[0].text + out[sp.end :]
     return out
@@ -266,6 +285,26 @@ def test_offsets_hold_under_mangling(engine, per_line_paragraphs, data):
     assert_offsets(text, r)
     applied = apply_first_suggestions(text, r)
     assert isinstance(applied, str)
+
+
+def test_a_disguised_word_in_a_spun_span_has_both_spans(engine, seeds):
+    """A word both disguised and spun ("tеrrific" with a Cyrillic е; a mathematical "𝔘𝔫𝔦" glued to
+    a sentence's end, every slot listed) gets a spun span and a look-alike span over the same
+    letters; the offsets hold, and the spun span's suggestion is the one applied there."""
+    spun = seeds[SEED_PER_LINE]
+    line = next(x for x in spun.splitlines() if "terrific powers" in x)
+    text = line.replace("terrific", "t\u0435rrific")
+    r = engine.score(text)
+    assert_offsets(text, r)
+    at = text.index("t\u0435rrific")
+    kinds = sorted(sp.kind for sp in r.spans if sp.start <= at < sp.end)
+    assert kinds == ["formatting", "spun"]
+    assert "terrific" not in apply_first_suggestions(text, r).lower()
+    glued = "How to engage with North Korea.\U0001d518\U0001d52b\U0001d526"  # the example hypothesis found
+    r = engine.score(glued, threshold=0.0)
+    assert sorted(sp.kind for sp in r.spans if sp.start == len(glued) - 3) == ["formatting", "spun"]
+    assert_offsets(glued, r)
+    apply_first_suggestions(glued, r)
 
 
 # --------------------------------------------------------------------------- suggestions
