@@ -161,7 +161,15 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     'unspin score' lists spans. Exit code 1 if the document cannot be scored."""
     import os
 
-    from service.batch import collect_inputs, format_listing, is_folder, one_line, score_source, second_look_bar
+    from service.batch import (
+        collect_inputs,
+        format_listing,
+        is_folder,
+        one_line,
+        part_path,
+        score_source,
+        second_look_bar,
+    )
     from service.engine import EngineUnavailable, load_engine
     from service.restore import MIN_SCORE, replacements
     from service.restore import restore as restored
@@ -192,9 +200,10 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    part = Path(os.fsdecode(output) + ".part")
+    target = Path(os.fsdecode(output))
+    part = part_path(target)
     part.write_bytes(data)
-    os.replace(part, os.fsdecode(output))
+    os.replace(part, target)
 
 
 @main.command("eval")

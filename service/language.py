@@ -107,6 +107,6 @@ def combine(parts: Iterable[tuple[int, LanguageStatus]]) -> LanguageStatus:
     if not held:
         return LanguageStatus()
     code = max(held, key=held.__getitem__)
-    if 2 * held[code] <= total or held[code] <= 0:
+    if 2 * held[code] <= total:
         return LanguageStatus()
     return status_for(code, sure[code] / held[code])

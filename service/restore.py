@@ -30,7 +30,8 @@ from service.report import Report, Span
 MIN_SCORE = 0.6
 
 
-def _look_alike(span: Span) -> bool:
+def look_alike(span: Span) -> bool:
+    """Whether ``span`` is a word disguised with look-alike letters (its suggestion: the Latin word)."""
     return span.kind == "formatting" and LOOK_ALIKE in span.sources
 
 
@@ -42,7 +43,7 @@ def replacements(report: Report | Sequence[Span], min_score: float = MIN_SCORE) 
     spans = report.spans if isinstance(report, Report) else list(report)
     spun = [s for s in spans if s.kind == "spun" and s.suggestions and s.score >= min_score]
     covered = [(s.start, s.end) for s in spun]
-    disguised = [s for s in spans if _look_alike(s) and s.suggestions
+    disguised = [s for s in spans if look_alike(s) and s.suggestions
                  and not any(a < s.end and s.start < b for a, b in covered)]
     return sorted(spun + disguised, key=lambda s: s.start)
 

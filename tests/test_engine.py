@@ -22,6 +22,7 @@ from service.config import Settings
 from service.engine import Engine, build_engine, match_case
 from service.lexicon import load_lexicon
 from service.report import Report
+from service.restore import look_alike
 from service.scoring import FEATURE_NAMES, FusionModel, document_label
 from service.text import InputError, visible
 
@@ -32,11 +33,6 @@ SOURCES = {"lm", "lexicon", "credit-line", "grammar"}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _disguised(sp) -> bool:
-    """A look-alike span: a word written with letters that only look Latin (service.homoglyphs)."""
-    return sp.kind == "formatting" and "look-alike" in sp.sources
 
 
 def _overlap(a, b) -> bool:
@@ -58,7 +54,7 @@ def assert_offsets(text: str, report: Report) -> None:
         prev = sp.start
         for other in report.spans[:i]:
             if _overlap(sp, other):
-                assert {_disguised(sp), _disguised(other)} == {True, False}, (other, sp)
+                assert {look_alike(sp), look_alike(other)} == {True, False}, (other, sp)
                 assert "spun" in {sp.kind, other.kind}, (other, sp)
     for sp in report.spans:  # a span never straddles two sentences
         assert any(s.start <= sp.start and sp.end <= s.end for s in report.sentences), sp
@@ -70,7 +66,7 @@ def apply_first_suggestions(text: str, report: Report) -> str:
     out = text
     spun = [sp for sp in report.spans if sp.kind == "spun"]
     for sp in sorted(report.spans, key=lambda s: s.start, reverse=True):
-        if _disguised(sp) and any(_overlap(sp, x) for x in spun):
+        if look_alike(sp) and any(_overlap(sp, x) for x in spun):
             continue
         assert out[sp.start : sp.end] == sp.text
         out = out[: sp.start] + sp.suggestions[0].text + out[sp.end :]
