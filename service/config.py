@@ -241,9 +241,13 @@ def get_settings() -> Settings:
 
 def settings_error(err: ValidationError) -> str:
     """One line per invalid variable of a failed :func:`get_settings`: its name, what it holds, why."""
-    lines = []
+    # A setting that takes one of several types (a number or 'off') fails once per type, each error's
+    # location naming the type after the field: the variable is the field alone, its reasons joined.
+    reasons: dict[str, tuple[object, list[str]]] = {}
     for e in err.errors():
-        name = "UNSPIN_" + "_".join(str(x) for x in e["loc"]).upper() if e["loc"] else "UNSPIN_*"
+        name = f"UNSPIN_{str(e['loc'][0]).upper()}" if e["loc"] else "UNSPIN_*"
         msg = e["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
-        lines.append(f"invalid configuration: {name}={e.get('input')!r}: {msg}")
-    return "\n".join(lines)
+        reasons.setdefault(name, (e.get("input"), []))[1].append(msg)
+    return "\n".join(
+        f"invalid configuration: {name}={value!r}: {' or '.join(msgs)}" for name, (value, msgs) in reasons.items()
+    )

@@ -29,7 +29,7 @@ from service.corrector import Corrector
 from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
-from service.grammar import GrammarChecker, GrammarMatch
+from service.grammar import GrammarChecker, GrammarMatch, GrammarOptions
 from service.homoglyphs import look_alike_span, look_alikes
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
 from service.language import combine as combine_languages
@@ -649,7 +649,7 @@ class Engine:
         path: str | None = None,
         threshold: float | None = None,
         max_suggestions: int | None = None,
-        grammar: bool = True,
+        grammar: bool | GrammarOptions = True,
         progress: SlotProgress | None = None,
         second_look: bool = True,
     ) -> Report:
@@ -658,7 +658,9 @@ class Engine:
         With ``grammar`` (and a checker configured) LanguageTool checks the text too: its matches
         become spans of kind grammar/typo/formatting, and grammar errors on or next to a candidate
         slot raise its score. A grammar server in trouble never fails the call: the report's
-        ``grammar`` says why it was not checked.
+        ``grammar`` says why it was not checked. ``grammar`` may be a
+        :class:`~service.grammar.GrammarOptions`: checked, with a client's own language, level and
+        rules (what ``/v2/check`` was sent) instead of the configured ones.
 
         ``progress`` wraps the iteration over the slots the second look reads (e.g. ``tqdm``; it is
         given a sequence, so it knows their number): most of the time a long text takes is there.
@@ -721,7 +723,7 @@ class Engine:
         path: str | None = None,
         threshold: float | None = None,
         max_suggestions: int | None = None,
-        grammar: bool = True,
+        grammar: bool | GrammarOptions = True,
     ) -> Report:
         """Threshold, grammar, garble and the document score: an analysis becomes a report."""
         text = analysis.text
@@ -773,7 +775,7 @@ class Engine:
         path: str | None = None,
         threshold: float | None = None,
         max_suggestions: int | None = None,
-        grammar: bool = True,
+        grammar: bool | GrammarOptions = True,
         progress: SlotProgress | None = None,
     ) -> Report:
         """Score a document too long for one call, given as consecutive parts (their concatenation is
@@ -823,12 +825,12 @@ class Engine:
         )
 
     # -- grammar and garble -----------------------------------------------------------------------
-    def _check_grammar(self, text: str, wanted: bool) -> tuple[GrammarStatus, list[GrammarMatch]]:
+    def _check_grammar(self, text: str, wanted: bool | GrammarOptions) -> tuple[GrammarStatus, list[GrammarMatch]]:
         if self.grammar is None:
             return GrammarStatus(), []
         if not wanted:
             return GrammarStatus(reason="grammar check not requested", server=self.grammar.server), []
-        res = self.grammar.check(text)
+        res = self.grammar.check(text, wanted if isinstance(wanted, GrammarOptions) else None)
         return res.status, res.matches
 
     def _apply_grammar(self, analysis: Analysis, matches: list[GrammarMatch]) -> None:

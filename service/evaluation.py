@@ -613,6 +613,8 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
         where = f"{path}:{n}"
         if not isinstance(obj, dict):
             raise EvalInputError(f"{where}: expected a JSON object {{\"text\" or \"path\", \"spans\"}}, got {json_kind(obj)}")
+        if "text" in obj and "path" in obj:  # which one the labels' offsets index is not known
+            raise EvalInputError(f"{where}: has both 'text' and 'path'; give the document one way")
         if "text" in obj:
             text = _line_text(obj["text"], where, max_chars)
             default_id: Any = n

@@ -33,6 +33,7 @@ import re
 import shutil
 import threading
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -135,6 +136,11 @@ class GrammarMatch(BaseModel):
     category_id: str = ""
     category_name: str = ""
     type_name: str = ""
+    rule_sub_id: str = ""
+    rule_source_file: str = ""
+    rule_urls: list[str] = Field(default_factory=list, description="The rule's 'more information' links.")
+    rule_tags: list[str] = Field(default_factory=list)
+    context_for_sure_match: int = 0
 
 
 class GrammarResult(BaseModel):
@@ -142,6 +148,51 @@ class GrammarResult(BaseModel):
 
     status: GrammarStatus
     matches: list[GrammarMatch] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GrammarOptions:
+    """A client's own LanguageTool parameters for one check (what ``/v2/check`` was sent), where the
+    configured language and level (``UNSPIN_LANGUAGETOOL_LANGUAGE``, ``UNSPIN_LANGUAGETOOL_LEVEL``)
+    would otherwise be used. Rule and category ids are LanguageTool's; unspin's own (``UNSPIN_*``,
+    which the endpoint filters itself) are not sent to the server."""
+
+    language: str | None = None
+    level: str | None = None  # "default" or "picky"
+    enabled_rules: tuple[str, ...] = ()
+    disabled_rules: tuple[str, ...] = ()
+    enabled_categories: tuple[str, ...] = ()
+    disabled_categories: tuple[str, ...] = ()
+    enabled_only: bool = False
+    mother_tongue: str | None = None
+
+    @property
+    def asks_nothing(self) -> bool:
+        """Only rules or categories of unspin's own are enabled: no LanguageTool rule is left to run."""
+        return self.enabled_only and not (_theirs(self.enabled_rules) or _theirs(self.enabled_categories))
+
+    def params(self) -> dict[str, str]:
+        """The ``/v2/check`` form fields these options set (the text and the rest are the client's)."""
+        out: dict[str, str] = {}
+        if self.language:
+            out["language"] = self.language
+        if self.level:
+            out["level"] = self.level
+        for key, ids in (("enabledRules", self.enabled_rules), ("disabledRules", self.disabled_rules),
+                         ("enabledCategories", self.enabled_categories),
+                         ("disabledCategories", self.disabled_categories)):
+            if _theirs(ids):
+                out[key] = ",".join(_theirs(ids))
+        if self.enabled_only:
+            out["enabledOnly"] = "true"
+        if self.mother_tongue:
+            out["motherTongue"] = self.mother_tongue
+        return out
+
+
+def _theirs(ids: tuple[str, ...]) -> list[str]:
+    """The ids of ``ids`` that are LanguageTool's, not unspin's own (``UNSPIN``, ``UNSPIN_*``)."""
+    return [i for i in ids if i != "UNSPIN" and not i.startswith("UNSPIN_")]
 
 
 class LanguageToolUnavailable(Exception):
@@ -198,6 +249,13 @@ def _s(obj: Any, *path: str) -> str:
     return obj if isinstance(obj, str) else ""
 
 
+def _list(match: dict, key: str) -> list:
+    """``match["rule"][key]`` when it is a list, else empty."""
+    rule = match.get("rule")
+    value = rule.get(key) if isinstance(rule, dict) else None
+    return value if isinstance(value, list) else []
+
+
 def parse_matches(response: Any, text: str, base: int = 0) -> list[GrammarMatch]:
     """LanguageTool ``/v2/check`` JSON for ``text`` -> matches at code-point offsets ``+ base``.
 
@@ -234,6 +292,11 @@ def parse_matches(response: Any, text: str, base: int = 0) -> list[GrammarMatch]
                 category_id=category_id,
                 category_name=_s(m, "rule", "category", "name"),
                 type_name=_s(m, "type", "typeName"),
+                rule_sub_id=_s(m, "rule", "subId"),
+                rule_source_file=_s(m, "rule", "sourceFile"),
+                rule_urls=[u["value"] for u in _list(m, "urls") if isinstance(u, dict) and isinstance(u.get("value"), str)],
+                rule_tags=[t for t in _list(m, "tags") if isinstance(t, str)],
+                context_for_sure_match=c if isinstance(c := m.get("contextForSureMatch"), int) else 0,
             )
         )
     return out
@@ -279,10 +342,16 @@ def _client_class():
             self._TIMEOUT = timeout  # type: ignore[misc]
             super().__init__(*args, **kwargs)
 
-        def check_raw(self, text: str) -> Any:
-            """POST /v2/check once (no retry: a slow server must not cost twice the timeout)."""
+        def check_raw(self, text: str, options: dict[str, str] | None = None) -> Any:
+            """POST /v2/check once (no retry: a slow server must not cost twice the timeout), with
+            ``options`` (:meth:`GrammarOptions.params`) in place of the client's own parameters."""
             url = urllib.parse.urljoin(self._url, "check")
-            return self._query_server(url, self._create_params(text), num_tries=1, method="post")
+            params = self._create_params(text)
+            if options:
+                params.update(options)
+                if params.get("level") == "default":  # LanguageTool's default is no level at all
+                    del params["level"]
+            return self._query_server(url, params, num_tries=1, method="post")
 
         def __del__(self) -> None:  # the base class warns about "unclosed" remote servers
             try:
@@ -415,10 +484,14 @@ class GrammarChecker:
         log.warning("grammar not checked: %s", reason)
         return GrammarResult(status=GrammarStatus(checked=False, reason=reason, server=self.server))
 
-    def check(self, text: str) -> GrammarResult:
-        """Check ``text``; matches carry code-point offsets into ``text``. Never raises for server trouble."""
+    def check(self, text: str, options: GrammarOptions | None = None) -> GrammarResult:
+        """Check ``text``, with a client's own ``options`` if given (else the configured language and
+        level); matches carry code-point offsets into ``text``. Never raises for server trouble."""
         if self.unusable:  # a configuration problem, said once per report (not logged for every check)
             return GrammarResult(status=GrammarStatus(checked=False, reason=self.unusable))
+        if options is not None and options.asks_nothing:  # nothing for LanguageTool to run
+            return GrammarResult(status=GrammarStatus(checked=True, reason="", server=self.server, matches=0))
+        params = options.params() if options is not None else None
         try:
             client = self._get_client()
         except Exception as e:  # noqa: BLE001 - any failure to build the client is a reason, not a crash
@@ -429,7 +502,7 @@ class GrammarChecker:
             if not chunk.strip():
                 continue
             try:
-                matches.extend(parse_matches(client.check_raw(chunk), chunk, base=a))
+                matches.extend(parse_matches(client.check_raw(chunk, params), chunk, base=a))
             except Exception as e:  # noqa: BLE001 - stop at the first failed chunk: the server is in trouble
                 return self._fail(_describe(e, self.timeout))
         matches.sort(key=lambda m: (m.start, m.end, m.rule_id))

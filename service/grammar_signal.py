@@ -46,6 +46,10 @@ EVIDENCE_KEYS = (
     "short_message",
     "type_name",
 )
+#: Evidence a LanguageTool span has only when its match gave it (the rule's sub-id, rule file,
+#: links and tags, and ``contextForSureMatch``), read back by the LanguageTool-compatible endpoint:
+#: the links space-separated, the tags comma-separated.
+OPTIONAL_EVIDENCE_KEYS = ("rule_sub_id", "rule_source_file", "rule_urls", "rule_tags", "context_for_sure_match")
 
 Relation = Literal["near-synonym fix", "inside", "next"]
 _GAP = re.compile(r"[\s,;:'\"“”‘’()\-–—]{0,3}")
@@ -136,5 +140,13 @@ def match_span(text: str, m: GrammarMatch, score: float = 0.0) -> Span:
         score=round(min(1.0, max(0.0, score)), 4),
         suggestions=[Suggestion(text=r, score=round(1.0 / (i + 1), 4)) for i, r in enumerate(m.replacements)],
         sources=["grammar"],
-        evidence={k: getattr(m, k) for k in EVIDENCE_KEYS},
+        evidence={k: getattr(m, k) for k in EVIDENCE_KEYS} | _optional_evidence(m),
     )
+
+
+def _optional_evidence(m: GrammarMatch) -> dict[str, float | str]:
+    """The :data:`OPTIONAL_EVIDENCE_KEYS` the match has."""
+    values: dict[str, float | str] = {"rule_sub_id": m.rule_sub_id, "rule_source_file": m.rule_source_file,
+                                      "rule_urls": " ".join(m.rule_urls), "rule_tags": ",".join(m.rule_tags),
+                                      "context_for_sure_match": m.context_for_sure_match}
+    return {k: v for k, v in values.items() if v}

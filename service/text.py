@@ -282,6 +282,9 @@ _BREAK_RE = re.compile(r"-[ \t]*(?:\r\n|\n|\r)[ \t]*")
 #: hyphen before a conjunction ("pre-\nand post-war"). The tokenizer joins such a word into one
 #: token (:func:`_merge`) and :func:`as_read` makes it whole, both by this pattern.
 _BROKEN_RE = re.compile(rf"({_L}+){_BREAK_RE.pattern}(?!(?:and|or|nor)\b)([a-z]{_L}*)")
+#: :data:`_BROKEN_RE` tried only where a word starts, which finds the same words: without it a
+#: search tries every letter of a long run of letters as a start (time quadratic in the run's length)
+_BROKEN_WORD_RE = re.compile(rf"(?<!{_L}){_BROKEN_RE.pattern}")
 
 
 @lru_cache(maxsize=4096)
@@ -309,7 +312,7 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
     if text.isascii() and not lines and "`" not in text:  # most tokens and sentences: nothing to do
         return text, None
     read = _INNER_APOSTROPHE_RE.sub("'", latin_words(text))
-    breaks = list(_BROKEN_RE.finditer(read)) if lines else []
+    breaks = list(_BROKEN_WORD_RE.finditer(read)) if lines else []
     if not breaks and _LIGATURE_RE.search(read) is None:
         return read, None
     out: list[str] = []

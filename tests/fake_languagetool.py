@@ -196,11 +196,12 @@ def _sentence_ranges(text: str) -> list[tuple[int, int]]:
 
 
 def _context(text: str, start: int, end: int, width: int = 40) -> dict:
-    """LanguageTool's context: up to ``width`` characters each side, '...' where cut, newlines as spaces."""
+    """LanguageTool's context: up to ``width`` characters each side, '...' where cut, each newline as a
+    space (its ``ContextTools.getContext``: a carriage return stays)."""
     lo, hi = max(0, start - width), min(len(text), end + width)
     pre = ("..." if lo > 0 else "") + text[lo:start]
     body = pre + text[start:end] + text[end:hi] + ("..." if hi < len(text) else "")
-    body = body.replace("\r", " ").replace("\n", " ")
+    body = body.replace("\n", " ")
     return {"text": body, "offset": _u16(pre), "length": _u16(text[start:end])}
 
 

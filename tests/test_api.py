@@ -257,11 +257,12 @@ def test_readyz_while_loading_and_after_a_failed_load(monkeypatch, engine):
         r = c.get("/readyz")
         assert r.status_code == 503 and r.json()["ready"] is False and "loading" in r.json()["detail"]
         assert c.get("/healthz").status_code == 200
+        assert c.head("/readyz").status_code == 503 and c.head("/healthz").status_code == 200  # monitors' HEAD
         busy = c.post("/v1/score", json={"text": "The cat sat."})
         assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
         gate.set()
         c.app.state.unspin.loaded.wait(10)
-        assert c.get("/readyz").status_code == 200
+        assert c.get("/readyz").status_code == 200 and c.head("/readyz").status_code == 200
         assert c.post("/v1/score", json={"text": "The cat sat."}).status_code == 200
 
     def broken(settings):

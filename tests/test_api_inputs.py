@@ -100,7 +100,8 @@ def test_a_lone_surrogate_in_one_batch_document_fails_only_that_document(client)
     [
         ("/v1/score", '{"text": "Hi", "id": "x\\udc00"}', "lone surrogate"),  # an id is echoed back: refused
         ("/v1/score/batch", '{"documents": [{"id": "\\ud800", "text": "Hi"}]}', "lone surrogate"),
-        ("/v1/score", '{"text": "Hi", "\\ud800": 1}', ""),  # an unknown field named by a surrogate
+        ("/v1/score", '{"text": "Hi", "\\ud800": 1}', "extra inputs are not permitted (the name holds a lone"),
+        ("/v1/score", '{"text": "Hi", "options": {"\\ud800": 1}}', '"loc": ["options", "\\\\ud800"]'),
         ("/v1/score", '{"text": "Hi \\ud800", oops}', "invalid json"),  # still pydantic's message
         ("/v1/score", '{"text": "Hi \\ud800", "options": {"threshold": 3}}', "less than or equal"),
     ],
@@ -109,6 +110,19 @@ def test_other_surrogate_escapes_are_a_plain_422(client, path, raw, needle):
     r = _post_json(client, path, raw)
     assert r.status_code == 422, r.text
     assert needle in json.dumps(r.json()["detail"]).lower()
+
+
+def test_a_surrogate_decoded_from_a_declared_charset_is_named(client):
+    """A body in UTF-7 decodes to surrogate characters, not escapes: the text's is refused with the
+    engine's message, a key's as an unknown field (before: pydantic's "unable to parse raw data")."""
+    def post(obj: str):
+        return client.post("/v1/score", content=obj.encode("utf-7"),
+                           headers={"content-type": "application/json; charset=utf-7"})
+
+    r = post('{"text": "Hello \ud800 world."}')
+    assert r.status_code == 422 and r.json()["detail"].startswith("the text holds a lone surrogate (U+D800)")
+    r = post('{"text": "Hello world.", "\ud800": 1}')
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["\\ud800"]
 
 
 # --------------------------------------------------------------------------- grammar settings

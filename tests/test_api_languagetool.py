@@ -161,8 +161,9 @@ def test_merges_a_real_languagetool_servers_matches(engine, seeds, fake_language
             assert got[field] == m[field], (key, field)
         # the sentence is unspin's own segmentation (LanguageTool's can split elsewhere); it holds the match
         assert m["context"]["text"][m["context"]["offset"] :][: m["context"]["length"]] in got["sentence"]
-        assert got["rule"]["category"] == m["rule"]["category"]
-        assert got["rule"]["issueType"] == m["rule"]["issueType"]
+        # the rule whole (links, sub-id, rule file, tags: in LanguageTool's key order) and contextForSureMatch
+        assert list(got["rule"].items()) == list(m["rule"].items()), key
+        assert got["contextForSureMatch"] == m["contextForSureMatch"], key
         assert [r["value"] for r in got["replacements"]] == [r["value"] for r in m["replacements"]][: len(got["replacements"])]
 
 
@@ -294,3 +295,57 @@ def test_a_span_the_document_verdict_added_says_so():
     assert "“choose”" in message and "document as a whole reads as spun" in message and short == "Spun wording"
     _, plain, _, _ = _rule(span.model_copy(update={"evidence": {}}))
     assert "document as a whole" not in plain
+
+
+def test_context_marks_the_match_in_text_with_crlf_tabs_and_emoji():
+    """The context's offset and length mark the match's own letters whatever the line ends: each
+    newline becomes one space, a carriage return or a tab stays (LanguageTool's ``getContext``), and
+    the window is 40 UTF-16 units each side, '...' on a side with at least 40 more."""
+    for text in ("Reporting by Josh Smith\r\nModifying by Lincoln Banquet",
+                 "Reporting by\tJosh Smith\rModifying by Lincoln Banquet",
+                 "😀 Reporting 😀 by Josh Smith 😀\nModifying by Lincoln Banquet"):
+        start = text.index("Modifying")
+        ctx, off, length = _context(text, start, start + len("Modifying"))
+        u16 = ctx.encode("utf-16-le")
+        assert u16[2 * off : 2 * (off + length)].decode("utf-16-le") == "Modifying"
+        assert "\n" not in ctx and ctx.count("\r") == text.count("\r") and ctx.count("\t") == text.count("\t")
+    text = "x" * 40 + "word" + "y" * 40  # exactly 40 each side: LanguageTool writes '...' both sides
+    assert _context(text, 40, 44) == ("..." + text + "...", 43, 4)
+    text = "x" * 39 + "word" + "y" * 39
+    assert _context(text, 39, 43) == (text, 39, 4)
+    text = "😀" * 30 + "word"  # 60 UTF-16 units before: 20 emoji fit in 40
+    assert _context(text, 30, 34) == ("..." + "😀" * 20 + "word", 43, 4)
+
+
+def test_a_clients_language_level_and_rules_reach_the_languagetool_server(engine, fake_languagetool):
+    """What a LanguageTool client sends /v2/check (language, level, rules, categories, mother tongue)
+    is what the configured LanguageTool server is asked with, unspin's own rule ids left out; a
+    request that enables only unspin's rules asks the server nothing, and still reads as checked."""
+    from service.engine import Engine
+
+    fake = fake_languagetool
+    settings = Settings(lm="ngram", languagetool_url=fake.url)
+    eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+    text = "He ate a apple on Tuesday."
+    with TestClient(create_app(settings, engine=eng)) as c:
+        fake.reset()
+        plain = c.post("/v2/check", data={"language": "en-US", "text": text}).json()
+        assert fake.requests[-1]["params"]["language"] == "en-US" and "level" not in fake.requests[-1]["params"]
+        assert "EN_A_VS_AN" in {m["rule"]["id"] for m in plain["matches"]}
+        r = c.post("/v2/check", data={"language": "en-GB", "text": text, "level": "picky", "motherTongue": "de-DE",
+                                      "disabledRules": "EN_A_VS_AN,UNSPIN_SPUN_PHRASE", "enabledRules": "SOME_RULE",
+                                      "disabledCategories": "UNSPIN,TYPOS"}).json()
+        sent = fake.requests[-1]["params"]
+        assert {k: sent.get(k) for k in ("language", "level", "motherTongue", "disabledRules", "enabledRules",
+                                         "disabledCategories")} == {
+            "language": "en-GB", "level": "picky", "motherTongue": "de-DE", "disabledRules": "EN_A_VS_AN",
+            "enabledRules": "SOME_RULE", "disabledCategories": "TYPOS"}  # fmt: skip
+        assert r["language"]["code"] == "en-GB" and "EN_A_VS_AN" not in {m["rule"]["id"] for m in r["matches"]}
+        assert not r["warnings"]["incompleteResults"]
+        c.post("/v2/check", data={"language": "auto", "preferredVariants": "de-AT,en-GB", "text": text})
+        assert fake.requests[-1]["params"]["language"] == "en-GB"
+        asked = len(fake.requests)
+        only = c.post("/v2/check", data={"language": "en-US", "text": text, "enabledOnly": "true",
+                                         "enabledRules": "UNSPIN_SPUN_PHRASE"}).json()
+        assert len(fake.requests) == asked and not only["warnings"]["incompleteResults"]
+        assert {m["rule"]["id"] for m in only["matches"]} <= {"UNSPIN_SPUN_PHRASE"}

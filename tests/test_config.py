@@ -40,3 +40,13 @@ def test_bad_cache_dir_stops_the_cli_with_a_usage_error(tmp_path: Path, runner, 
         result = runner.invoke(main, ["prepare", "--words", "0"])
         assert result.exit_code == 2, result.output
         assert "UNSPIN_CACHE_DIR" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_setting_of_two_types_is_named_once() -> None:
+    """UNSPIN_SPUN_DOC_THRESHOLD takes a number or 'off': a bad value names the variable, not pydantic's branches."""
+    message = _error(spun_doc_threshold="abc")
+    assert message.splitlines() == [
+        "invalid configuration: UNSPIN_SPUN_DOC_THRESHOLD='abc': Input should be a valid number, unable to parse "
+        "string as a number or Input should be 'off'"
+    ]
+    assert "UNSPIN_SPUN_DOC_THRESHOLD=2.0" in _error(spun_doc_threshold=2.0)

@@ -250,6 +250,7 @@ def test_load_gold_reads_texts_as_score_does(tmp_path):
     ('{"text": "abc", "spans": []', "not valid JSON (Expecting ',' delimiter at column 28)"),
     ([1, 2], "expected a JSON object"),
     ({"id": "x", "spans": []}, "needs 'text' (the document) or 'path'"),
+    ({"text": "abc", "path": "a.txt", "spans": []}, "has both 'text' and 'path'"),
     ({"text": None, "spans": []}, "'text' must be a string, got null"),
     ({"text": "", "spans": []}, "the text is empty"),
     ({"text": "  \n ", "spans": []}, "the text contains only whitespace"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -71,8 +72,10 @@ def test_eval_garble_command() -> None:
 
     from service.cli import main
 
-    res = CliRunner().invoke(main, ["eval-garble", "--corpus", str(CORPUS), "--n", "120", "--seed", "0", "--json"])
+    res = CliRunner().invoke(main, ["eval-garble", "--corpus", str(CORPUS), "--n", "120", "--seed", "0", "--json",
+                                    "--progress"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output)
+    assert re.search(r"^sentences: \d+/\d+ sentence \[", res.stderr, re.M) and "\r" not in res.stderr
+    out = json.loads(res.stdout)
     assert out["sentences"] > 100 and 0 < out["garbled"] < out["sentences"]
     assert out["auc"] > 0.55 and set(out["by_op"]) == set(OPS)

@@ -17,7 +17,7 @@ import requests
 from fake_languagetool import RECORDINGS, FakeRule
 from service.config import Settings
 from service.grammar import GrammarChecker, GrammarMatch, chunk_ranges, match_kind, parse_matches
-from service.grammar_signal import EVIDENCE_KEYS, SlotView, boosted, slot_evidence
+from service.grammar_signal import EVIDENCE_KEYS, OPTIONAL_EVIDENCE_KEYS, SlotView, boosted, slot_evidence
 from service.utf16 import utf16_len
 
 SEED_SPUN = "002_2ef1442c87ee1781.txt"
@@ -303,7 +303,8 @@ def test_engine_report_with_recorded_seeds(engine, seeds, fake_languagetool) -> 
         assert len(lt) == checked.grammar.matches == (37 if name == SEED_SPUN else 14)
         for s in lt:
             assert text[s.start : s.end] == s.text and s.sources == ["grammar"]
-            assert set(s.evidence) == set(EVIDENCE_KEYS) and all(isinstance(v, str) for v in s.evidence.values())
+            assert set(EVIDENCE_KEYS) <= set(s.evidence) <= set(EVIDENCE_KEYS) | set(OPTIONAL_EVIDENCE_KEYS)
+            assert all(isinstance(v, str) for k, v in s.evidence.items() if k != "context_for_sure_match")
             assert all(0 <= x.score <= 1 for x in s.suggestions)
         if name == SEED_SPUN:
             kinds = {s.kind for s in lt}

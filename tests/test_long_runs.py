@@ -175,7 +175,7 @@ def test_make_data_shows_its_sets_with_progress(runner, stand_in, tmp_path, ever
 
 
 @pytest.mark.parametrize("command", ["score", "eval", "make-data", "train", "train-second-look", "train-detector",
-                                     "train-corrector", "prepare"])
+                                     "train-corrector", "train-garble", "eval-garble", "prepare"])
 def test_every_long_command_takes_the_flag(runner, command):
     res = runner.invoke(main, [command, "--help"])
     assert res.exit_code == 0 and "--progress / --no-progress" in res.stdout

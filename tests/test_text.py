@@ -496,3 +496,29 @@ def test_list_items_are_sentences_of_their_own():
         "2) Stocks sold",
         "The market fell\n- which surprised analysts -\nand then rose.",
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab-\n \tAéxand or.1_", max_size=40))
+def test_broken_words_are_found_from_word_starts_alone(text):
+    """The search for words broken at a line end starts only where a word starts; it finds what the
+    pattern tried at every letter finds (it exists so that a long run of letters takes linear time)."""
+    from service.text import _BROKEN_RE, _BROKEN_WORD_RE
+
+    def found(pattern):
+        return [(m.span(), m.groups()) for m in pattern.finditer(text)]
+
+    assert found(_BROKEN_WORD_RE) == found(_BROKEN_RE)
+
+
+def test_a_long_run_of_letters_and_a_line_break_do_not_stall():
+    """200,000 letters and a line break (the API's longest text): the broken-word search once took
+    minutes on it, trying each letter as a word's start. The bound is generous: a guard, not a timing."""
+    import time
+
+    from service.text import as_read
+
+    text = "x" * 200_000 + "\nnext line"
+    start = time.perf_counter()
+    assert as_read(text) == (text, None)
+    assert time.perf_counter() - start < 10

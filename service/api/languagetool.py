@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 from service.report import Report, Span
-from service.utf16 import Utf16Index
+from service.utf16 import Utf16Index, utf16_len
 
 SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"
 SPUN_CATEGORY = {"id": "UNSPIN", "name": "Spun or paraphrased wording"}
@@ -191,17 +191,25 @@ def software() -> dict:
 
 
 def _context(text: str, start: int, end: int) -> tuple[str, int, int]:
-    """LanguageTool's context: up to 40 characters each side, '...' where cut, newlines as spaces.
+    """LanguageTool's context (its ``ContextTools.getContext``): :data:`CONTEXT_CHARS` UTF-16 units
+    of ``text`` each side of ``text[start:end]`` where there are that many, '...' on a side unless
+    the text ends within them (as LanguageTool: "..." also when exactly that many are there), each
+    newline as a space (one for one: a carriage return or a tab stays, so offsets hold). An astral
+    character that the window would cut in two is left out.
 
     Returns (context text, offset, length), offset and length in UTF-16 units.
     """
-    lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
-    before = ("..." if lo > 0 else "") + text[lo:start]
-    body = text[start:end]
-    after = text[end:hi] + ("..." if hi < len(text) else "")
-    clean = lambda s: s.replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("\t", " ")  # noqa: E731
-    ix = Utf16Index(before)
-    return clean(before + body + after), ix.to_utf16(len(before)), Utf16Index(body).to_utf16(len(body))
+    lo, room = start, CONTEXT_CHARS
+    while lo > 0 and (w := utf16_len(text[lo - 1])) <= room:
+        lo, room = lo - 1, room - w
+    cut_before = room == 0 or lo > 0  # LanguageTool: fromPos - contextSize >= 0
+    hi, room = end, CONTEXT_CHARS
+    while hi < len(text) and (w := utf16_len(text[hi])) <= room:
+        hi, room = hi + 1, room - w
+    cut_after = room == 0 or hi < len(text)  # LanguageTool: toPos + contextSize <= the text's length
+    before = ("..." if cut_before else "") + text[lo:start]
+    after = text[end:hi] + ("..." if cut_after else "")
+    return (before + text[start:end] + after).replace("\n", " "), utf16_len(before), utf16_len(text[start:end])
 
 
 def _rule(span: Span) -> tuple[dict, str, str, str]:
@@ -221,12 +229,17 @@ def _rule(span: Span) -> tuple[dict, str, str, str]:
             "category": dict(SPUN_CATEGORY),
         }
         return rule, msg, "Spun wording", "Other"
-    rule = {
-        "id": str(ev.get("rule_id", f"UNSPIN_{span.kind.upper()}")),
-        "description": str(ev.get("rule_description", span.kind)),
-        "issueType": str(ev.get("issue_type", "grammar" if span.kind == "grammar" else "typographical")),
-        "category": {"id": str(ev.get("category_id", span.kind.upper())), "name": str(ev.get("category_name", span.kind))},
-    }
+    rule: dict = {"id": str(ev.get("rule_id", f"UNSPIN_{span.kind.upper()}"))}
+    for key, name in (("rule_sub_id", "subId"), ("rule_source_file", "sourceFile")):  # LanguageTool's key order
+        if ev.get(key):
+            rule[name] = str(ev[key])
+    rule["description"] = str(ev.get("rule_description", span.kind))
+    rule["issueType"] = str(ev.get("issue_type", "grammar" if span.kind == "grammar" else "typographical"))
+    if ev.get("rule_urls"):
+        rule["urls"] = [{"value": u} for u in str(ev["rule_urls"]).split()]
+    rule["category"] = {"id": str(ev.get("category_id", span.kind.upper())), "name": str(ev.get("category_name", span.kind))}
+    if ev.get("rule_tags"):
+        rule["tags"] = str(ev["rule_tags"]).split(",")
     return rule, str(ev.get("message", span.kind)), str(ev.get("short_message", "")), str(ev.get("type_name", "Other"))
 
 
@@ -300,7 +313,7 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
                 "type": {"typeName": type_name},
                 "rule": rule,
                 "ignoreForIncompleteSentence": False,
-                "contextForSureMatch": 0,
+                "contextForSureMatch": int(span.evidence.get("context_for_sure_match", 0) or 0),
             }
         )
     lang = {"name": language.name, "code": language.code}

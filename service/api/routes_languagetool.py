@@ -24,6 +24,7 @@ from service.api.deps import (
 )
 from service.api.languagetool import (
     CheckText,
+    Language,
     ProtocolError,
     RuleFilter,
     check_payload,
@@ -32,6 +33,7 @@ from service.api.languagetool import (
     resolve_language,
 )
 from service.engine import Engine
+from service.grammar import GrammarOptions
 from service.report import GrammarStatus, Report
 from service.text import InputError, check_characters
 
@@ -80,6 +82,26 @@ async def _params(request: Request, state: AppState) -> dict[str, str]:
     return params
 
 
+def grammar_options(params: dict[str, str], language: Language, detected: bool, rules: RuleFilter) -> GrammarOptions:
+    """What a configured LanguageTool server is asked with: the client's language, level, rules and
+    categories and mother tongue, as LanguageTool itself would have been asked. With ``auto`` (unspin
+    reads English only) the English variant among ``preferredVariants``, else the configured language."""
+    code: str | None = language.code
+    if detected:
+        variants = [v.strip() for v in params.get("preferredVariants", "").split(",")]
+        code = next((v for v in variants if v.lower().startswith("en-")), None)
+    return GrammarOptions(
+        language=code,
+        level=params.get("level"),
+        enabled_rules=tuple(sorted(rules.enabled_rules)),
+        disabled_rules=tuple(sorted(rules.disabled_rules)),
+        enabled_categories=tuple(sorted(rules.enabled_categories)),
+        disabled_categories=tuple(sorted(rules.disabled_categories)),
+        enabled_only=rules.enabled_only,
+        mother_tongue=params.get("motherTongue") or None,
+    )
+
+
 @router.get("/check", summary="Check a text (LanguageTool protocol, query parameters)", response_class=JSONResponse,
             operation_id="languagetool_check_get")
 @router.post("/check", summary="Check a text (LanguageTool protocol)", response_class=JSONResponse,
@@ -121,7 +143,7 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     except HTTPException as e:
         return PlainTextResponse(f"Error: {e.detail}", status_code=e.status_code, headers=e.headers)
     if text.plain.strip():
-        report = await state.scorer.score(engine, text.plain, grammar=True)
+        report = await state.scorer.score(engine, text.plain, grammar=grammar_options(params, language, detected, rules))
         state.metrics.words.inc(report.stats.words)
         state.metrics.documents.inc()
     else:  # LanguageTool answers an empty text with no matches, not an error; nothing was left unchecked

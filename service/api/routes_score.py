@@ -79,30 +79,56 @@ def _validation_error(e: ValidationError) -> HTTPException:
 M = TypeVar("M", bound=BaseModel)
 #: a JSON escape of a UTF-16 surrogate (``\ud800``), paired or not
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+#: a surrogate as a character (a body in a charset such as UTF-7 can decode to one)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _from_json(model: type[M], raw: str) -> M:
     """``model`` from a JSON body.
 
     Pydantic's JSON parser refuses an escaped lone surrogate (``"\\ud800"``), which is valid JSON
-    syntax: the whole body would be "Invalid JSON". Such a body is parsed again with Python's
+    syntax, and a surrogate character (from a body in UTF-7): the whole body would be "Invalid JSON"
+    or "unable to parse raw data as a unicode string", whatever held it (the text, or an unknown
+    field's name). Such a body is parsed again with Python's
     ``json`` module, which takes it, and validated from that, so that the text holding the surrogate
     is refused like any other text that cannot be scored (422 with the engine's message; in its own
     slot in a batch). Any other invalid JSON keeps pydantic's error.
 
     Raises:
         ValidationError: invalid JSON or a body the model does not take.
+        HTTPException: 422, a key holding a lone surrogate (named, escaped).
     """
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:
-        if not (_SURROGATE_ESCAPE.search(raw) and all(err["type"] == "json_invalid" for err in e.errors())):
+        surrogate = _SURROGATE_ESCAPE.search(raw) or _LONE_SURROGATE.search(raw)  # escaped, or decoded (UTF-7)
+        if not (surrogate and all(err["type"] in ("json_invalid", "string_unicode") for err in e.errors())):
             raise
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):
             raise e from None
+        where = _surrogate_key(data)
+        if where is not None:  # pydantic cannot even name such a field: no field of the model has that name
+            raise HTTPException(422, [{"type": "extra_forbidden", "loc": [_printable(x) for x in where],
+                                       "msg": "Extra inputs are not permitted (the name holds a lone surrogate)"}])
         return model.model_validate(data)
+
+
+def _surrogate_key(data: object) -> tuple | None:
+    """Where in parsed JSON an object's key holds a lone surrogate (its path, the key last), or None.
+    Walked without recursion: the JSON may be nested as deep as the parser allows."""
+    stack: list[tuple[tuple, object]] = [((), data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _LONE_SURROGATE.search(key):
+                    return (*path, key)
+                stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), item) for i, item in enumerate(value))
+    return None
 
 
 R = TypeVar("R", bound=ScoreRequest)

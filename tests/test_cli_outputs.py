@@ -1,0 +1,149 @@
+"""What the command line writes to: never over an input, never over a device or a pipe, and a file
+that cannot be written is a one-line error, not a traceback (nor a lost result).
+
+Fast: a stand-in engine scores (no language model is loaded).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+
+import pytest
+
+from service.cli import main
+from test_long_runs import TEXTS, StandInEngine
+
+
+class Engine(StandInEngine):
+    def score_near(self, text: str, phrases, progress=None):
+        """The report, and no span near any phrase (``unspin eval --details`` asks)."""
+        from service.engine import NearMisses
+
+        return NearMisses(self.score(text), [None] * len(phrases), None)
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    from unspin_env import isolate
+
+    isolate(monkeypatch)
+    monkeypatch.setattr("service.engine.get_engine", lambda settings=None: Engine())
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name, text in TEXTS.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    gold = [{"path": "a.txt", "spans": [{"start": 16, "end": 23, "text": "optimal", "original": "maximum"}]}]
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gold), encoding="utf-8")
+    return tmp_path
+
+
+def _fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["score", "restore", "eval", "train-garble"])
+def test_an_output_that_is_a_pipe_is_refused_and_left_alone(runner, stand_in, folder, command):
+    """Written as FILE.part and renamed over FILE, a pipe (or /dev/null) would become a file."""
+    pipe = _fifo(folder / "out")
+    args = {"score": ["score", "--format", "csv", "-o", str(pipe), str(folder / "a.txt")],
+            "restore": ["restore", "-o", str(pipe), str(folder / "a.txt")],
+            "eval": ["eval", "--gold", str(folder / "gold.jsonl"), "--details", str(pipe)],
+            "train-garble": ["train-garble", "--corpus", str(folder / "gold.jsonl"), "--out", str(pipe)]}[command]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 2, res.output + res.stderr
+    assert "not a regular file" in res.stderr and "Traceback" not in res.stderr
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+
+
+@pytest.mark.parametrize("command", ["restore", "eval"])
+def test_a_dash_is_not_an_output_file(runner, stand_in, folder, command):
+    args = {"restore": ["restore", "-o", "-", str(folder / "a.txt")],
+            "eval": ["eval", "--gold", str(folder / "gold.jsonl"), "--details", "-"]}[command]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 2 and "'-' is not a file here" in res.stderr
+    assert not (folder / "-").exists()
+
+
+def test_outputs_that_are_inputs_are_refused(runner, stand_in, folder, monkeypatch):
+    """Each would destroy what it reads: the spun original, the gold labels, the training data."""
+    a, gold = folder / "a.txt", folder / "gold.jsonl"
+    before = {p: p.read_bytes() for p in (a, gold)}
+    link = folder / "link.txt"
+    link.symlink_to(a)
+    cases = [
+        (["restore", "-o", str(a), str(a)], "--output"),
+        (["restore", "-o", str(link), str(a)], "--output"),  # the same file through a link
+        (["eval", "--gold", str(gold), "--details", str(gold)], "--details"),
+        (["eval", "--gold", str(gold), "--clean", str(a), "--details", str(a)], "--details"),
+        (["train", "--data", str(gold), "--out", str(gold)], "--out"),
+        (["train-garble", "--corpus", str(gold), "--out", str(gold)], "--out"),
+        (["train-detector", "--data", str(gold), "--out", str(gold)], "--out"),
+        (["train-corrector", "--data", str(gold), "--out", str(gold)], "--out"),
+        (["train-second-look", "--data", str(gold), "--out", str(gold)], "--out"),
+    ]
+    for args, option in cases:
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, (args, res.output + res.stderr)
+        assert f"{option} " in res.stderr and "would destroy that input" in res.stderr, args
+    corpus = folder / "train.jsonl"
+    corpus.write_text(json.dumps({"id": "1", "body": "Talks resumed on Tuesday."}) + "\n", encoding="utf-8")
+    res = runner.invoke(main, ["make-data", "--corpus", str(corpus), "--out", str(folder)])
+    assert res.exit_code == 2 and "would destroy that input" in res.stderr
+    with a.open("rb") as fh:  # standard input redirected from the file written
+        res = runner.invoke(main, ["restore", "-o", str(a), "-"], input=fh)
+    assert res.exit_code == 2 and "standard input" in res.stderr
+    assert {p: p.read_bytes() for p in (a, gold)} == before
+
+
+def test_score_refuses_its_own_partial_output_as_an_input(runner, stand_in, folder):
+    """A folder scored with --include '*' and its output inside: on --resume, OUTPUT.part is there
+    and would be read as a document while the reports are appended to it."""
+    out = folder / "out.csv"
+    first = runner.invoke(main, ["score", "--format", "csv", "--include", "*.txt", "-o", str(out), str(folder)])
+    assert first.exit_code == 0, first.stderr
+    out.rename(folder / "out.csv.part")
+    res = runner.invoke(main, ["score", "--format", "csv", "--include", "*", "--resume", "-o", str(out), str(folder)])
+    assert res.exit_code == 2 and "partial output" in res.stderr and "out.csv.part" in res.stderr
+    res = runner.invoke(main, ["score", "--format", "csv", "--include", "*", "--exclude", "*.part", "--exclude",
+                               "*.jsonl", "--resume", "-o", str(out), str(folder)])
+    assert res.exit_code == 0, res.stderr
+    assert "out.csv.part" not in out.read_text(encoding="utf-8")
+
+
+def test_a_partial_output_that_cannot_be_written_is_named(runner, stand_in, folder):
+    out = folder / "out.csv"
+    (folder / "out.csv.part").mkdir()
+    res = runner.invoke(main, ["score", "--format", "csv", "-o", str(out), str(folder / "a.txt")])
+    assert res.exit_code == 2 and "out.csv.part" in res.stderr
+    res = runner.invoke(main, ["restore", "-o", str(out), str(folder / "a.txt")])  # after the scoring
+    assert res.exit_code == 1 and "error: cannot write" in res.stderr and "out.csv.part" in res.stderr
+    assert "Traceback" not in res.stderr and not out.exists()
+
+
+def test_eval_prints_its_metrics_before_the_details_it_cannot_write(runner, stand_in, folder, monkeypatch):
+    """A long evaluation's result is not lost to a full disk at the end."""
+    def full(_docs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("service.evaluation.span_outcomes", full)
+    res = runner.invoke(main, ["eval", "--gold", str(folder / "gold.jsonl"), "--json",
+                               "--details", str(folder / "details.jsonl")])
+    assert res.exit_code == 1 and "No space left on device" in res.stderr and "Traceback" not in res.stderr
+    assert json.loads(res.stdout)["n_matched"] == 1
+
+
+def test_broken_links_in_a_folder_are_error_records(runner, stand_in, folder):
+    (folder / "gone.txt").symlink_to(folder / "nowhere.txt")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    res = runner.invoke(main, ["score", "--format", "jsonl", str(folder)])
+    assert res.exit_code == 1
+    records = {json.loads(x)["path"].rsplit("/", 1)[-1]: json.loads(x) for x in res.stdout.splitlines()}
+    assert set(records) == {"a.txt", "b.txt", "gone.txt", "loop.txt"}
+    assert "leads to nothing" in records["gone.txt"]["error"] and "leads to nothing" in records["loop.txt"]["error"]
+    assert "2 of 4 documents failed" in res.stderr
