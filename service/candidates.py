@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from service.lm.base import Slot
+from service.spelling import americanized
 
 #: Words commercial spinners insert without replacing anything ("has actually increased").
 INSERTED_FILLERS = frozenset({"actually"})
@@ -195,7 +196,9 @@ class CandidateGenerator:
                     if word != surface and word not in out and word.isalpha():
                         out[word] = self._word(word, "embedding")
                         added += 1
-        cands = list(out.values())
+        # the written words in their other spelling ("neighbourhood", "neighborhood") are no alternative
+        same = americanized(surface)
+        cands = [c for c in out.values() if americanized(c.text) != same]
         sims = self.relatedness.similarities(surface, [c.text for c in cands]) if self.relatedness is not None else None
         if len(cands) > self.max_candidates:
             if sims is not None:

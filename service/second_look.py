@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from service.causal_lm import CausalLM, Continuations, flat
+from service.spelling import americanized
 from service.linear import linear_dict, linear_from_dict, scaled_logistic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -120,7 +121,9 @@ def left_context(text: str, sentence_start: int, begin: int, context: Context = 
 def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int],
              context: Context = DEFAULT_CONTEXT) -> Continuations:
     """The text around slot ``r`` (``context``) continued with its written words (first option) and
-    with each candidate in ``cands`` (in the case of the written words, with the article it takes)."""
+    with each candidate in ``cands`` (in the case of the written words, with the article it takes);
+    when the written words hold a British spelling, one more option last: them in American
+    spelling (:mod:`service.spelling`), which :func:`gains_many` reads as the written words too."""
     from service.engine import match_case
 
     text = analysis.text
@@ -137,6 +140,9 @@ def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int],
     for st, _, rep in places:
         written = text[st:end]
         middles.append(text[begin:st] + (match_case(written, rep) if st == start else rep))
+    american = americanized(middles[0])
+    if american != middles[0]:  # "recognise": the model may know it less well than "recognize"
+        middles.append(american)
     pad = " " if left else ""
     return Continuations(left, tuple(pad + flat(m + right).strip() for m in middles))
 
@@ -160,7 +166,10 @@ def gains_many(lm: CausalLM, analysis: "Analysis", slots: Sequence["SlotResult"]
     chosen = [top_candidates(r, k) for r in slots]
     answers = lm.continuations_many([question(analysis, r, c, context) for r, c in zip(slots, chosen)])
     for cands, lp in zip(chosen, answers):
-        yield cands, lp[1:] - lp[0]
+        # the written words read in the spelling the model reads better (British or American): a
+        # spelling is not a synonym, and the candidates are to beat the words, not their spelling
+        written = lp[0] if len(lp) == len(cands) + 1 else max(lp[0], lp[-1])
+        yield cands, lp[1 : len(cands) + 1] - written
 
 
 def gated(analysis: "Analysis", gate: float) -> list["SlotResult"]:

@@ -565,3 +565,46 @@ def test_the_http_option_and_query_parameter_leave_the_second_look_out(looking):
         r["stats"].pop("seconds")
     assert quick == plain_text == batch[0]
     assert bad.status_code == 422 and "second_look" in bad.text
+
+
+# ----------------------------------------------------------------------------- British spellings
+
+
+def test_a_british_spelling_is_read_in_both_spellings_and_the_better_one_counts(plain):
+    """"recognise" is "recognize" spelt the British way, not a synonym: the question also asks for
+    the written words in American spelling (last), and a candidate's gain is over the better of the two."""
+    from service.second_look import gains_many
+
+    a = plain.analyze("We recognise that people have been patient for a long time.")
+    r = next(r for r in a.slots if r.written == ("recognise",) and len(r.candidates))
+    cands = top_candidates(r, 3)
+    q = question(a, r, cands)
+    assert len(q.options) == len(cands) + 2
+    assert q.options[-1] == q.options[0].replace("recognise", "recognize")
+    first = r.candidates[int(cands[0])].text
+    for written, expected in ((-1.0, 0.5 - 2.0), (3.0, 0.5 - 3.0)):  # the American reading better, then worse
+        lm = FakeLM({"recognise": written, "recognize": 2.0, first: 0.5})
+        (_, gains), = gains_many(lm, a, [r], 3)
+        assert len(gains) == len(cands) and gains[0] == pytest.approx(expected)
+    us = plain.analyze("We recognize that people have been patient for a long time.")
+    r_us = next(r for r in us.slots if r.written == ("recognize",))
+    assert len(question(us, r_us, top_candidates(r_us, 3)).options) == len(top_candidates(r_us, 3)) + 1
+
+
+def test_the_other_spelling_of_the_written_word_is_no_candidate(plain):
+    for text, word, other in (("A neighbourhood group has raised money for the park.", "neighbourhood", "neighborhood"),
+                              ("The neighborhood group has raised money for the park.", "neighborhood", "neighbourhood")):
+        a = plain.analyze(text)
+        r = next(r for r in a.slots if r.written == (word,))
+        assert other not in {c.text for c in r.candidates} and r.candidates
+
+
+def test_british_spellings_are_not_taken_for_spinning(shipped_engine):
+    """Clean British sentences that the shipped engine flagged (the second look's model reading the
+    British spelling as a less likely word) read as their American twins do."""
+    for british in ("But the canal is one of the most used green spaces in the borough, and we recognise that "
+                    "people have been patient for a long time.",
+                    "A neighbourhood group has also raised just over 12,000 pounds through sponsored walks, a quiz "
+                    "night and a cake sale."):
+        report = shipped_engine.score(british)
+        assert report.label == "clean" and not [s for s in report.spans if s.kind == "spun"], report.spans
