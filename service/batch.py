@@ -221,7 +221,7 @@ def _wanted(rel: str, suffix: str, include: Sequence[str], exclude: Sequence[str
     return not (exclude and _matches(rel, exclude))
 
 
-def file_id(path: Path) -> tuple[int, int] | None:
+def _file_id(path: Path) -> tuple[int, int] | None:
     """The identity of the file at ``path`` (``st_dev``, ``st_ino``, links followed): the same for
     every path to the same file; None when it cannot be looked up."""
     try:
@@ -253,7 +253,7 @@ def collect_inputs(
     (as :func:`display_name` shows them) whose walk found no document to score.
 
     A file reached by several paths (``a.txt``, ``./a.txt``, an absolute path, a link to it or to
-    a folder holding it) is one document, taken where it comes first (see :func:`file_id`).
+    a folder holding it) is one document, taken where it comes first (see :func:`_file_id`).
     What cannot be walked becomes a :class:`Source` with an ``error`` (see :func:`_walk`).
     Folders are walked recursively (sorted; hidden files and folders skipped). Without
     ``include`` a walk takes files ending in ``.txt``, ``.text``, ``.md`` or without a suffix;
@@ -266,7 +266,7 @@ def collect_inputs(
     empty: list[str] = []
 
     def add(src: Source) -> None:
-        key = None if src.path is None else file_id(src.path) or src.path
+        key = None if src.path is None else _file_id(src.path) or src.path
         if key not in seen:
             seen.add(key)
             out.append(src)
@@ -1141,8 +1141,8 @@ def sigterm_stops() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
-    """The identity (as :func:`file_id`) of the regular file ``stdin`` (default: the process's
+def _stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
+    """The identity (as :func:`_file_id`) of the regular file ``stdin`` (default: the process's
     standard input) reads, as in ``unspin score - < a.txt``; None when it reads no such file (a
     pipe, a terminal, a stream in memory)."""
     stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
@@ -1153,14 +1153,20 @@ def stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
-def _input_at(output: Path, sources: Sequence[Source], stdin: io.BufferedIOBase | None = None) -> Source | None:
-    """The input that is the very file ``output`` names (also through another path or a link, or
-    standard input redirected from it: ``stdin`` as :func:`stdin_file_id` takes it), if any."""
-    out = file_id(output)
+def input_at(output: Path, inputs: Sequence[Path | None], stdin: io.BufferedIOBase | None = None) -> int | None:
+    """The index of the input (a file's path, or None for standard input) that is the very file
+    ``output`` names (also through another path or a link, or standard input redirected from it:
+    ``stdin`` as :func:`_stdin_file_id` takes it), if any."""
+    out = _file_id(output)
     if out is None:  # no such file yet: no input can be it
         return None
-    return next((src for src in sources
-                 if (file_id(src.path) if src.path is not None else stdin_file_id(stdin)) == out), None)
+    return next((i for i, path in enumerate(inputs)
+                 if (_file_id(path) if path is not None else _stdin_file_id(stdin)) == out), None)
+
+
+def _input_name(src: Source) -> str:
+    """How a clash with an output names the input."""
+    return one_line(src.name) if src.path is not None else "-, standard input"
 
 
 def run(
@@ -1205,12 +1211,12 @@ def run(
                 )
 
     sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
-    if options.output is not None and (clash := _input_at(options.output, sources, stdin)) is not None:
-        shown = one_line(clash.name) if clash.path is not None else "-, standard input"
-        raise BatchError(f"--output {display_name(options.output)} is also an input ({shown}): it would be "
-                         "overwritten by the reports; write them elsewhere")
-    if options.output is not None and (clash := _input_at(part_path(options.output), sources, stdin)) is not None:
-        shown = one_line(clash.name) if clash.path is not None else "-, standard input"
+    paths = [src.path for src in sources]
+    if options.output is not None and (i := input_at(options.output, paths, stdin)) is not None:
+        raise BatchError(f"--output {display_name(options.output)} is also an input ({_input_name(sources[i])}): it "
+                         "would be overwritten by the reports; write them elsewhere")
+    if options.output is not None and (i := input_at(part_path(options.output), paths, stdin)) is not None:
+        shown = _input_name(sources[i])
         raise BatchError(f"the run's partial output {display_name(part_path(options.output))} is also an input "
                          f"({shown}): the reports would be written into a document being scored; write them "
                          "outside the folders scored, or leave it out with --exclude '*.part'")

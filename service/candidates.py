@@ -59,9 +59,12 @@ class Candidate:
     relation: str
     #: the tokens joined by spaces (computed once: the engine asks for it many times per slot)
     text: str = field(init=False, compare=False, repr=False)
+    #: :attr:`text` in American spelling (computed once, as candidates are made once and reused)
+    american: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", " ".join(self.tokens))
+        object.__setattr__(self, "american", americanized(self.text))
 
 
 def _ok_surface(phrase: str) -> bool:
@@ -198,7 +201,7 @@ class CandidateGenerator:
                         added += 1
         # the written words in their other spelling ("neighbourhood", "neighborhood") are no alternative
         same = americanized(surface)
-        cands = [c for c in out.values() if americanized(c.text) != same]
+        cands = [c for c in out.values() if c.american != same]
         sims = self.relatedness.similarities(surface, [c.text for c in cands]) if self.relatedness is not None else None
         if len(cands) > self.max_candidates:
             if sims is not None:

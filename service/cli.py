@@ -76,13 +76,14 @@ class OutputFile(click.Path):
         from service.batch import output_problem
 
         path = super().convert(value, param, ctx)
-        if not os.fsdecode(path):
+        name = os.fsdecode(path)
+        if not name:
             self.fail("an empty path names no file.", param, ctx)
-        folder = Path(os.fsdecode(path)).parent
-        if (problem := output_problem(Path(os.fsdecode(path)))) is not None:
-            self.fail(f"cannot write {os.fsdecode(path)!r}: {problem}.", param, ctx)
+        if (problem := output_problem(Path(name))) is not None:
+            self.fail(f"cannot write {name!r}: {problem}.", param, ctx)
+        folder = Path(name).parent
         if not os.access(folder, os.W_OK | os.X_OK):
-            self.fail(f"cannot write {os.fsdecode(path)!r}: the folder {str(folder)!r} is not writable.", param, ctx)
+            self.fail(f"cannot write {name!r}: the folder {str(folder)!r} is not writable.", param, ctx)
         return path
 
 
@@ -92,16 +93,15 @@ def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str 
     destroy an input, such as the gold labels or the spun original. Checked before any work."""
     import os
 
-    from service.batch import file_id, stdin_file_id
+    from service.batch import input_at
 
-    target = file_id(Path(os.fsdecode(out)))
-    if target is None:  # not there yet: no input can be it
-        return
-    for opt, path in inputs:
-        if path is not None and (stdin_file_id(None) if path == "-" else file_id(Path(path))) == target:
-            shown = "standard input" if path == "-" else repr(path)
-            raise click.UsageError(f"{option} {os.fsdecode(out)!r} is also {opt} ({shown}): writing it would "
-                                   "destroy that input; write elsewhere")
+    named = [(opt, path) for opt, path in inputs if path is not None]
+    i = input_at(Path(os.fsdecode(out)), [None if path == "-" else Path(path) for _, path in named])
+    if i is not None:
+        opt, path = named[i]
+        shown = "standard input" if path == "-" else repr(path)
+        raise click.UsageError(f"{option} {os.fsdecode(out)!r} is also {opt} ({shown}): writing it would "
+                               "destroy that input; write elsewhere")
 
 
 @click.group()

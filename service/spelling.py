@@ -29,11 +29,6 @@ def american(word: str) -> str | None:
     return _british_to_american().get(word)
 
 
-def same_word(a: str, b: str) -> bool:
-    """Whether ``a`` and ``b`` (lower case) are one word in British and American spelling."""
-    return a != b and (american(a) == b or american(b) == a)
-
-
 def americanized(text: str) -> str:
     """``text`` with each lower-case word in British spelling written in American spelling."""
     return _WORD.sub(lambda m: american(m.group()) or m.group(), text)

@@ -179,7 +179,8 @@ def decode(data: bytes, fallback: str | None = None) -> str:
     return text
 
 
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+#: a UTF-16 surrogate as a character: no Unicode character, and UTF-8 cannot carry it
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def text_codec(name: str) -> str:
@@ -223,7 +224,7 @@ def check_characters(text: str) -> None:
     Raises:
         InputError: naming the code point and its offset.
     """
-    bad = _SURROGATE_RE.search(text)
+    bad = LONE_SURROGATE.search(text)
     if bad:
         raise InputError(
             f"the text holds a lone surrogate (U+{ord(bad.group()):04X}) at character offset {bad.start()}: "
@@ -773,6 +774,7 @@ __all__ = [
     "APOSTROPHES",
     "INVISIBLE",
     "LIGATURES",
+    "LONE_SURROGATE",
     "InputError",
     "Sentence",
     "SentenceKind",

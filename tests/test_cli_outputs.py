@@ -14,32 +14,7 @@ import stat
 import pytest
 
 from service.cli import main
-from test_long_runs import TEXTS, StandInEngine
-
-
-class Engine(StandInEngine):
-    def score_near(self, text: str, phrases, progress=None):
-        """The report, and no span near any phrase (``unspin eval --details`` asks)."""
-        from service.engine import NearMisses
-
-        return NearMisses(self.score(text), [None] * len(phrases), None)
-
-
-@pytest.fixture
-def stand_in(monkeypatch):
-    from unspin_env import isolate
-
-    isolate(monkeypatch)
-    monkeypatch.setattr("service.engine.get_engine", lambda settings=None: Engine())
-
-
-@pytest.fixture
-def folder(tmp_path):
-    for name, text in TEXTS.items():
-        (tmp_path / name).write_text(text, encoding="utf-8")
-    gold = [{"path": "a.txt", "spans": [{"start": 16, "end": 23, "text": "optimal", "original": "maximum"}]}]
-    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(g) + "\n" for g in gold), encoding="utf-8")
-    return tmp_path
+from test_long_runs import folder, stand_in  # noqa: F401 - the stand-in engine and the folder of its tests
 
 
 def _fifo(path):

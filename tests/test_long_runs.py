@@ -108,6 +108,12 @@ class StandInEngine:
     def score_many(self, texts):
         return [self.score(t) for t in texts]
 
+    def score_near(self, text: str, phrases, progress=None):
+        """The report, and no span near any phrase (``unspin eval --details`` asks)."""
+        from service.engine import NearMisses
+
+        return NearMisses(self.score(text, progress), [None] * len(phrases), None)
+
 
 @pytest.fixture
 def stand_in(monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.spelling import american, americanized, same_word
+from service.spelling import american, americanized
 
 
 def test_lower_case_british_words_read_in_american_spelling_names_left_alone():
@@ -11,8 +11,3 @@ def test_lower_case_british_words_read_in_american_spelling_names_left_alone():
     assert americanized("Labour said the colour of the Louvre's centre, recognised.") == \
         "Labour said the color of the Louvre's center, recognized."  # capitalised words: often names
     assert americanized("Recognise") == "Recognise" and americanized("xcolour colourx") == "xcolour colourx"
-
-
-def test_same_word_in_either_direction_only():
-    assert same_word("neighbourhood", "neighborhood") and same_word("neighborhood", "neighbourhood")
-    assert not same_word("colour", "colour") and not same_word("recognise", "know")

@@ -33,7 +33,7 @@ from service.api.schemas import (
 from service.engine import Engine
 from service.report import Report
 from service.restore import replacements, restore
-from service.text import InputError, TextTooLong, check_text
+from service.text import LONE_SURROGATE, InputError, TextTooLong, check_text
 
 router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_api_key)])
 
@@ -79,8 +79,6 @@ def _validation_error(e: ValidationError) -> HTTPException:
 M = TypeVar("M", bound=BaseModel)
 #: a JSON escape of a UTF-16 surrogate (``\ud800``), paired or not
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-#: a surrogate as a character (a body in a charset such as UTF-7 can decode to one)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _from_json(model: type[M], raw: str) -> M:
@@ -101,7 +99,7 @@ def _from_json(model: type[M], raw: str) -> M:
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:
-        surrogate = _SURROGATE_ESCAPE.search(raw) or _LONE_SURROGATE.search(raw)  # escaped, or decoded (UTF-7)
+        surrogate = _SURROGATE_ESCAPE.search(raw) or LONE_SURROGATE.search(raw)  # escaped, or decoded (UTF-7)
         if not (surrogate and all(err["type"] in ("json_invalid", "string_unicode") for err in e.errors())):
             raise
         try:
@@ -123,7 +121,7 @@ def _surrogate_key(data: object) -> tuple | None:
         path, value = stack.pop()
         if isinstance(value, dict):
             for key, item in value.items():
-                if _LONE_SURROGATE.search(key):
+                if LONE_SURROGATE.search(key):
                     return (*path, key)
                 stack.append(((*path, key), item))
         elif isinstance(value, list):

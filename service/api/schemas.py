@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from service.report import Report
 from service.restore import MIN_SCORE
+from service.text import LONE_SURROGATE
 
 
 def _not_a_boolean(value: object) -> object:
@@ -39,12 +39,9 @@ class ScoreOptions(BaseModel):
     _numbers_are_numbers = field_validator("threshold", "max_suggestions", mode="before")(_not_a_boolean)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _no_lone_surrogate(value: object) -> object:
     """An id is echoed back in UTF-8, which cannot carry a lone surrogate (a JSON ``"\\ud800"``)."""
-    if isinstance(value, str) and _SURROGATE.search(value):
+    if isinstance(value, str) and LONE_SURROGATE.search(value):
         raise ValueError("must not hold a lone surrogate (U+D800-U+DFFF): not a Unicode character")
     return value
 
