@@ -57,6 +57,9 @@ class Candidate:
 
     tokens: tuple[str, ...]
     relation: str
+    #: the candidate as a user's list writes it, capitals kept ("DNA damage"; the tokens are lower
+    #: case, as the models read them); None for the engine's own candidates
+    written: str | None = field(default=None, compare=False, repr=False)
     #: the tokens joined by spaces (computed once: the engine asks for it many times per slot)
     text: str = field(init=False, compare=False, repr=False)
     #: :attr:`text` in American spelling (computed once, as candidates are made once and reused)
@@ -65,6 +68,11 @@ class Candidate:
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", " ".join(self.tokens))
         object.__setattr__(self, "american", americanized(self.text))
+
+    @property
+    def shown(self) -> str:
+        """The candidate as a suggestion writes it before the written words' case is given to it."""
+        return self.written if self.written is not None else self.text
 
 
 def _ok_surface(phrase: str) -> bool:

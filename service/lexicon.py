@@ -3,13 +3,17 @@
 Accepted files (UTF-8, optional BOM; ``#`` comments and blank lines ignored):
 
 * the Problematic Paper Screener export: TSV with header ``tortured<TAB>expected``;
-* any TSV or CSV ``spun,original`` with or without a header (the delimiter is sniffed: tab,
-  then comma, then semicolon).
+* any TSV or CSV ``spun,original`` with or without a header (the delimiter is the one of tab,
+  comma and semicolon that splits the most lines into two cells, tab first on a tie; a cell
+  quoted whole, as spreadsheets export a cell holding the delimiter or a quote, is unquoted).
 
 Several originals for one spun phrase are given either by repeating the spun phrase on several
-lines or by separating them with ``|``. Entries are lower-cased with whitespace collapsed, and
-matched against document tokens as ``service.text`` tokenizes them, so "Alzheimer’s illness"
-in a document matches the entry "alzheimer's illness".
+lines or by separating them with ``|``. Spun phrases are lower-cased with whitespace collapsed,
+and matched against document tokens as ``service.text`` tokenizes them, so "Alzheimer’s illness"
+in a document matches the entry "alzheimer's illness"; originals keep the capitals the list gives
+them ("DNA damage"). When a phrase matches only with its last word in the other number
+("surface regions" for the entry "surface region"), its originals are suggested in that number too
+("surface areas").
 """
 
 from __future__ import annotations
@@ -22,14 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, Union
 
+import lemminflect
+
 from service.text import Token, tokenize
+from service.thesaurus import noun_head
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_SPUN_HEADERS = frozenset({"tortured", "tortured phrase", "spun", "spun phrase", "phrase", "from", "source"})
-_ORIGINAL_HEADERS = frozenset(
-    {"expected", "expected phrase", "original", "originals", "original phrase", "replacement", "to", "target"}
-)
+#: words of a header cell naming the spun column ("tortured", "spun phrase", "tortured_phrase") and
+#: the original's ("expected", "correct phrase", "meaning"); a first line whose two cells are made
+#: of these words alone, each naming one side, is a header
+_SPUN_HEADER_WORDS = frozenset({"tortured", "spun", "from", "source", "found", "suspect", "suspicious"})
+_ORIGINAL_HEADER_WORDS = frozenset({"expected", "original", "originals", "replacement", "replacements", "to", "target",
+                                    "correct", "correction", "corrected", "meaning", "suggestion", "suggested",
+                                    "standard", "intended", "fix"})
+_NEUTRAL_HEADER_WORDS = frozenset({"phrase", "phrases", "term", "terms", "word", "words", "text", "the", "form"})
 
 
 class LexiconError(ValueError):
@@ -40,9 +51,11 @@ class LexiconError(ValueError):
 class LexiconHit:
     """Lexicon entry ``spun`` found at ``tokens[first_token:last_token]`` (``last_token`` exclusive).
 
-    ``exact`` is False when only a plural/singular variant of the last word matched. ``builtin``
-    marks the hits the engine makes itself (:mod:`service.credits`), which it scores by their
-    ``source``; a user's list is never builtin, whatever its file is called.
+    ``exact`` is False when only a plural/singular variant of the last word matched; ``plural``
+    then says which the text has (True: the plural of the entry's last word), and
+    :attr:`suggestions` are the originals in that number. ``builtin`` marks the hits the engine
+    makes itself (:mod:`service.credits`), which it scores by their ``source``; a user's list is
+    never builtin, whatever its file is called.
     """
 
     first_token: int
@@ -52,6 +65,19 @@ class LexiconHit:
     source: str
     exact: bool = True
     builtin: bool = False
+    plural: bool | None = None
+
+    @property
+    def suggestions(self) -> tuple[str, ...]:
+        """The originals as they replace the matched words: in the number the text has."""
+        if self.exact or self.plural is None:
+            return self.originals
+        out: list[str] = []
+        for o in self.originals:
+            t = in_number(o, self.plural)
+            if t.lower() not in (x.lower() for x in out):
+                out.append(t)
+        return tuple(out)
 
 
 @dataclass(slots=True)
@@ -63,6 +89,33 @@ class _Entry:
 
 def _normalise(phrase: str) -> str:
     return " ".join(phrase.lower().split())
+
+
+def _collapse(phrase: str) -> str:
+    return " ".join(phrase.split())
+
+
+def in_number(phrase: str, plural: bool) -> str:
+    """``phrase`` with its head noun (the word before its first preposition, else its last word) in
+    the plural or the singular: ("surface area", True) -> "surface areas", ("random forests",
+    False) -> "random forest". A word the inflection library does not know is left as it is."""
+    words = phrase.split(" ")
+    i = noun_head(words)
+    word = words[i]
+    if not word.isalpha():
+        return phrase
+    if plural:
+        forms = lemminflect.getInflection(lemminflect.getLemma(word.lower(), upos="NOUN")[0], "NNS")
+    else:
+        forms = lemminflect.getLemma(word.lower(), upos="NOUN")
+    if not forms or forms[0].lower() == word.lower():
+        return phrase
+    form = forms[0]
+    if word.isupper() and len(word) > 1:
+        form = form.upper()
+    elif word[:1].isupper():
+        form = form[:1].upper() + form[1:]
+    return " ".join(words[:i] + [form] + words[i + 1 :])
 
 
 _PLAIN_RE = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
@@ -98,12 +151,14 @@ class Lexicon:
             ValueError: when ``spun`` has no tokens or no original is given.
         """
         spun = _normalise(spun)
-        cleaned = [o for o in (_normalise(x) for x in originals) if o]
+        cleaned = [o for o in (_collapse(x) for x in originals) if o]
         key = _key(spun)
         if not key:
             raise ValueError(f"empty spun phrase {spun!r}")
         if not cleaned:
             raise ValueError(f"no original given for {spun!r}")
+        if any(_key(o.lower()) == key for o in cleaned):
+            raise ValueError(f"the original of {spun!r} is the phrase itself")
         self._merge(key, _Entry(spun, cleaned, [source] if source else []))
 
     def update(self, other: Lexicon) -> None:
@@ -120,7 +175,9 @@ class Lexicon:
             if len(key) not in lengths:
                 lengths.append(len(key))
                 lengths.sort(reverse=True)
-        entry.originals.extend(o for o in new.originals if o not in entry.originals)
+        for o in new.originals:  # the first spelling of an original wins ("DNA damage", "dna damage")
+            if o.lower() not in (x.lower() for x in entry.originals):
+                entry.originals.append(o)
         entry.sources.extend(s for s in new.sources if s not in entry.sources)
 
     def lookup(self, phrase: str) -> tuple[str, ...]:
@@ -155,44 +212,97 @@ class Lexicon:
             if i + length > len(norms) or (usable is not None and not usable(i, i + length)):
                 continue
             key = tuple(norms[i : i + length])
-            for variant, exact in _variants(key):
+            for variant, plural in _variants(key):
                 entry = self._entries.get(variant)
                 if entry is not None:
-                    return LexiconHit(
-                        i, i + length, entry.spun, tuple(entry.originals), ",".join(entry.sources), exact
-                    )
+                    return LexiconHit(i, i + length, entry.spun, tuple(entry.originals), ",".join(entry.sources),
+                                      exact=plural is None, plural=plural)
         return None
 
 
-def _variants(key: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], bool]]:
-    """``key`` as written, then with a plural/singular last word."""
-    yield key, True
+def _variants(key: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], bool | None]]:
+    """``key`` as written (None), then with a plural/singular last word: True where the text has
+    the plural of the entry's word, False where it has the singular."""
+    yield key, None
     last = key[-1]
     if not last.isalpha() or len(last) < 3:
         return
     if last.endswith("es"):
-        yield key[:-1] + (last[:-2],), False
+        yield key[:-1] + (last[:-2],), True
     if last.endswith("s") and not last.endswith("ss"):
-        yield key[:-1] + (last[:-1],), False
+        yield key[:-1] + (last[:-1],), True
     else:
         yield key[:-1] + (last + "s",), False
 
 
 # --------------------------------------------------------------------------- loading
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    """One line's cells, leniently (for choosing the delimiter)."""
+    if delimiter == "\t":
+        return [_unquoted(c) for c in line.split("\t")]
+    try:
+        return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True))
+    except (csv.Error, StopIteration):
+        return []
+
+
+_DELIMITERS = ("\t", ",", ";")
+
 
 def _sniff_delimiter(lines: Sequence[tuple[int, str]]) -> str:
+    """The delimiter of tab, comma and semicolon that splits the most of the first 50 lines into
+    two or more cells with the first two not empty; on a tie, the one giving more of them the same
+    number of cells; then tab, comma, semicolon in that order. So a semicolon list whose phrases
+    hold commas is not split at its commas."""
     sample = [text for _, text in lines[:50]]
-    for delimiter in ("\t", ",", ";"):
-        if any(delimiter in line for line in sample):
-            return delimiter
-    return "\t"
+
+    def score(delimiter: str) -> tuple[int, int, int]:
+        split = [[x.strip() for x in _cells(line, delimiter)] for line in sample]
+        usable = sum(1 for c in split if len(c) >= 2 and c[0] and c[1])
+        counts = [len(c) for c in split]
+        same = max(counts.count(n) for n in set(counts)) if counts else 0
+        return usable, same, -_DELIMITERS.index(delimiter)
+
+    return max(_DELIMITERS, key=score)
+
+
+def _unquoted(cell: str) -> str:
+    """A tab-separated cell quoted whole, as spreadsheets export a cell holding a quote or a
+    delimiter (``"big, huge data"``, ``"the ""so-called"" gap"``), without its quotes."""
+    c = cell.strip()
+    if len(c) >= 2 and c[0] == c[-1] == '"' and '"' not in c[1:-1].replace('""', ""):
+        return c[1:-1].replace('""', '"')
+    return cell
+
+
+def _is_header(cells: Sequence[str]) -> tuple[int, int] | None:
+    """The (spun, original) columns a first line names, when it is a header; None otherwise."""
+    sides = []
+    for cell in cells[:2]:
+        words = set(re.split(r"[\s_\-]+", cell.lower().strip())) - {""}
+        if not words or not words <= _SPUN_HEADER_WORDS | _ORIGINAL_HEADER_WORDS | _NEUTRAL_HEADER_WORDS:
+            return None
+        sides.append((bool(words & _SPUN_HEADER_WORDS), bool(words & _ORIGINAL_HEADER_WORDS)))
+    if len(sides) < 2:
+        return None
+    (s0, o0), (s1, o1) = sides
+    if (s0 or o1) and not (o0 or s1):
+        return 0, 1
+    if (o0 or s1) and not (s0 or o1):
+        return 1, 0
+    if s0 and o1:
+        return 0, 1
+    return None
 
 
 def _rows(path: Path, lines: Sequence[tuple[int, str]], delimiter: str) -> Iterable[tuple[int, list[str]]]:
     if delimiter == "\t":
         for lineno, line in lines:
-            yield lineno, line.split("\t")
+            yield lineno, [_unquoted(c) for c in line.split("\t")]
         return
     for lineno, line in lines:
         try:
@@ -216,12 +326,13 @@ def load_lexicon(path: PathLike) -> Lexicon:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        lineno = data.count(b"\n", 0, exc.start) + 1
+        lineno = len(_LINE_BREAK.split(data[: exc.start].decode("utf-8", "replace")))
         raise LexiconError(f"{path}:{lineno}: not valid UTF-8 (byte offset {exc.start})") from None
 
+    # lines end at \n, \r\n or \r only, as an editor numbers them (not at form feeds or U+2028)
     lines = [
-        (n, line.rstrip("\r\n"))
-        for n, line in enumerate(text.splitlines(), start=1)
+        (n, line)
+        for n, line in enumerate(_LINE_BREAK.split(text), start=1)
         if line.strip() and not line.lstrip().startswith("#")
     ]
     lexicon = Lexicon()
@@ -232,13 +343,9 @@ def load_lexicon(path: PathLike) -> Lexicon:
     rows = iter(_rows(path, lines, delimiter))
     for index, (lineno, row) in enumerate(rows):
         cells = [c.strip() for c in row]
-        if index == 0 and len(cells) >= 2:
-            lowered = [c.lower() for c in cells]
-            spun_hits = [i for i, c in enumerate(lowered) if c in _SPUN_HEADERS]
-            orig_hits = [i for i, c in enumerate(lowered) if c in _ORIGINAL_HEADERS]
-            if spun_hits and orig_hits:
-                spun_col, orig_col = spun_hits[0], orig_hits[0]
-                continue
+        if index == 0 and len(cells) >= 2 and (columns := _is_header(cells)) is not None:
+            spun_col, orig_col = columns
+            continue
         if len(cells) <= max(spun_col, orig_col) or not cells[spun_col] or not cells[orig_col]:
             shown = "<TAB>" if delimiter == "\t" else delimiter
             raise LexiconError(
@@ -298,4 +405,4 @@ def _load_cached(path: PathLike) -> Lexicon:
     return cached
 
 
-__all__ = ["Lexicon", "LexiconError", "LexiconHit", "load_lexicon", "load_lexicons"]
+__all__ = ["Lexicon", "LexiconError", "LexiconHit", "in_number", "load_lexicon", "load_lexicons"]

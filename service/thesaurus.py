@@ -185,7 +185,7 @@ def inflect(lemma: str, pos: str, tag: str) -> str:
     if pos == "v":
         return " ".join([_inflect_word(words[0], tag)] + words[1:])
     if pos == "n":
-        head = _noun_head(words)
+        head = noun_head(words)
         return " ".join(words[:head] + [_inflect_word(words[head], tag)] + words[head + 1 :])
     return lemma
 
@@ -193,7 +193,7 @@ def inflect(lemma: str, pos: str, tag: str) -> str:
 _PREPOSITIONS = frozenset("of in on at for to with by from de du la des von than".split())
 
 
-def _noun_head(words: list[str]) -> int:
+def noun_head(words: list[str]) -> int:
     """Index of the head of a noun phrase: before the first preposition, else the last word."""
     for i, w in enumerate(words[1:], start=1):
         if w in _PREPOSITIONS:
@@ -386,7 +386,7 @@ class Thesaurus:
             else:
                 if self._has_lemma(key, pos):
                     cands.append((surface, ""))
-                head_i = 0 if pos == "v" else _noun_head(words)
+                head_i = 0 if pos == "v" else noun_head(words)
                 for lem in self._morphy(words[head_i], pos):
                     if lem == words[head_i]:
                         continue
@@ -400,7 +400,7 @@ class Thesaurus:
                     tags = _tags_for(surface, lem, pos)
                 elif head:
                     lw = lem.split(" ")
-                    hl = lw[0 if pos == "v" else _noun_head(lw)]
+                    hl = lw[0 if pos == "v" else noun_head(lw)]
                     tags = _tags_for(head, hl, pos)
                 else:
                     tags = [_BASE_TAG[pos]]

@@ -369,6 +369,18 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     assert r.spans and all(text[s.start : s.end] == s.text for s in r.spans)
 
 
+@pytest.mark.parametrize("command", [["prepare", "--words", "0"]])
+def test_a_model_that_cannot_load_is_a_usage_error_for_every_command(runner, monkeypatch, tmp_path, command):
+    """``prepare`` (like the training commands) says why the engine cannot start, as ``score``
+    does, instead of a traceback."""
+    monkeypatch.setenv("UNSPIN_LM", "transformer")
+    monkeypatch.setenv("UNSPIN_MODEL", str(tmp_path / "no-such-model"))
+    res = runner.invoke(main, command)
+    assert res.exit_code == 2, res.output
+    assert "the engine cannot start" in res.stderr and "no-such-model" in res.stderr
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
 def test_prepare_stores_the_most_frequent_words(runner, engine):
     res = invoke(runner, "prepare", "--words", "30")
     assert res.exit_code == 0, res.output

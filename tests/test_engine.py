@@ -562,6 +562,29 @@ def test_auto_without_model_runs_ngram(monkeypatch, tmp_path):
     assert_offsets(SHORT_TEXT, r)
 
 
+def test_auto_says_why_the_named_model_did_not_run(monkeypatch, tmp_path, caplog):
+    """A fall-back to the n-gram model is never silent: the engine keeps the reason (``/readyz``
+    shows it) and, for a model the user named, logs it as a warning (on stderr in a command)."""
+    import logging
+
+    settings = _env(monkeypatch, lm="auto", model=str(tmp_path / "my-model"))
+    with caplog.at_level(logging.INFO, logger="unspin"):
+        e = build_engine(settings)
+    assert e.lm.name.startswith("ngram:")
+    assert e.lm_fallback is not None and "my-model" in e.lm_fallback and "n-gram" in e.lm_fallback
+    assert [r.levelname for r in caplog.records if "my-model" in r.getMessage()] == ["WARNING"]
+
+
+def test_auto_does_not_fall_back_for_a_device_it_cannot_use(monkeypatch, tiny_model_dir):
+    """The weights load, the device named does not work: that is a setting to mend (the error
+    names UNSPIN_DEVICE), not a reason to run the n-gram model instead."""
+    from service.lm.transformer import DeviceUnavailable
+
+    settings = _env(monkeypatch, lm="auto", model=str(tiny_model_dir), device="meta")
+    with pytest.raises(DeviceUnavailable, match="UNSPIN_DEVICE"):
+        build_engine(settings)
+
+
 def test_transformer_without_model_raises(monkeypatch, tmp_path):
     from service.lm.transformer import ModelUnavailable
 

@@ -41,7 +41,7 @@ def test_pps_format(tmp_path: Path) -> None:
     lex = load_lexicon(path)
     assert len(lex) == 4
     assert lex.lookup("surface region") == ("surface area",)
-    assert lex.lookup("irregular woodland") == ("random forest",)  # lower-cased, whitespace collapsed
+    assert lex.lookup("irregular woodland") == ("Random Forest",)  # spun lower-cased, whitespace collapsed
     assert "tortured" not in lex  # the header is not an entry
     [hit] = lex.match(tokenize("The surface region grew."))
     assert hit.source == "pps"
@@ -321,3 +321,115 @@ def test_a_changed_list_is_read_again(tmp_path: Path) -> None:
     assert load_lexicons(str(path)).lookup("loss characteristic") == ("loss function",)
     write(tmp_path, "mine.tsv", "loss characteristic\tloss function|cost function\n")
     assert load_lexicons(str(path)).lookup("loss characteristic") == ("loss function", "cost function")
+
+
+# --------------------------------------------------------------------------- a list's suggestions as written
+
+
+def _listed(engine, text: str, *pairs: tuple[str, str]) -> list[tuple[str, str]]:
+    """The list's spans in ``text`` (span, first suggestion), with a list of ``pairs``."""
+    lexicon = Lexicon()
+    for spun, original in pairs:
+        lexicon.add(spun, [original], "user")
+    return _lexicon_spans(_lexicon_engine(engine, lexicon).score(text, threshold=1.0))
+
+
+def test_a_list_suggestion_takes_its_own_article(engine) -> None:
+    """"an essential moment" -> "a critical moment", as the engine's own suggestions do: the span
+    takes in the article when the original needs the other one, and leaves it out when not."""
+    from service.restore import restore
+
+    lexicon = Lexicon()
+    lexicon.add("essential moment", ["critical moment"], "user")
+    lexicon.add("unique choice", ["honest choice"], "user")
+    lexicon.add("huge step", ["big step"], "user")
+    text = "It came at an essential moment. It was a unique choice. It was a huge step."
+    report = _lexicon_engine(engine, lexicon).score(text, threshold=1.0)
+    assert _lexicon_spans(report) == [("an essential moment", "a critical moment"),
+                                      ("a unique choice", "an honest choice"), ("huge step", "big step")]
+    assert restore(text, report) == "It came at a critical moment. It was an honest choice. It was a big step."
+
+
+def test_a_list_suggestion_keeps_the_number_the_text_has(engine) -> None:
+    """A phrase found with its last word in the other number gets its original in that number."""
+    text = "The surface regions of the samples grew. An irregular woodland was fitted. The dna harms were large."
+    pairs = [("surface region", "surface area"), ("irregular woodlands", "random forests"), ("dna harm", "DNA damage")]
+    assert _listed(engine, text, *pairs) == [("surface regions", "surface areas"), ("An irregular woodland", "A random forest"),
+                                      ("dna harms", "DNA damages")]
+
+
+def test_a_list_suggestion_keeps_the_lists_capitals_and_title_case(engine) -> None:
+    """The list's own capitals stay ("DNA damage", not "Dna damage"); a span in Title Case or in
+    capitals gets its suggestion so; a sentence's first word its capital."""
+    text = ("The dna harm was large. DNA harm was large. The Surface Region Of Things. "
+            "THE SURFACE REGION GREW. Surface region grew.")
+    assert _listed(engine, text, ("dna harm", "DNA damage"), ("surface region", "surface area")) == [("dna harm", "DNA damage"), ("DNA harm", "DNA damage"),
+                                      ("Surface Region", "Surface Area"), ("SURFACE REGION", "SURFACE AREA"),
+                                      ("Surface region", "Surface area")]
+
+
+def test_match_case() -> None:
+    from service.engine import match_case
+
+    assert match_case("FINANCIAL", "economic") == "ECONOMIC"
+    assert match_case("Modifying by", "editing by") == "Editing by"
+    assert match_case("Field Glasses", "binoculars") == "Binoculars"
+    assert match_case("Terrific Powers", "great powers") == "Great Powers"
+    assert match_case("“Optimal Pressure", "maximum pressure") == "Maximum Pressure"
+    assert match_case("terrific powers", "great powers") == "great powers"
+    assert match_case("dna harm", "DNA damage") == "DNA damage"
+    assert match_case("A", "an") == "An"
+
+
+def test_in_number() -> None:
+    from service.lexicon import in_number
+
+    assert in_number("surface area", True) == "surface areas"
+    assert in_number("random forests", False) == "random forest"
+    assert in_number("analysis of variance", True) == "analyses of variance"
+    assert in_number("Support Vector Machine", True) == "Support Vector Machines"
+    assert in_number("surface areas", True) == "surface areas"
+
+
+# --------------------------------------------------------------------------- reading lists as spreadsheets write them
+
+
+def test_a_semicolon_list_with_commas_in_its_phrases(tmp_path: Path) -> None:
+    lex = load_lexicon(write(tmp_path, "s.csv", "big, huge data;big data\nsurface region;surface area\n"))
+    assert lex.lookup("big, huge data") == ("big data",) and lex.lookup("surface region") == ("surface area",)
+    assert "big" not in lex
+
+
+def test_quoted_cells_of_a_tab_separated_list(tmp_path: Path) -> None:
+    """Spreadsheets quote a cell holding a comma or a quote when they export tab-separated text."""
+    lex = load_lexicon(write(tmp_path, "x.tsv", '"big, huge data"\tbig data\nsurface region\t"surface area"\n'
+                                                 '"the ""so-called"" gap"\tthe gap\nsaid "yes"\tagreed\n'))
+    assert lex.lookup("big, huge data") == ("big data",)
+    assert lex.lookup("surface region") == ("surface area",)
+    assert lex.lookup('the "so-called" gap') == ("the gap",)
+    assert lex.lookup('said "yes"') == ("agreed",)  # quotes inside a cell are its own
+
+
+@pytest.mark.parametrize("header", ["spun phrase\tmeaning", "tortured_phrase,expected_phrase",
+                                    "tortured phrase\tcorrect phrase", "Expected\tTortured", "phrase;replacement"])
+def test_headers_in_words_of_their_own(tmp_path: Path, header: str) -> None:
+    sep = "\t" if "\t" in header else "," if "," in header else ";"
+    spun_first = not header.lower().startswith("expected")
+    row = sep.join(["surface region", "surface area"] if spun_first else ["surface area", "surface region"])
+    lex = load_lexicon(write(tmp_path, "h.txt", f"{header}\n{row}\n"))
+    assert len(lex) == 1 and lex.lookup("surface region") == ("surface area",)
+
+
+def test_an_entry_that_is_its_own_original_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LexiconError, match=r"same.tsv:2: the original of 'surface area' is the phrase itself"):
+        load_lexicon(write(tmp_path, "same.tsv", "surface region\tsurface area\nsurface area\tSurface Area\n"))
+
+
+def test_line_numbers_count_line_ends_only(tmp_path: Path) -> None:
+    """A form feed or U+2028 inside a line does not start one: errors name the line an editor shows."""
+    with pytest.raises(LexiconError, match=r"ff.tsv:2: expected two columns"):
+        load_lexicon(write(tmp_path, "ff.tsv", "a b\tc d\x0c\nonly one\n"))
+    with pytest.raises(LexiconError, match=r"ls.tsv:2: not valid UTF-8"):
+        path = tmp_path / "ls.tsv"
+        path.write_bytes("a\u2028b\tc d\r".encode() + b"caf\xe9\tx\n")
+        load_lexicon(path)

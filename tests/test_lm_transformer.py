@@ -185,6 +185,48 @@ def test_directory_without_weights_raises(tmp_path, model_dir):
         TransformerLM.load(str(tmp_path))
 
 
+def _weights_only(model_dir: Path, into: Path) -> Path:
+    """A folder with the model's config and weights and none of its tokenizer's files."""
+    import shutil
+
+    into.mkdir()
+    for f in model_dir.iterdir():
+        if f.name == "config.json" or f.suffix in (".safetensors", ".bin"):
+            shutil.copy(f, into / f.name)
+    return into
+
+
+def test_a_folder_without_tokenizer_files_is_refused(tmp_path, model_dir):
+    """transformers makes an empty tokenizer for such a folder, which reads every word as unknown
+    (or as nothing): scores that say nothing, under the transformer's name. It is refused instead."""
+    with pytest.raises(ModelUnavailable, match="tokenizer's files"):
+        TransformerLM.load(str(_weights_only(model_dir, tmp_path / "weights-only")))
+
+
+def test_a_truncated_weights_file_is_a_model_that_cannot_load(tmp_path, model_dir):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    weights = next(f for f in broken.iterdir() if f.suffix in (".safetensors", ".bin"))
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelUnavailable, match="Cannot load the masked LM in the folder"):
+        TransformerLM.load(str(broken))
+
+
+def test_a_file_is_not_a_model_folder(tmp_path, model_dir):
+    with pytest.raises(ModelUnavailable, match="is a file"):
+        TransformerLM.load(str(model_dir / "config.json"))
+
+
+@pytest.mark.parametrize("device", ["meta", "cuda:7", "no-such-device"])
+def test_a_device_that_cannot_run_the_model_names_the_setting(model_dir, device):
+    from service.lm.transformer import DeviceUnavailable
+
+    with pytest.raises(DeviceUnavailable, match="UNSPIN_DEVICE"):
+        TransformerLM.load(str(model_dir), device=device)
+
+
 # ---------------------------------------------------------------- tokens
 
 

@@ -178,3 +178,161 @@ def test_page_copies_the_text_unspin_restore_writes(browser_page, seeds, engine)
     page.wait_for_function("document.body.dataset.clean !== undefined")
     assert page.evaluate("document.body.dataset.clean") == restore(text, report)
     assert errors == []
+
+
+def _fresh(page) -> None:
+    if page.is_visible("#edit"):
+        page.click("#edit")
+
+
+def _marks(page) -> dict[int, str]:
+    """Each mark's span index and the letters it holds."""
+    return {int(i): t for i, t in page.eval_on_selector_all(
+        "#output mark", "els => els.map(e => [e.dataset.i, e.textContent])")}
+
+
+def test_page_draws_every_span_of_overlapping_ones(browser_page, seeds, engine):
+    """Spans that overlap (a word disguised with look-alike letters inside a spun phrase) each get a
+    mark on their own letters; a click offers the spun phrase and the word; applying one of them
+    leaves no mark on letters that are gone, and Copy clean text still follows ``unspin restore``."""
+    from service.restore import restore
+    from test_homoglyphs import disguise
+
+    page, errors = browser_page
+    text = disguise(seeds[SEED_SPUN])
+    report = engine.score(text)
+    inside = [(i, j) for i, s in enumerate(report.spans) for j, f in enumerate(report.spans)
+              if s.kind == "spun" and f.kind == "formatting" and s.start <= f.start and f.end <= s.end]
+    assert len(inside) >= 3  # the case this test is about is there
+    _fresh(page)
+    page.fill("#input", text)
+    page.evaluate("delete document.body.dataset.clean")
+    page.click("#check")
+    page.wait_for_selector("#output mark.spun", timeout=60_000)
+    assert _marks(page) == {i: s.text for i, s in enumerate(report.spans)}
+
+    # a click on the disguised word inside a spun phrase offers both
+    i, j = inside[0]
+    page.click(f'#output mark[data-i="{j}"]')
+    headings = page.locator("#popover h2").all_inner_texts()
+    assert [h.split(" ·")[0] for h in headings] == ["spun", "formatting"]
+    # the Latin letters first: the spun phrase stays, holding them, and is still offered
+    page.locator("#popover section").nth(1).locator("button.apply").first.click()
+    fixed = report.spans[j].suggestions[0].text
+    assert page.locator(f'#output mark[data-i="{i}"]').text_content().count(fixed) == 1
+    page.click("#copy-clean")
+    page.wait_for_function("document.body.dataset.clean !== undefined")
+    assert page.evaluate("document.body.dataset.clean") == restore(text, report)
+
+    # then the spun phrase of another pair: the word inside it has no mark left, every mark sits on
+    # its span's letters in the edited text
+    i2, j2 = next((a, b) for a, b in inside if a != i)
+    page.click(f'#output mark[data-i="{i2}"]')
+    page.locator("#popover section").first.locator("button.apply").first.click()
+    edited = page.input_value("#input")
+    spans = page.evaluate("state.report.spans")
+    marks = _marks(page)
+    assert j2 not in marks
+    chars = list(edited)
+    for k, letters in marks.items():
+        assert "".join(chars[spans[k]["start"]:spans[k]["end"]]) == letters == spans[k]["text"]
+    assert errors == []
+
+
+def test_page_keyboard_opens_a_highlight_without_applying_it(browser_page, seeds):
+    """Enter on a focused highlight opens its suggestions (it used to apply the first at once);
+    Escape closes them and gives the focus back to the highlight."""
+    page, errors = browser_page
+    text = seeds[SEED_SPUN]
+    _fresh(page)
+    page.fill("#input", text)
+    page.click("#check")
+    page.wait_for_selector("#output mark.spun", timeout=60_000)
+    mark = page.locator("#output mark.spun").first
+    mark.focus()
+    page.keyboard.press("Enter")
+    assert page.is_visible("#popover")
+    assert page.input_value("#input") == text
+    assert page.evaluate("document.activeElement.classList.contains('apply')")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#popover")
+    assert page.evaluate("document.activeElement.tagName") == "MARK"
+    # the status line is seen with the results
+    assert page.is_visible("#status") and "Checked in" in page.inner_text("#status")
+    assert errors == []
+
+
+def test_page_runs_one_check_at_a_time(browser_page, seeds):
+    """While a check runs, Ctrl+Enter sends nothing more and the text cannot be edited (the results
+    belong to the text sent); Cancel stops it."""
+    page, errors = browser_page
+    _fresh(page)
+    page.fill("#input", seeds[SEED_SPUN])
+    sent = []
+    page.on("request", lambda r: sent.append(r) if r.url.endswith("/v1/score") else None)
+    release = []
+
+    def slow(route):  # hold the answer until the test has tried to send more
+        release.append(route)
+
+    page.route("**/v1/score", slow)
+    try:
+        page.click("#check")
+        page.wait_for_function("document.getElementById('input').readOnly")
+        page.focus("#input")
+        page.keyboard.press("Control+Enter")
+        page.keyboard.press("Control+Enter")
+        page.wait_for_timeout(300)
+        assert len(sent) == 1
+        page.click("#cancel")
+        page.wait_for_function("!document.getElementById('input').readOnly")
+        assert "cancelled" in page.inner_text("#status")
+        assert page.is_enabled("#check") and not page.is_visible("#cancel")
+    finally:
+        page.unroute("**/v1/score")
+        for route in release:
+            try:
+                route.abort()
+            except Exception:  # the page cancelled it already
+                pass
+    assert errors == []
+
+
+def test_page_says_what_came_back_when_it_is_not_a_report(browser_page):
+    """A proxy's HTML error page is quoted in words (not as "{}"), and a 200 that is not a report is
+    not blamed on the network."""
+    page, errors = browser_page
+    cases = [(502, "<html><body><h1>Bad gateway</h1></body></html>", "Error 502: Bad gateway"),
+             (200, "<html><body>Please sign in</body></html>", "not with a report")]
+    for status, body, said in cases:
+        def answer(route, _request, s=status, b=body):
+            route.fulfill(status=s, body=b, content_type="text/html")
+
+        page.route("**/v1/score", answer)
+        try:
+            _fresh(page)
+            page.fill("#input", "The cat sat on the mat.")
+            page.click("#check")
+            page.wait_for_function("document.getElementById('status').textContent.length > 0 && "
+                                   "!document.getElementById('check').disabled")
+            assert said in page.inner_text("#status")
+            assert page.is_visible("#input-pane")
+        finally:
+            page.unroute("**/v1/score")
+    assert errors == []
+
+
+def test_page_opens_a_file_that_is_not_utf8(browser_page):
+    """A cp1252 file is read as the command line reads it with ``--encoding cp1252`` and the status
+    says so; the same file can be opened again after editing."""
+    page, errors = browser_page
+    _fresh(page)
+    text = "Café naïve résumé: “quoted”."
+    for _ in range(2):
+        page.set_input_files("#file", files=[{"name": "old.txt", "mimeType": "text/plain",
+                                               "buffer": text.encode("cp1252")}])
+        page.wait_for_function("document.getElementById('input').value.length > 0")
+        assert page.input_value("#input") == text
+        assert "Windows-1252" in page.inner_text("#status")
+        page.fill("#input", "")
+    assert errors == []

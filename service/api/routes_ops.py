@@ -42,7 +42,9 @@ async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
     checked); the answer says so explicitly."""
     engine = state.engine
     if engine is not None:
-        body = Readiness(ready=True, lm=engine.lm_name, detail="ready", grammar=await _grammar(state))
+        fallback = getattr(engine, "lm_fallback", None)  # UNSPIN_LM=auto did not get the transformer: why
+        body = Readiness(ready=True, lm=engine.lm_name, detail="ready" if not fallback else f"ready; {fallback}",
+                         grammar=await _grammar(state))
     else:
         detail = f"failed to load: {state.load_error}" if state.load_error else "loading the language model"
         body = Readiness(ready=False, detail=detail, grammar=await _grammar(state))

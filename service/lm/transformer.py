@@ -87,7 +87,7 @@ try:  # optional dependency (install torch==2.13.0 (CPU) and transformers, as th
 except ImportError:  # pragma: no cover - exercised only where torch is absent
     torch = None  # type: ignore[assignment]
 
-__all__ = ["ModelUnavailable", "TransformerLM"]
+__all__ = ["DeviceUnavailable", "ModelUnavailable", "TransformerLM"]
 
 #: Cap on sub-tokens kept per word (also limited to a quarter of the model's window).
 MAX_WORD_PIECES = 24
@@ -97,6 +97,17 @@ _HEAD_CHUNK = 1024
 
 class ModelUnavailable(RuntimeError):
     """The masked LM's weights or tokenizer cannot be loaded (not on this machine, not a masked LM, no torch)."""
+
+
+class DeviceUnavailable(ModelUnavailable):
+    """The weights loaded but the torch device asked for (``UNSPIN_DEVICE``) cannot run them: a
+    setting to mend, not a reason for ``UNSPIN_LM=auto`` to fall back to the n-gram model."""
+
+
+#: common words every English masked LM's tokenizer knows (a check that its files are there)
+_COMMON_WORDS = ("the", "of", "and", "said", "house", "water", "market", "government")
+#: model types whose position ids start after the padding index (RoBERTa's scheme)
+_PADDING_OFFSET_TYPES = frozenset({"camembert", "longformer", "data2vec-text", "mpnet", "ibert", "xmod", "luke"})
 
 
 def _first_line(exc: BaseException) -> str:
@@ -174,21 +185,26 @@ class TransformerLM(LanguageModel):
         self.batch_size = max(1, int(batch_size))
         try:
             self.device = torch.device(device)
+            if self.device.type == "meta":
+                raise ValueError("the meta device holds no weights to compute with")
             self.model = model.to(self.device).eval()
         except (RuntimeError, AssertionError, ValueError) as exc:
-            raise ModelUnavailable(f"{name}: torch device {device!r} is not usable here ({_first_line(exc)}).") from exc
+            raise DeviceUnavailable(
+                f"{name}: the torch device {device!r} (UNSPIN_DEVICE) is not usable here ({_first_line(exc)})."
+            ) from exc
         self.tokenizer = tokenizer
         self.mask_id = int(tokenizer.mask_token_id)
         pad = tokenizer.pad_token_id
         self.pad_id = int(pad) if pad is not None else 0
         self.unk_id = tokenizer.unk_token_id
         self.vocab_size = int(self.model.get_output_embeddings().weight.shape[0])
+        self._check_tokenizer()
         self._prefix, self._suffix = self._special_tokens()
         self.max_length = self._model_max_length() if max_length is None else int(max_length)
         #: sub-tokens available for words in one model input
         self.body_length = self.max_length - len(self._prefix) - len(self._suffix)
         if self.body_length < 4:
-            raise ValueError(f"max_length {self.max_length} leaves no room for words")
+            raise ModelUnavailable(f"{name}: a window of {self.max_length} tokens leaves no room for words.")
         self.max_word_pieces = max(1, min(MAX_WORD_PIECES, self.body_length // 4))
         self._pieces_cache: dict[tuple[str, bool], tuple[int, ...]] = {}
         self._filler_table: dict[bool, tuple[torch.Tensor, torch.Tensor, list[str]]] = {}
@@ -199,9 +215,36 @@ class TransformerLM(LanguageModel):
         if quantize not in (None, "", "none"):
             self._quantize(str(quantize))
         self._probe_out: tuple[torch.Tensor, torch.Tensor] | None = None
-        self._head = self._find_head()
-        self._logit_rows = self._find_logit_rows()
+        try:
+            self._head = self._find_head()
+            self._logit_rows = self._find_logit_rows()
+        except (IndexError, RuntimeError, ValueError) as exc:
+            raise ModelUnavailable(
+                f"{name}: the model fails on a one-word input ({_first_line(exc)}); are its tokenizer and weights "
+                "from the same model?"
+            ) from exc
         self._probe_out = None  # only needed to find the head
+
+    def _check_tokenizer(self) -> None:
+        """Refuse a tokenizer that cannot serve the model: one that reads common English words as
+        unknown or as nothing (its files missing from the model's folder: transformers then makes
+        an empty one), or one with more tokens than the model has rows for (another model's)."""
+        unknown = 0
+        for word in _COMMON_WORDS:
+            ids = self.tokenizer(" " + word, add_special_tokens=False)["input_ids"]
+            if not ids or all(i == self.unk_id for i in ids):
+                unknown += 1
+        if unknown > len(_COMMON_WORDS) // 2:
+            raise ModelUnavailable(
+                f"{self.name}: its tokenizer reads common English words ({', '.join(_COMMON_WORDS[:4])}, ...) as unknown "
+                "or as nothing: are the tokenizer's files (tokenizer.json, or vocab.txt, or vocab.json and merges.txt) "
+                "in the model's folder?"
+            )
+        if len(self.tokenizer) > self.vocab_size:
+            raise ModelUnavailable(
+                f"{self.name}: its tokenizer has {len(self.tokenizer)} tokens and the model {self.vocab_size}: the "
+                "tokenizer belongs to another model."
+            )
 
     # ------------------------------------------------------------------ loading
 
@@ -235,6 +278,11 @@ class TransformerLM(LanguageModel):
 
         path = Path(model).expanduser()
         is_dir = path.is_dir()
+        if path.is_file():
+            raise ModelUnavailable(
+                f"UNSPIN_MODEL={model!r} is a file: give the folder holding the model's config.json, weights and "
+                "tokenizer files (as save_pretrained writes them)."
+            )
         if not is_dir and _looks_like_path(model):
             raise ModelUnavailable(f"Model directory {model!r} does not exist. " + _how_to_obtain(model))
         source = str(path) if is_dir else model
@@ -242,10 +290,16 @@ class TransformerLM(LanguageModel):
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
             lm = AutoModelForMaskedLM.from_pretrained(source, local_files_only=local_files_only)
-        except (OSError, ValueError, KeyError, ImportError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any file that does not load (missing, truncated, not a masked LM) says why
+            reason = _first_line(exc)
+            if "Unrecognized configuration class" in reason:
+                reason = f"it is not a masked language model ({reason})"
+            if is_dir:  # the folder is there: what is wrong is in it, not where to download
+                raise ModelUnavailable(f"Cannot load the masked LM in the folder {model!r}: {reason}.") from exc
             where = "from local files (local_files_only=True)" if local_files_only else "locally or from the hub"
+            here = f" (and there is no folder {model!r} here)" if "/" in model else ""
             raise ModelUnavailable(
-                f"Cannot load masked LM {model!r} {where}: {_first_line(exc)}. " + _how_to_obtain(model)
+                f"Cannot load masked LM {model!r} {where}{here}: {reason}. " + _how_to_obtain(model)
             ) from exc
         if num_threads:
             torch.set_num_threads(int(num_threads))
@@ -268,7 +322,7 @@ class TransformerLM(LanguageModel):
         cfg = self.model.config
         limit = int(getattr(cfg, "max_position_embeddings", 512) or 512)
         # RoBERTa-style position ids start after the padding index
-        if "roberta" in cfg.model_type or cfg.model_type in {"camembert", "longformer", "data2vec-text"}:
+        if "roberta" in cfg.model_type or cfg.model_type in _PADDING_OFFSET_TYPES:
             pad = getattr(cfg, "pad_token_id", None)
             limit -= (1 if pad is None else int(pad)) + 1
         tok_limit = getattr(self.tokenizer, "model_max_length", None)

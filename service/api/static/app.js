@@ -3,7 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { chars: [], report: null };
+// the checked text (code points), its report, the request under way and the mark a popover belongs to
+const state = { chars: [], report: null, request: null, anchor: null };
 
 function setStatus(msg, isError = false) {
   $("status").textContent = msg;
@@ -15,39 +16,73 @@ function authHeaders() {
   return key ? { Authorization: "Bearer " + key } : {};
 }
 
+// One check at a time: Check is disabled, Ctrl+Enter does nothing, and the text cannot be edited
+// while one runs (the results belong to the text that was sent); Cancel stops it.
+function busy(on) {
+  $("check").disabled = on;
+  $("cancel").hidden = !on;
+  $("input").readOnly = on;
+}
+
+function isReport(body) {
+  return body !== null && typeof body === "object" && Array.isArray(body.spans) && Array.isArray(body.sentences) &&
+    body.stats !== null && typeof body.stats === "object" && typeof body.label === "string";
+}
+
 async function check() {
+  if (state.request) return;
   const text = $("input").value;
   if (!text.trim()) { setStatus("Paste or drop a text first.", true); return; }
-  $("check").disabled = true;
+  const request = new AbortController();
+  state.request = request;
+  busy(true);
   setStatus("Checking…");
+  let res, raw;
   try {
-    const res = await fetch("/v1/score", {
+    res = await fetch("/v1/score", {
       method: "POST",
+      signal: request.signal,
       headers: { "Content-Type": "application/json", ...authHeaders() },
       // a quick check leaves the second look out (the report's lm then names only the first model)
       body: JSON.stringify($("quick").checked ? { text, options: { second_look: false } } : { text }),
     });
-    const body = await res.json().catch(() => ({}));
-    if (res.status === 401) {
-      $("key-box").hidden = false;
-      setStatus("This service needs an API key: enter it and check again.", true);
-      return;
-    }
-    if (!res.ok) {
-      const why = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail || body);
-      const wait = res.headers.get("Retry-After");
-      setStatus(`Error ${res.status}: ${why}` + (wait ? ` (retry in ${wait} s)` : ""), true);
-      return;
-    }
-    state.chars = Array.from(text);
-    state.report = body;
-    setStatus(`Checked in ${body.stats.seconds.toFixed(2)} s.`);
-    show();
+    raw = await res.text();
   } catch (e) {
-    setStatus("Could not reach the service: " + e.message, true);
+    if (e.name === "AbortError") setStatus("Check cancelled.");
+    else setStatus("Could not reach the service: " + e.message, true);
+    return;
   } finally {
-    $("check").disabled = false;
+    state.request = null;
+    busy(false);
   }
+  let body = null;
+  try { body = JSON.parse(raw); } catch { /* not JSON: said below */ }
+  if (res.status === 401) {
+    $("key-box").hidden = false;
+    setStatus("This service needs an API key: enter it and check again.", true);
+    return;
+  }
+  if (!res.ok) {
+    const detail = body !== null && typeof body === "object" ? body.detail : undefined;
+    const why = typeof detail === "string" ? detail
+      : detail !== undefined ? JSON.stringify(detail)
+      : (raw.trim().replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 200) || res.statusText || "no reason given");
+    const wait = res.headers.get("Retry-After");
+    setStatus(`Error ${res.status}: ${why}` + (wait ? ` (retry in ${wait} s)` : ""), true);
+    return;
+  }
+  if (!isReport(body)) {
+    setStatus("The service answered, but not with a report (is a proxy or a login page in between?).", true);
+    return;
+  }
+  state.chars = Array.from(text);
+  state.report = body;
+  show();
+  setStatus(`Checked in ${Number(body.stats.seconds).toFixed(2)} s.`);
+}
+
+function cancel() {
+  if (state.request) state.request.abort();
 }
 
 function el(tag, attrs = {}, text) {
@@ -78,6 +113,51 @@ function show() {
   render();
 }
 
+// Spans that overlap (a word disguised with look-alike letters inside a spun phrase, a grammar
+// match across a spun word) are drawn nested: the longer span outside, a spun one outside any other
+// of the same extent; a span that crosses another's end is drawn in two pieces. So every span has
+// a mark, and a click on a mark offers its own span and every span around it.
+const KIND_ORDER = { spun: 0, grammar: 1 };
+const kindRank = (s) => KIND_ORDER[s.kind] ?? 2;
+const pieceOrder = (x, y) => x.start - y.start || y.end - x.end || kindRank(x.s) - kindRank(y.s) || x.i - y.i;
+
+function markFor(piece) {
+  const s = piece.s;
+  const byDoc = byVerdict(s);
+  const m = el("mark", { class: s.kind + (byDoc ? " by-doc" : "") + (s.applied ? " applied" : ""), "data-i": String(piece.i),
+    style: `--s:${s.score}` });
+  if (!s.applied) m.tabIndex = 0;
+  const best = s.suggestions.length ? s.suggestions[0].text : "";
+  m.title = s.applied ? "applied" : (best ? `→ ${best} (${s.score.toFixed(2)})` : `${s.kind} (${s.score.toFixed(2)})`)
+    + (byDoc && !s.applied ? "; shown because the document reads as spun" : "");
+  return m;
+}
+
+// Code points a..b of the text into `parent`, with `pieces` (inside a..b, sorted by pieceOrder) as marks.
+function place(parent, a, b, pieces) {
+  const slice = (x, y) => state.chars.slice(x, y).join("");
+  let p = a;
+  let rest = pieces;
+  while (rest.length) {
+    const [it, ...others] = rest;
+    if (it.start > p) parent.append(slice(p, it.start));
+    const inner = [];
+    rest = [];
+    for (const o of others) {
+      if (o.start < it.end) {
+        inner.push({ ...o, end: Math.min(o.end, it.end) });
+        if (o.end > it.end) rest.push({ ...o, start: it.end });
+      } else rest.push(o);
+    }
+    rest.sort(pieceOrder);
+    const m = markFor(it);
+    place(m, it.start, it.end, inner.sort(pieceOrder));
+    parent.append(m);
+    p = it.end;
+  }
+  if (p < b) parent.append(slice(p, b));
+}
+
 // The text as sentences (for the heat strip) containing marks (the spans), all from code-point offsets.
 function render() {
   const { chars, report } = state;
@@ -85,94 +165,111 @@ function render() {
   const heat = $("heat");
   out.replaceChildren();
   heat.replaceChildren();
-  const spans = report.spans.slice().sort((a, b) => a.start - b.start);
+  const all = [];
+  report.spans.forEach((s, i) => { if (!s.covered && s.end > s.start) all.push({ s, i, start: s.start, end: s.end }); });
+  const within = (a, b) => all.filter((x) => x.start < b && x.end > a)
+    .map((x) => ({ ...x, start: Math.max(x.start, a), end: Math.min(x.end, b) })).sort(pieceOrder);
   const sentences = report.sentences.slice().sort((a, b) => a.start - b.start);
-  const slice = (a, b) => chars.slice(a, b).join("");
   let pos = 0;
   let si = 0;
-  const appendRange = (parent, a, b) => {
-    // plain text and marks between code points a and b
-    let p = a;
-    for (const [i, s] of spans.entries()) {
-      if (s.start < a || s.start >= b || s.start < p) continue;
-      if (s.start > p) parent.append(slice(p, s.start));
-      const byDoc = byVerdict(s);
-      const m = el("mark", { class: s.kind + (byDoc ? " by-doc" : "") + (s.applied ? " applied" : ""), tabindex: "0",
-        "data-i": String(i), style: `--s:${s.score}` }, slice(s.start, Math.min(s.end, b)));
-      const best = s.suggestions.length ? s.suggestions[0].text : "";
-      m.title = s.applied ? "applied" : (best ? `→ ${best} (${s.score.toFixed(2)})` : `${s.kind} (${s.score.toFixed(2)})`)
-        + (byDoc && !s.applied ? "; shown because the document reads as spun" : "");
-      if (!s.applied) {
-        m.addEventListener("click", (ev) => openPopover(ev.currentTarget, s));
-        m.addEventListener("keydown", (ev) => { if (ev.key === "Enter") openPopover(ev.currentTarget, s); });
-      }
-      parent.append(m);
-      p = Math.min(Math.max(s.end, p), b);
-    }
-    if (p < b) parent.append(slice(p, b));
-    return Math.max(p, b);
-  };
   for (const sent of sentences) {
-    if (sent.start > pos) appendRange(out, pos, sent.start);
+    if (sent.start > pos) place(out, pos, sent.start, within(pos, sent.start));
     const node = el("span", { class: "sent" + (sent.score >= 0.5 ? " hot" : ""), id: "sent-" + si, style: `--s:${sent.score}` });
-    if (sent.end > pos) appendRange(node, Math.max(sent.start, pos), sent.end);
+    const a = Math.max(sent.start, pos);
+    if (sent.end > a) place(node, a, sent.end, within(a, sent.end));
     out.append(node);
     const seg = el("span", { style: `flex:${Math.max(1, sent.end - sent.start)} 1 0;--s:${(0.08 + 0.9 * sent.score).toFixed(3)}`,
-      title: `sentence ${si + 1}: ${sent.score.toFixed(2)}` });
+      title: `sentence ${si + 1}: ${sent.score.toFixed(2)}`, tabindex: "0", role: "button" });
     const target = node;
-    seg.addEventListener("click", () => target.scrollIntoView({ behavior: "smooth", block: "center" }));
+    const jump = () => target.scrollIntoView({ behavior: "smooth", block: "center" });
+    seg.addEventListener("click", jump);
+    seg.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); jump(); } });
     heat.append(seg);
     pos = Math.max(pos, sent.end);
     si += 1;
   }
-  if (pos < chars.length) appendRange(out, pos, chars.length);
+  if (pos < chars.length) place(out, pos, chars.length, within(pos, chars.length));
 }
 
 // A span listed only because its document was judged spun (the second, lower threshold).
 function byVerdict(span) { return span.evidence != null && "spun_doc_threshold" in span.evidence; }
 
-function openPopover(anchor, span) {
+// The spans a mark stands for: its own and those of the marks around it, spun first.
+function spansAt(mark) {
+  const found = [];
+  for (let m = mark; m && m.tagName === "MARK"; m = m.parentElement.closest("#output mark")) {
+    const s = state.report.spans[Number(m.dataset.i)];
+    if (s && !s.applied && !s.covered && !found.includes(s)) found.push(s);
+  }
+  return found.sort((a, b) => kindRank(a) - kindRank(b) || b.score - a.score);
+}
+
+function openPopover(anchor) {
+  const spans = spansAt(anchor);
+  if (!spans.length) return;
+  state.anchor = anchor;
   const pop = $("popover");
   pop.replaceChildren();
-  pop.append(el("h2", {}, `${span.kind} · score ${span.score.toFixed(2)}` + (span.sources.length ? ` · ${span.sources.join(", ")}` : "")));
-  const list = el("ul");
-  if (!span.suggestions.length) list.append(el("li", {}, "no suggestion"));
-  for (const sug of span.suggestions) {
-    const li = el("li");
-    li.append(el("span", {}, sug.text), el("span", { class: "score" }, sug.score.toFixed(2)));
-    const btn = el("button", { type: "button", class: "apply" }, "Apply");
-    btn.addEventListener("click", () => { apply(span, sug.text); closePopover(); });
-    li.append(btn);
-    list.append(li);
+  for (const span of spans) {
+    const part = el("section");
+    part.append(el("h2", {}, `${span.kind} · score ${span.score.toFixed(2)}` + (span.sources.length ? ` · ${span.sources.join(", ")}` : "")
+      + (spans.length > 1 ? ` · “${span.text}”` : "")));
+    const list = el("ul");
+    if (!span.suggestions.length) list.append(el("li", {}, "no suggestion"));
+    for (const sug of span.suggestions) {
+      const li = el("li");
+      li.append(el("span", {}, sug.text), el("span", { class: "score" }, sug.score.toFixed(2)));
+      const btn = el("button", { type: "button", class: "apply" }, "Apply");
+      btn.addEventListener("click", () => { closePopover(false); apply(span, sug.text); });
+      li.append(btn);
+      list.append(li);
+    }
+    part.append(list);
+    if (byVerdict(span)) {
+      part.append(el("p", { class: "by-doc-note" },
+        `Shown because the document as a whole reads as spun; alone it scores under the usual threshold.`));
+    }
+    const ev = Object.entries(span.evidence || {}).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    if (ev) part.append(el("div", { class: "evidence" }, ev));
+    pop.append(part);
   }
-  pop.append(list);
-  if (byVerdict(span)) {
-    pop.append(el("p", { class: "by-doc-note" },
-      `Shown because the document as a whole reads as spun; alone it scores under the usual threshold.`));
-  }
-  const ev = Object.entries(span.evidence || {}).map(([k, v]) => `${k}: ${v}`).join(" · ");
-  if (ev) pop.append(el("div", { class: "evidence" }, ev));
-  const r = anchor.getBoundingClientRect();
-  pop.style.left = `${window.scrollX + r.left}px`;
-  pop.style.top = `${window.scrollY + r.bottom + 6}px`;
   pop.hidden = false;
+  // below the mark, kept inside the window's width
+  const r = anchor.getBoundingClientRect();
+  const width = pop.offsetWidth;
+  const left = Math.max(8, Math.min(r.left, document.documentElement.clientWidth - width - 8));
+  pop.style.left = `${window.scrollX + left}px`;
+  pop.style.top = `${window.scrollY + r.bottom + 6}px`;
   const first = pop.querySelector("button");
   if (first) first.focus();
 }
 
-function closePopover() { $("popover").hidden = true; }
+// Hide the popover; with `refocus`, focus goes back to the mark it was opened from.
+function closePopover(refocus = true) {
+  const pop = $("popover");
+  if (pop.hidden) return;
+  pop.hidden = true;
+  if (refocus && state.anchor && state.anchor.isConnected) state.anchor.focus();
+  state.anchor = null;
+}
 
 // Replace the span's code points by `replacement` and shift every later offset by the difference.
+// A spun span around a smaller fix (a disguised word's Latin letters) stays, as it was; every other
+// span overlapping the replaced letters is dropped (its words are gone).
 function apply(span, replacement) {
   const rep = Array.from(replacement);
   const delta = rep.length - (span.end - span.start);
   const { chars, report } = state;
   state.chars = chars.slice(0, span.start).concat(rep, chars.slice(span.end));
+  const oldStart = span.start;
   const oldEnd = span.end;
+  const grown = [];
   for (const s of report.spans) {
-    if (s === span) continue;
+    if (s === span || s.covered) continue;
     if (s.start >= oldEnd) { s.start += delta; s.end += delta; }
-    else if (s.end > span.start) s.covered = true; // its words were replaced with this span's
+    else if (s.end <= oldStart) continue;
+    else if (s.kind === "spun" && span.kind !== "spun" && s.start <= oldStart && s.end >= oldEnd) { s.end += delta; grown.push(s); }
+    else s.covered = true;
   }
   for (const s of report.sentences) {
     if (s.start >= oldEnd) s.start += delta;
@@ -181,8 +278,14 @@ function apply(span, replacement) {
   span.end = span.start + rep.length;
   span.text = replacement;
   span.applied = true;
+  for (const s of grown) s.text = state.chars.slice(s.start, s.end).join("");
   $("input").value = state.chars.join("");
   render();
+  // keyboard users go on from here: the next span not yet applied, or the applied one
+  const next = report.spans.map((s, i) => ({ s, i })).filter(({ s }) => !s.applied && !s.covered && s.start >= span.start)
+    .sort((x, y) => x.s.start - y.s.start)[0];
+  const target = document.querySelector(`#output mark[data-i="${next ? next.i : report.spans.indexOf(span)}"]`);
+  if (target) target.focus();
 }
 
 // service/restore.py's MIN_SCORE: spun spans scoring less are left as written (a test checks they agree)
@@ -193,11 +296,11 @@ function cleanText() {
   // every spun span scoring at least RESTORE_MIN_SCORE, and the Latin word for every word disguised with
   // look-alike letters that no such span covers; applied last span first so earlier offsets stay valid
   const chars = state.chars.slice();
-  const all = state.report.spans;
+  const all = state.report.spans.filter((s) => !s.applied && !s.covered);
   const spun = all.filter((s) => s.kind === "spun" && s.suggestions.length && s.score >= RESTORE_MIN_SCORE);
   const disguised = all.filter((s) => s.kind === "formatting" && s.sources.includes("look-alike") &&
     s.suggestions.length && !spun.some((p) => p.start < s.end && s.start < p.end));
-  const spans = spun.concat(disguised).filter((s) => !s.applied && !s.covered).sort((a, b) => b.start - a.start);
+  const spans = spun.concat(disguised).sort((a, b) => b.start - a.start);
   for (const s of spans) chars.splice(s.start, s.end - s.start, ...Array.from(s.suggestions[0].text));
   return chars.join("");
 }
@@ -216,40 +319,69 @@ async function copyClean() {
   }
   document.body.dataset.clean = text; // what was copied, for anyone (or any test) who wants to see it
   setStatus("Clean text copied.");
-  $("status").hidden = false;
 }
 
 function edit() {
   $("result-pane").hidden = true;
   $("input-pane").hidden = false;
-  closePopover();
+  closePopover(false);
+  setStatus("");
+  $("input").focus();
+}
+
+// A file's text as the command line reads it: UTF-8 (a byte-order mark dropped), UTF-16 with a
+// byte-order mark, and otherwise Windows-1252 (cp1252), said in the status line.
+function decode(buf) {
+  const b = new Uint8Array(buf);
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return [new TextDecoder("utf-16le").decode(buf), " (UTF-16)"];
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return [new TextDecoder("utf-16be").decode(buf), " (UTF-16)"];
+  try {
+    return [new TextDecoder("utf-8", { fatal: true }).decode(buf), ""];
+  } catch {
+    return [new TextDecoder("windows-1252").decode(buf),
+      ": it is not UTF-8, so it was read as Windows-1252 (cp1252); check its accented letters"];
+  }
 }
 
 function loadFile(file) {
   if (!file) return;
-  const reader = new FileReader();
-  reader.onload = () => { $("input").value = String(reader.result); setStatus(`Loaded ${file.name}.`); };
-  reader.onerror = () => setStatus(`Could not read ${file.name}.`, true);
-  reader.readAsText(file);
+  if (state.request) { setStatus("Wait for the check under way, or cancel it, before opening a file.", true); return; }
+  file.arrayBuffer().then((buf) => {
+    const [text, how] = decode(buf);
+    $("input").value = text;
+    setStatus(`Loaded ${file.name}${how}.`);
+  }, () => setStatus(`Could not read ${file.name}.`, true));
 }
 
 $("check").addEventListener("click", check);
+$("cancel").addEventListener("click", cancel);
 $("edit").addEventListener("click", edit);
 $("copy-clean").addEventListener("click", copyClean);
-$("file").addEventListener("change", (e) => loadFile(e.target.files[0]));
+$("file").addEventListener("change", (e) => { loadFile(e.target.files[0]); e.target.value = ""; });
 $("key").value = localStorage.getItem("unspin-key") || "";
 $("key").addEventListener("change", (e) => localStorage.setItem("unspin-key", e.target.value.trim()));
+const output = $("output");
+output.addEventListener("click", (ev) => {
+  const m = ev.target.closest("mark");
+  if (m && output.contains(m)) openPopover(m);
+});
+output.addEventListener("keydown", (ev) => {
+  // keydown opens; without preventDefault the same Enter would press the popover's first button
+  if ((ev.key === "Enter" || ev.key === " ") && ev.target.tagName === "MARK") { ev.preventDefault(); openPopover(ev.target); }
+});
 const input = $("input");
-input.addEventListener("dragover", (e) => { e.preventDefault(); input.classList.add("drop"); });
+const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes("Files");
+input.addEventListener("dragover", (e) => { if (hasFiles(e)) { e.preventDefault(); input.classList.add("drop"); } });
 input.addEventListener("dragleave", () => input.classList.remove("drop"));
 input.addEventListener("drop", (e) => {
-  e.preventDefault();
   input.classList.remove("drop");
+  if (!e.dataTransfer.files.length) return; // dragged text: the browser puts it in the text box
+  e.preventDefault();
   loadFile(e.dataTransfer.files[0]);
 });
-input.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) check(); });
+input.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); check(); } });
 document.addEventListener("keydown", (e) => { if (e.key === "Escape") closePopover(); });
 document.addEventListener("click", (e) => {
   const pop = $("popover");
-  if (!pop.hidden && !pop.contains(e.target) && e.target.tagName !== "MARK") closePopover();
+  if (!pop.hidden && !pop.contains(e.target) && !e.target.closest("#output mark")) closePopover(false);
 });
