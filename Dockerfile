@@ -1,18 +1,19 @@
 # syntax=docker/dockerfile:1
 # unspin: the HTTP service (default command) and the batch CLI in one image. See README, "Container".
-#   docker build -t unspin .                                        n-gram model only (the default)
-#   docker build --build-arg MODEL=distilroberta-base -t unspin .   also bakes a masked LM's weights in
+#   docker build --build-arg TORCH_INDEX_URL=<PyTorch's CPU wheel index> -t unspin .   n-gram model only
+#   add --build-arg MODEL=distilroberta-base                        also bakes a masked LM's weights in
 #   docker run -p 8000:8000 unspin                                  serve on port 8000
 #   docker run --rm -v "$PWD/docs:/data" unspin score /data --format jsonl --progress > reports.jsonl
 #
 # Build arguments:
 #   TORCH_VERSION    CPU torch version; must equal the pin in scripts/setup.sh (a test checks it).
-#   TORCH_INDEX_URL  where the CPU-only torch wheel comes from (PyTorch's CPU wheel index; point it at a
-#                    mirror if you have one). A plain PyPI install would pull the multi-GB CUDA build.
+#   TORCH_INDEX_URL  where the CPU-only torch wheel comes from: PyTorch's CPU wheel index, or a mirror of
+#                    it. Required: a plain install of the pin pulls the multi-GB CUDA build, so the
+#                    build stops at once without it, and after the install if the torch it got is not CPU-only.
 #   MODEL            Hugging Face id of a masked LM whose weights are downloaded at build time and baked
 #                    in (e.g. distilroberta-base). Default empty: n-gram model only, nothing downloaded.
 #   EXTRAS           optional extras of the package to install, e.g. "ray".
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------------
 # builder: a virtualenv with CPU torch, unspin and its dependencies, plus the optional model weights
@@ -23,8 +24,13 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 ARG TORCH_VERSION=2.13.0
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}"
+ARG TORCH_INDEX_URL=""
+RUN if [ -z "${TORCH_INDEX_URL}" ]; then \
+      echo "set --build-arg TORCH_INDEX_URL=<PyTorch's CPU wheel index>: a plain install pulls the CUDA build" >&2; \
+      exit 1; \
+    fi \
+ && pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
+ && python -c "import sys, torch; sys.exit(torch.version.cuda is not None and 'this torch is a CUDA build: TORCH_INDEX_URL must be a CPU wheel index')"
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -65,10 +71,11 @@ COPY --from=builder /opt/models /opt/models
 
 ARG MODEL=""
 # UNSPIN_LM=auto takes the baked model when there is one (/opt/models/<MODEL>), else the n-gram model
-# that ships inside the pocketsphinx wheel. Nothing is ever downloaded at run time.
+# that ships inside the pocketsphinx wheel (UNSPIN_MODEL then stays the default id, which is not on
+# the image, so the fall-back is the expected one and not warned about). Nothing is ever downloaded at run time.
 ENV PATH=/opt/venv/bin:$PATH \
     UNSPIN_LM=auto \
-    UNSPIN_MODEL=/opt/models/${MODEL:-none} \
+    UNSPIN_MODEL=${MODEL:+/opt/models/}${MODEL:-distilroberta-base} \
     UNSPIN_CACHE_DIR=/opt/unspin-cache \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
