@@ -121,7 +121,9 @@ def display_name(path: str | Path) -> str:
 
 #: characters that end or break a line for a terminal or :meth:`str.splitlines` (C0 and C1 controls,
 #: DEL, the line and paragraph separators)
-_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: characters that break a line, or reorder what a terminal shows after them (bidirectional
+#: controls: "invoice\u202etxt.exe" would read "invoiceexe.txt")
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(name: str) -> str:
@@ -366,6 +368,11 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
             raise _too_many_bytes(limit, max_chars)
     try:
         return decode(data, fallback=encoding)
+    except InputError as e:  # the command line's way to name an encoding is --encoding
+        if encoding is None and str(e).startswith("not valid UTF-8"):
+            raise InputError(str(e).replace("name a fallback encoding such as cp1252",
+                                            "name its encoding with --encoding (e.g. cp1252)")) from None
+        raise
     except UnicodeError as e:  # a codec's own error (``decode`` turns UnicodeDecodeError into InputError)
         raise _undecodable(e, encoding or "utf-8") from None
 
@@ -766,8 +773,8 @@ def format_listing(report: Report, text: str, counted: str = "spans") -> str:
         + ("" if report.language.english else f" NOT ENGLISH: {report.language.reason}")
     ]
     for s in report.spans:
-        before, tail = s.text, ""
-        if " " not in s.text.strip():
+        before, tail = " ".join(s.text.split()), ""  # a span across a line break, on one line
+        if not any(c.isspace() for c in s.text.strip()):
             rest = text[s.end : s.end + 40]
             nxt = rest.split()[0] if rest[:1] == " " and rest.split() else ""
             nxt = nxt.rstrip(".,;:!?\"”’)")
@@ -860,13 +867,37 @@ class JsonlWriter(Writer):
         self.out.write(o.json_text() + "\n")
 
 
+#: first characters that make a spreadsheet read a cell as a formula
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` as a CSV cell a spreadsheet shows as text: one of two characters or more that would
+    start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a file named
+    ``=HYPERLINK(...)``, a phrase the document wrote) gets a leading apostrophe, as OWASP advises against formula injection; one
+    that already starts with apostrophes before such a character gets one more, so that
+    :func:`csv_value` gives every value back."""
+    if len(value.lstrip("'")) < 2:  # a sign alone is no formula ("-", standard input's name)
+        return value
+    if value[:1] in _FORMULA_STARTS or (value[:1] == "'" and value.lstrip("'")[:1] in _FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_value(cell: str) -> str:
+    """The value :func:`csv_cell` wrote as ``cell``."""
+    if cell[:1] == "'" and len(cell.lstrip("'")) >= 2 and cell.lstrip("'")[:1] in _FORMULA_STARTS:
+        return cell[1:]
+    return cell
+
+
 def csv_row(o: Outcome) -> list[str]:
-    """The CSV row of one outcome, in :data:`CSV_COLUMNS` order."""
+    """The CSV row of one outcome, in :data:`CSV_COLUMNS` order; text cells as :func:`csv_cell` writes them."""
     r = o.report
     if r is None:
-        return [o.path, "", "", "", "", "", "", "", o.error or "unknown error"]
-    return [o.path, f"{r.score:.4f}", r.label, str(r.stats.words), str(len(r.spans)), top_spans(r), r.lm,
-            r.language.detected or "", ""]
+        return [csv_cell(o.path), "", "", "", "", "", "", "", csv_cell(o.error or "unknown error")]
+    return [csv_cell(o.path), f"{r.score:.4f}", r.label, str(r.stats.words), str(len(r.spans)), csv_cell(top_spans(r)),
+            r.lm, r.language.detected or "", ""]
 
 
 class CsvWriter(Writer):
@@ -972,7 +1003,7 @@ def _csv_records(path: Path) -> Iterator[tuple[str, bool, list[str]]]:
         parsed.pop()
     for row in parsed:
         if len(row) == len(CSV_COLUMNS) and row[0]:
-            yield row[0], not row[-1], row
+            yield csv_value(row[0]), not row[-1], row
 
 
 def prepare_resume(output: Path, fmt: str) -> tuple[set[str], bool]:

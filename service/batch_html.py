@@ -9,14 +9,28 @@ documents is escaped by Jinja2's autoescaping, and the markup is well-formed XML
 
 from __future__ import annotations
 
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from service.batch import Outcome, Summary, Writer
 from service.report import SPUN_DOC_REASON, Report, Span
 
-_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+#: control characters XML does not allow (a form feed between pages of a converted PDF), shown as
+#: their Unicode pictures ("␌"): one character for one, so the text reads as it was written
+_CONTROL_PICTURES = {c: 0x2400 + c for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))} | {0x7F: 0x2421}
+
+
+def _xml_safe(value: object) -> object:
+    """Every value a template writes, with XML's forbidden control characters as pictures (markup
+    built here is safe already)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return value.translate(_CONTROL_PICTURES)
+    return value
+
+
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True, finalize=_xml_safe)
 
 _HEAD = _ENV.from_string(
     """<!DOCTYPE html>
@@ -35,6 +49,8 @@ h2 { font-size: 1.05em; word-break: break-all; margin-bottom: 0.2em; }
 .text { white-space: pre-wrap; background: #fafafa; padding: 0.8em; border: 1px solid #eee; }
 mark { background: rgba(255, 170, 0, calc(0.2 + 0.6 * var(--s, 0.5))); border-radius: 2px; }
 mark.by-doc { background: rgba(255, 170, 0, 0.15); border-bottom: 2px dashed #c25e00; }
+mark.formatting, mark.typo, mark.grammar { background: transparent; border-bottom: 2px dotted #666; }
+mark mark { padding-bottom: 2px; }
 .sugg { color: #0a6b2f; font-size: 0.85em; margin-left: 0.15em; }
 table { border-collapse: collapse; margin-top: 0.8em; font-size: 0.9em; }
 th, td { text-align: left; padding: 0.15em 0.6em; border-bottom: 1px solid #eee; vertical-align: top; }
@@ -57,7 +73,7 @@ _DOC = _ENV.from_string(
 score {{ "%.2f"|format(r.score) }} · {{ r.spans|length }} spans · {{ r.stats.words }} words ·
 lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}</p>
 {% if not r.language.english %}<p class="error">Not English: {{ r.language.reason }}.</p>{% endif %}
-<div class="text">{% for plain, span in pieces %}{{ plain }}{% if span %}<mark{% if span.by_document_verdict %} class="by-doc"{% endif %} style="--s: {{ "%.2f"|format(span.score) }}" title="{{ tip(span) }}">{{ span.text }}</mark><span class="sugg">→ {{ best(span) }}</span>{% endif %}{% endfor %}</div>
+<div class="text">{{ marked }}</div>
 {% if r.spans %}
 <table>
 <thead><tr><th>score</th><th>written</th><th>suggestions</th><th>relation</th><th>offsets</th></tr></thead>
@@ -89,15 +105,46 @@ _FOOT = _ENV.from_string(
 )
 
 
-def _pieces(text: str, report: Report) -> Iterator[tuple[str, Span | None]]:
-    """(plain text before, span) pairs covering ``text``; spans do not overlap and are in order."""
-    pos = 0
-    for s in sorted(report.spans, key=lambda s: s.start):
-        if s.start < pos:  # never expected; keep the text whole rather than garble it
-            continue
-        yield text[pos : s.start], s
-        pos = s.end
-    yield text[pos:], None
+def _plain(text: str) -> Markup:
+    return escape(text.translate(_CONTROL_PICTURES))
+
+
+def _marked(text: str, report: Report) -> Markup:
+    """``text`` with every span highlighted. Spans that overlap (a word disguised with look-alike
+    letters inside a spun phrase) are drawn nested, the longer outside and a spun one outside any
+    other of the same extent, and a span crossing another's end in two pieces, so that none is
+    left out (as the web page draws them). The first suggestion follows each outermost mark; a
+    nested one's is in its tooltip."""
+    order = {"spun": 0, "grammar": 1}
+    pieces = sorted(((s.start, s.end, order.get(s.kind, 2), i, s) for i, s in enumerate(report.spans) if s.end > s.start),
+                    key=lambda x: (x[0], -x[1], x[2], x[3]))
+
+    def place(a: int, b: int, items: list, outer: bool) -> Markup:
+        out, pos = [], a
+        while items:
+            (start, end, rank, i, s), rest = items[0], items[1:]
+            out.append(_plain(text[pos:start]))
+            inner, items = [], []
+            for it in rest:
+                if it[0] < end:
+                    inner.append((it[0], min(it[1], end), *it[2:]))
+                    if it[1] > end:
+                        items.append((end, *it[1:]))
+                else:
+                    items.append(it)
+            items.sort(key=lambda x: (x[0], -x[1], x[2], x[3]))
+            inner.sort(key=lambda x: (x[0], -x[1], x[2], x[3]))
+            cls = " ".join(c for c in (s.kind, "by-doc" if s.by_document_verdict else "") if c)
+            tip = _tip(s) if outer else f"→ {_best(s)} · {_tip(s)}"
+            out.append(Markup('<mark class="{}" style="--s: {:.2f}" title="{}">{}</mark>').format(
+                cls, s.score, tip, place(start, end, inner, False)))
+            if outer:
+                out.append(Markup('<span class="sugg">→ {}</span>').format(_best(s)))
+            pos = end
+        out.append(_plain(text[pos:b]))
+        return Markup("").join(out)
+
+    return place(0, len(text), pieces, True)
 
 
 def _best(span: Span) -> str:
@@ -127,8 +174,8 @@ class HtmlWriter(Writer):
     def _write(self, o: Outcome) -> None:
         self._n += 1
         r = o.report
-        pieces = list(_pieces(o.text or "", r)) if r is not None else []
-        self.out.write(_DOC.render(n=self._n, o=o, r=r, pieces=pieces, best=_best, tip=_tip))
+        marked = _marked(o.text or "", r) if r is not None else Markup("")
+        self.out.write(_DOC.render(n=self._n, o=o, r=r, marked=marked))
 
     def end(self, summary: Summary) -> None:
         self.out.write(_FOOT.render(s=summary))

@@ -258,7 +258,7 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
                    "its first line is a JSON object, else one text (repeatable).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use at most this many documents from each source.")
 @click.option("--sentence-docs", "n_sentence_docs", type=click.IntRange(0), default=0, show_default=True,
-              help="Also score the first N clean documents one sentence at a time (as LanguageTool clients "
+              help="Also score the first N clean documents (those of --clean, then the gold's own with no spans) one sentence at a time (as LanguageTool clients "
                    "send text) and report their false flags per 1,000 words.")
 @click.option("--encoding", default=None, metavar="NAME",
               help="Fallback encoding for text files that are not UTF-8, as for 'unspin score' (JSONL is UTF-8).")
@@ -286,16 +286,22 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     encoding = _codec(encoding)
     settings = _settings(second_look)
     try:
-        gold_docs = load_gold(gold_path, texts, max_chars=settings.max_chars, encoding=encoding)[:limit]
+        all_gold = load_gold(gold_path, texts, max_chars=settings.max_chars, encoding=encoding)
     except EvalInputError as e:
         raise click.BadParameter(str(e), param_hint="'--gold'") from None
+    gold_docs = all_gold[:limit]
     clean_docs: list[GoldDoc] = []
+    read: list[GoldDoc] = list(all_gold)
     for c in clean_paths:
         try:
-            clean_docs += load_clean(c, max_chars=settings.max_chars, encoding=encoding,
-                                     warn=lambda msg: click.echo(f"warning: {msg}", err=True))[:limit]
+            loaded = load_clean(c, max_chars=settings.max_chars, encoding=encoding,
+                                warn=lambda msg: click.echo(f"warning: {msg}", err=True))
         except EvalInputError as e:
             raise click.BadParameter(str(e), param_hint="'--clean'") from None
+        read += loaded
+        clean_docs += loaded[:limit]
+    if details_path:  # nor any document a label or a clean folder names
+        _not_an_input(details_path, "--details", [("a document read", str(d.source)) for d in read if d.source])
 
     from service.engine import EngineUnavailable, load_engine
 
@@ -322,8 +328,9 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
         checked.append(r.grammar.checked)
         docs.append(EvalDoc(text=c.text, predicted=r.spans, words=r.stats.words, clean=True,
                             score=r.score, id=c.id))
-    # cut into sentences as the fusion's calibration cuts them
-    one_by_one = sentence_texts(c.text for c in clean_docs[:n_sentence_docs])
+    # cut into sentences as the fusion's calibration cuts them: the first clean documents, those of
+    # --clean, then the gold's own clean ones ("spans": [])
+    one_by_one = sentence_texts(c.text for c in [*clean_docs, *(g for g in gold_docs if g.is_clean)][:n_sentence_docs])
     sentences: list[EvalDoc] = []
     with progress_bar(total=len(one_by_one), desc="clean sentences", unit="sentence", stream=sys.stderr, show=show) as done:
         for lo in range(0, len(one_by_one), 64):

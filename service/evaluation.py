@@ -11,12 +11,13 @@ Inputs: :func:`load_gold` reads and checks a gold JSONL file, :func:`load_clean`
 clean documents; a bad input raises :class:`EvalInputError` naming the file and line.
 
 Matching: a predicted span matches a gold span when they overlap by at least one character;
-pairs are matched one-to-one, greedily by overlap size (largest first).
+pairs are matched one-to-one, as many pairs as can be made and among those the most overlap
+(:func:`match_spans`).
 
 Metrics (see :class:`Metrics`): span precision/recall/F1 over spun documents; suggestion
 accuracy@1/@3 over matched gold spans (a suggestion counts when the text with the *predicted*
 span replaced by it equals the text with the *gold* span replaced by the original, compared on
-the union of both spans, case-insensitively with whitespace collapsed); false flags per 1,000
+the union of both spans, case-insensitively with whitespace collapsed and "a" and "an" alike); false flags per 1,000
 words on clean documents; document-level ROC AUC of the document scores (spun vs clean); and the
 restored text's word errors (:func:`word_errors`): how far the text is from the original before
 spinning as written and once restored (:func:`service.restore.restore`: what ``unspin restore``
@@ -36,10 +37,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
+
 from service.jsonl import DataError, json_kind, jsonl_values
 from service.report import Span, Suggestion
 from service.restore import restore
 from service.spinner import GoldSpan
+from service.text import LONE_SURROGATE
 
 __all__ = [
     "EvalDoc", "EvalInputError", "GoldDoc", "Metrics", "evaluate", "load_clean", "load_gold", "match_spans",
@@ -78,7 +82,8 @@ def _suggestion_texts(span: Any) -> list[str]:
 class EvalDoc:
     """One document to score: its (spun or clean) text, gold and predicted spans.
 
-    ``clean`` defaults to "no gold spans"; ``words`` defaults to the whitespace word count;
+    ``clean`` defaults to "no gold spans"; ``words`` defaults to the whitespace word count (``unspin eval`` gives the report's
+    ``stats.words``, the engine's word and number tokens);
     ``score`` is the document-level score (for ROC AUC), ``None`` when not available.
     """
 
@@ -112,6 +117,8 @@ class GoldDoc:
     text: str
     spans: list[GoldSpan]
     clean_text: str | None = None
+    #: the file the text was read from (None: the text was in the JSON line)
+    source: Path | None = None
 
     @property
     def is_clean(self) -> bool:
@@ -199,40 +206,44 @@ class Metrics:
 
 
 def match_spans(predicted: Sequence[Any], gold: Sequence[Any]) -> list[tuple[int, int]]:
-    """One-to-one greedy matching by overlap size: list of (pred index, gold index)."""
-    pairs = []
+    """One-to-one matching of predicted and gold spans that overlap by a character or more, as
+    many pairs as can be made and, among those, the most overlap (an assignment problem, solved
+    by scipy's ``linear_sum_assignment``): list of (pred index, gold index), by pred index. A flag
+    straddling two gold phrases takes the one no other flag can take."""
+    ov = np.zeros((len(predicted), len(gold)), dtype=np.int64)
     for i, p in enumerate(predicted):
         ps, pe = int(_get(p, "start")), int(_get(p, "end"))
         for j, g in enumerate(gold):
             gs, ge = int(_get(g, "start")), int(_get(g, "end"))
-            ov = min(pe, ge) - max(ps, gs)
-            if ov >= 1:
-                pairs.append((-ov, i, j))
-    pairs.sort()
-    used_p: set[int] = set()
-    used_g: set[int] = set()
-    out = []
-    for _, i, j in pairs:
-        if i in used_p or j in used_g:
-            continue
-        used_p.add(i)
-        used_g.add(j)
-        out.append((i, j))
-    return out
+            ov[i, j] = max(0, min(pe, ge) - max(ps, gs))
+    if not ov.any():
+        return []
+    from scipy.optimize import linear_sum_assignment
+
+    # each pair counts more than all the overlap there is: the most pairs first, then the most overlap
+    weight = np.where(ov > 0, int(ov.sum()) + 1 + ov, 0)
+    rows, cols = linear_sum_assignment(weight, maximize=True)
+    return sorted((int(i), int(j)) for i, j in zip(rows, cols) if ov[i, j] > 0)
 
 
 _WS = re.compile(r"\s+")
 
 
+_AN = re.compile(r"\ban\b")
+
+
 def _norm(s: str) -> str:
-    return _WS.sub(" ", s).strip().lower()
+    """Lower case, whitespace collapsed, and "an" read as "a": a suggestion that brings the article
+    its word takes ("an essential" -> "a critical") matches a label that leaves the article out
+    ("essential" -> "critical", which reads "an critical")."""
+    return _AN.sub("a", _WS.sub(" ", s).strip().lower())
 
 
 def reproduces(text: str, start: int, end: int, replacement: str, gold: Any) -> bool:
     """Whether replacing ``text[start:end]`` by ``replacement`` gives the gold original there.
 
-    Compared on the union of both spans, case-insensitively, whitespace collapsed; spans that
-    do not overlap never match.
+    Compared on the union of both spans, case-insensitively, whitespace collapsed, "a" and "an"
+    alike (the article a suggestion brings, see :func:`_norm`); spans that do not overlap never match.
     """
     gs, ge = int(_get(gold, "start")), int(_get(gold, "end"))
     if not (start < ge and gs < end):
@@ -356,10 +367,8 @@ def evaluate(docs: Iterable[EvalDoc | dict], sentences: Iterable[EvalDoc | dict]
         hit3 += sum(1 for k in ranks if k is not None and k <= 3)
     precision = n_match / n_pred if n_pred else None
     recall = n_match / n_gold if n_gold else None
-    if precision is None or recall is None:
-        f1 = None
-    else:
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    # 2TP / (2TP + FP + FN): defined whenever there is a gold span or a flag (0 with no flag at all)
+    f1 = 2 * n_match / (n_pred + n_gold) if n_pred + n_gold else None
     auc = None
     if len(set(y_true)) == 2:
         from sklearn.metrics import roc_auc_score
@@ -566,6 +575,9 @@ def _gold_span(s: Any, i: int, text: str, where: str) -> GoldSpan:
         raise EvalInputError(f"{where}: span {i} ({stext!r}) has no 'original' (the text it replaced)")
     if not isinstance(s["original"], str):
         raise EvalInputError(f"{where}: span {i}: 'original' must be a string, got {json_kind(s['original'])}")
+    if LONE_SURROGATE.search(s["original"]):  # half a character: it cannot be compared, nor written out
+        raise EvalInputError(f"{where}: span {i}: 'original' holds a lone surrogate (\\ud800-\\udfff escape), "
+                             "half of a character")
     return GoldSpan(start, end, stext, s["original"])
 
 
@@ -634,6 +646,8 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
         doc_id = obj.get("id", default_id)
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
             raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {json_kind(doc_id)}")
+        if isinstance(doc_id, str) and LONE_SURROGATE.search(doc_id):
+            raise EvalInputError(f"{where}: 'id' holds a lone surrogate (\\ud800-\\udfff escape), half of a character")
         if doc_id in ids:
             why = "" if "id" in obj else (" (this line has no 'id', so its " + ("path" if "path" in obj else "line number")
                                           + " is its id; give it an 'id')")
@@ -655,7 +669,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
         if clean_text is not None and not isinstance(clean_text, str):
             raise EvalInputError(f"{where}: 'clean' is the unspun text (a string), got {json_kind(clean_text)}; "
                                  "a clean document has \"spans\": []")
-        docs.append(GoldDoc(doc_id, text, spans, clean_text))
+        docs.append(GoldDoc(doc_id, text, spans, clean_text, file if "path" in obj else None))
     if not docs:
         raise EvalInputError(f"{path}: no documents (the file is empty)")
     return docs
@@ -692,7 +706,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
             check_text(content, max_chars or _NO_LIMIT)
         except InputError as e:
             raise EvalInputError(f"{path}: {e}") from None
-        return [GoldDoc(str(path), content, [])]
+        return [GoldDoc(str(path), content, [], source=path)]
     docs: list[GoldDoc] = []
     for n, obj in _json_lines(path):
         where = f"{path}:{n}"
@@ -706,7 +720,10 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
         if spans is not None and spans != []:
             raise EvalInputError(f"{where}: has spans, but clean documents have none "
                                  "(spun documents go in --gold; \"spans\": [] is fine)")
-        docs.append(GoldDoc(obj.get("id", f"{path}:{n}"), text, []))
+        doc_id = obj.get("id", f"{path}:{n}")
+        if isinstance(doc_id, str) and LONE_SURROGATE.search(doc_id):
+            raise EvalInputError(f"{where}: 'id' holds a lone surrogate (\\ud800-\\udfff escape), half of a character")
+        docs.append(GoldDoc(doc_id, text, []))
     if not docs:
         raise EvalInputError(f"{path}: no documents (the file is empty)")
     return docs
@@ -751,5 +768,5 @@ def _clean_folder(folder: Path, max_chars: int | None, encoding: str | None,
     if jsonl and warn is not None:
         warn(f"{folder}: {len(jsonl)} JSONL file(s) not read (a folder gives its text files only; "
              f"name a JSONL file with --clean to read it): {jsonl[0]}" + (", ..." if len(jsonl) > 1 else ""))
-    return [GoldDoc(src.name, _read_text_file(src.path, src.name, max_chars, encoding), [])
+    return [GoldDoc(src.name, _read_text_file(src.path, src.name, max_chars, encoding), [], source=src.path)
             for src in sources if src.path]

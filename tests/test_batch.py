@@ -985,6 +985,78 @@ def test_listing_and_page_say_which_spans_the_document_verdict_added():
     HtmlWriter(out).write(Outcome(path="a.txt", report=report, text=text))
     page = ET.fromstring("<div>" + out.getvalue() + "</div>")
     marks = page.findall(".//mark")
-    assert [m.get("class") for m in marks] == ["by-doc", None]
+    assert [m.get("class") for m in marks] == ["spun by-doc", "spun"]
     assert "shown because the document reads as spun" in marks[0].get("title")
     assert "document" not in marks[1].get("title")
+
+
+# --------------------------------------------------------------------------- outputs as editors open them
+
+
+def test_html_draws_overlapping_spans_nested_and_stays_well_formed(runner, tmp_path):
+    """A word disguised with look-alike letters at the start of a spun phrase: both spans are
+    highlighted (the report had shown only one); a form feed (between the pages of a converted
+    PDF) is drawn as its picture, so the page stays well-formed XML."""
+    from test_homoglyphs import disguise
+
+    folder = tmp_path / "h"
+    folder.mkdir()
+    text = disguise("It came at an essential moment for the talks.") + "\x0cNext page.\n"
+    (folder / "d.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "r.html"
+    res = invoke(runner, "score", "--format", "html", "--threshold", "0", "-o", out, folder)
+    assert res.exit_code == 0, res.output
+    [record] = jsonl(invoke(runner, "score", "--format", "jsonl", "--threshold", "0", folder).stdout)
+    spans = record["spans"]
+    assert any(a["start"] <= b["start"] and b["end"] <= a["end"] for a in spans for b in spans if a is not b)
+    root = ET.fromstring(out.read_text(encoding="utf-8").split("\n", 1)[1])
+    div = root.find(".//div[@class='text']")
+    marks = div.findall(".//mark")
+    assert sorted(m.get("class").split()[0] for m in marks) == sorted(s["kind"] for s in spans)
+    shown = "".join(t for t in div.itertext() if not t.startswith("→ "))
+    assert shown == text.replace("\x0c", "\u240c")
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(runner, tmp_path):
+    """File names are the submitter's: one starting with "=", "+", "-" or "@" gets a leading
+    apostrophe in the CSV, and --resume still knows the file."""
+    from service.batch import csv_cell, csv_value
+
+    for value in ("=1+1", "+1", "-1", "@SUM(1)", "\tx", "'=x", "''@x", "'plain", "plain", "", "-", "'-", "="):
+        assert csv_value(csv_cell(value)) == value
+        assert len(value) < 2 or csv_cell(value)[:1] not in ("=", "+", "-", "@", "\t")
+    folder = tmp_path / "f"
+    folder.mkdir()
+    for name in ("=HYPERLINK(1)", "+1+1", "@SUM(1+1)", "plain"):
+        (folder / name).write_text("Shares rose more than three percent in early trading.\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    res = invoke(runner, "score", "--format", "csv", "-o", out, folder)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
+    assert sorted(Path(csv_value(r["path"])).name for r in rows) == sorted(p.name for p in folder.iterdir())
+    assert all(r["path"][:1] not in "=+-@" for r in rows)
+    before = out.read_text(encoding="utf-8")
+    res = invoke(runner, "score", "--format", "csv", "--resume", "-o", out, folder)
+    assert res.exit_code == 0 and out.read_text(encoding="utf-8") == before  # nothing scored twice
+
+
+def test_text_listing_keeps_each_span_on_its_line(runner, tmp_path, monkeypatch):
+    """A span across a hard line break is listed on one line; a file name with a right-to-left
+    override is shown escaped (it would reorder what a terminal shows)."""
+    folder = tmp_path / "t"
+    folder.mkdir()
+    (folder / "invoice\u202etxt.exe.txt").write_text("It was a critical\nmoment.\n", encoding="utf-8")
+    lexicon = tmp_path / "l.tsv"
+    lexicon.write_text("critical moment\tdecisive moment\n", encoding="utf-8")
+    monkeypatch.setenv("UNSPIN_LEXICONS", str(lexicon))
+    res = invoke(runner, "score", folder)
+    lines = res.stdout.splitlines()
+    assert "\u202e" not in res.stdout and "invoice\\u202etxt.exe.txt" in lines[0]
+    assert any(line.strip().startswith("0.95  critical moment → decisive moment") for line in lines), lines
+
+
+def test_a_file_not_in_utf8_says_how_to_name_its_encoding(runner, tmp_path):
+    path = tmp_path / "old.txt"
+    path.write_bytes("Caf\u00e9 au lait.".encode("cp1252"))
+    res = invoke(runner, "score", "--format", "jsonl", path)
+    assert res.exit_code == 1 and "--encoding" in jsonl(res.stdout)[0]["error"]

@@ -260,3 +260,30 @@ def test_details_file_is_checked_before_the_engine_loads(runner, no_engine, tmp_
     gold = write_jsonl(tmp_path / "gold.jsonl", OK_LINE)
     res = runner.invoke(main, ["eval", "--gold", str(gold), "--details", str(tmp_path / "no" / "d.jsonl")])
     assert res.exit_code == 2 and "does not exist" in res.stderr
+
+
+def test_details_never_overwrite_a_document_read(runner, no_engine, tmp_path):
+    """--details naming a labelled document's text file, or a file of a --clean folder, is refused
+    before any work: writing it would destroy the team's data."""
+    (tmp_path / "a.txt").write_text(TEXT, encoding="utf-8")
+    gold = write_jsonl(tmp_path / "gold.jsonl", {"path": "a.txt", "spans": []})
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "clean" / "c.txt").write_text(TEXT, encoding="utf-8")
+    for target in (tmp_path / "a.txt", tmp_path / "clean" / "c.txt"):
+        res = runner.invoke(main, ["eval", "--gold", str(gold), "--clean", str(tmp_path / "clean"),
+                                   "--details", str(target)])
+        assert res.exit_code == 2 and "would destroy that input" in res.stderr, res.stderr
+        assert target.read_text(encoding="utf-8") == TEXT
+
+
+def test_a_lone_surrogate_in_a_label_is_refused_before_the_engine_loads(runner, no_engine, tmp_path):
+    gold = write_jsonl(tmp_path / "g.jsonl", '{"text": "%s", "spans": [{"start": 17, "end": 24, "original": "\\ud800"}]}' % TEXT)
+    res = runner.invoke(main, ["eval", "--gold", str(gold)])
+    assert res.exit_code == 2 and "g.jsonl:1: span 1: 'original' holds a lone surrogate" in res.stderr, res.stderr
+
+
+def test_sentence_docs_take_the_golds_clean_documents_too(runner, stand_in, tmp_path):
+    clean = f"It was fine. The {PHRASE} was used. Nothing else."
+    gold = write_jsonl(tmp_path / "g.jsonl", OK_LINE, {"id": "c", "text": clean, "spans": []})
+    m = eval_json(runner, "--gold", gold, "--sentence-docs", "5")
+    assert m["sentence_texts"] == 3 and m["sentence_flags"] == 1

@@ -51,6 +51,28 @@ def test_matching_is_one_to_one_by_overlap():
     assert match_spans([{"start": 0, "end": 13}], [{"start": 13, "end": 19}]) == []  # touching is not overlap
 
 
+def test_matching_makes_as_many_pairs_as_it_can():
+    """A flag straddling two gold phrases takes the one no other flag can take (greedy matching by
+    overlap had paired it with the larger one and left the other flag and phrase unmatched)."""
+    gold = [{"start": 0, "end": 8}, {"start": 8, "end": 12}]
+    preds = [{"start": 3, "end": 12}, {"start": 0, "end": 3}]
+    assert match_spans(preds, gold) == [(0, 1), (1, 0)]
+    t = "abcdefgh ijk"
+    m = evaluate([EvalDoc(text=t, gold=[GoldSpan(0, 8, "abcdefgh", "x"), GoldSpan(8, 12, " ijk", "y")],
+                          predicted=[span(3, 12, "q", text=t), span(0, 3, "r", text=t)])])
+    assert m.precision == m.recall == m.f1 == 1.0
+
+
+def test_a_suggestion_with_its_own_article_reproduces_a_label_without_it():
+    """The engine takes the article in when its suggestion needs the other one ("an essential" ->
+    "a critical"); a label of the word alone ("essential" -> "critical") is the same original."""
+    text = "It came at an essential moment."
+    gold = GoldSpan(14, 23, "essential", "critical")
+    assert suggestion_hits(text, span(11, 23, "a critical", "a crucial"), gold) == [True, False]
+    assert suggestion_hits(text, span(14, 23, "critical"), gold) == [True]
+    assert suggestion_hits(text, span(11, 23, "a vital"), gold) == [False]
+
+
 def test_suggestion_hits_on_union_region():
     # predicted covers "terrific powers", suggestion "great powers" reproduces the gold original
     assert suggestion_hits(SPUN, span(25, 40, "mighty powers", "great powers"), GOLD[1]) == [False, True]
@@ -186,7 +208,7 @@ def test_sentences_are_counted_apart():
 
 def test_undefined_metrics_are_none():
     m = evaluate([EvalDoc(text=SPUN, gold=GOLD, predicted=[], score=0.5)])
-    assert m.precision is None and m.recall == 0.0 and m.f1 is None
+    assert m.precision is None and m.recall == 0.0 and m.f1 == 0.0  # 2TP / (2TP + FP + FN): nothing found
     assert m.acc_at_1 is None and m.false_flags_per_1k is None and m.auc is None
     assert "n/a" in m.as_table()
     perfect = evaluate([EvalDoc(text=SPUN, gold=GOLD, predicted=[span(g.start, g.end, g.original) for g in GOLD])])
