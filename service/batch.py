@@ -123,7 +123,7 @@ def display_name(path: str | Path) -> str:
 #: DEL, the line and paragraph separators)
 #: characters that break a line, or reorder what a terminal shows after them (bidirectional
 #: controls: "invoice\u202etxt.exe" would read "invoiceexe.txt")
-_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def one_line(name: str) -> str:
@@ -367,12 +367,7 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
         if len(data) > limit:  # grew since it was measured
             raise _too_many_bytes(limit, max_chars)
     try:
-        return decode(data, fallback=encoding)
-    except InputError as e:  # the command line's way to name an encoding is --encoding
-        if encoding is None and str(e).startswith("not valid UTF-8"):
-            raise InputError(str(e).replace("name a fallback encoding such as cp1252",
-                                            "name its encoding with --encoding (e.g. cp1252)")) from None
-        raise
+        return decode(data, fallback=encoding, how_to_name="name its encoding with --encoding (e.g. cp1252)")
     except UnicodeError as e:  # a codec's own error (``decode`` turns UnicodeDecodeError into InputError)
         raise _undecodable(e, encoding or "utf-8") from None
 

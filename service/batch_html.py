@@ -116,8 +116,12 @@ def _marked(text: str, report: Report) -> Markup:
     left out (as the web page draws them). The first suggestion follows each outermost mark; a
     nested one's is in its tooltip."""
     order = {"spun": 0, "grammar": 1}
+
+    def key(x: tuple) -> tuple:  # by start, the longer first, a spun span outside any other of its extent
+        return x[0], -x[1], x[2], x[3]
+
     pieces = sorted(((s.start, s.end, order.get(s.kind, 2), i, s) for i, s in enumerate(report.spans) if s.end > s.start),
-                    key=lambda x: (x[0], -x[1], x[2], x[3]))
+                    key=key)
 
     def place(a: int, b: int, items: list, outer: bool) -> Markup:
         out, pos = [], a
@@ -132,8 +136,8 @@ def _marked(text: str, report: Report) -> Markup:
                         items.append((end, *it[1:]))
                 else:
                     items.append(it)
-            items.sort(key=lambda x: (x[0], -x[1], x[2], x[3]))
-            inner.sort(key=lambda x: (x[0], -x[1], x[2], x[3]))
+            items.sort(key=key)
+            inner.sort(key=key)
             cls = " ".join(c for c in (s.kind, "by-doc" if s.by_document_verdict else "") if c)
             tip = _tip(s) if outer else f"→ {_best(s)} · {_tip(s)}"
             out.append(Markup('<mark class="{}" style="--s: {:.2f}" title="{}">{}</mark>').format(
@@ -148,14 +152,14 @@ def _marked(text: str, report: Report) -> Markup:
 
 
 def _best(span: Span) -> str:
-    return span.suggestions[0].text if span.suggestions else "?"
+    return (span.suggestions[0].text if span.suggestions else "?").translate(_CONTROL_PICTURES)
 
 
 def _tip(span: Span) -> str:
     rel = span.evidence.get("relation", "")
     also = ", ".join(x.text for x in span.suggestions[1:4])
     return (f"score {span.score:.2f}" + (f" · {rel}" if rel else "") + (f" · also: {also}" if also else "")
-            + (f" · {SPUN_DOC_REASON}" if span.by_document_verdict else ""))
+            + (f" · {SPUN_DOC_REASON}" if span.by_document_verdict else "")).translate(_CONTROL_PICTURES)
 
 
 class HtmlWriter(Writer):

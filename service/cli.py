@@ -11,6 +11,7 @@ import math
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
@@ -23,6 +24,11 @@ from service.progress import progress_option
 from service.progress import shown as progress_shown
 from service.progress import wrapper as progress_wrapper
 from service.second_look import DEFAULT_CONTEXT, Context
+
+if TYPE_CHECKING:  # pragma: no cover
+    from service.config import Settings
+    from service.engine import Engine
+    from service.scoring import FusionModel
 
 
 #: the ``--second-look`` option of the commands that score text: ``UNSPIN_SECOND_LOOK`` for one run
@@ -39,7 +45,7 @@ def _settings(second_look: str | None):
     return settings if second_look is None else settings.model_copy(update={"second_look": second_look})
 
 
-def _fresh_engine(settings, fusion=None):
+def _fresh_engine(settings: Settings, fusion: FusionModel | None = None) -> Engine:
     """A new engine for a training or preparing command; a model that cannot load is a usage
     error with its reason (exit 2), as for ``score``."""
     from service.engine import EngineUnavailable, load_engine

@@ -17,7 +17,7 @@ pairs are matched one-to-one, as many pairs as can be made and among those the m
 Metrics (see :class:`Metrics`): span precision/recall/F1 over spun documents; suggestion
 accuracy@1/@3 over matched gold spans (a suggestion counts when the text with the *predicted*
 span replaced by it equals the text with the *gold* span replaced by the original, compared on
-the union of both spans, case-insensitively with whitespace collapsed and "a" and "an" alike); false flags per 1,000
+the union of both spans, case-insensitively with whitespace collapsed, an article the prediction takes in read as the original takes it); false flags per 1,000
 words on clean documents; document-level ROC AUC of the document scores (spun vs clean); and the
 restored text's word errors (:func:`word_errors`): how far the text is from the original before
 spinning as written and once restored (:func:`service.restore.restore`: what ``unspin restore``
@@ -43,6 +43,7 @@ from service.jsonl import DataError, json_kind, jsonl_values
 from service.report import Span, Suggestion
 from service.restore import restore
 from service.spinner import GoldSpan
+from service.articles import article_for, with_article_case
 from service.text import LONE_SURROGATE
 
 __all__ = [
@@ -206,10 +207,11 @@ class Metrics:
 
 
 def match_spans(predicted: Sequence[Any], gold: Sequence[Any]) -> list[tuple[int, int]]:
-    """One-to-one matching of predicted and gold spans that overlap by a character or more, as
-    many pairs as can be made and, among those, the most overlap (an assignment problem, solved
-    by scipy's ``linear_sum_assignment``): list of (pred index, gold index), by pred index. A flag
-    straddling two gold phrases takes the one no other flag can take."""
+    """One-to-one matching of predicted and gold spans that overlap by a character or more, with
+    the most overlap in all (an assignment problem, solved by scipy's ``linear_sum_assignment``):
+    list of (pred index, gold index), by pred index. A flag straddling two gold phrases takes the
+    one no other flag can take, where a greedy pass by overlap left a phrase and a flag unmatched;
+    a flag is not drawn off the phrase it covers to one it only touches."""
     ov = np.zeros((len(predicted), len(gold)), dtype=np.int64)
     for i, p in enumerate(predicted):
         ps, pe = int(_get(p, "start")), int(_get(p, "end"))
@@ -220,36 +222,40 @@ def match_spans(predicted: Sequence[Any], gold: Sequence[Any]) -> list[tuple[int
         return []
     from scipy.optimize import linear_sum_assignment
 
-    # each pair counts more than all the overlap there is: the most pairs first, then the most overlap
-    weight = np.where(ov > 0, int(ov.sum()) + 1 + ov, 0)
-    rows, cols = linear_sum_assignment(weight, maximize=True)
+    rows, cols = linear_sum_assignment(ov, maximize=True)
     return sorted((int(i), int(j)) for i, j in zip(rows, cols) if ov[i, j] > 0)
 
 
 _WS = re.compile(r"\s+")
 
 
-_AN = re.compile(r"\ban\b")
+#: an "a"/"an" ending a stretch of text (the article right before a gold span)
+_ARTICLE_BEFORE = re.compile(r"\b([Aa][Nn]?)(\s+)$")
 
 
 def _norm(s: str) -> str:
-    """Lower case, whitespace collapsed, and "an" read as "a": a suggestion that brings the article
-    its word takes ("an essential" -> "a critical") matches a label that leaves the article out
-    ("essential" -> "critical", which reads "an critical")."""
-    return _AN.sub("a", _WS.sub(" ", s).strip().lower())
+    return _WS.sub(" ", s).strip().lower()
 
 
 def reproduces(text: str, start: int, end: int, replacement: str, gold: Any) -> bool:
     """Whether replacing ``text[start:end]`` by ``replacement`` gives the gold original there.
 
-    Compared on the union of both spans, case-insensitively, whitespace collapsed, "a" and "an"
-    alike (the article a suggestion brings, see :func:`_norm`); spans that do not overlap never match.
+    Compared on the union of both spans, case-insensitively, whitespace collapsed; where the
+    prediction takes in the "a"/"an" right before a gold span that leaves it out, the original is
+    read with the article its first word takes ("an essential" -> "a critical" reproduces the label
+    "essential" -> "critical"; "an critical" does not). Spans that do not overlap never match.
     """
     gs, ge = int(_get(gold, "start")), int(_get(gold, "end"))
     if not (start < ge and gs < end):
         return False
     lo, hi = min(start, gs), max(end, ge)
-    target = _norm(text[lo:gs] + str(_get(gold, "original")) + text[ge:hi])
+    original = str(_get(gold, "original"))
+    before = text[lo:gs]
+    if lo < gs and (m := _ARTICLE_BEFORE.search(before)) and original.strip():
+        # the prediction takes in the "a"/"an" the label leaves out: the original reads with the
+        # article its first word takes ("an essential" -> "a critical" for "essential" -> "critical")
+        before = before[: m.start(1)] + with_article_case(m.group(1), article_for(original)) + m.group(2)
+    target = _norm(before + original + text[ge:hi])
     return _norm(text[lo:start] + replacement + text[end:hi]) == target
 
 
@@ -575,10 +581,15 @@ def _gold_span(s: Any, i: int, text: str, where: str) -> GoldSpan:
         raise EvalInputError(f"{where}: span {i} ({stext!r}) has no 'original' (the text it replaced)")
     if not isinstance(s["original"], str):
         raise EvalInputError(f"{where}: span {i}: 'original' must be a string, got {json_kind(s['original'])}")
-    if LONE_SURROGATE.search(s["original"]):  # half a character: it cannot be compared, nor written out
-        raise EvalInputError(f"{where}: span {i}: 'original' holds a lone surrogate (\\ud800-\\udfff escape), "
-                             "half of a character")
+    _whole_characters(s["original"], f"{where}: span {i}: 'original'")
     return GoldSpan(start, end, stext, s["original"])
+
+
+def _whole_characters(value: object, what: str) -> None:
+    """Refuse a string holding a lone surrogate (a ``\\ud800``-``\\udfff`` escape, half of a
+    character): it can be neither compared nor written out."""
+    if isinstance(value, str) and LONE_SURROGATE.search(value):
+        raise EvalInputError(f"{what} holds a lone surrogate (\\ud800-\\udfff escape), half of a character")
 
 
 
@@ -646,8 +657,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
         doc_id = obj.get("id", default_id)
         if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
             raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {json_kind(doc_id)}")
-        if isinstance(doc_id, str) and LONE_SURROGATE.search(doc_id):
-            raise EvalInputError(f"{where}: 'id' holds a lone surrogate (\\ud800-\\udfff escape), half of a character")
+        _whole_characters(doc_id, f"{where}: 'id'")
         if doc_id in ids:
             why = "" if "id" in obj else (" (this line has no 'id', so its " + ("path" if "path" in obj else "line number")
                                           + " is its id; give it an 'id')")
@@ -721,8 +731,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
             raise EvalInputError(f"{where}: has spans, but clean documents have none "
                                  "(spun documents go in --gold; \"spans\": [] is fine)")
         doc_id = obj.get("id", f"{path}:{n}")
-        if isinstance(doc_id, str) and LONE_SURROGATE.search(doc_id):
-            raise EvalInputError(f"{where}: 'id' holds a lone surrogate (\\ud800-\\udfff escape), half of a character")
+        _whole_characters(doc_id, f"{where}: 'id'")
         docs.append(GoldDoc(doc_id, text, []))
     if not docs:
         raise EvalInputError(f"{path}: no documents (the file is empty)")

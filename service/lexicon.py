@@ -41,6 +41,9 @@ _ORIGINAL_HEADER_WORDS = frozenset({"expected", "original", "originals", "replac
                                     "correct", "correction", "corrected", "meaning", "suggestion", "suggested",
                                     "standard", "intended", "fix"})
 _NEUTRAL_HEADER_WORDS = frozenset({"phrase", "phrases", "term", "terms", "word", "words", "text", "the", "form"})
+#: header words of columns besides the two (an id, a note, a count)
+_OTHER_HEADER_WORDS = frozenset({"id", "no", "number", "note", "notes", "comment", "comments", "count", "n", "doi",
+                                 "paper", "papers", "category", "field", "example", "examples", "url"})
 
 
 class LexiconError(ValueError):
@@ -96,26 +99,26 @@ def _collapse(phrase: str) -> str:
 
 
 def in_number(phrase: str, plural: bool) -> str:
-    """``phrase`` with its head noun (the word before its first preposition, else its last word) in
-    the plural or the singular: ("surface area", True) -> "surface areas", ("random forests",
-    False) -> "random forest". A word the inflection library does not know is left as it is."""
+    """``phrase`` with its last word in the plural or the singular, when that word is the phrase's
+    head (no preposition before it: "surface area" -> "surface areas", but "analysis of variance"
+    stays, as the number a text gives a spun phrase's last word says nothing of a head before it).
+    An acronym takes or loses a lower-case "s" ("ECG" -> "ECGs"); a word the inflection library
+    does not know is left as it is."""
     words = phrase.split(" ")
-    i = noun_head(words)
-    word = words[i]
-    if not word.isalpha():
+    word = words[-1]
+    if noun_head(words) != len(words) - 1 or not word.isalpha():
         return phrase
-    if plural:
-        forms = lemminflect.getInflection(lemminflect.getLemma(word.lower(), upos="NOUN")[0], "NNS")
+    if len(word) > 1 and word.isupper():  # an acronym
+        form = word + "s" if plural else word
+    elif len(word) > 2 and word[:-1].isupper() and word.endswith("s"):  # "ECGs"
+        form = word if plural else word[:-1]
     else:
-        forms = lemminflect.getLemma(word.lower(), upos="NOUN")
-    if not forms or forms[0].lower() == word.lower():
-        return phrase
-    form = forms[0]
-    if word.isupper() and len(word) > 1:
-        form = form.upper()
-    elif word[:1].isupper():
-        form = form[:1].upper() + form[1:]
-    return " ".join(words[:i] + [form] + words[i + 1 :])
+        lemma = lemminflect.getLemma(word.lower(), upos="NOUN")
+        forms = lemminflect.getInflection(lemma[0], "NNS") if plural and lemma else lemma
+        if not forms:
+            return phrase
+        form = forms[0] if not word[:1].isupper() else forms[0][:1].upper() + forms[0][1:]
+    return " ".join(words[:-1] + [form])
 
 
 _PLAIN_RE = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
@@ -240,10 +243,14 @@ def _variants(key: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], bool | No
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def _tab_cells(line: str) -> list[str]:
+    return [_unquoted(c) for c in line.split("\t")]
+
+
 def _cells(line: str, delimiter: str) -> list[str]:
     """One line's cells, leniently (for choosing the delimiter)."""
     if delimiter == "\t":
-        return [_unquoted(c) for c in line.split("\t")]
+        return _tab_cells(line)
     try:
         return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True))
     except (csv.Error, StopIteration):
@@ -256,16 +263,19 @@ _DELIMITERS = ("\t", ",", ";")
 def _sniff_delimiter(lines: Sequence[tuple[int, str]]) -> str:
     """The delimiter of tab, comma and semicolon that splits the most of the first 50 lines into
     two or more cells with the first two not empty; on a tie, the one giving more of them the same
-    number of cells; then tab, comma, semicolon in that order. So a semicolon list whose phrases
-    hold commas is not split at its commas."""
+    number of cells, then the one less often followed by a space (as commas in prose are); then
+    tab, comma, semicolon in that order. So a semicolon list whose phrases hold commas is not
+    split at its commas."""
     sample = [text for _, text in lines[:50]]
 
-    def score(delimiter: str) -> tuple[int, int, int]:
+    def score(delimiter: str) -> tuple[int, int, int, int]:
         split = [[x.strip() for x in _cells(line, delimiter)] for line in sample]
         usable = sum(1 for c in split if len(c) >= 2 and c[0] and c[1])
         counts = [len(c) for c in split]
         same = max(counts.count(n) for n in set(counts)) if counts else 0
-        return usable, same, -_DELIMITERS.index(delimiter)
+        # a comma in prose has a space after it ("big, huge data;large data"); a delimiter seldom does
+        spaced = sum(line.count(delimiter + " ") for line in sample)
+        return usable, same, -spaced, -_DELIMITERS.index(delimiter)
 
     return max(_DELIMITERS, key=score)
 
@@ -280,29 +290,36 @@ def _unquoted(cell: str) -> str:
 
 
 def _is_header(cells: Sequence[str]) -> tuple[int, int] | None:
-    """The (spun, original) columns a first line names, when it is a header; None otherwise."""
+    """The (spun, original) columns a first line names, when it is a header: every cell made of
+    header words alone, one naming the spun side and another the original's (``id,spun,original``;
+    ``Expected<TAB>Tortured``; ``phrase;replacement``, where a neutral "phrase" is the other side);
+    None otherwise."""
     sides = []
-    for cell in cells[:2]:
+    for cell in cells:
         words = set(re.split(r"[\s_\-]+", cell.lower().strip())) - {""}
-        if not words or not words <= _SPUN_HEADER_WORDS | _ORIGINAL_HEADER_WORDS | _NEUTRAL_HEADER_WORDS:
+        if not words:
             return None
-        sides.append((bool(words & _SPUN_HEADER_WORDS), bool(words & _ORIGINAL_HEADER_WORDS)))
-    if len(sides) < 2:
+        sides.append((words <= _SPUN_HEADER_WORDS | _ORIGINAL_HEADER_WORDS | _NEUTRAL_HEADER_WORDS | _OTHER_HEADER_WORDS,
+                      bool(words & _SPUN_HEADER_WORDS), bool(words & _ORIGINAL_HEADER_WORDS),
+                      words <= _NEUTRAL_HEADER_WORDS))
+    if not all(known for known, _, _, _ in sides):
         return None
-    (s0, o0), (s1, o1) = sides
-    if (s0 or o1) and not (o0 or s1):
-        return 0, 1
-    if (o0 or s1) and not (s0 or o1):
-        return 1, 0
-    if s0 and o1:
-        return 0, 1
+    spun = [i for i, (_, s, o, _) in enumerate(sides) if s and not o]
+    orig = [i for i, (_, s, o, _) in enumerate(sides) if o and not s]
+    neutral = [i for i, (_, _, _, n) in enumerate(sides) if n]
+    if not spun and orig and neutral:  # "phrase;replacement": the phrase is the spun one
+        spun = [i for i in neutral if i != orig[0]]
+    if not orig and spun and neutral:  # "spun;phrase"
+        orig = [i for i in neutral if i != spun[0]]
+    if spun and orig and spun[0] != orig[0]:
+        return spun[0], orig[0]
     return None
 
 
 def _rows(path: Path, lines: Sequence[tuple[int, str]], delimiter: str) -> Iterable[tuple[int, list[str]]]:
     if delimiter == "\t":
         for lineno, line in lines:
-            yield lineno, [_unquoted(c) for c in line.split("\t")]
+            yield lineno, _tab_cells(line)
         return
     for lineno, line in lines:
         try:

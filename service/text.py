@@ -116,14 +116,15 @@ def _decode_named(data: bytes, encoding: str) -> str:
     return data.decode(encoding)
 
 
-def decode(data: bytes, fallback: str | None = None) -> str:
+def decode(data: bytes, fallback: str | None = None, how_to_name: str = "name a fallback encoding such as cp1252") -> str:
     """Decode uploaded bytes into text without normalising it in any other way.
 
     UTF-8 is expected (a UTF-8 BOM is stripped); UTF-16 and UTF-32 are accepted with a BOM.
     When the bytes are not valid UTF-8 and ``fallback`` names an encoding (e.g. ``"cp1252"``),
     that encoding is used instead. When ``fallback`` names UTF-16 or UTF-32 with its byte order
     (``utf-16-le``), bytes without a byte-order mark that hold NUL bytes are decoded with it
-    before NUL bytes would mark them as binary.
+    before NUL bytes would mark them as binary. ``how_to_name`` ends the message for bytes that are
+    not UTF-8 without a fallback: how the caller's user names one (the command line: ``--encoding``).
 
     Raises:
         InputError: binary data, invalid UTF-8 without a usable fallback, an unknown fallback
@@ -163,7 +164,7 @@ def decode(data: bytes, fallback: str | None = None) -> str:
         if not fallback:
             raise InputError(
                 f"not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start}; "
-                "send UTF-8 or name a fallback encoding such as cp1252"
+                f"send UTF-8 or {how_to_name}"
             ) from None
         try:
             text = _decode_named(data, fallback)

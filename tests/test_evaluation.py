@@ -71,6 +71,13 @@ def test_a_suggestion_with_its_own_article_reproduces_a_label_without_it():
     assert suggestion_hits(text, span(11, 23, "a critical", "a crucial"), gold) == [True, False]
     assert suggestion_hits(text, span(14, 23, "critical"), gold) == [True]
     assert suggestion_hits(text, span(11, 23, "a vital"), gold) == [False]
+    assert suggestion_hits(text, span(11, 23, "an critical"), gold) == [False]  # the wrong article is still wrong
+
+
+def test_a_flag_is_not_drawn_off_the_phrase_it_covers():
+    gold = [{"start": 0, "end": 10}, {"start": 10, "end": 14}]
+    preds = [{"start": 0, "end": 11}, {"start": 9, "end": 10}]
+    assert match_spans(preds, gold) == [(0, 0)]
 
 
 def test_suggestion_hits_on_union_region():

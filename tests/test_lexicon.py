@@ -379,6 +379,8 @@ def test_match_case() -> None:
     assert match_case("terrific powers", "great powers") == "great powers"
     assert match_case("dna harm", "DNA damage") == "DNA damage"
     assert match_case("A", "an") == "An"
+    assert match_case("Rate of Death", "mortality rate") == "Mortality Rate"
+    assert match_case("Signal To Noise", "signal to noise ratio") == "Signal to Noise Ratio"
 
 
 def test_in_number() -> None:
@@ -386,7 +388,8 @@ def test_in_number() -> None:
 
     assert in_number("surface area", True) == "surface areas"
     assert in_number("random forests", False) == "random forest"
-    assert in_number("analysis of variance", True) == "analyses of variance"
+    assert in_number("analysis of variance", True) == "analysis of variance"  # its head is not the last word
+    assert in_number("ECG", True) == "ECGs" and in_number("ECGs", False) == "ECG"
     assert in_number("Support Vector Machine", True) == "Support Vector Machines"
     assert in_number("surface areas", True) == "surface areas"
 
@@ -398,6 +401,9 @@ def test_a_semicolon_list_with_commas_in_its_phrases(tmp_path: Path) -> None:
     lex = load_lexicon(write(tmp_path, "s.csv", "big, huge data;big data\nsurface region;surface area\n"))
     assert lex.lookup("big, huge data") == ("big data",) and lex.lookup("surface region") == ("surface area",)
     assert "big" not in lex
+    # a comma in every line too: commas in prose have a space after them, the delimiter has none
+    lex = load_lexicon(write(tmp_path, "t.csv", "big, huge data;large data\nsmall, tiny thing;little thing\n"))
+    assert lex.lookup("small, tiny thing") == ("little thing",) and "big" not in lex
 
 
 def test_quoted_cells_of_a_tab_separated_list(tmp_path: Path) -> None:
@@ -433,3 +439,8 @@ def test_line_numbers_count_line_ends_only(tmp_path: Path) -> None:
         path = tmp_path / "ls.tsv"
         path.write_bytes("a\u2028b\tc d\r".encode() + b"caf\xe9\tx\n")
         load_lexicon(path)
+
+
+def test_a_header_names_its_columns_wherever_they_are(tmp_path: Path) -> None:
+    lex = load_lexicon(write(tmp_path, "i.csv", "id,spun,original\n1,terrific powers,great powers\n"))
+    assert len(lex) == 1 and lex.lookup("terrific powers") == ("great powers",)

@@ -211,13 +211,13 @@ def test_page_draws_every_span_of_overlapping_ones(browser_page, seeds, engine):
     page.wait_for_selector("#output mark.spun", timeout=60_000)
     assert _marks(page) == {i: s.text for i, s in enumerate(report.spans)}
 
-    # a click on the disguised word inside a spun phrase offers both
+    # a click on the disguised word inside a spun phrase offers both, the word's own first
     i, j = inside[0]
     page.click(f'#output mark[data-i="{j}"]')
     headings = page.locator("#popover h2").all_inner_texts()
-    assert [h.split(" ·")[0] for h in headings] == ["spun", "formatting"]
+    assert [h.split(" ·")[0] for h in headings] == ["formatting", "spun"]
     # the Latin letters first: the spun phrase stays, holding them, and is still offered
-    page.locator("#popover section").nth(1).locator("button.apply").first.click()
+    page.locator("#popover section").nth(0).locator("button.apply").first.click()
     fixed = report.spans[j].suggestions[0].text
     assert page.locator(f'#output mark[data-i="{i}"]').text_content().count(fixed) == 1
     page.click("#copy-clean")
@@ -227,7 +227,9 @@ def test_page_draws_every_span_of_overlapping_ones(browser_page, seeds, engine):
     # then the spun phrase of another pair: the word inside it has no mark left, every mark sits on
     # its span's letters in the edited text
     i2, j2 = next((a, b) for a, b in inside if a != i)
-    page.click(f'#output mark[data-i="{i2}"]')
+    page.focus(f'#output mark[data-i="{i2}"]')  # the phrase's own mark (a click may land on the word inside)
+    page.keyboard.press("Enter")
+    assert page.locator("#popover h2").first.inner_text().startswith("spun")
     page.locator("#popover section").first.locator("button.apply").first.click()
     edited = page.input_value("#input")
     spans = page.evaluate("state.report.spans")

@@ -219,6 +219,10 @@ class TransformerLM(LanguageModel):
             self._head = self._find_head()
             self._logit_rows = self._find_logit_rows()
         except (IndexError, RuntimeError, ValueError) as exc:
+            if self.device.type != "cpu":  # the weights moved there, but the device cannot run them
+                raise DeviceUnavailable(
+                    f"{name}: the torch device {device!r} (UNSPIN_DEVICE) cannot run the model ({_first_line(exc)})."
+                ) from exc
             raise ModelUnavailable(
                 f"{name}: the model fails on a one-word input ({_first_line(exc)}); are its tokenizer and weights "
                 "from the same model?"
@@ -240,9 +244,10 @@ class TransformerLM(LanguageModel):
                 "or as nothing: are the tokenizer's files (tokenizer.json, or vocab.txt, or vocab.json and merges.txt) "
                 "in the model's folder?"
             )
-        if len(self.tokenizer) > self.vocab_size:
+        rows = int(self.model.get_input_embeddings().num_embeddings)  # the output layer may not be the vocabulary's (DeBERTa)
+        if len(self.tokenizer) > rows:
             raise ModelUnavailable(
-                f"{self.name}: its tokenizer has {len(self.tokenizer)} tokens and the model {self.vocab_size}: the "
+                f"{self.name}: its tokenizer has {len(self.tokenizer)} tokens and the model {rows}: the "
                 "tokenizer belongs to another model."
             )
 

@@ -194,14 +194,14 @@ function render() {
 // A span listed only because its document was judged spun (the second, lower threshold).
 function byVerdict(span) { return span.evidence != null && "spun_doc_threshold" in span.evidence; }
 
-// The spans a mark stands for: its own and those of the marks around it, spun first.
+// The spans a mark stands for: its own first, then those of the marks around it, innermost first.
 function spansAt(mark) {
   const found = [];
   for (let m = mark; m && m.tagName === "MARK"; m = m.parentElement.closest("#output mark")) {
     const s = state.report.spans[Number(m.dataset.i)];
     if (s && !s.applied && !s.covered && !found.includes(s)) found.push(s);
   }
-  return found.sort((a, b) => kindRank(a) - kindRank(b) || b.score - a.score);
+  return found;
 }
 
 function openPopover(anchor) {
@@ -329,8 +329,8 @@ function edit() {
   $("input").focus();
 }
 
-// A file's text as the command line reads it: UTF-8 (a byte-order mark dropped), UTF-16 with a
-// byte-order mark, and otherwise Windows-1252 (cp1252), said in the status line.
+// A file's text: UTF-8 (a byte-order mark dropped), UTF-16 with a byte-order mark, and otherwise
+// the browser's Windows-1252, said in the status line (the command line would need --encoding cp1252).
 function decode(buf) {
   const b = new Uint8Array(buf);
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return [new TextDecoder("utf-16le").decode(buf), " (UTF-16)"];
