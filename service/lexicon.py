@@ -202,7 +202,7 @@ class Lexicon:
         i = 0
         n = len(norms)
         while i < n:
-            hit = self._match_at(norms, i, usable) if norms[i] in self._lengths else None
+            hit = self._match_at(norms, i, usable) if self._lengths_at(norms[i]) else None
             if hit is None:
                 i += 1
                 continue
@@ -210,8 +210,16 @@ class Lexicon:
             i = hit.last_token
         return hits
 
+    def _lengths_at(self, word: str) -> list[int]:
+        """The lengths of the entries that can start at ``word``: those starting with it, and a
+        one-word entry that is its other number ("masses" for the entry "mass")."""
+        lengths = self._lengths.get(word, [])
+        if 1 not in lengths and any(1 in self._lengths.get(v[0], ()) for v, _ in list(_variants((word,)))[1:]):
+            lengths = [*lengths, 1]
+        return lengths
+
     def _match_at(self, norms: list[str], i: int, usable: Callable[[int, int], bool] | None) -> LexiconHit | None:
-        for length in self._lengths[norms[i]]:
+        for length in self._lengths_at(norms[i]):
             if i + length > len(norms) or (usable is not None and not usable(i, i + length)):
                 continue
             key = tuple(norms[i : i + length])
@@ -236,6 +244,8 @@ def _variants(key: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], bool | No
         yield key[:-1] + (last[:-1],), True
     else:
         yield key[:-1] + (last + "s",), False
+        if last.endswith(("s", "x", "z", "ch", "sh")):  # "mass" -> "masses", "box" -> "boxes"
+            yield key[:-1] + (last + "es",), False
 
 
 # --------------------------------------------------------------------------- loading

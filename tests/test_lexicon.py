@@ -444,3 +444,14 @@ def test_line_numbers_count_line_ends_only(tmp_path: Path) -> None:
 def test_a_header_names_its_columns_wherever_they_are(tmp_path: Path) -> None:
     lex = load_lexicon(write(tmp_path, "i.csv", "id,spun,original\n1,terrific powers,great powers\n"))
     assert len(lex) == 1 and lex.lookup("terrific powers") == ("great powers",)
+
+
+def test_a_one_word_entry_matches_its_other_number() -> None:
+    """As a phrase's last word does ("surface regions"), a one-word entry matches in the other
+    number ("woodlands" for "woodland"), and its original comes in that number."""
+    lex = Lexicon()
+    lex.add("woodland", ["forest"], "user")
+    lex.add("masses", ["crowds"], "user")
+    hits = lex.match(tokenize("Woodlands and a mass grew."))
+    assert [(h.spun, h.plural, h.suggestions) for h in hits] == [("woodland", True, ("forests",)),
+                                                                  ("masses", False, ("crowd",))]
