@@ -120,9 +120,8 @@ def display_name(path: str | Path) -> str:
 
 
 #: characters that end or break a line for a terminal or :meth:`str.splitlines` (C0 and C1 controls,
-#: DEL, the line and paragraph separators)
-#: characters that break a line, or reorder what a terminal shows after them (bidirectional
-#: controls: "invoice\u202etxt.exe" would read "invoiceexe.txt")
+#: DEL, the line and paragraph separators), or reorder what a terminal shows after them (the
+#: bidirectional controls: "invoice\u202etxt.exe" would read "invoiceexe.txt")
 _LINE_BREAKERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -869,9 +868,9 @@ _FORMULA_STARTS = frozenset("=+-@\t\r")
 def csv_cell(value: str) -> str:
     """``value`` as a CSV cell a spreadsheet shows as text: one of two characters or more that would
     start with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a file named
-    ``=HYPERLINK(...)``, a phrase the document wrote) gets a leading apostrophe, as OWASP advises against formula injection; one
-    that already starts with apostrophes before such a character gets one more, so that
-    :func:`csv_value` gives every value back."""
+    ``=HYPERLINK(...)``, a phrase the document wrote) gets a leading apostrophe, as OWASP advises
+    against formula injection; one that already starts with apostrophes before such a character
+    gets one more, so that :func:`csv_value` gives every value back."""
     if len(value.lstrip("'")) < 2:  # a sign alone is no formula ("-", standard input's name)
         return value
     if value[:1] in _FORMULA_STARTS or (value[:1] == "'" and value.lstrip("'")[:1] in _FORMULA_STARTS):

@@ -126,7 +126,7 @@ def _marked(text: str, report: Report) -> Markup:
     def place(a: int, b: int, items: list, outer: bool) -> Markup:
         out, pos = [], a
         while items:
-            (start, end, rank, i, s), rest = items[0], items[1:]
+            (start, end, _rank, _i, s), rest = items[0], items[1:]
             out.append(_plain(text[pos:start]))
             inner, items = [], []
             for it in rest:

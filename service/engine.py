@@ -286,11 +286,12 @@ class Engine:
         lexicon: Lexicon | None = None,
         grammar: GrammarChecker | None = None,
         garble: GarbleModel | None = None,
+        lm_fallback: str | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        #: why the transformer that ``UNSPIN_LM=auto`` asked for is not the model that runs (set by
+        #: why the transformer that ``UNSPIN_LM=auto`` asked for is not the model that runs (given by
         #: :func:`build_engine`; None when it runs, or was not asked for)
-        self.lm_fallback: str | None = None
+        self.lm_fallback = lm_fallback
         #: the LanguageTool checker, or None when none is configured (grammar then "not checked")
         self.grammar = grammar if grammar is not None else GrammarChecker.from_settings(self.settings)
         self.garble = garble or load_garble_model()
@@ -1182,6 +1183,4 @@ def build_engine(settings: Settings, fusion: FusionModel | None = None) -> Engin
                 log.warning("%s", fallback)
             else:
                 log.info("%s", fallback)
-    engine = Engine(settings, lm=lm, ngram=ngram, fusion=fusion)
-    engine.lm_fallback = fallback
-    return engine
+    return Engine(settings, lm=lm, ngram=ngram, fusion=fusion, lm_fallback=fallback)

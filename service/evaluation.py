@@ -11,14 +11,13 @@ Inputs: :func:`load_gold` reads and checks a gold JSONL file, :func:`load_clean`
 clean documents; a bad input raises :class:`EvalInputError` naming the file and line.
 
 Matching: a predicted span matches a gold span when they overlap by at least one character;
-pairs are matched one-to-one, as many pairs as can be made and among those the most overlap
-(:func:`match_spans`).
+pairs are matched one-to-one, with the most overlap in all (:func:`match_spans`).
 
 Metrics (see :class:`Metrics`): span precision/recall/F1 over spun documents; suggestion
 accuracy@1/@3 over matched gold spans (a suggestion counts when the text with the *predicted*
 span replaced by it equals the text with the *gold* span replaced by the original, compared on
-the union of both spans, case-insensitively with whitespace collapsed, an article the prediction takes in read as the original takes it); false flags per 1,000
-words on clean documents; document-level ROC AUC of the document scores (spun vs clean); and the
+the union of both spans, case-insensitively with whitespace collapsed, an article the prediction
+takes in read as the original takes it); false flags per 1,000 words on clean documents; document-level ROC AUC of the document scores (spun vs clean); and the
 restored text's word errors (:func:`word_errors`): how far the text is from the original before
 spinning as written and once restored (:func:`service.restore.restore`: what ``unspin restore``
 writes), and how much restoring changes clean text.
@@ -39,11 +38,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from service.articles import article_for, with_article_case
 from service.jsonl import DataError, json_kind, jsonl_values
 from service.report import Span, Suggestion
 from service.restore import restore
 from service.spinner import GoldSpan
-from service.articles import article_for, with_article_case
 from service.text import LONE_SURROGATE
 
 __all__ = [
@@ -83,8 +82,8 @@ def _suggestion_texts(span: Any) -> list[str]:
 class EvalDoc:
     """One document to score: its (spun or clean) text, gold and predicted spans.
 
-    ``clean`` defaults to "no gold spans"; ``words`` defaults to the whitespace word count (``unspin eval`` gives the report's
-    ``stats.words``, the engine's word and number tokens);
+    ``clean`` defaults to "no gold spans"; ``words`` defaults to the whitespace word count
+    (``unspin eval`` gives the report's ``stats.words``, the engine's word and number tokens);
     ``score`` is the document-level score (for ROC AUC), ``None`` when not available.
     """
 
@@ -590,7 +589,6 @@ def _whole_characters(value: object, what: str) -> None:
     character): it can be neither compared nor written out."""
     if isinstance(value, str) and LONE_SURROGATE.search(value):
         raise EvalInputError(f"{what} holds a lone surrogate (\\ud800-\\udfff escape), half of a character")
-
 
 
 def _line_text(text: Any, where: str, max_chars: int | None) -> str:

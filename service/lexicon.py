@@ -54,9 +54,9 @@ class LexiconError(ValueError):
 class LexiconHit:
     """Lexicon entry ``spun`` found at ``tokens[first_token:last_token]`` (``last_token`` exclusive).
 
-    ``exact`` is False when only a plural/singular variant of the last word matched; ``plural``
-    then says which the text has (True: the plural of the entry's last word), and
-    :attr:`suggestions` are the originals in that number. ``builtin`` marks the hits the engine
+    ``plural`` is None when the entry matched as written; True or False when only a plural or
+    singular variant of its last word did (True: the text has the plural of the entry's word; then
+    :attr:`exact` is False), and :attr:`suggestions` are the originals in that number. ``builtin`` marks the hits the engine
     makes itself (:mod:`service.credits`), which it scores by their ``source``; a user's list is
     never builtin, whatever its file is called.
     """
@@ -66,14 +66,18 @@ class LexiconHit:
     spun: str
     originals: tuple[str, ...]
     source: str
-    exact: bool = True
     builtin: bool = False
     plural: bool | None = None
 
     @property
+    def exact(self) -> bool:
+        """Whether the entry matched as written (not only with its last word in the other number)."""
+        return self.plural is None
+
+    @property
     def suggestions(self) -> tuple[str, ...]:
         """The originals as they replace the matched words: in the number the text has."""
-        if self.exact or self.plural is None:
+        if self.plural is None:
             return self.originals
         out: list[str] = []
         for o in self.originals:
@@ -202,7 +206,8 @@ class Lexicon:
         i = 0
         n = len(norms)
         while i < n:
-            hit = self._match_at(norms, i, usable) if self._lengths_at(norms[i]) else None
+            lengths = self._lengths_at(norms[i])
+            hit = self._match_at(norms, i, lengths, usable) if lengths else None
             if hit is None:
                 i += 1
                 continue
@@ -218,8 +223,9 @@ class Lexicon:
             lengths = [*lengths, 1]
         return lengths
 
-    def _match_at(self, norms: list[str], i: int, usable: Callable[[int, int], bool] | None) -> LexiconHit | None:
-        for length in self._lengths_at(norms[i]):
+    def _match_at(self, norms: list[str], i: int, lengths: Sequence[int],
+                  usable: Callable[[int, int], bool] | None) -> LexiconHit | None:
+        for length in lengths:
             if i + length > len(norms) or (usable is not None and not usable(i, i + length)):
                 continue
             key = tuple(norms[i : i + length])
@@ -227,7 +233,7 @@ class Lexicon:
                 entry = self._entries.get(variant)
                 if entry is not None:
                     return LexiconHit(i, i + length, entry.spun, tuple(entry.originals), ",".join(entry.sources),
-                                      exact=plural is None, plural=plural)
+                                      plural=plural)
         return None
 
 

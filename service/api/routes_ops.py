@@ -42,7 +42,7 @@ async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
     checked); the answer says so explicitly."""
     engine = state.engine
     if engine is not None:
-        fallback = getattr(engine, "lm_fallback", None)  # UNSPIN_LM=auto did not get the transformer: why
+        fallback = engine.lm_fallback  # UNSPIN_LM=auto did not get the transformer: why
         body = Readiness(ready=True, lm=engine.lm_name, detail="ready" if not fallback else f"ready; {fallback}",
                          grammar=await _grammar(state))
     else:
