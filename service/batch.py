@@ -156,8 +156,9 @@ def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Itera
     hidden ones skipped, filtered by the globs; a link to a folder is not followed.
 
     What cannot be looked at is not skipped silently: a folder that cannot be listed, or a file
-    the globs pick that cannot be looked up (a link to a file that is not there, or that loops),
-    is a :class:`Source` carrying the ``error``.
+    the globs pick that cannot be looked up (a link to a file that is not there, or that loops)
+    or is not a regular file (a named pipe, a socket, a device: not opened), is a :class:`Source`
+    carrying the ``error``.
     """
 
     def visit(d: Path, prefix: str) -> Iterator[Source]:
@@ -179,6 +180,8 @@ def _walk(folder: Path, include: Sequence[str], exclude: Sequence[str]) -> Itera
                         yield Source(display_name(f), f)
                     elif (broken := _broken_link(entry)) is not None:
                         yield Source(display_name(f), f, error=broken)
+                    elif not stat.S_ISDIR(mode := entry.stat().st_mode):  # a pipe, socket or device: named, not opened
+                        yield Source(display_name(f), f, error=_not_regular(mode))
             except OSError as e:
                 yield Source(display_name(f), f, error=f"cannot read: {_reason(e)}")
 
@@ -337,9 +340,14 @@ def file_size(path: Path) -> int:
     mode = st.st_mode
     if stat.S_ISREG(mode) or stat.S_ISCHR(mode):
         return st.st_size
+    raise InputError(_not_regular(mode))
+
+
+def _not_regular(mode: int) -> str:
+    """Why a path of this ``stat`` mode is not read as a document."""
     kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
             else "a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a special file")
-    raise InputError(f"is {kind}, not a regular file; to score what a pipe carries, send it to standard input ('-')")
+    return f"is {kind}, not a regular file; to score what a pipe carries, send it to standard input ('-')"
 
 
 def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> str:

@@ -1,5 +1,5 @@
 """The ``unspin`` command: ``score``, ``restore``, ``serve``, ``eval``, ``eval-garble``, ``train``, ``train-garble``, ``make-data``,
-``train-detector``, ``train-corrector``, ``prepare``.
+``train-detector``, ``train-corrector``, ``train-second-look``, ``prepare``.
 
 A thin shell over :class:`service.engine.Engine`: it reads files, calls the engine and prints.
 """

@@ -170,6 +170,13 @@ class Settings(BaseSettings):
         "with Retry-After instead of piling up."
     )
 
+    @field_validator("lm", "quantize", "second_look", "spun_doc_threshold", "languagetool_level", mode="before")
+    @classmethod
+    def _word_in_any_case(cls, value: object) -> object:
+        """A word setting read in any case and without the spaces around it (``OFF``, ``Auto`` and
+        ``" off"`` from a compose file are ``off`` and ``auto``): the words are all lower case."""
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("languagetool_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

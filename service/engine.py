@@ -156,8 +156,8 @@ class Analysis:
         c = r.candidates[j]
         art = self.written_article(r)
         if art is None or not c.tokens or article_for(c.text) == art[1].lower():
-            return start, end, c.text
-        return art[0], end, after_its_article(art[1], c.text)
+            return start, end, c.shown
+        return art[0], end, after_its_article(art[1], c.shown)
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,16 @@ def match_case(original: str, replacement: str) -> str:
     if letters and original[:1].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement
+
+
+def in_case_of(written: str, word: str) -> str:
+    """``word`` (as the models read ``written``: lower case) with the capitals ``written`` has,
+    letter for letter, so that a word kept as it is stays as written ("NATO", "McConnell", "U.S.";
+    look-alike letters come back Latin); ``word`` itself where the two are not letter for letter
+    alike (a ligature spelled out)."""
+    if len(written) != len(word):
+        return word
+    return "".join(w.upper() if c.isupper() else w for c, w in zip(written, word))
 
 
 @dataclass
@@ -426,7 +436,9 @@ class Engine:
                 continue  # inside a lexicon entry: the user's list decides there
             if w in INSERTED_FILLERS and a > 0:
                 slot = Slot(lm_tokens, a - 1, a + 1)
-                out.append(_Pending(s_idx, pos[a - 1], pos[a] + 1, slot, [Candidate((lm_tokens[a - 1],), "deletion")]))
+                kept = Candidate((lm_tokens[a - 1],), "deletion",
+                                 written=in_case_of(sent.tokens[pos[a - 1]].text, lm_tokens[a - 1]))
+                out.append(_Pending(s_idx, pos[a - 1], pos[a] + 1, slot, [kept]))
                 continue
             for n in (3, 2):
                 b = a + n
@@ -909,8 +921,16 @@ class Engine:
             look_alike_span(tok.start, tok.text, *hit)
             for sent in analysis.sentences
             for tok in sent.tokens
-            if (hit := look_alikes(tok.text)) is not None and tok.is_word and self.ngram.in_vocab(tok.norm)
+            if (hit := look_alikes(tok.text)) is not None and tok.is_word and self._known(tok.norm)
         ]
+
+    def _known(self, word: str) -> bool:
+        """Whether the n-gram model knows ``word``, or each part of it when it is a compound
+        ("hard-line", "Washington-based": the model knows few compounds, and their parts)."""
+        if self.ngram.in_vocab(word):
+            return True
+        parts = word.split("-")
+        return len(parts) > 1 and all(p and self.ngram.in_vocab(p) for p in parts)
 
     def _spans(self, analysis: Analysis, threshold: float, k: int) -> list[Span]:
         chosen: list[tuple[int, int, SlotResult]] = []

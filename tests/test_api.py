@@ -100,6 +100,21 @@ def test_bad_input_gets_a_4xx_with_a_reason(client, kwargs, status, reason):
     assert reason.lower() in json.dumps(r.json()["detail"]).lower()
 
 
+def test_a_json_body_takes_no_query_options(client):
+    """Options beside a JSON body would be left unread (``?min_score=0`` had answered at the default,
+    200): refused with where they go; a number that is not finite is named as such."""
+    for path, body in [("/v1/score", {"text": "Hello there."}), ("/v1/restore", {"text": "Hello there."}),
+                       ("/v1/score/batch", {"documents": [{"text": "Hello there."}]})]:
+        r = client.post(path + "?threshold=0.3&id=x", json=body)
+        assert r.status_code == 422 and '"options"' in r.json()["detail"] and "id, threshold" in r.json()["detail"], r.text
+    for path, field in [("/v1/score", "threshold"), ("/v1/restore", "min_score")]:
+        r = client.post(path, content=b'{"text": "Hello there.", "options": {"%s": NaN}}' % field.encode(),
+                        headers={"content-type": "application/json"})
+        assert r.status_code == 422 and "finite" in json.dumps(r.json()["detail"]), r.text
+        r = client.post(f"{path}?{field}=nan", content=b"Hello there.", headers={"content-type": "text/plain"})
+        assert r.status_code == 422 and "finite" in json.dumps(r.json()["detail"]), r.text
+
+
 def test_query_options_must_be_utf8(client):
     r = client.post("/v1/score?id=%FF%FE", content=b"Hello there.", headers={"content-type": "text/plain"})
     assert r.status_code == 400 and "UTF-8" in r.json()["detail"]
@@ -116,6 +131,11 @@ def test_limits_are_configurable(engine):
         assert r.status_code == 413 and "UNSPIN_MAX_BODY_BYTES" in r.json()["detail"]
         r = c.post("/v1/score/batch", json={"documents": [{"text": "a b"}] * 3})
         assert r.status_code == 413 and "limit is 2" in r.json()["detail"]
+        r = c.post("/v1/score/batch", json={"documents": [{"text": "word " * 6}, {"text": "more " * 6}]})
+        assert r.status_code == 413 and "60 characters together; the limit is 50" in r.json()["detail"]  # one request's work
+        r = c.post("/v1/score/batch", json={"documents": [{"text": "word " * 20}, {"text": "The cat sat."}]})
+        assert r.status_code == 200 and r.json()["results"][0]["status"] == 413  # answered in its slot, unscored
+        assert r.json()["results"][1]["stats"]["words"] == 3
         r = c.post("/v2/check", data={"language": "en-US", "text": "word " * 20})
         assert r.status_code == 413 and r.text.startswith("Error:")
 
@@ -241,6 +261,26 @@ def test_full_queue_answers_503_with_retry_after(engine):
         second.join(30)
         assert results == [200, 200]
         assert "unspin_rejected_busy_total 2.0" in httpx.get(url + "/metrics").text
+
+
+def test_every_get_answers_head_and_a_405_names_every_method(client, seeds):
+    """HEAD answers as GET does, without the body, on every GET route (monitors and link checkers
+    probe with it: the page and /v2/check had answered 405); a 405's Allow header names every
+    method of the path (PUT /v2/check had been told POST alone); HEAD stays out of the OpenAPI."""
+    text = seeds[SEED_SPUN][:300]
+    for path, params in [("/", None), ("/healthz", None), ("/readyz", None), ("/metrics", None),
+                         ("/v2/languages", None), ("/v2/check", {"text": text, "language": "en-US"})]:
+        get, head = client.get(path, params=params), client.head(path, params=params)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"" and head.headers["content-type"] == get.headers["content-type"], path
+    assert client.head("/v2/check", params={"text": text, "language": "xx"}).status_code == 400  # the same checks as GET
+    for method, path, allowed in [("PUT", "/v2/check", "GET, HEAD, POST"), ("DELETE", "/healthz", "GET, HEAD"),
+                                  ("GET", "/v1/score", "POST"), ("PUT", "/", "GET, HEAD")]:
+        r = client.request(method, path)
+        assert r.status_code == 405 and r.headers["allow"] == allowed, (method, path, r.headers.get("allow"))
+    assert client.get("/nowhere").status_code == 404
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not any("head" in ops for ops in paths.values()) and set(paths["/v2/check"]) == {"get", "post"}
 
 
 def test_readyz_while_loading_and_after_a_failed_load(monkeypatch, engine):

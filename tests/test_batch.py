@@ -393,6 +393,25 @@ def test_pipes_are_refused_unread(runner, docs, tmp_path):
     bad, good = jsonl(res.stdout)
     assert bad == {"path": str(pipe), "error": bad["error"]} and "named pipe (FIFO)" in bad["error"]
     assert good["path"] == str(docs / "a.txt") and "error" not in good
+    # in a folder too: a pipe the globs pick is a record naming it, unopened (it had been left out
+    # without a word); a link to a folder is still not followed, and a hidden pipe stays hidden
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The cat sat on the mat.", encoding="utf-8")
+    os.mkfifo(folder / "b.txt")
+    os.mkfifo(folder / ".hidden.txt")
+    (folder / "sub.txt").symlink_to(docs, target_is_directory=True)
+    signal.signal(signal.SIGALRM, hung)
+    signal.alarm(30)
+    try:
+        res = invoke(runner, "score", "--format", "jsonl", folder)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert res.exit_code == 1
+    good, bad = jsonl(res.stdout)
+    assert good["path"] == str(folder / "a.txt") and "error" not in good
+    assert bad == {"path": str(folder / "b.txt"), "error": bad["error"]} and "named pipe (FIFO)" in bad["error"]
 
 
 def test_closed_stdin_is_an_error_record(docs, monkeypatch):

@@ -50,3 +50,21 @@ def test_a_setting_of_two_types_is_named_once() -> None:
         "string as a number or Input should be 'off'"
     ]
     assert "UNSPIN_SPUN_DOC_THRESHOLD=2.0" in _error(spun_doc_threshold=2.0)
+
+
+def test_word_settings_are_read_in_any_case(monkeypatch) -> None:
+    """``OFF`` or `` Auto `` (a compose file's capitals, a stray space) is the documented word, not an
+    error; a word that is none of them still names its variable."""
+    monkeypatch.setenv("UNSPIN_SPUN_DOC_THRESHOLD", "OFF")
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", " Off ")
+    monkeypatch.setenv("UNSPIN_LM", "NGRAM")
+    monkeypatch.setenv("UNSPIN_QUANTIZE", "Int8")
+    monkeypatch.setenv("UNSPIN_LANGUAGETOOL_LEVEL", "Picky")
+    s = Settings()
+    assert (s.spun_doc_threshold, s.second_look, s.lm, s.quantize, s.languagetool_level) == ("off", "off", "ngram", "int8", "picky")
+    monkeypatch.setenv("UNSPIN_SPUN_DOC_THRESHOLD", " 0.25 ")
+    assert Settings().spun_doc_threshold == 0.25
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "sometimes")
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert "UNSPIN_SECOND_LOOK" in settings_error(err.value)

@@ -95,6 +95,31 @@ def test_a_disguised_seed_comes_back_in_latin_letters(engine, seeds):
     assert left < len(cyrillic.findall(text)) / 10
 
 
+def test_a_word_kept_before_a_dropped_filler_stays_as_written(engine, seeds):
+    """"NATO actually increased" → "NATO increased": the kept word in its own capitals (it had come
+    back "Nato", "U.s.", "Mcconnell": the models' lower case with a capital first letter)."""
+    text = (seeds[SPUN_SEED].replace("Beijing have actually increasingly", "NATO actually increasingly")
+            .replace("Pyongyang has actually once", "the U.S. actually once")
+            .replace("North Korea has actually also", "McConnell actually also"))
+    report = engine.score(text)
+    firsts = {s.text: s.suggestions[0].text for s in report.spans if s.kind == "spun" and s.suggestions}
+    assert firsts.get("NATO actually") == "NATO" and firsts.get("U.S. actually") == "U.S."
+    assert firsts.get("McConnell actually") == "McConnell"
+    out = restore(text, report, 0)
+    assert all(w in out for w in ("NATO increasingly", "the U.S. once", "McConnell also")), out
+
+
+def test_a_disguised_compound_comes_back_in_latin_letters(engine, seeds):
+    """A compound whose parts the model knows ("h\u0430rd-line" with a Cyrillic а) is named and
+    restored like a word (it had been left disguised: the model knows few compounds whole)."""
+    text = seeds[CLEAN_SEED].replace("hard-line", "h\u0430rd-line", 1)
+    assert "h\u0430rd-line" in text
+    report = engine.score(text)
+    assert any(s.kind == "formatting" and s.text == "h\u0430rd-line" and s.suggestions[0].text == "hard-line"
+               for s in report.spans)
+    assert "h\u0430rd-line" not in restore(text, report) and restore(text, report).count("hard-line") == seeds[CLEAN_SEED].count("hard-line")
+
+
 def _invoke(runner, *args, input=None):
     return runner.invoke(main, ["restore", *map(str, args)], input=input, catch_exceptions=False)
 

@@ -10,11 +10,15 @@ from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from service.api import routes_languagetool, routes_ops, routes_page, routes_score
 from service.api.deps import AppState
@@ -50,6 +54,39 @@ def _load(state: AppState) -> None:
         state.load_error = f"{type(e).__name__}: {e}"
     finally:
         state.loaded.set()
+
+
+#: the routers of the app, in the order they are included
+ROUTERS = (routes_score.router, routes_languagetool.router, routes_ops.router, routes_page.router)
+
+
+def _answer_head(router: APIRouter) -> None:
+    """Let every ``GET`` route of ``router`` answer ``HEAD`` as well, as HTTP asks of a server (RFC
+    9110, 9.3.2): monitors, load balancers and link checkers probe with it. FastAPI's routes answer
+    only the methods they name; the ``HEAD`` routes added here run the same endpoint and stay out of
+    the OpenAPI description (the server sends the headers without the body). Adds each once, so
+    building the app again adds nothing."""
+    heads = {r.path for r in router.routes if isinstance(r, APIRoute) and "HEAD" in r.methods}
+    for r in list(router.routes):
+        if isinstance(r, APIRoute) and "GET" in r.methods and r.path not in heads:
+            router.add_api_route(r.path.removeprefix(router.prefix), r.endpoint, methods=["HEAD"],
+                                 include_in_schema=False, response_class=r.response_class,
+                                 dependencies=[d for d in r.dependencies if d not in router.dependencies])
+            heads.add(r.path)
+
+
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route answers at the request's path, for a 405's ``Allow`` header
+    (Starlette names only the methods of the first route it finds there, so ``PUT /v2/check`` was
+    told ``POST`` alone although ``GET`` works too)."""
+    scope = {**request.scope, "method": "OPTIONS"}  # a method no route answers: each route of the path matches partly
+    routes = [*app.router.routes, *(r for router in ROUTERS for r in router.routes)]
+    methods: set[str] = set()
+    for r in routes:
+        if getattr(r, "methods", None) and r.matches(scope)[0] is not Match.NONE:
+            methods |= set(r.methods)
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -105,6 +142,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return PlainTextResponse(f"Error: {exc}", status_code=503, headers=headers)
         return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405 and (allowed := _allowed(app, request)):
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(InputError)
     async def bad_text(request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=413 if isinstance(exc, TextTooLong) else 422)
@@ -115,10 +158,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
-    app.include_router(routes_score.router)
-    app.include_router(routes_languagetool.router)
-    app.include_router(routes_ops.router)
-    app.include_router(routes_page.router)
+    for router in ROUTERS:
+        _answer_head(router)
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(str(STATIC))), name="static")
 
     def openapi() -> dict:

@@ -51,11 +51,6 @@ async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
-# HEAD answers as GET does, without the body, for monitors and load balancers that probe with HEAD
-router.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
-router.add_api_route("/readyz", readyz, methods=["HEAD"], include_in_schema=False)
-
-
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(state: AppState = Depends(get_state)) -> Response:
     state.metrics.pending.set(state.gate.pending)

@@ -141,12 +141,22 @@ async def _score_request(request: Request, state: AppState, model: type[R] = Sco
     raw = decode_body(body, charset)
     try:
         if kind == "application/json":
+            _no_query(request)
             return _from_json(model, raw)
         q = query_params(request)
         doc_id = q.pop("id", None)
         return model(text=raw, id=doc_id, options=model.model_fields["options"].annotation.model_validate(q))
     except ValidationError as e:
         raise _validation_error(e) from None
+
+
+def _no_query(request: Request) -> None:
+    """A JSON body carries its own options: a query string beside it would be left unread (``?min_score=0``
+    answered at the default), so it is refused, naming where the options go."""
+    if request.url.query:
+        names = (", ".join(sorted(query_params(request))) or request.url.query)[:200]
+        raise HTTPException(422, f"with a JSON body, options go in its \"options\" object (and the id in \"id\"), "
+                                 f"not in the query string ({names}); query options are for a text/plain body")
 
 
 def _options(doc_id: str | None, options: ScoreOptions) -> dict:
@@ -219,6 +229,7 @@ async def score_batch(request: Request, state: AppState = Depends(get_state),
     kind, charset = media_type(request)
     if kind != "application/json":
         raise HTTPException(415, f"send application/json, not {kind or 'no content type'!r}")
+    _no_query(request)
     raw = decode_body(await read_body(request, state.settings.max_body_bytes), charset)
     try:
         req = _from_json(BatchRequest, raw)
@@ -227,7 +238,14 @@ async def score_batch(request: Request, state: AppState = Depends(get_state),
     limit = state.settings.max_batch_documents
     if len(req.documents) > limit:
         raise HTTPException(413, f"{len(req.documents)} documents; the limit is {limit} per batch (UNSPIN_MAX_BATCH_DOCUMENTS)")
-    results = await state.gate.run(_score_all, engine, req, state.settings.max_chars)
+    max_chars = state.settings.max_chars
+    # one request scores at most UNSPIN_MAX_CHARS characters, in one text or several: a batch is one
+    # place in the queue for all of its work (a document over the limit is answered in its slot, unscored)
+    total = sum(n for d in req.documents if (n := len(d.text)) <= max_chars)
+    if total > max_chars:
+        raise HTTPException(413, f"the documents hold {total} characters together; the limit is {max_chars} per "
+                                 "request, as for one text (UNSPIN_MAX_CHARS): send them in smaller batches")
+    results = await state.gate.run(_score_all, engine, req, max_chars)
     for r in results:
         if isinstance(r, Report):
             state.metrics.words.inc(r.stats.words)

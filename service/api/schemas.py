@@ -24,7 +24,7 @@ class ScoreOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float | None = Field(
-        None, ge=0.0, le=1.0, description="Report spans scoring at least this (default: the calibrated threshold, and in a document "
+        None, ge=0.0, le=1.0, allow_inf_nan=False, description="Report spans scoring at least this (default: the calibrated threshold, and in a document "
         "judged spun the second threshold chosen with it; a threshold given here is the only one unless "
         "UNSPIN_SPUN_DOC_THRESHOLD is set)."
     )
@@ -62,7 +62,7 @@ class RestoreOptions(ScoreOptions):
     """The options of ``/v1/score``, and how sure a spun span must be to be replaced."""
 
     min_score: float = Field(
-        MIN_SCORE, ge=0.0, le=1.0, description="Replace spun spans scoring at least this (default: where a replacement "
+        MIN_SCORE, ge=0.0, le=1.0, allow_inf_nan=False, description="Replace spun spans scoring at least this (default: where a replacement "
         "more likely puts the original back than a wrong word in; 0: every span the report lists)."
     )
 
