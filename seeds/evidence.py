@@ -13,7 +13,10 @@ and, for one-word slots, the rank of the original over the corrector's whole voc
 have proposed the original had it been asked for its own top words?). The span score itself is not
 compared: seed 002's scores are raised by the document-level prior and seed 000's are not.
 
-    python seeds/evidence.py            # the table, then a summary of the phrases not found
+    UNSPIN_SECOND_LOOK=off python seeds/evidence.py   # the table, then a summary of the phrases not found
+
+(without ``UNSPIN_SECOND_LOOK=off`` the scores, the ranks and which phrases are found are the shipped
+default's, second look included, in minutes rather than seconds; the README's numbers are without it).
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ import threading
 import time
 from bisect import bisect_right
 from collections import deque
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -1151,6 +1151,16 @@ class Interrupted(Exception):
         self.signum = signum
 
 
+class WorkerDied(Exception):
+    """A worker process of ``--jobs`` died while scoring (killed, or out of memory): the pool cannot go
+    on, so the batch stops as an interrupted one does; ``summary`` says how far it got."""
+
+    def __init__(self, summary: Summary, where: str):
+        super().__init__(f"a worker process died after {summary.scored + summary.failed} documents; {where}")
+        self.summary = summary
+        self.where = where
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived during :func:`run`: it stops the batch as Ctrl-C does (see :func:`sigterm_stops`)."""
 
@@ -1223,6 +1233,7 @@ def run(
         BatchError: bad options, such as an empty path, or an output that cannot be written or
             resumed (nothing was scored).
         Interrupted: on Ctrl-C or SIGTERM; ``OUTPUT.part`` is kept for ``--resume``.
+        WorkerDied: a worker process of ``jobs`` died (killed, out of memory); the same.
     """
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
@@ -1287,7 +1298,7 @@ def run(
             summary.seconds = round(time.perf_counter() - t0, 3)
             writer.end(summary)
             completed = True
-    except KeyboardInterrupt as stopped:
+    except (KeyboardInterrupt, BrokenExecutor) as stopped:
         summary.seconds = round(time.perf_counter() - t0, 3)
         where = (
             f"the documents done so far are in {part}"
@@ -1295,6 +1306,8 @@ def run(
             if part is not None
             else "the output above is incomplete"
         )
+        if isinstance(stopped, BrokenExecutor):
+            raise WorkerDied(summary, where) from None
         signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
         raise Interrupted(summary, where, signum) from None
     finally:
@@ -1408,6 +1421,7 @@ __all__ = [
     "Source",
     "Summary",
     "Terminated",
+    "WorkerDied",
     "collect_inputs",
     "collect_sources",
     "display_name",

@@ -157,8 +157,9 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
           address: str | None, second_look: str | None, progress: bool | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
-    folder held no document to score; 130 after Ctrl-C, 143 after SIGTERM."""
-    from service.batch import BatchError, BatchOptions, Interrupted, run, summary_line
+    folder held no document to score; 3 if a worker process of --jobs died (the run stopped there);
+    130 after Ctrl-C, 143 after SIGTERM."""
+    from service.batch import BatchError, BatchOptions, Interrupted, WorkerDied, run, summary_line
 
     encoding = _codec(encoding)
     options = BatchOptions(
@@ -173,6 +174,10 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     except Interrupted as e:
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
         sys.exit(128 + e.signum)  # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports a process they ended
+    except WorkerDied as e:
+        click.echo(f"{summary_line(e.summary)}\nstopped: a worker process died (killed, or out of memory?) while "
+                   f"scoring; {e.where}", err=True)
+        sys.exit(3)
     if (summary.failed or summary.skipped or summary.empty_folders or summary.not_english
             or progress_shown(sys.stderr, progress)):
         click.echo(summary_line(summary), err=True)

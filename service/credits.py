@@ -78,11 +78,13 @@ def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Related
     if sentence.kind != "byline":
         return []
     toks = sentence.tokens
+    # a line in capitals ("MODIFYING BY LINCOLN BANQUET"): capitals mark neither roles nor names there
+    capitals = not any(c.islower() for t in toks if t.is_word for c in t.text)
     hits = []
     for i, tok in enumerate(toks):
         if tok.norm != "by" or i == 0 or i + 1 >= len(toks) or not toks[i + 1].is_capitalized:
             continue
-        first = _role_start(toks, i)
+        first = _role_start(toks, i, capitals)
         if first is None:
             continue
         role = " ".join(t.norm for t in toks[first:i])
@@ -96,24 +98,27 @@ def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Related
         if near:
             originals = tuple(r for _, r in sorted(near, reverse=True))
             hits.append(LexiconHit(first, i, " ".join(t.text for t in toks[first:i]), originals, SOURCE, builtin=True))
-            hits.extend(_name_hits(toks, i + 1, thesaurus, relatedness))
+            hits.extend(_name_hits(toks, i + 1, thesaurus, relatedness, capitals))
     return hits
 
 
-def _name_hits(toks: Sequence, start: int, thesaurus: _Thesaurus, relatedness: _Relatedness) -> list[LexiconHit]:
+def _name_hits(toks: Sequence, start: int, thesaurus: _Thesaurus, relatedness: _Relatedness,
+               capitals: bool = False) -> list[LexiconHit]:
     """The surnames (the last capitalised word of each name) from ``toks[start]`` up to the end of
-    the credit (";", ")" or a lower-case word other than "and") that have a common reading, as hits
-    with its synonyms. First names stay alone: "Mark", "Tom" are words too, but far more often names."""
+    the credit (";", ")" or a lower-case word other than "and"; in a line in ``capitals``, also
+    "by") that have a common reading, as hits with its synonyms. First names stay alone: "Mark",
+    "Tom" are words too, but far more often names; so do acronyms, except in a line in capitals."""
     hits = []
     for j in range(start, len(toks)):
         t = toks[j]
-        if t.is_word and not t.is_capitalized and t.norm != "and":
+        if t.is_word and ((not t.is_capitalized and t.norm != "and") or (capitals and t.norm == "by")):
             break
         if not t.is_word and t.text not in (",", "&"):
             break
-        if not (t.is_word and t.is_capitalized) or t.is_upper:
+        if not (t.is_word and t.is_capitalized) or (t.is_upper and not capitals) or t.norm == "and":
             continue
-        if j + 1 < len(toks) and toks[j + 1].is_word and toks[j + 1].is_capitalized:
+        after = toks[j + 1] if j + 1 < len(toks) else None
+        if after is not None and after.is_word and after.is_capitalized and not (capitals and after.norm in ("and", "by")):
             continue  # a first or middle name
         synonyms = _common_synonyms(t.norm, thesaurus)
         if synonyms:
@@ -137,13 +142,18 @@ def _common_synonyms(word: str, thesaurus: _Thesaurus) -> list[str]:
     return out
 
 
-def _role_start(toks: Sequence, by: int) -> int | None:
+def _role_start(toks: Sequence, by: int, capitals: bool = False) -> int | None:
     """Where the role before ``toks[by]`` ("by") starts: a capitalised word that opens the line or
-    follows ";", "," or "(", then at most two lower-case words; None when there is no such role."""
+    follows ";", "," or "(", then at most two lower-case words (in a line in ``capitals``: at most
+    three words, the first opening the line or following one of those); None when there is no such role."""
     for first in range(by - 1, max(-1, by - 4), -1):
         t = toks[first]
         if not t.is_word:
             return None
+        if capitals:
+            if first == 0 or toks[first - 1].text in (";", ",", "("):
+                return first
+            continue
         if t.is_capitalized and not t.is_upper:
             opens = first == 0 or toks[first - 1].text in (";", ",", "(")
             lower = all(x.is_word and not x.is_capitalized for x in toks[first + 1 : by])

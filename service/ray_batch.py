@@ -18,6 +18,8 @@ used, and imports Ray only inside its functions.
 
 from __future__ import annotations
 
+import logging
+
 from typing import Any, Iterator, Sequence
 
 from service.batch import BatchError, Outcome, Source, score_source
@@ -40,7 +42,10 @@ def connect(address: str | None = None) -> None:
     local one when ``address`` is None; nothing when this process is already connected."""
     ray = _ray()
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, logging_level="warning", log_to_driver=False)
+        # a batch's stderr holds its errors and summary, not Ray's notes about itself: its own logger
+        # and Ray Data's speak of errors only (Ray's logs stay in its session folder)
+        ray.init(address=address, include_dashboard=False, logging_level="error", log_to_driver=False)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
 class RayScorer:
@@ -86,9 +91,9 @@ class RayScorer:
             if "bytes" in batch:  # read_binary_files
                 src = Source(_row_name(batch, i), None, bytes(batch["bytes"][i]))
             else:
-                path, data, error = batch["path"][i], batch["data"][i], batch["error"][i]
-                src = Source(_row_name(batch, i), Path(path) if path else None, bytes(data) if data is not None else None,
-                             error or None)
+                path, error = batch["path"][i], batch["error"][i]
+                data = bytes(batch["data"][i]) if batch["has_data"][i] else None
+                src = Source(_row_name(batch, i), Path(path) if path else None, data, error or None)
             o = score_source(self.engine, src, threshold=self.threshold, encoding=self.encoding, keep_text=self.keep_text)
             names.append(src.name)
             outcomes.append(o.model_dump_json())
@@ -128,8 +133,11 @@ def score_on_ray(
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False  # the batch door draws its own
+    # every column of one type in every row: Ray's tables turn a None among strings or bytes into
+    # NaN (standard input has no path; files come without their bytes)
     items = [
-        {"name": s.name, "path": str(s.path) if s.path is not None else None, "data": s.data, "error": s.error or ""}
+        {"name": s.name, "path": str(s.path) if s.path is not None else "", "data": s.data or b"",
+         "has_data": s.data is not None, "error": s.error or ""}
         for s in sources
     ]
     n = min(actors or _default_actors(ray), len(items))

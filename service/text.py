@@ -609,11 +609,45 @@ def _is_title_like(line: _Line) -> bool:
 
 
 def _is_credits(line: _Line, near_edge: bool) -> bool:
-    """ "Reporting by X; Editing by Y" and the like."""
-    if len(line.words) > 30 or _CREDITS_RE.fullmatch(line.text) is None:
+    """ "Reporting by X; Editing by Y" and the like; in capitals ("REPORTING BY X; EDITING BY Y": a
+    text typed in capitals, or upper-cased to hide a spin) when it holds more than one credit or a
+    usual role, being read then in the case credit lines are written in (:func:`_credit_case`)."""
+    if len(line.words) > 30:
         return False
-    role = line.text.lstrip("(").split()[0].lower()
-    return ";" in line.text or role in _CREDIT_ROLES or near_edge
+    text = line.text
+    capitals = any(c.isalpha() for c in text) and not any(c.islower() for c in text)
+    if capitals:
+        text = _credit_case(text)
+    if _CREDITS_RE.fullmatch(text) is None:
+        return False
+    role = text.lstrip("(").split()[0].lower()
+    return ";" in text or role in _CREDIT_ROLES or (near_edge and not capitals)
+
+
+def _credit_case(text: str) -> str:
+    """A credit line in capitals in the case credit lines are written in, to be matched as one:
+    a capital opening the line and each credit, "by" and "and" in lower case, the names after "by"
+    capitalised, the other words of a role in lower case ("ADDITIONAL REPORTING BY JOSH SMITH; EDITING
+    BY LINCOLN FEAST" -> "Additional reporting by Josh Smith; Editing by Lincoln Feast")."""
+    out, opens, names = [], True, False
+    for piece in re.split(r"(\s+|[;,(&])", text):
+        low = piece.lower()
+        if not piece or piece.isspace():
+            out.append(piece)
+        elif piece in (";", "("):
+            out.append(piece)
+            opens, names = True, False
+        elif piece in (",", "&"):
+            out.append(piece)
+            opens = True
+        elif low in ("by", "and"):
+            out.append(low)
+            names = names or low == "by"
+            opens = low == "by"
+        else:
+            out.append(piece[:1] + piece[1:].lower() if opens or names else low)
+            opens = False
+    return "".join(out)
 
 
 def _is_other(line: _Line) -> bool:

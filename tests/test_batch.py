@@ -786,18 +786,27 @@ def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path,
     return proc, args, slow
 
 
-def test_resume_after_kill_jsonl(runner, tmp_path, blocking_device):
-    out = tmp_path / "out.jsonl"
-    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device)
-    proc.kill()  # SIGKILL: no clean-up at all
-    proc.wait(timeout=60)
+def _resume_stopped_run(runner, out: Path, args: list[str], slow: Path):
+    """After a JSONL run of :func:`_start_blocked_run` stopped at its blocking document: its two
+    records are in FILE.part and no output was written; the blocking link made a file, the same
+    command with --resume completes (exit 0). Returns that run's result."""
     part = out.with_name(out.name + ".part")
     assert not out.exists() and len(jsonl(part.read_text(encoding="utf-8"))) == 2
     slow.unlink()
     slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0, res.output
+    return res
+
+
+def test_resume_after_kill_jsonl(runner, tmp_path, blocking_device):
+    out = tmp_path / "out.jsonl"
+    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device)
+    proc.kill()  # SIGKILL: no clean-up at all
+    proc.wait(timeout=60)
+    res = _resume_stopped_run(runner, out, args, slow)
     assert "2 already in the output (skipped)" in res.stderr
+    part = out.with_name(out.name + ".part")
     assert not part.exists()
     records = jsonl(out.read_text(encoding="utf-8"))
     paths = [r["path"] for r in records]
@@ -806,6 +815,24 @@ def test_resume_after_kill_jsonl(runner, tmp_path, blocking_device):
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0 and "4 already in the output" in res.stderr
     assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == paths
+
+
+def test_a_worker_that_dies_stops_the_run_with_its_reason(runner, tmp_path, blocking_device):
+    """A worker process of --jobs killed mid-run (as the system's out-of-memory killer would) stops the
+    run with a message, the summary line and exit code 3, FILE.part kept for --resume (it had ended
+    in a BrokenProcessPool traceback with exit code 1, the code of a failed document)."""
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "out.jsonl"
+    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device, "--jobs", "2")
+    workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+               if "spawn_main" in " ".join(c.cmdline()) and "resource_tracker" not in " ".join(c.cmdline())]
+    assert workers
+    workers[0].kill()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err.decode()
+    assert "a worker process died" in err.decode() and "--resume" in err.decode() and "Traceback" not in err.decode()
+    _resume_stopped_run(runner, out, args, slow)
+    assert len(jsonl(out.read_text(encoding="utf-8"))) == 4
 
 
 def test_resume_after_ctrl_c_csv(runner, tmp_path, blocking_device):
@@ -936,6 +963,13 @@ def test_ray_engine_and_pipeline_equal_single_process(runner, docs, tmp_path, ra
     assert local.exit_code == on_ray.exit_code == 1  # the empty file, on both
     expected = without_timing(jsonl(local.stdout))
     assert without_timing(jsonl(on_ray.stdout)) == expected  # same records, same order
+    # standard input among the inputs (its row has no path: it had crashed the whole run)
+    stdin = TEXTS[next(iter(TEXTS))].encode("utf-8")
+    local = invoke(runner, "score", "--format", "jsonl", "-", docs / "empty.txt", input=stdin)
+    on_ray = invoke(runner, "score", "--engine", "ray", "--jobs", "2", "--format", "jsonl", "-", docs / "empty.txt",
+                    input=stdin)
+    assert local.exit_code == on_ray.exit_code == 1 and len(jsonl(local.stdout)) == 2
+    assert without_timing(jsonl(on_ray.stdout)) == without_timing(jsonl(local.stdout))
 
     from service.config import Settings
     from service.ray_batch import pipeline

@@ -82,6 +82,28 @@ def test_surnames_that_are_words_after_a_spun_role(engine):
     assert _spans(engine, "Reporting by Mark Price; Editing by Lincoln Banquet") == []
 
 
+def test_a_credit_line_in_capitals(engine, seeds):
+    """A credit line typed in capitals, or upper-cased with the text to hide a spin, is read as one:
+    "MODIFYING BY LINCOLN BANQUET" -> "EDITING", "FEAST" (it had been prose, and the language model
+    had offered "REPLACED"); usual roles stay alone, and a headline in capitals with "BY" in it is no
+    credit line."""
+    spans = {s.text: s for s in _spans(engine, "REPORTING BY JOSH SMITH; MODIFYING BY LINCOLN BANQUET AND GARETH JONES")}
+    assert set(spans) == {"MODIFYING", "BANQUET"}
+    assert spans["MODIFYING"].suggestions[0].text == "EDITING" and spans["MODIFYING"].evidence["lexicon"] == SOURCE
+    assert spans["BANQUET"].suggestions[0].text == "FEAST" and spans["BANQUET"].evidence["lexicon"] == NAME_SOURCE
+    spans = _spans(engine, "ADDITIONAL COVERAGE BY JOSH SMITH, ANN LEE; EDITING BY LINCOLN FEAST")
+    roles = [(s.text, s.suggestions[0].text) for s in spans if s.evidence["lexicon"] == SOURCE]
+    assert roles == [("ADDITIONAL COVERAGE", "ADDITIONAL REPORTING")]
+    mixed = _spans(engine, "Additional coverage by Josh Smith, Ann Lee; Editing by Lincoln Feast")
+    assert [s.text.upper() for s in spans] == [s.text.upper() for s in mixed]  # the surnames that are words, as in mixed case
+    assert _spans(engine, "REPORTING BY JOSH SMITH; EDITING BY LINCOLN FEAST AND GARETH JONES") == []
+    for headline in ("SHOT BY POLICE", "KILLED BY POLICE; FIVE HURT", "STORM KNOCKS OUT POWER"):
+        assert segment(PROSE + headline)[-1].kind != "byline", headline
+    upper = next(t for name, t in seeds.items() if name.startswith("002")).upper()
+    spans = {s.text: s for s in engine.score(upper).spans}
+    assert spans["MODIFYING"].suggestions[0].text == "EDITING" and spans["BANQUET"].suggestions[0].text == "FEAST"
+
+
 def test_a_credit_line_hit_meets_the_threshold_like_any_signal(engine):
     """Unlike a user's own list, the credit-line signal does not outrank the threshold."""
     text = PROSE + "Reporting by Josh Smith; Modifying by Lincoln Feast"
