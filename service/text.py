@@ -21,6 +21,7 @@ Segmentation has two layers:
 from __future__ import annotations
 
 import codecs
+import html
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -307,24 +308,28 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
     (:func:`spelled_out`: "signiﬁcant" reads as "significant"), words disguised with
     look-alike letters are written in Latin ones (:func:`service.homoglyphs.latin_words`) and a
     character typed for an apostrophe between letters reads as one ("company´s" as "company's":
-    see :data:`APOSTROPHES`). The second item maps each offset of the text read (and its length)
-    to the offset in ``text`` of the character it comes from; None when the text read has
-    ``text``'s offsets."""
+    see :data:`APOSTROPHES`), and an HTML character reference left in pasted text reads as the
+    character it stands for ("strategy &amp; plans" as "strategy & plans"). The second item maps
+    each offset of the text read (and its length) to the offset in ``text`` of the character it
+    comes from; None when the text read has ``text``'s offsets."""
     lines = "\n" in text or "\r" in text
-    if text.isascii() and not lines and "`" not in text:  # most tokens and sentences: nothing to do
+    if text.isascii() and not lines and "`" not in text and "&" not in text:  # most tokens and sentences: nothing to do
         return text, None
     read = _INNER_APOSTROPHE_RE.sub("'", latin_words(text))
     breaks = list(_BROKEN_WORD_RE.finditer(read)) if lines else []
-    if not breaks and _LIGATURE_RE.search(read) is None:
+    if not breaks and _LIGATURE_RE.search(read) is None and not any(_reference(read, m.start()) for m in _ENTITY_RE.finditer(read)):
         return read, None
     out: list[str] = []
     back: list[int] = []
 
-    def put(a: int, b: int) -> None:  # read[a:b], ligatures spelled out
-        for i in range(a, b):
-            letters = LIGATURES.get(read[i], read[i])
+    def put(a: int, b: int) -> None:  # read[a:b], ligatures spelled out, character references decoded
+        i = a
+        while i < b:
+            m = _reference(read, i, b) if read[i] == "&" else None
+            letters = html.unescape(m.group()) if m is not None else LIGATURES.get(read[i], read[i])
             out.append(letters)
             back.extend([i] * len(letters))
+            i = m.end() if m is not None else i + 1
 
     pos = 0
     for m in breaks:
@@ -366,6 +371,12 @@ class Token:
         if "\n" in text or "\r" in text:
             text = _BREAK_RE.sub("-", text)
         return _WORD_RE.fullmatch(text) is not None
+
+    @property
+    def is_entity(self) -> bool:
+        """An HTML character reference left in the text ("&amp;", "&#8217;"): markup, neither a word
+        nor a number, read by no model."""
+        return _ENTITY_RE.fullmatch(self.text) is not None and _reference(self.text, 0) is not None
 
     @property
     def is_number(self) -> bool:
@@ -412,6 +423,17 @@ _CLITIC_RE = re.compile(rf"(?:n[{APOSTROPHES}]t|[{APOSTROPHES}]{_L}+)")
 _ABBR_NO_DOT_RE = re.compile(rf"(?:{_L}\.)+{_L}")
 _HYPHENS = frozenset("-‐‑_")
 _SPLIT_RE = re.compile(rf"[—–―…]|(?<={_L})/(?={_L})")
+#: an HTML character reference left in pasted text ("&amp;", "&quot;", "&#8217;", "&#x2019;")
+_ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _reference(text: str, i: int, end: int | None = None) -> re.Match[str] | None:
+    """The HTML character reference at ``text[i]`` (ending by ``end``), when it is one that stands
+    for a character ("&amp;", "&#8217;"; not "&foo;")."""
+    m = _ENTITY_RE.match(text, i)
+    if m is None or (end is not None and m.end() > end) or html.unescape(m.group()) == m.group():
+        return None
+    return m
 _GLUED_NUMBER_RE = re.compile(r"([a-z]{2,})(\d{2,})")
 _BAD_GROUPING_RE = re.compile(r"\d{1,3}(?:,\d+)+")
 
@@ -525,9 +547,35 @@ def _split(text: str, s: int, e: int) -> list[tuple[int, int]]:
 
 
 def _tokens(text: str, spans: list[tuple[int, int]]) -> tuple[Token, ...]:
-    return tuple(
-        Token(ps, pe, text[ps:pe]) for s, e in _merge(text, spans) for ps, pe in _split(text, s, e)
-    )
+    pieces = [(ps, pe) for s, e in _merge(text, spans) for ps, pe in _split(text, s, e)]
+    return tuple(Token(ps, pe, text[ps:pe]) for ps, pe in _entities_whole(text, pieces))
+
+
+def _entities_whole(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``pieces`` (token spans in order) with each HTML character reference left in the text one
+    token of its own ("&amp;" had been "&", "amp", ";", and "amp" read as a word; "rose&quot;" had
+    hidden "rose"), where it runs over pieces that touch. The pieces cover the same characters."""
+    out: list[tuple[int, int]] = []
+    todo = list(reversed(pieces))
+    while todo:
+        s, e = todo.pop()
+        k = text.find("&", s, e)
+        m = _reference(text, k) if k >= 0 else None
+        if m is None:
+            out.append((s, e))
+            continue
+        end = e
+        while end < m.end() and todo and todo[-1][0] == end:  # the reference runs on into the next piece
+            end = todo.pop()[1]
+        if end < m.end():  # a gap inside it: not one reference after all
+            out.append((s, end))
+            continue
+        if k > s:
+            out.append((s, k))
+        out.append((k, m.end()))
+        if end > m.end():
+            todo.append((m.end(), end))  # what follows it in the same piece ("&#8217;s"): read again
+    return out
 
 
 def tokenize(text: str) -> list[Token]:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import read_seed, seed_paths
-from service.text import LIGATURES, InputError, Sentence, Token, check_text, decode, segment, tokenize, word_count
+from service.text import LIGATURES, InputError, Sentence, Token, as_read, check_text, decode, segment, tokenize, word_count
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 WRAPPED = SEEDS / "000_37063bd84aa4b837.txt"  # hard-wrapped lines inside sentences
@@ -522,3 +522,25 @@ def test_a_long_run_of_letters_and_a_line_break_do_not_stall():
     start = time.perf_counter()
     assert as_read(text) == (text, None)
     assert time.perf_counter() - start < 10
+
+
+def test_html_character_references_are_markup_read_as_their_character(engine):
+    """"&amp;", "&quot;", "&#8217;" left in pasted text are one token each, read by no model as a
+    word (the 3-gram model had read "amp", and "strategy &amp; make" flagged "make"); the encoder
+    reads the character they stand for; offsets stay the text's. "&foo;" is no reference."""
+    from service.lm.base import lm_word
+
+    text = 'He said &quot;profits rose&quot; as the company&#8217;s R&D strategy &amp; &foo; plans grew.'
+    toks = tokenize(text)
+    assert all(text[t.start : t.end] == t.text for t in toks)
+    refs = [t.text for t in toks if t.is_entity]
+    assert refs == ["&quot;", "&quot;", "&#8217;", "&amp;"]
+    assert all(lm_word(t) is None for t in toks if t.is_entity)
+    assert "rose" in [t.text for t in toks] and "amp" not in [t.text for t in toks] and "R&D" in [t.text for t in toks]
+    read, back = as_read(text)
+    assert read == 'He said "profits rose" as the company’s R&D strategy & &foo; plans grew.'
+    assert back is not None and text[back[read.index("company")]:].startswith("company")
+    plain = "The group will pursue its strategy & make further acquisitions."
+    marked = plain.replace("&", "&amp;")
+    key = lambda r: [(s.text, s.score) for s in r.spans]  # noqa: E731
+    assert key(engine.score(marked)) == key(engine.score(plain)) == []

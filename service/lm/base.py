@@ -29,9 +29,11 @@ import numpy as np
 def lm_word(tok) -> str | None:
     """How a language model reads one token (a :class:`service.text.Token`): a word as its
     normalised form, a number as ``<num>`` (unknown to the model: it breaks the context like any
-    unknown word), punctuation not at all (None)."""
+    unknown word), punctuation and HTML character references left in the text not at all (None)."""
     if tok.is_word:
         return tok.norm
+    if tok.is_entity:  # "&amp;", "&#8217;" left in pasted text: markup
+        return None
     if any(ch.isdigit() for ch in tok.text):
         return "<num>"
     return None
