@@ -32,7 +32,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from service.lexicon import LexiconHit
-from service.text import Sentence
+from service.text import Sentence, in_capitals
 
 #: the source name of these hits, in a span's ``evidence["lexicon"]``
 SOURCE = "credit-line"
@@ -79,7 +79,7 @@ def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Related
         return []
     toks = sentence.tokens
     # a line in capitals ("MODIFYING BY LINCOLN BANQUET"): capitals mark neither roles nor names there
-    capitals = not any(c.islower() for t in toks if t.is_word for c in t.text)
+    capitals = in_capitals(sentence.words())
     hits = []
     for i, tok in enumerate(toks):
         if tok.norm != "by" or i == 0 or i + 1 >= len(toks) or not toks[i + 1].is_capitalized:

@@ -55,7 +55,7 @@ from service.scoring import (
     featurize_rows,
     slot_features,
 )
-from service.text import InputError, Sentence, check_text, segment, word_count
+from service.text import InputError, Sentence, check_text, in_capitals, segment, word_count
 from service.thesaurus import get_thesaurus
 
 log = logging.getLogger("unspin")
@@ -206,8 +206,8 @@ def _capitals_mark_nothing(sent: Sentence) -> bool:
     telex, a spun text upper-cased to hide it)."""
     if sent.kind == "heading":
         return True
-    words = [t for t in sent.tokens if t.is_word]
-    return len(words) >= 3 and not any(c.islower() for t in words for c in t.text)
+    words = sent.words()
+    return len(words) >= 3 and in_capitals(words)
 
 
 #: words Title Case leaves in lower case after the first ("Rate of Death", "Signal to Noise Ratio")

@@ -317,7 +317,7 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
         return text, None
     read = _INNER_APOSTROPHE_RE.sub("'", latin_words(text))
     breaks = list(_BROKEN_WORD_RE.finditer(read)) if lines else []
-    if not breaks and _LIGATURE_RE.search(read) is None and not any(_reference(read, m.start()) for m in _ENTITY_RE.finditer(read)):
+    if not breaks and _LIGATURE_RE.search(read) is None and _ENTITY_RE.search(read) is None:
         return read, None
     out: list[str] = []
     back: list[int] = []
@@ -376,7 +376,7 @@ class Token:
     def is_entity(self) -> bool:
         """An HTML character reference left in the text ("&amp;", "&#8217;"): markup, neither a word
         nor a number, read by no model."""
-        return _ENTITY_RE.fullmatch(self.text) is not None and _reference(self.text, 0) is not None
+        return (m := _reference(self.text, 0)) is not None and m.end() == len(self.text)
 
     @property
     def is_number(self) -> bool:
@@ -416,6 +416,11 @@ class Sentence:
         return [t for t in self.tokens if t.is_word]
 
 
+def in_capitals(words: Iterable[Token]) -> bool:
+    """Whether no word of ``words`` holds a lower-case letter (a line or a text typed in capitals)."""
+    return not any(c.islower() for t in words for c in t.text)
+
+
 # --------------------------------------------------------------------------- tokens
 
 _SYNTOK = _SyntokTokenizer(replace_not_contraction=False)
@@ -425,6 +430,8 @@ _HYPHENS = frozenset("-‐‑_")
 _SPLIT_RE = re.compile(rf"[—–―…]|(?<={_L})/(?={_L})")
 #: an HTML character reference left in pasted text ("&amp;", "&quot;", "&#8217;", "&#x2019;")
 _ENTITY_RE = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_GLUED_NUMBER_RE = re.compile(r"([a-z]{2,})(\d{2,})")
+_BAD_GROUPING_RE = re.compile(r"\d{1,3}(?:,\d+)+")
 
 
 def _reference(text: str, i: int, end: int | None = None) -> re.Match[str] | None:
@@ -434,8 +441,6 @@ def _reference(text: str, i: int, end: int | None = None) -> re.Match[str] | Non
     if m is None or (end is not None and m.end() > end) or html.unescape(m.group()) == m.group():
         return None
     return m
-_GLUED_NUMBER_RE = re.compile(r"([a-z]{2,})(\d{2,})")
-_BAD_GROUPING_RE = re.compile(r"\d{1,3}(?:,\d+)+")
 
 
 def _syntok_sentences(text: str, start: int, end: int) -> Iterator[list[tuple[int, int]]]:
