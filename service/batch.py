@@ -723,21 +723,76 @@ def score_local(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    jobs = min(jobs, len(sources))
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a process holding torch threads
-        initializer=_init_worker,
-        initargs=(os.getpid(), settings, threshold, encoding, keep_text),
-    )
-    finished = False
-    try:
-        yield from ordered_map(pool, _score_in_worker, sources, ahead=2 * jobs)
-        finished = True
-    finally:
-        if not finished:  # stopped early (Ctrl-C, SIGTERM): the documents in hand would be thrown away
-            _stop_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+    def pool_of(workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a process holding torch threads
+            initializer=_init_worker,
+            initargs=(os.getpid(), settings, threshold, encoding, keep_text),
+        )
+
+    yield from _pooled(sources, pool_of, jobs)
+
+
+#: Documents in a row whose worker process died while scoring them alone, after which a run stops
+#: (:class:`WorkerDied`): past that, the workers are being killed whatever they score (an engine too
+#: large for the memory left, or someone ending them), not by one document.
+MAX_DEATHS_IN_A_ROW = 3
+
+
+def _pooled(sources: Sequence[Source], pool_of: Callable[[int], ProcessPoolExecutor], jobs: int) -> Iterator[Outcome]:
+    """Outcomes for ``sources`` in order, scored on pools ``pool_of(workers)`` makes, ``jobs`` workers each.
+
+    A worker process that dies (killed, out of memory) breaks its pool, and every document the pool
+    held and had not finished with it. Which of them killed its worker is not known, so those
+    documents, at most ``2 * jobs`` of them, are scored again one at a time on a pool of one worker:
+    a document whose worker dies there too gets an error record saying so (``--resume`` scores it
+    again), the others their reports; then the run goes on with ``jobs`` workers. After
+    :data:`MAX_DEATHS_IN_A_ROW` documents in a row died alone the run stops: ``BrokenExecutor``.
+    """
+    ahead = 2 * jobs
+    at = 0  # the first document without an outcome yet
+    deaths = 0
+    while at < len(sources):
+        pool = pool_of(min(jobs, len(sources) - at))
+        finished = False
+        try:
+            for outcome in ordered_map(pool, _score_in_worker, sources[at:], ahead=ahead):
+                at += 1
+                deaths = 0
+                yield outcome
+            finished = True
+        except BrokenExecutor:
+            pass  # the documents from ``at`` on were still in the broken pool: below
+        finally:
+            if not finished:  # broken, or stopped early (Ctrl-C, SIGTERM): the documents in hand are lost
+                _stop_workers(pool)
+            pool.shutdown(wait=True, cancel_futures=True)
+        if finished:
+            return
+        # the pool held at most ``ahead`` documents unfinished, the first of them ``at``
+        alone = pool_of(1)
+        try:
+            for src in sources[at:at + ahead]:
+                try:
+                    outcome = alone.submit(_score_in_worker, src).result()
+                    deaths = 0
+                except BrokenExecutor:
+                    deaths += 1
+                    if deaths >= MAX_DEATHS_IN_A_ROW:
+                        raise
+                    alone.shutdown(wait=True, cancel_futures=True)
+                    alone = pool_of(1)
+                    outcome = Outcome(path=src.name, error=WORKER_DIED)
+                at += 1
+                yield outcome
+        finally:
+            _stop_workers(alone)
+            alone.shutdown(wait=True, cancel_futures=True)
+
+
+#: The error record of a document whose worker process died while scoring it alone.
+WORKER_DIED = "its worker process died while scoring it alone (killed, or out of memory?); --resume scores it again"
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -1073,7 +1128,7 @@ def output_problem(output: Path) -> str | None:
     no such folder, or a path that is there and is not a regular file (a device such as
     ``/dev/null``, a pipe, a socket: the rename would put a file in its place)."""
     if output.name == "-":
-        return "'-' is not a file here (standard output is where the output goes without --output)"
+        return "'-' is not a file here: name a file"
     if not output.parent.is_dir():
         return f"the folder {display_name(output.parent)} does not exist"
     try:
@@ -1152,11 +1207,12 @@ class Interrupted(Exception):
 
 
 class WorkerDied(Exception):
-    """A worker process of ``--jobs`` died while scoring (killed, or out of memory): the pool cannot go
-    on, so the batch stops as an interrupted one does; ``summary`` says how far it got."""
+    """Worker processes of ``--jobs`` died while scoring :data:`MAX_DEATHS_IN_A_ROW` documents in a row,
+    each alone (see :func:`_pooled`): the batch stops as an interrupted one does; ``summary`` says how
+    far it got."""
 
     def __init__(self, summary: Summary, where: str):
-        super().__init__(f"a worker process died after {summary.scored + summary.failed} documents; {where}")
+        super().__init__(f"worker processes died after {summary.scored + summary.failed} documents; {where}")
         self.summary = summary
         self.where = where
 
@@ -1233,7 +1289,9 @@ def run(
         BatchError: bad options, such as an empty path, or an output that cannot be written or
             resumed (nothing was scored).
         Interrupted: on Ctrl-C or SIGTERM; ``OUTPUT.part`` is kept for ``--resume``.
-        WorkerDied: a worker process of ``jobs`` died (killed, out of memory); the same.
+        WorkerDied: worker processes of ``jobs`` died (killed, out of memory) scoring
+            :data:`MAX_DEATHS_IN_A_ROW` documents in a row, each alone; the same. A document whose
+            worker died scoring it alone, fewer times in a row, is an error record (see :func:`_pooled`).
     """
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr

@@ -82,16 +82,20 @@ class FiniteFloat(click.FloatRange):
 
 class OutputFile(click.Path):
     """A file a command writes when its work is done (a trained model): checked when the command
-    line is parsed, before any work, so that a missing or read-only folder does not cost a run."""
+    line is parsed, before any work, so that a missing or read-only folder does not cost a run.
+    With ``dash_is_stdout``, ``-`` names standard output (returned as is)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dash_is_stdout: bool = False) -> None:
         super().__init__(dir_okay=False, writable=True)
+        self.dash_is_stdout = dash_is_stdout
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         import os
 
         from service.batch import output_problem
 
+        if self.dash_is_stdout and value == "-":
+            return "-"
         path = super().convert(value, param, ctx)
         name = os.fsdecode(path)
         if not name:
@@ -139,8 +143,8 @@ def main() -> None:
 @click.option("--threshold", type=FiniteFloat(0, 1), default=None, help="Report spans scoring at least this (default: the calibrated threshold, and in a document judged "
                    "spun the second one; given, it is the only one unless UNSPIN_SPUN_DOC_THRESHOLD is set). The document's "
                    "score and label come from the spans at it: a lower value lists more and can change the verdict.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write here (atomically: FILE.part until the run completes).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True), default=None,
+              help="Write here (atomically: FILE.part until the run completes); default, or '-': standard output.")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="In folders, score only files matching this glob, case as written (repeatable; default *.txt, *.text, *.md and no suffix, in any case).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="In folders, skip files matching this glob (repeatable).")
@@ -157,13 +161,21 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
           address: str | None, second_look: str | None, progress: bool | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
-    folder held no document to score; 3 if a worker process of --jobs died (the run stopped there);
-    130 after Ctrl-C, 143 after SIGTERM."""
-    from service.batch import BatchError, BatchOptions, Interrupted, WorkerDied, run, summary_line
+    folder held no document to score; 3 if worker processes of --jobs died scoring three documents in a
+    row, each alone (the run stopped there); 130 after Ctrl-C, 143 after SIGTERM."""
+    from service.batch import (
+        MAX_DEATHS_IN_A_ROW,
+        BatchError,
+        BatchOptions,
+        Interrupted,
+        WorkerDied,
+        run,
+        summary_line,
+    )
 
     encoding = _codec(encoding)
     options = BatchOptions(
-        paths=list(paths), format=fmt, output=Path(output) if output else None, include=list(include),
+        paths=list(paths), format=fmt, output=Path(output) if output and output != "-" else None, include=list(include),
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
         engine=engine_kind, address=address, progress=progress,
     )
@@ -175,8 +187,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
         sys.exit(128 + e.signum)  # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports a process they ended
     except WorkerDied as e:
-        click.echo(f"{summary_line(e.summary)}\nstopped: a worker process died (killed, or out of memory?) while "
-                   f"scoring; {e.where}", err=True)
+        click.echo(f"{summary_line(e.summary)}\nstopped: worker processes died (killed, or out of memory?) while "
+                   f"scoring {MAX_DEATHS_IN_A_ROW} documents in a row, each alone; {e.where}", err=True)
         sys.exit(3)
     if (summary.failed or summary.skipped or summary.empty_folders or summary.not_english
             or progress_shown(sys.stderr, progress)):
@@ -187,8 +199,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
 
 @main.command()
 @click.argument("path")
-@click.option("--output", "-o", type=OutputFile(), default=None,
-              help="Write the text here, in UTF-8 (atomically: FILE.part until it is written); default: standard output.")
+@click.option("--output", "-o", type=OutputFile(dash_is_stdout=True), default=None,
+              help="Write the text here, in UTF-8 (atomically: FILE.part until it is written); default, or '-': standard output.")
 @click.option("--threshold", type=FiniteFloat(0, 1), default=None,
               help="The report's threshold, as for 'unspin score': spans under it are not listed, so not replaced.")
 @click.option("--min-score", type=FiniteFloat(0, 1), default=None,
@@ -223,6 +235,8 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     if path != "-" and is_folder(Path(path)):
         raise click.UsageError(f"{path} is a folder: 'unspin restore' writes the text of one document; "
                                "run it for each file (or 'unspin score' for the reports of a folder)")
+    if output == "-":
+        output = None
     if output is not None:
         _not_an_input(output, "--output", [("the document restored", path)])
     encoding = _codec(encoding)

@@ -817,22 +817,101 @@ def test_resume_after_kill_jsonl(runner, tmp_path, blocking_device):
     assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == paths
 
 
-def test_a_worker_that_dies_stops_the_run_with_its_reason(runner, tmp_path, blocking_device):
-    """A worker process of --jobs killed mid-run (as the system's out-of-memory killer would) stops the
-    run with a message, the summary line and exit code 3, FILE.part kept for --resume (it had ended
-    in a BrokenProcessPool traceback with exit code 1, the code of a failed document)."""
+def _kill_workers(proc: subprocess.Popen, rounds: int) -> None:
+    """Kill the worker processes of the ``unspin score --jobs`` run ``proc`` as the system's
+    out-of-memory killer would: first all of its pool's, then, ``rounds - 1`` times, the next worker
+    that appears (the pool of one that scores the broken pool's documents again, one at a time)."""
     psutil = pytest.importorskip("psutil")
+    killed: set[int] = set()
+    for _ in range(rounds):
+        deadline = time.monotonic() + 120
+        while True:
+            workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
+                       if c.pid not in killed and "spawn_main" in " ".join(c.cmdline())
+                       and "resource_tracker" not in " ".join(c.cmdline())]
+            if workers:
+                break
+            assert proc.poll() is None and time.monotonic() < deadline, "no worker process to kill"
+            time.sleep(0.2)
+        for w in workers:
+            w.kill()
+            killed.add(w.pid)
+
+
+def test_a_document_whose_worker_dies_is_an_error_record_and_the_run_goes_on(runner, tmp_path, blocking_device):
+    """A worker process of --jobs killed mid-run (as the system's out-of-memory killer would): the
+    documents its pool held are scored again one at a time; the one whose worker dies again there
+    gets an error record, the others their reports, and the run ends as one with a failed document
+    (it had stopped the run, and before that ended in a BrokenProcessPool traceback)."""
     out = tmp_path / "out.jsonl"
     proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device, "--jobs", "2")
-    workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-               if "spawn_main" in " ".join(c.cmdline()) and "resource_tracker" not in " ".join(c.cmdline())]
-    assert workers
-    workers[0].kill()
-    _, err = proc.communicate(timeout=120)
+    _kill_workers(proc, rounds=2)  # the pool's, then the worker reading the blocking document alone
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err.decode()
+    assert "Traceback" not in err.decode() and "died while scoring it alone" in err.decode()
+    records = jsonl(out.read_text(encoding="utf-8"))
+    assert [r["path"] for r in records] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
+                                            str(slow), str(tmp_path / "last.txt")]
+    assert "died while scoring it alone" in records[2]["error"] and "report" not in records[2]
+    assert "error" not in records[3] and records[3]["stats"]["words"] > 0
+    slow.unlink()
+    slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
+    res = invoke(runner, *args, "--resume")  # the document that failed is scored again
+    assert res.exit_code == 0 and "3 already in the output" in res.stderr, res.output
+    assert all("error" not in r for r in jsonl(out.read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def blocking_devices():
+    """Three devices as :func:`blocking_device` gives one (three links to one device would be one input)."""
+    ptys = [os.openpty() for _ in range(3)]
+    yield [Path(os.ttyname(slave)) for _, slave in ptys]
+    for master, slave in ptys:
+        os.close(slave)
+        os.close(master)
+
+
+def test_workers_dying_on_documents_in_a_row_stop_the_run(runner, tmp_path, blocking_devices):
+    """Workers killed on three documents in a row, each scored alone, are being killed whatever they
+    score: the run stops with the reason, the summary line and exit code 3, FILE.part kept for --resume."""
+    from service.batch import MAX_DEATHS_IN_A_ROW
+
+    assert MAX_DEATHS_IN_A_ROW == 3
+    out = tmp_path / "out.jsonl"
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
+    (first / "b.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
+    slow = [tmp_path / f"slow{i}.txt" for i in range(3)]
+    for link, device in zip(slow, blocking_devices):
+        link.symlink_to(device)
+    last = tmp_path / "last.txt"
+    last.write_text(TEXTS["sub/deeper/c.md"], encoding="utf-8")
+    args = ["score", "--jobs", "2", "--format", "jsonl", "-o", str(out), str(first), *map(str, slow), str(last)]
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    part = out.with_name(out.name + ".part")
+    deadline = time.monotonic() + 300
+    while not (part.exists() and part.read_text(encoding="utf-8").count("\n") >= 2):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the run wrote nothing in time"
+        time.sleep(0.2)
+    _kill_workers(proc, rounds=1 + MAX_DEATHS_IN_A_ROW)
+    _, err = proc.communicate(timeout=300)
     assert proc.returncode == 3, err.decode()
-    assert "a worker process died" in err.decode() and "--resume" in err.decode() and "Traceback" not in err.decode()
-    _resume_stopped_run(runner, out, args, slow)
-    assert len(jsonl(out.read_text(encoding="utf-8"))) == 4
+    assert "worker processes died" in err.decode() and "--resume" in err.decode() and "Traceback" not in err.decode()
+    assert not out.exists()
+    records = jsonl(part.read_text(encoding="utf-8"))
+    assert [r["path"] for r in records] == [str(first / "a.txt"), str(first / "b.txt"), str(slow[0]), str(slow[1])]
+    assert all("died while scoring it alone" in r["error"] for r in records[2:])
+    for link in slow:
+        link.unlink()
+        link.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
+    res = invoke(runner, *args, "--resume")
+    assert res.exit_code == 0, res.output
+    assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == [
+        str(first / "a.txt"), str(first / "b.txt"), *map(str, slow), str(last)]
 
 
 def test_resume_after_ctrl_c_csv(runner, tmp_path, blocking_device):

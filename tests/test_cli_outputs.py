@@ -36,13 +36,26 @@ def test_an_output_that_is_a_pipe_is_refused_and_left_alone(runner, stand_in, fo
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
-@pytest.mark.parametrize("command", ["restore", "eval"])
+@pytest.mark.parametrize("command", ["eval", "train-garble"])
 def test_a_dash_is_not_an_output_file(runner, stand_in, folder, command):
-    args = {"restore": ["restore", "-o", "-", str(folder / "a.txt")],
-            "eval": ["eval", "--gold", str(folder / "gold.jsonl"), "--details", "-"]}[command]
+    args = {"eval": ["eval", "--gold", str(folder / "gold.jsonl"), "--details", "-"],
+            "train-garble": ["train-garble", "--corpus", str(folder / "gold.jsonl"), "--out", "-"]}[command]
     res = runner.invoke(main, args)
-    assert res.exit_code == 2 and "'-' is not a file here" in res.stderr
+    assert res.exit_code == 2 and "'-' is not a file here: name a file" in res.stderr
     assert not (folder / "-").exists()
+
+
+@pytest.mark.parametrize("command", ["score", "restore"])
+def test_a_dash_output_is_standard_output(runner, stand_in, folder, command):
+    """``-o -`` names standard output, as in most tools that write files (it had been refused); it is
+    what the command writes without ``-o``."""
+    args = {"score": ["score", "--format", "jsonl", str(folder / "a.txt")],
+            "restore": ["restore", str(folder / "a.txt")]}[command]
+    plain = runner.invoke(main, args)
+    dashed = runner.invoke(main, [*args[:1], "-o", "-", *args[1:]])
+    assert plain.exit_code == dashed.exit_code == 0, dashed.output + dashed.stderr
+    assert dashed.stdout == plain.stdout and dashed.stdout.strip()
+    assert not (folder / "-").exists() and not (folder / "-.part").exists()
 
 
 def test_outputs_that_are_inputs_are_refused(runner, stand_in, folder, monkeypatch):
