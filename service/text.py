@@ -421,6 +421,22 @@ def in_capitals(words: Iterable[Token]) -> bool:
     return not any(c.islower() for t in words for c in t.text)
 
 
+#: Words a line in Title Case may leave in lower case.
+_TITLE_SMALL = frozenset({"and", "of"})
+
+
+def in_title_case_by(words: Iterable[str]) -> bool:
+    """Whether ``words`` are a line in Title Case holding "By", as a credit line may be typed
+    ("Reporting By Josh Smith; Editing By Lincoln Feast"): each word with a letter opens with a
+    capital (but "and", "of"), at least one holds a lower-case letter (not a line in capitals)."""
+    lettered = [w for w in words if any(c.isalpha() for c in w)]
+    return (
+        "By" in lettered
+        and all(w[0].isupper() or w in _TITLE_SMALL for w in lettered)
+        and any(c.islower() for w in lettered for c in w)
+    )
+
+
 # --------------------------------------------------------------------------- tokens
 
 _SYNTOK = _SyntokTokenizer(replace_not_contraction=False)
@@ -663,22 +679,25 @@ def _is_title_like(line: _Line) -> bool:
 
 def _is_credits(line: _Line, near_edge: bool) -> bool:
     """ "Reporting by X; Editing by Y" and the like; in capitals ("REPORTING BY X; EDITING BY Y": a
-    text typed in capitals, or upper-cased to hide a spin) when it holds more than one credit or a
-    usual role, being read then in the case credit lines are written in (:func:`_credit_case`)."""
-    if len(line.words) > 30:
+    text typed in capitals, or upper-cased to hide a spin) or in Title Case ("Reporting By X; Editing
+    By Y") when it holds more than one credit or a usual role, being read then in the case credit
+    lines are written in (:func:`_credit_case`)."""
+    words = line.words
+    if len(words) > 30:
         return False
     text = line.text
     capitals = any(c.isalpha() for c in text) and not any(c.islower() for c in text)
-    if capitals:
+    recased = capitals or in_title_case_by(words)
+    if recased:
         text = _credit_case(text)
     if _CREDITS_RE.fullmatch(text) is None:
         return False
     role = text.lstrip("(").split()[0].lower()
-    return ";" in text or role in _CREDIT_ROLES or (near_edge and not capitals)
+    return ";" in text or role in _CREDIT_ROLES or (near_edge and not recased)
 
 
 def _credit_case(text: str) -> str:
-    """A credit line in capitals in the case credit lines are written in, to be matched as one:
+    """A credit line in capitals or Title Case in the case credit lines are written in, to be matched as one:
     a capital opening the line and each credit, "by" and "and" in lower case, the names after "by"
     capitalised, the other words of a role in lower case ("ADDITIONAL REPORTING BY JOSH SMITH; EDITING
     BY LINCOLN FEAST" -> "Additional reporting by Josh Smith; Editing by Lincoln Feast")."""

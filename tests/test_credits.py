@@ -104,6 +104,22 @@ def test_a_credit_line_in_capitals(engine, seeds):
     assert spans["MODIFYING"].suggestions[0].text == "EDITING" and spans["BANQUET"].suggestions[0].text == "FEAST"
 
 
+def test_a_credit_line_in_title_case(engine):
+    """A credit line typed in Title Case ("Modifying By Lincoln Banquet") is read as one, as a line in
+    capitals is: two credits or a usual role; a Title Case headline with "By" in it is no credit
+    line (it had been prose, "Modifying" and "Banquet" left alone)."""
+    for line in ("Reporting By Josh Smith; Modifying By Lincoln Banquet And Gareth Jones",
+                 "Reporting By Josh Smith; Modifying By Lincoln Banquet and Gareth Jones"):
+        spans = {s.text: s for s in _spans(engine, line)}
+        assert set(spans) == {"Modifying", "Banquet"}, line
+        assert spans["Modifying"].suggestions[0].text == "Editing" and spans["Modifying"].evidence["lexicon"] == SOURCE
+        assert spans["Banquet"].suggestions[0].text == "Feast" and spans["Banquet"].evidence["lexicon"] == NAME_SOURCE
+    assert _spans(engine, "Reporting By Josh Smith; Editing By Lincoln Feast And Gareth Jones") == []
+    for headline in ("Shot By Police", "Stocks Rally By Two Percent As Oil Falls", "Modifying By Lincoln Banquet",
+                     "Killed By Police; Five Hurt In Clashes"):
+        assert segment(PROSE + headline)[-1].kind != "byline", headline
+
+
 def test_a_credit_line_hit_meets_the_threshold_like_any_signal(engine):
     """Unlike a user's own list, the credit-line signal does not outrank the threshold."""
     text = PROSE + "Reporting by Josh Smith; Modifying by Lincoln Feast"
