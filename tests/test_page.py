@@ -286,10 +286,14 @@ def test_page_runs_one_check_at_a_time(browser_page, seeds):
         page.keyboard.press("Control+Enter")
         page.wait_for_timeout(300)
         assert len(sent) == 1
+        # a full check can take minutes: the page says so, and counts the seconds beside Cancel
+        assert "a minute or more" in page.inner_text("#status")
+        page.wait_for_function("document.getElementById('elapsed').textContent === '2 s'", timeout=10_000)
+        assert page.is_visible("#elapsed")
         page.click("#cancel")
         page.wait_for_function("!document.getElementById('input').readOnly")
         assert "cancelled" in page.inner_text("#status")
-        assert page.is_enabled("#check") and not page.is_visible("#cancel")
+        assert page.is_enabled("#check") and not page.is_visible("#cancel") and not page.is_visible("#elapsed")
     finally:
         page.unroute("**/v1/score")
         for route in release:

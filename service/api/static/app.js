@@ -36,7 +36,16 @@ async function check() {
   const request = new AbortController();
   state.request = request;
   busy(true);
-  setStatus("Checking…");
+  const quick = $("quick").checked;
+  setStatus(quick ? "Checking…" : "Checking… A full check reads doubtful words again with a second model: " +
+    "a page of text can take a minute or more (a quick check answers in seconds).");
+  // the seconds so far, beside Cancel (not in the status line, which a screen reader reads out)
+  const started = Date.now();
+  const elapsed = $("elapsed");
+  const tick = () => { elapsed.textContent = `${Math.floor((Date.now() - started) / 1000)} s`; };
+  tick();
+  elapsed.hidden = false;
+  const timer = setInterval(tick, 1000);
   let res, raw;
   try {
     res = await fetch("/v1/score", {
@@ -44,7 +53,7 @@ async function check() {
       signal: request.signal,
       headers: { "Content-Type": "application/json", ...authHeaders() },
       // a quick check leaves the second look out (the report's lm then names only the first model)
-      body: JSON.stringify($("quick").checked ? { text, options: { second_look: false } } : { text }),
+      body: JSON.stringify(quick ? { text, options: { second_look: false } } : { text }),
     });
     raw = await res.text();
   } catch (e) {
@@ -52,6 +61,8 @@ async function check() {
     else setStatus("Could not reach the service: " + e.message, true);
     return;
   } finally {
+    clearInterval(timer);
+    elapsed.hidden = true;
     state.request = null;
     busy(false);
   }
