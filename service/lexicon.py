@@ -1,6 +1,7 @@
 """User phrase lists of known spun -> original pairs ("tortured phrases").
 
-Accepted files (UTF-8, optional BOM; ``#`` comments and blank lines ignored):
+Accepted files (UTF-8, optional BOM; ``#`` comments, whole lines or after a line's cells, and
+blank lines ignored):
 
 * the Problematic Paper Screener export: TSV with header ``tortured<TAB>expected``;
 * any TSV or CSV ``spun,original`` with or without a header (the delimiter is the one of tab,
@@ -296,6 +297,19 @@ def _sniff_delimiter(lines: Sequence[tuple[int, str]]) -> str:
     return max(_DELIMITERS, key=score)
 
 
+_COMMENT_RE = re.compile(r"\s#")
+
+
+def _without_comment(line: str) -> str:
+    """A list line without its trailing comment: a "#" after whitespace, outside a quoted cell, and
+    all after it ("big data<TAB>huge data  # from the 2021 paper" -> "big data<TAB>huge data"). A
+    "#" inside a word ("C#") or a quoted cell stays."""
+    for m in _COMMENT_RE.finditer(line):
+        if line.count('"', 0, m.start()) % 2 == 0:
+            return line[: m.start()].rstrip()
+    return line
+
+
 def _unquoted(cell: str) -> str:
     """A tab-separated cell quoted whole, as spreadsheets export a cell holding a quote or a
     delimiter (``"big, huge data"``, ``"the ""so-called"" gap"``), without its quotes."""
@@ -365,7 +379,7 @@ def load_lexicon(path: PathLike) -> Lexicon:
     # lines end at \n, \r\n or \r only, as an editor numbers them (not at form feeds or U+2028)
     lines = [
         (n, line)
-        for n, line in enumerate(_LINE_BREAK.split(text), start=1)
+        for n, line in ((n, _without_comment(line)) for n, line in enumerate(_LINE_BREAK.split(text), start=1))
         if line.strip() and not line.lstrip().startswith("#")
     ]
     lexicon = Lexicon()

@@ -416,6 +416,24 @@ def test_quoted_cells_of_a_tab_separated_list(tmp_path: Path) -> None:
     assert lex.lookup('said "yes"') == ("agreed",)  # quotes inside a cell are its own
 
 
+def test_comments_after_a_lines_cells(tmp_path: Path) -> None:
+    """A "#" after whitespace ends a line's cells, as a "#" opening a line makes it a comment (the note
+    had become part of the original, suggested as "huge data # from the 2021 paper"); a "#" inside a
+    word or a quoted cell is the phrase's own."""
+    lex = load_lexicon(write(tmp_path, "x.tsv", "big data\thuge data  # from the 2021 paper\n"
+                                                 "surface region\tsurface area\t# checked\n"
+                                                 "C# code\tC sharp code\n"
+                                                 '"issue #5 fix"\t"bug #5 fix" # quoted\n'))
+    assert lex.lookup("big data") == ("huge data",)
+    assert lex.lookup("surface region") == ("surface area",)
+    assert lex.lookup("c# code") == ("C sharp code",)
+    assert lex.lookup("issue #5 fix") == ("bug #5 fix",)
+    csv_lex = load_lexicon(write(tmp_path, "y.csv", "terrific powers,great powers # seed 002\n"))
+    assert csv_lex.lookup("terrific powers") == ("great powers",)
+    with pytest.raises(LexiconError, match=r"x2.tsv:1: expected two columns"):
+        load_lexicon(write(tmp_path, "x2.tsv", "big data # huge data\n"))
+
+
 @pytest.mark.parametrize("header", ["spun phrase\tmeaning", "tortured_phrase,expected_phrase",
                                     "tortured phrase\tcorrect phrase", "Expected\tTortured", "phrase;replacement"])
 def test_headers_in_words_of_their_own(tmp_path: Path, header: str) -> None:
