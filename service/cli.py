@@ -83,19 +83,19 @@ class FiniteFloat(click.FloatRange):
 class OutputFile(click.Path):
     """A file a command writes when its work is done (a trained model): checked when the command
     line is parsed, before any work, so that a missing or read-only folder does not cost a run.
-    With ``dash_is_stdout``, ``-`` names standard output (returned as is)."""
+    With ``dash_is_stdout``, ``-`` names standard output: None, as when the option is not given."""
 
     def __init__(self, *, dash_is_stdout: bool = False) -> None:
         super().__init__(dir_okay=False, writable=True)
         self.dash_is_stdout = dash_is_stdout
 
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str | None:
         import os
 
         from service.batch import output_problem
 
         if self.dash_is_stdout and value == "-":
-            return "-"
+            return None
         path = super().convert(value, param, ctx)
         name = os.fsdecode(path)
         if not name:
@@ -235,8 +235,6 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     if path != "-" and is_folder(Path(path)):
         raise click.UsageError(f"{path} is a folder: 'unspin restore' writes the text of one document; "
                                "run it for each file (or 'unspin score' for the reports of a folder)")
-    if output == "-":
-        output = None
     if output is not None:
         _not_an_input(output, "--output", [("the document restored", path)])
     encoding = _codec(encoding)

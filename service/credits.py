@@ -32,7 +32,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from service.lexicon import LexiconHit
-from service.text import Sentence, in_capitals, in_title_case_by
+from service.text import Sentence, recased_credit_line
 
 #: the source name of these hits, in a span's ``evidence["lexicon"]``
 SOURCE = "credit-line"
@@ -80,8 +80,7 @@ def credit_hits(sentence: Sentence, thesaurus: _Thesaurus, relatedness: _Related
     toks = sentence.tokens
     # a line in capitals ("MODIFYING BY LINCOLN BANQUET") or Title Case ("Modifying By Lincoln
     # Banquet"): capitals mark neither roles nor names there
-    words = sentence.words()
-    capitals = in_capitals(words) or in_title_case_by([t.text for t in words])
+    capitals = recased_credit_line([t.text for t in sentence.words()])
     hits = []
     for i, tok in enumerate(toks):
         if tok.norm != "by" or i == 0 or i + 1 >= len(toks) or not toks[i + 1].is_capitalized:

@@ -19,7 +19,6 @@ used, and imports Ray only inside its functions.
 from __future__ import annotations
 
 import logging
-
 from typing import Any, Iterator, Sequence
 
 from service.batch import BatchError, Outcome, Source, score_source

@@ -425,16 +425,15 @@ def in_capitals(words: Iterable[Token]) -> bool:
 _TITLE_SMALL = frozenset({"and", "of"})
 
 
-def in_title_case_by(words: Iterable[str]) -> bool:
-    """Whether ``words`` are a line in Title Case holding "By", as a credit line may be typed
-    ("Reporting By Josh Smith; Editing By Lincoln Feast"): each word with a letter opens with a
-    capital (but "and", "of"), at least one holds a lower-case letter (not a line in capitals)."""
+def recased_credit_line(words: Sequence[str]) -> bool:
+    """Whether a credit line of these ``words`` is typed so that its capitals mark neither roles nor
+    names: in capitals ("REPORTING BY JOSH SMITH"), or in Title Case holding "By" ("Reporting By
+    Josh Smith; Editing By Lincoln Feast": each word with a letter opens with a capital, but "and",
+    "of")."""
     lettered = [w for w in words if any(c.isalpha() for c in w)]
-    return (
-        "By" in lettered
-        and all(w[0].isupper() or w in _TITLE_SMALL for w in lettered)
-        and any(c.islower() for w in lettered for c in w)
-    )
+    if not any(c.islower() for w in lettered for c in w):
+        return bool(lettered)
+    return "By" in lettered and all(w[0].isupper() or w in _TITLE_SMALL for w in lettered)
 
 
 # --------------------------------------------------------------------------- tokens
@@ -686,8 +685,7 @@ def _is_credits(line: _Line, near_edge: bool) -> bool:
     if len(words) > 30:
         return False
     text = line.text
-    capitals = any(c.isalpha() for c in text) and not any(c.islower() for c in text)
-    recased = capitals or in_title_case_by(words)
+    recased = recased_credit_line(words)
     if recased:
         text = _credit_case(text)
     if _CREDITS_RE.fullmatch(text) is None:

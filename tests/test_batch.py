@@ -17,7 +17,9 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import pytest
 from click.testing import CliRunner
@@ -745,29 +747,55 @@ _WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.defau
                 "runpy.run_module('service.cli', run_name='__main__', alter_sys=True)")
 
 
+@contextmanager
+def _blocking_devices(n: int) -> Iterator[list[Path]]:
+    """``n`` character devices whose reading blocks: the far ends of pseudo-terminals nothing is typed
+    into (a FIFO would be refused unread)."""
+    ptys = [os.openpty() for _ in range(n)]
+    try:
+        yield [Path(os.ttyname(slave)) for _, slave in ptys]
+    finally:
+        for master, slave in ptys:
+            os.close(slave)
+            os.close(master)
+
+
 @pytest.fixture
 def blocking_device():
-    """A character device whose reading blocks: the far end of a pseudo-terminal nothing is typed into
-    (a FIFO would be refused unread)."""
-    master, slave = os.openpty()
-    yield Path(os.ttyname(slave))
-    os.close(slave)
-    os.close(master)
+    """A character device whose reading blocks (see :func:`_blocking_devices`)."""
+    with _blocking_devices(1) as devices:
+        yield devices[0]
+
+
+@pytest.fixture
+def blocking_devices():
+    """Three such devices (three links to one device would be one input)."""
+    with _blocking_devices(3) as devices:
+        yield devices
 
 
 def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path,
                        *options: str) -> tuple[subprocess.Popen, list[str], Path]:
     """Start ``unspin score`` (with ``options``) in a subprocess on two documents, then a link to
     ``device`` (reading it blocks), then one more document: the run really stops mid-way, deterministically."""
+    proc, args, links = _start_blocked_runs(tmp_path, fmt, out, [device], *options)
+    return proc, args, links[0]
+
+
+def _start_blocked_runs(tmp_path: Path, fmt: str, out: Path, devices: Sequence[Path],
+                        *options: str) -> tuple[subprocess.Popen, list[str], list[Path]]:
+    """:func:`_start_blocked_run` with a link to each of ``devices`` in turn (``slow.txt``,
+    ``slow1.txt``, …) where it has one; returns the links."""
     first = tmp_path / "first"
     first.mkdir()
     (first / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
     (first / "b.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
-    slow = tmp_path / "slow.txt"
-    slow.symlink_to(device)
+    slow = [tmp_path / (f"slow{i}.txt" if i else "slow.txt") for i in range(len(devices))]
+    for link, device in zip(slow, devices):
+        link.symlink_to(device)
     last = tmp_path / "last.txt"
     last.write_text(TEXTS["sub/deeper/c.md"], encoding="utf-8")
-    args = ["score", *options, "--format", fmt, "-o", str(out), str(first), str(slow), str(last)]
+    args = ["score", *options, "--format", fmt, "-o", str(out), str(first), *map(str, slow), str(last)]
     env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, *args], cwd=ROOT, env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -861,16 +889,6 @@ def test_a_document_whose_worker_dies_is_an_error_record_and_the_run_goes_on(run
     assert all("error" not in r for r in jsonl(out.read_text(encoding="utf-8")))
 
 
-@pytest.fixture
-def blocking_devices():
-    """Three devices as :func:`blocking_device` gives one (three links to one device would be one input)."""
-    ptys = [os.openpty() for _ in range(3)]
-    yield [Path(os.ttyname(slave)) for _, slave in ptys]
-    for master, slave in ptys:
-        os.close(slave)
-        os.close(master)
-
-
 def test_workers_dying_on_documents_in_a_row_stop_the_run(runner, tmp_path, blocking_devices):
     """Workers killed on three documents in a row, each scored alone, are being killed whatever they
     score: the run stops with the reason, the summary line and exit code 3, FILE.part kept for --resume."""
@@ -878,25 +896,8 @@ def test_workers_dying_on_documents_in_a_row_stop_the_run(runner, tmp_path, bloc
 
     assert MAX_DEATHS_IN_A_ROW == 3
     out = tmp_path / "out.jsonl"
-    first = tmp_path / "first"
-    first.mkdir()
-    (first / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
-    (first / "b.txt").write_text(TEXTS["d.txt"], encoding="utf-8")
-    slow = [tmp_path / f"slow{i}.txt" for i in range(3)]
-    for link, device in zip(slow, blocking_devices):
-        link.symlink_to(device)
-    last = tmp_path / "last.txt"
-    last.write_text(TEXTS["sub/deeper/c.md"], encoding="utf-8")
-    args = ["score", "--jobs", "2", "--format", "jsonl", "-o", str(out), str(first), *map(str, slow), str(last)]
-    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", *args], cwd=ROOT, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    part = out.with_name(out.name + ".part")
-    deadline = time.monotonic() + 300
-    while not (part.exists() and part.read_text(encoding="utf-8").count("\n") >= 2):
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "the run wrote nothing in time"
-        time.sleep(0.2)
+    proc, args, slow = _start_blocked_runs(tmp_path, "jsonl", out, blocking_devices, "--jobs", "2")
+    first, last, part = tmp_path / "first", tmp_path / "last.txt", out.with_name(out.name + ".part")
     _kill_workers(proc, rounds=1 + MAX_DEATHS_IN_A_ROW)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 3, err.decode()
