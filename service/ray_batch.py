@@ -19,9 +19,13 @@ used, and imports Ray only inside its functions.
 from __future__ import annotations
 
 import logging
+import warnings
+from concurrent.futures import BrokenExecutor
+from contextlib import contextmanager
+from itertools import chain
 from typing import Any, Iterator, Sequence
 
-from service.batch import BatchError, Outcome, Source, score_source
+from service.batch import MAX_DEATHS_IN_A_ROW, BatchError, Outcome, Source, score_source
 from service.config import Settings
 
 _RAY_HINT = "Ray is not installed: pip install 'unspin[ray]' (or pip install 'ray[data]')"
@@ -84,7 +88,7 @@ class RayScorer:
                 raise BatchError(self.start_failure)
             names = [_row_name(batch, i) for i in range(n)]
             failed = [Outcome(path=name, error=self.start_failure).model_dump_json() for name in names]
-            return {"path": names, "outcome": failed, "engine_error": [self.start_failure] * n}
+            return self._rows(batch, names, failed, [self.start_failure] * n)
         names, outcomes = [], []
         for i in range(n):
             if "bytes" in batch:  # read_binary_files
@@ -96,7 +100,16 @@ class RayScorer:
             o = score_source(self.engine, src, threshold=self.threshold, encoding=self.encoding, keep_text=self.keep_text)
             names.append(src.name)
             outcomes.append(o.model_dump_json())
-        return {"path": names, "outcome": outcomes, "engine_error": [""] * n}
+        return self._rows(batch, names, outcomes, [""] * n)
+
+    @staticmethod
+    def _rows(batch: dict[str, Any], names: list[str], outcomes: list[str], errors: list[str]) -> dict[str, list]:
+        """The output columns; a batch from :func:`score_on_ray` keeps its rows' ``index`` (their place
+        in the input), by which the driver tells which document never came back."""
+        rows: dict[str, list] = {"path": names, "outcome": outcomes, "engine_error": errors}
+        if "index" in batch:
+            rows["index"] = [int(i) for i in batch["index"]]
+        return rows
 
 
 def _row_name(batch: dict[str, Any], i: int) -> str:
@@ -107,6 +120,16 @@ def _row_name(batch: dict[str, Any], i: int) -> str:
 
 def _default_actors(ray) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+#: How many times a document is scored again after the Ray actor scoring it died: once, so a death
+#: by chance (memory taken by the others) costs nothing, and a document that kills every actor it
+#: meets gets an error record (:data:`ACTOR_DIED`) instead of restarting actors for ever.
+RETRIES_AFTER_DEATH = 1
+
+#: The error record of a document whose actor died each time it was scored.
+ACTOR_DIED = ("its Ray actor died while scoring it, and again when it was scored once more (killed, or out of "
+              "memory?); --resume scores it again")
 
 
 def score_on_ray(
@@ -120,10 +143,16 @@ def score_on_ray(
     keep_text: bool = False,
 ) -> Iterator[Outcome]:
     """Outcomes for ``sources`` in input order, scored by a pool of ``actors`` Ray actors
-    (default: one per CPU of the cluster, at most one per document).
+    (default: one per CPU of the cluster, at most one per document), one document at a time each.
+
+    An actor that dies (killed, out of memory) is restarted and its document scored again, up to
+    :data:`RETRIES_AFTER_DEATH` times; a document whose actor died each time gets an error record
+    (:data:`ACTOR_DIED`) and the run goes on, as with ``--jobs`` without Ray.
 
     Raises:
         BatchError: the engine cannot start on an actor (the reason is the actor's).
+        BrokenExecutor: actors died on :data:`service.batch.MAX_DEATHS_IN_A_ROW` documents in a
+            row: they are being killed whatever they score (the batch stops as with ``--jobs``).
     """
     if not sources:
         return
@@ -135,23 +164,70 @@ def score_on_ray(
     # every column of one type in every row: Ray's tables turn a None among strings or bytes into
     # NaN (standard input has no path; files come without their bytes)
     items = [
-        {"name": s.name, "path": str(s.path) if s.path is not None else "", "data": s.data or b"",
+        {"index": i, "name": s.name, "path": str(s.path) if s.path is not None else "", "data": s.data or b"",
          "has_data": s.data is not None, "error": s.error or ""}
-        for s in sources
+        for i, s in enumerate(sources)
     ]
     n = min(actors or _default_actors(ray), len(items))
-    ds = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
-        RayScorer,
-        fn_constructor_kwargs={"settings": settings, "threshold": threshold,
-                               "encoding": encoding, "keep_text": keep_text, "report_start_failure": True},
-        batch_size=1,
-        compute=ray.data.ActorPoolStrategy(size=n),
-        num_cpus=1,
-    )
-    for row in ds.iter_rows():
-        if row["engine_error"]:
-            raise BatchError(row["engine_error"])
-        yield Outcome.model_validate_json(row["outcome"])
+    # one document in hand per actor: an actor's death then takes no other document with it, and a
+    # long document holds up none queued behind it
+    ds = _scored(ray, ray.data.from_items(items, override_num_blocks=len(items)), actors=n, batch_size=1,
+                 in_flight=1, settings=settings, threshold=threshold, encoding=encoding, keep_text=keep_text,
+                 report_start_failure=True)
+    # a document whose retries ran out is left out of the results (below: an error record), not the end of the run
+    ds.context.max_errored_blocks = -1
+    at, deaths = 0, 0  # the next document to report; documents just before it whose actors died, in a row
+    with _ignored_blocks_unlogged():
+        for row in chain(ds.iter_rows(), [None]):  # None: past the last row, the documents left have died
+            if row is not None and row["engine_error"]:
+                raise BatchError(row["engine_error"])
+            while at < (len(sources) if row is None else row["index"]):  # left out: its actors died
+                deaths += 1
+                if deaths >= MAX_DEATHS_IN_A_ROW:
+                    raise BrokenExecutor(f"Ray actors died scoring {deaths} documents in a row")
+                yield Outcome(path=sources[at].name, error=ACTOR_DIED)
+                at += 1
+            if row is not None:
+                at, deaths = at + 1, 0
+                yield Outcome.model_validate_json(row["outcome"])
+
+
+def _scored(ray, ds, *, actors: int, batch_size: int, in_flight: int | None, **scorer: Any):
+    """``ds`` through a pool of ``actors`` :class:`RayScorer` actors (``scorer`` their arguments),
+    ``in_flight`` batches in hand per actor (None: Ray's default). An actor that dies is restarted
+    and its batches scored again :data:`RETRIES_AFTER_DEATH` times (Ray Data's default is for
+    ever, so a document that kills its actor each time would hold the run for ever); then the
+    batch fails."""
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates passing actor options this way and names no other for these two (the
+        # extra's pin stops short of 2.64, which is to remove it)
+        warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
+        return ds.map_batches(
+            RayScorer,
+            fn_constructor_kwargs=scorer,
+            batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=in_flight),
+            num_cpus=1,
+            max_restarts=-1,
+            max_task_retries=RETRIES_AFTER_DEATH,
+        )
+
+
+@contextmanager
+def _ignored_blocks_unlogged() -> Iterator[None]:
+    """Ray Data logs each block it leaves out after its retries ran out (with the actor's death as a
+    traceback) on the batch's stderr; the document's error record says it here instead."""
+    class _Filter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "Ignoring this exception" not in record.getMessage()
+
+    logger = logging.getLogger("ray.data._internal.execution.streaming_executor_state")
+    only = _Filter()
+    logger.addFilter(only)  # a logger's filter sees the records logged on it, before its parents' handlers
+    try:
+        yield
+    finally:
+        logger.removeFilter(only)
 
 
 def _jsonl_sink(output_dir: str):
@@ -198,13 +274,8 @@ def pipeline(
         include_paths=True,
         file_extensions=list(file_extensions) if file_extensions else None,
     )
-    ds = ds.map_batches(
-        RayScorer,
-        fn_constructor_kwargs={"settings": settings, "threshold": threshold, "encoding": encoding},
-        batch_size=4,
-        compute=ray.data.ActorPoolStrategy(size=actors),
-        num_cpus=1,
-    )
+    ds = _scored(ray, ds, actors=actors, batch_size=4, in_flight=None, settings=settings, threshold=threshold,
+                 encoding=encoding)
     ds.write_datasink(_jsonl_sink(output_dir))
 
 

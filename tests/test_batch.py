@@ -748,16 +748,23 @@ _WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.defau
 
 
 @contextmanager
-def _blocking_devices(n: int) -> Iterator[list[Path]]:
-    """``n`` character devices whose reading blocks: the far ends of pseudo-terminals nothing is typed
-    into (a FIFO would be refused unread)."""
+def _pseudo_terminals(n: int) -> Iterator[list[tuple[Path, int]]]:
+    """``n`` character devices whose reading blocks, each with a descriptor that types into it: the far
+    ends of pseudo-terminals (a FIFO would be refused unread), and their near ends."""
     ptys = [os.openpty() for _ in range(n)]
     try:
-        yield [Path(os.ttyname(slave)) for _, slave in ptys]
+        yield [(Path(os.ttyname(slave)), master) for master, slave in ptys]
     finally:
         for master, slave in ptys:
             os.close(slave)
             os.close(master)
+
+
+@contextmanager
+def _blocking_devices(n: int) -> Iterator[list[Path]]:
+    """``n`` character devices whose reading blocks: pseudo-terminals nothing is typed into."""
+    with _pseudo_terminals(n) as ptys:
+        yield [device for device, _ in ptys]
 
 
 @pytest.fixture
@@ -768,6 +775,14 @@ def blocking_device():
 
 
 @pytest.fixture
+def typed_device():
+    """A character device whose reading blocks until a text and an end of file are typed into its
+    descriptor, the fixture's second value (see :func:`_pseudo_terminals`)."""
+    with _pseudo_terminals(1) as ptys:
+        yield ptys[0]
+
+
+@pytest.fixture
 def blocking_devices():
     """Three such devices (three links to one device would be one input)."""
     with _blocking_devices(3) as devices:
@@ -775,15 +790,17 @@ def blocking_devices():
 
 
 def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path,
-                       *options: str) -> tuple[subprocess.Popen, list[str], Path]:
+                       *options: str, written: bool = True) -> tuple[subprocess.Popen, list[str], Path]:
     """Start ``unspin score`` (with ``options``) in a subprocess on two documents, then a link to
-    ``device`` (reading it blocks), then one more document: the run really stops mid-way, deterministically."""
-    proc, args, links = _start_blocked_runs(tmp_path, fmt, out, [device], *options)
+    ``device`` (reading it blocks), then one more document: the run really stops mid-way, deterministically.
+    Returns once the first two documents' records are in ``FILE.part``; without ``written``, at once
+    (Ray's results come one document late: the second is held until the third is scored)."""
+    proc, args, links = _start_blocked_runs(tmp_path, fmt, out, [device], *options, written=written)
     return proc, args, links[0]
 
 
 def _start_blocked_runs(tmp_path: Path, fmt: str, out: Path, devices: Sequence[Path],
-                        *options: str) -> tuple[subprocess.Popen, list[str], list[Path]]:
+                        *options: str, written: bool = True) -> tuple[subprocess.Popen, list[str], list[Path]]:
     """:func:`_start_blocked_run` with a link to each of ``devices`` in turn (``slow.txt``,
     ``slow1.txt``, …) where it has one; returns the links."""
     first = tmp_path / "first"
@@ -802,15 +819,13 @@ def _start_blocked_runs(tmp_path: Path, fmt: str, out: Path, devices: Sequence[P
     part = out.with_name(out.name + ".part")
     wanted = 2 if fmt == "jsonl" else 3  # csv: header + 2 rows
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if part.exists() and part.read_text(encoding="utf-8").count("\n") >= wanted:
-            break
+    while written and not (part.exists() and part.read_text(encoding="utf-8").count("\n") >= wanted):
         if proc.poll() is not None:
             pytest.fail(f"the run ended early: {proc.stderr.read().decode()}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the run wrote nothing in time")
         time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the run wrote nothing in time")
     return proc, args, slow
 
 
@@ -866,6 +881,23 @@ def _kill_workers(proc: subprocess.Popen, rounds: int) -> None:
             killed.add(w.pid)
 
 
+def _failed_blocked_document_resumed(runner, tmp_path: Path, out: Path, args: list[str], slow: Path) -> dict:
+    """After a JSONL run of :func:`_start_blocked_run` that went on past its blocking document: the
+    output holds the four records in input order, the last one a report; the blocking link then made
+    a file, ``--resume`` scores that document again and leaves no error record. Returns the blocking
+    document's record from before."""
+    records = jsonl(out.read_text(encoding="utf-8"))
+    assert [r["path"] for r in records] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
+                                            str(slow), str(tmp_path / "last.txt")]
+    assert "error" not in records[3] and records[3]["stats"]["words"] > 0
+    slow.unlink()
+    slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
+    res = invoke(runner, *args, "--resume")  # the document that failed is scored again
+    assert res.exit_code == 0 and "3 already in the output" in res.stderr, res.output
+    assert all("error" not in r for r in jsonl(out.read_text(encoding="utf-8")))
+    return records[2]
+
+
 def test_a_document_whose_worker_dies_is_an_error_record_and_the_run_goes_on(runner, tmp_path, blocking_device):
     """A worker process of --jobs killed mid-run (as the system's out-of-memory killer would): the
     documents its pool held are scored again one at a time; the one whose worker dies again there
@@ -877,16 +909,8 @@ def test_a_document_whose_worker_dies_is_an_error_record_and_the_run_goes_on(run
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err.decode()
     assert "Traceback" not in err.decode() and "died while scoring it alone" in err.decode()
-    records = jsonl(out.read_text(encoding="utf-8"))
-    assert [r["path"] for r in records] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
-                                            str(slow), str(tmp_path / "last.txt")]
-    assert "died while scoring it alone" in records[2]["error"] and "report" not in records[2]
-    assert "error" not in records[3] and records[3]["stats"]["words"] > 0
-    slow.unlink()
-    slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
-    res = invoke(runner, *args, "--resume")  # the document that failed is scored again
-    assert res.exit_code == 0 and "3 already in the output" in res.stderr, res.output
-    assert all("error" not in r for r in jsonl(out.read_text(encoding="utf-8")))
+    failed = _failed_blocked_document_resumed(runner, tmp_path, out, args, slow)
+    assert "died while scoring it alone" in failed["error"] and "report" not in failed
 
 
 def test_workers_dying_on_documents_in_a_row_stop_the_run(runner, tmp_path, blocking_devices):
@@ -1090,6 +1114,103 @@ def test_ray_engine_that_cannot_start_is_a_usage_error_with_its_reason(runner, d
         pipeline(str(docs), str(tmp_path / "ray-out"), settings=bad, actors=1, file_extensions=["txt", "md"])
     assert "missing.json" in str(failed.value)
     assert not list((tmp_path / "ray-out").glob("*.jsonl"))
+
+
+def _actor_reading(device: Path, but: set[int]) -> "psutil.Process":
+    """The Ray actor process, not one of ``but``, that reads ``device`` (a document's link to it), once there is one."""
+    psutil = pytest.importorskip("psutil")
+    deadline = time.monotonic() + 180
+    while True:
+        for p in psutil.process_iter(["cmdline"]):
+            if p.pid in but or "RayScorer" not in " ".join(p.info["cmdline"] or []):
+                continue
+            try:
+                if any(os.readlink(f"/proc/{p.pid}/fd/{fd}") == str(device) for fd in os.listdir(f"/proc/{p.pid}/fd")):
+                    return p
+            except OSError:  # it ended meanwhile
+                continue
+        assert time.monotonic() < deadline, "no Ray actor reads the document"
+        time.sleep(0.2)
+
+
+def _kill_actors_reading(device: Path, rounds: int) -> set[int]:
+    """Kill the Ray actor that reads ``device`` as the system's out-of-memory killer would, then,
+    ``rounds - 1`` times, the actor that reads it next (restarted, scoring the document again).
+    Returns the processes killed."""
+    killed: set[int] = set()
+    for _ in range(rounds):
+        actor = _actor_reading(device, killed)
+        actor.kill()
+        killed.add(actor.pid)
+    return killed
+
+
+def test_a_document_whose_ray_actor_dies_is_scored_again(runner, tmp_path, typed_device):
+    """A Ray actor killed while it scores a document (as the out-of-memory killer would): the actor
+    is restarted and the document scored again (Ray Data would do so for ever: see the next test)."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    device, keys = typed_device
+    out = tmp_path / "out.jsonl"
+    proc, _, slow = _start_blocked_run(tmp_path, "jsonl", out, device, "--engine", "ray", "--jobs", "2", written=False)
+    _actor_reading(device, but=_kill_actors_reading(device, rounds=1))  # restarted, it reads the document again
+    os.write(keys, b"The talks ended on Friday.\n\x04")  # and this time gets a text
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    records = jsonl(out.read_text(encoding="utf-8"))
+    assert [r["path"] for r in records] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
+                                            str(slow), str(tmp_path / "last.txt")]
+    assert all("error" not in r for r in records) and records[2]["stats"]["words"] == 5
+
+
+def test_a_document_whose_ray_actors_die_twice_is_an_error_record_and_the_run_goes_on(runner, tmp_path, blocking_device,
+                                                                                     ray_cluster):
+    """Its actor killed again on the second try: the document gets an error record, the others their
+    reports, and the run ends as one with a failed document (Ray Data had restarted the actor and
+    scored the document again for ever: a document that kills every actor held the run for ever)."""
+    from service.ray_batch import ACTOR_DIED
+
+    out = tmp_path / "out.jsonl"
+    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device, "--engine", "ray", "--jobs", "2",
+                                          written=False)
+    _kill_actors_reading(blocking_device, rounds=2)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err.decode()
+    assert "Traceback" not in err.decode() and f"{slow}: error: {ACTOR_DIED}" in err.decode()
+    assert _failed_blocked_document_resumed(runner, tmp_path, out, args, slow) == {"path": str(slow), "error": ACTOR_DIED}
+
+
+def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_run(monkeypatch):
+    """The driver's side, on rows as Ray gives them: a document whose row never comes (its actors
+    died each time) gets an error record in its place, at any place; three in a row stop the run
+    (``BrokenExecutor``: the batch ends as when ``--jobs`` workers die so)."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    from concurrent.futures import BrokenExecutor
+    from types import SimpleNamespace
+
+    import service.ray_batch as ray_batch
+    from service.batch import Outcome
+    from service.config import Settings
+
+    def scored(indexes: list[int]):
+        def fake(ray, ds, **_):
+            rows = [{"index": i, "engine_error": "", "outcome": Outcome(path=f"d{i}", error="scored").model_dump_json()}
+                    for i in indexes]
+            return SimpleNamespace(context=SimpleNamespace(), iter_rows=lambda: iter(rows))
+        return fake
+
+    monkeypatch.setattr(ray_batch, "connect", lambda address=None: None)
+    sources = [Source(f"d{i}", None, b"text") for i in range(6)]
+    monkeypatch.setattr(ray_batch, "_scored", scored([1, 2, 4]))
+    got = [(o.path, o.error) for o in ray_batch.score_on_ray(sources, Settings(lm="ngram"), actors=2)]
+    died = ray_batch.ACTOR_DIED
+    assert got == [("d0", died), ("d1", "scored"), ("d2", "scored"), ("d3", died), ("d4", "scored"), ("d5", died)]
+    # three in a row: in the middle (the run stops before the third's record), and at the end
+    for indexes, before in (([0, 4], ["d0", "d1", "d2"]), ([0, 1, 2], ["d0", "d1", "d2", "d3", "d4"])):
+        monkeypatch.setattr(ray_batch, "_scored", scored(indexes))
+        got = []
+        with pytest.raises(BrokenExecutor):
+            got.extend(o.path for o in ray_batch.score_on_ray(sources, Settings(lm="ngram"), actors=2))
+        assert got == before
 
 
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
