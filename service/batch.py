@@ -1346,7 +1346,7 @@ def run(
     writer = make_writer(fmt, out, appending=appending)
     show = progress_shown(stderr, options.progress)
     t0 = time.perf_counter()
-    completed = False
+    completed = refused = False
     try:
         with sigterm_stops():
             writer.begin()
@@ -1368,11 +1368,16 @@ def run(
             raise WorkerDied(summary, where) from None
         signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
         raise Interrupted(summary, where, signum) from None
+    except BatchError:  # the engine cannot start (on Ray's actors), no Ray cluster to join: nothing was scored
+        refused = True
+        raise
     finally:
         if part is not None:
             out.close()
             if completed:
                 finish_output(part, options.output, fmt, [s.name for s in sources] if appending else None)
+            elif refused and not appending and not (summary.scored or summary.failed):
+                part.unlink(missing_ok=True)  # this run's own FILE.part, with no record to resume from
     return summary
 
 

@@ -19,6 +19,7 @@ used, and imports Ray only inside its functions.
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
@@ -42,13 +43,43 @@ def _ray():
 
 def connect(address: str | None = None) -> None:
     """Join the cluster at ``address`` (``"auto"``: the one this machine belongs to), or start a
-    local one when ``address`` is None; nothing when this process is already connected."""
+    local one when ``address`` is None; nothing when this process is already connected.
+
+    Raises:
+        BatchError: there is no cluster to join there, or ``address`` is not one.
+    """
     ray = _ray()
     if not ray.is_initialized():
         # a batch's stderr holds its errors and summary, not Ray's notes about itself: its own logger
         # and Ray Data's speak of errors only (Ray's logs stay in its session folder)
-        ray.init(address=address, include_dashboard=False, logging_level="error", log_to_driver=False)
+        where = "the Ray cluster this machine belongs to" if address == "auto" else f"a Ray cluster at {address!r}"
+        if address is not None and (silent := _unanswered(address)) is not None:
+            raise BatchError(f"cannot join {where} (--address): {silent}")
+        try:
+            ray.init(address=address, include_dashboard=False, logging_level="error", log_to_driver=False)
+        except (ConnectionError, ValueError) as e:  # no cluster running; an address Ray cannot read
+            if address is None:
+                raise
+            raise BatchError(f"cannot join {where} (--address): {e}") from None
         logging.getLogger("ray.data").setLevel(logging.ERROR)
+
+
+#: Seconds a cluster's ``HOST:PORT`` has to answer before joining it is given up (Ray itself kept trying
+#: for minutes, and was still at it when stopped after four).
+ANSWER_SECONDS = 10.0
+
+
+def _unanswered(address: str) -> str | None:
+    """Why nothing answers at ``address`` when it is a ``HOST:PORT`` (a cluster's head), or None: it
+    answers, or is another kind of address (``auto``, ``ray://…``), left to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or "/" in host or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=ANSWER_SECONDS).close()
+    except OSError as e:
+        return f"nothing answers at {address} ({e.strerror or e})"
+    return None
 
 
 class RayScorer:

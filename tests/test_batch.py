@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -664,11 +665,24 @@ def test_jobs_2_equals_jobs_1(runner, docs, tmp_path):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_engine_that_cannot_start_is_a_usage_error_not_a_traceback(runner, docs, tmp_path, monkeypatch, jobs):
+    first = invoke(runner, "score", "--format", "jsonl", names(docs)[0])  # a record for a FILE.part, below
     monkeypatch.setenv("UNSPIN_SECOND_LOOK", "auto")
     monkeypatch.setenv("UNSPIN_SECOND_LOOK_PATH", str(tmp_path / "missing.json"))
     res = invoke(runner, "score", "--format", "jsonl", "--jobs", jobs, docs)
     assert res.exit_code == 2 and res.stdout == ""
     assert "the engine cannot start" in res.stderr and "missing.json" in res.stderr
+    # with --output: no file, and no FILE.part left behind (an empty one, or a CSV header alone, had been)
+    out, part = tmp_path / "out.csv", tmp_path / "out.csv.part"
+    res = invoke(runner, "score", "--format", "csv", "--jobs", jobs, "-o", out, docs)
+    assert res.exit_code == 2 and "the engine cannot start" in res.stderr
+    assert not out.exists() and not part.exists()
+    # a FILE.part from an earlier run is what --resume continues: it stays as it was
+    earlier = tmp_path / "earlier.jsonl.part"
+    record = first.stdout
+    assert first.exit_code == 0 and record.count("\n") == 1
+    earlier.write_text(record, encoding="utf-8")
+    res = invoke(runner, "score", "--format", "jsonl", "--jobs", jobs, "-o", tmp_path / "earlier.jsonl", "--resume", docs)
+    assert res.exit_code == 2 and earlier.read_text(encoding="utf-8") == record
 
 
 def test_eval_with_an_engine_that_cannot_start_is_a_usage_error(runner, tmp_path, monkeypatch):
@@ -1211,6 +1225,43 @@ def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_ru
         with pytest.raises(BrokenExecutor):
             got.extend(o.path for o in ray_batch.score_on_ray(sources, Settings(lm="ngram"), actors=2))
         assert got == before
+
+
+def test_ray_address_without_a_cluster_is_a_usage_error(monkeypatch, tmp_path):
+    """``--address auto`` where no cluster runs, an address Ray cannot read, or a ``HOST:PORT`` where
+    nothing answers: a usage error (exit 2) naming the address, and no FILE.part left; it had been
+    Ray's ConnectionError in a traceback, and Ray trying the silent address for minutes on end."""
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    pytest.importorskip("ray.data", reason="Ray Data is missing: pip install 'ray[data]'")
+    import service.ray_batch as ray_batch
+
+    def no_cluster(**_):
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+    with pytest.raises(BatchError, match=r"cannot join the Ray cluster this machine belongs to \(--address\): "
+                                         r"Could not find any running Ray instance"):
+        ray_batch.connect("auto")
+    with pytest.raises(ConnectionError):  # no address: a local cluster that cannot start is not the user's doing
+        ray_batch.connect(None)
+    # a HOST:PORT must answer first: Ray keeps trying one that does not for minutes on end
+    with socket.create_server(("127.0.0.1", 0)) as head:
+        port = head.getsockname()[1]
+        assert ray_batch._unanswered(f"127.0.0.1:{port}") is None
+    assert ray_batch._unanswered(f"127.0.0.1:{port}") == f"nothing answers at 127.0.0.1:{port} (Connection refused)"
+    with pytest.raises(BatchError, match=f"cannot join a Ray cluster at '127.0.0.1:{port}' .--address.: nothing answers"):
+        ray_batch.connect(f"127.0.0.1:{port}")
+    assert ray_batch._unanswered("auto") is None and ray_batch._unanswered("ray://head:10001") is None
+    # the command, in a process of its own (this one may have joined the tests' cluster)
+    doc, out = tmp_path / "a.txt", tmp_path / "out.jsonl"
+    doc.write_text(TEXTS["a.txt"], encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "service.cli", "score", "--engine", "ray", "--address", "no-such",
+                           "-o", str(out), str(doc)], cwd=ROOT, env=dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "cannot join a Ray cluster at 'no-such' (--address)" in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == [doc]
 
 
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
