@@ -209,7 +209,7 @@ def score_on_ray(
     ds.context.max_errored_blocks = -1
     at, deaths = 0, 0  # the next document to report; documents just before it whose actors died, in a row
     with _ignored_blocks_unlogged():
-        for row in chain(ds.iter_rows(), [None]):  # None: past the last row, the documents left have died
+        for row in chain(_rows_as_scored(ds), [None]):  # None: past the last row, the documents left have died
             if row is not None and row["engine_error"]:
                 raise BatchError(row["engine_error"])
             while at < (len(sources) if row is None else row["index"]):  # left out: its actors died
@@ -221,6 +221,13 @@ def score_on_ray(
             if row is not None:
                 at, deaths = at + 1, 0
                 yield Outcome.model_validate_json(row["outcome"])
+
+
+def _rows_as_scored(ds) -> Iterator[dict[str, Any]]:
+    """The rows of ``ds``, each as soon as it is scored (in order): ``iter_rows`` held a document's row
+    until the next one was scored too, so a document's record was written one document late."""
+    for block in ds.iter_batches(batch_size=None, prefetch_batches=0, batch_format="pyarrow"):
+        yield from block.to_pylist()
 
 
 def _scored(ray, ds, *, actors: int, batch_size: int, in_flight: int | None, **scorer: Any):

@@ -804,17 +804,16 @@ def blocking_devices():
 
 
 def _start_blocked_run(tmp_path: Path, fmt: str, out: Path, device: Path,
-                       *options: str, written: bool = True) -> tuple[subprocess.Popen, list[str], Path]:
+                       *options: str) -> tuple[subprocess.Popen, list[str], Path]:
     """Start ``unspin score`` (with ``options``) in a subprocess on two documents, then a link to
     ``device`` (reading it blocks), then one more document: the run really stops mid-way, deterministically.
-    Returns once the first two documents' records are in ``FILE.part``; without ``written``, at once
-    (Ray's results come one document late: the second is held until the third is scored)."""
-    proc, args, links = _start_blocked_runs(tmp_path, fmt, out, [device], *options, written=written)
+    Returns once the first two documents' records are in ``FILE.part``."""
+    proc, args, links = _start_blocked_runs(tmp_path, fmt, out, [device], *options)
     return proc, args, links[0]
 
 
 def _start_blocked_runs(tmp_path: Path, fmt: str, out: Path, devices: Sequence[Path],
-                        *options: str, written: bool = True) -> tuple[subprocess.Popen, list[str], list[Path]]:
+                        *options: str) -> tuple[subprocess.Popen, list[str], list[Path]]:
     """:func:`_start_blocked_run` with a link to each of ``devices`` in turn (``slow.txt``,
     ``slow1.txt``, …) where it has one; returns the links."""
     first = tmp_path / "first"
@@ -833,7 +832,7 @@ def _start_blocked_runs(tmp_path: Path, fmt: str, out: Path, devices: Sequence[P
     part = out.with_name(out.name + ".part")
     wanted = 2 if fmt == "jsonl" else 3  # csv: header + 2 rows
     deadline = time.monotonic() + 300
-    while written and not (part.exists() and part.read_text(encoding="utf-8").count("\n") >= wanted):
+    while not (part.exists() and part.read_text(encoding="utf-8").count("\n") >= wanted):
         if proc.poll() is not None:
             pytest.fail(f"the run ended early: {proc.stderr.read().decode()}")
         if time.monotonic() > deadline:
@@ -1165,7 +1164,8 @@ def test_a_document_whose_ray_actor_dies_is_scored_again(runner, tmp_path, typed
     pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
     device, keys = typed_device
     out = tmp_path / "out.jsonl"
-    proc, _, slow = _start_blocked_run(tmp_path, "jsonl", out, device, "--engine", "ray", "--jobs", "2", written=False)
+    # the two documents before it are written while it blocks (they had been held until it was scored)
+    proc, _, slow = _start_blocked_run(tmp_path, "jsonl", out, device, "--engine", "ray", "--jobs", "2")
     _actor_reading(device, but=_kill_actors_reading(device, rounds=1))  # restarted, it reads the document again
     os.write(keys, b"The talks ended on Friday.\n\x04")  # and this time gets a text
     _, err = proc.communicate(timeout=300)
@@ -1184,8 +1184,7 @@ def test_a_document_whose_ray_actors_die_twice_is_an_error_record_and_the_run_go
     from service.ray_batch import ACTOR_DIED
 
     out = tmp_path / "out.jsonl"
-    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device, "--engine", "ray", "--jobs", "2",
-                                          written=False)
+    proc, args, slow = _start_blocked_run(tmp_path, "jsonl", out, blocking_device, "--engine", "ray", "--jobs", "2")
     _kill_actors_reading(blocking_device, rounds=2)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err.decode()
@@ -1209,7 +1208,8 @@ def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_ru
         def fake(ray, ds, **_):
             rows = [{"index": i, "engine_error": "", "outcome": Outcome(path=f"d{i}", error="scored").model_dump_json()}
                     for i in indexes]
-            return SimpleNamespace(context=SimpleNamespace(), iter_rows=lambda: iter(rows))
+            blocks = [SimpleNamespace(to_pylist=lambda row=row: [row]) for row in rows]
+            return SimpleNamespace(context=SimpleNamespace(), iter_batches=lambda **_: iter(blocks))
         return fake
 
     monkeypatch.setattr(ray_batch, "connect", lambda address=None: None)
