@@ -20,7 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import pytest
 from click.testing import CliRunner
@@ -29,6 +29,8 @@ from service.batch import BatchError, CSV_COLUMNS, Source, collect_sources, prep
 from service.cli import main
 from service.report import Report
 from service.text import InputError
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -842,6 +844,11 @@ def _start_blocked_runs(tmp_path: Path, fmt: str, out: Path, devices: Sequence[P
     return proc, args, slow
 
 
+def _blocked_run_paths(tmp_path: Path, slow: Path) -> list[str]:
+    """The paths of a run of :func:`_start_blocked_run`'s four documents, in input order."""
+    return [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(slow), str(tmp_path / "last.txt")]
+
+
 def _resume_stopped_run(runner, out: Path, args: list[str], slow: Path):
     """After a JSONL run of :func:`_start_blocked_run` stopped at its blocking document: its two
     records are in FILE.part and no output was written; the blocking link made a file, the same
@@ -866,11 +873,21 @@ def test_resume_after_kill_jsonl(runner, tmp_path, blocking_device):
     assert not part.exists()
     records = jsonl(out.read_text(encoding="utf-8"))
     paths = [r["path"] for r in records]
-    assert paths == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(slow), str(tmp_path / "last.txt")]
+    assert paths == _blocked_run_paths(tmp_path, slow)
     # resuming a finished output changes nothing and scores nothing
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0 and "4 already in the output" in res.stderr
     assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == paths
+
+
+def _awaited(find: Callable[[], T], seconds: float, failure: str) -> T:
+    """What ``find`` returns once it is something (asked every 0.2 s); the test fails with ``failure``
+    after ``seconds`` without."""
+    deadline = time.monotonic() + seconds
+    while not (found := find()):
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.2)
+    return found
 
 
 def _kill_workers(proc: subprocess.Popen, rounds: int) -> None:
@@ -879,17 +896,15 @@ def _kill_workers(proc: subprocess.Popen, rounds: int) -> None:
     that appears (the pool of one that scores the broken pool's documents again, one at a time)."""
     psutil = pytest.importorskip("psutil")
     killed: set[int] = set()
+
+    def workers() -> list:
+        assert proc.poll() is None, "the run ended with no worker process to kill"
+        return [c for c in psutil.Process(proc.pid).children(recursive=True)
+                if c.pid not in killed and "spawn_main" in " ".join(c.cmdline())
+                and "resource_tracker" not in " ".join(c.cmdline())]
+
     for _ in range(rounds):
-        deadline = time.monotonic() + 120
-        while True:
-            workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                       if c.pid not in killed and "spawn_main" in " ".join(c.cmdline())
-                       and "resource_tracker" not in " ".join(c.cmdline())]
-            if workers:
-                break
-            assert proc.poll() is None and time.monotonic() < deadline, "no worker process to kill"
-            time.sleep(0.2)
-        for w in workers:
+        for w in _awaited(workers, 120, "no worker process to kill"):
             w.kill()
             killed.add(w.pid)
 
@@ -900,8 +915,7 @@ def _failed_blocked_document_resumed(runner, tmp_path: Path, out: Path, args: li
     a file, ``--resume`` scores that document again and leaves no error record. Returns the blocking
     document's record from before."""
     records = jsonl(out.read_text(encoding="utf-8"))
-    assert [r["path"] for r in records] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
-                                            str(slow), str(tmp_path / "last.txt")]
+    assert [r["path"] for r in records] == _blocked_run_paths(tmp_path, slow)
     assert "error" not in records[3] and records[3]["stats"]["words"] > 0
     slow.unlink()
     slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
@@ -964,8 +978,7 @@ def test_resume_after_ctrl_c_csv(runner, tmp_path, blocking_device):
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 1  # the empty file
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"), newline="")))
-    assert [r["path"] for r in rows] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
-                                         str(slow), str(tmp_path / "last.txt")]
+    assert [r["path"] for r in rows] == _blocked_run_paths(tmp_path, slow)
     assert "empty" in rows[2]["error"]
     # resuming retries the failed document (and only it)
     slow.write_text(TEXTS["a.txt"], encoding="utf-8")
@@ -1056,8 +1069,7 @@ def test_sigterm_stops_the_workers_and_keeps_the_part(runner, tmp_path, blocking
     slow.write_text(TEXTS["sub/b.txt"], encoding="utf-8")
     res = invoke(runner, *args, "--resume")
     assert res.exit_code == 0 and "2 already in the output" in res.stderr, res.output
-    assert _output_paths(out) == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"), str(slow),
-                                  str(tmp_path / "last.txt")]
+    assert _output_paths(out) == _blocked_run_paths(tmp_path, slow)
 
 
 # --------------------------------------------------------------------------- Ray
@@ -1132,8 +1144,8 @@ def test_ray_engine_that_cannot_start_is_a_usage_error_with_its_reason(runner, d
 def _actor_reading(device: Path, but: set[int]) -> "psutil.Process":
     """The Ray actor process, not one of ``but``, that reads ``device`` (a document's link to it), once there is one."""
     psutil = pytest.importorskip("psutil")
-    deadline = time.monotonic() + 180
-    while True:
+
+    def reader() -> psutil.Process | None:
         for p in psutil.process_iter(["cmdline"]):
             if p.pid in but or "RayScorer" not in " ".join(p.info["cmdline"] or []):
                 continue
@@ -1142,8 +1154,9 @@ def _actor_reading(device: Path, but: set[int]) -> "psutil.Process":
                     return p
             except OSError:  # it ended meanwhile
                 continue
-        assert time.monotonic() < deadline, "no Ray actor reads the document"
-        time.sleep(0.2)
+        return None
+
+    return _awaited(reader, 180, "no Ray actor reads the document")
 
 
 def _kill_actors_reading(device: Path, rounds: int) -> set[int]:
@@ -1171,8 +1184,7 @@ def test_a_document_whose_ray_actor_dies_is_scored_again(runner, tmp_path, typed
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
     records = jsonl(out.read_text(encoding="utf-8"))
-    assert [r["path"] for r in records] == [str(tmp_path / "first" / "a.txt"), str(tmp_path / "first" / "b.txt"),
-                                            str(slow), str(tmp_path / "last.txt")]
+    assert [r["path"] for r in records] == _blocked_run_paths(tmp_path, slow)
     assert all("error" not in r for r in records) and records[2]["stats"]["words"] == 5
 
 
