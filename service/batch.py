@@ -740,6 +740,16 @@ def score_local(
 MAX_DEATHS_IN_A_ROW = 3
 
 
+class DiedInARow(BrokenExecutor):
+    """Worker processes of ``--jobs`` (or Ray actors) died :data:`MAX_DEATHS_IN_A_ROW` times in a row;
+    the message says while doing what. :func:`run` ends the batch with it (:class:`WorkerDied`)."""
+
+
+#: Why a run whose ``--jobs`` workers died scoring :data:`MAX_DEATHS_IN_A_ROW` documents in a row stopped.
+WORKERS_DIED = (f"worker processes died (killed, or out of memory?) while scoring {MAX_DEATHS_IN_A_ROW} documents "
+                "in a row, each alone")
+
+
 def _pooled(sources: Sequence[Source], pool_of: Callable[[int], ProcessPoolExecutor], jobs: int) -> Iterator[Outcome]:
     """Outcomes for ``sources`` in order, scored on pools ``pool_of(workers)`` makes, ``jobs`` workers each.
 
@@ -748,7 +758,7 @@ def _pooled(sources: Sequence[Source], pool_of: Callable[[int], ProcessPoolExecu
     documents, at most ``2 * jobs`` of them, are scored again one at a time on a pool of one worker:
     a document whose worker dies there too gets an error record saying so (``--resume`` scores it
     again), the others their reports; then the run goes on with ``jobs`` workers. After
-    :data:`MAX_DEATHS_IN_A_ROW` documents in a row died alone the run stops: ``BrokenExecutor``.
+    :data:`MAX_DEATHS_IN_A_ROW` documents in a row died alone the run stops: :class:`DiedInARow`.
     """
     ahead = 2 * jobs
     at = 0  # the first document without an outcome yet
@@ -780,7 +790,7 @@ def _pooled(sources: Sequence[Source], pool_of: Callable[[int], ProcessPoolExecu
                 except BrokenExecutor:
                     deaths += 1
                     if deaths >= MAX_DEATHS_IN_A_ROW:
-                        raise
+                        raise DiedInARow(WORKERS_DIED) from None
                     alone.shutdown(wait=True, cancel_futures=True)
                     alone = pool_of(1)
                     outcome = Outcome(path=src.name, error=WORKER_DIED)
@@ -1208,13 +1218,14 @@ class Interrupted(Exception):
 
 class WorkerDied(Exception):
     """Worker processes of ``--jobs`` died while scoring :data:`MAX_DEATHS_IN_A_ROW` documents in a row,
-    each alone (see :func:`_pooled`): the batch stops as an interrupted one does; ``summary`` says how
-    far it got."""
+    each alone (see :func:`_pooled`), or Ray actors died so (:mod:`service.ray_batch`): the batch stops
+    as an interrupted one does; ``why`` says which died and how, ``summary`` how far it got."""
 
-    def __init__(self, summary: Summary, where: str):
-        super().__init__(f"worker processes died after {summary.scored + summary.failed} documents; {where}")
+    def __init__(self, summary: Summary, where: str, why: str = WORKERS_DIED):
+        super().__init__(f"{why}; stopped after {summary.scored + summary.failed} documents; {where}")
         self.summary = summary
         self.where = where
+        self.why = why
 
 
 class Terminated(KeyboardInterrupt):
@@ -1290,8 +1301,9 @@ def run(
             resumed (nothing was scored).
         Interrupted: on Ctrl-C or SIGTERM; ``OUTPUT.part`` is kept for ``--resume``.
         WorkerDied: worker processes of ``jobs`` died (killed, out of memory) scoring
-            :data:`MAX_DEATHS_IN_A_ROW` documents in a row, each alone; the same. A document whose
-            worker died scoring it alone, fewer times in a row, is an error record (see :func:`_pooled`).
+            :data:`MAX_DEATHS_IN_A_ROW` documents in a row, each alone, or Ray actors died so many
+            times in a row (scoring, or loading the engine); the same. A document whose worker died
+            scoring it alone, fewer times in a row, is an error record (see :func:`_pooled`).
     """
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
@@ -1365,7 +1377,7 @@ def run(
             else "the output above is incomplete"
         )
         if isinstance(stopped, BrokenExecutor):
-            raise WorkerDied(summary, where) from None
+            raise WorkerDied(summary, where, str(stopped) if isinstance(stopped, DiedInARow) else WORKERS_DIED) from None
         signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
         raise Interrupted(summary, where, signum) from None
     except BatchError:  # the engine cannot start (on Ray's actors), no Ray cluster to join: nothing was scored
@@ -1475,6 +1487,7 @@ __all__ = [
     "BatchError",
     "BatchOptions",
     "CSV_COLUMNS",
+    "DiedInARow",
     "ErrorRecord",
     "FORMATS",
     "Interrupted",

@@ -162,9 +162,9 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
           address: str | None, second_look: str | None, progress: bool | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
     folder held no document to score; 3 if worker processes of --jobs died scoring three documents in a
-    row, each alone (the run stopped there); 130 after Ctrl-C, 143 after SIGTERM."""
+    row, each alone, or Ray actors died three times in a row (scoring, or loading the engine): the run
+    stopped there; 130 after Ctrl-C, 143 after SIGTERM."""
     from service.batch import (
-        MAX_DEATHS_IN_A_ROW,
         BatchError,
         BatchOptions,
         Interrupted,
@@ -187,8 +187,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         click.echo(f"{summary_line(e.summary)}\ninterrupted: {e.where}", err=True)
         sys.exit(128 + e.signum)  # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports a process they ended
     except WorkerDied as e:
-        click.echo(f"{summary_line(e.summary)}\nstopped: worker processes died (killed, or out of memory?) while "
-                   f"scoring {MAX_DEATHS_IN_A_ROW} documents in a row, each alone; {e.where}", err=True)
+        click.echo(f"{summary_line(e.summary)}\nstopped: {e.why}; {e.where}", err=True)
         sys.exit(3)
     if (summary.failed or summary.skipped or summary.empty_folders or summary.not_english
             or progress_shown(sys.stderr, progress)):

@@ -21,12 +21,11 @@ from __future__ import annotations
 import logging
 import socket
 import warnings
-from concurrent.futures import BrokenExecutor
 from contextlib import contextmanager
 from itertools import chain
 from typing import Any, Iterator, Sequence
 
-from service.batch import MAX_DEATHS_IN_A_ROW, BatchError, Outcome, Source, score_source
+from service.batch import MAX_DEATHS_IN_A_ROW, BatchError, DiedInARow, Outcome, Source, score_source
 from service.config import Settings
 
 _RAY_HINT = "Ray is not installed: pip install 'unspin[ray]' (or pip install 'ray[data]')"
@@ -62,6 +61,28 @@ def connect(address: str | None = None) -> None:
                 raise
             raise BatchError(f"cannot join {where} (--address): {e}") from None
         logging.getLogger("ray.data").setLevel(logging.ERROR)
+        _cluster_errors_to_stderr()
+
+
+def _cluster_errors_to_stderr() -> None:
+    """Ray's driver prints the errors its cluster reports (``(raylet) A worker died or was killed …``,
+    once an actor dies) on stdout, where the reports go (``--format jsonl`` into a pipe), and may do so
+    as late as the process's end: they are printed on stderr instead. (Ray 2.4x-2.6x pass them to
+    ``ray._private.worker.print_to_stdstream`` with ``is_err`` false; where that is not so, nothing is
+    changed.)"""
+    try:
+        from ray._private import worker
+    except ImportError:  # pragma: no cover - another layout of Ray's
+        return
+    printed = getattr(worker, "print_to_stdstream", None)
+    if printed is None or getattr(printed, "to_stderr", False):
+        return
+
+    def on_stderr(data: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        printed({**data, "is_err": True}, *args, **kwargs)
+
+    on_stderr.to_stderr = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = on_stderr
 
 
 #: Seconds a cluster's ``HOST:PORT`` has to answer before joining it is given up (Ray itself kept trying
@@ -95,20 +116,29 @@ class RayScorer:
     file that does not load) is kept with its reason: with ``report_start_failure`` every row
     says so in ``engine_error`` (the driver of :func:`score_on_ray` then stops with it, as
     ``unspin score`` does without Ray); without, the batch raises it (the pure pipeline has no
-    driver to tell, so its job fails with the reason).
+    driver to tell, so its job fails with the reason). So is a start that follows
+    :data:`service.batch.MAX_DEATHS_IN_A_ROW` deaths of this actor in a row while it loaded the
+    engine (:data:`LOADING_DIED`; ``starts``, from :func:`_start_tally`, counts them), which Ray
+    would otherwise restart for ever.
     """
 
     def __init__(self, settings: Settings, threshold: float | None = None, encoding: str | None = None,
-                 keep_text: bool = False, report_start_failure: bool = False):
+                 keep_text: bool = False, report_start_failure: bool = False, starts: Any = None):
         from service.engine import EngineUnavailable, load_engine
 
         self.engine, self.start_failure = None, ""
+        self.report_start_failure = report_start_failure
+        self.threshold, self.encoding, self.keep_text = threshold, encoding, keep_text
+        me = _ray().get_runtime_context().get_actor_id() if starts is not None else None
+        if me is not None and _ray().get(starts.begun.remote(me)) >= MAX_DEATHS_IN_A_ROW:
+            self.start_failure = LOADING_DIED
+            return
         try:
             self.engine = load_engine(settings)
         except EngineUnavailable as e:
             self.start_failure = str(e)
-        self.report_start_failure = report_start_failure
-        self.threshold, self.encoding, self.keep_text = threshold, encoding, keep_text
+        if me is not None:
+            _ray().get(starts.ended.remote(me))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         from pathlib import Path
@@ -163,6 +193,34 @@ ACTOR_DIED = ("its Ray actor died while scoring it, and again when it was scored
               "memory?); --resume scores it again")
 
 
+#: Why a Ray actor gave up loading the engine (the run stops: :class:`service.batch.WorkerDied`).
+LOADING_DIED = (f"Ray actors died (killed, or out of memory?) while loading the engine, {MAX_DEATHS_IN_A_ROW} times "
+                "in a row")
+
+
+def _start_tally(ray):
+    """A Ray actor (no CPU of its own) that counts, for each :class:`RayScorer` actor by its id
+    (which a restart keeps), the starts since it last finished loading the engine: an actor killed
+    while loading it (an engine too large for the memory left) is restarted by Ray for ever."""
+
+    @ray.remote(num_cpus=0)
+    class StartTally:
+        def __init__(self) -> None:
+            self.unfinished: dict[str, int] = {}
+
+        def begun(self, actor: str) -> int:
+            """``actor`` begins to load the engine; returns how many of its starts before this one
+            ended before it was loaded (it died while loading), in a row."""
+            self.unfinished[actor] = died = self.unfinished.get(actor, -1) + 1
+            return died
+
+        def ended(self, actor: str) -> None:
+            """``actor`` loaded the engine (or found that it cannot start)."""
+            self.unfinished.pop(actor, None)
+
+    return StartTally.remote()
+
+
 def score_on_ray(
     sources: Sequence[Source],
     settings: Settings,
@@ -182,8 +240,9 @@ def score_on_ray(
 
     Raises:
         BatchError: the engine cannot start on an actor (the reason is the actor's).
-        BrokenExecutor: actors died on :data:`service.batch.MAX_DEATHS_IN_A_ROW` documents in a
-            row: they are being killed whatever they score (the batch stops as with ``--jobs``).
+        DiedInARow: actors died on :data:`service.batch.MAX_DEATHS_IN_A_ROW` documents in a
+            row: they are being killed whatever they score (the batch stops as with ``--jobs``); or an
+            actor died so many times in a row while loading the engine (:data:`LOADING_DIED`).
     """
     if not sources:
         return
@@ -210,12 +269,15 @@ def score_on_ray(
     at, deaths = 0, 0  # the next document to report; documents just before it whose actors died, in a row
     with _ignored_blocks_unlogged():
         for row in chain(_rows_as_scored(ds), [None]):  # None: past the last row, the documents left have died
+            if row is not None and row["engine_error"] == LOADING_DIED:
+                raise DiedInARow(LOADING_DIED)
             if row is not None and row["engine_error"]:
                 raise BatchError(row["engine_error"])
             while at < (len(sources) if row is None else row["index"]):  # left out: its actors died
                 deaths += 1
                 if deaths >= MAX_DEATHS_IN_A_ROW:
-                    raise BrokenExecutor(f"Ray actors died scoring {deaths} documents in a row")
+                    raise DiedInARow(f"Ray actors died (killed, or out of memory?) while scoring {deaths} documents "
+                                     "in a row, each scored twice")
                 yield Outcome(path=sources[at].name, error=ACTOR_DIED)
                 at += 1
             if row is not None:
@@ -235,14 +297,16 @@ def _scored(ray, ds, *, actors: int, batch_size: int, in_flight: int | None, **s
     ``in_flight`` batches in hand per actor (None: Ray's default). An actor that dies is restarted
     and its batches scored again :data:`RETRIES_AFTER_DEATH` times (Ray Data's default is for
     ever, so a document that kills its actor each time would hold the run for ever); then the
-    batch fails."""
+    batch fails. An actor that died :data:`service.batch.MAX_DEATHS_IN_A_ROW` times in a row while
+    loading the engine gives up at its next start (:data:`LOADING_DIED`), counted by a
+    :func:`_start_tally` of this dataset's own."""
     with warnings.catch_warnings():
         # Ray 2.60 deprecates passing actor options this way and names no other for these two (the
         # extra's pin stops short of 2.64, which is to remove it)
         warnings.filterwarnings("ignore", message=".*ray_remote_args. is deprecated")
         return ds.map_batches(
             RayScorer,
-            fn_constructor_kwargs=scorer,
+            fn_constructor_kwargs={**scorer, "starts": _start_tally(ray)},
             batch_size=batch_size,
             compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=in_flight),
             num_cpus=1,

@@ -1204,6 +1204,51 @@ def test_a_document_whose_ray_actors_die_twice_is_an_error_record_and_the_run_go
     assert _failed_blocked_document_resumed(runner, tmp_path, out, args, slow) == {"path": str(slow), "error": ACTOR_DIED}
 
 
+def _ray_run_loading_a_phrase_list(tmp_path: Path, device: Path, keys: int) -> subprocess.Popen:
+    """``unspin score --engine ray --jobs 1`` in a subprocess on two documents, with ``UNSPIN_LEXICONS``
+    naming ``device``: the settings check (in the driver) reads the phrase list typed into ``keys``
+    here, then the actor reads ``device`` while it loads the engine, and blocks there."""
+    for name in ("a.txt", "d.txt"):
+        (tmp_path / name).write_text(TEXTS[name], encoding="utf-8")
+    os.write(keys, b"optimal pressure\tmaximum pressure\n\x04")  # for the driver's settings check
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT), UNSPIN_LEXICONS=str(device))
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "score", "--engine", "ray", "--jobs", "1", "--format",
+                             "jsonl", str(tmp_path / "a.txt"), str(tmp_path / "d.txt")], cwd=ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_ray_actor_killed_twice_while_loading_the_engine_is_restarted(tmp_path, typed_device):
+    """An actor killed while it loads the engine (as the out-of-memory killer would) is restarted and
+    loads it again; twice in a row is not yet a reason to stop (see the next test)."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    device, keys = typed_device
+    proc = _ray_run_loading_a_phrase_list(tmp_path, device, keys)
+    _actor_reading(device, but=_kill_actors_reading(device, rounds=2))  # restarted, it loads the engine again
+    os.write(keys, b"optimal pressure\tmaximum pressure\n\x04")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    assert [r["path"] for r in jsonl(out.decode())] == [str(tmp_path / "a.txt"), str(tmp_path / "d.txt")]
+
+
+def test_ray_actors_killed_three_times_while_loading_the_engine_stop_the_run(tmp_path, typed_device):
+    """Killed three times in a row while loading the engine (an engine too large for the memory left):
+    the run stops as when actors die scoring three documents in a row (exit 3), with why; Ray had
+    restarted the actor for ever."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    from service.ray_batch import LOADING_DIED
+
+    device, keys = typed_device
+    proc = _ray_run_loading_a_phrase_list(tmp_path, device, keys)
+    _kill_actors_reading(device, rounds=3)
+    try:
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 3, err.decode()
+    assert "Traceback" not in err.decode() and f"stopped: {LOADING_DIED}; the output above is incomplete" in err.decode()
+    assert not out.strip()
+
+
 def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_run(monkeypatch):
     """The driver's side, on rows as Ray gives them: a document whose row never comes (its actors
     died each time) gets an error record in its place, at any place; three in a row stop the run
@@ -1237,6 +1282,71 @@ def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_ru
         with pytest.raises(BrokenExecutor):
             got.extend(o.path for o in ray_batch.score_on_ray(sources, Settings(lm="ngram"), actors=2))
         assert got == before
+
+
+def test_ray_pipeline_actors_killed_three_times_while_loading_the_engine_fail_the_job(tmp_path, typed_device):
+    """The pure pipeline, its actor killed three times in a row while it loads the engine: the job
+    fails with why, and writes nothing (Ray had restarted the actor for ever)."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    from service.ray_batch import LOADING_DIED
+
+    device, keys = typed_device
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
+    os.write(keys, b"optimal pressure\tmaximum pressure\n\x04")  # for the settings check in this process
+    job = ("import sys; from service.config import Settings; from service.ray_batch import pipeline\n"
+           "try:\n"
+           f"    pipeline({str(tmp_path / 'docs')!r}, {str(tmp_path / 'out')!r}, settings=Settings(lm='ngram'), actors=1)\n"
+           "except Exception as e:\n"
+           "    sys.exit(f'failed: {e}')\n")
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT), UNSPIN_LEXICONS=str(device))
+    proc = subprocess.Popen([sys.executable, "-c", job], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _kill_actors_reading(device, rounds=3)
+    try:
+        _, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1 and "failed: " in err.decode() and LOADING_DIED in err.decode(), err.decode()[-3000:]
+    assert not list((tmp_path / "out").glob("*.jsonl"))
+
+
+def test_ray_cluster_errors_are_printed_on_stderr_not_among_the_reports(monkeypatch, capsys):
+    """Ray's driver prints the errors its cluster reports (``(raylet) A worker died …``) on stdout,
+    where ``--format jsonl`` writes the reports: they go to stderr, once, however often it is asked."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    from ray._private import worker
+
+    import service.ray_batch as ray_batch
+
+    monkeypatch.setattr(worker, "print_to_stdstream", worker.print_to_stdstream)  # put back after the test
+    ray_batch._cluster_errors_to_stderr()
+    ray_batch._cluster_errors_to_stderr()
+    worker.print_to_stdstream({"lines": ["A worker died or was killed"], "pid": "raylet", "is_err": False},
+                              ignore_prefix=False)
+    out, err = capsys.readouterr()
+    assert not out and err.count("A worker died or was killed") == 1
+
+
+def test_a_ray_actor_giving_up_loading_the_engine_stops_the_run(monkeypatch):
+    """The driver's side: a row that says its actor gave up loading the engine (it died three times in a
+    row doing so) stops the run as deaths in a row do (:class:`DiedInARow`, exit 3), with why."""
+    pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    from types import SimpleNamespace
+
+    import service.ray_batch as ray_batch
+    from service.batch import DiedInARow, Outcome
+    from service.config import Settings
+
+    def gave_up(ray, ds, **_):
+        row = {"index": 0, "engine_error": ray_batch.LOADING_DIED,
+               "outcome": Outcome(path="d0", error=ray_batch.LOADING_DIED).model_dump_json()}
+        return SimpleNamespace(context=SimpleNamespace(), iter_batches=lambda **_: iter([SimpleNamespace(to_pylist=lambda: [row])]))
+
+    monkeypatch.setattr(ray_batch, "connect", lambda address=None: None)
+    monkeypatch.setattr(ray_batch, "_scored", gave_up)
+    with pytest.raises(DiedInARow, match="while loading the engine, 3 times in a row"):
+        list(ray_batch.score_on_ray([Source("d0", None, b"text")], Settings(lm="ngram"), actors=1))
 
 
 def test_ray_address_without_a_cluster_is_a_usage_error(monkeypatch, tmp_path):
