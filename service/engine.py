@@ -40,6 +40,7 @@ from service.lexicon import Lexicon, load_lexicons
 from service.lm.base import LanguageModel, Slot, lm_word, lm_words, screen_select
 from service.lm.ngram import NGramLM
 from service.neighbour_store import NeighbourStore, store_key
+from service.pages import without_furniture
 from service.prior import document_prior, shift
 from service.relatedness import Relatedness
 from service.second_look import DEFAULT_PATH as SECOND_LOOK_PATH
@@ -123,6 +124,14 @@ class Analysis:
     #: whether the second look read its doubtful slots again (its report then takes the threshold
     #: calibrated with it)
     second_look: bool = False
+    #: the text as the engine reads it, its page furniture in spaces (:func:`service.pages.without_furniture`:
+    #: the same length, the same offsets); None: ``text`` itself
+    read: str | None = None
+
+    @property
+    def reading(self) -> str:
+        """The text as the engine reads it (the sentences' tokens and texts come from it)."""
+        return self.text if self.read is None else self.read
 
     def offsets(self, r: SlotResult) -> tuple[int, int]:
         """Code-point offsets of a slot's words in the text."""
@@ -471,8 +480,9 @@ class Engine:
         if len(looks) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(looks)} second-look choices")
         docs = []
-        for text in texts:
-            sentences = segment(text)
+        readings = [without_furniture(text) for text in texts]  # page numbers and running heads left unread
+        for text, reading in zip(texts, readings):
+            sentences = segment(reading)
             names = self._names(sentences)
             pending = [p for s_idx, sent in enumerate(sentences) for p in self._slots_for(s_idx, sent, names)]
             docs.append((text, sentences, pending))
@@ -488,7 +498,7 @@ class Engine:
         scores = self._agreeing_articles(every, self.lm.compare([p.lm_slot() for p in every]))
         replaced, states = self.detector.read([s for _, sentences, _ in docs for s in sentences])
         out, at, s_at = [], 0, 0
-        for (text, sentences, pending), look in zip(docs, looks):
+        for (text, sentences, pending), look, reading in zip(docs, looks, readings):
             mine, at = scores[at : at + len(pending)], at + len(pending)
             odds, read = replaced[s_at : s_at + len(sentences)], states[s_at : s_at + len(sentences)]
             s_at += len(sentences)
@@ -508,7 +518,8 @@ class Engine:
                     for r in chunk:
                         r.slot_prob = next(spun) if len(r.features) else 0.0
                 results += chunk
-            analysis = Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results))
+            analysis = Analysis(text, sentences, results, word_count(sentences), self._adapt_prior(results),
+                                read=None if reading is text else reading)
             if look and self.second_look is not None:
                 self.second_look.apply(analysis, self.causal, progress)
                 analysis.second_look = True

@@ -126,7 +126,7 @@ def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int],
     spelling (:mod:`service.spelling`), which :func:`gains_many` reads as the written words too."""
     from service.engine import match_case
 
-    text = analysis.text
+    text = analysis.reading  # page furniture inside the sentence left unread, as the sentence's tokens
     sent = analysis.sentences[r.sentence]
     start, end = analysis.offsets(r)
     places = [analysis.replacement(r, int(j)) for j in cands]
