@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from service.text import CLOSERS
+
 #: a line that is a page number alone: "12", "- 12 -", "[12]", "Page 12", "page 12 of 30", "12/30" (not
 #: four digits: a year alone on a line is not a page number)
 _PAGE_NUMBER_RE = re.compile(r"(?:page\s+)?[-–—(\[]?\s*\d{1,3}\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d{1,3})?", re.IGNORECASE)
@@ -33,8 +35,8 @@ RUNNING_HEAD_TIMES = 3
 #: the most words a running head has
 RUNNING_HEAD_WORDS = 12
 
+#: how a line that a page break does not cut ends: as a sentence does, or before a list or a clause
 _SENTENCE_END = frozenset(".!?…:;")
-_CLOSERS = "\"'”’»)]}›"
 
 
 def _key(line: str) -> str:
@@ -47,7 +49,7 @@ def _is_running_head(line: str, times: int) -> bool:
     letters = [c for c in line if c.isalpha()]
     worded = sum(any(c.isalpha() for c in w) for w in words)
     return (times >= RUNNING_HEAD_TIMES and len(words) <= RUNNING_HEAD_WORDS and worded > len(words) / 2
-            and not letters[0].islower() and line.rstrip(_CLOSERS)[-1:] not in _SENTENCE_END)
+            and not letters[0].islower() and line.rstrip(CLOSERS)[-1:] not in _SENTENCE_END)
 
 
 def furniture(text: str) -> list[tuple[int, int]]:
@@ -62,9 +64,10 @@ def furniture(text: str) -> list[tuple[int, int]]:
     case). Elsewhere each line's text is a range of its own, and the blank lines stay.
     """
     lines = [_Line(m.start(), m.end(), text) for m in _LINE_RE.finditer(text) if m.start() < len(text)]
-    times = Counter(_key(ln.text) for ln in lines if ln.text)
-    found = [bool(ln.text) and (_PAGE_NUMBER_RE.fullmatch(ln.text) is not None or _is_running_head(ln.text, times[_key(ln.text)]))
-             for ln in lines]
+    keys = [_key(ln.text) for ln in lines]
+    times = Counter(key for ln, key in zip(lines, keys) if ln.text)
+    found = [bool(ln.text) and (_PAGE_NUMBER_RE.fullmatch(ln.text) is not None or _is_running_head(ln.text, times[key]))
+             for ln, key in zip(lines, keys)]
     ranges: list[tuple[int, int]] = []
     i = 0
     while i < len(lines):
@@ -79,7 +82,7 @@ def furniture(text: str) -> list[tuple[int, int]]:
         before = next((lines[j].text for j in range(first - 1, -1, -1) if lines[j].text), "")
         blank = any(not lines[j].text for j in range(first, i))
         goes_on = i < len(lines) and bool(before) and (
-            not blank or (before.rstrip(_CLOSERS)[-1:] not in _SENTENCE_END and lines[i].text[0].islower()))
+            not blank or (before.rstrip(CLOSERS)[-1:] not in _SENTENCE_END and lines[i].text[0].islower()))
         if goes_on:
             ranges.append((lines[first].start, lines[i].lead))
         else:

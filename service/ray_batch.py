@@ -129,16 +129,17 @@ class RayScorer:
         self.engine, self.start_failure = None, ""
         self.report_start_failure = report_start_failure
         self.threshold, self.encoding, self.keep_text = threshold, encoding, keep_text
-        me = _ray().get_runtime_context().get_actor_id() if starts is not None else None
-        if me is not None and _ray().get(starts.begun.remote(me)) >= MAX_DEATHS_IN_A_ROW:
+        ray = _ray() if starts is not None else None
+        me = ray.get_runtime_context().get_actor_id() if ray is not None else None
+        if ray is not None and ray.get(starts.begun.remote(me)) >= MAX_DEATHS_IN_A_ROW:
             self.start_failure = LOADING_DIED
             return
         try:
             self.engine = load_engine(settings)
         except EngineUnavailable as e:
             self.start_failure = str(e)
-        if me is not None:
-            _ray().get(starts.ended.remote(me))
+        if ray is not None:
+            ray.get(starts.ended.remote(me))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         from pathlib import Path

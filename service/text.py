@@ -479,8 +479,8 @@ def _syntok_sentences(text: str, start: int, end: int) -> Iterator[list[tuple[in
 
 def _continues(text: str, before: list[tuple[int, int]], after: list[tuple[int, int]]) -> bool:
     last = text[before[-1][0]:before[-1][1]]
-    if last.rstrip(_CLOSERS)[-1:] in _SENTENCE_END or (
-        last in _CLOSERS and len(before) > 1 and text[before[-2][1] - 1] in _SENTENCE_END
+    if last.rstrip(CLOSERS)[-1:] in _SENTENCE_END or (
+        last in CLOSERS and len(before) > 1 and text[before[-2][1] - 1] in _SENTENCE_END
     ):
         return False
     first = text[after[0][0]]
@@ -622,7 +622,8 @@ _CREDIT_ROLES = frozenset(
 _BY_RE = re.compile(rf"[Bb][Yy](?::|\s+{_NAMES})?")
 _FUNCTION_WORDS = frozenset("a an the and or of in on at to for by with from vs via de da van von der".split())
 _OTHER_START = frozenset("@#©®*•|>~=_+§¶")
-_CLOSERS = "\"'”’»)]}›"
+#: characters that may close a sentence after its full stop (quotation marks, brackets)
+CLOSERS = "\"'”’»)]}›"
 _SENTENCE_END = frozenset(".!?…")
 
 
@@ -661,7 +662,7 @@ def _lines(text: str) -> list[_Line | None]:
 
 
 def _ends_sentence(line: str) -> bool:
-    return line.rstrip(_CLOSERS)[-1:] in _SENTENCE_END
+    return line.rstrip(CLOSERS)[-1:] in _SENTENCE_END
 
 
 def _ends_open(line: str) -> bool:
@@ -775,7 +776,7 @@ def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge:
         return False
     if _is_credits(line, near_edge):
         return True
-    if not _ends_open(line.text) and line.text[-1] not in _CLOSERS:
+    if not _ends_open(line.text) and line.text[-1] not in CLOSERS:
         return False
     short = len(line.words) <= 6 and len(line.text) <= 50
     return short and (_is_title_like(line) or _is_other(line) or _BY_RE.fullmatch(line.text) is not None)
@@ -877,6 +878,7 @@ def sentence_texts(texts: Iterable[str]) -> list[str]:
 
 __all__ = [
     "APOSTROPHES",
+    "CLOSERS",
     "INVISIBLE",
     "LIGATURES",
     "LONE_SURROGATE",

@@ -1204,17 +1204,37 @@ def test_a_document_whose_ray_actors_die_twice_is_an_error_record_and_the_run_go
     assert _failed_blocked_document_resumed(runner, tmp_path, out, args, slow) == {"path": str(slow), "error": ACTOR_DIED}
 
 
+#: a phrase list as typed into a pseudo-terminal, its end of file included
+_PHRASE_LIST = b"optimal pressure\tmaximum pressure\n\x04"
+
+
+def _loading_a_phrase_list(device: Path, keys: int, *args: str) -> subprocess.Popen:
+    """``python ARGS`` in a subprocess with ``UNSPIN_LEXICONS`` naming ``device``: the settings check (in
+    the driver) reads the phrase list typed into ``keys`` here, then each Ray actor reads ``device``
+    while it loads the engine, and blocks there."""
+    os.write(keys, _PHRASE_LIST)  # for the driver's settings check
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT), UNSPIN_LEXICONS=str(device))
+    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def _ray_run_loading_a_phrase_list(tmp_path: Path, device: Path, keys: int) -> subprocess.Popen:
-    """``unspin score --engine ray --jobs 1`` in a subprocess on two documents, with ``UNSPIN_LEXICONS``
-    naming ``device``: the settings check (in the driver) reads the phrase list typed into ``keys``
-    here, then the actor reads ``device`` while it loads the engine, and blocks there."""
+    """``unspin score --engine ray --jobs 1`` on two documents, its actor loading the engine from
+    ``device`` (see :func:`_loading_a_phrase_list`)."""
     for name in ("a.txt", "d.txt"):
         (tmp_path / name).write_text(TEXTS[name], encoding="utf-8")
-    os.write(keys, b"optimal pressure\tmaximum pressure\n\x04")  # for the driver's settings check
-    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT), UNSPIN_LEXICONS=str(device))
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "score", "--engine", "ray", "--jobs", "1", "--format",
-                             "jsonl", str(tmp_path / "a.txt"), str(tmp_path / "d.txt")], cwd=ROOT, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return _loading_a_phrase_list(device, keys, "-m", "service.cli", "score", "--engine", "ray", "--jobs", "1",
+                                  "--format", "jsonl", str(tmp_path / "a.txt"), str(tmp_path / "d.txt"))
+
+
+def _ended_after_three_kills(proc: subprocess.Popen, device: Path) -> tuple[bytes, bytes]:
+    """Kill the Ray actor that reads ``device`` three times in a row (see :func:`_kill_actors_reading`);
+    ``proc``'s stdout and stderr once it ends (it is killed if it has not in 300 s)."""
+    _kill_actors_reading(device, rounds=3)
+    try:
+        return proc.communicate(timeout=300)
+    finally:
+        proc.kill()
 
 
 def test_a_ray_actor_killed_twice_while_loading_the_engine_is_restarted(tmp_path, typed_device):
@@ -1224,7 +1244,7 @@ def test_a_ray_actor_killed_twice_while_loading_the_engine_is_restarted(tmp_path
     device, keys = typed_device
     proc = _ray_run_loading_a_phrase_list(tmp_path, device, keys)
     _actor_reading(device, but=_kill_actors_reading(device, rounds=2))  # restarted, it loads the engine again
-    os.write(keys, b"optimal pressure\tmaximum pressure\n\x04")
+    os.write(keys, _PHRASE_LIST)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err.decode()
     assert [r["path"] for r in jsonl(out.decode())] == [str(tmp_path / "a.txt"), str(tmp_path / "d.txt")]
@@ -1239,14 +1259,21 @@ def test_ray_actors_killed_three_times_while_loading_the_engine_stop_the_run(tmp
 
     device, keys = typed_device
     proc = _ray_run_loading_a_phrase_list(tmp_path, device, keys)
-    _kill_actors_reading(device, rounds=3)
-    try:
-        out, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
+    out, err = _ended_after_three_kills(proc, device)
     assert proc.returncode == 3, err.decode()
     assert "Traceback" not in err.decode() and f"stopped: {LOADING_DIED}; the output above is incomplete" in err.decode()
     assert not out.strip()
+
+
+def _rows_from_ray(rows: list[dict]):
+    """A stand-in for ``service.ray_batch._scored`` whose dataset gives ``rows`` (the scored rows, as
+    Ray gives them to the driver), one block each."""
+    from types import SimpleNamespace
+
+    def fake(ray, ds, **_):
+        blocks = [SimpleNamespace(to_pylist=lambda row=row: [row]) for row in rows]
+        return SimpleNamespace(context=SimpleNamespace(), iter_batches=lambda **_: iter(blocks))
+    return fake
 
 
 def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_run(monkeypatch):
@@ -1255,19 +1282,14 @@ def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_ru
     (``BrokenExecutor``: the batch ends as when ``--jobs`` workers die so)."""
     pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
     from concurrent.futures import BrokenExecutor
-    from types import SimpleNamespace
 
     import service.ray_batch as ray_batch
     from service.batch import Outcome
     from service.config import Settings
 
     def scored(indexes: list[int]):
-        def fake(ray, ds, **_):
-            rows = [{"index": i, "engine_error": "", "outcome": Outcome(path=f"d{i}", error="scored").model_dump_json()}
-                    for i in indexes]
-            blocks = [SimpleNamespace(to_pylist=lambda row=row: [row]) for row in rows]
-            return SimpleNamespace(context=SimpleNamespace(), iter_batches=lambda **_: iter(blocks))
-        return fake
+        return _rows_from_ray([{"index": i, "engine_error": "",
+                                "outcome": Outcome(path=f"d{i}", error="scored").model_dump_json()} for i in indexes])
 
     monkeypatch.setattr(ray_batch, "connect", lambda address=None: None)
     sources = [Source(f"d{i}", None, b"text") for i in range(6)]
@@ -1293,20 +1315,13 @@ def test_ray_pipeline_actors_killed_three_times_while_loading_the_engine_fail_th
     device, keys = typed_device
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text(TEXTS["a.txt"], encoding="utf-8")
-    os.write(keys, b"optimal pressure\tmaximum pressure\n\x04")  # for the settings check in this process
     job = ("import sys; from service.config import Settings; from service.ray_batch import pipeline\n"
            "try:\n"
            f"    pipeline({str(tmp_path / 'docs')!r}, {str(tmp_path / 'out')!r}, settings=Settings(lm='ngram'), actors=1)\n"
            "except Exception as e:\n"
            "    sys.exit(f'failed: {e}')\n")
-    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT), UNSPIN_LEXICONS=str(device))
-    proc = subprocess.Popen([sys.executable, "-c", job], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _kill_actors_reading(device, rounds=3)
-    try:
-        _, err = proc.communicate(timeout=300)
-    finally:
-        proc.kill()
+    proc = _loading_a_phrase_list(device, keys, "-c", job)
+    _, err = _ended_after_three_kills(proc, device)
     assert proc.returncode == 1 and "failed: " in err.decode() and LOADING_DIED in err.decode(), err.decode()[-3000:]
     assert not list((tmp_path / "out").glob("*.jsonl"))
 
@@ -1332,16 +1347,12 @@ def test_a_ray_actor_giving_up_loading_the_engine_stops_the_run(monkeypatch):
     """The driver's side: a row that says its actor gave up loading the engine (it died three times in a
     row doing so) stops the run as deaths in a row do (:class:`DiedInARow`, exit 3), with why."""
     pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
-    from types import SimpleNamespace
-
     import service.ray_batch as ray_batch
     from service.batch import DiedInARow, Outcome
     from service.config import Settings
 
-    def gave_up(ray, ds, **_):
-        row = {"index": 0, "engine_error": ray_batch.LOADING_DIED,
-               "outcome": Outcome(path="d0", error=ray_batch.LOADING_DIED).model_dump_json()}
-        return SimpleNamespace(context=SimpleNamespace(), iter_batches=lambda **_: iter([SimpleNamespace(to_pylist=lambda: [row])]))
+    gave_up = _rows_from_ray([{"index": 0, "engine_error": ray_batch.LOADING_DIED,
+                               "outcome": Outcome(path="d0", error=ray_batch.LOADING_DIED).model_dump_json()}])
 
     monkeypatch.setattr(ray_batch, "connect", lambda address=None: None)
     monkeypatch.setattr(ray_batch, "_scored", gave_up)
