@@ -447,10 +447,13 @@ def _decoded_blocks(src: Source, encoding: str) -> Iterator[str]:
         while True:
             block = fh.read(READ_BLOCK)
             held = len(decoder.getstate()[0])  # bytes of the blocks before, not decoded yet
+            # and the UTF-8 byte-order mark, which the decoder takes off the first block before it decodes
+            shift = read - held + (len(codecs.BOM_UTF8) if not read and block.startswith(codecs.BOM_UTF8)
+                                   and encoding == "utf-8-sig" else 0)
             try:
                 text = decoder.decode(block, final=not block)
             except UnicodeDecodeError as e:  # its offsets count from this call's bytes: make them the file's
-                e.start, e.end = e.start + read - held, e.end + read - held
+                e.start, e.end = e.start + shift, e.end + shift
                 raise
             read += len(block)
             if "\x00" in text:
@@ -1251,6 +1254,19 @@ def sigterm_stops() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def _stops_before_scoring() -> Iterator[None]:
+    """Within the block (inputs read, an output to resume read), Ctrl-C or SIGTERM stops the run as
+    it does while scoring: :class:`Interrupted`, with nothing scored (it had been click's "Aborted!",
+    exit 1)."""
+    try:
+        with sigterm_stops():
+            yield
+    except KeyboardInterrupt as stopped:
+        signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
+        raise Interrupted(Summary(), "nothing was scored", signum) from None
+
+
 def _stdin_file_id(stdin: io.BufferedIOBase | None) -> tuple[int, int] | None:
     """The identity (as :func:`_file_id`) of the regular file ``stdin`` (default: the process's
     standard input) reads, as in ``unspin score - < a.txt``; None when it reads no such file (a
@@ -1324,7 +1340,9 @@ def run(
                     "use the Ray Data pipeline service.ray_batch.pipeline (see the README)"
                 )
 
-    sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin, max_chars=settings.max_chars)
+    with _stops_before_scoring():  # standard input read to its end, folders walked
+        sources, empty = collect_inputs(options.paths, options.include, options.exclude, stdin=stdin,
+                                        max_chars=settings.max_chars)
     paths = [src.path for src in sources]
     if options.output is not None and (i := input_at(options.output, paths, stdin)) is not None:
         raise BatchError(f"--output {display_name(options.output)} is also an input ({_input_name(sources[i])}): it "
@@ -1346,7 +1364,8 @@ def run(
         part = part_path(options.output)
         try:
             if options.resume:
-                done, appending = prepare_resume(options.output, fmt)
+                with _stops_before_scoring():
+                    done, appending = prepare_resume(options.output, fmt)
             out = open(part, "a" if appending else "w", encoding="utf-8", newline="")
         except OSError as e:
             failed = Path(e.filename) if isinstance(e.filename, str) else part

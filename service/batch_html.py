@@ -18,8 +18,10 @@ from service.batch import Outcome, Summary, Writer
 from service.report import SPUN_DOC_REASON, Report, Span
 
 #: control characters XML does not allow (a form feed between pages of a converted PDF), shown as
-#: their Unicode pictures ("␌"): one character for one, so the text reads as it was written
-_CONTROL_PICTURES = {c: 0x2400 + c for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))} | {0x7F: 0x2421}
+#: their Unicode pictures ("␌"), and the two non-characters it does not allow (U+FFFE, U+FFFF) as
+#: the replacement character: one character for one, so the text reads as it was written
+_CONTROL_PICTURES = ({c: 0x2400 + c for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+                     | {0x7F: 0x2421, 0xFFFE: 0xFFFD, 0xFFFF: 0xFFFD})
 
 
 def _xml_safe(value: object) -> object:

@@ -57,7 +57,7 @@ from service.scoring import (
     slot_features,
 )
 from service.text import InputError, Sentence, check_text, in_capitals, segment, word_count
-from service.thesaurus import get_thesaurus
+from service.thesaurus import ThesaurusUnavailable, get_thesaurus
 
 log = logging.getLogger("unspin")
 
@@ -1179,13 +1179,13 @@ def load_engine(settings: Settings | None = None, *, fresh: bool = False, fusion
     raised as :class:`EngineUnavailable` with the reason.
 
     Raises:
-        EngineUnavailable: the masked LM, the causal model or a weights file cannot load.
+        EngineUnavailable: the masked LM, the causal model, WordNet or a weights file cannot load.
     """
     from service.lm.transformer import ModelUnavailable
 
     try:
         return build_engine(settings or get_settings(), fusion=fusion) if fresh else get_engine(settings)
-    except (ModelUnavailable, CausalLMUnavailable, OSError, ValueError) as e:
+    except (ModelUnavailable, CausalLMUnavailable, ThesaurusUnavailable, OSError, ValueError) as e:
         raise EngineUnavailable(f"the engine cannot start: {e}") from e
 
 

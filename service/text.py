@@ -252,11 +252,21 @@ _INNER_APOSTROPHE_RE = re.compile(rf"(?<={_L})(?<![{APOSTROPHES}])[{_TYPED_APOST
 _WORD_RE = re.compile(rf"{_WORD_PART}(?:[-‐‑{APOSTROPHES}]{_WORD_PART})*")
 _NUMBER_RE = re.compile(r"\d+(?:[.,:/]\d+)*(?:st|nd|rd|th|s)?")
 #: invisible format characters that may sit inside a word without ending it: soft hyphen (U+00AD),
-#: zero-width space (U+200B), zero-width non-joiner and joiner (U+200C, U+200D), word joiner
-#: (U+2060) and the BOM used as one (U+FEFF). They stay in a token's text (offsets are exact) and
-#: are dropped from what the models read ("pro\u00adfits" reads as "profits").
-INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_INVISIBLE_RE = re.compile(f"[{INVISIBLE}]+")
+#: zero-width space (U+200B), zero-width non-joiner and joiner (U+200C, U+200D), left-to-right and
+#: right-to-left marks (U+200E, U+200F), word joiner (U+2060), text and emoji variation selectors
+#: (U+FE0E, U+FE0F) and the BOM used as one (U+FEFF). They stay in a token's text (offsets are
+#: exact) and are dropped from what the models read ("pro\u00adfits" reads as "profits"); a soft
+#: hyphen at a line end stays, as the mark of a word broken there (:data:`_BREAK_RE`).
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufe0e\ufe0f\ufeff"
+#: what ends a line: the line feed, the carriage return, and what Python's ``str.splitlines`` also
+#: takes for a line break (a vertical tab, a form feed, the file, group and record separators,
+#: the next-line control, the line and paragraph separators)
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAK_RE = re.compile(f"[{LINE_BREAKS}]")
+#: the line breaks other than \n and \r, read as \n (the sentence encoder's tokenizer drops them as
+#: control characters, which glued the words either side together)
+_OTHER_BREAKS_AS_NEWLINE = str.maketrans(dict.fromkeys(LINE_BREAKS[2:], "\n"))
+_INVISIBLE_RE = re.compile(f"(?:[{INVISIBLE.replace(chr(0xad), '')}]|\u00ad(?![ \t]*[{LINE_BREAKS}]))+")
 _NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
 _MARKS_RE = re.compile(rf"{_M}+")
 
@@ -278,8 +288,25 @@ def spelled_out(text: str) -> str:
     return text.translate(_LIGATURE_TABLE) if not text.isascii() else text
 
 
+#: two apostrophes typed for a closing quotation mark (not inside a word: "company''s" is a typo)
+_CLOSING_TICKS_RE = re.compile(rf"''(?!{_L})")
+_STRAIGHT_QUOTES = str.maketrans({**dict.fromkeys("“”„‟«»", '"'), **dict.fromkeys("‘’‚‛‹›", "'")})
+
+
+def straight_quotes(text: str) -> str:
+    """``text`` with quotation marks and apostrophes of any shape as the straight ones, the doubled
+    ones of typewritten text (two backticks, two apostrophes) too: the detector and the corrector learned from newswire
+    typed with straight ones alone. Of the same length, each offset pointing at the same word."""
+    if text.isascii() and "`" not in text and "''" not in text:
+        return text
+    return _CLOSING_TICKS_RE.sub('" ', text.translate(_STRAIGHT_QUOTES).replace("``", ' "'))
+
+
+#: the hyphens a word broken at the end of a line may end in: the hyphen-minus, the hyphen
+#: (U+2010), the non-breaking hyphen (U+2011) and the soft hyphen (U+00AD, never kept)
+LINE_END_HYPHENS = "-\u2010\u2011\u00ad"
 #: the hyphen and the line break of a word broken at the end of a line
-_BREAK_RE = re.compile(r"-[ \t]*(?:\r\n|\n|\r)[ \t]*")
+_BREAK_RE = re.compile(rf"[{LINE_END_HYPHENS}][ \t]*(?:\r\n|[{LINE_BREAKS}])[ \t]*")
 #: a word broken at the end of a line by a hyphen ("signif-\nicant", "well-\nknown"): the letters
 #: before the hyphen, and the lower-case letters that go on on the next line; not a suspended
 #: hyphen before a conjunction ("pre-\nand post-war"). The tokenizer joins such a word into one
@@ -311,11 +338,14 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
     see :data:`APOSTROPHES`), and an HTML character reference left in pasted text reads as the
     character it stands for ("strategy &amp; plans" as "strategy & plans"). The second item maps
     each offset of the text read (and its length) to the offset in ``text`` of the character it
-    comes from; None when the text read has ``text``'s offsets."""
-    lines = "\n" in text or "\r" in text
+    comes from; None when the text read has ``text``'s offsets. Every line break
+    (:data:`LINE_BREAKS`) reads as \\n."""
+    lines = _LINE_BREAK_RE.search(text) is not None
     if text.isascii() and not lines and "`" not in text and "&" not in text:  # most tokens and sentences: nothing to do
         return text, None
     read = _INNER_APOSTROPHE_RE.sub("'", latin_words(text))
+    if lines:
+        read = read.translate(_OTHER_BREAKS_AS_NEWLINE)
     breaks = list(_BROKEN_WORD_RE.finditer(read)) if lines else []
     if not breaks and _LIGATURE_RE.search(read) is None and _ENTITY_RE.search(read) is None:
         return read, None
@@ -334,7 +364,7 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
     pos = 0
     for m in breaks:
         put(pos, m.end(1))
-        if _hyphen_kept(m[1], m[2]):
+        if read[m.end(1)] != "\u00ad" and _hyphen_kept(m[1], m[2]):
             out.append("-")
             back.append(m.end(1))
         pos = m.start(2)
@@ -368,7 +398,7 @@ class Token:
         """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S."),
         also one broken at a line end by a hyphen ("signif-\\nicant")."""
         text = visible(self.text)
-        if "\n" in text or "\r" in text:
+        if _LINE_BREAK_RE.search(text):
             text = _BREAK_RE.sub("-", text)
         return _WORD_RE.fullmatch(text) is not None
 
@@ -488,7 +518,7 @@ def _continues(text: str, before: list[tuple[int, int]], after: list[tuple[int, 
 
 
 def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, int]]]:
-    chunk = text[start:end]
+    chunk = text[start:end].translate(_OTHER_BREAKS_AS_NEWLINE)  # syntok reads a separator (\x1c) as a letter
     for sentence in _syntok_segment(_SYNTOK.tokenize(chunk)):
         spans = []
         for tok in sentence:
@@ -502,7 +532,26 @@ def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, 
                     continue
             spans.append((start + pos, start + pos + len(value)))
         if spans:
-            yield spans
+            yield from _cut_after_quotes(text, spans)
+
+
+def _cut_after_quotes(text: str, spans: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
+    """``spans`` (one of syntok's sentences) cut where a sentence ends in quotation marks syntok does
+    not take for closing ones: a full stop, the marks right after it, then a space and a capital or
+    an opening quotation mark or bracket ("fine.“ Then", „fine.“, »fine.«, «fine.», ``fine.'').
+    Where one closing mark that syntok knows follows ("U.S.” Army"), its choice stands."""
+    cut = 0
+    for i in range(1, len(spans)):
+        if text[spans[i - 1][1] - 1] not in _SENTENCE_END:
+            continue
+        j = i
+        while j < len(spans) and spans[j][0] == spans[j - 1][1] and all(c in CLOSERS for c in text[spans[j][0]:spans[j][1]]):
+            j += 1
+        if (i < j < len(spans) and text[spans[i][0]:spans[j - 1][1]] not in _SYNTOK_CLOSERS
+                and spans[j][0] > spans[j - 1][1] and (text[spans[j][0]].isupper() or text[spans[j][0]] in _OPENERS)):
+            yield spans[cut:j]
+            cut = j
+    yield spans[cut:]
 
 
 def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -523,7 +572,7 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
                 join = prev[-1].isalnum() and cur[0].isalnum()
             elif _INVISIBLE_RE.fullmatch(text, pe, s):  # "pro\u00adfits": a soft hyphen, a zero-width space
                 join = prev[-1].isalnum() and cur[0].isalnum()
-            elif prev == "-" and len(out) > 1 and out[-2][1] == ps and _BROKEN_RE.fullmatch(text, ps - 1, e):
+            elif len(prev) == 1 and prev in LINE_END_HYPHENS and len(out) > 1 and out[-2][1] == ps and _BROKEN_RE.fullmatch(text, ps - 1, e):
                 out.pop()  # "signif-\nicant": a word broken at a line end by a hyphen, one token
                 out[-1] = (out[-1][0], e)
                 continue
@@ -608,7 +657,7 @@ def tokenize(text: str) -> list[Token]:
 
 # --------------------------------------------------------------------------- reflow
 
-_LINE_RE = re.compile(r"[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*")
+_LINE_RE = re.compile(f"[^{LINE_BREAKS}]*")
 _LINE_WORD_RE = re.compile(rf"[^\W_]+(?:[{APOSTROPHES}.\-‐‑][^\W_]+)*\.?")
 _CAPTION_RE = re.compile(r"(?:FILE\s+)?(?:PHOTO|IMAGE|PICTURE|VIDEO|GRAPHIC|GRAPHICS)S?\s*:", re.IGNORECASE)
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|de|da|del|van|von|der|bin|al))*"
@@ -622,9 +671,14 @@ _CREDIT_ROLES = frozenset(
 _BY_RE = re.compile(rf"[Bb][Yy](?::|\s+{_NAMES})?")
 _FUNCTION_WORDS = frozenset("a an the and or of in on at to for by with from vs via de da van von der".split())
 _OTHER_START = frozenset("@#©®*•|>~=_+§¶")
-#: characters that may close a sentence after its full stop (quotation marks, brackets)
-CLOSERS = "\"'”’»)]}›"
+#: characters that may close a sentence after its full stop (quotation marks, brackets): also the
+#: quotation marks that close one in German ("“", "«", "‹") or that a writer typed for a closing one ("fine.„")
+CLOSERS = "\"'”’»)]}›“„«‹"
 _SENTENCE_END = frozenset(".!?…")
+#: what may open a sentence before its first letter: a quotation mark of any shape, a bracket
+_OPENERS = frozenset("\"'“‘„‚«»‹›`([{")
+#: a closing mark that syntok itself takes for one after a full stop
+_SYNTOK_CLOSERS = frozenset("\"'”’)]}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -765,10 +819,15 @@ def _one_paragraph_per_line(lines: Sequence[_Line | None]) -> bool:
     return long_share >= 0.4 and continued <= 0.1 * len(real)
 
 
+#: a row of a table: between pipes ("| Measure | Status |", "|---|---|"), or three cells or more set
+#: apart by tabs
+_TABLE_ROW_RE = re.compile(r"\|.*\||[^\t]+(?:\t+[^\t]+){2,}")
+
+
 def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge: bool) -> bool:
-    """In hard-wrapped text: is line ``i`` a heading/byline/other line of its own?"""
+    """In hard-wrapped text: is line ``i`` a heading/byline/other line or a table's row of its own?"""
     line = para[i]
-    if len(para) == 1:
+    if len(para) == 1 or _TABLE_ROW_RE.fullmatch(line.text):
         return True
     before = i == 0 or flags[i - 1] or _ends_sentence(para[i - 1].text)
     after = i == len(para) - 1 or not para[i + 1].text[0].islower()

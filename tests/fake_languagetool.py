@@ -349,7 +349,7 @@ class FakeLanguageTool:
         ranges = _sentence_ranges(original)
         matches = []
         for s, e, reps, tpl in found:
-            os_, oe = to_orig(s), to_orig(e)
+            os_, oe = to_orig(s), (to_orig(e - 1, end=True) if e > s else to_orig(s))
             sent = next((original[a:b] for a, b in ranges if a <= os_ < b), original[os_:oe])
             m = copy.deepcopy(tpl)
             m.update(
@@ -400,23 +400,25 @@ def _annotation(data: str) -> list[tuple[str, str]]:
 def _plain_to_original(pieces: list[tuple[str, str]] | None, n_plain: int):
     """A function mapping a code-point offset in the plain text to one in the original text.
 
-    Inside a text piece the offset moves with it; inside markup it goes to the markup's start.
+    Inside a text piece the offset moves with it; inside markup it goes to the markup's start. With
+    ``end=True`` it maps a match's last character to where that character ends (LanguageTool's
+    ``getOriginalTextPositionFor(toPos - 1, true) + 1``): after it in a text piece, after the whole
+    markup in one read through ``interpretAs``, so that markup after a match is not in it.
     """
     if pieces is None:
-        return lambda i: i
-    table = []  # (plain start, plain end, original start, is text)
+        return lambda i, end=False: i + 1 if end else i
+    table = []  # (plain start, plain end, original start, original end, is text)
     p = o = 0
     for orig, plain in pieces:
-        is_text = orig == plain
-        table.append((p, p + len(plain), o, is_text))
+        table.append((p, p + len(plain), o, o + len(orig), orig == plain))
         p += len(plain)
         o += len(orig)
     total = o
 
-    def f(i: int) -> int:
-        for ps, pe, os_, is_text in table:
+    def f(i: int, end: bool = False) -> int:
+        for ps, pe, os_, oe, is_text in table:
             if ps <= i < pe:
-                return os_ + (i - ps) if is_text else os_
+                return os_ + (i - ps) + end if is_text else (oe if end else os_)
         return total
 
     return f

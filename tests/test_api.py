@@ -278,7 +278,15 @@ def test_every_get_answers_head_and_a_405_names_every_method(client, seeds):
                                   ("GET", "/v1/score", "POST"), ("PUT", "/", "GET, HEAD")]:
         r = client.request(method, path)
         assert r.status_code == 405 and r.headers["allow"] == allowed, (method, path, r.headers.get("allow"))
+        # under /v2 errors are LanguageTool's plain "Error: ..." text (they had been JSON)
+        v2 = path.startswith("/v2/")
+        assert r.headers["content-type"].startswith("text/plain" if v2 else "application/json"), (method, path)
+        assert r.text.startswith("Error: ") == v2, (method, path, r.text)
     assert client.get("/nowhere").status_code == 404
+    for method, path in [("GET", "/v2/chek"), ("POST", "/v2/languages")]:
+        r = client.request(method, path)
+        assert r.status_code in (404, 405) and r.text.startswith("Error: "), (method, path, r.text)
+        assert r.headers["content-type"].startswith("text/plain"), (method, path)
     paths = client.get("/openapi.json").json()["paths"]
     assert not any("head" in ops for ops in paths.values()) and set(paths["/v2/check"]) == {"get", "post"}
 

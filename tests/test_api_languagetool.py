@@ -264,6 +264,45 @@ def test_annotated_data_offsets_count_markup(client):
     assert [x["value"] for x in m["replacements"]] == [x["value"] for x in plain_r["replacements"]]
 
 
+def test_markup_after_a_match_is_not_in_it(client):
+    """A match ends where its last character ends in the annotated text, as LanguageTool maps it:
+    closing markup right after the words is not part of the match (a client applying the
+    replacement would have deleted the tag), markup inside it is; a sentence range ends before a
+    closing tag; a match on text read through ``interpretAs`` covers that markup whole."""
+    data = {"annotation": [{"markup": "<p>"}, {"text": "Both Moscow and Beijing "}, {"markup": "<b>"},
+                           {"text": "have actually"}, {"markup": "</b>"},
+                           {"text": " increasingly voiced support for reducing sanctions."},
+                           {"markup": "</p>", "interpretAs": "\n\n"}]}
+    original = "".join(p.get("text", p.get("markup")) for p in data["annotation"])
+    r = client.post("/v2/check", data={"language": "en-US", "data": json.dumps(data)}).json()
+    m = r["matches"][0]
+    assert original[m["offset"] : m["offset"] + m["length"]] == "have actually"
+    assert m["context"]["text"][m["context"]["offset"] : m["context"]["offset"] + m["context"]["length"]] == "have actually"
+    (start, end), = r["sentenceRanges"]
+    assert original[start:end].endswith("sanctions.")
+    inside = {"annotation": [{"text": "Both Moscow and Beijing "}, {"markup": "<x/>", "interpretAs": "have actually"},
+                             {"text": " increasingly voiced support for reducing sanctions."}]}
+    m = client.post("/v2/check", data={"language": "en-US", "data": json.dumps(inside)}).json()["matches"][0]
+    assert (m["offset"], m["length"]) == (len("Both Moscow and Beijing "), len("<x/>"))
+
+
+def test_auto_answers_the_english_variant_it_checked_in(client):
+    """``language=auto`` is checked in the English variant among ``preferredVariants`` and the answer
+    names that variant (it had said en-US while asking LanguageTool for en-GB); without one, en-US;
+    an English variant unspin does not know is refused, as LanguageTool refuses it."""
+    def language(**extra):
+        r = client.post("/v2/check", data={"language": "auto", "text": SENTENCE, **extra})
+        return r.status_code, (r.json()["language"]["code"] if r.status_code == 200 else r.text)
+
+    assert language(preferredVariants="de-AT,en-GB") == (200, "en-GB")
+    assert language(preferredVariants="en-au") == (200, "en-AU")
+    assert language() == (200, "en-US")
+    status, why = language(preferredVariants="en-XX")
+    assert status == 400 and why.startswith("Error: 'en-XX' is not a language code known to unspin"), why
+    r = client.post("/v2/check", data={"language": "auto", "preferredVariants": "de-AT,en-GB", "text": SENTENCE}).json()
+    assert r["language"]["detectedLanguage"]["code"] == "en-GB"
+
+
 def test_grammar_server_down_degrades_clearly(engine, fake_languagetool):
     """A configured LanguageTool server that stops answering: still ready, still scoring, and both
     /readyz and the report say plainly that grammar was not checked; when it comes back, it is used again."""
@@ -342,8 +381,8 @@ def test_a_clients_language_level_and_rules_reach_the_languagetool_server(engine
             "enabledRules": "SOME_RULE", "disabledCategories": "TYPOS"}  # fmt: skip
         assert r["language"]["code"] == "en-GB" and "EN_A_VS_AN" not in {m["rule"]["id"] for m in r["matches"]}
         assert not r["warnings"]["incompleteResults"]
-        c.post("/v2/check", data={"language": "auto", "preferredVariants": "de-AT,en-GB", "text": text})
-        assert fake.requests[-1]["params"]["language"] == "en-GB"
+        auto = c.post("/v2/check", data={"language": "auto", "preferredVariants": "de-AT,en-GB", "text": text}).json()
+        assert fake.requests[-1]["params"]["language"] == "en-GB" and auto["language"]["code"] == "en-GB"
         asked = len(fake.requests)
         only = c.post("/v2/check", data={"language": "en-US", "text": text, "enabledOnly": "true",
                                          "enabledRules": "UNSPIN_SPUN_PHRASE"}).json()

@@ -272,6 +272,12 @@ def test_undecodable_large_files_name_the_byte_and_the_codec(tmp_path, monkeypat
         list(iter_parts(Source("mixed.txt", mixed), max_chars=2000, encoding="cp1252"))
     with pytest.raises(InputError, match=r"is not valid UTF-8 \(byte offset 9900\)"):
         list(iter_parts(Source("mixed.txt", mixed), max_chars=2000))
+    # after a UTF-8 byte-order mark, which the decoder takes off (the offset had been 3 too small)
+    for body, offset in [(b"ab\xff" + text.encode(), 5), (text.encode() + b"\xff end", 9903)]:
+        marked = tmp_path / "marked.txt"
+        marked.write_bytes(b"\xef\xbb\xbf" + body)
+        with pytest.raises(InputError, match=rf"is not valid UTF-8 \(byte offset {offset}\)"):
+            list(iter_parts(Source("marked.txt", marked), max_chars=2000))
 
 
 def test_large_files_without_line_breaks_are_cut_after_a_sentence(seeds, tmp_path):
@@ -687,6 +693,18 @@ def test_an_engine_that_cannot_start_is_a_usage_error_not_a_traceback(runner, do
     assert res.exit_code == 2 and earlier.read_text(encoding="utf-8") == record
 
 
+@pytest.mark.parametrize("command", ["score", "eval"])
+def test_a_wordnet_folder_without_wordnet_is_a_usage_error(runner, docs, tmp_path, monkeypatch, command):
+    """UNSPIN_WORDNET_DIR naming a folder without WordNet's files stops the run as every other bad
+    model setting does, with exit 2 and the reason (it had ended in a traceback, exit 1)."""
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"id": "a", "text": "The cat sat on the mat.", "spans": []}) + "\n")
+    monkeypatch.setenv("UNSPIN_WORDNET_DIR", str(tmp_path))
+    res = invoke(runner, *(["score", docs] if command == "score" else ["eval", "--gold", gold]))
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "the engine cannot start: WordNet 3.0 database files not found" in res.stderr and str(tmp_path) in res.stderr
+
+
 def test_eval_with_an_engine_that_cannot_start_is_a_usage_error(runner, tmp_path, monkeypatch):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(json.dumps({"id": "a", "text": "The cat sat on the mat.", "spans": []}) + "\n")
@@ -964,6 +982,41 @@ def test_workers_dying_on_documents_in_a_row_stop_the_run(runner, tmp_path, bloc
     assert res.exit_code == 0, res.output
     assert [r["path"] for r in jsonl(out.read_text(encoding="utf-8"))] == [
         str(first / "a.txt"), str(first / "b.txt"), *map(str, slow), str(last)]
+
+
+def _reading_stdin(proc: subprocess.Popen) -> bool:
+    """Whether ``proc`` is blocked reading its standard input (Linux: the read system call on descriptor 0)."""
+    try:
+        return Path(f"/proc/{proc.pid}/syscall").read_text().split()[:2] == ["0", "0x0"]
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_while_standard_input_is_read_stops_the_run_as_documented(tmp_path, signum, code):
+    """Ctrl-C (or SIGTERM) while ``unspin score -`` still reads its standard input, before any
+    document is scored, ends the run as it does later: the summary, an 'interrupted' line and exit
+    130 (143). It had been click's "Aborted!" and exit 1, which means a document failed."""
+    if not Path("/proc/self/syscall").exists():
+        pytest.skip("needs Linux's /proc/PID/syscall to see the run wait for its input")
+    env = dict(os.environ, UNSPIN_LM="ngram", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, "score", "-"], cwd=ROOT, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(b"The talks began on")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not _reading_stdin(proc):
+            assert proc.poll() is None and time.monotonic() < deadline, "the run never waited for its input"
+            time.sleep(0.1)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == code, err.decode()
+    assert out == b"" and "interrupted: nothing was scored" in err.decode() and "Traceback" not in err.decode()
 
 
 def test_resume_after_ctrl_c_csv(runner, tmp_path, blocking_device):
@@ -1434,12 +1487,13 @@ def test_listing_and_page_say_which_spans_the_document_verdict_added():
 def test_html_draws_overlapping_spans_nested_and_stays_well_formed(runner, tmp_path):
     """A word disguised with look-alike letters at the start of a spun phrase: both spans are
     highlighted (the report had shown only one); a form feed (between the pages of a converted
-    PDF) is drawn as its picture, so the page stays well-formed XML."""
+    PDF) is drawn as its picture and a non-character XML forbids (U+FFFE, U+FFFF) as the replacement
+    character, so the page stays well-formed XML."""
     from test_homoglyphs import disguise
 
     folder = tmp_path / "h"
     folder.mkdir()
-    text = disguise("It came at an essential moment for the talks.") + "\x0cNext page.\n"
+    text = disguise("It came at an essential moment for the talks.") + "\x0cNext page \ufffe\uffff.\n"
     (folder / "d.txt").write_text(text, encoding="utf-8")
     out = tmp_path / "r.html"
     res = invoke(runner, "score", "--format", "html", "--threshold", "0", "-o", out, folder)
@@ -1452,7 +1506,7 @@ def test_html_draws_overlapping_spans_nested_and_stays_well_formed(runner, tmp_p
     marks = div.findall(".//mark")
     assert sorted(m.get("class").split()[0] for m in marks) == sorted(s["kind"] for s in spans)
     shown = "".join(t for t in div.itertext() if not t.startswith("→ "))
-    assert shown == text.replace("\x0c", "\u240c")
+    assert shown == text.replace("\x0c", "\u240c").replace("\ufffe", "\ufffd").replace("\uffff", "\ufffd")
 
 
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(runner, tmp_path):

@@ -185,6 +185,12 @@ def test_fake_server_protocol(fake_languagetool, seeds) -> None:
     u16 = original.encode("utf-16-le")
     spans = [u16[2 * m["offset"] : 2 * (m["offset"] + m["length"])].decode("utf-16-le") for m in got["matches"]]
     assert spans == ["a", "teh"]
+    # a match right before markup ends before it, as LanguageTool maps a match's end through its last character
+    data = {"annotation": [{"text": "It is "}, {"markup": "<i>"}, {"text": "a"}, {"markup": "</i>"},
+                           {"text": " apple and "}, {"markup": "<br/>", "interpretAs": "teh"}, {"text": " end."}]}
+    original = "It is <i>a</i> apple and <br/> end."
+    got = requests.post(url, data={"language": "en-US", "data": json.dumps(data)}, timeout=10).json()
+    assert [original[m["offset"] : m["offset"] + m["length"]] for m in got["matches"]] == ["a", "<br/>"]
     got = requests.post(url, data={"language": "en-US", "text": "It is a apple.", "enabledOnly": "true",
                                    "enabledRules": "MORFOLOGIK_RULE_EN_US"}, timeout=10).json()  # fmt: skip
     assert got["matches"] == []

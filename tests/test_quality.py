@@ -72,7 +72,7 @@ def test_spun_seed_scores_above_clean_seed(seed_metrics):
 
 
 def test_measured_floors(seed_metrics):
-    # measured 65.2 % / 67.2 % / 75.6 % (45 of 69 spans right, 45 of 67 phrases found)
+    # measured 66.2 % / 67.2 % / 80.0 % (45 of 68 spans right, 45 of 67 phrases found)
     assert seed_metrics.precision >= 0.60
     assert seed_metrics.recall >= 0.63
     assert seed_metrics.acc_at_3 >= 0.70
@@ -81,7 +81,7 @@ def test_measured_floors(seed_metrics):
 def test_the_second_threshold_adds_spans_to_the_spun_seed_only(seed_docs, at_one_threshold, shipped_engine):
     """The shipped second threshold (0.3, chosen with the second look on validation documents)
     lists more of seed 002's phrases, each marked; seed 000, judged clean, is not touched. Without
-    it (measured 76.4 % / 62.7 % / 76.2 %, 42 of 55 spans right) precision is higher and recall lower."""
+    it (measured 77.8 % / 62.7 % / 78.6 %, 42 of 54 spans right) precision is higher and recall lower."""
     low = shipped_engine.spun_doc_threshold()
     assert low is not None and low < shipped_engine.threshold
     for full, one in zip(seed_docs, at_one_threshold):
@@ -112,7 +112,7 @@ def test_target_recall(seed_metrics):
 
 
 def test_target_top3_over_all_gold(seed_metrics):
-    # reached with the second threshold, by one phrase (34 of 67; 32 without it): not a blind
+    # reached with the second threshold, by three phrases (36 of 67; 33 without it): not a blind
     # result, as 0.3 had been measured on the seeds before it was chosen (README, Evaluation)
     assert seed_metrics.acc_at_3 * seed_metrics.recall >= 0.50
 

@@ -259,8 +259,8 @@ def test_segment_never_crashes_and_offsets_are_exact(text: str) -> None:
 def test_what_the_models_read_maps_back_to_the_text(text: str) -> None:
     """``as_read`` and every token's ``norm`` never fail, and each character read comes from one of
     the text, in order (a ligature's letters from the ligature, a whole word's from its halves, an
-    apostrophe from a look-alike typed for it)."""
-    from service.text import APOSTROPHES, as_read
+    apostrophe from a look-alike typed for it, a newline from any line break)."""
+    from service.text import APOSTROPHES, LINE_BREAKS, as_read
 
     read, back = as_read(text)
     if back is None:
@@ -268,7 +268,8 @@ def test_what_the_models_read_maps_back_to_the_text(text: str) -> None:
         back = list(range(len(text) + 1))
     assert len(back) == len(read) + 1 and back[-1] == len(text) and back == sorted(back)
     assert all(c in LIGATURES.get(text[back[i]], text[back[i]]) or look_alikes_of(text[back[i]], c)
-               or (c == "'" and text[back[i]] in APOSTROPHES) for i, c in enumerate(read))
+               or (c == "'" and text[back[i]] in APOSTROPHES) or (c == "\n" and text[back[i]] in LINE_BREAKS)
+               for i, c in enumerate(read))
     for t in tokenize(text):
         assert isinstance(t.norm, str) and isinstance(t.is_word, bool)
 
@@ -544,3 +545,63 @@ def test_html_character_references_are_markup_read_as_their_character(engine):
     marked = plain.replace("&", "&amp;")
     key = lambda r: [(s.text, s.score) for s in r.spans]  # noqa: E731
     assert key(engine.score(marked)) == key(engine.score(plain)) == []
+
+
+@pytest.mark.parametrize("line_break", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_every_line_break_parts_words_and_reads_as_a_newline(line_break):
+    """Every character ``str.splitlines`` ends a line at parts the words either side, for the
+    segmenter and in the text the models read (the sentence encoder's tokenizer drops control
+    characters, and syntok read the file separator as a letter: "well\\x1cand" was one word)."""
+    text = f"The talks went well{line_break}and then they left. The next{line_break}day was fine."
+    sentences = segment(text)
+    assert [[t.text for t in s.tokens if t.is_word] for s in sentences] == [
+        ["The", "talks", "went", "well", "and", "then", "they", "left"], ["The", "next", "day", "was", "fine"]]
+    assert as_read(text)[0] == text.replace(line_break, "\n")
+
+
+@pytest.mark.parametrize("hyphen", ["-", "\u2010", "\u2011", "\u00ad"])
+@pytest.mark.parametrize("line_break", ["\n", "\r\n", "\x0b", "\u2028"])
+def test_a_word_broken_at_a_line_end_is_one_token_whatever_its_hyphen(hyphen, line_break):
+    """A word broken at a line end is one token read whole, whatever hyphen and line break: the
+    hyphen-minus, U+2010, the non-breaking hyphen or a soft hyphen; a compound keeps its hyphen,
+    except after a soft hyphen, which only marks where a word may break."""
+    text = f"The imp{hyphen}{line_break}ortant and well{hyphen}{line_break}known moves."
+    toks = [t for t in tokenize(text) if t.is_word]
+    assert [t.norm for t in toks] == ["the", "important", "and", "wellknown" if hyphen == "\u00ad" else "well-known", "moves"]
+    assert all(text[t.start : t.end] == t.text for t in toks)
+
+
+@pytest.mark.parametrize(("opening", "closing"), [("“", "“"), ("„", "“"), ("»", "«"), ("«", "»"), ("``", "''")])
+def test_a_sentence_ends_after_a_closing_quotation_mark_of_any_shape(opening, closing):
+    """A sentence whose full stop is followed by a quotation mark syntok does not take for a closing
+    one (the same curly mark twice, German, French and typewriter quotes) ends after it, before a
+    capital or an opening mark; a mark syntok knows keeps its choice ("U.S.” Army")."""
+    text = f"He said it was {opening}fine.{closing} Then he left. He said {opening}no!{closing} {opening}Go{closing} home."
+    assert [s.text for s in segment(text)] == [
+        f"He said it was {opening}fine.{closing}", "Then he left.", f"He said {opening}no!{closing}", f"{opening}Go{closing} home."]
+    assert len(segment(f"It was {opening}fine.{closing} and then he left.")) == 1
+    assert len(segment("The “U.S.” Army said so.")) == 1
+
+
+def test_a_tables_rows_stand_alone_in_hard_wrapped_text():
+    """A table's rows in hard-wrapped prose, between pipes or in three tab-separated cells or more,
+    are lines of their own: they had been joined with the prose around them into one sentence, and
+    a header cell was flagged ("Measure" -> "Bill")."""
+    text = ("Russia and China proposed easing sanctions on\nTuesday, diplomats said. The table shows the measures:\n"
+            "| Measure | Proposed by | Status |\n|---|---|---|\n| Partial relief | China and Russia | under discussion |\n"
+            "Measure\tProposed by\tStatus\nPartial relief\tChina and Russia\tunder discussion\n"
+            "The vote is expected\nnext week, they said.")
+    got = [s.text for s in segment(text)]
+    assert got == ["Russia and China proposed easing sanctions on\nTuesday, diplomats said.", "The table shows the measures:",
+                   "| Measure | Proposed by | Status |", "|---|---|---|", "| Partial relief | China and Russia | under discussion |",
+                   "Measure\tProposed by\tStatus", "Partial relief\tChina and Russia\tunder discussion",
+                   "The vote is expected\nnext week, they said."]
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\ufe0f"])
+def test_direction_marks_and_variation_selectors_inside_a_word_are_invisible(mark):
+    """Left-to-right and right-to-left marks (text copied from a page with right-to-left script)
+    and a variation selector inside a word neither split it nor change how it reads."""
+    text = f"The pro{mark}fits rose."
+    toks = [t for t in tokenize(text) if t.is_word]
+    assert [t.norm for t in toks] == ["the", "profits", "rose"] and toks[1].text == f"pro{mark}fits"

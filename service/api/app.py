@@ -89,6 +89,12 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
     return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
+def _speaks_languagetool(request: Request) -> bool:
+    """Whether the request is under ``/v2``, where errors are answered as LanguageTool answers them: a
+    plain-text body starting with ``Error:``."""
+    return request.url.path == "/v2" or request.url.path.startswith("/v2/")
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The unspin HTTP app.
 
@@ -138,7 +144,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def busy(request: Request, exc: Busy) -> Response:
         state.metrics.rejected.inc()
         headers = {"Retry-After": str(exc.retry_after)}
-        if request.url.path.startswith("/v2/"):  # LanguageTool's protocol answers errors as "Error: ..." text
+        if _speaks_languagetool(request):
             return PlainTextResponse(f"Error: {exc}", status_code=503, headers=headers)
         return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
 
@@ -146,6 +152,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 405 and (allowed := _allowed(app, request)):
             exc.headers = {**(exc.headers or {}), "Allow": ", ".join(allowed)}
+        if _speaks_languagetool(request):  # an unknown path or method under /v2
+            return PlainTextResponse(f"Error: {exc.detail}", status_code=exc.status_code, headers=exc.headers)
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(InputError)
@@ -156,6 +164,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         # never the user's text in the log: only where and what
         log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        if _speaks_languagetool(request):
+            return PlainTextResponse("Error: internal error", status_code=500)
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
     for router in ROUTERS:

@@ -52,23 +52,53 @@ def supported_codes() -> list[str]:
     return [long for _, _, long in LANGUAGES] + ["auto"]
 
 
-def resolve_language(code: str | None) -> tuple[Language, bool]:
-    """The language for a ``language`` parameter, and whether it was detected (``auto``).
+def _known(code: str) -> Language | None:
+    return next((Language(name, long) for name, _, long in LANGUAGES if code.lower() == long.lower()), None)
+
+
+def _unknown(code: str) -> ProtocolError:
+    return ProtocolError(
+        f"'{code}' is not a language code known to unspin. Supported language codes are: "
+        + ", ".join(supported_codes())
+    )
+
+
+def english_variant(preferred_variants: str | None) -> Language | None:
+    """The English variant among ``preferredVariants`` (LanguageTool's comma-separated list of the
+    variants ``auto`` should check in, one per language), or None when it names none.
 
     Raises:
-        ProtocolError: missing or unsupported language code (the message lists the supported ones).
+        ProtocolError: an English variant unspin does not know ("en-XX").
+    """
+    for variant in (preferred_variants or "").split(","):
+        variant = variant.strip()
+        if variant.lower().startswith("en-"):
+            found = _known(variant)
+            if found is None:
+                raise _unknown(variant)
+            return found
+    return None
+
+
+def resolve_language(code: str | None, preferred_variants: str | None = None,
+                     configured: str = "en-US") -> tuple[Language, bool]:
+    """The language for a ``language`` parameter, and whether it was detected (``auto``). unspin
+    reads English only, so ``auto`` is the English variant among ``preferred_variants``, else the
+    ``configured`` one (``UNSPIN_LANGUAGETOOL_LANGUAGE``) when it is English, else en-US: the answer
+    names the variant the text was checked in.
+
+    Raises:
+        ProtocolError: missing or unsupported language code or preferred English variant (the
+        message lists the supported ones).
     """
     if not code:
         raise ProtocolError("Missing 'language' parameter")
     if code.lower() == "auto":
-        return Language("English (US)", "en-US"), True
-    for name, _, long in LANGUAGES:
-        if code.lower() == long.lower():
-            return Language(name, long), False
-    raise ProtocolError(
-        f"'{code}' is not a language code known to unspin. Supported language codes are: "
-        + ", ".join(supported_codes())
-    )
+        return english_variant(preferred_variants) or _known(configured) or Language("English (US)", "en-US"), True
+    found = _known(code)
+    if found is None:
+        raise _unknown(code)
+    return found, False
 
 
 def languages_payload() -> list[dict[str, str]]:
@@ -91,9 +121,22 @@ class CheckText:
     plain: str
     original: str
     to_original: list[int] | None = None  # plain code point -> original code point (len(plain)+1)
+    #: plain code point -> where it ends in the original: after its own character for text, after the
+    #: whole markup for a character of an ``interpretAs`` (len(plain))
+    end_in_original: list[int] | None = None
 
     def original_offset(self, cp: int) -> int:
+        """Where the plain text's code point ``cp`` starts in the original (``len(plain)``: the end)."""
         return cp if self.to_original is None else self.to_original[cp]
+
+    def original_range(self, start: int, end: int) -> tuple[int, int]:
+        """The plain range ``[start, end)`` in the original: from its first character to the end of its
+        last, as LanguageTool maps a match (markup after the range is not in it; markup read as the
+        range's last characters, through ``interpretAs``, is). An empty range stays empty."""
+        if self.end_in_original is None:
+            return start, end
+        o_start = self.original_offset(start)
+        return o_start, self.end_in_original[end - 1] if end > start else o_start
 
 
 def _string(part: dict, key: str) -> str:
@@ -124,6 +167,7 @@ def parse_data(data: str) -> CheckText:
     plain: list[str] = []
     original: list[str] = []
     mapping: list[int] = []
+    ends: list[int] = []
     pos = 0  # code points of the original so far
     for part in parts:
         if not isinstance(part, dict):
@@ -132,6 +176,7 @@ def parse_data(data: str) -> CheckText:
             t = _string(part, "text")
             plain.append(t)
             mapping.extend(range(pos, pos + len(t)))
+            ends.extend(range(pos + 1, pos + len(t) + 1))
             original.append(t)
             pos += len(t)
         elif "markup" in part:
@@ -139,12 +184,13 @@ def parse_data(data: str) -> CheckText:
             shown = _string(part, "interpretAs") if "interpretAs" in part else ""
             plain.append(shown)
             mapping.extend([pos] * len(shown))
+            ends.extend([pos + len(m)] * len(shown))
             original.append(m)
             pos += len(m)
         else:
             raise ProtocolError("each 'annotation' entry must have 'text' or 'markup'")
     mapping.append(pos)
-    return CheckText("".join(plain), "".join(original), mapping)
+    return CheckText("".join(plain), "".join(original), mapping, ends)
 
 
 # --------------------------------------------------------------------------- the answer
@@ -298,7 +344,7 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
         rule, message, short, type_name = _rule(span)
         if not rules.allows(rule["id"], rule["category"]["id"]):
             continue
-        o_start, o_end = text.original_offset(span.start), text.original_offset(span.end)
+        o_start, o_end = text.original_range(span.start, span.end)
         ctx_text, ctx_off, ctx_len = _context(text.original, o_start, o_end)
         offset = u16.to_utf16(o_start)
         matches.append(
@@ -325,7 +371,5 @@ def check_payload(report: Report, text: CheckText, language: Language, detected:
             "detectedLanguage": detected_language(report, language, detected),
         },
         "matches": matches,
-        "sentenceRanges": [
-            [u16.to_utf16(text.original_offset(s.start)), u16.to_utf16(text.original_offset(s.end))] for s in report.sentences
-        ],
+        "sentenceRanges": [[u16.to_utf16(o) for o in text.original_range(s.start, s.end)] for s in report.sentences],
     }

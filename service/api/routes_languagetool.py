@@ -28,6 +28,7 @@ from service.api.languagetool import (
     ProtocolError,
     RuleFilter,
     check_payload,
+    english_variant,
     languages_payload,
     parse_data,
     resolve_language,
@@ -86,12 +87,9 @@ def grammar_options(params: dict[str, str], language: Language, detected: bool, 
     """What a configured LanguageTool server is asked with: the client's language, level, rules and
     categories and mother tongue, as LanguageTool itself would have been asked. With ``auto`` (unspin
     reads English only) the English variant among ``preferredVariants``, else the configured language."""
-    code: str | None = language.code
-    if detected:
-        variants = [v.strip() for v in params.get("preferredVariants", "").split(",")]
-        code = next((v for v in variants if v.lower().startswith("en-")), None)
+    variant = english_variant(params.get("preferredVariants")) if detected else language
     return GrammarOptions(
-        language=code,
+        language=variant.code if variant is not None else None,
         level=params.get("level"),
         enabled_rules=tuple(sorted(rules.enabled_rules)),
         disabled_rules=tuple(sorted(rules.disabled_rules)),
@@ -118,7 +116,8 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     if not key_is_valid(state, request, params.get("apiKey")):
         return _error(401, "a valid API key is required (Authorization: Bearer KEY, or the apiKey parameter)")
     try:
-        language, detected = resolve_language(params.get("language"))
+        language, detected = resolve_language(params.get("language"), params.get("preferredVariants"),
+                                              state.settings.languagetool_language)
         rules = RuleFilter.from_params(params)
         if params.get("level", "default") not in _LEVELS:
             raise ProtocolError(f"'level' must be one of {', '.join(_LEVELS)}, not {params['level']!r}")
