@@ -20,20 +20,27 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from service.text import CLOSERS
+from service.text import CLOSERS, LINE_BREAKS
 
 #: a line that is a page number alone: "12", "- 12 -", "[12]", "Page 12", "page 12 of 30", "12/30" (not
 #: four digits: a year alone on a line is not a page number)
 _PAGE_NUMBER_RE = re.compile(r"(?:page\s+)?[-–—(\[]?\s*\d{1,3}\s*[-–—)\]]?(?:\s*(?:of|/)\s*\d{1,3})?", re.IGNORECASE)
 
-#: a line's end: \n, \r\n or \r (as an editor counts lines)
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+#: a line and its end: \r\n or any line break of ``str.splitlines`` (as the segmenter counts lines)
+_LINE_RE = re.compile(f"[^{LINE_BREAKS}]*(?:\r\n|[{LINE_BREAKS}]|$)")
 
 #: how many times a short line must recur, numbers aside, to be taken for a running head or foot
 RUNNING_HEAD_TIMES = 3
 
 #: the most words a running head has
 RUNNING_HEAD_WORDS = 12
+
+#: a line at least this share of the text's middle line length (its median) is a full line of prose,
+#: which a page break cuts where it does not end as a sentence does, whatever the next page begins with
+FULL_LINE = 0.75
+
+#: the fewest lines of text (furniture aside) whose middle length says what a full line is
+FULL_LINE_LINES = 4
 
 #: how a line that a page break does not cut ends: as a sentence does, or before a list or a clause
 _SENTENCE_END = frozenset(".!?…:;")
@@ -60,14 +67,19 @@ def furniture(text: str) -> list[tuple[int, int]]:
 
     A run of such lines between two lines of one paragraph is one range, up to the text of the line
     that goes on, so that the paragraph reads on across it; so is a run with blank lines in it when
-    it cuts a sentence (the line before ends without a full stop and the one after begins in lower
-    case). Elsewhere each line's text is a range of its own, and the blank lines stay.
+    it cuts a sentence: the line before ends without a full stop, and the one after begins in lower
+    case or the line before is a full line of prose (:data:`FULL_LINE` of the text's middle line
+    length: not a heading, which is short), as in "a draft resolution that would / 3 / … / United
+    Nations members must approve". Elsewhere each line's text is a range of its own, and the blank
+    lines stay.
     """
     lines = [_Line(m.start(), m.end(), text) for m in _LINE_RE.finditer(text) if m.start() < len(text)]
     keys = [_key(ln.text) for ln in lines]
     times = Counter(key for ln, key in zip(lines, keys) if ln.text)
     found = [bool(ln.text) and (_PAGE_NUMBER_RE.fullmatch(ln.text) is not None or _is_running_head(ln.text, times[key]))
              for ln, key in zip(lines, keys)]
+    widths = sorted(len(ln.text) for ln, f in zip(lines, found) if ln.text and not f)
+    full = FULL_LINE * widths[len(widths) // 2] if len(widths) >= FULL_LINE_LINES else float("inf")
     ranges: list[tuple[int, int]] = []
     i = 0
     while i < len(lines):
@@ -81,8 +93,8 @@ def furniture(text: str) -> list[tuple[int, int]]:
             i += 1
         before = next((lines[j].text for j in range(first - 1, -1, -1) if lines[j].text), "")
         blank = any(not lines[j].text for j in range(first, i))
-        goes_on = i < len(lines) and bool(before) and (
-            not blank or (before.rstrip(CLOSERS)[-1:] not in _SENTENCE_END and lines[i].text[0].islower()))
+        goes_on = i < len(lines) and bool(before) and (not blank or (
+            before.rstrip(CLOSERS)[-1:] not in _SENTENCE_END and (lines[i].text[0].islower() or len(before) >= full)))
         if goes_on:
             ranges.append((lines[first].start, lines[i].lead))
         else:
@@ -115,4 +127,4 @@ def without_furniture(text: str) -> str:
     return "".join(out)
 
 
-__all__ = ["RUNNING_HEAD_TIMES", "RUNNING_HEAD_WORDS", "furniture", "without_furniture"]
+__all__ = ["FULL_LINE", "FULL_LINE_LINES", "RUNNING_HEAD_TIMES", "RUNNING_HEAD_WORDS", "furniture", "without_furniture"]

@@ -84,6 +84,26 @@ def test_furniture_between_paragraphs_leaves_the_paragraph_break():
     assert without_furniture(tail + tail + tail).count(HEAD) == 0
 
 
+def test_a_full_line_cut_by_a_page_break_goes_on_whatever_the_next_page_begins_with():
+    """With blank lines around the page's furniture, a full line of prose that does not end as a
+    sentence does goes on on the next page even when that begins with a capital (a name, a
+    weekday): it had been cut into two sentences there. A short line (a heading) does not."""
+    cut = ("Beijing backed the talks but want the sanctions\n\n2\n" + HEAD + "\n\neased soon. The two powers "
+           "introduced a draft resolution that would\n\n3\n" + HEAD + "\n\nUnited Nations members must approve. "
+           "The vote is expected on\n\n4\n" + HEAD + "\n\nTuesday, diplomats said.")
+    assert [" ".join(s.text.split()) for s in segment(without_furniture(cut))] == [
+        "Beijing backed the talks but want the sanctions eased soon.",
+        "The two powers introduced a draft resolution that would United Nations members must approve.",
+        "The vote is expected on Tuesday, diplomats said."]
+    headed = ("The talks began on Monday in Geneva and went on late into the night.\nOfficials said little about "
+              "them.\n\nBackground\n\n3\n" + HEAD + "\n\nThe study began in 2019 and ran for two years in all.\n"
+              "It found little.\n\nMethods\n\n4\n" + HEAD + "\n\nWe asked people about their views.\n\n5\n" + HEAD + "\n")
+    assert [s.text for s in segment(without_furniture(headed))] == [
+        "The talks began on Monday in Geneva and went on late into the night.", "Officials said little about them.",
+        "Background", "The study began in 2019 and ran for two years in all.", "It found little.", "Methods",
+        "We asked people about their views."]
+
+
 def test_a_paged_clean_article_gets_the_report_of_the_article(engine, seeds):
     """Seed 000 with a page number and a running head after every 18th line, or 'Page N of 5', the
     way a PDF's text has them: the same spans, scores and word count as the article itself, every
@@ -91,7 +111,8 @@ def test_a_paged_clean_article_gets_the_report_of_the_article(engine, seeds):
     words near them)."""
     article = next(t for name, t in seeds.items() if name.startswith("000_"))
     plain = engine.score(article)
-    for paged in (_paged(article, 18, lambda n: [str(n), HEAD]), _paged(article, 18, lambda n: [f"Page {n} of 5"])):
+    for paged in (_paged(article, 18, lambda n: [str(n), HEAD]), _paged(article, 18, lambda n: [f"Page {n} of 5"]),
+                  _paged(article, 18, lambda n: [str(n), HEAD]).replace("\n", "\u2028")):  # any line break
         report = engine.score(paged)
         assert report.stats.words == plain.stats.words
         assert [(s.text, s.score) for s in report.spans] == [(s.text, s.score) for s in plain.spans]
