@@ -56,13 +56,16 @@ def article_for(word: str) -> str:
 
 def after_its_article(written: str, word: str, sep: str = " ") -> str:
     """``word`` after the article it takes, in the case of the article ``written`` before it:
-    ("an", "critical") -> "a critical", ("A", "essential") -> "An essential"; ``sep`` between them."""
-    return with_article_case(written, article_for(word)) + sep + word
+    ("an", "critical") -> "a critical", ("A", "essential") -> "An essential", ("A", "ESSENTIAL") ->
+    "AN ESSENTIAL"; ``sep`` between them."""
+    return with_article_case(written, article_for(word), word) + sep + word
 
 
-def with_article_case(written: str, article: str) -> str:
-    """``article`` ("a"/"an") in the case of the article as written ("A" -> "An", "AN" -> "A")."""
-    if len(written) > 1 and written.isupper():
+def with_article_case(written: str, article: str, word: str = "") -> str:
+    """``article`` ("a"/"an") in the case of the article as written ("A" -> "An", "AN" -> "A"); a
+    one-letter "A" is in capitals when the ``word`` after it is ("A CRUCIAL" -> "AN IMPORTANT")."""
+    letters = [c for c in word if c.isalpha()]
+    if written.isupper() and (len(written) > 1 or (len(letters) > 1 and all(c.isupper() for c in letters))):
         return article.upper()
     if written[:1].isupper():
         return article.capitalize()

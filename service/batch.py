@@ -850,8 +850,8 @@ def format_listing(report: Report, text: str, counted: str = "spans") -> str:
             nxt = nxt.rstrip(".,;:!?\"”’)")
             if nxt.isalpha():
                 tail = " " + nxt
-        best = s.suggestions[0].text if s.suggestions else "?"
-        others = ", ".join(x.text for x in s.suggestions[1:3])
+        best = " ".join(s.suggestions[0].text.split()) if s.suggestions else "?"  # "a\nrelief": on one line
+        others = ", ".join(" ".join(x.text.split()) for x in s.suggestions[1:3])
         line_no = bisect_right(starts, s.start) + 1
         lines.append(
             f"  {s.score:.2f}  {before}{tail} → {best}{tail}"

@@ -166,7 +166,7 @@ class Analysis:
         art = self.written_article(r)
         if art is None or not c.tokens or article_for(c.text) == art[1].lower():
             return start, end, c.shown
-        return art[0], end, after_its_article(art[1], c.shown)
+        return art[0], end, after_its_article(art[1], c.shown, self.text[art[0] + len(art[1]) : start])
 
 
 @dataclass(frozen=True)
@@ -971,12 +971,14 @@ class Engine:
             # a list's originals keep the list's order; otherwise the fusion ranks
             order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
             head = _article_head(analysis, r, [r.candidates[j] for j in order[:k]], prev_end)
+            between = "" if head is None else text[head[0] + len(head[1]) : start]
 
             def phrase(word: str) -> str:
                 """A suggestion's text: the word in the written case, after its own article when
-                the span takes in the article before the slot."""
+                the span takes in the article before the slot (with what stands between them in
+                the text: the line break of a hard-wrapped line stays)."""
                 t = match_case(written, word)
-                return t if head is None else after_its_article(head[1], t)
+                return t if head is None else after_its_article(head[1], t, between)
 
             scores = r.suggestion_scores
             sugg, seen = [], set()
@@ -1028,8 +1030,9 @@ def _article_head(analysis: Analysis, r: SlotResult, listed: Sequence[Candidate]
     suggestions takes the other article ("an essential" -> "a critical"), so that applying any
     suggestion gives the original with its own article. Returns the article's start and the article
     as written; None when no suggestion needs it, or when the article belongs to the previous span
-    (ending at ``prev_end``). Like a phrase's words, article and word are joined by one space in the
-    suggestions, whatever stands between them in the text (a line break of a hard-wrapped line)."""
+    (ending at ``prev_end``). In the suggestions, article and word are joined by what stands between
+    them in the text, so that the line break of a hard-wrapped line stays, and a suggestion that
+    keeps the article writes it as it was, however many suggestions are listed."""
     art = analysis.written_article(r)
     if art is None or art[0] < prev_end or all(article_for(c.text) == art[1].lower() for c in listed if c.tokens):
         return None

@@ -31,6 +31,9 @@ def test_a_word_after_its_article():
     assert after_its_article("an", "critical") == "a critical"
     assert after_its_article("A", "essential") == "An essential"
     assert after_its_article("a", "hour", "\n") == "an\nhour"
+    # a one-letter "A" before a word in capitals is in capitals (it had been "An IMPORTANT")
+    assert after_its_article("A", "IMPORTANT") == "AN IMPORTANT" and after_its_article("AN", "CRUCIAL") == "A CRUCIAL"
+    assert after_its_article("A", "Important") == "An Important" and after_its_article("A", "I") == "An I"
 
 
 def test_spinner_adjusts_the_article_and_the_gold_span_takes_it_in():
@@ -88,7 +91,7 @@ def test_applying_any_suggestion_leaves_the_article_agreeing(engine, seeds):
             before = re.search(r"(?:^|\W)(a|an|A|An|AN)\s+$", text[max(0, s.start - 6):s.start])
             for g in s.suggestions:
                 if head:
-                    art, _, word = g.text.partition(" ")
+                    art, word = g.text.split(None, 1)
                     assert art.lower() == article_for(word), (s.text, g.text)
                 elif before and g.text.split():
                     assert before.group(1).lower() == article_for(g.text), (s.text, g.text)
@@ -100,9 +103,9 @@ def test_the_written_article_case_is_kept_across_a_line_break(engine):
     text = "The new strategy comes at An\nessential moment for the talks, officials said on Monday."
     report = engine.score(text, threshold=0.0, max_suggestions=10)
     span = next(s for s in report.spans if "essential" in s.text)
-    assert span.text == "An\nessential"  # the text as written; suggestions join with one space, like a phrase's words
-    assert any(g.text.startswith("A ") for g in span.suggestions)
-    assert all(g.text.startswith(("A ", "An ")) and g.text.split(" ", 1)[1][:1].islower() for g in span.suggestions)
+    assert span.text == "An\nessential"  # the text as written; so are the suggestions, the line break kept
+    assert any(g.text.startswith("A\n") for g in span.suggestions)
+    assert all(g.text.startswith(("A\n", "An\n")) and g.text.split("\n", 1)[1][:1].islower() for g in span.suggestions)
 
 
 def test_training_labels_a_candidate_with_its_article_as_the_original(engine):

@@ -80,6 +80,24 @@ def test_restoring_the_spun_seed_applies_every_spun_span(engine, seeds):
     assert "Modifying by Lincoln Banquet" in text and "Editing by Lincoln Feast" in restore(text, report, 0)
 
 
+def test_a_span_taking_in_its_article_keeps_the_line_break_and_the_capitals(engine):
+    """A span that takes in the "a"/"an" before its word keeps what stood between them (the line break
+    of a hard-wrapped line had become a space, and only when another listed suggestion needed the other
+    article, so the restored text changed with the number of suggestions asked for); in capitals, a
+    one-letter "A" stays in capitals ("A CRUCIAL" had come back "An IMPORTANT")."""
+    text = ("Since North Korea and the United States established a\ndetente in 2018, both Moscow and Beijing "
+            "have increasingly voiced support for reducing sanctions.\n")
+    restored = {k: restore(text, engine.score(text, threshold=0.0, max_suggestions=k), 0) for k in (1, 3, 5)}
+    assert len(set(restored.values())) == 1
+    assert all(text.count("\n") == out.count("\n") for out in restored.values())
+    report = engine.score(text, threshold=0.0, max_suggestions=5)
+    took = [s for s in report.spans if s.text.startswith("a\n")]
+    assert took and all(x.text.startswith(("a\n", "an\n")) for s in took for x in s.suggestions)
+    caps = "IT IS A CRUCIAL MOMENT FOR THE COUNTRY, AND AN ESSENTIAL ONE."
+    spans = [s for s in engine.score(caps, threshold=0.0, max_suggestions=5).spans if s.text.startswith(("A ", "AN "))]
+    assert spans and all(x.text.split()[0] in ("A", "AN") and x.text.isupper() for s in spans for x in s.suggestions)
+
+
 def test_a_disguised_seed_comes_back_in_latin_letters(engine, seeds):
     """Every disguised word the report names comes back as its Latin word; the Cyrillic letters
     left are those of the words it does not (names and words the n-gram model does not know)."""
