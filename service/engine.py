@@ -160,13 +160,14 @@ class Analysis:
         """Where candidate ``j`` of slot ``r`` goes and what it writes there: over the slot's words,
         or, for a candidate that takes the other "a"/"an" than the one written before them, over the
         article too, with the article it takes in the written one's case ("an essential" -> "a
-        critical"), as the suggestions of a span that takes its article in are written."""
+        critical"), as the suggestions of a span that takes its article in are written (with what
+        stands between them in the text as read: page furniture left out)."""
         start, end = self.offsets(r)
         c = r.candidates[j]
         art = self.written_article(r)
         if art is None or not c.tokens or article_for(c.text) == art[1].lower():
             return start, end, c.shown
-        return art[0], end, after_its_article(art[1], c.shown, self.text[art[0] + len(art[1]) : start])
+        return art[0], end, after_its_article(art[1], c.shown, self.reading[art[0] + len(art[1]) : start])
 
 
 @dataclass(frozen=True)
