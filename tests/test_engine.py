@@ -443,7 +443,7 @@ def test_any_line_break_scores_as_a_newline(engine, seeds, line_break):
     """A vertical tab (a manual line break of a word processor), a form feed, NEL, a separator or
     U+2028 ends a line as a newline does: the hard-wrapped seed 000 with them gives the sentences and
     spans of the seed. Before, the encoder's tokenizer dropped them as control characters and glued
-    the words either side together (with vertical tabs: 45 flags, spun), and the file separator
+    the words either side together (with vertical tabs, without the second look: 45 flags, spun), and the file separator
     glued them for the segmenter too."""
     plain = engine.score(seeds[SEED_WRAPPED], threshold=0.0)
     typed = seeds[SEED_WRAPPED].replace("\n", line_break)
@@ -464,7 +464,7 @@ def test_quotation_marks_of_any_shape_score_as_straight_ones(engine, seeds, open
     """Seed 000 quoted in German or French marks, with typewriter quotes or with the same curly mark
     on both sides has the sentences and spans of the seed itself: a sentence ending in such a mark
     ends there ("parallel.“ Our proposal"), and the detector reads every mark as the straight one of
-    the newswire it learned from. Before, 19 sentences instead of 29 and 3 flags instead of 1."""
+    the newswire it learned from. Before (without the second look), 19 sentences instead of 29 and 3 flags instead of 1."""
     plain = engine.score(seeds[SEED_WRAPPED], threshold=0.0)
     typed = _requoted(seeds[SEED_WRAPPED], opening, closing)
     other = engine.score(typed, threshold=0.0)
@@ -495,7 +495,7 @@ def test_a_word_broken_at_a_line_end_by_any_hyphen_is_read_whole(engine, seeds, 
     """A word broken at a line end by a soft hyphen, a Unicode hyphen or a non-breaking one, or by a
     hyphen before a line separator, reads as the word, as one broken by "-" and a newline does: the
     seed so hyphenated gets the spans of the seed hyphenated with "-". Before, the halves were words
-    of their own ("ion", "imp": 21 flags with soft hyphens)."""
+    of their own ("ion", "imp": 21 flags with soft hyphens, without the second look)."""
     plain = engine.score(_hyphenated(seeds[SEED_WRAPPED], "-"), threshold=0.0)
     typed = _hyphenated(seeds[SEED_WRAPPED], hyphen[0])
     if len(hyphen) > 1:
