@@ -843,15 +843,15 @@ def format_listing(report: Report, text: str, counted: str = "spans") -> str:
         + ("" if report.language.english else f" NOT ENGLISH: {report.language.reason}")
     ]
     for s in report.spans:
-        before, tail = " ".join(s.text.split()), ""  # a span across a line break, on one line
+        before, tail = _folded(s.text), ""  # a span across a line break, on one line
         if not any(c.isspace() for c in s.text.strip()):
             rest = text[s.end : s.end + 40]
             nxt = rest.split()[0] if rest[:1] == " " and rest.split() else ""
             nxt = nxt.rstrip(".,;:!?\"”’)")
             if nxt.isalpha():
                 tail = " " + nxt
-        best = " ".join(s.suggestions[0].text.split()) if s.suggestions else "?"  # "a\nrelief": on one line
-        others = ", ".join(" ".join(x.text.split()) for x in s.suggestions[1:3])
+        best = _folded(s.suggestions[0].text) if s.suggestions else "?"  # "a\nrelief": on one line
+        others = ", ".join(_folded(x.text) for x in s.suggestions[1:3])
         line_no = bisect_right(starts, s.start) + 1
         lines.append(
             f"  {s.score:.2f}  {before}{tail} → {best}{tail}"
@@ -867,8 +867,12 @@ def top_spans(report: Report, k: int = CSV_TOP_SPANS) -> str:
     folded): spun spans first, then the others (a grammar match, a word disguised with look-alike
     letters, which scores 1 but is no evidence of spinning)."""
     best = sorted(report.spans, key=lambda s: (s.kind != "spun", -s.score, s.start))[:k]
-    fold = lambda t: " ".join(t.split())  # noqa: E731
-    return "; ".join(f"{fold(s.text)} → {fold(s.suggestions[0].text) if s.suggestions else '?'}" for s in best)
+    return "; ".join(f"{_folded(s.text)} → {_folded(s.suggestions[0].text) if s.suggestions else '?'}" for s in best)
+
+
+def _folded(text: str) -> str:
+    """``text`` with each run of white space (a line break inside a span or a suggestion) as one space."""
+    return " ".join(text.split())
 
 
 # --------------------------------------------------------------------------- writers

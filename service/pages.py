@@ -78,6 +78,8 @@ def furniture(text: str) -> list[tuple[int, int]]:
     times = Counter(key for ln, key in zip(lines, keys) if ln.text)
     found = [bool(ln.text) and (_PAGE_NUMBER_RE.fullmatch(ln.text) is not None or _is_running_head(ln.text, times[key]))
              for ln, key in zip(lines, keys)]
+    if not any(found):  # most texts: nothing more to look at
+        return []
     widths = sorted(len(ln.text) for ln, f in zip(lines, found) if ln.text and not f)
     full = FULL_LINE * widths[len(widths) // 2] if len(widths) >= FULL_LINE_LINES else float("inf")
     ranges: list[tuple[int, int]] = []

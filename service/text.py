@@ -295,8 +295,9 @@ _STRAIGHT_QUOTES = str.maketrans({**dict.fromkeys("“”„‟«»", '"'), **di
 
 def straight_quotes(text: str) -> str:
     """``text`` with quotation marks and apostrophes of any shape as the straight ones, the doubled
-    ones of typewritten text (two backticks, two apostrophes) too: the detector and the corrector learned from newswire
-    typed with straight ones alone. Of the same length, each offset pointing at the same word."""
+    ones of typewritten text (two backticks, two apostrophes) too: the detector and the corrector
+    learned from newswire typed with straight ones alone. Of the same length, each offset pointing
+    at the same word."""
     if text.isascii() and "`" not in text and "''" not in text:
         return text
     return _CLOSING_TICKS_RE.sub('" ', text.translate(_STRAIGHT_QUOTES).replace("``", ' "'))
@@ -545,7 +546,8 @@ def _cut_after_quotes(text: str, spans: list[tuple[int, int]]) -> Iterator[list[
         if text[spans[i - 1][1] - 1] not in _SENTENCE_END:
             continue
         j = i
-        while j < len(spans) and spans[j][0] == spans[j - 1][1] and all(c in CLOSERS for c in text[spans[j][0]:spans[j][1]]):
+        while (j < len(spans) and spans[j][0] == spans[j - 1][1]
+               and all(c in CLOSERS for c in text[spans[j][0] : spans[j][1]])):
             j += 1
         if (i < j < len(spans) and text[spans[i][0]:spans[j - 1][1]] not in _SYNTOK_CLOSERS
                 and spans[j][0] > spans[j - 1][1] and (text[spans[j][0]].isupper() or text[spans[j][0]] in _OPENERS)):
@@ -572,7 +574,8 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
                 join = prev[-1].isalnum() and cur[0].isalnum()
             elif _INVISIBLE_RE.fullmatch(text, pe, s):  # "pro\u00adfits": a soft hyphen, a zero-width space
                 join = prev[-1].isalnum() and cur[0].isalnum()
-            elif len(prev) == 1 and prev in LINE_END_HYPHENS and len(out) > 1 and out[-2][1] == ps and _BROKEN_RE.fullmatch(text, ps - 1, e):
+            elif (len(prev) == 1 and prev in LINE_END_HYPHENS and len(out) > 1 and out[-2][1] == ps
+                  and _BROKEN_RE.fullmatch(text, ps - 1, e)):
                 out.pop()  # "signif-\nicant": a word broken at a line end by a hyphen, one token
                 out[-1] = (out[-1][0], e)
                 continue

@@ -125,17 +125,13 @@ class CheckText:
     #: whole markup for a character of an ``interpretAs`` (len(plain))
     end_in_original: list[int] | None = None
 
-    def original_offset(self, cp: int) -> int:
-        """Where the plain text's code point ``cp`` starts in the original (``len(plain)``: the end)."""
-        return cp if self.to_original is None else self.to_original[cp]
-
     def original_range(self, start: int, end: int) -> tuple[int, int]:
         """The plain range ``[start, end)`` in the original: from its first character to the end of its
         last, as LanguageTool maps a match (markup after the range is not in it; markup read as the
         range's last characters, through ``interpretAs``, is). An empty range stays empty."""
-        if self.end_in_original is None:
+        if self.to_original is None or self.end_in_original is None:
             return start, end
-        o_start = self.original_offset(start)
+        o_start = self.to_original[start]
         return o_start, self.end_in_original[end - 1] if end > start else o_start
 
 
