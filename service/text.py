@@ -518,8 +518,31 @@ def _continues(text: str, before: list[tuple[int, int]], after: list[tuple[int, 
     return last[-1] in ",;:-–—(" or first.islower() or first in "-–—…,;:)"
 
 
+def _visible_positions(text: str, start: int, end: int) -> list[int] | None:
+    """The positions in ``text[start:end]``, counted from ``start``, of the characters that are not
+    invisible (:data:`INVISIBLE`, as :func:`visible` leaves them out; a soft hyphen is, but before a
+    line break, which may follow ``end``), or None when there is no invisible character there."""
+    if text.isascii() or not _INVISIBLE_RE.search(text, start, end):
+        return None
+    kept = []
+    pos = start
+    for m in _INVISIBLE_RE.finditer(text, start):
+        if m.start() >= end:
+            break
+        kept.extend(range(pos - start, m.start() - start))
+        pos = min(m.end(), end)
+    kept.extend(range(pos - start, end - start))
+    return kept
+
+
 def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, int]]]:
+    """syntok's sentences of ``text[start:end]``, read without its invisible format characters
+    (a direction mark between "fine." and "Then" had kept them one sentence, one inside "2.50" had
+    cut it in two), as lists of absolute token spans; a token keeps the invisible characters inside it."""
     chunk = text[start:end].translate(_OTHER_BREAKS_AS_NEWLINE)  # syntok reads a separator (\x1c) as a letter
+    kept = _visible_positions(text, start, end)  # chunk's positions in text[start:end], when invisible characters were left out
+    if kept is not None:
+        chunk = "".join(chunk[i] for i in kept)
     for sentence in _syntok_segment(_SYNTOK.tokenize(chunk)):
         spans = []
         for tok in sentence:
@@ -531,7 +554,10 @@ def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, 
                 pos = chunk.find(value, spans[-1][1] - start if spans else 0)
                 if pos < 0:
                     continue
-            spans.append((start + pos, start + pos + len(value)))
+            if kept is None:
+                spans.append((start + pos, start + pos + len(value)))
+            else:
+                spans.append((start + kept[pos], start + kept[pos + len(value) - 1] + 1))
         if spans:
             yield from _cut_after_quotes(text, spans)
 
@@ -562,17 +588,19 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     for s, e in spans:
         if out:
             ps, pe = out[-1]
-            prev, cur = text[ps:pe], text[s:e]
+            # read without invisible characters, but for a soft hyphen of its own (one at a line end)
+            prev, cur = visible(text[ps:pe]) or text[ps:pe], visible(text[s:e]) or text[s:e]
             join = False
-            if pe == s:
+            gap = visible(text[pe:s])  # invisible characters between two tokens leave them adjacent
+            if not gap:
                 join = (
                     _MARKS_RE.fullmatch(cur) is not None  # an accent syntok split from its letter
                     or (prev[-1].isalpha() and (_CLITIC_RE.fullmatch(cur) is not None or cur[0].isalpha()))
                     or (cur == "." and _ABBR_NO_DOT_RE.fullmatch(prev) is not None)
+                    # "pro\u00adfits", "2\u200b50": a soft hyphen, a zero-width space inside a word
+                    or (pe < s and prev[-1].isalnum() and cur[0].isalnum())
                 )
-            elif s == pe + 1 and text[pe] in _HYPHENS:
-                join = prev[-1].isalnum() and cur[0].isalnum()
-            elif _INVISIBLE_RE.fullmatch(text, pe, s):  # "pro\u00adfits": a soft hyphen, a zero-width space
+            elif len(gap) == 1 and gap in _HYPHENS:
                 join = prev[-1].isalnum() and cur[0].isalnum()
             elif (len(prev) == 1 and prev in LINE_END_HYPHENS and len(out) > 1 and out[-2][1] == ps
                   and _BROKEN_RE.fullmatch(text, ps - 1, e)):
@@ -587,7 +615,16 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _split(text: str, s: int, e: int) -> list[tuple[int, int]]:
-    """Split one glued token: dashes/ellipses inside, "A/B", "in2001", "24,2017"."""
+    """Split one glued token: dashes/ellipses inside, "A/B", "in2001", "24,2017"; read without the
+    invisible characters inside it ("in\u200b2001" splits as "in2001" does)."""
+    kept = _visible_positions(text, s, e)
+    if not kept:
+        return _split_visible(text, s, e)
+    seen = "".join(text[s + i] for i in kept)
+    return [(s + kept[a], s + kept[b - 1] + 1) for a, b in _split_visible(seen, 0, len(seen))]
+
+
+def _split_visible(text: str, s: int, e: int) -> list[tuple[int, int]]:
     tok = text[s:e]
     if "://" in tok or "@" in tok or tok.lower().startswith("www."):
         return [(s, e)]

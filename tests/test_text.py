@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import read_seed, seed_paths
-from service.text import LIGATURES, InputError, Sentence, Token, as_read, check_text, decode, segment, tokenize, word_count
+from service.text import (
+    INVISIBLE, LIGATURES, InputError, Sentence, Token, as_read, check_text, decode, segment, tokenize, visible, word_count,
+)
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 WRAPPED = SEEDS / "000_37063bd84aa4b837.txt"  # hard-wrapped lines inside sentences
@@ -596,6 +598,23 @@ def test_a_tables_rows_stand_alone_in_hard_wrapped_text():
                    "| Measure | Proposed by | Status |", "|---|---|---|", "| Partial relief | China and Russia | under discussion |",
                    "Measure\tProposed by\tStatus", "Partial relief\tChina and Russia\tunder discussion",
                    "The vote is expected\nnext week, they said."]
+
+
+@pytest.mark.parametrize("mark", list(INVISIBLE))
+def test_invisible_characters_anywhere_leave_sentences_and_words_as_in_plain_text(mark: str) -> None:
+    """An invisible format character after every character of a text (but at its line breaks)
+    leaves its sentences and words those of the plain text, with exact offsets. Before, a direction
+    mark between "fine." and "Then" kept two sentences one; one inside "2.50", "U.S." or "company's"
+    cut the token in two."""
+    plain = ("The U.S. company's profits rose 2.50 pct in June/July, a well-known analyst said. "
+             "It was fine.\nThen \u201cthey left.\u201d Prices fell (Reuters). Sales rose 1,850 dlrs!")
+    marked = "".join(c + (mark if c != "\n" and nxt != "\n" else "") for c, nxt in zip(plain, plain[1:] + " "))
+    sentences = segment(marked)
+    assert_exact(marked, sentences)
+    expected = segment(plain)
+    assert [visible(s.text).strip() for s in sentences] == [s.text for s in expected]
+    assert len(expected) == 5
+    assert [visible(t.text) for s in sentences for t in s.tokens] == [t.text for s in expected for t in s.tokens]
 
 
 @pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\ufe0f"])
