@@ -185,6 +185,69 @@ def test_directory_without_weights_raises(tmp_path, model_dir):
         TransformerLM.load(str(tmp_path))
 
 
+def _save_untrained(kind: str, architecture: str, directory: Path, tokenizer_of: str | None = None, **config) -> Path:
+    """An untrained tiny ``transformers.<architecture>`` saved with the ``tokenizer_of`` family's tokenizer
+    (its own by default); ``config`` overrides the configuration (vocabulary size, padding id, ...)."""
+    torch.manual_seed(0)
+    tokenizer = _train_tokenizer(tokenizer_of or kind)
+    settings = dict(
+        vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+    )
+    if kind == "roberta":
+        settings.update(pad_token_id=1, bos_token_id=0, eos_token_id=2, max_position_embeddings=MAX_POS + 2)
+    else:
+        settings.update(pad_token_id=0, max_position_embeddings=MAX_POS)
+    settings.update(config)
+    model_config = (transformers.RobertaConfig if kind == "roberta" else transformers.BertConfig)(**settings)
+    getattr(transformers, architecture)(model_config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.mark.parametrize("kind, encoder", [("bert", "BertModel"), ("roberta", "RobertaModel")])
+def test_an_encoder_without_its_masked_lm_head_is_refused(tmp_path, kind, encoder):
+    """transformers would fill the missing head with random weights (scores that change at each load)."""
+    head = "Bert" if kind == "bert" else "Roberta"
+    TransformerLM.load(str(_save_untrained(kind, f"{head}ForMaskedLM", tmp_path / "mlm")))  # tied weights are not missing
+    with pytest.raises(ModelUnavailable, match="no weights for its masked-LM head.*not a masked LM"):
+        TransformerLM.load(str(_save_untrained(kind, encoder, tmp_path / "encoder")))
+
+
+def test_a_decoder_is_refused(tmp_path):
+    with pytest.raises(ModelUnavailable, match="is_decoder"):
+        TransformerLM.load(str(_save_untrained("bert", "BertLMHeadModel", tmp_path / "causal", is_decoder=True)))
+
+
+@pytest.mark.parametrize(
+    "kind, tokenizer_of, rows_of, extra_rows",
+    [
+        ("roberta", "bert", "roberta", 0),  # fewer tokens than rows, other special ids
+        ("bert", "roberta", "roberta", 0),  # as many tokens as rows, other special ids
+        ("bert", "bert", "bert", 200),  # same special ids, far more rows than tokens
+    ],
+)
+def test_a_smaller_tokenizer_of_another_model_is_refused(tmp_path, kind, tokenizer_of, rows_of, extra_rows):
+    rows = len(_train_tokenizer(rows_of)) + extra_rows
+    assert len(_train_tokenizer(tokenizer_of)) <= rows  # not more tokens than rows (always refused)
+    architecture = "RobertaForMaskedLM" if kind == "roberta" else "BertForMaskedLM"
+    folder = _save_untrained(kind, architecture, tmp_path / "m", tokenizer_of=tokenizer_of, vocab_size=rows)
+    with pytest.raises(ModelUnavailable, match="belongs to another model"):
+        TransformerLM.load(str(folder))
+
+
+def test_rows_padded_beyond_the_tokenizer_are_accepted(tmp_path):
+    """Real models often pad their embedding matrix to a multiple of 8, 64 or 128 rows."""
+    tokens = len(_train_tokenizer("bert"))
+    rows = -(-tokens // 64) * 64 + 64
+    folder = _save_untrained("bert", "BertForMaskedLM", tmp_path / "m", vocab_size=rows)
+    assert TransformerLM.load(str(folder)).vocab_size == rows
+
+
+def test_an_empty_folder_says_what_it_lacks(tmp_path):
+    with pytest.raises(ModelUnavailable, match="has no config.json and no weights"):
+        TransformerLM.load(str(tmp_path))
+
+
 def _weights_only(model_dir: Path, into: Path) -> Path:
     """A folder with the model's config and weights and none of its tokenizer's files."""
     import shutil

@@ -140,6 +140,25 @@ def _how_to_obtain(model: str) -> str:
     )
 
 
+def _has_weights(folder: Path) -> bool:
+    """The folder holds a weights file (``*.safetensors`` or ``*.bin``)."""
+    return any(f.suffix in (".safetensors", ".bin") for f in folder.iterdir())
+
+
+def _randomly_initialised(model, missing_keys) -> list[str]:
+    """The parameters transformers reported missing from the weights file and filled at random.
+
+    Not counted: buffers (computed, not learned, e.g. ``position_ids``) and parameters shared with
+    one that was loaded (tied weights such as the output projection tied to the input embeddings).
+    """
+    params = dict(model.named_parameters(remove_duplicate=False))
+    owners: dict[int, set[str]] = defaultdict(set)  # a tied parameter has several names
+    for key, param in params.items():
+        owners[id(param)].add(key)
+    missing = set(missing_keys)
+    return sorted(k for k in missing if k in params and owners[id(params[k])] <= missing)
+
+
 class _Rows:
     """Collects (input, position, token) requests; each distinct input is run once for all of them."""
 
@@ -181,6 +200,10 @@ class TransformerLM(LanguageModel):
             raise ModelUnavailable("torch is not installed: install torch==2.13.0 (CPU) and transformers, as the README's set-up does.")
         if tokenizer.mask_token_id is None:
             raise ModelUnavailable(f"{name}: the tokenizer has no mask token, so this is not a masked LM.")
+        if getattr(model.config, "is_decoder", False):
+            raise ModelUnavailable(
+                f"{name}: its config says it is a decoder (is_decoder=true: a causal, left-to-right LM), not a masked LM."
+            )
         self.name = name
         self.batch_size = max(1, int(batch_size))
         try:
@@ -232,7 +255,7 @@ class TransformerLM(LanguageModel):
     def _check_tokenizer(self) -> None:
         """Refuse a tokenizer that cannot serve the model: one that reads common English words as
         unknown or as nothing (its files missing from the model's folder: transformers then makes
-        an empty one), or one with more tokens than the model has rows for (another model's)."""
+        an empty one), or another model's (see below)."""
         unknown = 0
         for word in _COMMON_WORDS:
             ids = self.tokenizer(" " + word, add_special_tokens=False)["input_ids"]
@@ -244,12 +267,30 @@ class TransformerLM(LanguageModel):
                 "or as nothing: are the tokenizer's files (tokenizer.json, or vocab.txt, or vocab.json and merges.txt) "
                 "in the model's folder?"
             )
+        # Another model's tokenizer. A model often has more embedding rows than its tokenizer has
+        # tokens (rows padded to a multiple of 8, 64 or 128 for speed, or spare rows reserved, as
+        # DeBERTa-v3 keeps about a hundred), so fewer tokens is refused only beyond such a margin:
+        # 128 rows or 2% of them, whichever is more. Within the margin, a tokenizer of another family still
+        # shows itself by its special tokens: the config names the ids the model was trained with
+        # (pad, and bos/eos/cls/sep/mask where it has them), which the model's own tokenizer shares.
         rows = int(self.model.get_input_embeddings().num_embeddings)  # the output layer may not be the vocabulary's (DeBERTa)
-        if len(self.tokenizer) > rows:
+        n_tokens = len(self.tokenizer)
+        if n_tokens > rows or n_tokens < rows - max(128, rows // 50):
             raise ModelUnavailable(
-                f"{self.name}: its tokenizer has {len(self.tokenizer)} tokens and the model {rows}: the "
-                "tokenizer belongs to another model."
+                f"{self.name}: its tokenizer has {n_tokens} tokens and the model {rows}: the tokenizer belongs to "
+                "another model."
             )
+        cfg = self.model.config
+        for kind in ("pad", "bos", "eos", "cls", "sep", "mask"):
+            want, got = getattr(cfg, f"{kind}_token_id", None), getattr(self.tokenizer, f"{kind}_token_id", None)
+            if want is None or got is None:
+                continue
+            wanted = set(want) if isinstance(want, (list, tuple)) else {want}
+            if int(got) not in {int(w) for w in wanted}:
+                raise ModelUnavailable(
+                    f"{self.name}: its tokenizer's {kind} token is id {got} and the model's config says {want}: the "
+                    "tokenizer belongs to another model."
+                )
 
     # ------------------------------------------------------------------ loading
 
@@ -290,11 +331,19 @@ class TransformerLM(LanguageModel):
             )
         if not is_dir and _looks_like_path(model):
             raise ModelUnavailable(f"Model directory {model!r} does not exist. " + _how_to_obtain(model))
+        if is_dir and not (path / "config.json").is_file():
+            lacking = "config.json" + ("" if _has_weights(path) else " and no weights (*.safetensors or *.bin)")
+            raise ModelUnavailable(
+                f"The folder {model!r} has no {lacking}: give the folder holding the model's config.json, weights and "
+                "tokenizer files (as save_pretrained writes them)."
+            )
         source = str(path) if is_dir else model
         name = "transformer:" + (path.resolve().name if is_dir else model)
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
-            lm = AutoModelForMaskedLM.from_pretrained(source, local_files_only=local_files_only)
+            lm, info = AutoModelForMaskedLM.from_pretrained(
+                source, local_files_only=local_files_only, output_loading_info=True
+            )
         except Exception as exc:  # noqa: BLE001 - any file that does not load (missing, truncated, not a masked LM) says why
             reason = _first_line(exc)
             if "Unrecognized configuration class" in reason:
@@ -306,6 +355,20 @@ class TransformerLM(LanguageModel):
             raise ModelUnavailable(
                 f"Cannot load masked LM {model!r} {where}{here}: {reason}. " + _how_to_obtain(model)
             ) from exc
+        unloaded = _randomly_initialised(lm, info.get("missing_keys", ()))
+        if unloaded:
+            where = f"the folder {model!r}" if is_dir else repr(model)
+            shown = ", ".join(unloaded[:4]) + (", ..." if len(unloaded) > 4 else "")
+            prefix = getattr(lm, "base_model_prefix", "")
+            if prefix and not any(k.startswith(prefix + ".") for k in unloaded):  # only the head on the encoder is absent
+                what = "has no weights for its masked-LM head"
+                why = "it is not a masked LM (an encoder saved without its head?)"
+            else:
+                what, why = "lacks some of the model's weights", "are its weights and config.json from the same model?"
+            raise ModelUnavailable(
+                f"Cannot load the masked LM in {where}: it {what} ({shown}; transformers would fill them with random "
+                f"values, giving different scores at each load): {why}."
+            )
         if num_threads:
             torch.set_num_threads(int(num_threads))
         return cls(
