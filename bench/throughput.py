@@ -45,13 +45,29 @@ VOCAB_SIZE = 50265
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "RAYON_NUM_THREADS")
 
 
+def _count(least: int):
+    """An argparse type: a whole number of at least ``least``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {number}")
+        return number
+
+    return parse
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backend", choices=["ngram", "transformer", "both"], default="both")
     p.add_argument("--threads", type=int, choices=[1, 2], default=1,
                    help="CPU threads: sets OMP/MKL/OpenBLAS env and torch.set_num_threads; 1 also pins the "
                         "process to one core (sched_setaffinity).")
-    p.add_argument("--docs", type=int, default=1000, help="Reuters articles to score (the first N of the file).")
+    p.add_argument("--docs", type=_count(0), default=1000,
+                   help="Reuters articles to score (the first N of the file; 0: none).")
     p.add_argument("--corpus", type=Path, default=None,
                    help=f"Reuters JSONL (default: {DEFAULT_CORPUS.as_posix()} relative to the project root).")
     p.add_argument("--arch", choices=sorted(ARCHS), default="distilroberta-base",
@@ -60,7 +76,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="Text the stand-in BPE tokenizer is trained on: the (lower-cased) corpus bodies, the "
                         "word list of pocketsphinx's cmudict-en-us.dict, or both (default). Decides the "
                         "sub-tokens per word, which the transformer's cost is proportional to.")
-    p.add_argument("--batch-size", type=int, default=32, help="TransformerLM batch size (rows per forward pass).")
+    p.add_argument("--batch-size", type=_count(1), default=32, help="TransformerLM batch size (rows per forward pass).")
     p.add_argument("--fresh-cache", action="store_true",
                    help="Use an empty temporary UNSPIN cache dir, so load/pass 1 include building the n-gram "
                         "bigram index and other derived files (first run on a new machine).")
@@ -69,8 +85,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=None, help="Also write the raw numbers to this file.")
     p.add_argument("--quiet", action="store_true", help="No progress on stderr.")
     args = p.parse_args(argv)
-    if args.docs < 0:
-        p.error("--docs must be >= 0")
+    if args.docs == 0 and (args.skip_seeds or not seed_paths()):
+        p.error("nothing to measure: --docs 0 and " + ("--skip-seeds" if args.skip_seeds else "no seeds/*.txt"))
     return args
 
 
@@ -142,8 +158,12 @@ def machine_info() -> dict:
 # --------------------------------------------------------------------------- data
 
 
+def seed_paths() -> list[Path]:
+    return sorted((ROOT / "seeds").glob("*.txt"))
+
+
 def load_seeds() -> list[tuple[str, str]]:
-    return [(p.name, p.read_text(encoding="utf-8")) for p in sorted((ROOT / "seeds").glob("*.txt"))]
+    return [(p.name, p.read_text(encoding="utf-8")) for p in seed_paths()]
 
 
 def load_reuters(path: Path, n: int) -> list[tuple[str, str]]:
