@@ -1,7 +1,7 @@
 """User phrase lists of known spun -> original pairs ("tortured phrases").
 
-Accepted files (UTF-8, optional BOM; ``#`` comments, whole lines or after a line's cells, and
-blank lines ignored):
+Accepted files (UTF-8, optional BOM, at the start of any line too; ``#`` comments, whole lines or
+after a line's cells, and blank lines ignored):
 
 * the Problematic Paper Screener export: TSV with header ``tortured<TAB>expected``;
 * any TSV or CSV ``spun,original`` with or without a header (the delimiter is the one of tab,
@@ -305,9 +305,32 @@ def _without_comment(line: str) -> str:
     all after it ("big data<TAB>huge data  # from the 2021 paper" -> "big data<TAB>huge data"). A
     "#" inside a word ("C#") or a quoted cell stays."""
     for m in _COMMENT_RE.finditer(line):
-        if line.count('"', 0, m.start()) % 2 == 0:
+        if not _in_quoted_cell(line, m.start()):
             return line[: m.start()].rstrip()
     return line
+
+
+def _in_quoted_cell(line: str, end: int) -> bool:
+    """Whether ``line[end]`` is inside a cell quoted whole: a quotation mark opens one only at a
+    cell's start (the line's, or after a tab, comma or semicolon, spaces allowed), so an inch mark
+    ('5" screen') opens none; a doubled one inside stands for one."""
+    inside, cell_start, i = False, True, 0
+    while i < end:
+        c = line[i]
+        if inside:
+            if c == '"':
+                if line[i + 1 : i + 2] == '"':
+                    i += 1
+                else:
+                    inside = False
+        elif c == '"' and cell_start:
+            inside = True
+        elif c in "\t,;":
+            cell_start = True
+        elif not c.isspace():
+            cell_start = False
+        i += 1
+    return inside
 
 
 def _unquoted(cell: str) -> str:
@@ -379,7 +402,9 @@ def load_lexicon(path: PathLike) -> Lexicon:
     # lines end at \n, \r\n or \r only, as an editor numbers them (not at form feeds or U+2028)
     lines = [
         (n, line)
-        for n, line in ((n, _without_comment(line)) for n, line in enumerate(_LINE_BREAK.split(text), start=1))
+        # a BOM starting a later line too: lists joined with cat, each with its own
+        for n, line in ((n, _without_comment(line.lstrip("\ufeff")))
+                        for n, line in enumerate(_LINE_BREAK.split(text), start=1))
         if line.strip() and not line.lstrip().startswith("#")
     ]
     lexicon = Lexicon()
@@ -387,16 +412,24 @@ def load_lexicon(path: PathLike) -> Lexicon:
         return lexicon
     delimiter = _sniff_delimiter(lines)
     spun_col, orig_col = 0, 1
+    header = False
     rows = iter(_rows(path, lines, delimiter))
     for index, (lineno, row) in enumerate(rows):
         cells = [c.strip() for c in row]
         if index == 0 and len(cells) >= 2 and (columns := _is_header(cells)) is not None:
             spun_col, orig_col = columns
+            header = True
             continue
+        shown = "<TAB>" if delimiter == "\t" else delimiter
         if len(cells) <= max(spun_col, orig_col) or not cells[spun_col] or not cells[orig_col]:
-            shown = "<TAB>" if delimiter == "\t" else delimiter
             raise LexiconError(
                 f"{path}:{lineno}: expected two columns 'spun{shown}original', got {lines[index][1][:80]!r}"
+            )
+        if not header and any(cells[2:]):  # a third cell would be left out without a word
+            raise LexiconError(
+                f"{path}:{lineno}: expected two columns 'spun{shown}original', got a third cell in "
+                f"{lines[index][1][:80]!r} (several originals go in one cell, separated by '|'; other "
+                "columns need a header line naming the spun and original ones)"
             )
         try:
             lexicon.add(cells[spun_col], cells[orig_col].split("|"), path.stem)

@@ -434,6 +434,32 @@ def test_comments_after_a_lines_cells(tmp_path: Path) -> None:
         load_lexicon(write(tmp_path, "x2.tsv", "big data # huge data\n"))
 
 
+def test_an_inch_mark_opens_no_quoted_cell_and_a_later_bom_is_ignored(tmp_path: Path) -> None:
+    """A quotation mark opens a quoted cell only at a cell's start: after '5" screen' the comment is
+    still a comment (it had been suggested as "five inch screen # from 2021 list"). A BOM starting a
+    later line (two lists joined with cat) is ignored: that entry had been stored under an empty
+    word and never matched."""
+    lex = load_lexicon(write(tmp_path, "x.tsv", '5" screen\tfive inch screen  # from 2021 list\n'
+                                                 '"12"" ruler"\tfoot rule # quoted, with a doubled mark\n'
+                                                 "bosom peril\tbreast cancer\n"
+                                                 "\ufeffhuge information\tbig data\n"))
+    assert lex.lookup('5" screen') == ("five inch screen",)
+    assert lex.lookup('12" ruler') == ("foot rule",)
+    assert lex.lookup("huge information") == ("big data",)
+    assert len(lex) == 4
+
+
+def test_a_third_cell_without_a_header_is_an_error(tmp_path: Path) -> None:
+    """Without a header naming the columns, a line of three cells is not a spun/original pair: an
+    error naming the line (the third cell had been dropped without a word). Empty cells after the
+    two (a CSV's trailing comma) and other columns under a header stay fine."""
+    with pytest.raises(LexiconError, match=r"x.tsv:2: expected two columns.*third cell"):
+        load_lexicon(write(tmp_path, "x.tsv", "big data\thuge data\nbosom peril\tbreast cancer\tmammary cancer\n"))
+    assert load_lexicon(write(tmp_path, "y.csv", "bosom peril,breast cancer,\n")).lookup("bosom peril") == ("breast cancer",)
+    lex = load_lexicon(write(tmp_path, "z.csv", "id,spun,original,note\n1,bosom peril,breast cancer,seen twice\n"))
+    assert lex.lookup("bosom peril") == ("breast cancer",)
+
+
 @pytest.mark.parametrize("header", ["spun phrase\tmeaning", "tortured_phrase,expected_phrase",
                                     "tortured phrase\tcorrect phrase", "Expected\tTortured", "phrase;replacement"])
 def test_headers_in_words_of_their_own(tmp_path: Path, header: str) -> None:
