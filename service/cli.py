@@ -300,7 +300,9 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     Every input is read and checked before the engine loads; a problem is a usage error naming the
     file and line (exit 2)."""
     from service.batch import second_look_bar
-    from service.evaluation import EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold, span_outcomes
+    from service.evaluation import (
+        EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold, read_twice, span_outcomes,
+    )
     from service.text import InputError, sentence_texts
 
     if details_path:
@@ -314,12 +316,19 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     gold_docs = all_gold[:limit]
     clean_docs: list[GoldDoc] = []
     read: list[GoldDoc] = list(all_gold)
+    named = {Path(gold_path).resolve(): f"--gold {gold_path}"}
     for c in clean_paths:
+        if (first := named.get(Path(c).resolve())) is not None:
+            raise click.BadParameter(f"{c} is given twice (first as {first}); each document is counted once",
+                                     param_hint="'--clean'")
+        named[Path(c).resolve()] = f"--clean {c}"
         try:
             loaded = load_clean(c, max_chars=settings.max_chars, encoding=encoding,
                                 warn=lambda msg: click.echo(f"warning: {msg}", err=True))
         except EvalInputError as e:
             raise click.BadParameter(str(e), param_hint="'--clean'") from None
+        if (why := read_twice(loaded, all_gold, read[len(all_gold):])) is not None:
+            raise click.BadParameter(why, param_hint="'--clean'")
         read += loaded
         clean_docs += loaded[:limit]
     if details_path:  # nor any document a label or a clean folder names
@@ -363,7 +372,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     m = evaluate(docs, sentences)
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
-    click.echo(json.dumps({**m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
+    click.echo(json.dumps({"lm": engine.lm_name, **m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
                else f"lm: {engine.lm_name}\ngrammar: {grammar}\n" + m.as_table())
     if details_path:  # after the metrics: a file that cannot be written does not cost the run's result
         try:

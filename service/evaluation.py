@@ -716,6 +716,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
             raise EvalInputError(f"{path}: {e}") from None
         return [GoldDoc(str(path), content, [], source=path)]
     docs: list[GoldDoc] = []
+    ids: dict[Any, int] = {}
     for n, obj in _json_lines(path):
         where = f"{path}:{n}"
         if not isinstance(obj, dict):
@@ -729,11 +730,29 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
             raise EvalInputError(f"{where}: has spans, but clean documents have none "
                                  "(spun documents go in --gold; \"spans\": [] is fine)")
         doc_id = obj.get("id", f"{path}:{n}")
+        if isinstance(doc_id, bool) or not isinstance(doc_id, (str, int)):
+            raise EvalInputError(f"{where}: 'id' must be a string or an integer, got {json_kind(doc_id)}")
         _whole_characters(doc_id, f"{where}: 'id'")
+        if doc_id in ids:
+            raise EvalInputError(f"{where}: id {doc_id!r} is already used on line {ids[doc_id]}")
+        ids[doc_id] = n
         docs.append(GoldDoc(doc_id, text, []))
     if not docs:
         raise EvalInputError(f"{path}: no documents (the file is empty)")
     return docs
+
+
+def read_twice(docs: Sequence[GoldDoc], gold: Sequence[GoldDoc], clean: Sequence[GoldDoc]) -> str | None:
+    """Why ``docs`` (the documents of one ``--clean`` source) cannot be counted beside the ``gold``
+    documents and the ``clean`` ones of earlier sources: one of its files is one of theirs (a spun
+    document counted as clean, a clean one counted twice); None when none is."""
+    earlier = {d.source.resolve(): (d, "--gold") for d in gold if d.source is not None}
+    earlier.update((d.source.resolve(), (d, "an earlier --clean")) for d in clean if d.source is not None)
+    for d in docs:
+        if d.source is not None and d.source.resolve() in earlier:
+            first, where = earlier[d.source.resolve()]
+            return f"{d.source} is a document of {where} too ({first.id!r}); each document is counted once"
+    return None
 
 
 def _looks_like_json_lines(path: Path, content: str) -> bool:

@@ -8,6 +8,8 @@ One reader for every JSONL input of the tool: the corpus and data files of ``mak
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -33,10 +35,15 @@ def jsonl_values(path: str | Path) -> Iterator[tuple[int, Any]]:
     inside a JSON string).
 
     Raises:
-        DataError: the file cannot be read, or a line is not UTF-8, not JSON or nested too deeply
-            to parse (``FILE:LINE: why``).
+        DataError: the file cannot be read or is not a regular file (a named pipe, refused without
+            opening it), or a line is not UTF-8, not JSON or nested too deeply to parse (``FILE:LINE: why``).
     """
     try:
+        mode = os.stat(path).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):  # a named pipe with no writer: open() waits forever
+            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
+                    else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+            raise DataError(f"{path}: is {kind}, not a regular file")
         fh = open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None

@@ -30,6 +30,7 @@ class StandInEngine:
 
     grammar = None
     lm = SimpleNamespace(name="stand-in")
+    lm_name = "stand-in"
 
     def score(self, text: str, progress=None):  # progress: the second look's slots; it has none
         spans, at = [], text.find(PHRASE)
@@ -117,6 +118,12 @@ def inputs(tmp_path: Path) -> Path:
     (d / "deep.jsonl").write_text("[" * 200_000 + "]" * 200_000 + "\n", encoding="utf-8")
     os.mkfifo(d / "pipe.txt")  # no writer: opening it would wait forever
     write_jsonl(d / "pipe_path.jsonl", {"path": "pipe.txt", "spans": []})
+    os.mkfifo(d / "pipe.jsonl")
+    (d / "textdir").mkdir()
+    (d / "textdir" / "a.txt").write_text(TEXT, encoding="utf-8")
+    write_jsonl(d / "textdir_gold.jsonl", {"path": "textdir/a.txt", "spans": []})
+    write_jsonl(d / "clean_null_id.jsonl", {"id": None, "text": TEXT})
+    write_jsonl(d / "clean_dup_ids.jsonl", {"id": "x", "text": TEXT}, {"id": "x", "text": TEXT})
     return d
 
 
@@ -135,7 +142,7 @@ def inputs(tmp_path: Path) -> Path:
     (["--gold", "ok.jsonl", "--clean", "body.jsonl"], "body.jsonl:1: no 'text' (keys: id, body)"),
     (["--gold", "ok.jsonl", "--clean", "clean_bad.jsonl"], "clean_bad.jsonl:2: not valid JSON"),
     (["--gold", "ok.jsonl", "--clean", "empty.jsonl"], "empty.jsonl: no documents"),
-    (["--gold", "ok.jsonl", "--clean", "ok.jsonl"], "ok.jsonl:1: has spans, but clean documents have none"),
+    (["--gold", "ok.jsonl", "--clean", "dup_ids.jsonl"], "dup_ids.jsonl:1: has spans, but clean documents have none"),
     (["--gold", "ok.jsonl", "--clean", "emptydir"], "emptydir: no text files (*.txt, *.text, *.md or no suffix)"),
     (["--gold", "ok.jsonl", "--clean", "jsonldir"], "name the file itself (--clean jsonldir/clean_test.jsonl)"),
     (["--gold", "ok.jsonl", "--clean", "baddir"], "baddir/b.txt: the text is empty"),
@@ -146,6 +153,16 @@ def inputs(tmp_path: Path) -> Path:
     (["--gold", "ok.jsonl", "--clean", "deep.jsonl"], "deep.jsonl:1: JSON nested too deeply to read"),
     (["--gold", "ok.jsonl", "--clean", "pipe.txt"], "pipe.txt: is a named pipe (FIFO), not a regular file"),
     (["--gold", "pipe_path.jsonl"], "pipe_path.jsonl:1: 'pipe.txt': is a named pipe (FIFO), not a regular file"),
+    # the gold file itself a named pipe: opening it had waited forever
+    (["--gold", "pipe.jsonl"], "pipe.jsonl: is a named pipe (FIFO), not a regular file"),
+    # a document counted as gold and clean, or twice as clean, had been counted without a word
+    (["--gold", "textdir_gold.jsonl", "--clean", "textdir"],
+     "textdir/a.txt is a document of --gold too ('textdir/a.txt'); each document is counted once"),
+    (["--gold", "ok.jsonl", "--clean", "a.txt", "--clean", "a.txt"], "a.txt is given twice (first as --clean a.txt)"),
+    (["--gold", "ok.jsonl", "--clean", "a.txt", "--clean", "textdir/../a.txt"], "is given twice (first as --clean a.txt)"),
+    (["--gold", "ok.jsonl", "--clean", "ok.jsonl"], "ok.jsonl is given twice (first as --gold ok.jsonl)"),
+    (["--gold", "ok.jsonl", "--clean", "clean_null_id.jsonl"], "clean_null_id.jsonl:1: 'id' must be a string or an integer, got null"),
+    (["--gold", "ok.jsonl", "--clean", "clean_dup_ids.jsonl"], "clean_dup_ids.jsonl:2: id 'x' is already used on line 1"),
 ])  # fmt: skip
 def test_bad_inputs_are_usage_errors_before_the_engine_loads(runner, no_engine, inputs, monkeypatch, args, why):
     monkeypatch.chdir(inputs)
@@ -185,6 +202,7 @@ def test_clean_json_lines_by_content_not_name(runner, stand_in, tmp_path):
     for name in ("clean.jsonl", "clean.json", "clean.ndjson", "clean"):
         m = eval_json(runner, "--gold", gold, "--clean", write_jsonl(tmp_path / name, *clean))
         assert (m["n_clean_docs"], m["clean_words"]) == (4, 28), name
+        assert m["lm"] == "stand-in"  # the JSON says which model was measured, as the table does
     m = eval_json(runner, "--gold", gold, "--clean", tmp_path / "clean.json", "--limit", "3")
     assert m["n_clean_docs"] == 3
 
