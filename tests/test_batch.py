@@ -705,6 +705,20 @@ def test_a_wordnet_folder_without_wordnet_is_a_usage_error(runner, docs, tmp_pat
     assert "the engine cannot start: WordNet 3.0 database files not found" in res.stderr and str(tmp_path) in res.stderr
 
 
+@pytest.mark.parametrize("what", ["missing", "folder", "text"])
+def test_an_ngram_model_that_cannot_load_is_named_with_its_variable(runner, docs, tmp_path, monkeypatch, what):
+    """UNSPIN_NGRAM_PATH naming no file, a folder or a file that is no n-gram model stops the run
+    with exit 2 and a reason naming the variable and the path (a text file had given pocketsphinx's
+    bare "Unable to read language model", a folder "n-gram model not found" for a path that exists)."""
+    path = {"missing": tmp_path / "nope.lm.bin", "folder": tmp_path, "text": tmp_path / "model.lm"}[what]
+    if what == "text":
+        path.write_text("not a model\n")
+    monkeypatch.setenv("UNSPIN_NGRAM_PATH", str(path))
+    res = invoke(runner, "score", docs)
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "the engine cannot start" in res.stderr and "UNSPIN_NGRAM_PATH" in res.stderr and str(path) in res.stderr
+
+
 def test_eval_with_an_engine_that_cannot_start_is_a_usage_error(runner, tmp_path, monkeypatch):
     gold = tmp_path / "gold.jsonl"
     gold.write_text(json.dumps({"id": "a", "text": "The cat sat on the mat.", "spans": []}) + "\n")

@@ -68,3 +68,44 @@ def test_word_settings_are_read_in_any_case(monkeypatch) -> None:
     with pytest.raises(ValidationError) as err:
         Settings()
     assert "UNSPIN_SECOND_LOOK" in settings_error(err.value)
+
+
+def test_cache_dir_where_no_folder_can_be_made_or_blank(tmp_path: Path) -> None:
+    """An existing folder where no folder can be made (here /proc, for every user) and a blank
+    value are errors naming the variable now; before, the first cache failed with a traceback, and
+    a blank value made a folder named " " in the working directory."""
+    message = _error(cache_dir=Path("/proc"))
+    assert "UNSPIN_CACHE_DIR" in message and "cannot create folders in /proc" in message
+    assert "UNSPIN_CACHE_DIR" in _error(cache_dir=Path(" ")) and "blank" in _error(cache_dir=Path(" "))
+    assert not list(tmp_path.iterdir())
+    assert Settings(cache_dir=tmp_path).cache_dir == tmp_path and not list(tmp_path.iterdir())  # the probe is gone
+
+
+@pytest.mark.parametrize("name", ["languagetool_timeout", "languagetool_ping_timeout"])
+@pytest.mark.parametrize("value", ["inf", "1e300", "nan", "0"])
+def test_languagetool_timeouts_are_finite(name: str, value: str) -> None:
+    """An endless timeout is refused: 'inf' had been taken, and every check then failed inside the
+    HTTP client ("timestamp out of range"), reported only as grammar not checked."""
+    assert f"UNSPIN_{name.upper()}" in _error(**{name: value})
+    assert getattr(Settings(**{name: "3600"}), name) == 3600
+
+
+def test_languagetool_language_is_a_language_code(monkeypatch) -> None:
+    """The code LanguageTool is asked in is read without the spaces around it (a compose file's
+    " en-GB " had been sent as it was, and refused on every check); a value that is no language
+    code names the variable."""
+    monkeypatch.setenv("UNSPIN_LANGUAGETOOL_LANGUAGE", " en-GB ")
+    assert Settings().languagetool_language == "en-GB"
+    for code in ("auto", "de-DE-x-simple-language", "ca-ES-valencia", "en_US", "pt"):
+        assert Settings(languagetool_language=code).languagetool_language == code
+    for bad in ("en US", "english!", "e", "en-"):
+        assert "UNSPIN_LANGUAGETOOL_LANGUAGE" in _error(languagetool_language=bad)
+
+
+def test_unspin_ltp_path_wins_over_ltp_path(monkeypatch, tmp_path: Path) -> None:
+    """Both names set: unspin's own is the one used (LTP_PATH, read by other tools too, had won)."""
+    monkeypatch.setenv("LTP_PATH", str(tmp_path / "a"))
+    monkeypatch.setenv("UNSPIN_LTP_PATH", str(tmp_path / "b"))
+    assert Settings().ltp_path == tmp_path / "b"
+    monkeypatch.delenv("UNSPIN_LTP_PATH")
+    assert Settings().ltp_path == tmp_path / "a"

@@ -327,8 +327,11 @@ def test_a_named_file_is_the_second_look_used_and_its_absence_is_an_error(monkey
     assert eng.get_second_look(Settings(second_look="off", second_look_path=tmp_path / "mine.json"),
                                "ngram:cmu-en-us") == (None, None)
     # 'auto' goes without a missing shipped file, but never without a file the user named
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="UNSPIN_SECOND_LOOK_PATH=.*missing.json.*No such file"):
         eng.get_second_look(Settings(second_look_path=tmp_path / "missing.json"), "ngram:cmu-en-us")
+    (tmp_path / "binary.json").write_bytes(b"\x8b\x00\xff")  # the reason had named neither file nor variable
+    with pytest.raises(ValueError, match="UNSPIN_SECOND_LOOK_PATH=.*binary.json.*not a second-look file"):
+        eng.get_second_look(Settings(second_look_path=tmp_path / "binary.json"), "ngram:cmu-en-us")
     for bad in ('{"context": [40]}', "[1]", '"gate"'):
         (tmp_path / "bad.json").write_text(bad)
         with pytest.raises(ValueError, match="not a second-look file"):

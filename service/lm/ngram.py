@@ -177,10 +177,15 @@ class NGramLM(LanguageModel):
         from pocketsphinx import NGramModel
 
         self.path = Path(model_path) if model_path else default_model_path()
-        if not self.path.exists():
-            raise FileNotFoundError(f"n-gram model not found: {self.path}")
+        named = "" if model_path is None else " (UNSPIN_NGRAM_PATH)"
+        if not self.path.is_file():
+            what = "is not a file" if self.path.exists() else "not found"
+            raise FileNotFoundError(f"n-gram model {what}: {self.path}{named}")
         self.name = NAME if model_path is None else f"ngram:{self.path.stem}"
-        self._model = NGramModel.readfile(str(self.path))
+        try:
+            self._model = NGramModel.readfile(str(self.path))
+        except Exception as e:  # noqa: BLE001 - pocketsphinx raises a bare error for any file it cannot read
+            raise ValueError(f"not an ARPA or Sphinx binary n-gram model: {self.path}{named} ({e})") from None
         self._prob = self._model.prob
         self._cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "unspin"
         self._index: BigramIndex | None = None
