@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     )
     mythes_path: Path | None = Field(
         Path("/usr/share/mythes/th_en_US_v2.dat"),
-        description="LibreOffice MyThes thesaurus (.dat); used when present, skipped when absent.",
+        description="LibreOffice MyThes thesaurus (.dat); used when present, skipped when absent (a folder or a "
+        "file that is no thesaurus there stops the engine).",
     )
     lexicons: str = Field(
         "",
@@ -263,6 +264,19 @@ class Settings(BaseSettings):
             os.rmdir(first_missing)
         except OSError:  # in use already by another process: keep it
             pass
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys(cls, value: str) -> str:
+        """Keys a client can send: printable ASCII (an HTTP header carries no other; a browser's
+        fetch refuses to send one). Set, it names at least one: " , " had left the service open
+        without a word."""
+        keys = [k.strip() for k in value.split(",")]
+        if value.strip() and not any(keys):
+            raise ValueError("holds no key (only commas and spaces); leave it unset for no keys")
+        if any(not k.isascii() or not k.isprintable() or " " in k for k in keys):
+            raise ValueError("an API key must be printable ASCII without spaces (HTTP headers carry no other)")
         return value
 
     @field_validator("lexicons")

@@ -1144,6 +1144,9 @@ def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None
     """
     mode = settings.second_look
     if mode == "off" or not lm_name.startswith("ngram:"):
+        if mode == "on":  # asked for, and not run: said, not left to the report's 'lm' alone
+            log.warning("UNSPIN_SECOND_LOOK=on: the second look reads with the n-gram backend only (its weights "
+                        "were learned on its fusion), so %s scores without it", lm_name)
         return None, None
     path = Path(settings.second_look_path or SECOND_LOOK_PATH)
     key = f"{path.resolve()}-{settings.second_look_threads}"

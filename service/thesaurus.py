@@ -237,6 +237,26 @@ def _candidate_tags(wf: WordForm, surface: str) -> list[str]:
 # --------------------------------------------------------------------------- MyThes
 
 
+def _read_mythes(path: Path) -> MyThes:
+    """The MyThes thesaurus at ``path``, which is there: one that is a folder, cannot be read or
+    holds no entry is a :class:`ThesaurusUnavailable` naming ``UNSPIN_MYTHES_PATH`` (it had been
+    skipped without a word, or failed with a bare error)."""
+    why = None
+    if not path.is_file():
+        why = "is not a file"
+    else:
+        try:
+            mythes = MyThes(path)
+        except (OSError, LookupError, ValueError) as exc:  # LookupError: an unknown encoding on its first line
+            why = f"cannot be read ({exc})"
+        else:
+            if mythes:
+                return mythes
+            why = "holds no thesaurus entry (a MyThes .dat file starts with its encoding, then word|count lines)"
+    raise ThesaurusUnavailable(f"UNSPIN_MYTHES_PATH={str(path)!r} {why}; name a MyThes .dat file, or a path "
+                               "where there is none to go without MyThes")
+
+
 class MyThes:
     """Reader of a MyThes ``.dat`` thesaurus (with its ``.idx`` when present).
 
@@ -278,6 +298,10 @@ class MyThes:
                 self._offsets.setdefault(word.lower(), off)
                 for _ in range(int(n)):
                     fh.readline()
+
+    def __len__(self) -> int:
+        """Entries (head words) in the thesaurus."""
+        return len(self._offsets)
 
     def __contains__(self, word: str) -> bool:
         return _norm(word) in self._offsets
@@ -338,8 +362,8 @@ class Thesaurus:
             ) from exc
         self.mythes: MyThes | None = None
         mp = settings.mythes_path
-        if use_mythes and mp is not None and Path(mp).is_file():
-            self.mythes = MyThes(Path(mp))
+        if use_mythes and mp is not None and os.path.lexists(mp):  # absent: skipped, as documented
+            self.mythes = _read_mythes(Path(mp))
         self._neighbours = functools.lru_cache(maxsize=200_000)(self._neighbours_uncached)
         self._lemma_neighbours = functools.lru_cache(maxsize=200_000)(self._lemma_neighbours_uncached)
         self._analyse = functools.lru_cache(maxsize=200_000)(self._analyse_uncached)

@@ -109,3 +109,11 @@ def test_unspin_ltp_path_wins_over_ltp_path(monkeypatch, tmp_path: Path) -> None
     assert Settings().ltp_path == tmp_path / "b"
     monkeypatch.delenv("UNSPIN_LTP_PATH")
     assert Settings().ltp_path == tmp_path / "a"
+
+
+def test_api_keys_name_a_key_a_client_can_send() -> None:
+    """A value of commas and spaces alone names no key (it had left the service open without a
+    word); a key that is not printable ASCII could never be sent in a header."""
+    assert Settings(api_keys=" k1 , k2,").api_keys == " k1 , k2,"
+    for bad in (" , ", ",", "k1,caf\u00e9", "k1,a b", "k\x01"):
+        assert "UNSPIN_API_KEYS" in _error(api_keys=bad), bad

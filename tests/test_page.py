@@ -90,7 +90,7 @@ def test_page_highlights_applies_and_copies(browser_page, seeds, engine, tmp_pat
 
 def test_page_reports_errors_in_plain_words(browser_page):
     page, errors = browser_page
-    page.click("#edit")
+    _fresh(page)  # the text box, whether a test before left the results shown or not
     page.fill("#input", "   ")
     page.click("#check")
     assert "Paste or drop a text first" in page.inner_text("#status")
@@ -301,6 +301,25 @@ def test_page_runs_one_check_at_a_time(browser_page, seeds):
                 route.abort()
             except Exception:  # the page cancelled it already
                 pass
+    assert errors == []
+
+
+def test_page_says_when_the_api_key_cannot_be_sent(browser_page):
+    """A key with a character a header cannot carry is named as the problem, and nothing is sent;
+    fetch had thrown, and the page had said it could not reach the service."""
+    page, errors = browser_page
+    sent = []
+    page.route("**/v1/score", lambda route, request: (sent.append(request), route.continue_()))
+    try:
+        _fresh(page)
+        page.evaluate("localStorage.setItem('unspin-key', 'caf\u00e9')")
+        page.fill("#input", "The cat sat on the mat.")
+        page.click("#check")
+        assert "API key can hold only printable ASCII" in page.inner_text("#status")
+        assert page.is_visible("#key-box") and not sent
+    finally:
+        page.evaluate("localStorage.removeItem('unspin-key')")
+        page.unroute("**/v1/score")
     assert errors == []
 
 

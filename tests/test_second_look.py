@@ -287,11 +287,14 @@ def test_the_setting_reads_off_and_refuses_other_words(monkeypatch):
             Settings()
 
 
-def test_off_and_another_backend_leave_it_out(engine):
+def test_off_and_another_backend_leave_it_out(engine, caplog):
     from service.engine import get_second_look
 
     assert get_second_look(Settings(second_look="off"), "ngram:cmu-en-us") == (None, None)
+    assert not caplog.records
     assert get_second_look(Settings(second_look="on"), "transformer:x") == (None, None)
+    # asked for and not run: a warning says so (it had gone without a word)
+    assert any("UNSPIN_SECOND_LOOK=on" in r.getMessage() and "transformer:x" in r.getMessage() for r in caplog.records)
     off = Engine(Settings(lm="ngram", second_look="off"), lm=engine.lm, ngram=engine.ngram)
     assert off.lm_name == "ngram:cmu-en-us"
     assert off.threshold == off.fusion.threshold

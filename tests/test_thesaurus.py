@@ -45,6 +45,24 @@ def test_missing_wordnet_dir_raises(tmp_path):
         prepare_wordnet_root(tmp_path / "nowhere", tmp_path / "cache")
 
 
+@needs_wordnet
+@pytest.mark.parametrize("what", ["folder", "binary", "empty", "encoding"])
+def test_a_mythes_path_that_is_no_thesaurus_stops_the_engine(tmp_path, what):
+    """UNSPIN_MYTHES_PATH naming a folder, or a file that is no MyThes thesaurus, is an error naming
+    the variable (it had been skipped without a word, the engine running without the thesaurus the
+    user named); nothing at the path still means going without MyThes."""
+    path = tmp_path / "th.dat"
+    if what == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes({"binary": bytes(range(256)) * 4, "empty": b"UTF-8\n",
+                          "encoding": b"NO-SUCH-ENCODING\nword|1\n(noun)|a|b\n"}[what])
+    settings = Settings(cache_dir=tmp_path / "cache", mythes_path=path)
+    with pytest.raises(ThesaurusUnavailable, match="UNSPIN_MYTHES_PATH=.*th.dat"):
+        Thesaurus(settings)
+    assert Thesaurus(Settings(cache_dir=tmp_path / "cache", mythes_path=tmp_path / "absent.dat")).mythes is None
+
+
 def test_inflect_phrases():
     assert inflect("go back to", "v", "VBD") == "went back to"
     assert inflect("due date", "n", "NNS") == "due dates"

@@ -33,6 +33,12 @@ async function check() {
   if (state.request) return;
   const text = $("input").value;
   if (!text.trim()) { setStatus("Paste or drop a text first.", true); return; }
+  // a header carries printable ASCII alone: fetch would throw, and the page blame the network
+  if (!/^[\x21-\x7e]*$/.test(localStorage.getItem("unspin-key") || "")) {
+    $("key-box").hidden = false;
+    setStatus("The API key can hold only printable ASCII characters, without spaces: check it and try again.", true);
+    return;
+  }
   const request = new AbortController();
   state.request = request;
   busy(true);
@@ -370,7 +376,7 @@ $("edit").addEventListener("click", edit);
 $("copy-clean").addEventListener("click", copyClean);
 $("file").addEventListener("change", (e) => { loadFile(e.target.files[0]); e.target.value = ""; });
 $("key").value = localStorage.getItem("unspin-key") || "";
-$("key").addEventListener("change", (e) => localStorage.setItem("unspin-key", e.target.value.trim()));
+$("key").addEventListener("input", (e) => localStorage.setItem("unspin-key", e.target.value.trim()));
 const output = $("output");
 output.addEventListener("click", (ev) => {
   const m = ev.target.closest("mark");
