@@ -343,11 +343,16 @@ def file_size(path: Path) -> int:
     raise InputError(_not_regular(mode))
 
 
+def special_kind(mode: int) -> str:
+    """What a path of this ``stat`` mode is when it is not a regular file: "a named pipe (FIFO)",
+    "a socket", "a folder", "a block device" or "a special file"."""
+    return ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a special file")
+
+
 def _not_regular(mode: int) -> str:
     """Why a path of this ``stat`` mode is not read as a document."""
-    kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
-            else "a folder" if stat.S_ISDIR(mode) else "a block device" if stat.S_ISBLK(mode) else "a special file")
-    return f"is {kind}, not a regular file; to score what a pipe carries, send it to standard input ('-')"
+    return f"is {special_kind(mode)}, not a regular file; to score what a pipe carries, send it to standard input ('-')"
 
 
 def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> str:

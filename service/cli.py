@@ -318,10 +318,11 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     read: list[GoldDoc] = list(all_gold)
     named = {Path(gold_path).resolve(): f"--gold {gold_path}"}
     for c in clean_paths:
-        if (first := named.get(Path(c).resolve())) is not None:
+        key = Path(c).resolve()
+        if (first := named.get(key)) is not None:
             raise click.BadParameter(f"{c} is given twice (first as {first}); each document is counted once",
                                      param_hint="'--clean'")
-        named[Path(c).resolve()] = f"--clean {c}"
+        named[key] = f"--clean {c}"
         try:
             loaded = load_clean(c, max_chars=settings.max_chars, encoding=encoding,
                                 warn=lambda msg: click.echo(f"warning: {msg}", err=True))

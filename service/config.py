@@ -24,22 +24,20 @@ def _default_cache_dir() -> Path:
 _LANGUAGE_CODE_RE = re.compile(r"auto|[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
-def _writable_folder(value: Path, path: Path) -> Path:
-    """``value`` (an existing folder, ``path`` its absolute form) when a folder can be made in it:
-    one where none can (read-only, a system folder) is a configuration error now, not a traceback
-    when the first cache is built. A probe folder is made and removed at once."""
-    probe = path / f".unspin-probe-{os.getpid()}"
+def _cannot_make(folder: Path) -> str | None:
+    """Why the folder ``folder`` (not there) cannot be made, or None when it can: it is made and
+    removed at once (kept if another process began to use it meanwhile), so checking leaves nothing."""
     try:
-        os.mkdir(probe)
-    except FileExistsError:
-        return value
+        os.mkdir(folder)
+    except FileExistsError:  # made meanwhile by another process
+        return None
     except OSError as e:
-        raise ValueError(f"cannot create folders in {value}: {e.strerror or e}") from None
+        return str(e.strerror or e)
     try:
-        os.rmdir(probe)
-    except OSError:
+        os.rmdir(folder)
+    except OSError:  # in use already by another process: keep it
         pass
-    return value
+    return None
 
 
 class Settings(BaseSettings):
@@ -244,8 +242,10 @@ class Settings(BaseSettings):
         if not str(value).strip():
             raise ValueError("is blank: name a folder, or leave it unset for ~/.cache/unspin")
         path = Path(os.path.abspath(value))
-        if os.path.isdir(path):
-            return _writable_folder(value, path)
+        if os.path.isdir(path):  # one where no folder can be made in it (read-only, a system folder) too
+            if (why := _cannot_make(path / f".unspin-probe-{os.getpid()}")) is not None:
+                raise ValueError(f"cannot create folders in {value}: {why}")
+            return value
         if os.path.lexists(path):
             raise ValueError(f"{value} is not a folder")
         first_missing = path
@@ -254,16 +254,8 @@ class Settings(BaseSettings):
         parent = first_missing.parent
         if not os.path.isdir(parent):
             raise ValueError(f"cannot create the folder {value}: {parent} is not a folder")
-        try:
-            os.mkdir(first_missing)
-        except FileExistsError:  # made meanwhile by another process
-            return value
-        except OSError as e:
-            raise ValueError(f"cannot create the folder {value} in {parent}: {e.strerror or e}") from None
-        try:
-            os.rmdir(first_missing)
-        except OSError:  # in use already by another process: keep it
-            pass
+        if (why := _cannot_make(first_missing)) is not None:
+            raise ValueError(f"cannot create the folder {value} in {parent}: {why}")
         return value
 
     @field_validator("api_keys")

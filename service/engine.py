@@ -1163,8 +1163,8 @@ def get_second_look(settings: Settings, lm_name: str) -> tuple[SecondLook | None
                     reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
                     if isinstance(e, UnicodeDecodeError):
                         reason = f"not a second-look file (not UTF-8 JSON: {e.reason} at byte {e.start})"
-                    raise type(e if isinstance(e, OSError) else ValueError())(
-                        f"UNSPIN_SECOND_LOOK_PATH={str(path)!r}: {reason}") from e
+                    kind = type(e) if isinstance(e, OSError) else ValueError  # FileNotFoundError stays one
+                    raise kind(f"UNSPIN_SECOND_LOOK_PATH={str(path)!r}: {reason}") from e
                 _SECOND_LOOKS[key] = (look, CausalLM(cache_dir=settings.cache_dir, threads=settings.second_look_threads))
             except (CausalLMUnavailable, OSError, ValueError):
                 if mode == "on" or settings.second_look_path is not None:

@@ -41,9 +41,9 @@ def jsonl_values(path: str | Path) -> Iterator[tuple[int, Any]]:
     try:
         mode = os.stat(path).st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):  # a named pipe with no writer: open() waits forever
-            kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode)
-                    else "a socket" if stat.S_ISSOCK(mode) else "a special file")
-            raise DataError(f"{path}: is {kind}, not a regular file")
+            from service.batch import special_kind  # the words score uses for such a file
+
+            raise DataError(f"{path}: is {special_kind(mode)}, not a regular file")
         fh = open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None

@@ -545,15 +545,17 @@ def _syntok_pieces(text: str, start: int, end: int) -> Iterator[list[tuple[int, 
         chunk = "".join(chunk[i] for i in kept)
     for sentence in _syntok_segment(_SYNTOK.tokenize(chunk)):
         spans = []
+        after = 0  # in chunk: where the sentence's last token ended
         for tok in sentence:
             value = tok.value
             if not value:
                 continue
             pos = tok.offset
             if chunk[pos:pos + len(value)] != value:  # never seen; stay exact if it happens
-                pos = chunk.find(value, spans[-1][1] - start if spans else 0)
+                pos = chunk.find(value, after)
                 if pos < 0:
                     continue
+            after = pos + len(value)
             if kept is None:
                 spans.append((start + pos, start + pos + len(value)))
             else:
