@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -221,7 +222,6 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
         format_listing,
         is_folder,
         one_line,
-        part_path,
         score_source,
         second_look_bar,
     )
@@ -257,6 +257,14 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    _write_whole(output, data)
+
+
+def _write_whole(output: str, data: bytes, what: str = "") -> None:
+    """Write ``data`` to ``output`` atomically: to ``OUTPUT.part``, then renamed over ``output``, so
+    an interrupted write leaves the file as it was. Exit 1 with the reason if it cannot be written."""
+    from service.batch import part_path
+
     target = Path(os.fsdecode(output))
     part = part_path(target)
     try:
@@ -264,7 +272,9 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
         os.replace(part, target)
     except OSError as e:
         failed = e.filename if isinstance(e.filename, str) else os.fsdecode(part)
-        click.echo(f"error: cannot write {failed}: {e.strerror or e}", err=True)
+        if part.is_file():  # a write cut short leaves no half file behind
+            part.unlink(missing_ok=True)
+        click.echo(f"error: cannot write {what}{failed}: {e.strerror or e}", err=True)
         sys.exit(1)
 
 
@@ -289,7 +299,7 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
               help="Also write what was counted, one JSON line per phrase: each gold phrase found (with the span "
                    "that matched it and the place of the original among its suggestions) or missed (with the "
                    "engine's best span there under the score it needed), and each flag that matched none (its "
-                   "folder must exist).")
+                   "folder must exist; written whole, as FILE.part until it is written).")
 @second_look_option
 @progress_option
 def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], limit: int | None,
@@ -376,13 +386,8 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     click.echo(json.dumps({"lm": engine.lm_name, **m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
                else f"lm: {engine.lm_name}\ngrammar: {grammar}\n" + m.as_table())
     if details_path:  # after the metrics: a file that cannot be written does not cost the run's result
-        try:
-            with open(details_path, "w", encoding="utf-8") as fh:
-                for record in span_outcomes(docs):
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        except OSError as e:
-            click.echo(f"error: cannot write the details to {details_path}: {e.strerror or e}", err=True)
-            sys.exit(1)
+        lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in span_outcomes(docs))
+        _write_whole(details_path, lines.encode("utf-8"), what="the details to ")
 
 
 def _garble_corpus(corpus: str, split: str) -> None:

@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -115,15 +116,22 @@ def test_a_partial_output_that_cannot_be_written_is_named(runner, stand_in, fold
 
 
 def test_eval_prints_its_metrics_before_the_details_it_cannot_write(runner, stand_in, folder, monkeypatch):
-    """A long evaluation's result is not lost to a full disk at the end."""
-    def full(_docs):
+    """A long evaluation's result is not lost to a full disk at the end, and the details of an
+    earlier run are not lost either: they are written whole, or not at all."""
+    details = folder / "details.jsonl"
+    details.write_text('{"earlier": "run"}\n', encoding="utf-8")
+    real = Path.write_bytes
+
+    def full(self, data):
+        real(self, data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("service.evaluation.span_outcomes", full)
-    res = runner.invoke(main, ["eval", "--gold", str(folder / "gold.jsonl"), "--json",
-                               "--details", str(folder / "details.jsonl")])
+    monkeypatch.setattr(Path, "write_bytes", full)
+    res = runner.invoke(main, ["eval", "--gold", str(folder / "gold.jsonl"), "--json", "--details", str(details)])
     assert res.exit_code == 1 and "No space left on device" in res.stderr and "Traceback" not in res.stderr
     assert json.loads(res.stdout)["n_matched"] == 1
+    assert details.read_text(encoding="utf-8") == '{"earlier": "run"}\n'
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith("details")) == ["details.jsonl"]
 
 
 def test_broken_links_in_a_folder_are_error_records(runner, stand_in, folder):
