@@ -18,6 +18,8 @@ disguised with Cyrillic letters is still English.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections import Counter
 from functools import lru_cache
 from typing import Iterable
 
@@ -59,8 +61,39 @@ def letters(text: str) -> int:
     return len(_LETTER.findall(text))
 
 
-def status_for(code: str | None, confidence: float | None) -> LanguageStatus:
-    """The report's language block for an identification: ``code`` with ``confidence``, or none."""
+@lru_cache(maxsize=4096)
+def _is_latin(letter: str) -> bool:
+    """Whether ``letter`` is a letter of the Latin script ("e", "é", "ß", fullwidth "Ｅ")."""
+    return "LATIN" in unicodedata.name(letter, "").split()
+
+
+def letters_apart(text: str) -> tuple[int, int]:
+    """How many letters ``text`` holds, and how many of them are of a script other than Latin
+    (Cyrillic, Greek, Arabic, Han, …): letters English is not written in."""
+    counts = Counter(_LETTER.findall(text))
+    return sum(counts.values()), sum(n for c, n in counts.items() if not _is_latin(c))
+
+
+#: what every not-English reason ends with
+_NOT_READ = "unspin's models read English only, so this report says nothing about it"
+
+
+def status_for(code: str | None, confidence: float | None, not_latin: bool = False) -> LanguageStatus:
+    """The report's language block for an identification: ``code`` with ``confidence``, or none.
+
+    ``not_latin``: most of the text's letters are of a script other than Latin, so it is not
+    English whatever the identifier's confidence; ``code`` is then named as what it reads most like.
+    """
+    if not_latin and (confidence is None or confidence < CONFIDENCE or code in NOT_A_LANGUAGE or code == "en"):
+        if code is None or confidence is None or code in NOT_A_LANGUAGE or code == "en":
+            return LanguageStatus(english=False, reason=f"most of the text's letters are not Latin letters; {_NOT_READ}")
+        confidence = round(float(confidence), 4)
+        name = language_name(code)
+        return LanguageStatus(
+            detected=code, name=name, confidence=confidence, english=False,
+            reason=f"most of the text's letters are not Latin letters, and it reads most like {name} ({code}, "
+            f"confidence {confidence:.2f}); {_NOT_READ}",
+        )
     if code is None or confidence is None or confidence < CONFIDENCE or code in NOT_A_LANGUAGE:
         return LanguageStatus()
     confidence = round(float(confidence), 4)
@@ -72,41 +105,56 @@ def status_for(code: str | None, confidence: float | None) -> LanguageStatus:
         name=name,
         confidence=confidence,
         english=False,
-        reason=f"the text reads as {name} ({code}, confidence {confidence:.2f}); unspin's models read "
-        "English only, so this report says nothing about it",
+        reason=f"the text reads as {name} ({code}, confidence {confidence:.2f}); {_NOT_READ}",
     )
 
 
 def identify(text: str) -> LanguageStatus:
     """Which language ``text`` reads as, as the report's ``language`` block.
 
-    ``english`` is false only when a language other than English is identified with at least
-    :data:`CONFIDENCE` over at least :data:`MIN_LETTERS` letters; short texts, tables and texts
-    mixing languages (none reaching it) count as English, as the engine reads them.
+    ``english`` is false when a language other than English is identified with at least
+    :data:`CONFIDENCE` over at least :data:`MIN_LETTERS` letters, and when most of the text's
+    letters are of a script other than Latin, however few (the identifier's best guess is named
+    then, at whatever confidence). Short texts, tables and texts mixing languages (none reaching
+    it) count as English, as the engine reads them.
     """
     read, _ = as_read(text)
-    if letters(read) < MIN_LETTERS:
+    n, apart = letters_apart(read)
+    not_latin = 2 * apart > n
+    if n < MIN_LETTERS and not not_latin:
         return LanguageStatus()
     code, confidence = _identifier().classify(read)
-    return status_for(code, confidence)
+    return status_for(code, confidence, not_latin)
 
 
 def combine(parts: Iterable[tuple[int, LanguageStatus]]) -> LanguageStatus:
     """One document's language from its parts' (letters, status), as
-    :meth:`service.engine.Engine.score_parts` scores a long document part by part: the language
-    identified in parts holding more than half of the document's letters, with those parts'
-    confidence (weighted by their letters); none when no language holds that much."""
+    :meth:`service.engine.Engine.score_parts` scores a long document part by part.
+
+    When parts read as English (or as nothing named) hold at least half of the letters: English
+    if English parts hold more than half (with their confidence, weighted by their letters), else
+    none. Otherwise the document is not English: named as the language of the parts holding most
+    letters when they hold more than half (at whatever confidence where those parts were told
+    from English by their letters), else as languages other than English, unnamed.
+    """
     held: dict[str, int] = {}
     sure: dict[str, float] = {}
-    total = 0
+    total = other = 0
     for n, status in parts:
         total += n
+        if not status.english:
+            other += n
         if status.detected is not None and status.confidence is not None:
             held[status.detected] = held.get(status.detected, 0) + n
             sure[status.detected] = sure.get(status.detected, 0.0) + n * status.confidence
-    if not held:
+    if 2 * other <= total:
+        if 2 * held.get("en", 0) > total:
+            return status_for("en", sure["en"] / held["en"])
         return LanguageStatus()
-    code = max(held, key=held.__getitem__)
-    if 2 * held[code] <= total:
-        return LanguageStatus()
-    return status_for(code, sure[code] / held[code])
+    named = {code: n for code, n in held.items() if code != "en"}
+    code = max(named, key=named.__getitem__) if named else None
+    if code is None or 2 * named[code] <= total:
+        return LanguageStatus(english=False, reason=f"most of the text reads as languages other than English; {_NOT_READ}")
+    # under CONFIDENCE only where parts were told from English by their letters
+    confidence = sure[code] / held[code]
+    return status_for(code, confidence, not_latin=confidence < CONFIDENCE)

@@ -75,7 +75,8 @@ class LanguageStatus(BaseModel):
 
     english: bool = Field(True, description="False when the text reads as another language: its report then says nothing about it.")
     detected: str | None = Field(
-        None, description="ISO 639 code of the language identified (at confidence 0.9 or more over 40 letters or more); "
+        None, description="ISO 639 code of the language identified (at confidence 0.9 or more over 40 letters or more; "
+        "at any confidence, as the language the text reads most like, when most of its letters are not Latin letters); "
         "null: none was (a short text, a table, languages mixed).",
     )
     name: str | None = Field(None, description="That language's English name, e.g. 'French'.")

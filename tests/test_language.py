@@ -13,7 +13,16 @@ from service.api import create_app
 from service.batch import format_listing
 from service.cli import main
 from service.config import Settings
-from service.language import CONFIDENCE, MIN_LETTERS, combine, identify, language_name, letters, status_for
+from service.language import (
+    CONFIDENCE,
+    MIN_LETTERS,
+    combine,
+    identify,
+    language_name,
+    letters,
+    letters_apart,
+    status_for,
+)
 from service.report import LanguageStatus
 from test_homoglyphs import disguise
 
@@ -57,6 +66,25 @@ def test_too_little_text_or_no_language_identifies_nothing():
         assert identify(text) == LanguageStatus()  # english, nothing named
 
 
+ARABIC = "مرحبا بكم في هذا المقال عن السياسة والاقتصاد في العالم العربي اليوم وغدا وبعد غد\n"
+
+
+@pytest.mark.parametrize("text, codes", [(ARABIC, {"ar"}), ("Привет, мир", {"ru", "bg", "uk"}), ("日本の経済", {"ja"})])
+def test_a_text_mostly_in_letters_that_are_not_latin_is_not_english(text, codes):
+    """However short, and however unsure the identifier is of which language it is (Arabic at 0.78
+    had been read as English; nine Cyrillic letters read most like Bulgarian, at 0.26)."""
+    s = identify(text)
+    assert not s.english and s.detected in codes and s.name and "English only" in s.reason
+    assert s.confidence is not None and (s.confidence >= CONFIDENCE or "not Latin letters" in s.reason)
+
+
+def test_letters_that_are_not_latin_are_counted_as_the_models_read_them():
+    assert letters_apart("Ｈｅｌｌｏ wörld Straße") == (16, 0)  # fullwidth and accented Latin
+    assert letters_apart("Москва and Berlin") == (15, 6)
+    assert identify("Москва and Berlin, Paris, London and Rome, all of them capitals.").english  # 6 of 50
+    assert identify(disguise("The central bank left interest rates unchanged on Tuesday.")).english
+
+
 def test_status_for_names_a_language_only_when_sure():
     assert status_for("fr", CONFIDENCE - 0.01) == LanguageStatus()
     assert not status_for("fr", CONFIDENCE).english
@@ -77,6 +105,17 @@ def test_combine_names_the_language_of_most_of_the_letters():
     assert combine([]) == LanguageStatus()
 
 
+def test_combine_keeps_parts_told_by_their_letters_and_languages_mixed():
+    ar, en, fr, de = identify(ARABIC), identify(ENGLISH * 5), identify(FRENCH), identify(GERMAN)
+    assert ar.confidence < CONFIDENCE
+    n_ar, n_en = letters(ARABIC), letters(ENGLISH * 5)
+    both = combine([(n_en, ar), (n_en, ar), (n_en, en)])
+    assert not both.english and both.detected == "ar" and "not Latin letters" in both.reason
+    assert combine([(n_ar, ar), (n_en, en)]).detected == "en"  # mostly English
+    mixed = combine([(100, fr), (100, de), (50, en)])  # not English, no language over half of it
+    assert not mixed.english and mixed.detected is None and "languages other than English" in mixed.reason
+
+
 def test_engine_reports_the_language(engine, seeds):
     r = engine.score(FRENCH)
     assert r.language.detected == "fr" and not r.language.english
@@ -86,6 +125,7 @@ def test_engine_reports_the_language(engine, seeds):
 
 def test_score_parts_names_the_language_of_the_document(engine):
     assert not engine.score_parts([FRENCH, "\n", GERMAN]).language.english
+    assert engine.score_parts([ARABIC, "\n", ARABIC]).language.detected == "ar"
     assert engine.score_parts([ENGLISH * 3, "\n", ENGLISH * 3]).language.detected == "en"
     assert engine.score_parts([ENGLISH * 6, FRENCH]).language.detected == "en"  # mostly English
 
