@@ -1240,6 +1240,50 @@ class WorkerDied(Exception):
         self.why = why
 
 
+class OutputFailed(Exception):
+    """The output could not be written (a full disk, a file system gone read-only): the batch stops
+    as an interrupted one does; ``why`` says what could not be written, ``summary`` how far it got."""
+
+    def __init__(self, summary: Summary, where: str, why: str):
+        super().__init__(f"{why}; stopped after {summary.scored + summary.failed} documents; {where}")
+        self.summary = summary
+        self.where = where
+        self.why = why
+
+
+class _CannotWrite(Exception):
+    """An ``OSError`` of the writer (not a closed pipe, which the command line ends quietly)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _GuardedWriter:
+    """A :class:`Writer` whose write errors are told apart from the batch's other errors."""
+
+    def __init__(self, writer: Writer):
+        self.writer = writer
+        self.needs_text = writer.needs_text
+
+    def _call(self, method: Callable[..., None], *args: object) -> None:
+        try:
+            method(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _CannotWrite(e) from e
+
+    def begin(self) -> None:
+        self._call(self.writer.begin)
+
+    def write(self, o: Outcome) -> None:
+        self._call(self.writer.write, o)
+
+    def end(self, summary: Summary) -> None:
+        self._call(self.writer.end, summary)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived during :func:`run`: it stops the batch as Ctrl-C does (see :func:`sigterm_stops`)."""
 
@@ -1383,7 +1427,7 @@ def run(
     summary = Summary(total=len(sources), skipped=len(sources) - len(todo), empty_folders=empty)
     for folder in empty:  # before any record: a typo in a path or a glob shows at once
         print(f"{one_line(folder)}: error: {no_documents_message(options.include, options.exclude)}", file=stderr, flush=True)
-    writer = make_writer(fmt, out, appending=appending)
+    writer = _GuardedWriter(make_writer(fmt, out, appending=appending))
     show = progress_shown(stderr, options.progress)
     t0 = time.perf_counter()
     completed = refused = False
@@ -1408,6 +1452,13 @@ def run(
             raise WorkerDied(summary, where, str(stopped) if isinstance(stopped, DiedInARow) else WORKERS_DIED) from None
         signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
         raise Interrupted(summary, where, signum) from None
+    except _CannotWrite as e:
+        summary.seconds = round(time.perf_counter() - t0, 3)
+        name = display_name(part) if part is not None else "standard output"
+        where = (f"the documents written before are in {part}" + (
+            "; run the same command with --resume to continue" if fmt in RESUMABLE else "")
+            if part is not None else "the output above is incomplete")
+        raise OutputFailed(summary, where, f"cannot write {name}: {e}") from None
     except BatchError:  # the engine cannot start (on Ray's actors), no Ray cluster to join: nothing was scored
         refused = True
         raise
@@ -1463,7 +1514,7 @@ def second_look_bar(stderr: TextIO) -> SlotProgress:
     return wrap
 
 
-def _consume(outcomes: Iterator[Outcome], writer: Writer, summary: Summary, stderr: TextIO, *, show: bool) -> None:
+def _consume(outcomes: Iterator[Outcome], writer: Writer | _GuardedWriter, summary: Summary, stderr: TextIO, *, show: bool) -> None:
     """Write every outcome, count it, report errors on stderr, drive the progress bar."""
     from service.progress import bar as progress_bar
     from service.progress import is_terminal

@@ -6,6 +6,7 @@ A thin shell over :class:`service.engine.Engine`: it reads files, calls the engi
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -91,8 +92,6 @@ class OutputFile(click.Path):
         self.dash_is_stdout = dash_is_stdout
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str | None:
-        import os
-
         from service.batch import output_problem
 
         if self.dash_is_stdout and value == "-":
@@ -109,12 +108,42 @@ class OutputFile(click.Path):
         return path
 
 
+#: the files 'unspin make-data' writes into its --out folder
+DATA_FILES = ("train.jsonl", "test.jsonl", "clean_test.jsonl")
+
+
+class DataFolder(click.Path):
+    """The folder 'unspin make-data' writes its sets into: made if missing (with its parents),
+    checked when the command line is parsed, before the corpus is read: not empty, a folder or
+    one that can be made, writable, and no set's file there a folder, pipe or device."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False)
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from service.batch import output_problem
+
+        path = super().convert(value, param, ctx)
+        name = os.fsdecode(path)
+        if not name:
+            self.fail("an empty path names no folder.", param, ctx)
+        folder = Path(name)
+        existing = next((p for p in (folder, *folder.parents) if os.path.lexists(p)), Path("."))
+        if not existing.is_dir():
+            self.fail(f"cannot make the folder {name!r}: {str(existing)!r} is not a folder.", param, ctx)
+        if not os.access(existing, os.W_OK | os.X_OK):
+            self.fail(f"cannot write in {str(existing)!r}: the folder is not writable.", param, ctx)
+        if existing == folder:
+            for file in DATA_FILES:
+                if (problem := output_problem(folder / file)) is not None:
+                    self.fail(f"cannot write {str(folder / file)!r}: {problem}.", param, ctx)
+        return path
+
+
 def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str | None]]) -> None:
     """A usage error when the file ``out`` names (through any path or link) is one of ``inputs``,
     ``(option, path)`` pairs (``-``: standard input, when redirected from a file): writing it would
     destroy an input, such as the gold labels or the spun original. Checked before any work."""
-    import os
-
     from service.batch import input_at
 
     named = [(opt, path) for opt, path in inputs if path is not None]
@@ -161,14 +190,15 @@ def main() -> None:
 def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None, include: tuple[str, ...],
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
           address: str | None, second_look: str | None, progress: bool | None) -> None:
-    """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed or a
-    folder held no document to score; 3 if worker processes of --jobs died scoring three documents in a
-    row, each alone, or Ray actors died three times in a row (scoring, or loading the engine): the run
-    stopped there; 130 after Ctrl-C, 143 after SIGTERM."""
+    """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed, the
+    output could not be written, or a folder held no document to score; 3 if worker processes of
+    --jobs died scoring three documents in a row, each alone, or Ray actors died three times in a
+    row (scoring, or loading the engine): the run stopped there; 130 after Ctrl-C, 143 after SIGTERM."""
     from service.batch import (
         BatchError,
         BatchOptions,
         Interrupted,
+        OutputFailed,
         WorkerDied,
         run,
         summary_line,
@@ -180,6 +210,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
         engine=engine_kind, address=address, progress=progress,
     )
+    if options.output is None and sys.stdout is None:
+        raise click.UsageError("standard output is closed: give --output FILE")
     try:
         summary = run(options, _settings(second_look), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
     except BatchError as e:
@@ -190,6 +222,9 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     except WorkerDied as e:
         click.echo(f"{summary_line(e.summary)}\nstopped: {e.why}; {e.where}", err=True)
         sys.exit(3)
+    except OutputFailed as e:
+        click.echo(f"{summary_line(e.summary)}\nerror: {e.why}; {e.where}", err=True)
+        sys.exit(1)
     if (summary.failed or summary.skipped or summary.empty_folders or summary.not_english
             or progress_shown(sys.stderr, progress)):
         click.echo(summary_line(summary), err=True)
@@ -215,8 +250,6 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     at least --min-score replaced by its first suggestion, each word disguised with look-alike
     letters by the Latin word, all else as written. What was replaced is listed on stderr, as
     'unspin score' lists spans. Exit code 1 if the document cannot be scored."""
-    import os
-
     from service.batch import (
         collect_inputs,
         format_listing,
@@ -234,8 +267,13 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     if path != "-" and is_folder(Path(path)):
         raise click.UsageError(f"{path} is a folder: 'unspin restore' writes the text of one document; "
                                "run it for each file (or 'unspin score' for the reports of a folder)")
+    if path != "-" and not os.path.lexists(path):  # said before the engine loads
+        click.echo(f"{one_line(path)}: error: cannot read: {os.strerror(errno.ENOENT)}", err=True)
+        sys.exit(1)
     if output is not None:
         _not_an_input(output, "--output", [("the document restored", path)])
+    elif sys.stdout is None:
+        raise click.UsageError("standard output is closed: give --output FILE")
     encoding = _codec(encoding)
     settings = _settings(second_look)
     try:
@@ -254,8 +292,14 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     replaced = report.model_copy(update={"spans": replacements(report, at)})
     click.echo(format_listing(replaced, text, counted="replaced"), err=True)
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            click.echo(f"error: cannot write standard output: {e.strerror or e}", err=True)
+            sys.exit(1)
         return
     _write_whole(output, data)
 
@@ -471,7 +515,9 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool, progress: bool | 
 
 @main.command("make-data")
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True)
+@click.option("--out", "out_dir", type=DataFolder(), required=True,
+              help="Folder for train.jsonl, test.jsonl and clean_test.jsonl (made if missing; a set made "
+                   "anew replaces the three files there, each written whole).")
 @click.option("--train", "n_train", type=click.IntRange(0), default=1000, show_default=True,
               help="Train-split documents to spin (train.jsonl).")
 @click.option("--test", "n_test", type=click.IntRange(0), default=300, show_default=True,
@@ -499,14 +545,14 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
     nothing is written; fewer documents than asked for is a warning on stderr."""
     from service.spinner import MIXES, DataError, make_dataset, read_corpus, select_documents
 
-    for name in ("train.jsonl", "test.jsonl", "clean_test.jsonl"):
+    for name in DATA_FILES:
         _not_an_input(Path(out_dir) / name, "--out", [("--corpus", corpus)])
     try:
         documents = read_corpus(corpus)
         select_documents(documents, n_train, n_test, seed)  # refuses empty sets before any model loads
     except DataError as e:
         raise click.BadParameter(str(e), param_hint="'--corpus'") from None
-    existing = [n for n in ("train.jsonl", "test.jsonl", "clean_test.jsonl") if (Path(out_dir) / n).exists()]
+    existing = [n for n in DATA_FILES if (Path(out_dir) / n).exists()]
     if existing:  # a data set made anew replaces the old one: say so, in case the folder was a slip
         click.echo(f"warning: replacing {', '.join(existing)} in {out_dir}", err=True)
     mix = MIXES[mix_name]
@@ -596,11 +642,13 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
                    f"on, not the --clean-docs {n_clean} asked for", err=True)
     clean = [d.get("clean") or put_back(d["text"], d["spans"]) for d in rest]
     engine = _fresh_engine(get_settings(), fusion=FusionModel.neutral())  # the shipped one may not fit new features
+    show = progress_shown(sys.stderr, progress)
     try:
         res = train_fusion(engine, spun, clean, target_per_1k=target, prior_strength=None if no_prior else prior_strength,
                            prior_target_share=prior_target,
-                           progress=progress_wrapper("train", sys.stderr, progress_shown(sys.stderr, progress),
-                                                     unit="doc", total=len(spun)))
+                           progress=progress_wrapper("train", sys.stderr, show, unit="doc", total=len(spun)),
+                           calibration_progress=lambda name, texts: progress_bar(
+                               texts, desc=name, unit="text", stream=sys.stderr, show=show))
     except TrainingDataError as e:
         raise click.UsageError(f"{data_path}: {e}") from None
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}

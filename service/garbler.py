@@ -14,14 +14,13 @@ hash split as the spinner's (:func:`service.spinner.split_of`).
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from service.spinner import _order_key, split_of
+from service.spinner import _order_key, read_corpus, split_of
 from service.text import segment
 from service.thesaurus import Thesaurus, inflect
 
@@ -123,15 +122,12 @@ def garble(text: str, op: str, rng: random.Random, thesaurus: Thesaurus) -> str 
 
 def corpus_sentences(corpus: str | Path, split: str, seed: int = 0, min_words: int = 8,
                      max_words: int = 45) -> Iterator[tuple[object, str]]:
-    """(doc id, sentence text on one line) of prose sentences from documents of one split, in a seeded order."""
-    docs = []
-    with open(corpus, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                d = json.loads(line)
-                body = d.get("body") or d.get("text") or ""
-                if body.strip() and split_of(d["id"]) == split:
-                    docs.append((d["id"], body))
+    """(doc id, sentence text on one line) of prose sentences from documents of one split, in a seeded order.
+
+    Raises:
+        DataError: the corpus cannot be read, or a line is no document (:func:`service.spinner.read_corpus`).
+    """
+    docs = [(d["id"], d["body"]) for d in read_corpus(corpus).docs if split_of(d["id"]) == split]
     docs.sort(key=lambda d: _order_key(d[0], seed))
     for doc_id, body in docs:
         for s in segment(body):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
 from dataclasses import asdict, dataclass, field
@@ -746,6 +747,9 @@ def make_dataset(
     Raises:
         DataError: an unreadable corpus, or one that gives no document to write
             (:func:`read_corpus`, :func:`select_documents`); nothing is written then.
+
+    The three files are written whole: each as ``NAME.jsonl.part``, all renamed over the old set
+    once all are written, so a failure or an interruption leaves the folder's old set as it was.
     """
     corpus = corpus_path if isinstance(corpus_path, Corpus) else read_corpus(corpus_path)
     train_docs, test_docs, rest, warnings = select_documents(corpus, n_train, n_test, seed)
@@ -755,11 +759,12 @@ def make_dataset(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats: dict = {}
+    parts = {name: out / f"{name}.jsonl.part" for name in ("train", "test", "clean_test")}
 
     def write_spun(name: str, docs: list[dict]) -> None:
         it = progress(name, docs) if progress else docs
         n_spans = n_words = 0
-        with open(out / f"{name}.jsonl", "w", encoding="utf-8") as fh:
+        with open(parts[name], "w", encoding="utf-8") as fh:
             for d in it:
                 body = d["body"]
                 sd = spin(body, rate=rate, seed=_doc_seed(seed, d["id"]), thesaurus=th, mix=mix,
@@ -769,17 +774,28 @@ def make_dataset(
                 fh.write(json.dumps({"id": d["id"], **sd.to_dict()}, ensure_ascii=False) + "\n")
         stats[name] = {"docs": len(docs), "words": n_words, "spans": n_spans}
 
-    write_spun("train", train_docs)
-    write_spun("test", test_docs)
-    words = 0
-    n_clean = 0
-    with open(out / "clean_test.jsonl", "w", encoding="utf-8") as fh:
-        for d in rest:
-            if words >= clean_words:
-                break
-            body = d["body"]
-            fh.write(json.dumps({"id": d["id"], "text": body, "spans": []}, ensure_ascii=False) + "\n")
-            words += len(body.split())
-            n_clean += 1
-    stats["clean_test"] = {"docs": n_clean, "words": words, "spans": 0}
+    def write_clean() -> None:
+        words = n_clean = 0
+        with open(parts["clean_test"], "w", encoding="utf-8") as fh:
+            for d in rest:
+                if words >= clean_words:
+                    break
+                body = d["body"]
+                fh.write(json.dumps({"id": d["id"], "text": body, "spans": []}, ensure_ascii=False) + "\n")
+                words += len(body.split())
+                n_clean += 1
+        stats["clean_test"] = {"docs": n_clean, "words": words, "spans": 0}
+
+    # each set is written as NAME.jsonl.part, and the three are renamed over the old set only when
+    # all are written: a run that fails or is interrupted leaves the old set as it was
+    try:
+        write_spun("train", train_docs)
+        write_spun("test", test_docs)
+        write_clean()
+        for name, part in parts.items():
+            os.replace(part, out / f"{name}.jsonl")
+    finally:
+        for part in parts.values():
+            if part.is_file():
+                part.unlink(missing_ok=True)
     return stats

@@ -11,7 +11,7 @@ scoring time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -112,6 +112,7 @@ def train(
     progress=None,
     prior_strength: float | None = DEFAULT_STRENGTH,
     prior_target_share: float = DEFAULT_TARGET_SHARE,
+    calibration_progress: Callable[[str, list[str]], Iterable[str]] | None = None,
 ) -> TrainResult:
     """Fit the fusion on spun docs (``{"text", "spans"}``) and calibrate it on clean texts.
 
@@ -122,6 +123,10 @@ def train(
     ``prior_target_share`` times it. The threshold is then calibrated with that adaptation on, so
     that the clean texts stay under the target both whole and one sentence at a time (the
     adaptation depends on the length of a text).
+
+    ``progress`` wraps the iteration over the spun documents (e.g. a bar);
+    ``calibration_progress``, given a pass's name ("calibrate", "calibrate sentences") and its
+    texts, the iteration over the clean texts of each calibration pass.
 
     Raises:
         TrainingDataError: no candidate rows, rows of one label only, or no clean words (an
@@ -156,13 +161,16 @@ def train(
         fusion.prior_strength = float(prior_strength)
         fusion.prior_target = fusion.train_prior * float(prior_target_share)
     engine.fusion = fusion
-    scores, words = clean_span_scores(engine, clean_texts)
+    def calibrating(name: str, texts: list[str]) -> Iterable[str]:
+        return calibration_progress(name, texts) if calibration_progress else texts
+
+    scores, words = clean_span_scores(engine, calibrating("calibrate", clean_texts))
     if not words:
         raise TrainingDataError("the clean documents hold no words to calibrate the threshold on")
     fusion.threshold = choose_threshold(scores, words, target_per_1k)
     sentence_ff = None
     if fusion.train_prior is not None:
-        s_scores, s_words = clean_span_scores(engine, sentence_texts(clean_texts))
+        s_scores, s_words = clean_span_scores(engine, calibrating("calibrate sentences", sentence_texts(clean_texts)))
         fusion.threshold = max(fusion.threshold, choose_threshold(s_scores, s_words, target_per_1k))
         sentence_ff = _per_1k(s_scores, s_words, fusion.threshold)
     ff = _per_1k(scores, words, fusion.threshold)

@@ -345,9 +345,12 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     out = tmp_path / "tmp" / "fusion.json"
     out.parent.mkdir()
     res = invoke(runner, "train", "--data", str(data / "train.jsonl"), "--docs", "5", "--clean-docs", "3",
-                 "--out", str(out))
+                 "--out", str(out), "--progress")
     assert res.exit_code == 0, res.output
     assert str(out) in res.stdout and "threshold" in res.stdout
+    # each pass shown: calibration had been minutes without a word after "train: 5/5"
+    assert "train: 5/5 doc" in res.stderr and "calibrate: 3/3 text" in res.stderr
+    assert "calibrate sentences: " in res.stderr
     fusion = FusionModel.load(out)
     assert len(fusion.coef) == len(fusion.mean) == len(fusion.scale) == len(FEATURE_NAMES)
     assert 0.0 < fusion.threshold <= 0.99

@@ -9,7 +9,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +146,80 @@ def test_broken_links_in_a_folder_are_error_records(runner, stand_in, folder):
     assert set(records) == {"a.txt", "b.txt", "gone.txt", "loop.txt"}
     assert "leads to nothing" in records["gone.txt"]["error"] and "leads to nothing" in records["loop.txt"]["error"]
     assert "2 of 4 documents failed" in res.stderr
+
+
+#: runs ``unspin`` with the stand-in engine in a child process, whose standard output the test sets
+CHILD = (
+    "import sys; sys.path.insert(0, {tests!r}); import service.engine; "
+    "from test_long_runs import StandInEngine; "
+    "service.engine.get_engine = lambda settings=None: StandInEngine(); "
+    "from service.cli import main; main(sys.argv[1:], prog_name='unspin')"
+)
+
+
+def _child(args: list[str], stdout: str, folder) -> subprocess.CompletedProcess:
+    """``unspin ARGS`` with standard output ``stdout``: a file's path, or ``closed``."""
+    from unspin_env import child_environ
+
+    code = CHILD.format(tests=str(Path(__file__).parent))
+    cmd = " ".join(shlex.quote(a) for a in [sys.executable, "-c", code, *args])
+    redirect = ">&-" if stdout == "closed" else f"> {shlex.quote(stdout)}"
+    return subprocess.run(f"{cmd} {redirect}", shell=True, cwd=folder, env=child_environ(), stderr=subprocess.PIPE,
+                          text=True, timeout=120)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to stand for a full disk")
+@pytest.mark.parametrize("command", ["score", "restore"])
+def test_a_full_standard_output_is_an_error_with_a_reason(folder, command):
+    """A full disk behind standard output had ended in a traceback."""
+    args = ["score", "--format", "jsonl", "a.txt", "b.txt"] if command == "score" else ["restore", "a.txt"]
+    done = _child(args, "/dev/full", folder)
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot write standard output: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    if command == "score":
+        assert "0 of 2 documents scored" in done.stderr and "the output above is incomplete" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["score", "restore"])
+def test_a_closed_standard_output_is_a_usage_error(folder, command):
+    """``>&-`` had ended in a traceback (AttributeError on ``None``) after the engine had loaded."""
+    args = ["score", "a.txt"] if command == "score" else ["restore", "a.txt"]
+    done = _child(args, "closed", folder)
+    assert done.returncode == 2, done.stderr
+    assert "standard output is closed: give --output FILE" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_output_file_that_fills_up_keeps_what_was_written_for_resume(runner, stand_in, folder, monkeypatch):
+    """A write error on --output FILE stops the run with the reason and where its records are."""
+    from service.batch import JsonlWriter
+
+    real, written = JsonlWriter._write, []
+
+    def fill_up(self, o):
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(o.path)
+        real(self, o)
+
+    monkeypatch.setattr(JsonlWriter, "_write", fill_up)
+    out = folder / "out.jsonl"
+    res = runner.invoke(main, ["score", "--format", "jsonl", "-o", str(out), str(folder / "a.txt"), str(folder / "b.txt")])
+    assert res.exit_code == 1 and "Traceback" not in res.stderr
+    assert f"error: cannot write {out}.part: No space left on device" in res.stderr
+    assert "1 of 2 documents scored" in res.stderr and "--resume to continue" in res.stderr and not out.exists()
+    monkeypatch.setattr(JsonlWriter, "_write", real)
+    res = runner.invoke(main, ["score", "--format", "jsonl", "--resume", "-o", str(out), str(folder / "a.txt"),
+                               str(folder / "b.txt")])
+    assert res.exit_code == 0, res.stderr
+    assert [json.loads(x)["path"].rsplit("/", 1)[-1] for x in out.read_text(encoding="utf-8").splitlines()] == [
+        "a.txt", "b.txt"]
+
+
+def test_restore_of_a_missing_file_says_so_before_the_engine_loads(runner, stand_in, folder, monkeypatch):
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("the engine was loaded")
+
+    monkeypatch.setattr("service.engine.get_engine", refuse)
+    res = runner.invoke(main, ["restore", str(folder / "nowhere.txt")])
+    assert res.exit_code == 1 and "nowhere.txt: error: cannot read: No such file or directory" in res.stderr

@@ -432,3 +432,67 @@ def test_train_second_look_reads_and_stores_the_context_it_is_given(clean_env, r
     assert res.exit_code == 0, (res.output, res.stderr)
     assert seen["labelled"] == seen["fit"] == Context(*expected)
     assert SecondLook.load(out).context == Context(*expected)
+
+
+# ------------------------------------------------------------------- make-data's folder, written whole
+
+@pytest.mark.parametrize("case", ["empty", "under a file", "a set's file is a folder"])
+def test_make_data_checks_its_folder_before_any_work(runner, env, tmp_path, corpus, case):
+    """Checked when the command line is parsed: an empty --out had written the sets into the current
+    folder; one under a file ended in a traceback after the corpus was read; a folder in place of
+    test.jsonl in a traceback after train.jsonl had been replaced."""
+    out = tmp_path / "data"
+    if case == "empty":
+        res = run(runner, "make-data", "--corpus", corpus, "--out", "")
+        assert_usage_error(res, "'--out'", "an empty path names no folder")
+        return
+    if case == "under a file":
+        res = run(runner, "make-data", "--corpus", corpus, "--out", corpus / "data")
+        assert_usage_error(res, "'--out'", "is not a folder")
+        return
+    (out / "test.jsonl").mkdir(parents=True)
+    (out / "train.jsonl").write_text("old\n", encoding="utf-8")
+    res = run(runner, "make-data", "--corpus", corpus, "--out", out)
+    assert_usage_error(res, "'--out'", "test.jsonl", "it is a folder")
+    assert (out / "train.jsonl").read_text(encoding="utf-8") == "old\n"
+
+
+def test_make_data_that_fails_midway_leaves_the_old_set_as_it_was(runner, clean_env, tmp_path, corpus, monkeypatch):
+    """Each set is written as NAME.jsonl.part and the three renamed only once all are written: an
+    interrupted run had left a new, short train.jsonl beside the old set's test.jsonl."""
+    import service.spinner
+
+    out = tmp_path / "data"
+    res = run(runner, "make-data", "--corpus", corpus, "--out", out)
+    assert res.exit_code == 0, res.output + res.stderr
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert sorted(before) == ["clean_test.jsonl", "test.jsonl", "train.jsonl"]
+    real, calls = service.spinner.spin, []
+
+    def spin_then_stop(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 3:  # the train set written, the test set begun
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service.spinner, "spin", spin_then_stop)
+    res = runner.invoke(main, ["make-data", "--corpus", str(corpus), "--out", str(out), "--seed", "1"])
+    assert res.exit_code != 0 and len(calls) == 4
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old set, and no .part left
+
+
+def test_garble_sentences_read_the_corpus_as_make_data_does(tmp_path, corpus):
+    """A byte-order mark, and a document with its words under "text": the garble commands had read
+    the corpus again with their own reader, which ended in a traceback on the mark."""
+    from service.garbler import corpus_sentences
+
+    plain = list(corpus_sentences(corpus, "train"))
+    assert plain
+    marked = tmp_path / "marked.jsonl"
+    marked.write_bytes(b"\xef\xbb\xbf" + corpus.read_bytes())
+    assert list(corpus_sentences(marked, "train")) == plain
+    lines = [json.loads(x) for x in corpus.read_text(encoding="utf-8").splitlines()]
+    texts = _write_jsonl(tmp_path / "texts.jsonl", [{"id": d["id"], "text": d["body"]} for d in lines])
+    assert list(corpus_sentences(texts, "train")) == plain
+    with pytest.raises(DataError, match="no \"id\""):
+        list(corpus_sentences(_write_jsonl(tmp_path / "bad.jsonl", [{"body": BODY}]), "train"))
