@@ -779,6 +779,12 @@ def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, .
     """Learn the corrector (service/corrector.py) from synthetic spun documents, on the states of
     the shipped replaced-word detector: which candidate the encoder's reading of a word points to."""
     _not_an_input(out_path, "--out", [*(("--data", d) for d in data_paths), *(("--exclude", x) for x in exclude_paths)])
+    given: dict[Path, str] = {}
+    for d in data_paths:  # the same file twice (through any path) would weigh its documents twice
+        if (first := given.get(key := Path(d).resolve())) is not None:
+            raise click.BadParameter(f"{d} is given twice (first as {first}); each document is learned from once",
+                                     param_hint="'--data'")
+        given[key] = d
     from service.corrector_training import train_corrector
     from service.detector import DEFAULT_PATH
     from service.engine import get_detector, get_relatedness
@@ -815,9 +821,19 @@ def prepare(n_words: int, progress: bool | None) -> None:
     engine.prepare(words, progress=progress_wrapper("prepare", sys.stderr, progress_shown(sys.stderr, progress),
                                                     unit="word", total=len(words)))
     store = engine.candidates.store
+    if store is not None:
+        store.flush()
     where = f"; neighbour store {store.path.name}, {store.path.stat().st_size / 2**20:.0f} MiB" if store and store.path.exists() else ""
+    if store is not None and store.unwritten:  # a full disk: the store holds a part of the words, or none
+        click.echo(f"error: {store.unwritten:,} answers could not be written to the neighbour store {store.path} "
+                   f"({store.write_error}); free some space and run 'unspin prepare' again", err=True)
+        sys.exit(1)
     click.echo(f"caches built in {built:.1f} s; candidates of {len(words)} words stored in "
                f"{time.perf_counter() - t0 - built:.1f} s{where} (cache dir {engine.settings.cache_dir})")
+
+
+#: on SIGTERM, how long requests in flight may go on before their connections are closed
+GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 def _check_listen(host: str, port: int) -> None:
@@ -852,7 +868,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 
     _check_listen(host, port)
     uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, server_header=False)
+                log_level=log_level, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,6 +57,9 @@ class NeighbourStore:
         self._lock = threading.Lock()
         self._pending: list[tuple[str, str, bytes]] = []
         self._conn: sqlite3.Connection | None = None
+        #: answers a failed write dropped, and why the last write failed ('database or disk is full')
+        self.unwritten = 0
+        self.write_error: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=2.0, check_same_thread=False, isolation_level=None)
@@ -115,3 +118,5 @@ class NeighbourStore:
                 except sqlite3.Error:
                     pass
                 log.info("neighbour cache: %d answers not written (%s)", len(batch), type(e).__name__)
+                self.unwritten += len(batch)
+                self.write_error = str(e) or type(e).__name__

@@ -33,6 +33,7 @@ import functools
 import os
 import re
 import shutil
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -342,8 +343,20 @@ class Thesaurus:
         from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
         class _Reader(WordNetCorpusReader):
+            #: NLTK reads a synset (and a lemma's count) by seeking a shared file handle: two threads (the
+            #: service scores UNSPIN_CONCURRENCY texts at once) read each other's lines without it
+            _read_lock = threading.RLock()
+
             def map_wn(self, version="wordnet"):  # OMW version mapping: unused, costs ~6 s
                 return None
+
+            def synset_from_pos_and_offset(self, pos, offset):
+                with self._read_lock:
+                    return super().synset_from_pos_and_offset(pos, offset)
+
+            def lemma_count(self, lemma):  # a binary search over another shared file handle
+                with self._read_lock:
+                    return super().lemma_count(lemma)
 
         # NLTK >= 3.9.3 only opens corpus files under a folder of ``nltk.data.path``; allow our
         # own cache folder (and nothing else) so the reader can open it.

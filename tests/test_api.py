@@ -346,6 +346,51 @@ def test_nothing_the_user_sent_is_logged(engine, caplog):
     assert "Zyxwvut" not in caplog.text
 
 
+def test_an_internal_error_is_counted_and_carries_cors_headers(engine):
+    """A 500 had been left out of the metrics (an alert on errors never fired) and answered outside
+    the CORS middleware (a browser page saw a CORS failure, not the error)."""
+    settings = Settings(lm="ngram", cors_origins="https://editor.example")
+    with TestClient(create_app(settings, engine=_BrokenEngine(engine)), raise_server_exceptions=False) as c:  # type: ignore[arg-type]
+        origin = {"Origin": "https://editor.example"}
+        r = c.post("/v1/score", json={"text": "The cat sat."}, headers=origin)
+        assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+        assert r.headers["access-control-allow-origin"] == "https://editor.example"
+        v2 = c.post("/v2/check", data={"text": "The cat sat.", "language": "en-US"}, headers=origin)
+        assert v2.status_code == 500 and v2.text == "Error: internal error"
+        assert v2.headers["access-control-allow-origin"] == "https://editor.example"
+        text = c.get("/metrics").text
+    assert 'unspin_errors_total{route="/v1/score",status="500"} 1.0' in text
+    assert 'unspin_errors_total{route="/v2/check",status="500"} 1.0' in text
+
+
+@pytest.mark.parametrize("path", ["/v1/score", "/v2/check"])
+def test_a_compressed_body_is_refused_with_the_reason(client, path):
+    """Its bytes had been read as text: "not valid UTF-8 (byte offset 1)"."""
+    import gzip
+
+    body = gzip.compress(b"text=The+cat+sat.&language=en-US" if path == "/v2/check" else b'{"text": "The cat sat."}')
+    kind = "application/x-www-form-urlencoded" if path == "/v2/check" else "application/json"
+    r = client.post(path, content=body, headers={"content-type": kind, "content-encoding": "gzip"})
+    assert r.status_code == 415 and "Content-Encoding: gzip" in r.text and "uncompressed" in r.text
+    assert r.headers["accept-encoding"] == "identity"
+
+
+def test_serve_lets_requests_in_flight_finish_for_a_while_only(monkeypatch):
+    """A client stalled in the middle of its body had kept a stopping server up for as long as it
+    stalled, refusing every new connection meanwhile."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from service.cli import GRACEFUL_SHUTDOWN_SECONDS, main
+
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.update(kw))
+    monkeypatch.setattr("service.cli._check_listen", lambda host, port: None)
+    res = CliRunner().invoke(main, ["serve", "--port", "18099"])
+    assert res.exit_code == 0, res.output
+    assert ran["timeout_graceful_shutdown"] == GRACEFUL_SHUTDOWN_SECONDS == 30
+
+
 def test_api_and_cli_give_the_same_answer(client, ngram_env):
     """The CLI and the API are doors onto one engine: the same text gets the same report."""
     from pathlib import Path

@@ -106,3 +106,41 @@ def test_prepare_stores_what_scoring_would_ask_for(engine, tmp_path):
                                store=NeighbourStore(tmp_path / "n.sqlite"))
     want = _candidates(CandidateGenerator(engine.thesaurus, engine.ngram, engine.relatedness))
     assert [c for c, _ in _candidates(again)] == [c for c, _ in want]
+
+
+def test_answers_a_write_drops_are_counted_and_prepare_says_so(tmp_path, monkeypatch):
+    """A full disk under ``unspin prepare`` had stored a fraction of the words and exited 0 saying
+    they were stored (a Docker build then shipped an all but empty store)."""
+    import sqlite3
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    import service.cli
+
+    store = NeighbourStore(tmp_path / "n.sqlite")
+    store.put("near", "optimal", b"x")
+    store.flush()
+    assert store.unwritten == 0 and store.write_error is None
+
+    class Full:  # a connection whose writes fail as SQLite's do on a full disk
+        def execute(self, sql, *args):
+            if sql == "ROLLBACK":
+                return None
+            raise sqlite3.OperationalError("database or disk is full")
+
+        executemany = execute
+
+    store._conn = Full()  # noqa: SLF001
+    store.put("near", "maximum", b"y")
+    store.put("far", "maximum", b"z")
+    store.flush()
+    assert store.unwritten == 2 and store.write_error == "database or disk is full"
+
+    engine = SimpleNamespace(candidates=SimpleNamespace(store=store), settings=SimpleNamespace(cache_dir=tmp_path),
+                             common_words=lambda n: ["maximum"], prepare=lambda words, progress=None: None)
+    monkeypatch.setattr(service.cli, "_fresh_engine", lambda settings: engine)
+    res = CliRunner().invoke(service.cli.main, ["prepare", "--words", "1"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "2 answers could not be written to the neighbour store" in res.stderr
+    assert "database or disk is full" in res.stderr and "run 'unspin prepare' again" in res.stderr

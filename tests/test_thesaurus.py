@@ -167,3 +167,34 @@ def test_wordnet_root_is_prepared(tmp_path):
     assert (root / "data.noun").stat().st_size == (_SETTINGS.wordnet_dir / "data.noun").stat().st_size
     # idempotent
     assert prepare_wordnet_root(_SETTINGS.wordnet_dir, tmp_path) == root
+
+
+def test_threads_reading_wordnet_at_once_get_what_one_gets():
+    """The service scores two texts at once (UNSPIN_CONCURRENCY): NLTK's reader seeks one shared file
+    handle per part of speech, and two threads had read each other's lines (concurrent requests
+    with words not yet in the neighbour store answered 500)."""
+    import re
+    import threading
+    from pathlib import Path
+
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    words = sorted({w.lower() for p in seeds.glob("*.txt") for w in re.findall(r"[A-Za-z]{4,}", p.read_text("utf-8"))})
+    alone = Thesaurus(get_settings(), use_mythes=False)
+    expected = {w: alone.neighbours(w) for w in words}
+    shared = Thesaurus(get_settings(), use_mythes=False)  # a reader no thread has read from yet
+    got: dict[str, dict[str, str]] = {}
+    errors: list[BaseException] = []
+
+    def look_up(part: list[str]) -> None:
+        try:
+            for w in part:
+                got[w] = shared.neighbours(w)
+        except Exception as e:  # noqa: BLE001 - what the race had raised (AttributeError, WordNetError...)
+            errors.append(e)
+
+    threads = [threading.Thread(target=look_up, args=(words[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and got == expected

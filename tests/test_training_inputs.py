@@ -496,3 +496,13 @@ def test_garble_sentences_read_the_corpus_as_make_data_does(tmp_path, corpus):
     assert list(corpus_sentences(texts, "train")) == plain
     with pytest.raises(DataError, match="no \"id\""):
         list(corpus_sentences(_write_jsonl(tmp_path / "bad.jsonl", [{"body": BODY}]), "train"))
+
+
+def test_train_corrector_refuses_the_same_data_twice(runner, env, tmp_path, data):
+    """Its documents had been learned from twice, without a word (two files of the same documents
+    spun differently, as the README's command gives, are two inputs)."""
+    link = tmp_path / "again.jsonl"
+    link.symlink_to(data)
+    for twice in ([data, data], [data, link]):
+        res = run(runner, "train-corrector", *[a for d in twice for a in ("--data", d)], "--out", tmp_path / "c.npz")
+        assert_usage_error(res, "'--data'", "is given twice", "learned from once")

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import Match
 
 from service.api import routes_languagetool, routes_ops, routes_page, routes_score
@@ -95,6 +96,19 @@ def _speaks_languagetool(request: Request) -> bool:
     return request.url.path == "/v2" or request.url.path.startswith("/v2/")
 
 
+#: the status counted for a request whose client went away before its body was sent (as nginx counts it)
+CLIENT_CLOSED = 499
+
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    """The answer to an error no handler expected: 500, logged with where and what (never the
+    user's text), in LanguageTool's plain text under ``/v2``."""
+    log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    if _speaks_languagetool(request):
+        return PlainTextResponse("Error: internal error", status_code=500)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The unspin HTTP app.
 
@@ -126,19 +140,27 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.unspin = state
 
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-    if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
-
     @app.middleware("http")
     async def observe(request: Request, call_next):
+        """Every answer counted in the metrics, an internal error's too: it is answered here, inside
+        the CORS middleware, so that a browser page reads the 500 instead of a CORS failure."""
         t0 = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except ClientDisconnect:  # the client went away before its body was sent: nobody to answer
+            log.info("client disconnected on %s %s", request.method, request.url.path)
+            response = Response(status_code=CLIENT_CLOSED)
+        except Exception as exc:
+            response = internal_error(request, exc)
         route = request.scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         state.metrics.observe(path, request.method, response.status_code, time.perf_counter() - t0)
         return response
+
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:  # added last: the outermost, so that every answer carries its headers
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> Response:
@@ -161,12 +183,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return JSONResponse({"detail": str(exc)}, status_code=413 if isinstance(exc, TextTooLong) else 422)
 
     @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> JSONResponse:
-        # never the user's text in the log: only where and what
-        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        if _speaks_languagetool(request):
-            return PlainTextResponse("Error: internal error", status_code=500)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
+    async def internal(request: Request, exc: Exception) -> Response:
+        return internal_error(request, exc)
 
     for router in ROUTERS:
         _answer_head(router)

@@ -66,7 +66,12 @@ def require_api_key(request: Request, state: AppState = Depends(get_state)) -> N
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) anything over ``limit`` bytes without reading it all."""
+    """The request body, refusing (413) anything over ``limit`` bytes without reading it all, and
+    (415) a compressed one: its bytes would otherwise be read as text."""
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding not in ("", "identity"):
+        raise HTTPException(415, f"a request body with Content-Encoding: {coding} is not read here; send it "
+                            "uncompressed", headers={"Accept-Encoding": "identity"})
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the request body is {int(declared):,} bytes; the limit is {limit:,} (UNSPIN_MAX_BODY_BYTES)")

@@ -45,11 +45,11 @@ _LEVELS = ("default", "picky")
 _TEXT_FIELDS = ("text", "data")  # read from a multipart file part too
 
 
-def _error(status: int, message: str) -> PlainTextResponse:
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> PlainTextResponse:
     # a message may quote what the client sent (a language code), which a declared charset such as
     # UTF-7 can make a lone surrogate: escape those, as UTF-8 cannot carry them
     message = message.encode("utf-8", "backslashreplace").decode("utf-8")
-    return PlainTextResponse(f"Error: {message}", status_code=status)
+    return PlainTextResponse(f"Error: {message}", status_code=status, headers=headers)
 
 
 async def _params(request: Request, state: AppState) -> dict[str, str]:
@@ -112,7 +112,7 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     try:
         params = await _params(request, state)
     except HTTPException as e:
-        return _error(e.status_code, str(e.detail))
+        return _error(e.status_code, str(e.detail), e.headers)
     if not key_is_valid(state, request, params.get("apiKey")):
         return _error(401, "a valid API key is required (Authorization: Bearer KEY, or the apiKey parameter)")
     try:
