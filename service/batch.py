@@ -1252,11 +1252,11 @@ class OutputFailed(Exception):
 
 
 class _CannotWrite(Exception):
-    """An ``OSError`` of the writer (not a closed pipe, which the command line ends quietly)."""
+    """An ``OSError`` of the writer (not a closed pipe, which the command line ends quietly); its
+    message is the system's reason."""
 
     def __init__(self, error: OSError):
         super().__init__(error.strerror or str(error))
-        self.error = error
 
 
 class _GuardedWriter:
@@ -1346,6 +1346,15 @@ def input_at(output: Path, inputs: Sequence[Path | None], stdin: io.BufferedIOBa
 def _input_name(src: Source) -> str:
     """How a clash with an output names the input."""
     return one_line(src.name) if src.path is not None else "-, standard input"
+
+
+def _left_where(part: Path | None, fmt: str) -> str:
+    """Where a run that stopped early left what it wrote: ``OUTPUT.part`` (and how to go on), or
+    standard output."""
+    if part is None:
+        return "the output above is incomplete"
+    return f"the documents done so far are in {part}" + (
+        "; run the same command with --resume to continue" if fmt in RESUMABLE else "")
 
 
 def run(
@@ -1442,12 +1451,7 @@ def run(
             completed = True
     except (KeyboardInterrupt, BrokenExecutor) as stopped:
         summary.seconds = round(time.perf_counter() - t0, 3)
-        where = (
-            f"the documents done so far are in {part}"
-            + ("; run the same command with --resume to continue" if fmt in RESUMABLE else "")
-            if part is not None
-            else "the output above is incomplete"
-        )
+        where = _left_where(part, fmt)
         if isinstance(stopped, BrokenExecutor):
             raise WorkerDied(summary, where, str(stopped) if isinstance(stopped, DiedInARow) else WORKERS_DIED) from None
         signum = signal.SIGTERM if isinstance(stopped, Terminated) else signal.SIGINT
@@ -1455,10 +1459,7 @@ def run(
     except _CannotWrite as e:
         summary.seconds = round(time.perf_counter() - t0, 3)
         name = display_name(part) if part is not None else "standard output"
-        where = (f"the documents written before are in {part}" + (
-            "; run the same command with --resume to continue" if fmt in RESUMABLE else "")
-            if part is not None else "the output above is incomplete")
-        raise OutputFailed(summary, where, f"cannot write {name}: {e}") from None
+        raise OutputFailed(summary, _left_where(part, fmt), f"cannot write {name}: {e}") from None
     except BatchError:  # the engine cannot start (on Ray's actors), no Ray cluster to join: nothing was scored
         refused = True
         raise
@@ -1514,7 +1515,7 @@ def second_look_bar(stderr: TextIO) -> SlotProgress:
     return wrap
 
 
-def _consume(outcomes: Iterator[Outcome], writer: Writer | _GuardedWriter, summary: Summary, stderr: TextIO, *, show: bool) -> None:
+def _consume(outcomes: Iterator[Outcome], writer: _GuardedWriter, summary: Summary, stderr: TextIO, *, show: bool) -> None:
     """Write every outcome, count it, report errors on stderr, drive the progress bar."""
     from service.progress import bar as progress_bar
     from service.progress import is_terminal

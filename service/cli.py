@@ -140,6 +140,12 @@ class DataFolder(click.Path):
         return path
 
 
+def _stdout_open() -> None:
+    """A usage error, before any work, when the output goes to standard output and it is closed (``>&-``)."""
+    if sys.stdout is None:
+        raise click.UsageError("standard output is closed: give --output FILE")
+
+
 def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str | None]]) -> None:
     """A usage error when the file ``out`` names (through any path or link) is one of ``inputs``,
     ``(option, path)`` pairs (``-``: standard input, when redirected from a file): writing it would
@@ -210,8 +216,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
         engine=engine_kind, address=address, progress=progress,
     )
-    if options.output is None and sys.stdout is None:
-        raise click.UsageError("standard output is closed: give --output FILE")
+    if options.output is None:
+        _stdout_open()
     try:
         summary = run(options, _settings(second_look), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
     except BatchError as e:
@@ -272,8 +278,8 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
         sys.exit(1)
     if output is not None:
         _not_an_input(output, "--output", [("the document restored", path)])
-    elif sys.stdout is None:
-        raise click.UsageError("standard output is closed: give --output FILE")
+    else:
+        _stdout_open()
     encoding = _codec(encoding)
     settings = _settings(second_look)
     try:
@@ -820,9 +826,7 @@ def prepare(n_words: int, progress: bool | None) -> None:
     words = engine.common_words(n_words)
     engine.prepare(words, progress=progress_wrapper("prepare", sys.stderr, progress_shown(sys.stderr, progress),
                                                     unit="word", total=len(words)))
-    store = engine.candidates.store
-    if store is not None:
-        store.flush()
+    store = engine.candidates.store  # flushed by engine.prepare
     where = f"; neighbour store {store.path.name}, {store.path.stat().st_size / 2**20:.0f} MiB" if store and store.path.exists() else ""
     if store is not None and store.unwritten:  # a full disk: the store holds a part of the words, or none
         click.echo(f"error: {store.unwritten:,} answers could not be written to the neighbour store {store.path} "

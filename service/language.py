@@ -84,8 +84,10 @@ def status_for(code: str | None, confidence: float | None, not_latin: bool = Fal
     ``not_latin``: most of the text's letters are of a script other than Latin, so it is not
     English whatever the identifier's confidence; ``code`` is then named as what it reads most like.
     """
-    if not_latin and (confidence is None or confidence < CONFIDENCE or code in NOT_A_LANGUAGE or code == "en"):
-        if code is None or confidence is None or code in NOT_A_LANGUAGE or code == "en":
+    named = code is not None and confidence is not None and code not in NOT_A_LANGUAGE
+    sure = named and confidence >= CONFIDENCE
+    if not_latin and not (sure and code != "en"):
+        if not named or code == "en":
             return LanguageStatus(english=False, reason=f"most of the text's letters are not Latin letters; {_NOT_READ}")
         confidence = round(float(confidence), 4)
         name = language_name(code)
@@ -94,7 +96,7 @@ def status_for(code: str | None, confidence: float | None, not_latin: bool = Fal
             reason=f"most of the text's letters are not Latin letters, and it reads most like {name} ({code}, "
             f"confidence {confidence:.2f}); {_NOT_READ}",
         )
-    if code is None or confidence is None or confidence < CONFIDENCE or code in NOT_A_LANGUAGE:
+    if not sure:
         return LanguageStatus()
     confidence = round(float(confidence), 4)
     if code == "en":

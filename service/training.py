@@ -161,9 +161,7 @@ def train(
         fusion.prior_strength = float(prior_strength)
         fusion.prior_target = fusion.train_prior * float(prior_target_share)
     engine.fusion = fusion
-    def calibrating(name: str, texts: list[str]) -> Iterable[str]:
-        return calibration_progress(name, texts) if calibration_progress else texts
-
+    calibrating = calibration_progress or (lambda _name, texts: texts)
     scores, words = clean_span_scores(engine, calibrating("calibrate", clean_texts))
     if not words:
         raise TrainingDataError("the clean documents hold no words to calibrate the threshold on")

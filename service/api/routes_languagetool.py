@@ -140,7 +140,7 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     try:
         engine: Engine = loaded_engine(state)
     except HTTPException as e:
-        return PlainTextResponse(f"Error: {e.detail}", status_code=e.status_code, headers=e.headers)
+        return _error(e.status_code, str(e.detail), e.headers)
     if text.plain.strip():
         report = await state.scorer.score(engine, text.plain, grammar=grammar_options(params, language, detected, rules))
         state.metrics.words.inc(report.stats.words)
