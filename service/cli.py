@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from service.config import get_settings, settings_error
+from service.config import get_settings, settings_error, unknown_variables
 from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 from service.progress import bar as progress_bar
@@ -146,6 +146,26 @@ def _stdout_open() -> None:
         raise click.UsageError("standard output is closed: give --output FILE")
 
 
+def _say(text: str, lost: str = "", stop: bool = True) -> bool:
+    """Print a command's result on standard output. When it cannot be written (a full disk behind
+    ``> FILE``) say so on stderr, with ``lost`` (what else the user should know), and exit 1 rather
+    than end in a traceback; with ``stop=False`` return False instead, for the caller to finish its
+    other outputs first. A reader that stops reading (``| head``) ends the run as click does."""
+    if sys.stdout is None:  # closed (>&-): the commands whose result is their output refuse that before any work
+        return True
+    try:
+        click.echo(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        click.echo(f"error: cannot write standard output: {e.strerror or e}{lost}", err=True)
+        if stop:
+            sys.exit(1)
+        return False
+    return True
+
+
 def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str | None]]) -> None:
     """A usage error when the file ``out`` names (through any path or link) is one of ``inputs``,
     ``(option, path)`` pairs (``-``: standard input, when redirected from a file): writing it would
@@ -169,6 +189,8 @@ def main() -> None:
         get_settings()  # a bad UNSPIN_* variable: say which, before any command starts
     except ValidationError as err:
         raise click.UsageError(settings_error(err)) from None
+    for warning in unknown_variables():
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.command()
@@ -365,6 +387,7 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     )
     from service.text import InputError, sentence_texts
 
+    _stdout_open()
     if details_path:
         _not_an_input(details_path, "--details", [("--gold", gold_path), *(("--clean", c) for c in clean_paths)])
     encoding = _codec(encoding)
@@ -433,11 +456,14 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     m = evaluate(docs, sentences)
     grammar = (f"checked in {sum(checked)} of {len(checked)} documents ({engine.grammar.server})"
                if engine.grammar else "not checked (no LanguageTool configured)")
-    click.echo(json.dumps({"lm": engine.lm_name, **m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
-               else f"lm: {engine.lm_name}\ngrammar: {grammar}\n" + m.as_table())
+    said = _say(json.dumps({"lm": engine.lm_name, **m.to_dict(), "grammar_checked_docs": sum(checked)}, indent=2) if as_json
+                else f"lm: {engine.lm_name}\ngrammar: {grammar}\n" + m.as_table(),
+                lost="; the metrics were not written", stop=False)
     if details_path:  # after the metrics: a file that cannot be written does not cost the run's result
         lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in span_outcomes(docs))
         _write_whole(details_path, lines.encode("utf-8"), what="the details to ")
+    if not said:
+        sys.exit(1)
 
 
 def _garble_corpus(corpus: str, split: str) -> None:
@@ -481,7 +507,7 @@ def train_garble(corpus: str, n: int, seed: int, out_path: str, progress: bool |
     except TooFewSentences as e:
         raise click.UsageError(str(e)) from None
     model.save(Path(out_path))
-    click.echo(f"{rows} sentences ({model.meta['garbled']} garbled) -> {out_path}")
+    _say(f"{rows} sentences ({model.meta['garbled']} garbled) -> {out_path}")
 
 
 @main.command("eval-garble")
@@ -499,6 +525,7 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool, progress: bool | 
     from service.lm.ngram import NGramLM
     from service.thesaurus import get_thesaurus
 
+    _stdout_open()
     _garble_corpus(corpus, "test")
     settings = get_settings()
     try:
@@ -509,14 +536,15 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool, progress: bool | 
     except TooFewSentences as e:
         raise click.UsageError(str(e)) from None
     if as_json:
-        click.echo(json.dumps(res, indent=2, allow_nan=False))
+        _say(json.dumps(res, indent=2, allow_nan=False))
         return
-    click.echo(f"{res['sentences']} held-out sentences: {res['garbled']} garbled, {res['clean']} clean "
-               "(language model only: no grammar check)")
-    click.echo("| garbling | sentences | AUC garble score | AUC mean SLOR alone |\n| --- | ---: | ---: | ---: |")
-    click.echo(f"| all | {res['garbled']} | {res['auc']:.3f} | {res['auc_slor_only']:.3f} |")
-    for op, v in res["by_op"].items():
-        click.echo(f"| {op} | {v['n']} | {v['auc']:.3f} | {v['auc_slor_only']:.3f} |")
+    _say("\n".join([
+        f"{res['sentences']} held-out sentences: {res['garbled']} garbled, {res['clean']} clean "
+        "(language model only: no grammar check)",
+        "| garbling | sentences | AUC garble score | AUC mean SLOR alone |\n| --- | ---: | ---: | ---: |",
+        f"| all | {res['garbled']} | {res['auc']:.3f} | {res['auc_slor_only']:.3f} |",
+        *(f"| {op} | {v['n']} | {v['auc']:.3f} | {v['auc_slor_only']:.3f} |" for op, v in res["by_op"].items()),
+    ]))
 
 
 @main.command("make-data")
@@ -572,7 +600,7 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
     stats = make_dataset(documents, out_dir, n_train=n_train, n_test=n_test, rate=rate, seed=seed,
                          progress=_set_bars(progress), mix=mix, relatedness=relatedness, adverbs=adverbs,
                          articles=not keep_articles, warn=lambda msg: click.echo(f"warning: {msg}", err=True))
-    click.echo(json.dumps(stats, indent=2))
+    _say(json.dumps(stats, indent=2))
 
 
 def _set_bars(progress: bool | None):
@@ -660,9 +688,9 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     res.fusion.meta = {**(res.fusion.meta or {}), "lm": engine.lm.name, "data": Path(data_path).name}
     res.fusion.save(Path(out_path))
     meta = res.fusion.meta or {}
-    click.echo(f"{res.rows} candidate rows, {res.positives} positive; {meta.get('slots', 0)} slots, "
-               f"{meta.get('spun_slots', 0)} spun; threshold {res.fusion.threshold:.3f} gives "
-               f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words)"
+    _say(f"{res.rows} candidate rows, {res.positives} positive; {meta.get('slots', 0)} slots, "
+         f"{meta.get('spun_slots', 0)} spun; threshold {res.fusion.threshold:.3f} gives "
+         f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words)"
                + ("" if res.sentence_false_flags_per_1k is None
                   else f", {res.sentence_false_flags_per_1k:.2f} scored one sentence at a time")
                + f" -> {out_path}")
@@ -734,8 +762,8 @@ def train_second_look_cmd(data_path: str, docs_from: int, n_docs: int, clean_fro
     look.meta.update({"data": Path(data_path).name, "docs": len(spun), "clean_docs": len(clean), "target_per_1k": target})
     look.spun_doc_threshold = spun_doc_threshold
     look.save(Path(out_path))
-    click.echo(f"{look.meta['slots']} slots read ({look.meta['spun_slots']} spun); threshold {threshold:.3f} gives "
-               f"{whole:.2f} false flags per 1,000 clean words, {sentences:.2f} one sentence at a time -> {out_path}")
+    _say(f"{look.meta['slots']} slots read ({look.meta['spun_slots']} spun); threshold {threshold:.3f} gives "
+         f"{whole:.2f} false flags per 1,000 clean words, {sentences:.2f} one sentence at a time -> {out_path}")
 
 
 @main.command("train-detector")
@@ -766,8 +794,8 @@ def train_detector_cmd(data_path: str, exclude_paths: tuple[str, ...], n_docs: i
                              progress=progress_wrapper("detector", sys.stderr, progress_shown(sys.stderr, progress)))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    click.echo(f"{len(docs)} documents, {res['sentences']} sentences, {res['words']} words ({res['replaced']} replaced) "
-               f"-> {out_path}")
+    _say(f"{len(docs)} documents, {res['sentences']} sentences, {res['words']} words ({res['replaced']} replaced) "
+         f"-> {out_path}")
 
 
 @main.command("train-corrector")
@@ -808,7 +836,7 @@ def train_corrector_cmd(data_paths: tuple[str, ...], exclude_paths: tuple[str, .
                               progress=progress_wrapper("corrector", sys.stderr, progress_shown(sys.stderr, progress)))
     except ValueError as e:
         raise click.UsageError(str(e)) from e
-    click.echo(f"{len(docs)} documents, {res['examples']} words ({res['replaced']} replaced) -> {out_path}")
+    _say(f"{len(docs)} documents, {res['examples']} words ({res['replaced']} replaced) -> {out_path}")
 
 
 @main.command()
@@ -832,8 +860,8 @@ def prepare(n_words: int, progress: bool | None) -> None:
         click.echo(f"error: {store.unwritten:,} answers could not be written to the neighbour store {store.path} "
                    f"({store.write_error}); free some space and run 'unspin prepare' again", err=True)
         sys.exit(1)
-    click.echo(f"caches built in {built:.1f} s; candidates of {len(words)} words stored in "
-               f"{time.perf_counter() - t0 - built:.1f} s{where} (cache dir {engine.settings.cache_dir})")
+    _say(f"caches built in {built:.1f} s; candidates of {len(words)} words stored in "
+         f"{time.perf_counter() - t0 - built:.1f} s{where} (cache dir {engine.settings.cache_dir})")
 
 
 #: on SIGTERM, how long requests in flight may go on before their connections are closed

@@ -6,8 +6,10 @@ The README's "Configuration" table mirrors this class.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -113,6 +115,7 @@ class Settings(BaseSettings):
     second_look_threads: int | None = Field(
         None,
         ge=1,
+        le=64,
         description="The second look's reading threads: how many of its model's passes run at once, each with one "
         "torch thread; unset: the CPUs this process may use. The scores do not depend on it.",
     )
@@ -137,7 +140,8 @@ class Settings(BaseSettings):
         "threshold is the calibrated one (not with UNSPIN_THRESHOLD or a request's own threshold); 'off': never.",
     )
     max_suggestions: int = Field(5, ge=1, le=50, description="Suggestions kept per span.")
-    max_chars: int = Field(200_000, ge=1, description="Longest text (in characters) one request may score.")
+    max_chars: int = Field(200_000, ge=1, le=1_000_000_000,
+                           description="Longest text (in characters) one request may score.")
     languagetool_url: str | None = Field(
         None, description="Base URL of a LanguageTool server (e.g. http://localhost:8081); unset: grammar not checked."
     )
@@ -179,6 +183,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         2_000_000, ge=1, description="Largest HTTP request body accepted, in bytes (413 above it)."
+    )
+    body_timeout: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds an HTTP request body may stop arriving before the request is answered 408 "
+        "(a client that sends its headers and then stalls would otherwise hold its connection for ever).",
     )
     max_batch_documents: int = Field(100, ge=1, description="Most documents one /v1/score/batch request may carry.")
     concurrency: int = Field(
@@ -229,9 +238,20 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         code = value.strip()
+        if code.lower() == "auto":  # a word, read in any case as the others are
+            return "auto"
         if not _LANGUAGE_CODE_RE.fullmatch(code):
             raise ValueError("not a language code such as en-US, en-GB, de-DE or auto")
         return code
+
+    @field_validator("ngram_path", "wordnet_dir", "mythes_path", "second_look_path", "ltp_path", mode="before")
+    @classmethod
+    def _path_not_blank(cls, value: object) -> object:
+        """A path of spaces alone names nothing: a configuration error now (a blank
+        ``UNSPIN_MYTHES_PATH`` had turned MyThes off without a word, as a missing file does)."""
+        if isinstance(value, str) and value and not value.strip():
+            raise ValueError("is blank: name a path, or leave it unset for the default")
+        return value
 
     @field_validator("cache_dir")
     @classmethod
@@ -284,6 +304,22 @@ class Settings(BaseSettings):
         return value
 
 
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``UNSPIN_*`` variable of ``environ`` (default: this process's environment)
+    that is no setting: the settings ignore such a name, so a misspelt one (``UNSPIN_LEXICON`` for
+    ``UNSPIN_LEXICONS``) would otherwise change nothing and say nothing. Names are read in any
+    case, as the settings read them; the setting meant is named when one is close."""
+    env = os.environ if environ is None else environ
+    names = [f"UNSPIN_{name.upper()}" for name in Settings.model_fields]
+    warnings = []
+    for var in sorted(env):
+        if var.upper().startswith("UNSPIN_") and var.upper() not in names:
+            close = difflib.get_close_matches(var.upper(), names, n=1, cutoff=0.8)
+            meant = f" (did you mean {close[0]}?)" if close else ""
+            warnings.append(f"{var} is not a setting of unspin{meant}; it is ignored")
+    return warnings
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment now (cheap; call again to pick up changes).
 
@@ -302,7 +338,9 @@ def settings_error(err: ValidationError) -> str:
     for e in err.errors():
         name = f"UNSPIN_{str(e['loc'][0]).upper()}" if e["loc"] else "UNSPIN_*"
         msg = e["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's own message
-        reasons.setdefault(name, (e.get("input"), []))[1].append(msg)
+        # the value as the environment holds it (a validator may have trimmed it before failing)
+        value = os.environ.get(name, e.get("input")) if e["loc"] else e.get("input")
+        reasons.setdefault(name, (value, []))[1].append(msg)
     return "\n".join(
         f"invalid configuration: {name}={value!r}: {' or '.join(msgs)}" for name, (value, msgs) in reasons.items()
     )

@@ -463,3 +463,32 @@ def test_unspin_serve_on_a_port_in_use_fails_at_once():
         assert time.monotonic() - t0 < 5
     res = CliRunner().invoke(main, ["serve", "--host", "no-such-host.invalid", "--port", "8000"])
     assert res.exit_code == 2 and "cannot listen on no-such-host.invalid:8000" in res.output
+
+
+@pytest.mark.parametrize("path, kind", [("/v1/score", "application/json"),
+                                        ("/v2/check", "application/x-www-form-urlencoded")])
+def test_a_body_that_stops_arriving_is_408_and_the_connection_closed(engine, path, kind):
+    """A client that sent its headers and part of its body, then nothing, had held its connection
+    (and the coroutine reading it) for as long as it stayed silent."""
+    import socket
+    import time
+
+    from live_server import serve
+
+    app = create_app(Settings(lm="ngram", body_timeout=0.5), engine=engine)
+    with serve(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=20) as s:
+            s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {kind}\r\n"
+                      f"Content-Length: 100\r\n\r\n".encode() + b"text=The")
+            t0 = time.monotonic()
+            answer = b""
+            while chunk := s.recv(4096):  # read until the server closes the connection
+                answer += chunk
+            waited = time.monotonic() - t0
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), answer
+        assert b"connection: close" in head.lower()
+        assert b"stopped arriving" in body and b"UNSPIN_BODY_TIMEOUT" in body
+        assert 0.4 < waited < 15
+        assert httpx.post(url + "/v1/score", json={"text": "The cat sat."}, timeout=30).status_code == 200

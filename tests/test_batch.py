@@ -187,6 +187,31 @@ def test_paths_that_cannot_be_looked_up_are_error_records(runner, docs, monkeypa
     assert "2 of 5 documents scored" in res.stderr
 
 
+def test_inputs_are_read_a_block_at_a_time_whatever_the_limit(tmp_path, monkeypatch):
+    """One read of 4 × UNSPIN_MAX_CHARS bytes reserved them all first: a large limit had made every
+    document fail with MemoryError (and standard input end in a traceback)."""
+    import io
+
+    from service import batch
+
+    asked: list[int] = []
+
+    class Recording(io.BytesIO):
+        def read(self, n=-1):
+            asked.append(n)
+            return super().read(n)
+
+    text = b"word " * 300_000  # 1.5 MB: more than one block
+    assert batch._read_stdin(Recording(text), max_chars=1_000_000_000) == text
+    assert asked and max(asked) <= batch.READ_BLOCK
+    real_open, asked[:] = open, []
+    monkeypatch.setattr(batch, "open", lambda *a, **k: Recording(real_open(*a, **k).read()), raising=False)
+    path = tmp_path / "a.txt"
+    path.write_bytes(text)
+    assert read_source(Source(str(path), path), max_chars=1_000_000_000) == text.decode()
+    assert asked and max(asked) <= batch.READ_BLOCK
+
+
 def test_read_source_refuses_oversized_files_unread(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"word " * 100)  # 500 bytes > 4 * 50 + 4: cannot be within 50 characters

@@ -181,10 +181,23 @@ def test_a_full_standard_output_is_an_error_with_a_reason(folder, command):
         assert "0 of 2 documents scored" in done.stderr and "the output above is incomplete" in done.stderr
 
 
-@pytest.mark.parametrize("command", ["score", "restore"])
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to stand for a full disk")
+def test_eval_on_a_full_standard_output_says_its_metrics_were_not_written(folder):
+    """eval prints its metrics last, after minutes of scoring: a full disk there had been a traceback,
+    and the details (written after the metrics) were lost with them."""
+    done = _child(["eval", "--gold", "gold.jsonl", "--json", "--details", "details.jsonl"], "/dev/full", folder)
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot write standard output: No space left on device; the metrics were not written" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert (folder / "details.jsonl").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("command", ["score", "restore", "eval"])
 def test_a_closed_standard_output_is_a_usage_error(folder, command):
-    """``>&-`` had ended in a traceback (AttributeError on ``None``) after the engine had loaded."""
-    args = ["score", "a.txt"] if command == "score" else ["restore", "a.txt"]
+    """``>&-`` had ended in a traceback (AttributeError on ``None``) after the engine had loaded; eval
+    had scored every document and then printed its metrics nowhere."""
+    args = {"score": ["score", "a.txt"], "restore": ["restore", "a.txt"],
+            "eval": ["eval", "--gold", "gold.jsonl"]}[command]
     done = _child(args, "closed", folder)
     assert done.returncode == 2, done.stderr
     assert "standard output is closed: give --output FILE" in done.stderr and "Traceback" not in done.stderr

@@ -117,3 +117,58 @@ def test_api_keys_name_a_key_a_client_can_send() -> None:
     assert Settings(api_keys=" k1 , k2,").api_keys == " k1 , k2,"
     for bad in (" , ", ",", "k1,caf\u00e9", "k1,a b", "k\x01"):
         assert "UNSPIN_API_KEYS" in _error(api_keys=bad), bad
+
+
+def test_auto_is_read_in_any_case_as_the_language(monkeypatch) -> None:
+    """'AUTO' had been refused as "not a language code such as … or auto", though word settings
+    are read in any case."""
+    for value in ("AUTO", " Auto "):
+        monkeypatch.setenv("UNSPIN_LANGUAGETOOL_LANGUAGE", value)
+        assert Settings().languagetool_language == "auto"
+
+
+@pytest.mark.parametrize("name, value", [("max_chars", "10000000000"), ("max_chars", "99999999999999999999"),
+                                         ("second_look_threads", "1000")])
+def test_settings_that_would_exhaust_the_machine_are_refused(name: str, value: str) -> None:
+    """A huge UNSPIN_MAX_CHARS had made every document an internal error (MemoryError, or
+    OverflowError) and standard input a traceback; a thousand second-look threads had been started
+    at once when the engine loaded ("can't start new thread", then a flood of BrokenBarrierError)."""
+    assert f"UNSPIN_{name.upper()}" in _error(**{name: value})
+
+
+def test_the_error_names_the_value_as_the_environment_holds_it(monkeypatch) -> None:
+    """A word setting is trimmed before it is checked; the error had named the trimmed value ('')."""
+    from pydantic import ValidationError
+
+    from service.config import settings_error
+
+    monkeypatch.setenv("UNSPIN_SECOND_LOOK", "  ")
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert "UNSPIN_SECOND_LOOK='  '" in settings_error(err.value)
+
+
+def test_a_variable_that_is_no_setting_is_warned_about(runner, monkeypatch) -> None:
+    """A misspelt name is ignored by the settings: UNSPIN_LEXICON=list.tsv had run without the list,
+    and without a word."""
+    from service.cli import main
+    from service.config import unknown_variables
+
+    assert unknown_variables({"UNSPIN_LEXICON": "a.tsv", "UNSPIN_LM": "ngram", "unspin_max_chars": "5000",
+                              "UNSPIN_COLOUR": "x", "PATH": "/bin"}) == [
+        "UNSPIN_COLOUR is not a setting of unspin; it is ignored",
+        "UNSPIN_LEXICON is not a setting of unspin (did you mean UNSPIN_LEXICONS?); it is ignored",
+    ]
+    monkeypatch.setenv("UNSPIN_TRESHOLD", "0.5")
+    result = runner.invoke(main, ["eval", "--gold", "nowhere.jsonl"])
+    assert "warning: UNSPIN_TRESHOLD is not a setting of unspin (did you mean UNSPIN_THRESHOLD?); it is ignored" \
+        in result.stderr
+
+
+@pytest.mark.parametrize("name", ["ngram_path", "wordnet_dir", "mythes_path", "second_look_path", "ltp_path"])
+def test_a_blank_path_is_refused(name: str, monkeypatch) -> None:
+    """UNSPIN_MYTHES_PATH=" " had turned MyThes off without a word (nothing is at the path ' ')."""
+    monkeypatch.setenv(f"UNSPIN_{name.upper()}", "  ")
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert f"UNSPIN_{name.upper()}='  ': is blank" in settings_error(err.value)

@@ -276,3 +276,59 @@ def test_compose_wires_languagetool_with_health_checks_and_memory_limits():
     assert app["build"]["context"] == "." and (ROOT / "Dockerfile").exists()
     assert app["command"] == SERVE_CMD
     assert app["ports"] == ["8000:8000"]
+
+
+def _image_env() -> dict[str, str]:
+    """The runtime stage's ENV, as ``NAME=value`` pairs (build args left as written)."""
+    env: dict[str, str] = {}
+    for kind, rest in _stages()[-1]["ins"]:
+        if kind == "ENV":
+            for pair in shlex.split(rest):
+                name, _, value = pair.partition("=")
+                env[name] = value
+    return env
+
+
+def test_every_unspin_variable_the_image_and_compose_set_is_a_setting_with_a_valid_value():
+    """A misspelt UNSPIN_* name is ignored by the settings (no error), so the image would run
+    without what it meant to set; a value the settings refuse would stop every command."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML (test extra) is not installed")
+    from service.config import Settings
+
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
+    image = {k: v for k, v in _image_env().items() if k.startswith("UNSPIN_")}
+    assert {"UNSPIN_LM", "UNSPIN_CACHE_DIR"} <= set(image)
+    for where, env in (("Dockerfile", image), ("compose.yaml", compose["services"]["unspin"]["environment"])):
+        for name, value in env.items():
+            field = name.removeprefix("UNSPIN_").lower()
+            assert field in Settings.model_fields, f"{where}: {name} is not a setting"
+            if "$" not in value and field != "cache_dir":  # the cache folder is made at build time
+                Settings.model_validate({field: value})
+
+
+def test_the_cache_folder_belongs_to_the_user_that_builds_and_reads_it():
+    runtime = _stages()[-1]["ins"]
+    folder = _image_env()["UNSPIN_CACHE_DIR"]
+    user = next(i for i, (kind, _) in enumerate(runtime) if kind == "USER")
+    made = [rest for kind, rest in runtime[:user] if kind == "RUN" and folder in rest]
+    assert made and re.search(rf"chown (unspin|10001)\S* {re.escape(folder)}", made[0]), made
+    prepare = next(i for i, (kind, rest) in enumerate(runtime) if kind == "RUN" and "unspin prepare" in rest)
+    assert prepare > user, "the caches are built by the user that reads them"
+
+
+def test_every_build_argument_is_documented_in_the_header():
+    header = DOCKERFILE.split("# Build arguments:", 1)[1].split("\nARG ", 1)[0]
+    documented = set(re.findall(r"^#   ([A-Z_]+) ", header, re.M))
+    declared = {rest.partition("=")[0] for kind, rest in _instructions() if kind == "ARG"}
+    assert documented == declared
+
+
+def test_compose_waits_for_requests_in_flight_longer_than_serve_lets_them_finish():
+    yaml = pytest.importorskip("yaml", reason="PyYAML (test extra) is not installed")
+    from service.cli import GRACEFUL_SHUTDOWN_SECONDS
+
+    app = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))["services"]["unspin"]
+    grace = re.fullmatch(r"(\d+)s", app["stop_grace_period"])
+    assert grace and int(grace.group(1)) > GRACEFUL_SHUTDOWN_SECONDS
+    assert app["init"] is True
+    assert f"docker stop -t {grace.group(1)}" in README

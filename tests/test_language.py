@@ -187,3 +187,18 @@ def test_languagetool_protocol_is_complete_for_english_with_grammar(engine, fake
     assert fr["warnings"]["incompleteResults"] is True
     reason = fr["warnings"]["incompleteResultsReason"]
     assert "not English" in reason and "not checked" not in reason
+
+
+def test_languagetool_protocol_names_mixed_languages_unknown_not_the_language_checked():
+    """A long text of French and German parts, not English and no one language, had its
+    ``detectedLanguage`` given as the language checked (English), with confidence 0.9, beside a
+    warning that it is not English."""
+    from service.api.languagetool import detected_language, resolve_language
+    from service.report import Report
+
+    mixed = LanguageStatus(english=False, reason="it reads as languages other than English")
+    report = Report(score=0.0, label="clean", lm="ngram:cmu-en-us", language=mixed)
+    for code in ("en-US", "auto"):
+        language, detected = resolve_language(code)
+        assert detected_language(report, language, detected) == {
+            "name": "Unknown", "code": "zz", "confidence": 0.0, "source": "unspin"}

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import UploadFile
 
@@ -65,9 +66,10 @@ def require_api_key(request: Request, state: AppState = Depends(get_state)) -> N
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) anything over ``limit`` bytes without reading it all, and
-    (415) a compressed one: its bytes would otherwise be read as text."""
+async def read_body(request: Request, limit: int, timeout: float = 30.0) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes without reading it all,
+    (415) a compressed one, whose bytes would otherwise be read as text, and (408) one that stops
+    arriving for ``timeout`` seconds (the connection is then closed)."""
     coding = request.headers.get("content-encoding", "").strip().lower()
     if coding not in ("", "identity"):
         raise HTTPException(415, f"a request body with Content-Encoding: {coding} is not read here; send it "
@@ -76,7 +78,16 @@ async def read_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the request body is {int(declared):,} bytes; the limit is {limit:,} (UNSPIN_MAX_BODY_BYTES)")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    parts = request.stream().__aiter__()
+    while True:
+        with anyio.move_on_after(timeout) as waiting:
+            try:
+                chunk = await parts.__anext__()
+            except StopAsyncIteration:
+                break
+        if waiting.cancelled_caught:
+            raise HTTPException(408, f"the request body stopped arriving: nothing for {timeout:g} s after "
+                                f"{size:,} bytes (UNSPIN_BODY_TIMEOUT)", headers={"Connection": "close"})
         size += len(chunk)
         if size > limit:
             raise HTTPException(413, f"the request body is over the limit of {limit:,} bytes (UNSPIN_MAX_BODY_BYTES)")

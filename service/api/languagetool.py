@@ -307,11 +307,15 @@ def warnings(report: Report) -> dict:
 def detected_language(report: Report, language: Language, detected: bool) -> dict:
     """LanguageTool's ``language.detectedLanguage``: the language the text reads as
     (:mod:`service.language`), named as LanguageTool names it when that is the language checked;
-    without an identification (a short text), the language checked."""
+    a text that is not English but reads as no one language (languages mixed) is LanguageTool's
+    own unknown language (``zz``, "Unknown"); without an identification (a short text), the
+    language checked."""
     found = report.language
-    if found.detected is not None and not found.english:
-        return {"name": found.name or found.detected, "code": found.detected, "confidence": found.confidence,
-                "source": "unspin"}
+    if not found.english:
+        if found.detected is not None:
+            return {"name": found.name or found.detected, "code": found.detected, "confidence": found.confidence,
+                    "source": "unspin"}
+        return {"name": "Unknown", "code": "zz", "confidence": found.confidence or 0.0, "source": "unspin"}
     confidence = found.confidence if found.confidence is not None else (0.9 if detected else 1.0)
     return {"name": language.name, "code": language.code, "confidence": confidence, "source": "unspin"}
 
