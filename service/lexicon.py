@@ -141,7 +141,8 @@ class Lexicon:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, ...], _Entry] = {}
-        self._lengths: dict[str, list[int]] = {}  # first word -> entry lengths, longest first
+        self._lengths: dict[str, list[int]] = {}  # first word (also without its hyphens) -> entry lengths, longest first
+        self._unhyphened: dict[tuple[str, ...], tuple[str, ...]] = {}  # a key without hyphens -> the key
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -179,10 +180,13 @@ class Lexicon:
         if entry is None:
             self._entries[key] = _Entry(new.spun, [], [])
             entry = self._entries[key]
-            lengths = self._lengths.setdefault(key[0], [])
-            if len(key) not in lengths:
-                lengths.append(len(key))
-                lengths.sort(reverse=True)
+            plain = _unhyphened(key)
+            self._unhyphened.setdefault(plain, key)
+            for first in {key[0], plain[0]}:
+                lengths = self._lengths.setdefault(first, [])
+                if len(key) not in lengths:
+                    lengths.append(len(key))
+                    lengths.sort(reverse=True)
         for o in new.originals:  # the first spelling of an original wins ("DNA damage", "dna damage")
             if o.lower() not in (x.lower() for x in entry.originals):
                 entry.originals.append(o)
@@ -196,7 +200,9 @@ class Lexicon:
     def match(self, tokens: Sequence[Token], usable: Callable[[int, int], bool] | None = None) -> list[LexiconHit]:
         """Every entry found in ``tokens``, left to right, longest match first, no overlaps.
 
-        Matching is case-insensitive on token norms (curly apostrophes count as '). When no
+        Matching is case-insensitive on token norms (curly apostrophes count as ') and blind to
+        the hyphens inside words: "man-made intelligence" is found where a line break split
+        "man-\nmade" and the text reads "manmade", and the other way round. When no
         entry matches as written, the last word is also tried with a plural "s"/"es" removed or
         an "s" added (``exact=False``). With ``usable``, a match over ``tokens[first:last]`` counts
         only where ``usable(first, last)``: one the caller cannot use takes no tokens, so a shorter
@@ -220,6 +226,8 @@ class Lexicon:
         """The lengths of the entries that can start at ``word``: those starting with it, and a
         one-word entry that is its other number ("masses" for the entry "mass")."""
         lengths = self._lengths.get(word, [])
+        if "-" in word and (more := self._lengths.get(word.replace("-", ""))):
+            lengths = sorted({*lengths, *more}, reverse=True)
         if 1 not in lengths and any(1 in self._lengths.get(v[0], ()) for v, _ in list(_variants((word,)))[1:]):
             lengths = [*lengths, 1]
         return lengths
@@ -232,10 +240,17 @@ class Lexicon:
             key = tuple(norms[i : i + length])
             for variant, plural in _variants(key):
                 entry = self._entries.get(variant)
+                if entry is None and (written := self._unhyphened.get(_unhyphened(variant))) is not None:
+                    entry = self._entries[written]
                 if entry is not None:
                     return LexiconHit(i, i + length, entry.spun, tuple(entry.originals), ",".join(entry.sources),
                                       plural=plural)
         return None
+
+
+def _unhyphened(key: tuple[str, ...]) -> tuple[str, ...]:
+    """``key`` with the hyphens inside its words left out ("man-made" -> "manmade")."""
+    return tuple(w.replace("-", "") if len(w) > 1 else w for w in key)
 
 
 def _variants(key: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...], bool | None]]:

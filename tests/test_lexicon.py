@@ -499,3 +499,21 @@ def test_a_one_word_entry_matches_its_other_number() -> None:
     hits = lex.match(tokenize("Woodlands and a mass grew."))
     assert [(h.spun, h.plural, h.suggestions) for h in hits] == [("woodland", True, ("forests",)),
                                                                   ("masses", False, ("crowd",))]
+
+
+def test_a_list_phrase_is_found_whatever_hyphens_its_words_have(engine) -> None:
+    """A hyphenated entry broken at its hyphen by a hard wrap ("man-\\nmade", which the text reads as
+    "manmade", a word of the pronouncing dictionary) had not been found; nor had an entry without
+    the hyphen the text has. The span covers the text as written, line break and all."""
+    from service.restore import restore
+
+    text = "The model used man-\nmade intelligence. A man-made brain learned."
+    pairs = [("man-made intelligence", "artificial intelligence"), ("manmade brain", "artificial brain")]
+    assert _listed(engine, text, *pairs) == [("man-\nmade intelligence", "artificial intelligence"),
+                                             ("A man-made brain", "An artificial brain")]
+    lexicon = Lexicon()
+    for spun, original in pairs:
+        lexicon.add(spun, [original], "user")
+    report = _lexicon_engine(engine, lexicon).score(text, threshold=1.0)
+    assert restore(text, report) == "The model used artificial intelligence. An artificial brain learned."
+    assert len(lexicon) == 2 and "manmade intelligence" not in lexicon
