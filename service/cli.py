@@ -108,10 +108,6 @@ class OutputFile(click.Path):
         return path
 
 
-#: the files 'unspin make-data' writes into its --out folder
-DATA_FILES = ("train.jsonl", "test.jsonl", "clean_test.jsonl")
-
-
 class DataFolder(click.Path):
     """The folder 'unspin make-data' writes its sets into: made if missing (with its parents),
     checked when the command line is parsed, before the corpus is read: not empty, a folder or
@@ -122,6 +118,7 @@ class DataFolder(click.Path):
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from service.batch import output_problem
+        from service.spinner import DATA_FILES
 
         path = super().convert(value, param, ctx)
         name = os.fsdecode(path)
@@ -146,15 +143,16 @@ def _stdout_open() -> None:
         raise click.UsageError("standard output is closed: give --output FILE")
 
 
-def _say(text: str, lost: str = "", stop: bool = True) -> bool:
-    """Print a command's result on standard output. When it cannot be written (a full disk behind
-    ``> FILE``) say so on stderr, with ``lost`` (what else the user should know), and exit 1 rather
-    than end in a traceback; with ``stop=False`` return False instead, for the caller to finish its
-    other outputs first. A reader that stops reading (``| head``) ends the run as click does."""
+def _say(text: str | bytes, lost: str = "", stop: bool = True) -> bool:
+    """Print a command's result on standard output: a text and a line end, or bytes as they are.
+    When it cannot be written (a full disk behind ``> FILE``) say so on stderr, with ``lost`` (what
+    else the user should know), and exit 1 rather than end in a traceback; with ``stop=False``
+    return False instead, for the caller to finish its other outputs first. A reader that stops
+    reading (``| head``) ends the run as click does."""
     if sys.stdout is None:  # closed (>&-): the commands whose result is their output refuse that before any work
         return True
     try:
-        click.echo(text)
+        click.echo(text, nl=isinstance(text, str))
         sys.stdout.flush()
     except BrokenPipeError:
         raise
@@ -320,16 +318,9 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     replaced = report.model_copy(update={"spans": replacements(report, at)})
     click.echo(format_listing(replaced, text, counted="replaced"), err=True)
     if output is None:
-        try:
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            click.echo(f"error: cannot write standard output: {e.strerror or e}", err=True)
-            sys.exit(1)
-        return
-    _write_whole(output, data)
+        _say(data)
+    else:
+        _write_whole(output, data)
 
 
 def _write_whole(output: str, data: bytes, what: str = "") -> None:
@@ -577,7 +568,7 @@ def make_data(corpus: str, out_dir: str, n_train: int, n_test: int, rate: float,
     read and checked first: a line that is not a JSON object with an "id" and a string "body" (or
     "text"), or a corpus that gives a requested set no document, is a usage error (exit 2) and
     nothing is written; fewer documents than asked for is a warning on stderr."""
-    from service.spinner import MIXES, DataError, make_dataset, read_corpus, select_documents
+    from service.spinner import DATA_FILES, MIXES, DataError, make_dataset, read_corpus, select_documents
 
     for name in DATA_FILES:
         _not_an_input(Path(out_dir) / name, "--out", [("--corpus", corpus)])
@@ -691,9 +682,9 @@ def train(data_path: str, n_docs: int, n_clean: int, target: float, out_path: st
     _say(f"{res.rows} candidate rows, {res.positives} positive; {meta.get('slots', 0)} slots, "
          f"{meta.get('spun_slots', 0)} spun; threshold {res.fusion.threshold:.3f} gives "
          f"{res.false_flags_per_1k:.2f} false flags per 1,000 clean words ({res.clean_words} words)"
-               + ("" if res.sentence_false_flags_per_1k is None
-                  else f", {res.sentence_false_flags_per_1k:.2f} scored one sentence at a time")
-               + f" -> {out_path}")
+         + ("" if res.sentence_false_flags_per_1k is None
+            else f", {res.sentence_false_flags_per_1k:.2f} scored one sentence at a time")
+         + f" -> {out_path}")
 
 
 @main.command("train-second-look")

@@ -716,6 +716,11 @@ def select_documents(
     return train[:n_train], held[:n_test], held[n_test:], warnings
 
 
+#: the sets :func:`make_dataset` writes, each as ``NAME.jsonl`` in its folder
+DATA_SETS = ("train", "test", "clean_test")
+DATA_FILES = tuple(f"{name}.jsonl" for name in DATA_SETS)
+
+
 def make_dataset(
     corpus_path: str | Path | Corpus,
     out_dir: str | Path,
@@ -759,7 +764,7 @@ def make_dataset(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stats: dict = {}
-    parts = {name: out / f"{name}.jsonl.part" for name in ("train", "test", "clean_test")}
+    parts = {name: out / f"{name}.jsonl.part" for name in DATA_SETS}
 
     def write_spun(name: str, docs: list[dict]) -> None:
         it = progress(name, docs) if progress else docs

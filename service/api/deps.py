@@ -66,10 +66,11 @@ def require_api_key(request: Request, state: AppState = Depends(get_state)) -> N
                             headers={"WWW-Authenticate": "Bearer"})
 
 
-async def read_body(request: Request, limit: int, timeout: float = 30.0) -> bytes:
-    """The request body, refusing (413) anything over ``limit`` bytes without reading it all,
-    (415) a compressed one, whose bytes would otherwise be read as text, and (408) one that stops
-    arriving for ``timeout`` seconds (the connection is then closed)."""
+async def read_body(request: Request, settings: Settings) -> bytes:
+    """The request body, refusing (413) anything over ``UNSPIN_MAX_BODY_BYTES`` without reading it
+    all, (415) a compressed one, whose bytes would otherwise be read as text, and (408) one that
+    stops arriving for ``UNSPIN_BODY_TIMEOUT`` seconds (the connection is then closed)."""
+    limit, timeout = settings.max_body_bytes, settings.body_timeout
     coding = request.headers.get("content-encoding", "").strip().lower()
     if coding not in ("", "identity"):
         raise HTTPException(415, f"a request body with Content-Encoding: {coding} is not read here; send it "

@@ -58,7 +58,7 @@ async def _params(request: Request, state: AppState) -> dict[str, str]:
     if request.method == "POST":
         kind, charset = media_type(request)
         limit = state.settings.max_body_bytes
-        body = await read_body(request, limit, state.settings.body_timeout)
+        body = await read_body(request, state.settings)
         if body:
             if kind not in _FORM_TYPES:
                 raise HTTPException(415, f"send the parameters form-encoded ({_FORM_TYPES[0]}), not {kind or 'no content type'!r}")

@@ -137,7 +137,7 @@ async def _score_request(request: Request, state: AppState, model: type[R] = Sco
     kind, charset = media_type(request)
     if kind not in ("application/json", "text/plain"):
         raise HTTPException(415, f"send application/json or text/plain, not {kind or 'no content type'!r}")
-    body = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout)
+    body = await read_body(request, state.settings)
     raw = decode_body(body, charset)
     try:
         if kind == "application/json":
@@ -230,7 +230,7 @@ async def score_batch(request: Request, state: AppState = Depends(get_state),
     if kind != "application/json":
         raise HTTPException(415, f"send application/json, not {kind or 'no content type'!r}")
     _no_query(request)
-    raw = decode_body(await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout), charset)
+    raw = decode_body(await read_body(request, state.settings), charset)
     try:
         req = _from_json(BatchRequest, raw)
     except ValidationError as e:
