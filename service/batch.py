@@ -139,10 +139,21 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
     A pattern without ``/`` is matched against the file name; one with ``/`` against the whole
     relative path, where ``*`` also matches ``/`` (so ``news/**/*.txt`` and ``news/*.txt`` both
-    match ``news/2020/a.txt``).
+    match ``news/2020/a.txt``), and ``**/`` also matches no folder at all, as in gitignore and
+    most shells (``news/**/*.txt`` matches ``news/a.txt``, ``**/*.md`` matches ``README.md``).
     """
     name = rel.rsplit("/", 1)[-1]
-    return any(fnmatchcase(rel if "/" in p else name, p.removeprefix("./")) for p in patterns)
+    return any(fnmatchcase(rel, v) if "/" in p else fnmatchcase(name, v)
+               for p in patterns for v in _zero_folder_variants(p.removeprefix("./")))
+
+
+def _zero_folder_variants(pattern: str) -> set[str]:
+    """``pattern`` with each of its ``**/`` kept or left out, in every combination."""
+    pieces = pattern.split("**/")
+    variants = {pieces[0]}
+    for piece in pieces[1:]:
+        variants = {v + keep + piece for v in variants for keep in ("**/", "")}
+    return variants
 
 
 def _reason(e: OSError) -> str:
@@ -268,16 +279,19 @@ def collect_inputs(
     seen: set[tuple[int, int] | Path | None] = set()  # the files taken, by identity (else path; None: stdin)
     out: list[Source] = []
     empty: list[str] = []
+    # standard input redirected from a file (``- < a.txt``) is that file: named again, it is not scored twice
+    paths = list(paths)
+    stdin_key = _stdin_file_id(stdin) if "-" in paths else None
 
     def add(src: Source) -> None:
-        key = None if src.path is None else _file_id(src.path) or src.path
+        key = stdin_key if src.path is None else _file_id(src.path) or src.path
         if key not in seen:
             seen.add(key)
             out.append(src)
 
     for p in paths:
         if p == "-":
-            if None not in seen:
+            if stdin_key not in seen:
                 add(Source("-", None, _read_stdin(stdin, max_chars)))
             continue
         path = Path(p)
@@ -1070,13 +1084,15 @@ def _csv_records(path: Path) -> Iterator[tuple[str, bool, list[str]]]:
     Raises:
         BatchError: the file is not UTF-8 text or does not start with the unspin header.
     """
+    data = path.read_bytes()
     try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            content = fh.read()
+        content = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise BatchError(
-            f"{display_name(path)} is not an unspin CSV (not UTF-8 text: byte offset {e.start}); cannot resume it"
-        ) from None
+        if e.end < len(data):  # not a character cut short at the end, where a crash or a full disk tears a row
+            raise BatchError(
+                f"{display_name(path)} is not an unspin CSV (not UTF-8 text: byte offset {e.start}); cannot resume it"
+            ) from None
+        content = data[: e.start].decode("utf-8")
     whole = content.endswith("\n")
     rows = csv.reader(io.StringIO(content, newline=""))
     try:
@@ -1270,8 +1286,11 @@ class _CannotWrite(Exception):
     """An ``OSError`` of the writer (not a closed pipe, which the command line ends quietly); its
     message is the system's reason."""
 
-    def __init__(self, error: OSError):
+    def __init__(self, error: OSError, path: Path | None = None):
         super().__init__(error.strerror or str(error))
+        #: the file that could not be written, when it is not the one the writer writes (the
+        #: output itself, which a run makes from a whole FILE.part at its end)
+        self.path = path
 
 
 class _GuardedWriter:
@@ -1463,6 +1482,15 @@ def run(
                 _consume(outcomes, writer, summary, stderr, show=show and len(todo) > 1)
             summary.seconds = round(time.perf_counter() - t0, 3)
             writer.end(summary)
+            if part is not None:
+                try:  # the last records may still be in the buffer: a full disk can refuse them here
+                    out.close()
+                except OSError as e:
+                    raise _CannotWrite(e) from e
+                try:
+                    finish_output(part, options.output, fmt, [s.name for s in sources] if appending else None)
+                except OSError as e:  # FILE.part is whole: --resume finishes it
+                    raise _CannotWrite(e, options.output) from e
             completed = True
     except (KeyboardInterrupt, BrokenExecutor) as stopped:
         summary.seconds = round(time.perf_counter() - t0, 3)
@@ -1473,17 +1501,18 @@ def run(
         raise Interrupted(summary, where, signum) from None
     except _CannotWrite as e:
         summary.seconds = round(time.perf_counter() - t0, 3)
-        name = display_name(part) if part is not None else "standard output"
+        name = display_name(e.path or part) if part is not None else "standard output"
         raise OutputFailed(summary, _left_where(part, fmt), f"cannot write {name}: {e}") from None
     except BatchError:  # the engine cannot start (on Ray's actors), no Ray cluster to join: nothing was scored
         refused = True
         raise
     finally:
-        if part is not None:
-            out.close()
-            if completed:
-                finish_output(part, options.output, fmt, [s.name for s in sources] if appending else None)
-            elif refused and not appending and not (summary.scored or summary.failed):
+        if part is not None and not completed:
+            try:
+                out.close()  # what reached the disk stays in FILE.part, for --resume
+            except OSError:  # the bytes still buffered (a full disk): said above, by OutputFailed
+                pass
+            if refused and not appending and not (summary.scored or summary.failed):
                 part.unlink(missing_ok=True)  # this run's own FILE.part, with no record to resume from
     return summary
 

@@ -6,7 +6,9 @@ A thin shell over :class:`service.engine.Engine`: it reads files, calls the engi
 
 from __future__ import annotations
 
+import codecs
 import errno
+import io
 import json
 import math
 import os
@@ -189,6 +191,24 @@ def main() -> None:
         raise click.UsageError(settings_error(err)) from None
     for warning in unknown_variables():
         click.echo(f"warning: {warning}", err=True)
+    _stdout_encoding()
+
+
+def _stdout_encoding() -> None:
+    """Standard output redirected to a file or a pipe is written in UTF-8, as every file unspin
+    writes is (a locale's encoding such as cp1252 cannot hold the listing's "→" or an emoji in a
+    file name: the output had ended in a UnicodeEncodeError); on a terminal, in its own encoding,
+    a character it cannot show written as an escape (``\\U0001f600``)."""
+    out = sys.stdout
+    if not isinstance(out, io.TextIOWrapper):
+        return
+    try:
+        if out.isatty():
+            out.reconfigure(errors="backslashreplace")
+        elif codecs.lookup(out.encoding).name != "utf-8":
+            out.reconfigure(encoding="utf-8")
+    except (ValueError, OSError, LookupError):  # closed, or not to be reconfigured: left as it is
+        pass
 
 
 @main.command()
@@ -231,6 +251,10 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     )
 
     encoding = _codec(encoding)
+    if output == "":  # an unset variable in a script ("-o $OUT"): not standard output
+        raise click.UsageError("--output: an empty path names no file")
+    if output and output.endswith(("/", os.sep)):
+        raise click.UsageError(f"--output {output!r} ends with '/', so it names a folder: give a file's path")
     options = BatchOptions(
         paths=list(paths), format=fmt, output=Path(output) if output and output != "-" else None, include=list(include),
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,

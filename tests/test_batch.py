@@ -324,6 +324,27 @@ def test_cli_globs(runner, docs):
     assert [r["path"] for r in jsonl(res.stdout)] == [str(docs / "a.txt"), str(docs / "d.txt")]
 
 
+def test_a_double_star_folder_matches_no_folder_too(tmp_path):
+    """``**/`` stands for any folders, none included, as in gitignore and the shells (it had needed
+    at least one: ``**/*.txt`` left out the files at the top, ``sub/**/*.txt`` those in ``sub``)."""
+    from service.batch import collect_inputs
+
+    g = tmp_path / "g"
+    for rel in ("a.txt", "sub/b.txt", "sub/deep/c.txt", "other/d.txt"):
+        (g / rel).parent.mkdir(parents=True, exist_ok=True)
+        (g / rel).write_text("Talks resumed.\n", encoding="utf-8")
+
+    def picked(include=(), exclude=()):
+        return [s.name.removeprefix(str(g) + "/") for s in collect_inputs([str(g)], include, exclude)[0]]
+
+    everything = ["a.txt", "other/d.txt", "sub/b.txt", "sub/deep/c.txt"]
+    assert picked(["**/*.txt"]) == everything
+    assert picked(["sub/**/*.txt"]) == ["sub/b.txt", "sub/deep/c.txt"]
+    assert picked(["sub/**/deep/**/*.txt"]) == ["sub/deep/c.txt"]
+    assert picked(exclude=["sub/**/*.txt"]) == ["a.txt", "other/d.txt"]
+    assert picked(exclude=["**/b.txt"]) == ["a.txt", "other/d.txt", "sub/deep/c.txt"]
+
+
 def _folder_with_a_non_utf8_name(tmp_path: Path) -> Path:
     """A folder holding ``bad\\xffname.txt`` (a name that is not UTF-8) and ``ok.txt``; skips the
     test on a file system that takes only UTF-8 names."""

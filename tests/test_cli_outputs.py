@@ -236,3 +236,126 @@ def test_restore_of_a_missing_file_says_so_before_the_engine_loads(runner, stand
     monkeypatch.setattr("service.engine.get_engine", refuse)
     res = runner.invoke(main, ["restore", str(folder / "nowhere.txt")])
     assert res.exit_code == 1 and "nowhere.txt: error: cannot read: No such file or directory" in res.stderr
+
+
+class _FullAtClose:
+    """A file whose last buffered bytes a full disk refuses: ``close`` raises ENOSPC (after closing)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def close(self):
+        self._real.close()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_at_the_end_of_a_run_is_the_error_that_says_how_to_go_on(runner, stand_in, folder, monkeypatch):
+    """The records still buffered when the output is closed, refused by a full disk, had ended the
+    run in a traceback (the close in a ``finally`` replaced the batch's own error); a resumed run's
+    last step (its records written in input order) likewise."""
+    import builtins
+
+    import service.batch
+
+    out = folder / "out.csv"
+    args = ["score", "--format", "csv", "-o", str(out), str(folder / "a.txt"), str(folder / "b.txt")]
+    real_open = builtins.open
+
+    def opened(path, mode="r", *a, **k):  # the output (FILE.part) fills the disk; inputs read as they are
+        fh = real_open(path, mode, *a, **k)
+        return _FullAtClose(fh) if str(path).endswith(".part") and mode in ("w", "a") else fh
+
+    monkeypatch.setattr(service.batch, "open", opened, raising=False)
+    res = runner.invoke(main, args)
+    assert res.exit_code == 1 and "Traceback" not in res.stderr, res.stderr
+    assert f"error: cannot write {folder / 'out.csv.part'}: No space left on device" in res.stderr
+    assert "run the same command with --resume to continue" in res.stderr and not out.exists()
+    monkeypatch.undo()
+
+    # a resumed run: FILE.part holds one document, the run scores the other and puts both in order
+    from test_long_runs import StandInEngine
+
+    monkeypatch.setattr("service.engine.get_engine", lambda settings=None: StandInEngine())
+    part = folder / "out.csv.part"
+    rows = part.read_text(encoding="utf-8").splitlines(keepends=True)
+    part.write_text("".join(rows[:2]), encoding="utf-8")  # the header and a.txt
+
+    write_records = service.batch._write_records
+
+    def full(target, fmt, records, tmp):  # the output, at the end; FILE.part, as the run starts, is written
+        if target == out:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write_records(target, fmt, records, tmp)
+
+    monkeypatch.setattr(service.batch, "_write_records", full)
+    res = runner.invoke(main, [*args[:5], "--resume", *args[5:]])
+    assert res.exit_code == 1 and "Traceback" not in res.stderr, res.stderr
+    assert f"error: cannot write {out}: No space left on device" in res.stderr and "--resume" in res.stderr
+    assert not out.exists() and len(part.read_text(encoding="utf-8").splitlines()) == 3
+    monkeypatch.undo()
+    monkeypatch.setattr("service.engine.get_engine", lambda settings=None: StandInEngine())
+    res = runner.invoke(main, [*args[:5], "--resume", *args[5:]])
+    assert res.exit_code == 0, res.stderr
+    assert [r.split(",")[0] for r in out.read_text(encoding="utf-8").splitlines()[1:]] == [
+        str(folder / "a.txt"), str(folder / "b.txt")]
+
+
+def test_a_csv_torn_inside_a_character_is_resumed(runner, stand_in, folder):
+    """A full disk or a crash cuts a row anywhere, also inside a character of several bytes (a
+    file name's "é", a listing's "→"): the torn row is dropped, as in JSONL; the file had been
+    refused as not UTF-8."""
+    named = folder / "café.txt"
+    named.write_text("Talks went on.\n", encoding="utf-8")
+    out = folder / "out.csv"
+    args = ["score", "--format", "csv", "-o", str(out), str(folder / "a.txt"), str(named)]
+    assert runner.invoke(main, args).exit_code == 0
+    whole = out.read_bytes()
+    out.unlink()
+    cut = whole.index("é".encode()) + 1
+    (folder / "out.csv.part").write_bytes(whole[:cut])
+    res = runner.invoke(main, [*args[:5], "--resume", *args[5:]])
+    assert res.exit_code == 0, res.stderr
+    assert "1 skipped" in res.stderr or "skipped" in res.stderr
+    assert out.read_bytes() == whole
+    # bytes that are not UTF-8 before the end are not a torn row: the file is not ours
+    (folder / "out.csv.part").write_bytes(whole[:20] + b"\xff" + whole[20:])
+    out.unlink()
+    res = runner.invoke(main, [*args[:5], "--resume", *args[5:]])
+    assert res.exit_code == 2 and "not UTF-8 text" in res.stderr
+
+
+@pytest.mark.parametrize("value, said", [("", "an empty path names no file"), ("new/", "names a folder")])
+def test_score_output_that_names_no_file_is_refused(runner, stand_in, folder, value, said):
+    """``-o ""`` (an unset variable in a script) had written to standard output, and ``-o new/``
+    (no such folder) had made a file named ``new``."""
+    res = runner.invoke(main, ["score", "--format", "jsonl", "-o", value, str(folder / "a.txt")])
+    assert res.exit_code == 2 and said in res.stderr and not res.stdout
+    assert not (folder / "new").exists()
+
+
+def test_redirected_standard_input_named_again_is_scored_once(runner, stand_in, folder):
+    """``unspin score a.txt - < a.txt`` is one document, as a file named by two paths is."""
+    a = folder / "a.txt"
+    with a.open("rb") as fh:
+        res = runner.invoke(main, ["score", "--format", "jsonl", str(a), "-"], input=fh)
+    assert res.exit_code == 0, res.stderr
+    assert [json.loads(x)["path"] for x in res.stdout.splitlines()] == [str(a)]
+
+
+def test_standard_output_in_another_encoding_gets_utf8(folder):
+    """Redirected to a file whose locale encoding is cp1252 (Windows, an old locale), the listing's
+    "→" or an emoji in a file name had ended the output in a UnicodeEncodeError; the reports are
+    UTF-8, as ``-o`` writes them."""
+    from unspin_env import child_environ
+
+    (folder / "smile 😀.txt").write_text("The campaign of optimal pressure went on.\n", encoding="utf-8")
+    code = CHILD.format(tests=str(Path(__file__).parent))
+    for fmt in ("text", "jsonl"):
+        done = subprocess.run([sys.executable, "-c", code, "score", "--format", fmt, "smile 😀.txt"], cwd=folder,
+                              env={**child_environ(), "PYTHONIOENCODING": "cp1252"}, capture_output=True, timeout=120)
+        assert done.returncode == 0, done.stderr.decode()
+        out = done.stdout.decode("utf-8")
+        assert "smile 😀.txt" in out and (fmt == "jsonl" or "→" in out)

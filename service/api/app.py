@@ -16,7 +16,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import Match
@@ -26,7 +25,7 @@ from service.api.deps import AppState
 from service.api.batching import Scorer
 from service.api.gate import Busy, Gate
 from service.api.metrics import Metrics
-from service.api.routes_page import STATIC
+from service.api.routes_page import STATIC, PageFiles
 from service.api.schemas import BatchRequest, RestoreRequest, ScoreRequest
 from service.config import Settings, get_settings
 from service.engine import Engine, get_engine
@@ -189,7 +188,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in ROUTERS:
         _answer_head(router)
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=Path(str(STATIC))), name="static")
+    app.mount("/static", PageFiles(directory=Path(str(STATIC))), name="static")
 
     def openapi() -> dict:
         # the score routes read their bodies themselves (JSON or text/plain); publish the schemas they accept

@@ -4,7 +4,19 @@
 
 const $ = (id) => document.getElementById(id);
 // the checked text (code points), its report, the request under way and the mark a popover belongs to
-const state = { chars: [], report: null, request: null, anchor: null };
+const state = { chars: [], report: null, request: null, anchor: null, fullIsQuick: false };
+// The key, kept in the browser's storage when it allows (a browser blocking site data throws on any
+// use of localStorage; the page then keeps the key for as long as it is open).
+let keptKey = "";
+
+function storedKey() {
+  try { return localStorage.getItem("unspin-key") || ""; } catch { return keptKey; }
+}
+
+function storeKey(key) {
+  keptKey = key;
+  try { localStorage.setItem("unspin-key", key); } catch { /* blocked: kept in keptKey */ }
+}
 
 function setStatus(msg, isError = false) {
   $("status").textContent = msg;
@@ -12,7 +24,7 @@ function setStatus(msg, isError = false) {
 }
 
 function authHeaders() {
-  const key = localStorage.getItem("unspin-key") || "";
+  const key = storedKey();
   return key ? { Authorization: "Bearer " + key } : {};
 }
 
@@ -34,7 +46,8 @@ async function check() {
   const text = $("input").value;
   if (!text.trim()) { setStatus("Paste or drop a text first.", true); return; }
   // a header carries printable ASCII alone: fetch would throw, and the page blame the network
-  if (!/^[\x21-\x7e]*$/.test(localStorage.getItem("unspin-key") || "")) {
+  const key = storedKey();
+  if (!/^[\x21-\x7e]*$/.test(key)) {
     $("key-box").hidden = false;
     setStatus("The API key can hold only printable ASCII characters, without spaces: check it and try again.", true);
     return;
@@ -43,8 +56,9 @@ async function check() {
   state.request = request;
   busy(true);
   const quick = $("quick").checked;
-  setStatus(quick ? "Checking…" : "Checking… A full check reads doubtful words again with a second model: " +
-    "a page of text can take a minute or more (a quick check answers in seconds).");
+  // the wait is said until a full check's report shows the service has no second model to read with
+  setStatus(quick || state.fullIsQuick ? "Checking…" : "Checking… A full check reads doubtful words again with a second " +
+    "model: a page of text can take a minute or more (a quick check answers in seconds).");
   // the seconds so far, beside Cancel (not in the status line, which a screen reader reads out)
   const started = Date.now();
   const elapsed = $("elapsed");
@@ -54,7 +68,8 @@ async function check() {
   const timer = setInterval(tick, 1000);
   let res, raw;
   try {
-    res = await fetch("/v1/score", {
+    // relative: the page works wherever it is served, also under a proxy's path prefix
+    res = await fetch("v1/score", {
       method: "POST",
       signal: request.signal,
       headers: { "Content-Type": "application/json", ...authHeaders() },
@@ -76,7 +91,9 @@ async function check() {
   try { body = JSON.parse(raw); } catch { /* not JSON: said below */ }
   if (res.status === 401) {
     $("key-box").hidden = false;
-    setStatus("This service needs an API key: enter it and check again.", true);
+    setStatus(key ? "The API key was not accepted: check it and try again."
+      : "This service needs an API key: enter it and check again.", true);
+    $("key").focus();
     return;
   }
   if (!res.ok) {
@@ -94,8 +111,11 @@ async function check() {
   }
   state.chars = Array.from(text);
   state.report = body;
+  if (!quick) state.fullIsQuick = !String(body.lm).includes("+");
   show();
   setStatus(`Checked in ${Number(body.stats.seconds).toFixed(2)} s.`);
+  // keyboard users start at the first highlight (the Check button they pressed is hidden now)
+  (document.querySelector("#output mark[tabindex='0']") || $("edit")).focus();
 }
 
 function cancel() {
@@ -195,12 +215,32 @@ function render() {
     const a = Math.max(sent.start, pos);
     if (sent.end > a) place(node, a, sent.end, within(a, sent.end));
     out.append(node);
+    // one tab stop for the whole strip (the first sentence); the arrow keys move along it
     const seg = el("span", { style: `flex:${Math.max(1, sent.end - sent.start)} 1 0;--s:${(0.08 + 0.9 * sent.score).toFixed(3)}`,
-      title: `sentence ${si + 1}: ${sent.score.toFixed(2)}`, tabindex: "0", role: "button" });
+      title: `sentence ${si + 1}: ${sent.score.toFixed(2)}`, "aria-label": `sentence ${si + 1}, score ${sent.score.toFixed(2)}`,
+      tabindex: si === 0 ? "0" : "-1", role: "button" });
     const target = node;
     const jump = () => target.scrollIntoView({ behavior: "smooth", block: "center" });
     seg.addEventListener("click", jump);
-    seg.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); jump(); } });
+    seg.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        ev.preventDefault();
+        jump();
+        // and the focus goes with it: to the sentence's first highlight, or the sentence itself
+        const mark = target.querySelector("mark[tabindex='0']");
+        if (mark) mark.focus({ preventScroll: true });
+        else { target.tabIndex = -1; target.focus({ preventScroll: true }); }
+      } else if (["ArrowRight", "ArrowLeft", "Home", "End"].includes(ev.key)) {
+        ev.preventDefault();
+        const segs = Array.from(heat.children);
+        const at = segs.indexOf(seg);
+        const to = ev.key === "Home" ? 0 : ev.key === "End" ? segs.length - 1
+          : Math.max(0, Math.min(segs.length - 1, at + (ev.key === "ArrowRight" ? 1 : -1)));
+        seg.tabIndex = -1;
+        segs[to].tabIndex = 0;
+        segs[to].focus();
+      }
+    });
     heat.append(seg);
     pos = Math.max(pos, sent.end);
     si += 1;
@@ -235,7 +275,9 @@ function openPopover(anchor) {
     if (!span.suggestions.length) list.append(el("li", {}, "no suggestion"));
     for (const sug of span.suggestions) {
       const li = el("li");
-      li.append(el("span", {}, sug.text), el("span", { class: "score" }, sug.score.toFixed(2)));
+      // an empty suggestion deletes the span's letters: said so, not shown as a blank row
+      li.append(sug.text ? el("span", {}, sug.text) : el("span", { class: "deletion" }, "(delete)"),
+        el("span", { class: "score" }, sug.score.toFixed(2)));
       const btn = el("button", { type: "button", class: "apply" }, "Apply");
       btn.addEventListener("click", () => { closePopover(false); apply(span, sug.text); });
       li.append(btn);
@@ -298,10 +340,12 @@ function apply(span, replacement) {
   for (const s of grown) s.text = state.chars.slice(s.start, s.end).join("");
   $("input").value = state.chars.join("");
   render();
-  // keyboard users go on from here: the next span not yet applied, or the applied one
-  const next = report.spans.map((s, i) => ({ s, i })).filter(({ s }) => !s.applied && !s.covered && s.start >= span.start)
-    .sort((x, y) => x.s.start - y.s.start)[0];
-  const target = document.querySelector(`#output mark[data-i="${next ? next.i : report.spans.indexOf(span)}"]`);
+  // keyboard users go on from here: the next span not yet applied, else the first one (from the top),
+  // else Copy clean text (nothing is left to apply)
+  const open = report.spans.map((s, i) => ({ s, i })).filter(({ s }) => !s.applied && !s.covered)
+    .sort((x, y) => x.s.start - y.s.start);
+  const next = open.find(({ s }) => s.start >= span.start) || open[0];
+  const target = next ? document.querySelector(`#output mark[data-i="${next.i}"]`) : $("copy-clean");
   if (target) target.focus();
 }
 
@@ -346,10 +390,22 @@ function edit() {
   $("input").focus();
 }
 
+// Binary data by the command line's rule (service/text.py): a NUL, or more than 10 % control
+// characters other than tab and line breaks (a test checks the two agree).
+const BINARY_CONTROL_SHARE = 0.1;
+
+function looksBinary(text) {
+  if (text.includes("\0")) return true;
+  const controls = (text.match(/[\x00-\x08\x0e-\x1f\x7f]/g) || []).length;
+  return controls > BINARY_CONTROL_SHARE * Array.from(text).length; // code points, as Python counts
+}
+
 // A file's text: UTF-8 (a byte-order mark dropped), UTF-16 with a byte-order mark, and otherwise
 // the browser's Windows-1252, said in the status line (the command line would need --encoding cp1252).
+// Bytes holding NUL (without a UTF-16 byte-order mark) are binary, as on the command line.
 function decode(buf) {
   const b = new Uint8Array(buf);
+  if (!(b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) && b.includes(0)) return [null, ""];
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return [new TextDecoder("utf-16le").decode(buf), " (UTF-16)"];
   if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return [new TextDecoder("utf-16be").decode(buf), " (UTF-16)"];
   try {
@@ -364,7 +420,14 @@ function loadFile(file) {
   if (!file) return;
   if (state.request) { setStatus("Wait for the check under way, or cancel it, before opening a file.", true); return; }
   file.arrayBuffer().then((buf) => {
+    // a check started while the file was read: its results belong to the text it sent
+    if (state.request) { setStatus(`${file.name} was not opened: a check started while it was read.`, true); return; }
     const [text, how] = decode(buf);
+    if (text === null || looksBinary(text)) {
+      setStatus(`${file.name} was not opened: it looks like binary data, not text (a PDF or a word processor's ` +
+        "file must be saved as plain text first).", true);
+      return;
+    }
     $("input").value = text;
     setStatus(`Loaded ${file.name}${how}.`);
   }, () => setStatus(`Could not read ${file.name}.`, true));
@@ -375,8 +438,8 @@ $("cancel").addEventListener("click", cancel);
 $("edit").addEventListener("click", edit);
 $("copy-clean").addEventListener("click", copyClean);
 $("file").addEventListener("change", (e) => { loadFile(e.target.files[0]); e.target.value = ""; });
-$("key").value = localStorage.getItem("unspin-key") || "";
-$("key").addEventListener("input", (e) => localStorage.setItem("unspin-key", e.target.value.trim()));
+$("key").value = storedKey();
+$("key").addEventListener("input", (e) => storeKey(e.target.value.trim()));
 const output = $("output");
 output.addEventListener("click", (ev) => {
   const m = ev.target.closest("mark");
