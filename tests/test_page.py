@@ -612,3 +612,34 @@ def test_page_keyboard_path_through_the_results(browser_page, seeds):
     assert page.evaluate("document.activeElement.dataset.i") == firsts
     assert page.get_attribute("#popover", "aria-label") == "Suggestions"
     assert errors == []
+
+
+def test_page_shows_a_findings_message_and_shortens_long_quotes(browser_page):
+    """LanguageTool's message (or the look-alike letters') leads its section of the popover, not
+    buried in the evidence line; a sentence-long span around a word is quoted short in the heading."""
+    import json
+
+    page, errors = browser_page
+    text = "In the end the two terrific powers signed the arms deal that everyone had waited for over many long years."
+    report = _fake_report(text)
+    message = "This sentence is long. Consider splitting it."
+    report["spans"].append({"start": 0, "end": len(text), "text": text, "kind": "grammar", "score": 0.5,
+                            "suggestions": [], "sources": ["grammar"],
+                            "evidence": {"rule_id": "TOO_LONG_SENTENCE", "message": message}})
+    page.route("**/v1/score", lambda route: route.fulfill(status=200, content_type="application/json",
+                                                           body=json.dumps(report)))
+    try:
+        _checked(page, text)
+        page.click('#output mark[data-i="0"]')  # the spun word inside the long grammar span
+        sections = page.locator("#popover section")
+        assert sections.count() == 2
+        grammar = sections.nth(1)
+        assert grammar.locator("p.message").inner_text() == message
+        heading = grammar.locator("h2").inner_text()
+        assert heading.endswith("…”") and len(heading) < 120 and text[:40] in heading
+        assert "rule_id: TOO_LONG_SENTENCE" in grammar.locator(".evidence").inner_text()
+        assert message not in grammar.locator(".evidence").inner_text()
+        page.keyboard.press("Escape")
+    finally:
+        page.unroute("**/v1/score")
+    assert errors == []

@@ -261,6 +261,12 @@ function spansAt(mark) {
   return found;
 }
 
+// At most `n` code points of `text`, an ellipsis for the rest (a sentence-long grammar match in a heading).
+function shortened(text, n = 60) {
+  const chars = Array.from(text);
+  return chars.length <= n ? text : chars.slice(0, n - 1).join("").trimEnd() + "…";
+}
+
 function openPopover(anchor) {
   const spans = spansAt(anchor);
   if (!spans.length) return;
@@ -270,7 +276,10 @@ function openPopover(anchor) {
   for (const span of spans) {
     const part = el("section");
     part.append(el("h2", {}, `${span.kind} · score ${span.score.toFixed(2)}` + (span.sources.length ? ` · ${span.sources.join(", ")}` : "")
-      + (spans.length > 1 ? ` · “${span.text}”` : "")));
+      + (spans.length > 1 ? ` · “${shortened(span.text)}”` : "")));
+    // what the finding says in words (LanguageTool's message, the look-alike letters'), first
+    const message = span.evidence && typeof span.evidence.message === "string" ? span.evidence.message : "";
+    if (message) part.append(el("p", { class: "message" }, message));
     const list = el("ul");
     if (!span.suggestions.length) list.append(el("li", {}, "no suggestion"));
     for (const sug of span.suggestions) {
@@ -288,7 +297,8 @@ function openPopover(anchor) {
       part.append(el("p", { class: "by-doc-note" },
         `Shown because the document as a whole reads as spun; alone it scores under the usual threshold.`));
     }
-    const ev = Object.entries(span.evidence || {}).map(([k, v]) => `${k}: ${v}`).join(" · ");
+    const ev = Object.entries(span.evidence || {}).filter(([k]) => !(k === "message" && message))
+      .map(([k, v]) => `${k}: ${v}`).join(" · ");
     if (ev) part.append(el("div", { class: "evidence" }, ev));
     pop.append(part);
   }
