@@ -251,6 +251,9 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     )
 
     encoding = _codec(encoding)
+    if address is not None and engine_kind != "ray":
+        raise click.UsageError("--address names a Ray cluster: give --engine ray too (without it the documents "
+                               "are scored on this machine)")
     if output == "":  # an unset variable in a script ("-o $OUT"): not standard output
         raise click.UsageError("--output: an empty path names no file")
     if output and output.endswith(("/", os.sep)):

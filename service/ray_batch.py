@@ -19,6 +19,7 @@ used, and imports Ray only inside its functions.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import warnings
 from contextlib import contextmanager
@@ -32,34 +33,39 @@ _RAY_HINT = "Ray is not installed: pip install 'unspin[ray]' (or pip install 'ra
 
 
 def _ray():
+    """Ray, or :class:`BatchError` saying how to install it (a usage error: nothing was scored)."""
     try:
         import ray
         import ray.data  # noqa: F401
-    except ImportError as e:  # pragma: no cover - exercised only without the extra
-        raise RuntimeError(_RAY_HINT) from e
+    except ImportError:
+        raise BatchError(_RAY_HINT) from None
     return ray
 
 
 def connect(address: str | None = None) -> None:
-    """Join the cluster at ``address`` (``"auto"``: the one this machine belongs to), or start a
-    local one when ``address`` is None; nothing when this process is already connected.
+    """Join the cluster at ``address`` (``"auto"``: the one this machine belongs to), or, when
+    ``address`` is None, at Ray's own ``RAY_ADDRESS`` when that is set (Ray joins it then), else
+    start a local one; nothing when this process is already connected.
 
     Raises:
-        BatchError: there is no cluster to join there, or ``address`` is not one.
+        BatchError: there is no cluster to join there, or the address is not one.
     """
     ray = _ray()
     if not ray.is_initialized():
         # a batch's stderr holds its errors and summary, not Ray's notes about itself: its own logger
         # and Ray Data's speak of errors only (Ray's logs stay in its session folder)
+        given = "--address"
+        if address is None and os.environ.get("RAY_ADDRESS", "").strip():
+            address, given = os.environ["RAY_ADDRESS"].strip(), "RAY_ADDRESS"
         where = "the Ray cluster this machine belongs to" if address == "auto" else f"a Ray cluster at {address!r}"
         if address is not None and (silent := _unanswered(address)) is not None:
-            raise BatchError(f"cannot join {where} (--address): {silent}")
+            raise BatchError(f"cannot join {where} ({given}): {silent}")
         try:
             ray.init(address=address, include_dashboard=False, logging_level="error", log_to_driver=False)
         except (ConnectionError, ValueError) as e:  # no cluster running; an address Ray cannot read
             if address is None:
                 raise
-            raise BatchError(f"cannot join {where} (--address): {e}") from None
+            raise BatchError(f"cannot join {where} ({given}): {e}") from None
         logging.getLogger("ray.data").setLevel(logging.ERROR)
         _cluster_errors_to_stderr()
 

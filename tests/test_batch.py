@@ -1510,6 +1510,46 @@ def test_ray_address_without_a_cluster_is_a_usage_error(monkeypatch, tmp_path):
     assert list(tmp_path.iterdir()) == [doc]
 
 
+def test_ray_address_from_the_environment_is_checked_as_address_is(monkeypatch):
+    """Ray joins ``RAY_ADDRESS`` when it is set and ``--address`` is not: that address is checked as
+    ``--address`` is, and named as where it came from (it had been Ray's ConnectionError in a
+    traceback, or Ray trying a silent address for minutes)."""
+    ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'unspin[ray]'")
+    pytest.importorskip("ray.data", reason="Ray Data is missing: pip install 'ray[data]'")
+    import service.ray_batch as ray_batch
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    with socket.create_server(("127.0.0.1", 0)) as head:
+        port = head.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(BatchError, match=rf"cannot join a Ray cluster at '127.0.0.1:{port}' \(RAY_ADDRESS\): nothing answers"):
+        ray_batch.connect(None)
+
+    def no_cluster(**_):
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(ray, "init", no_cluster)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(BatchError, match=r"this machine belongs to \(RAY_ADDRESS\): Could not find any running"):
+        ray_batch.connect(None)
+
+
+def test_ray_options_that_cannot_work_are_usage_errors(runner, tmp_path, monkeypatch):
+    """``--engine ray`` where Ray is not installed says how to install it, as a usage error with no
+    FILE.part left (it had been a RuntimeError's traceback, and a FILE.part holding a header);
+    ``--address`` without ``--engine ray`` is refused (it had been ignored)."""
+    doc, out = tmp_path / "a.txt", tmp_path / "out.csv"
+    doc.write_text(TEXTS["a.txt"], encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray: ImportError
+    monkeypatch.setitem(sys.modules, "ray.data", None)
+    res = invoke(runner, "score", "--engine", "ray", "--format", "csv", "-o", out, doc)
+    assert res.exit_code == 2 and "Ray is not installed: pip install 'unspin[ray]'" in res.stderr, res.stderr
+    assert list(tmp_path.iterdir()) == [doc]
+    res = invoke(runner, "score", "--address", "auto", "--format", "csv", doc)
+    assert res.exit_code == 2 and "--address names a Ray cluster: give --engine ray too" in res.stderr
+    assert not res.stdout
+
+
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
     """A span listed only because its document was judged spun says so in the text listing and on
     the HTML page (dashed, with the reason in its tooltip); the others do not."""
