@@ -54,9 +54,9 @@ def connect(address: str | None = None) -> None:
     if not ray.is_initialized():
         # a batch's stderr holds its errors and summary, not Ray's notes about itself: its own logger
         # and Ray Data's speak of errors only (Ray's logs stay in its session folder)
-        given = "--address"
-        if address is None and os.environ.get("RAY_ADDRESS", "").strip():
-            address, given = os.environ["RAY_ADDRESS"].strip(), "RAY_ADDRESS"
+        given, environ = "--address", os.environ.get("RAY_ADDRESS", "").strip()
+        if address is None and environ:
+            address, given = environ, "RAY_ADDRESS"
         where = "the Ray cluster this machine belongs to" if address == "auto" else f"a Ray cluster at {address!r}"
         if address is not None and (silent := _unanswered(address)) is not None:
             raise BatchError(f"cannot join {where} ({given}): {silent}")

@@ -412,10 +412,9 @@ function looksBinary(text) {
 
 // A file's text: UTF-8 (a byte-order mark dropped), UTF-16 with a byte-order mark, and otherwise
 // the browser's Windows-1252, said in the status line (the command line would need --encoding cp1252).
-// Bytes holding NUL (without a UTF-16 byte-order mark) are binary, as on the command line.
+// (A NUL byte read as UTF-8 or Windows-1252 is a NUL character, which looksBinary refuses.)
 function decode(buf) {
   const b = new Uint8Array(buf);
-  if (!(b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) && b.includes(0)) return [null, ""];
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return [new TextDecoder("utf-16le").decode(buf), " (UTF-16)"];
   if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return [new TextDecoder("utf-16be").decode(buf), " (UTF-16)"];
   try {
@@ -433,7 +432,7 @@ function loadFile(file) {
     // a check started while the file was read: its results belong to the text it sent
     if (state.request) { setStatus(`${file.name} was not opened: a check started while it was read.`, true); return; }
     const [text, how] = decode(buf);
-    if (text === null || looksBinary(text)) {
+    if (looksBinary(text)) {
       setStatus(`${file.name} was not opened: it looks like binary data, not text (a PDF or a word processor's ` +
         "file must be saved as plain text first).", true);
       return;
