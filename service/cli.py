@@ -85,8 +85,9 @@ class FiniteFloat(click.FloatRange):
 
 
 class OutputFile(click.Path):
-    """A file a command writes when its work is done (a trained model): checked when the command
-    line is parsed, before any work, so that a missing or read-only folder does not cost a run.
+    """A file a command writes (reports, a restored text, a trained model): checked when the command
+    line is parsed, before any work, so that a missing or read-only folder, or a path naming a
+    folder, does not cost a run.
     With ``dash_is_stdout``, ``-`` names standard output: None, as when the option is not given."""
 
     def __init__(self, *, dash_is_stdout: bool = False) -> None:
@@ -102,6 +103,8 @@ class OutputFile(click.Path):
         name = os.fsdecode(path)
         if not name:
             self.fail("an empty path names no file.", param, ctx)
+        if name.endswith(("/", os.sep)):  # Path() drops the '/': "new/" would be written as a file "new"
+            self.fail(f"{name!r} ends with '/', so it names a folder: give a file's path.", param, ctx)
         if (problem := output_problem(Path(name))) is not None:
             self.fail(f"cannot write {name!r}: {problem}.", param, ctx)
         folder = Path(name).parent
@@ -219,7 +222,7 @@ def _stdout_encoding() -> None:
 @click.option("--threshold", type=FiniteFloat(0, 1), default=None, help="Report spans scoring at least this (default: the calibrated threshold, and in a document judged "
                    "spun the second one; given, it is the only one unless UNSPIN_SPUN_DOC_THRESHOLD is set). The document's "
                    "score and label come from the spans at it: a lower value lists more and can change the verdict.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, allow_dash=True), default=None,
+@click.option("--output", "-o", type=OutputFile(dash_is_stdout=True), default=None,
               help="Write here (atomically: FILE.part until the run completes); default, or '-': standard output.")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="In folders, score only files matching this glob, case as written (repeatable; default *.txt, *.text, *.md and no suffix, in any case).")
@@ -254,12 +257,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     if address is not None and engine_kind != "ray":
         raise click.UsageError("--address names a Ray cluster: give --engine ray too (without it the documents "
                                "are scored on this machine)")
-    if output == "":  # an unset variable in a script ("-o $OUT"): not standard output
-        raise click.UsageError("--output: an empty path names no file")
-    if output and output.endswith(("/", os.sep)):
-        raise click.UsageError(f"--output {output!r} ends with '/', so it names a folder: give a file's path")
     options = BatchOptions(
-        paths=list(paths), format=fmt, output=Path(output) if output and output != "-" else None, include=list(include),
+        paths=list(paths), format=fmt, output=Path(output) if output is not None else None, include=list(include),
         exclude=list(exclude), resume=resume, jobs=jobs, encoding=encoding, threshold=threshold,
         engine=engine_kind, address=address, progress=progress,
     )
@@ -532,17 +531,25 @@ def train_garble(corpus: str, n: int, seed: int, out_path: str, progress: bool |
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False), required=True, help="Reuters-style JSONL corpus.")
 @click.option("--n", "n", type=click.IntRange(1), default=1000, show_default=True, help="Sentences from held-out documents.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--min-words", type=click.IntRange(1), default=8, show_default=True,
+              help="Draw sentences of at least this many words (the garble score judges from 4 known words).")
+@click.option("--max-words", type=click.IntRange(1), default=45, show_default=True,
+              help="Draw sentences of at most this many words.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @progress_option
-def eval_garble(corpus: str, n: int, seed: int, as_json: bool, progress: bool | None) -> None:
+def eval_garble(corpus: str, n: int, seed: int, min_words: int, max_words: int, as_json: bool,
+                progress: bool | None) -> None:
     """ROC AUC of the garble score: synthetic garbling (swaps, dropped function words, wrong-sense
-    literal substitutions) of held-out clean Reuters sentences against clean ones. A usage error
-    (exit 2) when the sentences drawn are not both garbled and clean (no AUC then)."""
+    literal substitutions) of held-out clean Reuters sentences against clean ones, and the mean
+    score of each. A usage error (exit 2) when the sentences drawn are not both garbled and clean
+    (no AUC then)."""
     from service.garble import load_garble_model
     from service.garble_eval import TooFewSentences, evaluate_garble
     from service.lm.ngram import NGramLM
     from service.thesaurus import get_thesaurus
 
+    if min_words > max_words:
+        raise click.UsageError(f"--min-words {min_words} is over --max-words {max_words}: no sentence has that many words")
     _stdout_open()
     _garble_corpus(corpus, "test")
     settings = get_settings()
@@ -550,16 +557,18 @@ def eval_garble(corpus: str, n: int, seed: int, as_json: bool, progress: bool | 
         res = evaluate_garble(NGramLM(settings.ngram_path, settings.cache_dir), load_garble_model(),
                               get_thesaurus(settings), corpus, n, seed,
                               progress=progress_wrapper("sentences", sys.stderr, progress_shown(sys.stderr, progress),
-                                                        unit="sentence"))
+                                                        unit="sentence"), words=(min_words, max_words))
     except TooFewSentences as e:
         raise click.UsageError(str(e)) from None
     if as_json:
         _say(json.dumps(res, indent=2, allow_nan=False))
         return
     _say("\n".join([
-        f"{res['sentences']} held-out sentences: {res['garbled']} garbled, {res['clean']} clean "
-        "(language model only: no grammar check)",
-        "| garbling | sentences | AUC garble score | AUC mean SLOR alone |\n| --- | ---: | ---: | ---: |",
+        f"{res['sentences']} held-out sentences of {min_words}-{max_words} words: {res['garbled']} garbled, "
+        f"{res['clean']} clean (language model only: no grammar check)",
+        f"mean garble score: {res['mean_clean']:.3f} clean, {res['mean_garbled']:.3f} garbled; "
+        f"{res['clean_over_half']:.0%} of the clean ones over 0.5",
+        "| garbling | garbled sentences | AUC garble score | AUC mean SLOR alone |\n| --- | ---: | ---: | ---: |",
         f"| all | {res['garbled']} | {res['auc']:.3f} | {res['auc_slor_only']:.3f} |",
         *(f"| {op} | {v['n']} | {v['auc']:.3f} | {v['auc_slor_only']:.3f} |" for op, v in res["by_op"].items()),
     ]))

@@ -210,7 +210,9 @@ def match_spans(predicted: Sequence[Any], gold: Sequence[Any]) -> list[tuple[int
     the most overlap in all (an assignment problem, solved by scipy's ``linear_sum_assignment``):
     list of (pred index, gold index), by pred index. A flag straddling two gold phrases takes the
     one no other flag can take, where a greedy pass by overlap left a phrase and a flag unmatched;
-    a flag is not drawn off the phrase it covers to one it only touches."""
+    a flag is not drawn off the phrase it covers to one it only touches. Between assignments of
+    the same overlap, the one with more pairs is taken (which of them had been arbitrary, so that
+    a phrase elsewhere in the text could change the count)."""
     ov = np.zeros((len(predicted), len(gold)), dtype=np.int64)
     for i, p in enumerate(predicted):
         ps, pe = int(_get(p, "start")), int(_get(p, "end"))
@@ -221,7 +223,9 @@ def match_spans(predicted: Sequence[Any], gold: Sequence[Any]) -> list[tuple[int
         return []
     from scipy.optimize import linear_sum_assignment
 
-    rows, cols = linear_sum_assignment(ov, maximize=True)
+    pairs_bonus = (ov > 0).astype(np.int64)  # under one character of overlap in all, however many pairs
+    weight = ov * (min(ov.shape) + 1) + pairs_bonus
+    rows, cols = linear_sum_assignment(weight, maximize=True)
     return sorted((int(i), int(j)) for i, j in zip(rows, cols) if ov[i, j] > 0)
 
 
@@ -236,32 +240,46 @@ def _norm(s: str) -> str:
     return _WS.sub(" ", s).strip().lower()
 
 
-def reproduces(text: str, start: int, end: int, replacement: str, gold: Any) -> bool:
+def reproduces(text: str, start: int, end: int, replacement: str, gold: Any, others: Sequence[Any] = ()) -> bool:
     """Whether replacing ``text[start:end]`` by ``replacement`` gives the gold original there.
 
-    Compared on the union of both spans, case-insensitively, whitespace collapsed; where the
+    Compared on the union of the spans, case-insensitively, whitespace collapsed; where the
     prediction takes in the "a"/"an" right before a gold span that leaves it out, the original is
     read with the article its first word takes ("an essential" -> "a critical" reproduces the label
     "essential" -> "critical"; "an critical" does not). Spans that do not overlap never match.
+    ``others``: the document's other gold spans; those the prediction also overlaps (it straddles
+    two phrases) are read with their originals too, so that a suggestion that puts both back counts.
     """
     gs, ge = int(_get(gold, "start")), int(_get(gold, "end"))
     if not (start < ge and gs < end):
         return False
-    lo, hi = min(start, gs), max(end, ge)
-    original = str(_get(gold, "original"))
-    before = text[lo:gs]
-    if lo < gs and (m := _ARTICLE_BEFORE.search(before)) and original.strip():
-        # the prediction takes in the "a"/"an" the label leaves out: the original reads with the
-        # article its first word takes ("an essential" -> "a critical" for "essential" -> "critical")
-        before = before[: m.start(1)] + with_article_case(m.group(1), article_for(original)) + m.group(2)
-    target = _norm(before + original + text[ge:hi])
-    return _norm(text[lo:start] + replacement + text[end:hi]) == target
+    spans = [(gs, ge, str(_get(gold, "original")))]
+    for o in others:
+        os_, oe = int(_get(o, "start")), int(_get(o, "end"))
+        if o is not gold and start < oe and os_ < end and not (os_ < ge and gs < oe):
+            spans.append((os_, oe, str(_get(o, "original"))))
+    spans.sort()
+    lo, hi = min(start, spans[0][0]), max(end, max(e for _, e, _ in spans))
+    target, pos = [], lo
+    for s, e, original in spans:
+        if s < pos:  # gold spans that overlap each other: the first one read
+            continue
+        before = text[pos:s]
+        if lo < s and (m := _ARTICLE_BEFORE.search(before)) and original.strip():
+            # the prediction takes in the "a"/"an" the label leaves out: the original reads with the
+            # article its first word takes ("an essential" -> "a critical" for "essential" -> "critical")
+            before = before[: m.start(1)] + with_article_case(m.group(1), article_for(original)) + m.group(2)
+        target += [before, original]
+        pos = e
+    target.append(text[pos:hi])
+    return _norm(text[lo:start] + replacement + text[end:hi]) == _norm("".join(target))
 
 
-def suggestion_hits(text: str, pred: Any, gold: Any, k: int = 3) -> list[bool]:
-    """For the first ``k`` suggestions of ``pred``: does it reproduce ``gold.original``?"""
+def suggestion_hits(text: str, pred: Any, gold: Any, k: int = 3, others: Sequence[Any] = ()) -> list[bool]:
+    """For the first ``k`` suggestions of ``pred``: does it reproduce ``gold.original`` (with those of
+    the ``others`` gold spans it also overlaps: :func:`reproduces`)?"""
     ps, pe = int(_get(pred, "start")), int(_get(pred, "end"))
-    return [reproduces(text, ps, pe, sug, gold) for sug in _suggestion_texts(pred)[:k]]
+    return [reproduces(text, ps, pe, sug, gold, others) for sug in _suggestion_texts(pred)[:k]]
 
 
 def spun_only(predicted: Sequence[Any]) -> list[Any]:
@@ -414,10 +432,11 @@ def _predicted_record(p: Any) -> dict:
             "score": _get(p, "score"), "suggestions": _suggestion_texts(p)}
 
 
-def _with_rank(text: str, key: str, p: Any, g: Any) -> dict:
+def _with_rank(text: str, key: str, p: Any, g: Any, gold: Sequence[Any]) -> dict:
     """A predicted span's record under ``key``, and ``original_rank``: the 1-based place of its first
-    suggestion that gives gold span ``g``'s original (None: none does)."""
-    hits = suggestion_hits(text, p, g, k=len(_suggestion_texts(p)))
+    suggestion that gives gold span ``g``'s original (None: none does), read with the originals of
+    the document's other ``gold`` spans it overlaps."""
+    hits = suggestion_hits(text, p, g, k=len(_suggestion_texts(p)), others=gold)
     return {key: _predicted_record(p), "original_rank": hits.index(True) + 1 if any(hits) else None}
 
 
@@ -433,10 +452,10 @@ def _doc_outcomes(d: EvalDoc) -> list[dict]:
                "start": int(_get(g, "start")), "end": int(_get(g, "end")), "text": _get(g, "text"),
                "original": _get(g, "original")}
         if j in pairs:
-            rec.update(_with_rank(d.text, "predicted", predicted[pairs[j]], g))
+            rec.update(_with_rank(d.text, "predicted", predicted[pairs[j]], g, gold))
         elif d.near:
             rec["listed_from"] = d.listed_from
-            rec.update(_with_rank(d.text, "nearest", d.near[j], g) if d.near[j] is not None
+            rec.update(_with_rank(d.text, "nearest", d.near[j], g, gold) if d.near[j] is not None
                        else {"nearest": None, "original_rank": None})
         records.append(rec)
     for i, p in enumerate(predicted):

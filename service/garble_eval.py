@@ -69,16 +69,19 @@ def evaluate_garble(
     n: int,
     seed: int,
     progress: Callable = lambda it: it,
+    words: tuple[int, int] = (8, 45),
 ) -> dict:
-    """ROC AUC of the garble score on ``n`` held-out sentences (about half garbled), overall and per
-    operation (each op's garbled sentences against all clean ones), and of mean SLOR alone (baseline).
+    """ROC AUC of the garble score on ``n`` held-out sentences (about half garbled) of ``words``
+    (least, most) words, overall and per operation (each op's garbled sentences against all clean
+    ones), and of mean SLOR alone (baseline); the mean score of the clean and of the garbled ones,
+    and the share of clean ones scoring over 0.5.
 
     Raises:
         TooFewSentences: the sentences drawn are not both garbled and clean (the AUC is undefined).
     """
     from sklearn.metrics import roc_auc_score
 
-    X, y, ops = feature_rows(ngram, make_garble_set(corpus, n, seed, "test", thesaurus), progress)
+    X, y, ops = feature_rows(ngram, make_garble_set(corpus, n, seed, "test", thesaurus, words=words), progress)
     _both_classes(y, corpus, "held-out", n, "no ROC AUC")
     scores = 1.0 / (1.0 + np.exp(-model.logit(X)))
     slor = -X[:, FEATURE_NAMES.index("slor_mean")]
@@ -88,6 +91,10 @@ def evaluate_garble(
         "clean": int(len(y) - y.sum()),
         "auc": float(roc_auc_score(y, scores)),
         "auc_slor_only": float(roc_auc_score(y, slor)),
+        "mean_clean": float(scores[y == 0].mean()),
+        "mean_garbled": float(scores[y == 1].mean()),
+        "clean_over_half": float((scores[y == 0] > 0.5).mean()),
+        "words": list(words),
         "by_op": {},
     }
     clean = np.array([o == "clean" for o in ops])

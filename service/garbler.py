@@ -138,16 +138,17 @@ def corpus_sentences(corpus: str | Path, split: str, seed: int = 0, min_words: i
 
 
 def make_garble_set(corpus: str | Path, n: int, seed: int, split: str, thesaurus: Thesaurus,
-                    per_doc: int = 2) -> list[GarbledSentence]:
+                    per_doc: int = 2, words: tuple[int, int] = (8, 45)) -> list[GarbledSentence]:
     """``n`` sentences of ``split`` documents: about half garbled (ops in turn), half clean; others' sentences.
 
-    At most ``per_doc`` sentences per document; the clean and garbled halves never share a sentence.
+    At most ``per_doc`` sentences per document, of ``words`` (least, most) words; the clean and
+    garbled halves never share a sentence.
     """
     rng = random.Random(seed)
     out: list[GarbledSentence] = []
     counts: dict[object, int] = {}
     k = 0
-    for doc_id, text in corpus_sentences(corpus, split, seed):
+    for doc_id, text in corpus_sentences(corpus, split, seed, *words):
         if len(out) >= n:
             break
         if counts.get(doc_id, 0) >= per_doc:

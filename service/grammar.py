@@ -165,6 +165,7 @@ class GrammarOptions:
     disabled_categories: tuple[str, ...] = ()
     enabled_only: bool = False
     mother_tongue: str | None = None
+    mode: str | None = None  # "all", "textLevelOnly" or "allButTextLevelOnly"
 
     @property
     def asks_nothing(self) -> bool:
@@ -187,6 +188,8 @@ class GrammarOptions:
             out["enabledOnly"] = "true"
         if self.mother_tongue:
             out["motherTongue"] = self.mother_tongue
+        if self.mode:
+            out["mode"] = self.mode
         return out
 
 

@@ -60,7 +60,9 @@ def jsonl_values(path: str | Path) -> Iterator[tuple[int, Any]]:
             try:
                 value = json.loads(line)
             except ValueError as e:
-                why = f"{e.msg} at column {e.colno}" if isinstance(e, json.JSONDecodeError) else str(e)
+                # json's own messages may end in "at" ("Unterminated string starting at"): one "at" before the column
+                why = (f"{e.msg.removesuffix(' at')} at column {e.colno}" if isinstance(e, json.JSONDecodeError)
+                       else str(e))
                 raise DataError(f"{path}:{n}: not valid JSON ({why})") from None
             except RecursionError:
                 raise DataError(f"{path}:{n}: JSON nested too deeply to read") from None

@@ -67,7 +67,7 @@ def count_controls(text: str) -> int:
     return len(_CONTROL_RE.findall(text))
 
 
-def _looks_binary(text: str) -> bool:
+def looks_binary(text: str) -> bool:
     """True when ``text`` holds NUL characters or more than 10% (:data:`BINARY_CONTROL_SHARE`) other
     control characters."""
     if not text:
@@ -140,7 +140,7 @@ def decode(data: bytes, fallback: str | None = None, how_to_name: str = "name a 
                     f"starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()} "
                     f"(byte offset {exc.start + len(bom)})"
                 ) from None
-            if _looks_binary(text):
+            if looks_binary(text):
                 raise InputError("looks like binary data, not text")
             return text
 
@@ -154,13 +154,13 @@ def decode(data: bytes, fallback: str | None = None, how_to_name: str = "name a 
                 f"looks like binary data, not text: it contains NUL bytes and is not valid {fallback.upper()} "
                 f"(byte offset {exc.start})"
             ) from None
-        if _looks_binary(text):
+        if looks_binary(text):
             raise InputError(nul_message(fallback) if "\x00" in text else "looks like binary data, not text")
         return text
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if _looks_binary(data.decode("latin-1")):
+        if looks_binary(data.decode("latin-1")):
             raise InputError("looks like binary data, not text") from None
         if not fallback:
             raise InputError(
@@ -176,7 +176,7 @@ def decode(data: bytes, fallback: str | None = None, how_to_name: str = "name a 
                 f"neither valid UTF-8 (byte offset {exc.start}) nor valid {fallback} "
                 f"(byte offset {exc2.start})"
             ) from None
-    if _looks_binary(text):
+    if looks_binary(text):
         raise InputError("looks like binary data, not text")
     return text
 

@@ -179,7 +179,7 @@ def test_api_keys(engine):
         ok = c.post("/v2/check", data={"language": "en-US", "text": "The cat sat.", "apiKey": "k1"})
         assert ok.status_code == 200
         # health, readiness, metrics, docs and the page stay open
-        for path in ("/healthz", "/readyz", "/metrics", "/docs", "/"):
+        for path in ("/healthz", "/readyz", "/metrics", "/docs", "/", "/v2/languages", "/v2/healthcheck"):
             assert c.get(path).status_code == 200, path
 
 
@@ -191,6 +191,9 @@ def test_cors(engine):
         assert pre.headers["access-control-allow-origin"] == "https://editor.example"
         other = c.options("/v1/score", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
         assert other.headers.get("access-control-allow-origin") is None
+        # a script on the page may read when to ask again and why a key was refused (it could not)
+        r = c.post("/v1/score", json={"text": ""}, headers={"Origin": "https://editor.example"})
+        assert {"Retry-After", "WWW-Authenticate"} <= set(r.headers["access-control-expose-headers"].split(", "))
     with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:  # off by default
         r = c.post("/v1/score", json={"text": "The cat sat."}, headers={"Origin": "https://editor.example"})
         assert "access-control-allow-origin" not in r.headers
@@ -492,3 +495,47 @@ def test_a_body_that_stops_arriving_is_408_and_the_connection_closed(engine, pat
         assert b"stopped arriving" in body and b"UNSPIN_BODY_TIMEOUT" in body
         assert 0.4 < waited < 15
         assert httpx.post(url + "/v1/score", json={"text": "The cat sat."}, timeout=30).status_code == 200
+
+
+def test_a_made_up_method_is_counted_as_other(engine):
+    """Any method token reaches the app (uvicorn takes them all); each had become a metrics series of
+    its own, so that a client could grow ``/metrics`` without bound."""
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        for i in range(3):
+            assert c.request(f"M{i:05d}", "/healthz").status_code == 405
+        text = c.get("/metrics").text
+    assert 'unspin_requests_total{method="other",route="/healthz",status="405"} 3.0' in text
+    assert "M00000" not in text
+
+
+def test_readiness_checks_share_one_ping(engine):
+    """A burst of /readyz against a LanguageTool server that does not answer had sent one ping each,
+    each holding a worker thread for up to the ping timeout; they now wait for the one ping running."""
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from service.report import GrammarStatus
+
+    calls: list[int] = []
+    release = threading.Event()
+
+    class Silent:
+        def ping(self) -> GrammarStatus:
+            calls.append(1)
+            release.wait(30)
+            return GrammarStatus(checked=True, reason="")
+
+    app = create_app(Settings(lm="ngram"), engine=engine)
+    try:
+        with TestClient(app) as c:
+            app.state.unspin.engine = SimpleNamespace(grammar=Silent(), lm_name=engine.lm_name, lm_fallback=None)
+            with ThreadPoolExecutor(12) as pool:
+                answers = list(pool.map(lambda _: c.get("/readyz"), range(12)))
+            assert len(calls) == 1
+            assert all(r.status_code == 200 and r.json()["grammar"]["reachable"] is False for r in answers)
+            assert "did not answer within" in answers[0].json()["grammar"]["detail"]
+            release.set()
+            app.state.unspin.grammar_ping._running.result(5)  # the ping answers; the next check asks anew
+            assert c.get("/readyz").json()["grammar"]["reachable"] is True and len(calls) == 2
+    finally:
+        release.set()

@@ -227,3 +227,43 @@ def test_v2_markup_holding_a_lone_surrogate_is_a_400(client):
     data = json.dumps({"annotation": [{"markup": "<\ud800>"}, {"text": SENTENCE}]})
     r = client.post("/v2/check", data={"language": "en-US", "data": data})
     assert r.status_code == 400 and "lone surrogate" in r.text
+
+
+# --------------------------------------------------------------------------- /v1 text/plain bodies
+
+
+def test_a_binary_text_plain_body_is_refused(client):
+    """A text/plain body is a file's bytes: the command line's rule for binary files applies (it had
+    been scored, 'clean')."""
+    for body in (b"hello\0\0\0world. The cat sat on the mat.", bytes(range(1, 32)) * 20 + b"The cat sat."):
+        for path in ("/v1/score", "/v1/restore"):
+            r = client.post(path, content=body, headers={"content-type": "text/plain; charset=latin-1"})
+            assert r.status_code == 415 and "binary" in r.json()["detail"], (path, r.text)
+    ok = client.post("/v1/score", content="Tabs\tand\r\nline ends are text.".encode(), headers={"content-type": "text/plain"})
+    assert ok.status_code == 200
+
+
+def test_utf16_without_a_byte_order_mark_names_its_order(client):
+    """``charset=utf-16`` with no byte-order mark had been read in this machine's byte order (big-endian
+    text came out as CJK letters, scored 'clean'); the byte order must be said."""
+    text = "The cat sat on the mat."
+    r = client.post("/v1/score", content=text.encode("utf-16-be"), headers={"content-type": "text/plain; charset=utf-16"})
+    assert r.status_code == 400 and "byte-order mark" in r.json()["detail"] and "utf-16be" in r.json()["detail"]
+    for charset, body in (("utf-16", text.encode("utf-16")), ("utf-16be", text.encode("utf-16-be")),
+                          ("UTF-32", text.encode("utf-32"))):
+        r = client.post("/v1/restore", content=body, headers={"content-type": f"text/plain; charset={charset}"})
+        assert r.status_code == 200 and r.json()["text"] == text, charset
+
+
+@pytest.mark.parametrize("options", [{"second_look": 0}, {"grammar": "off"}, {"grammar": "yes"},
+                                     {"threshold": "0.99"}, {"max_suggestions": "2"}, {"max_suggestions": 2.0}])
+def test_json_options_of_another_type_are_refused(client, options):
+    """A JSON option of another type than the schema's had been converted ("off" read as false,
+    "0.99" as 0.99), although ``true`` for a number was refused; each is refused and named."""
+    for path in ("/v1/score", "/v1/restore"):
+        r = client.post(path, json={"text": "The cat sat on the mat.", "options": options})
+        assert r.status_code == 422 and next(iter(options)) in r.text, (path, r.text)
+    batch = client.post("/v1/score/batch", json={"documents": [{"id": "a", "text": "The cat sat."}], "options": options})
+    assert batch.status_code == 422
+    ok = client.post("/v1/score", json={"text": "The cat sat on the mat.", "options": {"threshold": 1, "grammar": False}})
+    assert ok.status_code == 200  # a whole number is a number

@@ -388,3 +388,79 @@ def test_a_clients_language_level_and_rules_reach_the_languagetool_server(engine
                                          "enabledRules": "UNSPIN_SPUN_PHRASE"}).json()
         assert len(fake.requests) == asked and not only["warnings"]["incompleteResults"]
         assert {m["rule"]["id"] for m in only["matches"]} <= {"UNSPIN_SPUN_PHRASE"}
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=UTF-8", "text/plain;charset=UTF-8", None,
+                                          "multipart/form-data"])
+def test_a_form_body_is_read_whatever_its_content_type_says(client, content_type):
+    """LanguageTool reads a POST body as form fields whatever its content type: LTeX (VS Code) sends
+    one labelled ``application/json``, a browser's ``fetch`` of a string says ``text/plain``, some
+    clients say multipart without a boundary. All had been refused (415, or 400 "Missing boundary")."""
+    from urllib.parse import urlencode
+
+    body = urlencode({"language": "en-US", "data": json.dumps({"annotation": [{"text": SENTENCE}]})}).encode()
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post("/v2/check", content=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert [m["rule"]["id"] for m in r.json()["matches"]] == ["UNSPIN_SPUN_PHRASE"]
+    # a JSON document is still refused, with the reason, whatever it is labelled
+    for label in ("application/json", "text/plain"):
+        r = client.post("/v2/check", content=json.dumps({"language": "en-US", "text": SENTENCE}).encode(),
+                        headers={"content-type": label})
+        assert r.status_code == 415 and r.text.startswith("Error: ") and "form-encoded" in r.text
+
+
+def test_data_may_be_a_plain_text_object(client):
+    """``data={"text": ...}``, which LanguageTool takes as well as an annotation, had been refused."""
+    plain = client.post("/v2/check", data={"language": "en-US", "text": SENTENCE}).json()
+    r = client.post("/v2/check", data={"language": "en-US", "data": json.dumps({"text": SENTENCE})})
+    assert r.status_code == 200 and r.json()["matches"] == plain["matches"] and r.json()["matches"]
+
+
+def test_mode_enabled_only_yes_and_query_over_body(client):
+    """``mode=textLevelOnly`` asks for text-level rules only, none of which is unspin's; an unknown
+    mode is refused as LanguageTool refuses it (both had been ignored); ``enabledOnly=yes`` is
+    ``true`` as in LanguageTool (it had been false); on a POST the query string wins over the body,
+    as in LanguageTool (the body had won)."""
+    def rules(**extra):
+        r = client.post("/v2/check", data={"language": "en-US", "text": SENTENCE, **extra})
+        assert r.status_code == 200, r.text
+        return [m["rule"]["id"] for m in r.json()["matches"]]
+
+    assert rules() == rules(mode="all") == rules(mode="allButTextLevelOnly") == ["UNSPIN_SPUN_PHRASE"]
+    assert rules(mode="textLevelOnly") == []
+    bad = client.post("/v2/check", data={"language": "en-US", "text": SENTENCE, "mode": "bogus"})
+    assert bad.status_code == 400 and bad.text.startswith("Error: Mode must be one of")
+    assert rules(enabledOnly="yes", enabledRules="SOME_RULE") == []
+    assert client.post("/v2/check", data={"language": "en-US", "text": "Hi.", "enabledOnly": "yes"}).status_code == 400
+    r = client.post("/v2/check?language=en-GB", data={"language": "en-US", "text": SENTENCE})
+    assert r.status_code == 200 and r.json()["language"]["code"] == "en-GB"
+
+
+def test_healthcheck_answers_as_languagetool_does(engine):
+    """``/v2/healthcheck``, which health probes written for LanguageTool ask, had been 404: it says
+    ``OK`` once checks can be answered, and 503 with LanguageTool's ``Error:`` body before."""
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        r = c.get("/v2/healthcheck")
+        assert r.status_code == 200 and r.text == "OK"
+        c.app.state.unspin.engine = None  # as while the model loads
+        r = c.get("/v2/healthcheck")
+        assert r.status_code == 503 and r.text.startswith("Error: ")
+
+
+def test_auto_asks_the_languagetool_server_in_the_language_the_answer_names(engine, fake_languagetool):
+    """With ``UNSPIN_LANGUAGETOOL_LANGUAGE=auto`` (or a language that is not English), ``language=auto``
+    without an English ``preferredVariants`` had asked the server with ``auto`` while the answer said
+    en-US; the server is now asked in the variant the answer names. ``mode`` reaches the server too."""
+    from service.engine import Engine
+
+    fake = fake_languagetool
+    for configured in ("auto", "de-DE"):
+        settings = Settings(lm="ngram", languagetool_url=fake.url, languagetool_language=configured)
+        eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+        with TestClient(create_app(settings, engine=eng)) as c:
+            fake.reset()
+            r = c.post("/v2/check", data={"language": "auto", "text": "He ate a apple on Tuesday."}).json()
+            assert r["language"]["code"] == "en-US" and fake.requests[-1]["params"]["language"] == "en-US"
+            c.post("/v2/check", data={"language": "en-GB", "text": "He ate a apple.", "mode": "allButTextLevelOnly"})
+            assert fake.requests[-1]["params"]["mode"] == "allButTextLevelOnly"

@@ -599,7 +599,7 @@ def test_unwritable_output_is_a_usage_error(runner, docs, tmp_path):
     missing = tmp_path / "no" / "such" / "folder"
     res = runner.invoke(main, ["score", "--format", "jsonl", "-o", str(missing / "out.jsonl"), str(docs)])
     assert res.exit_code == 2, res.output  # not 1 with a FileNotFoundError
-    assert f"cannot write {missing / 'out.jsonl'}: the folder {missing} does not exist" in res.stderr
+    assert f"cannot write '{missing / 'out.jsonl'}': the folder {missing} does not exist" in res.stderr
     assert not missing.exists()
 
 

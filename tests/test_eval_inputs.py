@@ -163,6 +163,8 @@ def inputs(tmp_path: Path) -> Path:
     (["--gold", "ok.jsonl", "--clean", "ok.jsonl"], "ok.jsonl is given twice (first as --gold ok.jsonl)"),
     (["--gold", "ok.jsonl", "--clean", "clean_null_id.jsonl"], "clean_null_id.jsonl:1: 'id' must be a string or an integer, got null"),
     (["--gold", "ok.jsonl", "--clean", "clean_dup_ids.jsonl"], "clean_dup_ids.jsonl:2: id 'x' is already used on line 1"),
+    # a path ending in '/' (no such folder) had been written as a file named 'nd'
+    (["--gold", "ok.jsonl", "--details", "nd/"], "'nd/' ends with '/', so it names a folder"),
 ])  # fmt: skip
 def test_bad_inputs_are_usage_errors_before_the_engine_loads(runner, no_engine, inputs, monkeypatch, args, why):
     monkeypatch.chdir(inputs)

@@ -80,6 +80,30 @@ def test_a_flag_is_not_drawn_off_the_phrase_it_covers():
     assert match_spans(preds, gold) == [(0, 0)]
 
 
+@pytest.mark.parametrize("text, gold_words", [("We saw the big large ox.", ("saw", "big large", "ox")),
+                                               ("The big large ox met.", ("big large", "ox", "met"))])
+def test_a_tie_in_overlap_is_broken_towards_more_pairs(text, gold_words):
+    """Flags "big" and "large ox" over phrases "big large" and "ox": two assignments share 5
+    characters of overlap. Which one was taken had been arbitrary (1 pair in the first text, 2 in
+    the second, a phrase elsewhere making the difference); the one with more pairs is taken."""
+    gold = [GoldSpan(text.index(w), text.index(w) + len(w), w, "x") for w in gold_words]
+    b, lo = text.index("big"), text.index("large ox")
+    preds = [span(b, b + 3, "y", text=text), span(lo, lo + 8, "y", text=text)]
+    m = evaluate([EvalDoc(text=text, gold=gold, predicted=preds)])
+    assert m.n_matched == 2 and m.precision == 1.0
+
+
+def test_a_flag_over_two_phrases_that_restores_both_gives_the_original():
+    """One flag over "stated that terrific" suggesting "said that great" puts back both phrases it
+    straddles ("stated" -> "said", "terrific" -> "great"); it had been read against "stated that
+    great" and counted wrong."""
+    pred = span(13, 33, "said that great", "stated that great")
+    assert suggestion_hits(SPUN, pred, GOLD[0], others=GOLD) == [True, False]
+    assert suggestion_hits(SPUN, pred, GOLD[0]) == [False, False]  # alone, the label is the one phrase
+    m = evaluate([EvalDoc(text=SPUN, gold=GOLD[:2], predicted=[pred])])
+    assert m.n_matched == 1 and m.acc_at_1 == 1.0
+
+
 def test_suggestion_hits_on_union_region():
     # predicted covers "terrific powers", suggestion "great powers" reproduces the gold original
     assert suggestion_hits(SPUN, span(25, 40, "mighty powers", "great powers"), GOLD[1]) == [False, True]
@@ -277,6 +301,7 @@ def test_load_gold_reads_texts_as_score_does(tmp_path):
 
 @pytest.mark.parametrize("line, why", [
     ('{"text": "abc", "spans": []', "not valid JSON (Expecting ',' delimiter at column 28)"),
+    ('{"text": "abc", "spans": [], "x": "y', "(Unterminated string starting at column 35)"),  # had said "at at"
     ([1, 2], "expected a JSON object"),
     ({"id": "x", "spans": []}, "needs 'text' (the document) or 'path'"),
     ({"text": "abc", "path": "a.txt", "spans": []}, "has both 'text' and 'path'"),

@@ -79,3 +79,10 @@ def test_eval_garble_command() -> None:
     out = json.loads(res.stdout)
     assert out["sentences"] > 100 and 0 < out["garbled"] < out["sentences"]
     assert out["auc"] > 0.55 and set(out["by_op"]) == set(OPS)
+    assert 0 < out["mean_clean"] < out["mean_garbled"] < 1 and 0 <= out["clean_over_half"] <= 1
+    short = CliRunner().invoke(main, ["eval-garble", "--corpus", str(CORPUS), "--n", "60", "--min-words", "4",
+                                      "--max-words", "7"])
+    assert short.exit_code == 0, short.output
+    assert "sentences of 4-7 words" in short.stdout and "of the clean ones over 0.5" in short.stdout
+    backwards = CliRunner().invoke(main, ["eval-garble", "--corpus", str(CORPUS), "--min-words", "9", "--max-words", "4"])
+    assert backwards.exit_code == 2 and "--min-words 9 is over --max-words 4" in backwards.stderr

@@ -173,6 +173,9 @@ def test_cli_refuses_what_it_cannot_restore(runner, ngram_env, tmp_path):
     r = _invoke(runner, SEEDS / CLEAN_SEED, "-o", tmp_path / "no" / "out.txt")
     assert r.exit_code == 2 and "does not exist" in r.stderr
     assert _invoke(runner, "").exit_code == 2
+    # "-o new/" (no such folder) had written a file named "new"
+    r = _invoke(runner, SEEDS / CLEAN_SEED, "-o", f"{tmp_path / 'new'}/")
+    assert r.exit_code == 2 and "names a folder" in r.stderr and not (tmp_path / "new").exists()
 
 
 def test_api_answers_the_restored_text_with_its_report(engine, seeds):

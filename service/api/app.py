@@ -159,7 +159,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:  # added last: the outermost, so that every answer carries its headers
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+                           allow_headers=["Authorization", "Content-Type"],
+                           expose_headers=["Retry-After", "WWW-Authenticate"])  # a page's script reads them
 
     @app.exception_handler(Busy)
     async def busy(request: Request, exc: Busy) -> Response:
@@ -199,6 +200,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 js = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 comps.update(js.pop("$defs", {}))
                 comps[model.__name__] = js
+            # an API key, when UNSPIN_API_KEYS sets any, as a bearer token on /v1 (so that /docs offers it)
+            schema["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
+            for path, ops in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for op in ops.values():
+                        op["security"] = [{}, {"apiKey": []}]  # optional: needed only when keys are configured
             app.openapi_schema = schema
         return app.openapi_schema
 

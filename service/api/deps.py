@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import concurrent.futures
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -16,7 +20,40 @@ from service.api.gate import Gate
 from service.api.metrics import Metrics
 from service.config import Settings
 from service.engine import Engine
+from service.report import GrammarStatus
 from service.text import InputError, text_codec
+
+
+class SharedPing:
+    """The readiness check's ping of the LanguageTool server, shared: while one runs (in a thread of
+    its own), every ``/readyz`` that comes waits for that one instead of starting another. A burst of
+    readiness checks against a server that does not answer had held a worker thread each, for up to
+    the ping timeout, and requests that needed a thread waited behind them."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._running: concurrent.futures.Future[GrammarStatus] | None = None
+
+    async def status(self, ping: Callable[[], GrammarStatus], wait_seconds: float) -> GrammarStatus | None:
+        """What ``ping`` answers (the running ping's answer, when one runs), or None when it has not
+        answered within ``wait_seconds`` (it goes on; the next caller waits for it)."""
+        with self._mutex:
+            running = self._running
+            if running is None or running.done():
+                running = self._running = concurrent.futures.Future()
+                threading.Thread(target=_settle, args=(running, ping), name="unspin-ping", daemon=True).start()
+        try:
+            return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(running)), wait_seconds)
+        except asyncio.TimeoutError:
+            return None
+
+
+def _settle(future: concurrent.futures.Future, fn: Callable[[], object]) -> None:
+    """Run ``fn`` and put its answer (or its exception) in ``future``."""
+    try:
+        future.set_result(fn())
+    except BaseException as e:  # noqa: BLE001 - handed to whoever waits
+        future.set_exception(e)
 
 
 @dataclass
@@ -30,18 +67,28 @@ class AppState:
     engine: Engine | None = None
     load_error: str | None = None
     loaded: threading.Event = field(default_factory=threading.Event)
+    grammar_ping: SharedPing = field(default_factory=SharedPing)
 
     @property
     def api_keys(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.settings.api_keys.split(",") if k.strip())
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies are coroutines: FastAPI runs a plain function in a worker thread, and a request
+# should not wait for a free thread to read the app's state.
+
+
+async def get_state(request: Request) -> AppState:
     """The state of the app serving this request."""
     return request.app.state.unspin
 
 
-def loaded_engine(state: AppState = Depends(get_state)) -> Engine:
+async def loaded_engine(state: AppState = Depends(get_state)) -> Engine:
+    """The loaded engine (:func:`engine_of`), as a dependency."""
+    return engine_of(state)
+
+
+def engine_of(state: AppState) -> Engine:
     """The loaded engine; 503 with Retry-After while it is still loading (or if it failed to load)."""
     if state.engine is None:
         if state.load_error:
@@ -59,7 +106,7 @@ def key_is_valid(state: AppState, request: Request, form_key: str | None = None)
     return (scheme.lower() == "bearer" and token.strip() in keys) or (form_key is not None and form_key in keys)
 
 
-def require_api_key(request: Request, state: AppState = Depends(get_state)) -> None:
+async def require_api_key(request: Request, state: AppState = Depends(get_state)) -> None:
     """401 unless the request carries a configured API key (only when ``UNSPIN_API_KEYS`` is set)."""
     if not key_is_valid(state, request):
         raise HTTPException(401, "a valid API key is required: send 'Authorization: Bearer KEY'",
@@ -119,10 +166,19 @@ def body_codec(charset: str | None = None) -> str:
         raise HTTPException(415, f"{e}; send UTF-8") from None
 
 
+#: the byte-order marks that tell UTF-16 and UTF-32 text their byte order
+_BOMS = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}
+
+
 def decode_body(body: bytes, charset: str | None = None, what: str = "the request body") -> str:
     """Decode a request body (or ``what`` else) strictly: 415 when the charset is not a text encoding
-    Python knows, 400 when the body is not valid in it (UTF-8 by default)."""
+    Python knows, 400 when the body is not valid in it (UTF-8 by default), or when it is UTF-16 or
+    UTF-32 without a byte order (``utf-16``, not ``utf-16le``) and starts without a byte-order mark."""
     enc = body_codec(charset)
+    if body and enc in ("utf-16", "utf-32") and not body.startswith(_BOMS[enc]):
+        # Python would read them in this machine's byte order; RFC 2781 says big-endian, clients mean either
+        raise HTTPException(400, f"{what} declares charset {charset} but starts without a byte-order mark, which "
+                                 f"alone tells its byte order: declare {enc}le or {enc}be")
     try:
         text = body.decode(enc)
     except UnicodeDecodeError as e:

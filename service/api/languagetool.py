@@ -20,6 +20,8 @@ from service.report import Report, Span
 from service.utf16 import Utf16Index, utf16_len
 
 SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"
+#: every rule id of unspin's own starts so (``UNSPIN_SPUN_PHRASE``, ``UNSPIN_<KIND>``)
+OWN_RULE_PREFIX = "UNSPIN_"
 SPUN_CATEGORY = {"id": "UNSPIN", "name": "Spun or paraphrased wording"}
 CONTEXT_CHARS = 40  # LanguageTool's default context size on each side
 #: longest sentence given whole in a match's ``sentence`` (longer: the match's context instead)
@@ -146,19 +148,22 @@ def _string(part: dict, key: str) -> str:
 
 
 def parse_data(data: str) -> CheckText:
-    """Parse the ``data`` parameter (annotated text).
+    """Parse the ``data`` parameter: annotated text (``{"annotation": [...]}``), or ``{"text": ...}``.
 
     Raises:
-        ProtocolError: not JSON, or not ``{"annotation": [...]}`` of text/markup parts.
+        ProtocolError: not JSON, or neither ``{"annotation": [...]}`` of text/markup parts nor ``{"text": "..."}``.
     """
     try:
         parsed = json.loads(data)
+        if isinstance(parsed, dict) and "annotation" not in parsed and isinstance(parsed.get("text"), str):
+            return CheckText(parsed["text"], parsed["text"])  # {"text": ...}: LanguageTool takes that too
         parts = parsed["annotation"]
         if not isinstance(parts, list):
             raise TypeError
     except (ValueError, KeyError, TypeError, RecursionError):
         raise ProtocolError(
-            "'data' must be JSON like {\"annotation\": [{\"text\": \"...\"}, {\"markup\": \"<b>\"}]}"
+            "'data' must be JSON like {\"annotation\": [{\"text\": \"...\"}, {\"markup\": \"<b>\"}]} "
+            "or {\"text\": \"...\"}"
         ) from None
     plain: list[str] = []
     original: list[str] = []
@@ -192,32 +197,50 @@ def parse_data(data: str) -> CheckText:
 # --------------------------------------------------------------------------- the answer
 
 
+#: LanguageTool's ``mode`` values: every rule, only the text-level rules (which look across
+#: sentences), or all but those. unspin's own matches are not text-level ones.
+MODES = ("all", "textLevelOnly", "allButTextLevelOnly")
+
+
 @dataclass
 class RuleFilter:
-    """``enabledRules``, ``disabledRules``, ``enabledCategories``, ``disabledCategories``, ``enabledOnly``."""
+    """``enabledRules``, ``disabledRules``, ``enabledCategories``, ``disabledCategories``, ``enabledOnly``, ``mode``."""
 
     enabled_rules: set[str] = field(default_factory=set)
     disabled_rules: set[str] = field(default_factory=set)
     enabled_categories: set[str] = field(default_factory=set)
     disabled_categories: set[str] = field(default_factory=set)
     enabled_only: bool = False
+    mode: str | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> "RuleFilter":
+        """The filter a request's parameters set.
+
+        Raises:
+            ProtocolError: ``enabledOnly`` without rules or categories to enable, or an unknown ``mode``.
+        """
         def ids(name: str) -> set[str]:
             return {x.strip() for x in params.get(name, "").split(",") if x.strip()}
 
+        mode = params.get("mode")
+        if mode is not None and mode not in MODES:
+            raise ProtocolError(f"Mode must be one of {', '.join(repr(m) for m in MODES)} but was: {mode!r}")
         f = cls(
             ids("enabledRules"), ids("disabledRules"), ids("enabledCategories"), ids("disabledCategories"),
-            params.get("enabledOnly", "false").lower() == "true",
+            params.get("enabledOnly", "false").lower() in ("true", "yes"),  # LanguageTool takes either
+            mode,
         )
         if f.enabled_only and not (f.enabled_rules or f.enabled_categories):
             raise ProtocolError("You cannot use 'enabledOnly' without enabling rules or categories")
         return f
 
     def allows(self, rule_id: str, category_id: str) -> bool:
+        """Whether a match of this rule and category is answered."""
         if rule_id in self.disabled_rules or category_id in self.disabled_categories:
             return False
+        if self.mode == "textLevelOnly" and rule_id.startswith(OWN_RULE_PREFIX):
+            return False  # unspin's own matches are sentence-level: the client asks for them with the other mode
         if self.enabled_only:
             return rule_id in self.enabled_rules or category_id in self.enabled_categories
         return True

@@ -12,6 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 __all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
 
 
+#: The methods counted by name; any other (a client may send any token) is counted as ``other``,
+#: so that made-up method names cannot grow the metrics without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class Metrics:
     """The service's collectors, registered in a registry of their own."""
 
@@ -38,8 +43,8 @@ class Metrics:
         self.pending = Gauge("unspin_pending_requests", "Scoring requests running or waiting.", registry=self.registry)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Record one answered request."""
-        self.requests.labels(route, method, str(status)).inc()
+        """Record one answered request (a method not in :data:`METHODS` as ``other``)."""
+        self.requests.labels(route, method if method in METHODS else "other", str(status)).inc()
         self.latency.labels(route).observe(seconds)
         if status >= 400:
             self.errors.labels(route, str(status)).inc()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 
@@ -27,9 +25,8 @@ async def _grammar(state: AppState) -> GrammarReadiness:
         if state.settings.languagetool_url or state.settings.ltp_path is not None:
             return GrammarReadiness(configured=True, reachable=None, detail="the engine is not loaded yet")
         return GrammarReadiness(configured=False, detail="no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL): grammar is not checked")
-    with anyio.move_on_after(PING_SECONDS) as scope:
-        status = await anyio.to_thread.run_sync(checker.ping, abandon_on_cancel=True)
-    if scope.cancelled_caught:
+    status = await state.grammar_ping.status(checker.ping, PING_SECONDS)
+    if status is None:
         return GrammarReadiness(configured=True, reachable=False, detail=f"LanguageTool did not answer within {PING_SECONDS:g} s")
     return GrammarReadiness(configured=True, reachable=bool(status.checked), detail=status.reason)
 
@@ -51,7 +48,8 @@ async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(state: AppState = Depends(get_state)) -> Response:
     state.metrics.pending.set(state.gate.pending)
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

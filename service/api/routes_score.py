@@ -25,6 +25,7 @@ from service.api.schemas import (
     BatchResponse,
     DocumentError,
     ErrorBody,
+    RestoreOptions,
     RestoreRequest,
     RestoreResponse,
     ScoreOptions,
@@ -33,34 +34,57 @@ from service.api.schemas import (
 from service.engine import Engine
 from service.report import Report
 from service.restore import replacements, restore
-from service.text import LONE_SURROGATE, InputError, TextTooLong, check_text
+from service.text import LONE_SURROGATE, InputError, TextTooLong, check_text, looks_binary
 
 router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_api_key)])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict] = {
     code: {"model": ErrorBody, "description": why}
     for code, why in {
-        400: "Body not valid UTF-8",
+        400: "Body not valid UTF-8 (or in its declared charset; UTF-16 or UTF-32 of no byte order without a byte-order mark)",
         401: "Missing or wrong API key (when keys are configured)",
         413: "Text or body over the configured limit",
-        415: "Content type other than application/json or text/plain",
+        408: "The body stopped arriving for UNSPIN_BODY_TIMEOUT seconds",
+        415: "Content type other than application/json or text/plain, or a text/plain body that is binary",
         422: "Invalid JSON, empty or whitespace-only text, bad options",
         503: "Model still loading, or queue full (see Retry-After)",
     }.items()
 }
 
-def _body(model: str, text_plain: bool = True) -> dict:
-    """The OpenAPI request body of a route that reads its body itself: ``model`` as JSON, and the
-    bare text as ``text/plain`` when the route takes it (its schemas are published by the app)."""
+_ERRORS[503]["headers"] = {"Retry-After": {"description": "Seconds to wait before asking again.",
+                                            "schema": {"type": "integer"}}}
+
+
+def _body(model: str, options: type[ScoreOptions] | None = None) -> dict:
+    """The OpenAPI request body of a route that reads its body itself: ``model`` as JSON, and, when
+    the route takes it, the bare text as ``text/plain`` with ``options`` and ``id`` as query
+    parameters (the schemas of the models are published by the app)."""
     content: dict = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}}
-    if text_plain:
-        content["text/plain"] = {"schema": {"type": "string"}}
-    return {"requestBody": {"required": True, "content": content}}
+    extra: dict = {"requestBody": {"required": True, "content": content}}
+    if options is not None:
+        content["text/plain"] = {"schema": {"type": "string", "minLength": 1}}
+        props = options.model_json_schema()["properties"]
+        props["id"] = ScoreRequest.model_json_schema()["properties"]["id"]
+        extra["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": _query_schema(prop),
+             "description": f"With a text/plain body only (a JSON body carries its own). {prop.get('description', '')}".strip()}
+            for name, prop in props.items()
+        ]
+    return extra
 
 
-_SCORE_BODY = _body("ScoreRequest")
-_RESTORE_BODY = _body("RestoreRequest")
-_BATCH_BODY = _body("BatchRequest", text_plain=False)
+def _query_schema(prop: dict) -> dict:
+    """A model field's JSON schema as a query parameter's: no null (a query cannot send one), no title."""
+    variants = [v for v in prop.get("anyOf", [prop]) if v.get("type") != "null"]
+    schema = {**prop, **variants[0]} if len(variants) == 1 else dict(prop)
+    for key in ("anyOf", "title", "description"):
+        schema.pop(key, None)
+    return schema
+
+
+_SCORE_BODY = _body("ScoreRequest", ScoreOptions)
+_RESTORE_BODY = _body("RestoreRequest", RestoreOptions)
+_BATCH_BODY = _body("BatchRequest")
 
 
 def _printable(value: object) -> object:
@@ -82,7 +106,8 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _from_json(model: type[M], raw: str) -> M:
-    """``model`` from a JSON body.
+    """``model`` from a JSON body, its values of the JSON types the schema gives (strict: a string
+    is not a number, nor a number a boolean).
 
     Pydantic's JSON parser refuses an escaped lone surrogate (``"\\ud800"``), which is valid JSON
     syntax, and a surrogate character (from a body in UTF-7): the whole body would be "Invalid JSON"
@@ -97,7 +122,7 @@ def _from_json(model: type[M], raw: str) -> M:
         HTTPException: 422, a key holding a lone surrogate (named, escaped).
     """
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, strict=True)  # JSON types as the schema says: no "0.3" for 0.3, no 0 for false
     except ValidationError as e:
         surrogate = _SURROGATE_ESCAPE.search(raw) or LONE_SURROGATE.search(raw)  # escaped, or decoded (UTF-7)
         if not (surrogate and all(err["type"] in ("json_invalid", "string_unicode") for err in e.errors())):
@@ -110,7 +135,7 @@ def _from_json(model: type[M], raw: str) -> M:
         if where is not None:  # pydantic cannot even name such a field: no field of the model has that name
             raise HTTPException(422, [{"type": "extra_forbidden", "loc": [_printable(x) for x in where],
                                        "msg": "Extra inputs are not permitted (the name holds a lone surrogate)"}])
-        return model.model_validate(data)
+        return model.model_validate(data, strict=True)
 
 
 def _surrogate_key(data: object) -> tuple | None:
@@ -143,6 +168,9 @@ async def _score_request(request: Request, state: AppState, model: type[R] = Sco
         if kind == "application/json":
             _no_query(request)
             return _from_json(model, raw)
+        if looks_binary(raw):  # the command line's rule for a file, which a text/plain body is
+            raise HTTPException(415, "the text/plain body looks like binary data, not text (NUL characters, or over "
+                                     "10 % control characters); send text")
         q = query_params(request)
         doc_id = q.pop("id", None)
         return model(text=raw, id=doc_id, options=model.model_fields["options"].annotation.model_validate(q))
