@@ -79,7 +79,8 @@ class Settings(BaseSettings):
         "(smaller and faster, scores move slightly); 'none' runs it as loaded.",
     )
     torch_threads: int | None = Field(
-        None, ge=1, description="Transformer backend: torch intra-op threads (torch.set_num_threads); unset leaves torch's default."
+        None, ge=1, le=256,
+        description="Transformer backend: torch intra-op threads (torch.set_num_threads); unset leaves torch's default.",
     )
     ngram_path: Path | None = Field(
         None, description="An ARPA or Sphinx binary n-gram LM; default: the one inside the pocketsphinx wheel."
@@ -211,6 +212,22 @@ class Settings(BaseSettings):
         """A word setting read in any case and without the spaces around it (``OFF``, ``Auto`` and
         ``" off"`` from a compose file are ``off`` and ``auto``): the words are all lower case."""
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _device_in_any_case(cls, value: object) -> object:
+        """A torch device read in any case and without the spaces around it (``CPU``, ``" cuda:0"``)."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_named(cls, value: object) -> object:
+        """A model id or folder without the spaces around it; a blank one names no model."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise ValueError("a blank value names no model: give a Hugging Face id or a model's folder")
+        return value
 
     @field_validator("languagetool_url")
     @classmethod

@@ -1,6 +1,6 @@
 """Quiet model loading: transformers' progress bars and info messages are of no use in a report
 or a server log, so they are turned off while a model is read (shared by
-:mod:`service.causal_lm` and :mod:`service.relatedness`)."""
+:mod:`service.causal_lm`, :mod:`service.relatedness` and :mod:`service.lm.transformer`)."""
 
 from __future__ import annotations
 

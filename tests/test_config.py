@@ -128,11 +128,12 @@ def test_auto_is_read_in_any_case_as_the_language(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("name, value", [("max_chars", "10000000000"), ("max_chars", "99999999999999999999"),
-                                         ("second_look_threads", "1000")])
+                                         ("second_look_threads", "1000"), ("torch_threads", "100000")])
 def test_settings_that_would_exhaust_the_machine_are_refused(name: str, value: str) -> None:
     """A huge UNSPIN_MAX_CHARS had made every document an internal error (MemoryError, or
     OverflowError) and standard input a traceback; a thousand second-look threads had been started
-    at once when the engine loaded ("can't start new thread", then a flood of BrokenBarrierError)."""
+    at once when the engine loaded ("can't start new thread", then a flood of BrokenBarrierError);
+    a hundred thousand torch threads had ended in a segmentation fault."""
     assert f"UNSPIN_{name.upper()}" in _error(**{name: value})
 
 
@@ -172,3 +173,16 @@ def test_a_blank_path_is_refused(name: str, monkeypatch) -> None:
     with pytest.raises(ValidationError) as err:
         Settings()
     assert f"UNSPIN_{name.upper()}='  ': is blank" in settings_error(err.value)
+
+
+def test_device_and_model_are_trimmed_and_a_blank_model_refused(monkeypatch) -> None:
+    """``UNSPIN_DEVICE=CPU`` and a model folder with a stray space had been refused as no such
+    device or folder; a blank ``UNSPIN_MODEL`` had reached transformers ("Repo id must use ...")."""
+    monkeypatch.setenv("UNSPIN_DEVICE", " CPU ")
+    monkeypatch.setenv("UNSPIN_MODEL", " /models/tiny ")
+    s = Settings()
+    assert (s.device, s.model) == ("cpu", "/models/tiny")
+    monkeypatch.setenv("UNSPIN_MODEL", "   ")
+    with pytest.raises(ValidationError) as err:
+        Settings()
+    assert "UNSPIN_MODEL" in settings_error(err.value) and "names no model" in settings_error(err.value)

@@ -172,6 +172,38 @@ def test_missing_directory_raises(tmp_path):
         TransformerLM.load(str(tmp_path / "no-such-model"))
 
 
+def test_a_missing_folder_is_not_taken_for_a_hub_id(tmp_path):
+    """``nope/`` (a folder, by its slash) had been read as a Hub id, and a missing folder's advice
+    read as if the default model had been asked for."""
+    for name in ("nope/", str(tmp_path / "bert-base-uncased")):
+        with pytest.raises(ModelUnavailable, match="does not exist") as err:
+            TransformerLM.load(name)
+        assert "To fill a folder with a model (unspin's default shown; name the one you want)" in str(err.value)
+
+
+def test_loading_draws_no_progress_bar(model_dir, capfd):
+    """Every load had drawn transformers' "Loading weights" bar on stderr (in reports and server logs)."""
+    capfd.readouterr()
+    TransformerLM.load(str(model_dir))
+    assert "Loading weights" not in capfd.readouterr().err
+
+
+def test_int8_on_another_device_is_a_device_setting_to_mend(lm):
+    """int8 quantization on a device other than the CPU had been a plain ModelUnavailable, so that
+    UNSPIN_LM=auto fell back to the n-gram model instead of naming the setting."""
+    import torch
+
+    from service.lm.transformer import DeviceUnavailable
+
+    kept = lm.device
+    try:
+        lm.device = torch.device("cuda")
+        with pytest.raises(DeviceUnavailable, match="UNSPIN_QUANTIZE"):
+            lm._quantize("int8")
+    finally:
+        lm.device = kept
+
+
 def test_hub_id_not_cached_raises(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -421,6 +453,10 @@ def test_fillers(lm):
     # a filler's score is the masked ln-prob compare() gives the same single-piece word
     word, score = out[0][0]
     np.testing.assert_allclose(lm.compare([_slot("with great power comes great responsibility", 1, 2)])[0][0], score, atol=1e-4)
+    # restrict, as the interface declares it (it had been a TypeError): only those words, same scores
+    second = [w for w, _ in out[0][1:3]]
+    kept = lm.fillers(slots[:2], k=5, restrict=[set(second) | {"zzzz"}, None])
+    assert [w for w, _ in kept[0]] == second and kept[1] == out[1]
 
 
 # ---------------------------------------------------------------- long input

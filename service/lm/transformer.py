@@ -80,6 +80,7 @@ from typing import Sequence
 
 import numpy as np
 
+from service.hf_quiet import quiet_loading
 from service.lm.base import LanguageModel, Slot
 
 try:  # optional dependency (install torch==2.13.0 (CPU) and transformers, as the README's set-up does); the module must import without it
@@ -117,11 +118,15 @@ def _first_line(exc: BaseException) -> str:
 
 def _looks_like_path(model: str) -> bool:
     """A filesystem path rather than a hub id (``name`` or ``owner/name``)."""
-    return model.startswith((".", "/", "~")) or model.count("/") > 1 or (os.sep != "/" and os.sep in model)
+    return (model.startswith((".", "/", "~")) or model.endswith("/") or model.count("/") > 1
+            or (os.sep != "/" and os.sep in model))
 
 
 def _how_to_obtain(model: str) -> str:
-    hub_id = "distilroberta-base" if _looks_like_path(model) else model
+    """How to get a model onto a machine without internet: for a hub id, that model; for a folder,
+    the model one wants in it (the default named as the example)."""
+    folder = _looks_like_path(model)
+    hub_id = "distilroberta-base" if folder else model
     try:  # the registry knows the canonical hub id of the usual models
         from service.models import model_entry
 
@@ -131,8 +136,9 @@ def _how_to_obtain(model: str) -> str:
     except Exception:  # noqa: BLE001 - advice only
         pass
     return (
-        "To use it, on a machine with internet run "
-        f"`hf download {hub_id} --local-dir <dir>` (older huggingface_hub: `huggingface-cli download ...`) or "
+        ("To fill a folder with a model (unspin's default shown; name the one you want), on a machine with "
+         "internet run " if folder else "To use it, on a machine with internet run ")
+        + f"`hf download {hub_id} --local-dir <dir>` (older huggingface_hub: `huggingface-cli download ...`) or "
         f"`python -c \"from transformers import AutoModelForMaskedLM as M, AutoTokenizer as T; "
         f"M.from_pretrained('{hub_id}').save_pretrained('<dir>'); T.from_pretrained('{hub_id}').save_pretrained('<dir>')\"`, "
         "copy <dir> to this machine and set UNSPIN_MODEL=<dir> (see models/README.md); "
@@ -308,8 +314,9 @@ class TransformerLM(LanguageModel):
     ) -> "TransformerLM":
         """Load a masked LM by Hugging Face id or local directory.
 
-        ``local_files_only=True`` (default) never touches the network: an id must already be in the
-        Hugging Face cache. Raises :class:`ModelUnavailable` with instructions when it cannot load.
+        ``local_files_only=True`` (default) never downloads: an id must already be in the Hugging Face
+        cache (huggingface_hub may still send a request of its own for an id, not for a folder,
+        unless ``HF_HUB_OFFLINE=1``, which the Docker image sets). Raises :class:`ModelUnavailable` with instructions when it cannot load.
         ``num_threads`` sets torch's (process-wide) intra-op thread count; left alone when None.
         ``quantize="int8"`` quantizes the Linear layers dynamically (CPU only; see :meth:`_quantize`).
         """
@@ -340,10 +347,11 @@ class TransformerLM(LanguageModel):
         source = str(path) if is_dir else model
         name = "transformer:" + (path.resolve().name if is_dir else model)
         try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
-            lm, info = AutoModelForMaskedLM.from_pretrained(
-                source, local_files_only=local_files_only, output_loading_info=True
-            )
+            with quiet_loading():  # no progress bar in a report's stderr or a server's log
+                tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+                lm, info = AutoModelForMaskedLM.from_pretrained(
+                    source, local_files_only=local_files_only, output_loading_info=True
+                )
         except Exception as exc:  # noqa: BLE001 - any file that does not load (missing, truncated, not a masked LM) says why
             reason = _first_line(exc)
             if "Unrecognized configuration class" in reason:
@@ -449,7 +457,8 @@ class TransformerLM(LanguageModel):
         if kind != "int8":
             raise ValueError(f"unknown quantization {kind!r} (expected 'int8' or 'none')")
         if self.device.type != "cpu":
-            raise ModelUnavailable(f"{self.name}: int8 dynamic quantization runs on the CPU only, not {self.device}.")
+            raise DeviceUnavailable(f"{self.name}: int8 dynamic quantization runs on the CPU only, not {self.device} "
+                                    "(UNSPIN_QUANTIZE=none, or UNSPIN_DEVICE=cpu).")
         import warnings
 
         with warnings.catch_warnings():  # torch 2.13 marks the eager quantization API deprecated; it still works
@@ -790,8 +799,11 @@ class TransformerLM(LanguageModel):
             for sp in plans
         ]
 
-    def fillers(self, slots: Sequence[Slot], k: int = 50) -> list[list[tuple[str, float]]]:
-        """Per one-word slot, the ``k`` likeliest whole lower-case alphabetic words for ONE mask there.
+    def fillers(
+        self, slots: Sequence[Slot], k: int = 50, restrict: Sequence[set[str] | None] | None = None
+    ) -> list[list[tuple[str, float]]]:
+        """Per one-word slot, the ``k`` likeliest whole lower-case alphabetic words for ONE mask there;
+        ``restrict[i]``, when given and not None, limits slot i's to those words.
 
         Slots that are not exactly one word get an empty list.
         """
@@ -811,7 +823,7 @@ class TransformerLM(LanguageModel):
             plan.append((rows.dist(ids, len(self._prefix) + len(lctx)), s == 0))
         _, dists = self._run(rows)
         out: list[list[tuple[str, float]]] = []
-        for item in plan:
+        for i, item in enumerate(plan):
             if item is None:
                 out.append([])
                 continue
@@ -819,6 +831,9 @@ class TransformerLM(LanguageModel):
             cand_ids, word_index, words = self._fillers_table(initial)
             probs = torch.from_numpy(np.exp(dists[r].astype(np.float64)))[cand_ids]
             merged = torch.zeros(len(words), dtype=torch.float64).index_add_(0, word_index, probs)
+            if restrict is not None and restrict[i] is not None:
+                allowed = restrict[i]
+                merged *= torch.tensor([w in allowed for w in words], dtype=torch.float64)
             top = torch.topk(merged, min(k, len(words)))
             out.append(
                 [(words[int(i)], math.log(float(v))) for v, i in zip(top.values, top.indices) if float(v) > 0.0]
