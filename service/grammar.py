@@ -193,9 +193,15 @@ class GrammarOptions:
         return out
 
 
+#: unspin's own LanguageTool-protocol ids: its category, and the start of every rule id of its own
+#: (``UNSPIN_SPUN_PHRASE``, ``UNSPIN_<KIND>``)
+OWN_CATEGORY_ID = "UNSPIN"
+OWN_RULE_PREFIX = "UNSPIN_"
+
+
 def _theirs(ids: tuple[str, ...]) -> list[str]:
     """The ids of ``ids`` that are LanguageTool's, not unspin's own (``UNSPIN``, ``UNSPIN_*``)."""
-    return [i for i in ids if i != "UNSPIN" and not i.startswith("UNSPIN_")]
+    return [i for i in ids if i != OWN_CATEGORY_ID and not i.startswith(OWN_RULE_PREFIX)]
 
 
 class LanguageToolUnavailable(Exception):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import codecs
 import concurrent.futures
 import re
 import threading
@@ -21,7 +20,7 @@ from service.api.metrics import Metrics
 from service.config import Settings
 from service.engine import Engine
 from service.report import GrammarStatus
-from service.text import InputError, text_codec
+from service.text import BOMS, InputError, text_codec
 
 
 class SharedPing:
@@ -166,19 +165,17 @@ def body_codec(charset: str | None = None) -> str:
         raise HTTPException(415, f"{e}; send UTF-8") from None
 
 
-#: the byte-order marks that tell UTF-16 and UTF-32 text their byte order
-_BOMS = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}
-
-
 def decode_body(body: bytes, charset: str | None = None, what: str = "the request body") -> str:
     """Decode a request body (or ``what`` else) strictly: 415 when the charset is not a text encoding
     Python knows, 400 when the body is not valid in it (UTF-8 by default), or when it is UTF-16 or
     UTF-32 without a byte order (``utf-16``, not ``utf-16le``) and starts without a byte-order mark."""
     enc = body_codec(charset)
-    if body and enc in ("utf-16", "utf-32") and not body.startswith(_BOMS[enc]):
-        # Python would read them in this machine's byte order; RFC 2781 says big-endian, clients mean either
-        raise HTTPException(400, f"{what} declares charset {charset} but starts without a byte-order mark, which "
-                                 f"alone tells its byte order: declare {enc}le or {enc}be")
+    if body and enc in ("utf-16", "utf-32"):  # no byte order in the name: a byte-order mark must tell it
+        marks = tuple(bom for bom, e in BOMS if e.startswith(enc + "-"))  # utf-16: utf-16-le's and utf-16-be's
+        if not body.startswith(marks):
+            # Python would read them in this machine's byte order; RFC 2781 says big-endian, clients mean either
+            raise HTTPException(400, f"{what} declares charset {charset} but starts without a byte-order mark, "
+                                     f"which alone tells its byte order: declare {enc}le or {enc}be")
     try:
         text = body.decode(enc)
     except UnicodeDecodeError as e:

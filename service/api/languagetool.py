@@ -16,13 +16,12 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
+from service.grammar import OWN_CATEGORY_ID, OWN_RULE_PREFIX
 from service.report import Report, Span
 from service.utf16 import Utf16Index, utf16_len
 
-SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"
-#: every rule id of unspin's own starts so (``UNSPIN_SPUN_PHRASE``, ``UNSPIN_<KIND>``)
-OWN_RULE_PREFIX = "UNSPIN_"
-SPUN_CATEGORY = {"id": "UNSPIN", "name": "Spun or paraphrased wording"}
+SPUN_RULE_ID = "UNSPIN_SPUN_PHRASE"  # starts with OWN_RULE_PREFIX, as every rule id of unspin's own
+SPUN_CATEGORY = {"id": OWN_CATEGORY_ID, "name": "Spun or paraphrased wording"}
 CONTEXT_CHARS = 40  # LanguageTool's default context size on each side
 #: longest sentence given whole in a match's ``sentence`` (longer: the match's context instead)
 SENTENCE_MAX_CHARS = 1000
@@ -294,7 +293,7 @@ def _rule(span: Span) -> tuple[dict, str, str, str]:
             "category": dict(SPUN_CATEGORY),
         }
         return rule, msg, "Spun wording", "Other"
-    rule: dict = {"id": str(ev.get("rule_id", f"UNSPIN_{span.kind.upper()}"))}
+    rule: dict = {"id": str(ev.get("rule_id", OWN_RULE_PREFIX + span.kind.upper()))}
     for key, name in (("rule_sub_id", "subId"), ("rule_source_file", "sourceFile")):  # LanguageTool's key order
         if ev.get(key):
             rule[name] = str(ev[key])

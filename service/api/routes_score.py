@@ -43,8 +43,8 @@ _ERRORS: dict[int | str, dict] = {
     for code, why in {
         400: "Body not valid UTF-8 (or in its declared charset; UTF-16 or UTF-32 of no byte order without a byte-order mark)",
         401: "Missing or wrong API key (when keys are configured)",
-        413: "Text or body over the configured limit",
         408: "The body stopped arriving for UNSPIN_BODY_TIMEOUT seconds",
+        413: "Text or body over the configured limit",
         415: "Content type other than application/json or text/plain, or a text/plain body that is binary",
         422: "Invalid JSON, empty or whitespace-only text, bad options",
         503: "Model still loading, or queue full (see Retry-After)",

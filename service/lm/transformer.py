@@ -316,7 +316,8 @@ class TransformerLM(LanguageModel):
 
         ``local_files_only=True`` (default) never downloads: an id must already be in the Hugging Face
         cache (huggingface_hub may still send a request of its own for an id, not for a folder,
-        unless ``HF_HUB_OFFLINE=1``, which the Docker image sets). Raises :class:`ModelUnavailable` with instructions when it cannot load.
+        unless ``HF_HUB_OFFLINE=1``, which the Docker image sets). Raises :class:`ModelUnavailable`
+        with instructions when it cannot load.
         ``num_threads`` sets torch's (process-wide) intra-op thread count; left alone when None.
         ``quantize="int8"`` quantizes the Linear layers dynamically (CPU only; see :meth:`_quantize`).
         """
@@ -823,7 +824,7 @@ class TransformerLM(LanguageModel):
             plan.append((rows.dist(ids, len(self._prefix) + len(lctx)), s == 0))
         _, dists = self._run(rows)
         out: list[list[tuple[str, float]]] = []
-        for i, item in enumerate(plan):
+        for slot_no, item in enumerate(plan):
             if item is None:
                 out.append([])
                 continue
@@ -831,8 +832,8 @@ class TransformerLM(LanguageModel):
             cand_ids, word_index, words = self._fillers_table(initial)
             probs = torch.from_numpy(np.exp(dists[r].astype(np.float64)))[cand_ids]
             merged = torch.zeros(len(words), dtype=torch.float64).index_add_(0, word_index, probs)
-            if restrict is not None and restrict[i] is not None:
-                allowed = restrict[i]
+            if restrict is not None and restrict[slot_no] is not None:
+                allowed = restrict[slot_no]
                 merged *= torch.tensor([w in allowed for w in words], dtype=torch.float64)
             top = torch.topk(merged, min(k, len(words)))
             out.append(
