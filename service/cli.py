@@ -919,7 +919,10 @@ def _check_listen(host: str, port: int) -> None:
               help="Worker processes; each loads its own engine (about 1.7 GiB each with the n-gram model and the second look).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-def serve(host: str, port: int, workers: int, log_level: str) -> None:
+@click.option("--root-path", default="", callback=lambda ctx, param, value: _root_path(value),
+              help="The path prefix a proxy serves the service under and strips before passing requests "
+                   "on (/unspin): /docs and redirects then keep it.")
+def serve(host: str, port: int, workers: int, log_level: str, root_path: str) -> None:
     """Run the HTTP service: /v1/score, LanguageTool's /v2/check, the web page at /, /docs. An
     address it cannot listen on (a port in use, a host not of this machine) is a usage error at
     once, before the model loads."""
@@ -927,7 +930,21 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
 
     _check_listen(host, port)
     uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
+                log_level=log_level, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                root_path=root_path)
+
+
+def _root_path(value: str) -> str:
+    """``--root-path`` as uvicorn takes it: empty, or ``/`` and a path without a final ``/``
+    ("/unspin/" is read as "/unspin").
+
+    Raises:
+        click.BadParameter: not a path (``unspin``, ``/a b``, ``/a?b``).
+    """
+    value = value.strip().rstrip("/")
+    if value and (not value.startswith("/") or any(c.isspace() or c in "?#" for c in value)):
+        raise click.BadParameter(f"{value!r} is not a path prefix; write it as /unspin")
+    return value
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -385,12 +385,13 @@ class Engine:
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str], caps_free: bool) -> bool:
         """Whether token ``idx`` of ``sent`` (read as ``word``) may be a slot: an open-class word the
         n-gram model knows, not a name, not an acronym; where capitals mark nothing (``caps_free``,
-        see :func:`_capitals_mark_nothing`) a word in capitals is read as a word."""
+        see :func:`_capitals_mark_nothing`) a word in capitals is read as a word, unless the document
+        writes it as a name in mid-sentence ("KNOLL TO BUY ..." over a text about Knoll)."""
         tok = sent.tokens[idx]
         if word is None or not _open_class(word):
             return False
-        if tok.is_upper and not caps_free:
-            return False  # acronyms
+        if tok.is_upper and (not caps_free or word in names):
+            return False  # acronyms, and names in a heading or a line in capitals
         if tok.is_capitalized and not tok.is_upper:
             first_word = next((i for i, t in enumerate(sent.tokens) if t.is_word), -1)
             if idx != first_word or word in names:

@@ -704,6 +704,12 @@ _LINE_WORD_RE = re.compile(rf"[^\W_]+(?:[{APOSTROPHES}.\-‐‑][^\W_]+)*\.?")
 _CAPTION_RE = re.compile(r"(?:FILE\s+)?(?:PHOTO|IMAGE|PICTURE|VIDEO|GRAPHIC|GRAPHICS)S?\s*:", re.IGNORECASE)
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:[A-Z][\w'’.\-]*|de|da|del|van|von|der|bin|al))*"
 _NAMES = rf"{_NAME}(?:\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*){_NAME})*"
+#: the photo credit that ends a caption's last line ("REUTERS/Brendan McDermid/File Photo",
+#: "(AP Photo/Evan Vucci)"): a name of two words or more, so that a name wrapped after its first
+#: ("REUTERS/Ahmed" | "Jadallah") does not end the caption early
+_PHOTO_CREDIT_RE = re.compile(
+    rf"(?:^|\s)\(?[A-Z][\w.&'’\-]*(?:\s+Photo)?/(?=\S+\s+[A-Z]){_NAME}(?:/[A-Z][\w\s.'’\-]*)?\)?\.?$"
+)
 _CREDIT = rf"[A-Z][a-z]+(?:\s+[a-z]+){{0,2}}\s+by\s+{_NAMES}"
 _CREDITS_RE = re.compile(rf"\(?{_CREDIT}(?:\s*[;,]\s*{_CREDIT})*\)?\.?")
 _CREDIT_ROLES = frozenset(
@@ -894,6 +900,15 @@ def _items(para: list[_Line]) -> set[int]:
     return starts if len(starts) > 1 else set()
 
 
+def _caption_ends(group: Sequence[_Line], para: Sequence[_Line], i: int) -> bool:
+    """Whether line ``i`` of ``para``, the last of ``group``, ends a caption: the group opens with
+    one ("FILE PHOTO: ...") and the line ends in its photo credit ("REUTERS/Brendan McDermid"),
+    which the next line does not go on with ("McDermid/File Photo")."""
+    if not _CAPTION_RE.match(group[0].text) or not _PHOTO_CREDIT_RE.search(para[i].text):
+        return False
+    return i + 1 == len(para) or "/" not in para[i + 1].text.split()[0]
+
+
 def _blocks(text: str) -> list[tuple[int, int, SentenceKind | None]]:
     """Cut ``text`` into (start, end, kind) blocks for syntok; kind None means prose. A list item
     starts a block of its own (the lines that go on from it join it)."""
@@ -937,6 +952,8 @@ def _blocks(text: str) -> list[tuple[int, int, SentenceKind | None]]:
                     flush()
                 group.append(line)
                 prev_kind = None
+                if _caption_ends(group, para, i):
+                    flush()  # the story goes on after the caption, on the next line
             prev = line
         flush()
     return blocks

@@ -18,10 +18,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL."""
+def serve(app, port: int | None = None, root_path: str = "") -> Iterator[str]:
+    """Serve ``app`` on 127.0.0.1 until the block ends (under ``root_path``, as ``unspin serve
+    --root-path`` does); yields the base URL."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           root_path=root_path))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -210,6 +210,22 @@ def test_metrics_count_requests_words_and_errors(engine):
     assert 'unspin_request_seconds_count{route="/v1/score"} 2.0' in text
 
 
+def test_docs_openapi_and_static_files_are_counted_under_their_routes(engine):
+    """FastAPI's own pages and the page's files had been counted as ``unmatched``, with unknown paths;
+    each is counted under its route (every static file under one template: no label per file name)."""
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        for path in ("/docs", "/openapi.json", "/redoc", "/static/app.js", "/static/app.css", "/static/nope.js",
+                     "/nope", "/v1/score/"):
+            c.get(path, follow_redirects=False)
+        text = c.get("/metrics").text
+    for label in ('method="GET",route="/docs",status="200"} 1.0', 'method="GET",route="/openapi.json",status="200"} 1.0',
+                  'method="GET",route="/redoc",status="200"} 1.0', 'method="GET",route="/static/{path}",status="200"} 2.0',
+                  'method="GET",route="/static/{path}",status="404"} 1.0', 'method="GET",route="unmatched",status="404"} 1.0',
+                  'method="GET",route="unmatched",status="307"} 1.0'):
+        assert "unspin_requests_total{" + label in text, label
+    assert "app.js" not in text and "nope" not in text
+
+
 def test_openapi_documents_both_body_types(client):
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/v1/score"]["post"]["requestBody"]["content"]
@@ -224,10 +240,13 @@ class _BlockingEngine:
 
     def __init__(self, real):
         self.real, self.lm, self.grammar = real, real.lm, None
+        self.lm_name = real.lm_name
         self.release = threading.Event()
         self.started = threading.Semaphore(0)
+        self.texts: list[str] = []
 
     def score(self, text, **kw):
+        self.texts.append(text)
         self.started.release()
         self.release.wait(30)
         return self.real.score(text, **kw)
@@ -264,6 +283,48 @@ def test_full_queue_answers_503_with_retry_after(engine):
         second.join(30)
         assert results == [200, 200]
         assert "unspin_rejected_busy_total 2.0" in httpx.get(url + "/metrics").text
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/score", lambda text: {"json": {"text": text}}),
+    ("/v1/score/batch", lambda text: {"json": {"documents": [{"text": text}]}}),
+    ("/v2/check", lambda text: {"data": {"text": text, "language": "en-US"}}),
+])
+def test_a_queued_request_whose_client_went_away_gives_up_its_place(engine, path, body):
+    """A request waiting for a scoring slot whose client had gone away (a timeout, a closed tab) had
+    kept its place in the queue, so that others were refused as busy, and was scored for nobody."""
+    import time
+
+    from live_server import serve
+
+    blocking = _BlockingEngine(engine)
+    app = create_app(Settings(lm="ngram", concurrency=1, queue_size=1), engine=blocking)  # type: ignore[arg-type]
+    gate = app.state.unspin.gate
+    results: list[int] = []
+    with serve(app) as url:
+        def call(text: str) -> None:
+            results.append(httpx.post(url + path, **body(text), timeout=60).status_code)
+
+        first = threading.Thread(target=call, args=("The cat sat.",))
+        first.start()
+        assert blocking.started.acquire(timeout=10)  # the first request is running
+        with pytest.raises(httpx.ReadTimeout):  # the second waits in the queue; its client gives up
+            httpx.post(url + path, **body("The dog ran away."), timeout=httpx.Timeout(10, read=0.5))
+        deadline = time.monotonic() + 10
+        while gate.pending > 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert gate.pending == 1  # its place is free: the next request waits instead of being refused
+        third = threading.Thread(target=call, args=("The bird sang.",))
+        third.start()
+        while gate.pending < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        blocking.release.set()
+        first.join(30)
+        third.join(30)
+        assert results == [200, 200]
+        assert blocking.texts == ["The cat sat.", "The bird sang."]  # the abandoned text was never scored
+        metrics = httpx.get(url + "/metrics").text
+    assert f'unspin_requests_total{{method="POST",route="{path}",status="499"}} 1.0' in metrics
 
 
 def test_every_get_answers_head_and_a_405_names_every_method(client, seeds):
@@ -392,6 +453,34 @@ def test_serve_lets_requests_in_flight_finish_for_a_while_only(monkeypatch):
     res = CliRunner().invoke(main, ["serve", "--port", "18099"])
     assert res.exit_code == 0, res.output
     assert ran["timeout_graceful_shutdown"] == GRACEFUL_SHUTDOWN_SECONDS == 30
+
+
+def test_serve_takes_the_path_prefix_a_proxy_strips(monkeypatch, engine):
+    """Behind a proxy that strips a path prefix, ``/docs`` loaded its description from the root and a
+    slash redirect left the prefix out: ``unspin serve`` had no way to be told it. ``--root-path``
+    is passed to the server, which gives it to the app."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.update(kw))
+    monkeypatch.setattr("service.cli._check_listen", lambda host, port: None)
+    for given, passed in ((None, ""), ("/unspin", "/unspin"), (" /tools/unspin/ ", "/tools/unspin")):
+        res = CliRunner().invoke(main, ["serve", *(["--root-path", given] if given is not None else [])])
+        assert res.exit_code == 0, res.output
+        assert ran["root_path"] == passed
+    for bad in ("unspin", "/a b", "/a?b"):
+        res = CliRunner().invoke(main, ["serve", "--root-path", bad])
+        assert res.exit_code == 2 and "is not a path prefix" in res.output, res.output
+    from live_server import serve
+
+    with serve(create_app(Settings(lm="ngram"), engine=engine), root_path="/unspin") as url:
+        assert "'/unspin/openapi.json'" in httpx.get(url + "/docs").text  # the proxy has stripped /unspin
+        assert httpx.get(url + "/openapi.json").status_code == 200
+        moved = httpx.get(url + "/v1/score/", follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == url + "/unspin/v1/score"
 
 
 def test_api_and_cli_give_the_same_answer(client, ngram_env):

@@ -6,6 +6,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from live_server import serve
 from service.api import create_app
@@ -21,6 +22,7 @@ class _BatchingEngine:
         self.lm = type("LM", (), {"name": real.lm.name, "batches_across_texts": True})()
         self.lm_name = real.lm_name
         self.sizes: list[int] = []
+        self.texts: list[str] = []
         self.release = threading.Event()
 
     def score(self, text, **kw):  # pragma: no cover - must not be used for a batching model
@@ -28,6 +30,7 @@ class _BatchingEngine:
 
     def score_many(self, texts, options):
         self.sizes.append(len(texts))
+        self.texts.extend(texts)
         if len(self.sizes) == 1:
             self.release.wait(30)
         return self.real.score_many(texts, options)
@@ -65,6 +68,40 @@ def test_concurrent_requests_are_batched_for_a_batching_model(engine):
         got["stats"].pop("seconds"), want["stats"].pop("seconds")
         assert got == want
     assert answers[len(texts) - 1].status_code == 422  # refused at the door, before the queue
+
+
+def test_a_queued_request_whose_client_went_away_leaves_the_batch(engine):
+    """A request waiting to join a batch whose client had gone away kept its place in the queue and
+    was scored with the next batch, for nobody; it now leaves the queue, and the others are scored."""
+    stub = _BatchingEngine(engine)
+    app = create_app(Settings(lm="ngram", concurrency=1, queue_size=4, batch_window_ms=20, max_batch=8), engine=stub)  # type: ignore[arg-type]
+    gate = app.state.unspin.gate
+    answers: list[int] = []
+    with serve(app) as url:
+        def call(text: str) -> None:
+            answers.append(httpx.post(url + "/v1/score", json={"text": text}, timeout=60).status_code)
+
+        first = threading.Thread(target=call, args=("The cat sat.",))
+        first.start()
+        deadline = time.monotonic() + 30
+        while not stub.sizes and time.monotonic() < deadline:  # the first request is being scored
+            threading.Event().wait(0.01)
+        with pytest.raises(httpx.ReadTimeout):  # the second waits in the queue; its client gives up
+            httpx.post(url + "/v1/score", json={"text": "The dog ran away."}, timeout=httpx.Timeout(10, read=0.5))
+        deadline = time.monotonic() + 10
+        while gate.pending > 1 and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        assert gate.pending == 1  # its place is free
+        third = threading.Thread(target=call, args=("The bird sang.",))
+        third.start()
+        while gate.pending < 2 and time.monotonic() < deadline:
+            threading.Event().wait(0.01)
+        stub.release.set()
+        first.join(60)
+        third.join(60)
+    assert answers == [200, 200]
+    assert stub.texts == ["The cat sat.", "The bird sang."] and stub.sizes == [1, 1]
+    assert gate.pending == 0
 
 
 def test_the_ngram_model_is_not_batched(engine):

@@ -243,6 +243,22 @@ def test_a_binary_text_plain_body_is_refused(client):
     assert ok.status_code == 200
 
 
+def test_binary_json_text_is_refused_as_a_text_plain_body_is(client):
+    """A JSON string can carry what makes a text/plain body binary (``"\\u0000"``, control characters):
+    such text had been scored ('clean'); it is refused with 422, as other text that cannot be scored
+    (in a batch, in its own slot)."""
+    for text in ("hello\0\0\0world. The cat sat on the mat.", "".join(map(chr, range(1, 32))) * 20 + "The cat sat."):
+        for path in ("/v1/score", "/v1/restore"):
+            r = client.post(path, json={"text": text})
+            assert r.status_code == 422 and "binary" in r.json()["detail"], (path, r.text)
+        r = client.post("/v1/score/batch", json={"documents": [{"id": "a", "text": text}, {"id": "b", "text": SENTENCE}]})
+        assert r.status_code == 200, r.text
+        first, second = r.json()["results"]
+        assert first["status"] == 422 and "binary" in first["error"] and second["id"] == "b" and second["spans"]
+    ok = client.post("/v1/score", json={"text": "Tabs\tand\r\nline ends are text."})
+    assert ok.status_code == 200
+
+
 def test_utf16_without_a_byte_order_mark_names_its_order(client):
     """``charset=utf-16`` with no byte-order mark had been read in this machine's byte order (big-endian
     text came out as CJK letters, scored 'clean'); the byte order must be said."""

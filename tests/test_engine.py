@@ -543,6 +543,22 @@ def test_a_text_in_capitals_is_read_as_words(engine, seeds):
     assert not {"NATO", "IMF"} & {s.text for s in acronyms.spans}
 
 
+def test_a_name_in_a_heading_in_capitals_is_not_read_as_a_word(engine):
+    """A heading in capitals marks no acronyms, so its words are read; but a word the document
+    writes as a name in mid-sentence is that name there too, and not a slot ("KNOLL" was read as
+    the word "knoll" and suggested "MOUND")."""
+    text = ("KNOLL TO BUY AMERICAN SAVINGS SHARES\n\n"
+            "MIAMI (Reuters) - American Savings and Loan Association said that Knoll International "
+            "Holdings Inc has offered to buy 500,000 new shares for 10 mln dlrs.\n"
+            "The board accepted the offer from Knoll, the company said.\n")
+    report = engine.score(text, threshold=0.0)
+    assert_offsets(text, report)
+    heading = text.index("\n")
+    read = {s.text for s in report.spans if s.end <= heading}
+    assert not read & {"KNOLL", "AMERICAN", "SAVINGS"}
+    assert "SHARES" in read  # the heading's other words are still read
+
+
 # --------------------------------------------------------------------------- input errors
 
 

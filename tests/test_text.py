@@ -105,6 +105,29 @@ def test_per_line_seed_kinds() -> None:
     assert find(sentences, "SEOUL (Reuters)").text.endswith("missile arsenal.")
 
 
+@pytest.mark.parametrize("credit, kind", [
+    ("REUTERS/Brendan McDermid/File Photo", "prose"),
+    ("(AP Photo/Evan Vucci)", "prose"),
+    # a credit wrapped inside its name, or going on on the next line, is not the caption's end
+    ("REUTERS/Ahmed\nJadallah", "caption"),
+    ("REUTERS/Brendan McDermid\n/File Photo", "caption"),
+])
+def test_a_caption_ends_at_its_photo_credit(credit: str, kind: str) -> None:
+    """A caption with the story hard-wrapped right after it, no blank line between: the caption
+    ends at its photo credit, and the story's lines are prose again (they had all been read as
+    the caption, and its credit as the start of the story's first sentence)."""
+    text = ("FILE PHOTO: Traders work on the floor of the exchange in New York, March 3, 1987. "
+            f"{credit}\nWASHINGTON (Reuters) - The trade representative said\nthe president should have "
+            "the authority to decide.\nThe committee approved the plan on Tuesday.\n")
+    sentences = segment(text)
+    story = find(sentences, "WASHINGTON (Reuters)")
+    assert story.kind == kind
+    if kind == "prose":
+        assert story.text.endswith("to decide.") and find(sentences, "The committee").kind == "prose"
+        assert sentences[0].kind == "caption" and any(s.kind == "caption" and s.text.endswith(credit)
+                                                        for s in sentences)
+
+
 def test_per_line_seed_curly_quotes_and_glued_tokens() -> None:
     text = _read(PER_LINE)
     sentences = segment(text)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 from service.api import routes_languagetool, routes_ops, routes_page, routes_score
 from service.api.deps import AppState
@@ -89,6 +89,22 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
     return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
 
 
+def _route_label(app: FastAPI, route: BaseRoute | None, scope: dict) -> str:
+    """The route a request is counted under in the metrics: the path template of the route that took
+    it (``/v1/score``, ``/docs``, ``/static/{path}`` for every static file), or ``unmatched`` when no
+    route did (an unknown path, a slash redirect), so that paths a client makes up cannot grow the
+    metrics without bound.
+
+    Args:
+        route: the route named in the request's scope: FastAPI's routes name themselves there, its
+            own pages (``/docs``, ``/openapi.json``) and mounts (``/static``) do not.
+        scope: the request's scope as it came in, to find such a route as the router found it.
+    """
+    if route is None:
+        route = next((r for r in app.router.routes if r.matches(scope)[0] is not Match.NONE), None)
+    return getattr(route, "path_format", None) or "unmatched"
+
+
 def _speaks_languagetool(request: Request) -> bool:
     """Whether the request is under ``/v2``, where errors are answered as LanguageTool answers them: a
     plain-text body starting with ``Error:``."""
@@ -144,6 +160,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         """Every answer counted in the metrics, an internal error's too: it is answered here, inside
         the CORS middleware, so that a browser page reads the 500 instead of a CORS failure."""
         t0 = time.perf_counter()
+        scope = dict(request.scope)  # as it came in: a mount rewrites the request's root_path on its way
         try:
             response = await call_next(request)
         except ClientDisconnect:  # the client went away before its body was sent: nobody to answer
@@ -151,9 +168,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             response = Response(status_code=CLIENT_CLOSED)
         except Exception as exc:
             response = internal_error(request, exc)
-        route = request.scope.get("route")
-        path = getattr(route, "path", None) or "unmatched"
-        state.metrics.observe(path, request.method, response.status_code, time.perf_counter() - t0)
+        route = _route_label(app, request.scope.get("route"), scope)
+        state.metrics.observe(route, request.method, response.status_code, time.perf_counter() - t0)
         return response
 
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]

@@ -49,6 +49,9 @@ class Scorer:
     async def _drain(self) -> None:
         while self._queue:
             await asyncio.sleep(self.window)  # let concurrent requests join
+            self._queue = [b for b in self._queue if not b[3].done()]  # given up: its client went away
+            if not self._queue:
+                break
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             engine = batch[0][0]
             same = [b for b in batch if b[0] is engine]

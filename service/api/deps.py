@@ -6,13 +6,15 @@ import asyncio
 import concurrent.futures
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import anyio
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from service.api.batching import Scorer
 from service.api.gate import Gate
@@ -142,6 +144,39 @@ async def read_body(request: Request, settings: Settings) -> bytes:
     body = b"".join(chunks)
     request._body = body  # noqa: SLF001 - Starlette's own cache, so request.form() can parse it after us
     return body
+
+
+T = TypeVar("T")
+
+
+async def while_connected(request: Request, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    """``await fn(*args, **kwargs)``, given up if the client goes away meanwhile: a request waiting
+    for a scoring slot then leaves the queue, its place freed and its text unscored, instead of being
+    scored for nobody. Work already running in a thread cannot be stopped; it finishes, and its
+    answer is dropped. Call it once the body has been read: all the client can send after that is
+    its disconnect.
+
+    Raises:
+        ClientDisconnect: the client went away first (counted as 499).
+    """
+    def gone(watcher: asyncio.Future) -> None:
+        if not watcher.cancelled() and watcher.exception() is None:  # not cancelled: the work had not ended
+            scope.cancel()
+
+    with anyio.CancelScope() as scope:
+        watcher = asyncio.ensure_future(_disconnected(request))
+        watcher.add_done_callback(gone)
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            watcher.cancel()
+    raise ClientDisconnect()
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client of ``request``, whose body has been read, has gone away."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def media_type(request: Request | UploadFile) -> tuple[str, str | None]:

@@ -23,6 +23,7 @@ from service.api.deps import (
     query_params,
     read_body,
     strict_pairs,
+    while_connected,
 )
 from service.api.languagetool import (
     CheckText,
@@ -206,7 +207,8 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     except HTTPException as e:
         return _error(e.status_code, str(e.detail), e.headers)
     if text.plain.strip():
-        report = await state.scorer.score(engine, text.plain, grammar=grammar_options(params, language, rules))
+        report = await while_connected(request, state.scorer.score, engine, text.plain,
+                                       grammar=grammar_options(params, language, rules))
         state.metrics.words.inc(report.stats.words)
         state.metrics.documents.inc()
     else:  # LanguageTool answers an empty text with no matches, not an error; nothing was left unchecked

@@ -19,6 +19,7 @@ from service.api.deps import (
     query_params,
     read_body,
     require_api_key,
+    while_connected,
 )
 from service.api.schemas import (
     BatchRequest,
@@ -46,7 +47,7 @@ _ERRORS: dict[int | str, dict] = {
         408: "The body stopped arriving for UNSPIN_BODY_TIMEOUT seconds",
         413: "Text or body over the configured limit",
         415: "Content type other than application/json or text/plain, or a text/plain body that is binary",
-        422: "Invalid JSON, empty or whitespace-only text, bad options",
+        422: "Invalid JSON, empty or whitespace-only text, JSON text that is binary, bad options",
         503: "Model still loading, or queue full (see Retry-After)",
     }.items()
 }
@@ -169,13 +170,29 @@ async def _score_request(request: Request, state: AppState, model: type[R] = Sco
             _no_query(request)
             return _from_json(model, raw)
         if looks_binary(raw):  # the command line's rule for a file, which a text/plain body is
-            raise HTTPException(415, "the text/plain body looks like binary data, not text (NUL characters, or over "
-                                     "10 % control characters); send text")
+            raise HTTPException(415, f"the text/plain body {_BINARY}")
         q = query_params(request)
         doc_id = q.pop("id", None)
         return model(text=raw, id=doc_id, options=model.model_fields["options"].annotation.model_validate(q))
     except ValidationError as e:
         raise _validation_error(e) from None
+
+
+#: why text that looks binary is refused (after "the text/plain body" or "the text")
+_BINARY = "looks like binary data, not text (NUL characters, or over 10 % control characters); send text"
+
+
+def _check_text(text: str, max_chars: int) -> None:
+    """:func:`check_text`, and no binary data: a JSON string can carry what a text/plain body is refused
+    for (``"\\u0000"``), and is held to the same rule (NUL, or over 10 % control characters).
+
+    Raises:
+        InputError: as :func:`check_text` does, or naming the binary data (422, as other text that
+            cannot be scored; a text/plain body that is binary has been refused with 415 before).
+    """
+    check_text(text, max_chars)
+    if looks_binary(text):
+        raise InputError(f"the text {_BINARY}")
 
 
 def _no_query(request: Request) -> None:
@@ -205,8 +222,8 @@ async def score(request: Request, state: AppState = Depends(get_state), engine: 
 async def _scored(request: Request, state: AppState, engine: Engine, model: type[R] = ScoreRequest) -> tuple[R, Report]:
     """The request of ``/v1/score`` (or, as ``model``, of ``/v1/restore``) and its report."""
     req = await _score_request(request, state, model)
-    check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue
-    report = await state.scorer.score(engine, req.text, **_options(req.id, req.options))
+    _check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue
+    report = await while_connected(request, state.scorer.score, engine, req.text, **_options(req.id, req.options))
     state.metrics.words.inc(report.stats.words)
     state.metrics.documents.inc()
     return req, report
@@ -227,7 +244,7 @@ async def restore_text(request: Request, state: AppState = Depends(get_state),
 
 
 def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report | DocumentError]:
-    if Scorer.batches_pay(engine) and all(len(d.text) <= max_chars for d in req.documents):
+    if Scorer.batches_pay(engine) and all(len(d.text) <= max_chars and not looks_binary(d.text) for d in req.documents):
         try:  # one batched call for the whole request (a transformer gains from it)
             many = engine.score_many([d.text for d in req.documents], [_options(d.id, req.options) for d in req.documents])
             return [r if isinstance(r, Report) else DocumentError(id=d.id, index=i, status=422, error=str(r))
@@ -237,7 +254,7 @@ def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report
     results: list[Report | DocumentError] = []
     for i, doc in enumerate(req.documents):
         try:
-            check_text(doc.text, max_chars)
+            _check_text(doc.text, max_chars)
             results.append(engine.score(doc.text, **_options(doc.id, req.options)))
         except TextTooLong as e:
             results.append(DocumentError(id=doc.id, index=i, status=413, error=str(e)))
@@ -273,7 +290,7 @@ async def score_batch(request: Request, state: AppState = Depends(get_state),
     if total > max_chars:
         raise HTTPException(413, f"the documents hold {total} characters together; the limit is {max_chars} per "
                                  "request, as for one text (UNSPIN_MAX_CHARS): send them in smaller batches")
-    results = await state.gate.run(_score_all, engine, req, max_chars)
+    results = await while_connected(request, state.gate.run, _score_all, engine, req, max_chars)
     for r in results:
         if isinstance(r, Report):
             state.metrics.words.inc(r.stats.words)
