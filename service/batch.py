@@ -52,7 +52,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from service.config import Settings
 from service.progress import shown as progress_shown
-from service.report import SPUN_DOC_REASON, Report
+from service.report import SPUN_DOC_REASON, GrammarStatus, Report, Span
 from service.text import (
     BINARY_CONTROL_SHARE,
     BOMS,
@@ -862,6 +862,14 @@ def line_starts(text: str) -> list[int]:
     return [m.end() for m in _LINE_BREAK_RE.finditer(text)]
 
 
+def grammar_summary(status: GrammarStatus) -> str:
+    """How a listing says whether grammar was checked: ``checked``, ``checked only in part: why``
+    or ``not checked: why``."""
+    if not status.checked:
+        return f"not checked: {status.reason}"
+    return f"checked only in part: {status.reason}" if status.incomplete else "checked"
+
+
 def format_listing(report: Report, text: str, counted: str = "spans") -> str:
     """Human-readable listing: one line per span, ``written → suggestion`` with its score.
 
@@ -873,7 +881,7 @@ def format_listing(report: Report, text: str, counted: str = "spans") -> str:
     lines = [
         f"{one_line(report.path or report.id or '-')}: {report.label} (score {report.score:.2f}, "
         f"{len(report.spans)} {counted}, {report.stats.words} words, lm {report.lm}, "
-        f"grammar {'checked' if report.grammar.checked else 'not checked: ' + report.grammar.reason})"
+        f"grammar {grammar_summary(report.grammar)})"
         + ("" if report.language.english else f" NOT ENGLISH: {report.language.reason}")
     ]
     for s in report.spans:
@@ -884,16 +892,24 @@ def format_listing(report: Report, text: str, counted: str = "spans") -> str:
             nxt = nxt.rstrip(".,;:!?\"”’)")
             if nxt.isalpha():
                 tail = " " + nxt
-        best = _folded(s.suggestions[0].text) if s.suggestions else "?"  # "a\nrelief": on one line
         others = ", ".join(_folded(x.text) for x in s.suggestions[1:3])
         line_no = bisect_right(starts, s.start) + 1
+        change = f"{before}{tail} → {_folded(s.suggestions[0].text)}{tail}" if s.suggestions else f"{before}{tail} (no suggestion)"
         lines.append(
-            f"  {s.score:.2f}  {before}{tail} → {best}{tail}"
+            f"  {s.score:.2f}  {change}"  # a suggestion's "a\nrelief" on one line
             + (f"   (also: {others})" if others else "")
-            + f"   [line {line_no}, {s.start}-{s.end}, {s.evidence.get('relation', '')}"
+            + f"   [line {line_no}, {s.start}-{s.end}, {_what(s)}"
             + (f", {SPUN_DOC_REASON}" if s.by_document_verdict else "") + "]"
         )
     return "\n".join(lines)
+
+
+def _what(span: Span) -> str:
+    """What found a listed span: a spun span's relation ("synonym"), or the kind and rule of another
+    ("typo MORFOLOGIK_RULE_EN_US", "formatting UNSPIN_LOOK_ALIKE_LETTERS")."""
+    if span.kind == "spun":
+        return str(span.evidence.get("relation", ""))
+    return " ".join([span.kind, *([str(span.evidence["rule_id"])] if span.evidence.get("rule_id") else [])])
 
 
 def top_spans(report: Report, k: int = CSV_TOP_SPANS) -> str:

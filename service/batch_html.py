@@ -57,6 +57,7 @@ mark mark { padding-bottom: 2px; }
 table { border-collapse: collapse; margin-top: 0.8em; font-size: 0.9em; }
 th, td { text-align: left; padding: 0.15em 0.6em; border-bottom: 1px solid #eee; vertical-align: top; }
 .error { color: #a40000; }
+.note { color: #7a4d00; }
 footer { border-top: 2px solid #999; margin-top: 1em; padding-top: 0.5em; }
 </style>
 </head>
@@ -73,7 +74,8 @@ _DOC = _ENV.from_string(
 {% else %}
 <p class="meta"><span class="label label-{{ r.label }}">{{ r.label }}</span>
 score {{ "%.2f"|format(r.score) }} · {{ r.spans|length }} spans · {{ r.stats.words }} words ·
-lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}</p>
+lm {{ r.lm }} · grammar {{ "checked" if r.grammar.checked else "not checked" }}{% if r.grammar.incomplete %} only in part{% endif %}</p>
+{% if r.grammar.incomplete %}<p class="note">Grammar checked only in part: {{ r.grammar.reason }}</p>{% endif %}
 {% if not r.language.english %}<p class="error">Not English: {{ r.language.reason }}.</p>{% endif %}
 <div class="text">{{ marked }}</div>
 {% if r.spans %}

@@ -144,7 +144,8 @@ class Settings(BaseSettings):
     max_chars: int = Field(200_000, ge=1, le=1_000_000_000,
                            description="Longest text (in characters) one request may score.")
     languagetool_url: str | None = Field(
-        None, description="Base URL of a LanguageTool server (e.g. http://localhost:8081); unset: grammar not checked."
+        None, description="Base URL of a LanguageTool server (e.g. http://localhost:8081; a path is its prefix, as "
+        "http://proxy/languagetool for http://proxy/languagetool/v2/check); unset: grammar not checked."
     )
     ltp_path: Path | None = Field(
         None,
@@ -156,13 +157,14 @@ class Settings(BaseSettings):
     languagetool_language: str = Field(
         "en-US",
         description="Language code sent to LanguageTool with every check ('en-US', 'en-GB', 'de-DE', 'auto'; "
-        "a code the server does not know is reported as grammar not checked).",
+        "a code the server does not offer is reported as grammar not checked, naming this setting).",
     )
     languagetool_level: Literal["default", "picky"] = Field(
         "default", description="LanguageTool's rule level: 'default' or 'picky' (more style rules)."
     )
     languagetool_timeout: float = Field(
-        10.0, gt=0, le=3600, description="Seconds one LanguageTool request may take; a slower server is reported as not checked."
+        10.0, gt=0, le=3600, description="Seconds one LanguageTool request may take, from connecting to the last byte "
+        "of its answer; a slower server is reported as not checked."
     )
     languagetool_ping_timeout: float = Field(
         2.0, gt=0, le=3600, description="Seconds the readiness ping of the LanguageTool server may take."

@@ -30,7 +30,7 @@ from service.corrector import Corrector
 from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
-from service.grammar import GrammarChecker, GrammarMatch, GrammarOptions
+from service.grammar import GrammarChecker, GrammarMatch, GrammarOptions, merge_part_statuses
 from service.homoglyphs import look_alike_span, look_alikes
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
 from service.language import combine as combine_languages
@@ -98,12 +98,13 @@ class SlotResult:
     @property
     def suggestion_scores(self) -> np.ndarray:
         """Each candidate's score as a suggestion: its probability, or with a slot model the slot's
-        P(spun) shared out in proportion to the candidates' probabilities against the best one (the
-        first suggestion scores as the span; the order is the fusion's either way)."""
-        if self.slot_prob is None or not len(self.probs):
+        P(spun) shared out in proportion to the candidates' probabilities against the best one; a
+        slot that grammar evidence raised shares out its raised score alike (the first suggestion
+        scores as the span; the order is the fusion's either way)."""
+        if (self.slot_prob is None and self.grammar is None) or not len(self.probs):
             return self.probs
         best = float(self.probs.max())
-        return self.probs * (self.slot_prob / best) if best > 0 else self.probs
+        return self.probs * (boosted(self.lm_score, self.grammar) / best) if best > 0 else self.probs
 
     @property
     def score(self) -> float:
@@ -835,14 +836,17 @@ class Engine:
         words a part, its estimate is as firm as the whole document's. Likewise, with
         the second threshold (:meth:`spun_doc_threshold`) each part judged spun lists its weaker spans; the document's
         score comes from the spans at the threshold only. ``progress`` is as for :meth:`score`,
-        given each part's slots in turn.
+        given each part's slots in turn. The report's ``grammar`` sums the matches of the parts
+        checked; when some parts were not checked (the server went down) or LanguageTool checked a
+        part only in part, it is checked but not ``complete``, its ``reason`` naming those parts
+        (:func:`~service.grammar.merge_part_statuses`); when no part was checked, it says why.
         """
         t0 = time.perf_counter()
         base = 0
         spans: list[Span] = []
         sentences: list[SentenceScore] = []
         words = 0
-        status: GrammarStatus | None = None
+        statuses: list[GrammarStatus] = []  # each scored part's
         languages = []  # each part's (letters, language)
         lm_name = self.lm_name
         for part in parts:
@@ -853,10 +857,9 @@ class Engine:
                 sentences += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.sentences]
                 words += r.stats.words
                 languages.append((letters(part), r.language))
-                if status is None or (status.checked and not r.grammar.checked):
-                    status = r.grammar  # the first part that was not grammar-checked says why
+                statuses.append(r.grammar)
             base += len(part)
-        if status is None:
+        if not statuses:
             raise InputError("the text is empty or contains only whitespace")
         # the verdict from the spans at the threshold, as for one call (not those a part judged spun added)
         doc = document_score([s.score for s in spans if s.kind == "spun" and not s.by_document_verdict], words)
@@ -866,7 +869,7 @@ class Engine:
             score=round(doc, 4),
             label=document_label(doc),
             lm=lm_name,
-            grammar=status,
+            grammar=merge_part_statuses(statuses),
             language=combine_languages(languages),
             stats=Stats(words=words, sentences=len(sentences), seconds=round(time.perf_counter() - t0, 4)),
             sentences=sentences,
@@ -1008,7 +1011,7 @@ class Engine:
                 evidence["grammar_weight"] = r.grammar.weight
                 fix = r.grammar.replacement
                 if fix is not None and phrase(fix).lower() not in seen:  # LanguageTool's near-synonym joins the suggestions
-                    sugg = sugg[: k - 1] + [Suggestion(text=phrase(fix), score=r.grammar.weight)]
+                    sugg = _with_fix(sugg, Suggestion(text=phrase(fix), score=r.grammar.weight), k)
             if head is not None:
                 start = head[0]
             prev_end = end
@@ -1025,6 +1028,14 @@ class Engine:
                 )
             )
         return spans
+
+
+def _with_fix(sugg: list[Suggestion], fix: Suggestion, k: int) -> list[Suggestion]:
+    """``sugg`` with LanguageTool's near-synonym ``fix`` in its place by score, after the first (the
+    models' best, which scores as the span: at least the fix's weight, the span being raised by it),
+    and ``k`` at most: with one suggestion asked for, the models' best stays."""
+    rest = sorted([*sugg[1:], fix], key=lambda x: -x.score)  # stable: the fix after those scoring as much
+    return (sugg[:1] + rest)[:k]
 
 
 def _article_head(analysis: Analysis, r: SlotResult, listed: Sequence[Candidate], prev_end: int) -> tuple[int, str] | None:

@@ -15,7 +15,11 @@ Only ``grammar`` matches count as evidence of spinning or garbling (see ``servic
 
 Server problems (down, slower than ``UNSPIN_LANGUAGETOOL_TIMEOUT``, HTTP errors, answers that are not
 LanguageTool JSON) never raise: the result says ``checked=False`` with the reason, and the next call
-tries again (the client is rebuilt when it could not be built).
+tries again (the client is rebuilt when it could not be built). The timeout bounds each whole
+request, from connecting to the answer's last byte (``requests`` alone applies it to each socket
+read, so a server trickling its answer could take many times as long). An answer in which
+LanguageTool itself says its results are incomplete (``warnings.incompleteResults``: it hit its own
+time limit) is checked, its matches kept, and says so: ``complete=False`` with LanguageTool's reason.
 
 Why raw JSON: ``language_tool_python``'s ``Match`` keeps only a few fields (it drops
 ``shortMessage``, the rule's ``description``, the category's ``name`` and ``type.typeName``, which the
@@ -27,12 +31,16 @@ is read here.
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import os
 import re
 import shutil
 import threading
+import time
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -208,6 +216,13 @@ class LanguageToolUnavailable(Exception):
     """The server could not be reached or gave no usable answer (the message says which)."""
 
 
+class UnsupportedLanguage(LanguageToolUnavailable):
+    """The server answers, but does not offer the configured language: a configuration problem."""
+
+    def __init__(self, language: str, setting: str = "UNSPIN_LANGUAGETOOL_LANGUAGE") -> None:
+        super().__init__(f"LanguageTool does not support the language {language!r} ({setting})")
+
+
 # ----------------------------------------------------------------------------- chunking
 
 _BREAKS = (
@@ -268,8 +283,9 @@ def _list(match: dict, key: str) -> list:
 def parse_matches(response: Any, text: str, base: int = 0) -> list[GrammarMatch]:
     """LanguageTool ``/v2/check`` JSON for ``text`` -> matches at code-point offsets ``+ base``.
 
-    Raises :class:`LanguageToolUnavailable` when the JSON is not a LanguageTool answer (no
-    ``matches`` list, a match without integer ``offset``/``length`` or ``rule.id``, or offsets
+    A match of length 0 (it flags no character) is left out, as LanguageTool's own clients ignore
+    such matches. Raises :class:`LanguageToolUnavailable` when the JSON is not a LanguageTool answer
+    (no ``matches`` list, a match without integer ``offset``/``length`` or ``rule.id``, or offsets
     outside the text).
     """
     if not isinstance(response, dict) or not isinstance(response.get("matches"), list):
@@ -284,6 +300,8 @@ def parse_matches(response: Any, text: str, base: int = 0) -> list[GrammarMatch]
             raise LanguageToolUnavailable("LanguageTool answered a match without offset, length or rule id")
         if off + length > n16:
             raise LanguageToolUnavailable(f"LanguageTool answered a match ({off}+{length}) outside the text")
+        if length == 0:  # flags nothing: a span would be empty
+            continue
         reps = m.get("replacements") or []
         category_id = _s(m, "rule", "category", "id")
         issue_type = _s(m, "rule", "issueType")
@@ -309,6 +327,71 @@ def parse_matches(response: Any, text: str, base: int = 0) -> list[GrammarMatch]
             )
         )
     return out
+
+
+#: How LanguageTool starts its own ``incompleteResultsReason`` ("Results are incomplete: " + why).
+_LT_INCOMPLETE_PREFIX = "results are incomplete:"
+
+
+def incomplete_reason(response: Any) -> str | None:
+    """Why LanguageTool says its ``/v2/check`` answer is incomplete (``warnings.incompleteResults``,
+    e.g. it hit its own check-time limit), without its "Results are incomplete:" lead; None when
+    it does not say so."""
+    warnings = response.get("warnings") if isinstance(response, dict) else None
+    if not isinstance(warnings, dict) or warnings.get("incompleteResults") is not True:
+        return None
+    why = " ".join(_s(warnings, "incompleteResultsReason").split())
+    if why.lower().startswith(_LT_INCOMPLETE_PREFIX):
+        why = why[len(_LT_INCOMPLETE_PREFIX):].strip()
+    return why or "no reason given"
+
+
+def incomplete_status_reason(reasons: Sequence[str]) -> str:
+    """A grammar status reason for a check LanguageTool answered as incomplete, for these reasons."""
+    return "LanguageTool's results are incomplete: " + "; ".join(reasons)
+
+
+def _part_numbers(numbers: Sequence[int], total: int) -> str:
+    """``part 3 of 5``, ``parts 1, 3-5 of 9``: parts of a document, by their 1-based numbers."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    said = ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+    return f"{'part' if len(numbers) == 1 else 'parts'} {said} of {total}"
+
+
+def merge_part_statuses(statuses: Sequence[GrammarStatus]) -> GrammarStatus:
+    """One grammar status for a document checked in parts (``Engine.score_parts``), from each
+    part's status in order.
+
+    No part checked: the first part's status (why not). Some checked: ``checked``, with the
+    matches of the checked parts summed; ``complete`` only when every part was checked completely,
+    else ``reason`` names the parts not checked (and why) and those LanguageTool checked only in
+    part, e.g. "part 3 of 3 not checked: LanguageTool server unreachable (connection failed)".
+    """
+    if not statuses:
+        raise ValueError("no part statuses to merge")
+    checked = [s for s in statuses if s.checked]
+    if len(statuses) == 1 or not checked:
+        return statuses[0]
+    total = len(statuses)
+    unchecked: dict[str, list[int]] = {}  # reason -> the parts it kept from being checked
+    for n, s in enumerate(statuses, 1):
+        if not s.checked:
+            unchecked.setdefault(s.reason, []).append(n)
+    notes = [(nums[0], f"{_part_numbers(nums, total)} not checked: {why}") for why, nums in unchecked.items()]
+    notes += [(n, f"{_part_numbers([n], total)}: {s.reason}") for n, s in enumerate(statuses, 1) if s.incomplete]
+    notes.sort(key=lambda note: note[0])
+    return GrammarStatus(
+        checked=True,
+        reason="; ".join(text for _, text in notes),
+        server=checked[0].server,
+        matches=sum(s.matches or 0 for s in checked),
+        complete=not notes,
+    )
 
 
 # ----------------------------------------------------------------------------- the client
@@ -340,16 +423,108 @@ def _describe(exc: BaseException, timeout: float, setting: str = "UNSPIN_LANGUAG
     return f"LanguageTool request failed: {type(exc).__name__}: {msg}"
 
 
+#: Most bytes one read of an answer takes (one ``recv``: it returns what has arrived).
+_READ_BYTES = 65536
+
+
+def _read_within(response: Any, deadline: float, timeout: float) -> bytes:
+    """The whole body of a streamed ``requests`` response, read by the ``time.monotonic()`` deadline.
+
+    Each read is one ``recv`` (urllib3's ``read1``) with the socket's timeout set to the time left,
+    so a server trickling its answer cannot stretch the request past the deadline. Raises
+    ``requests.ReadTimeout`` at the deadline, ``requests.ConnectionError`` when the connection breaks.
+    """
+    import requests
+    from urllib3.exceptions import HTTPError, ReadTimeoutError
+
+    raw = response.raw
+    read = getattr(raw, "read1", raw.read)  # read1: urllib3 2.x; read: at worst one more timeout per read
+    body = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise requests.ReadTimeout(f"the whole answer did not come within {timeout:g} s")
+        sock = getattr(getattr(raw, "connection", None), "sock", None)  # None once the body is all read
+        if sock is not None:
+            sock.settimeout(left)
+        try:
+            chunk = read(_READ_BYTES, decode_content=True)
+        except ReadTimeoutError as e:
+            raise requests.ReadTimeout(f"the whole answer did not come within {timeout:g} s") from e
+        except HTTPError as e:  # the connection broke, or a body that does not decode
+            raise requests.ConnectionError(e) from e
+        if not chunk:
+            return bytes(body)
+        body += chunk
+
+
+def _request_json(method: str, url: str, params: dict[str, str] | None, timeout: float,
+                  proxies: dict[str, str] | None) -> Any:
+    """One LanguageTool request whose whole exchange (connecting, sending, the answer to its last
+    byte) takes at most ``timeout`` seconds, and its JSON; no thread is started.
+
+    Raises what language_tool_python's ``_query_server`` raises for an answer that is not JSON
+    (``RateLimitError`` for HTTP 426, else ``LanguageToolError`` with the body, from the
+    ``JSONDecodeError``), and ``requests`` exceptions (``Timeout``, ``ConnectionError``) for the rest.
+    """
+    import requests
+    from language_tool_python.exceptions import LanguageToolError, RateLimitError
+
+    deadline = time.monotonic() + timeout
+    fields = {"data": params} if method == "post" else {"params": params}
+    with requests.request(method, url, timeout=(timeout, timeout), proxies=proxies, stream=True,
+                          **fields) as response:
+        body = _read_within(response, deadline, timeout)
+    text = body.decode("utf-8", "replace")  # LanguageTool answers UTF-8
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        if response.status_code == 426:
+            raise RateLimitError("You have exceeded the rate limit for the free LanguageTool API. "
+                                 "Please try again later.") from e
+        raise LanguageToolError(text) from e
+
+
 def _client_class():
-    """A ``language_tool_python.LanguageTool`` whose requests time out after a given number of seconds."""
+    """A ``language_tool_python.LanguageTool`` whose requests take at most a given number of
+    seconds each, and which says when the server does not offer the language asked."""
     import language_tool_python
+    from language_tool_python.exceptions import LanguageToolError
 
     class _TimedLanguageTool(language_tool_python.LanguageTool):
-        def __init__(self, *args: Any, timeout: float, **kwargs: Any) -> None:
+        def __init__(self, language: str, *args: Any, timeout: float, **kwargs: Any) -> None:
             # language_tool_python reads self._TIMEOUT for every request (its class default is 300 s);
             # set before __init__, which already queries /v2/languages.
             self._TIMEOUT = timeout  # type: ignore[misc]
-            super().__init__(*args, **kwargs)
+            self._offered: set[str] | None = None
+            try:
+                super().__init__(language, *args, **kwargs)
+            except ValueError as e:
+                # after the server listed its languages, __init__'s one ValueError is LanguageTag's
+                # "unsupported language": the configuration's problem, not the server's
+                if self._offered is None:
+                    raise
+                raise UnsupportedLanguage(language) from e
+
+        def _get_languages(self) -> set[str]:
+            """The server's languages (remembered: a ValueError after them is an unsupported language)."""
+            self._offered = super()._get_languages()
+            return self._offered
+
+        def _query_server(self, url: str, params: dict[str, str] | None = None, num_tries: int = 2,
+                          method: Literal["get", "post"] = "get") -> Any:
+            """language_tool_python's request (same arguments, retries, errors, local server restart),
+            with the timeout bounding each whole request rather than each socket read."""
+            for n in range(num_tries):
+                try:
+                    return _request_json(method, url, params, self._TIMEOUT, self._proxies)
+                except (OSError, http.client.HTTPException) as e:  # requests' exceptions are OSErrors
+                    if not self._remote:
+                        self._terminate_server()
+                        self._start_local_server()
+                    if n + 1 >= num_tries:
+                        raise LanguageToolError(f"{self._url}: {e}") from e
+            return None
 
         def check_raw(self, text: str, options: dict[str, str] | None = None) -> Any:
             """POST /v2/check once (no retry: a slow server must not cost twice the timeout), with
@@ -370,6 +545,18 @@ def _client_class():
                 pass
 
     return _TimedLanguageTool
+
+
+def server_root(url: str) -> str:
+    """The URL language_tool_python is given for a server at ``url``: its path with one final
+    ``/``, so that the library's ``urljoin(url, "v2/")`` keeps a path prefix
+    (``http://host/languagetool`` -> ``http://host/languagetool/v2/``, not ``http://host/v2/``).
+    A URL naming the API itself (its path ending in ``/v2``) names its server's root."""
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/v2"):
+        path = path[: -len("/v2")]
+    return urllib.parse.urlunsplit(parts._replace(path=path + "/"))
 
 
 def _local_versions(ltp_path: Path) -> list[str]:
@@ -431,6 +618,7 @@ class GrammarChecker:
         #: why no server can be asked although one was configured (LTP_PATH set but unusable): every
         #: check then reports this reason instead of the generic "no LanguageTool server configured"
         self.unusable = None if url or local_version else unusable
+        #: the server's URL as configured, without a final "/" (path prefix kept): what reports name
         self.url = url.rstrip("/") if url else None
         self.local_version = local_version
         self.ltp_path = ltp_path
@@ -475,7 +663,7 @@ class GrammarChecker:
     def _build(self, timeout: float) -> Any:
         cls = _client_class()
         if self.url:
-            client = cls(self.language, remote_server=self.url, timeout=timeout)
+            client = cls(self.language, remote_server=server_root(self.url), timeout=timeout)
         else:  # local: language_tool_python starts the JVM from LTP_PATH (never downloads: it is installed)
             if self.ltp_path is not None:  # the library reads the folder from LTP_PATH itself, whichever name set it
                 os.environ["LTP_PATH"] = str(self.ltp_path)
@@ -499,23 +687,32 @@ class GrammarChecker:
         if self.unusable:  # a configuration problem, said once per report (not logged for every check)
             return GrammarResult(status=GrammarStatus(checked=False, reason=self.unusable))
         if options is not None and options.asks_nothing:  # nothing for LanguageTool to run
-            return GrammarResult(status=GrammarStatus(checked=True, reason="", server=self.server, matches=0))
+            return GrammarResult(status=GrammarStatus(checked=True, reason="", server=self.server, matches=0,
+                                                      complete=True))
         params = options.params() if options is not None else None
         try:
             client = self._get_client()
         except Exception as e:  # noqa: BLE001 - any failure to build the client is a reason, not a crash
             return self._fail(_describe(e, self.timeout))
         matches: list[GrammarMatch] = []
+        incomplete: list[str] = []  # LanguageTool's reasons, once each, for chunks it checked only in part
         for a, b in chunk_ranges(text, self.max_chars):
             chunk = text[a:b]
             if not chunk.strip():
                 continue
             try:
-                matches.extend(parse_matches(client.check_raw(chunk, params), chunk, base=a))
+                response = client.check_raw(chunk, params)
+                matches.extend(parse_matches(response, chunk, base=a))
             except Exception as e:  # noqa: BLE001 - stop at the first failed chunk: the server is in trouble
                 return self._fail(_describe(e, self.timeout))
+            why = incomplete_reason(response)
+            if why is not None and why not in incomplete:
+                incomplete.append(why)
         matches.sort(key=lambda m: (m.start, m.end, m.rule_id))
-        status = GrammarStatus(checked=True, reason="", server=self.server, matches=len(matches))
+        if incomplete:
+            log.warning("grammar checked only in part: %s", incomplete_status_reason(incomplete))
+        status = GrammarStatus(checked=True, reason=incomplete_status_reason(incomplete) if incomplete else "",
+                               server=self.server, matches=len(matches), complete=not incomplete)
         return GrammarResult(status=status, matches=matches)
 
     def warm_up(self) -> GrammarStatus:
@@ -544,7 +741,7 @@ class GrammarChecker:
                 if client is None or not client._server_is_alive():
                     return GrammarStatus(checked=False, reason="local LanguageTool not started yet", server=self.server)
                 client._get_languages()
-            return GrammarStatus(checked=True, reason="", server=self.server)
+            return GrammarStatus(checked=True, reason="", server=self.server, complete=True)
         except Exception as e:  # noqa: BLE001
             return GrammarStatus(
                 checked=False, reason=_describe(e, self.ping_timeout, "UNSPIN_LANGUAGETOOL_PING_TIMEOUT"), server=self.server

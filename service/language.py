@@ -10,7 +10,10 @@ n-grams for 139 languages, shipped inside the wheel, numpy only). A language oth
 is named only when it has at least :data:`CONFIDENCE` of the probability over a text of at least
 :data:`MIN_LETTERS` letters: on the 15,547 Reuters articles (earnings tables and all) no other
 language reached 0.9, nor on 5,380 of their sentences (the highest was Nigerian Pidgin at 0.66, on
-an earnings line), while a paragraph of French or German news reads as such at 1.00. The text is
+an earnings line), while a paragraph of French or German news reads as such at 1.00. A language
+other than English must also be the identifier's best reading once the words the text capitalises
+in mid-sentence are left out (:func:`without_names`): in a short English text full of Welsh or
+Irish names, the names are what it reads. The text is
 identified as the models read it (look-alike letters in Latin, ligatures spelled out), so a text
 disguised with Cyrillic letters is still English.
 """
@@ -111,11 +114,36 @@ def status_for(code: str | None, confidence: float | None, not_latin: bool = Fal
     )
 
 
+#: what ends a sentence or a heading, so that the word after it may be capitalised as its first
+_OPENS_AFTER = frozenset(".!?:;–—-\"“”«»()[]")
+#: what a word may carry around it that is not part of it
+_AROUND_WORDS = "\"'“”‘’()[]{}«»,;:.!?"
+
+
+def without_names(text: str) -> str:
+    """``text`` with the words it capitalises in mid-sentence left out ("Plaid Cymru leader Adam
+    Price spoke in Caerfyrddin." -> "Plaid leader spoke in"): in a short English text full of
+    names, the names are what a byte n-gram identifier reads. Words in capitals are kept (a
+    heading, a text typed in capitals), and so is a sentence's or a line's first word (after a
+    full stop, a colon, a dash, a quotation mark or a line break)."""
+    out: list[str] = []
+    opens, last = True, 0
+    for m in re.finditer(r"\S+", text):
+        token, word = m.group(), m.group().strip(_AROUND_WORDS)
+        titled = word[:1].isupper() and any(c.islower() for c in word)
+        if not titled or opens or "\n" in text[last : m.start()]:
+            out.append(token)
+        opens, last = token[-1] in _OPENS_AFTER, m.end()
+    return " ".join(out)
+
+
 def identify(text: str) -> LanguageStatus:
     """Which language ``text`` reads as, as the report's ``language`` block.
 
     ``english`` is false when a language other than English is identified with at least
-    :data:`CONFIDENCE` over at least :data:`MIN_LETTERS` letters, and when most of the text's
+    :data:`CONFIDENCE` over at least :data:`MIN_LETTERS` letters and is still the identifier's
+    best reading of the text with its names left out (:func:`without_names`: "Plaid Cymru leader
+    Adam Price spoke in Caerfyrddin." had read as Welsh at 0.94), and when most of the text's
     letters are of a script other than Latin, however few (the identifier's best guess is named
     then, at whatever confidence). Short texts, tables and texts mixing languages (none reaching
     it) count as English, as the engine reads them.
@@ -126,7 +154,19 @@ def identify(text: str) -> LanguageStatus:
     if n < MIN_LETTERS and not not_latin:
         return LanguageStatus()
     code, confidence = _identifier().classify(read)
-    return status_for(code, confidence, not_latin)
+    status = status_for(code, confidence, not_latin)
+    if not status.english and not not_latin and _reads_as_english_without_names(read):
+        return LanguageStatus()
+    return status
+
+
+def _reads_as_english_without_names(read: str) -> bool:
+    """Whether English is the identifier's best reading of ``read`` with its names left out (when
+    any were, and letters are left)."""
+    rest = without_names(read)
+    if rest == " ".join(read.split()) or not letters(rest):
+        return False
+    return _identifier().classify(rest)[0] == "en"
 
 
 def combine(parts: Iterable[tuple[int, LanguageStatus]]) -> LanguageStatus:

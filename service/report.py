@@ -60,12 +60,27 @@ class SentenceScore(BaseModel):
 
 
 class GrammarStatus(BaseModel):
-    """Whether a grammar checker ran; when it did not, ``reason`` says why."""
+    """Whether a grammar checker ran; when it did not, ``reason`` says why. When it ran but did not
+    check all of the text (``complete`` false), ``reason`` says what is missing and why."""
 
     checked: bool = False
-    reason: str = "no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL)"
+    reason: str = Field(
+        "no LanguageTool server configured (UNSPIN_LANGUAGETOOL_URL)",
+        description="Empty when checked completely; else why the text was not checked, or why not all of it was "
+        "(LanguageTool's own reason when its results are incomplete; which parts of a long document were not checked).",
+    )
     server: str | None = Field(None, description="The LanguageTool server asked (URL or 'local LanguageTool X.Y').")
     matches: int | None = Field(None, description="How many LanguageTool matches the check found (when checked).")
+    complete: bool | None = Field(
+        None, description="When checked: whether all of the text was checked (false: LanguageTool said its results "
+        "are incomplete, e.g. it hit its own time limit, or some parts of a long document were not checked; the "
+        "matches found are still real). Null when not checked.",
+    )
+
+    @property
+    def incomplete(self) -> bool:
+        """Checked, but not all of the text: the matches are real, some may be missing (``reason`` says why)."""
+        return self.checked and self.complete is False
 
 
 class LanguageStatus(BaseModel):

@@ -93,7 +93,7 @@ def _fake_languagetool_server():
 @pytest.fixture
 def fake_languagetool(_fake_languagetool_server):
     """The fake LanguageTool server: ``.url`` is its base URL, ``.set_mode("down" | "slow" | "500" |
-    "garbage" | "bad_json" | "ok")`` switches faults, ``.add_rule(FakeRule(...))`` adds a rule,
+    "garbage" | "bad_json" | "trickle" | "incomplete" | "ok")`` switches faults, ``.add_rule(FakeRule(...))`` adds a rule,
     ``.requests`` lists what it received. Reset to ``ok`` (no extra rules, no requests) around each test."""
     _fake_languagetool_server.reset()
     yield _fake_languagetool_server

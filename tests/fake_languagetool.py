@@ -19,7 +19,14 @@ as Java counts them (an emoji counts two).
 Fault modes, switchable at run time with :meth:`FakeLanguageTool.set_mode`: ``ok``, ``down`` (the
 port stops listening: connection refused), ``slow`` (answers after ``slow_seconds``), ``500``
 (HTTP 500 with LanguageTool's plain-text error body), ``garbage`` (HTTP 200, truncated JSON),
-``bad_json`` (HTTP 200, JSON without ``matches``).
+``bad_json`` (HTTP 200, JSON without ``matches``), ``trickle`` (``/v2/check`` sends its headers at
+once, then its body in :data:`TRICKLE_PIECES` pieces ``slow_seconds`` apart, each well within a
+per-read timeout), ``incomplete`` (``/v2/check`` answers its matches with LanguageTool's
+``warnings`` for a check that hit its time limit: ``incompleteResults: true`` and
+:data:`INCOMPLETE_REASON`).
+
+Served under a path prefix (``FakeLanguageTool(prefix="/languagetool")``, as behind a reverse
+proxy), it answers only below it (``/languagetool/v2/check``); ``requests`` records the full paths.
 
 Run it as a command (``Ctrl-C`` stops it)::
 
@@ -43,7 +50,11 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDINGS = ROOT.parent / "shared" / "languagetool"
 SEEDS = ROOT / "seeds"
 
-MODES = ("ok", "down", "slow", "500", "garbage", "bad_json")
+MODES = ("ok", "down", "slow", "500", "garbage", "bad_json", "trickle", "incomplete")
+#: How many pieces a ``trickle`` answer comes in.
+TRICKLE_PIECES = 8
+#: LanguageTool's ``incompleteResultsReason`` when a check hits its time limit (``incomplete`` mode).
+INCOMPLETE_REASON = "Results are incomplete: text checking took longer than allowed maximum of 10.000 seconds"
 
 SOFTWARE = {
     "name": "LanguageTool",
@@ -208,9 +219,11 @@ def _context(text: str, start: int, end: int, width: int = 40) -> dict:
 class FakeLanguageTool:
     """The fake server. ``url`` is its base URL (``http://127.0.0.1:PORT``); ``set_mode`` switches faults."""
 
-    def __init__(self, port: int = 0, recordings: Path = RECORDINGS, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, recordings: Path = RECORDINGS, host: str = "127.0.0.1", prefix: str = "") -> None:
         self.host = host
         self._port = port
+        #: the path the API is served under ("" or e.g. "/languagetool"): ``url`` includes it
+        self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.recordings_dir = Path(recordings)
         self.recordings = _load_recordings(self.recordings_dir)
         self._a_vs_an = _wire_template(self.recordings_dir, "EN_A_VS_AN", _A_VS_AN_DEFAULT)
@@ -227,7 +240,7 @@ class FakeLanguageTool:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self._port}"
+        return f"http://{self.host}:{self._port}{self.prefix}"
 
     @property
     def mode(self) -> str:
@@ -269,9 +282,9 @@ class FakeLanguageTool:
         if slow_seconds is not None:
             self.state.slow_seconds = slow_seconds
         previous, self.state.mode = self.state.mode, mode
-        if previous == "slow":
+        if previous in ("slow", "trickle"):
             self.state.wake.set()  # release requests still waiting
-        if mode == "slow":
+        if mode in ("slow", "trickle"):
             self.state.wake = threading.Event()
         if mode == "down":
             self._stop_listening()
@@ -461,11 +474,33 @@ def _handler_for(fake: FakeLanguageTool):
                 params.update(urllib.parse.parse_qsl(body, keep_blank_values=True))
             return params
 
+        def _trickle(self, status: int, ctype: str, body: str) -> None:
+            """Headers now, the body in TRICKLE_PIECES pieces ``slow_seconds`` apart (all at once
+            when the mode changes)."""
+            data = body.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", f"{ctype}; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            step = -(-len(data) // TRICKLE_PIECES)
+            wake = fake.state.wake
+            try:
+                for i in range(0, len(data), step):
+                    if i:
+                        wake.wait(fake.state.slow_seconds)
+                    self.wfile.write(data[i : i + step])
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                pass
+
         def _handle(self) -> None:
-            path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+            full = urllib.parse.urlsplit(self.path).path.rstrip("/")
             params = self._params()
             st = fake.state
-            st.requests.append({"method": self.command, "path": path, "params": params})
+            st.requests.append({"method": self.command, "path": full, "params": params})
+            if fake.prefix and not (full + "/").startswith(fake.prefix + "/"):
+                return self._send(404, "text/plain", f"Error: This is not a valid API endpoint: {full}")
+            path = full[len(fake.prefix):]
             if st.mode == "slow":
                 st.wake.wait(st.slow_seconds)
             mode = st.mode
@@ -479,6 +514,14 @@ def _handler_for(fake: FakeLanguageTool):
                 return self._send(200, "application/json", json.dumps(LANGUAGES))
             if path == "/v2/healthcheck":
                 return self._send(200, "text/plain", "OK")
+            if path == "/v2/check" and mode == "trickle":
+                return self._trickle(*fake.check(params))
+            if path == "/v2/check" and mode == "incomplete":
+                status, ctype, body = fake.check(params)
+                if status == 200:
+                    body = json.dumps({**json.loads(body), "warnings": {
+                        "incompleteResults": True, "incompleteResultsReason": INCOMPLETE_REASON}})
+                return self._send(status, ctype, body)
             if path == "/v2/check":
                 return self._send(*fake.check(params))
             return self._send(404, "text/plain", f"Error: This is not a valid API endpoint: {path}")
@@ -497,9 +540,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--port", type=int, default=8081)
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--prefix", default="", help="serve the API under this path, e.g. /languagetool")
     ap.add_argument("--recordings", type=Path, default=RECORDINGS, help="folder of LanguageTool recordings")
     args = ap.parse_args(argv)
-    fake = FakeLanguageTool(args.port, args.recordings, host=args.host).start()
+    fake = FakeLanguageTool(args.port, args.recordings, host=args.host, prefix=args.prefix).start()
     print(f"fake LanguageTool on {fake.url} ({len(fake.recordings)} recorded responses from {args.recordings})", flush=True)
     try:
         while True:

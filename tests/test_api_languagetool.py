@@ -464,3 +464,48 @@ def test_auto_asks_the_languagetool_server_in_the_language_the_answer_names(engi
             assert r["language"]["code"] == "en-US" and fake.requests[-1]["params"]["language"] == "en-US"
             c.post("/v2/check", data={"language": "en-GB", "text": "He ate a apple.", "mode": "allButTextLevelOnly"})
             assert fake.requests[-1]["params"]["mode"] == "allButTextLevelOnly"
+
+
+def test_languagetools_own_incomplete_results_come_through(engine, fake_languagetool):
+    """LanguageTool saying its results are incomplete (its check-time limit) is not lost: the report
+    is checked but not complete, with LanguageTool's reason, and /v2/check says incompleteResults."""
+    from fake_languagetool import INCOMPLETE_REASON
+    from service.engine import Engine
+
+    settings = Settings(lm="ngram", languagetool_url=fake_languagetool.url)
+    eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+    text = "He ate a apple on Tuesday."
+    why = "LanguageTool's results are incomplete: " + INCOMPLETE_REASON.split(": ", 1)[1]
+    with TestClient(create_app(settings, engine=eng)) as c:
+        whole = c.post("/v2/check", data={"language": "en-US", "text": text}).json()
+        assert whole["warnings"] == {"incompleteResults": False}
+        assert c.post("/v1/score", json={"text": text}).json()["grammar"]["complete"] is True
+        fake_languagetool.set_mode("incomplete")
+        grammar = c.post("/v1/score", json={"text": text}).json()["grammar"]
+        assert (grammar["checked"], grammar["complete"], grammar["reason"], grammar["matches"]) == (True, False, why, 1)
+        r = c.post("/v2/check", data={"language": "en-US", "text": text}).json()
+        assert "EN_A_VS_AN" in {m["rule"]["id"] for m in r["matches"]}  # its matches are real
+        assert r["warnings"] == {
+            "incompleteResults": True,
+            "incompleteResultsReason": f"Grammar and spelling were checked only in part, so results are incomplete: {why}.",
+        }
+
+
+def test_a_clients_language_the_languagetool_server_lacks_is_answered_as_before(engine, fake_languagetool):
+    """A client's own language that unspin knows but the configured LanguageTool server does not
+    (en-CA here) is the server's answer for that request, not unspin's configuration problem: 200,
+    unspin's matches, and incompleteResults with the server's own error."""
+    from service.engine import Engine
+
+    settings = Settings(lm="ngram", languagetool_url=fake_languagetool.url)
+    eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
+    with TestClient(create_app(settings, engine=eng)) as c:
+        r = c.post("/v2/check", data={"language": "en-CA", "text": SENTENCE})
+        assert r.status_code == 200 and r.json()["language"]["code"] == "en-CA"
+        assert fake_languagetool.requests[-1]["params"]["language"] == "en-CA"
+        warnings = r.json()["warnings"]
+        assert warnings["incompleteResults"] is True
+        assert "not checked" in warnings["incompleteResultsReason"]
+        assert "'en-CA' is not a language code known to LanguageTool" in warnings["incompleteResultsReason"]
+        assert "UNSPIN_LANGUAGETOOL_LANGUAGE" not in warnings["incompleteResultsReason"]
+        assert {m["rule"]["id"] for m in r.json()["matches"]} == {"UNSPIN_SPUN_PHRASE"}

@@ -1550,6 +1550,13 @@ def test_ray_options_that_cannot_work_are_usage_errors(runner, tmp_path, monkeyp
     assert not res.stdout
 
 
+def _one_sentence_report(text: str, spans: list[dict], *, score: float, label: str, grammar: dict) -> Report:
+    """A report on ``text`` read as one sentence, with these spans, as the listing and page tests need."""
+    return Report.model_validate({"path": "a.txt", "score": score, "label": label, "lm": "ngram:test",
+                                  "grammar": grammar, "stats": {"words": len(text.split()), "sentences": 1, "seconds": 0.0},
+                                  "sentences": [{"start": 0, "end": len(text), "score": score}], "spans": spans})
+
+
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
     """A span listed only because its document was judged spun says so in the text listing and on
     the HTML page (dashed, with the reason in its tooltip); the others do not."""
@@ -1564,10 +1571,7 @@ def test_listing_and_page_say_which_spans_the_document_verdict_added():
         {"start": 23, "end": 29, "text": "stated", "kind": "spun", "score": 0.9,
          "suggestions": [{"text": "said", "score": 0.9}], "evidence": {"relation": "synonym"}},
     ]
-    report = Report.model_validate({"path": "a.txt", "score": 0.9, "label": "spun", "lm": "ngram:test",
-                                    "grammar": {"checked": False, "reason": "none"},
-                                    "stats": {"words": 7, "sentences": 1, "seconds": 0.0},
-                                    "sentences": [{"start": 0, "end": len(text), "score": 0.9}], "spans": spans})
+    report = _one_sentence_report(text, spans, score=0.9, label="spun", grammar={"checked": False, "reason": "none"})
     listing = format_listing(report, text).splitlines()
     assert listing[1].endswith("synonym, shown because the document reads as spun]")
     assert listing[2].endswith("synonym]")
@@ -1579,6 +1583,64 @@ def test_listing_and_page_say_which_spans_the_document_verdict_added():
     assert [m.get("class") for m in marks] == ["spun by-doc", "spun"]
     assert "shown because the document reads as spun" in marks[0].get("title")
     assert "document" not in marks[1].get("title")
+
+
+def test_listing_names_the_kind_and_rule_of_spans_that_are_not_spun():
+    """A LanguageTool match or a look-alike word in the text listing had shown no kind (its line
+    ended in ", ]", as if it were a spun span with no relation), and one without a replacement read
+    "” The → ? The"."""
+    from service.batch import format_listing
+
+    text = "They select a plan. ” The bаnk agreed."
+    spans = [
+        {"start": 5, "end": 11, "text": "select", "kind": "spun", "score": 0.5,
+         "suggestions": [{"text": "choose", "score": 0.5}], "evidence": {"relation": "synonym"}},
+        {"start": 20, "end": 21, "text": "”", "kind": "formatting", "score": 0.0, "suggestions": [],
+         "sources": ["grammar"], "evidence": {"rule_id": "EN_UNPAIRED_QUOTES", "message": "Unpaired symbol"}},
+        {"start": 26, "end": 30, "text": "bаnk", "kind": "formatting", "score": 1.0,
+         "suggestions": [{"text": "bank", "score": 1.0}], "sources": ["look-alike"],
+         "evidence": {"rule_id": "UNSPIN_LOOK_ALIKE_LETTERS"}},
+    ]
+    report = _one_sentence_report(text, spans, score=0.5, label="suspicious", grammar={"checked": True, "reason": ""})
+    listing = format_listing(report, text).splitlines()
+    assert listing[1].endswith("select a → choose a   [line 1, 5-11, synonym]")
+    assert listing[2].endswith("” The (no suggestion)   [line 1, 20-21, formatting EN_UNPAIRED_QUOTES]")
+    assert listing[3].endswith("bаnk agreed → bank agreed   [line 1, 26-30, formatting UNSPIN_LOOK_ALIKE_LETTERS]")
+
+
+@pytest.mark.parametrize(
+    "grammar, line, note",
+    [
+        ({"checked": True, "reason": "", "complete": True}, "grammar checked)", None),
+        ({"checked": True, "reason": "", "complete": None}, "grammar checked)", None),  # a report from before
+        ({"checked": False, "reason": "LanguageTool server unreachable (connection failed)"},
+         "grammar not checked: LanguageTool server unreachable (connection failed))", None),
+        ({"checked": True, "complete": False, "matches": 3,
+          "reason": "part 3 of 3 not checked: LanguageTool server unreachable (connection failed)"},
+         "grammar checked only in part: part 3 of 3 not checked: LanguageTool server unreachable (connection failed))",
+         "Grammar checked only in part: part 3 of 3 not checked: LanguageTool server unreachable (connection failed)"),
+    ],
+)
+def test_listing_and_page_say_when_grammar_was_checked_only_in_part(grammar, line, note):
+    """Grammar checked but not completely (LanguageTool's own results incomplete, parts of a long
+    document not checked) is said, with the reason, in the listing's first line and on the HTML
+    page; not only "checked"."""
+    from service.batch import Outcome, format_listing
+    from service.batch_html import HtmlWriter
+
+    text = "It is a apple."
+    report = Report.model_validate({"path": "a.txt", "score": 0.0, "label": "clean", "lm": "ngram:test",
+                                    "grammar": grammar, "stats": {"words": 4, "sentences": 1, "seconds": 0.0},
+                                    "sentences": [{"start": 0, "end": len(text), "score": 0.0}]})
+    assert format_listing(report, text).splitlines()[0].endswith(line)
+    out = io.StringIO()
+    HtmlWriter(out).write(Outcome(path="a.txt", report=report, text=text))
+    page = ET.fromstring("<div>" + out.getvalue() + "</div>")
+    meta = " ".join("".join(page.find(".//p[@class='meta']").itertext()).split())
+    assert meta.endswith("grammar checked only in part" if note else
+                         "grammar checked" if grammar["checked"] else "grammar not checked")
+    notes = ["".join(p.itertext()) for p in page.findall(".//p[@class='note']")]
+    assert notes == ([note] if note else [])
 
 
 # --------------------------------------------------------------------------- outputs as editors open them

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from fake_languagetool import RECORDINGS, FakeRule
+from fake_languagetool import RECORDINGS, FakeLanguageTool, FakeRule
 from service.config import Settings
 from service.grammar import GrammarChecker, GrammarMatch, chunk_ranges, match_kind, parse_matches
+from service.report import GrammarStatus
 from service.grammar_signal import EVIDENCE_KEYS, OPTIONAL_EVIDENCE_KEYS, SlotView, boosted, slot_evidence
 from service.utf16 import utf16_len
 
@@ -94,6 +96,15 @@ def test_parse_matches_utf16_offsets_with_astral_characters() -> None:
     resp = {"matches": [{"offset": 5, "length": 4, "rule": {"id": "X"}}]}  # the two party poppers
     (m,) = parse_matches(resp, text)
     assert text[m.start : m.end] == "🎉🎉"
+
+
+def test_parse_matches_drops_zero_length_matches() -> None:
+    """A match of length 0 flags no character (LanguageTool's own clients ignore it): no empty span."""
+    text = "It is a apple."
+    resp = {"matches": [{"offset": 6, "length": 1, "rule": {"id": "EN_A_VS_AN"}},
+                        {"offset": 13, "length": 0, "rule": {"id": "EMPTY_AT_END"}},
+                        {"offset": 0, "length": 0, "rule": {"id": "EMPTY_AT_START"}}]}  # fmt: skip
+    assert [(m.rule_id, text[m.start : m.end]) for m in parse_matches(resp, text)] == [("EN_A_VS_AN", "a")]
 
 
 @pytest.mark.parametrize(
@@ -234,6 +245,71 @@ def test_faults_are_reported_and_recovered(fake_languagetool, mode, words) -> No
     assert checker.ping().checked
 
 
+def test_an_incomplete_answer_is_checked_and_says_so(fake_languagetool) -> None:
+    """LanguageTool's own ``warnings.incompleteResults`` (it hit its check-time limit): its matches are
+    real, so the text is checked, but not completely, with LanguageTool's reason; any chunk's counts."""
+    from fake_languagetool import INCOMPLETE_REASON
+
+    text = "It is a apple.\n\nHere is teh end."
+    ok = _checker(fake_languagetool.url).check(text).status
+    assert (ok.checked, ok.complete, ok.reason) == (True, True, "")
+    fake_languagetool.set_mode("incomplete")
+    for max_chars in (100_000, 20):  # one request, or several (each says incomplete)
+        res = _checker(fake_languagetool.url, max_chars=max_chars).check(text)
+        assert res.status.checked is True and res.status.complete is False
+        assert [m.rule_id for m in res.matches] == ["EN_A_VS_AN", "MORFOLOGIK_RULE_EN_US"] and res.status.matches == 2
+        why = INCOMPLETE_REASON.split(": ", 1)[1]
+        assert res.status.reason == f"LanguageTool's results are incomplete: {why}"
+
+
+def test_the_timeout_bounds_the_whole_request(fake_languagetool) -> None:
+    """UNSPIN_LANGUAGETOOL_TIMEOUT is the time one request may take, not the time between two of its
+    bytes: an answer trickling in pieces, each well within the timeout, is cut at the timeout and
+    reported as not checked; the next request is answered again."""
+    checker = _checker(fake_languagetool.url, timeout=1.0)
+    assert checker.check("It is a apple.").status.checked
+    fake_languagetool.set_mode("trickle", slow_seconds=0.4)  # 8 pieces: about 2.8 s for the whole answer
+    t0 = time.monotonic()
+    res = checker.check("It is a apple.")
+    took = time.monotonic() - t0
+    assert res.status.checked is False and res.matches == []
+    assert res.status.reason == "LanguageTool server did not answer within 1 s (UNSPIN_LANGUAGETOOL_TIMEOUT)"
+    assert took < 2.0, took
+    fake_languagetool.set_mode("ok")
+    assert checker.check("It is a apple.").status.matches == 1
+
+
+@pytest.mark.parametrize(
+    "url, root",
+    [
+        ("http://lt:8081", "http://lt:8081/"),
+        ("http://lt:8081/", "http://lt:8081/"),
+        ("http://lt:8081/languagetool", "http://lt:8081/languagetool/"),
+        ("https://host/a/languagetool/", "https://host/a/languagetool/"),
+        ("http://lt:8081/v2", "http://lt:8081/"),
+        ("http://lt:8081/languagetool/v2/", "http://lt:8081/languagetool/"),
+    ],
+)
+def test_server_root_keeps_a_path_prefix(url, root) -> None:
+    from service.grammar import server_root
+
+    assert server_root(url) == root
+
+
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_a_server_under_a_path_prefix_is_asked_there(slash) -> None:
+    """UNSPIN_LANGUAGETOOL_URL=http://host:port/languagetool (behind a reverse proxy): the requests
+    go to /languagetool/v2/..., not to the server's root, with or without the final slash."""
+    with FakeLanguageTool(prefix="/languagetool") as fake:
+        checker = _checker(fake.url + slash)
+        res = checker.check("It is a apple.")
+        assert res.status.checked, res.status.reason
+        assert [m.rule_id for m in res.matches] == ["EN_A_VS_AN"] and res.status.server == fake.url
+        assert checker.ping().checked
+        paths = {r["path"] for r in fake.requests}
+        assert paths == {"/languagetool/v2/languages", "/languagetool/v2/check"}
+
+
 def test_down_at_construction_then_back(fake_languagetool) -> None:
     """language_tool_python's constructor queries /v2/languages: a server down then must not stick."""
     fake_languagetool.set_mode("down")
@@ -248,6 +324,17 @@ def test_down_at_construction_then_back(fake_languagetool) -> None:
 def test_unsupported_language_is_a_reason_not_a_crash(fake_languagetool) -> None:
     res = _checker(fake_languagetool.url, language="xx-YY").check("Hello.")
     assert res.status.checked is False and res.status.reason
+
+
+@pytest.mark.parametrize("language", ["pt-BR", "xx-YY"])
+def test_an_unsupported_configured_language_is_named_as_a_configuration_problem(fake_languagetool, language) -> None:
+    """A language the server does not offer is the configuration's problem, not a server fault: the
+    reason says so and names the setting, for checks and for the readiness ping alike."""
+    checker = _checker(fake_languagetool.url, language=language)
+    want = f"LanguageTool does not support the language {language!r} (UNSPIN_LANGUAGETOOL_LANGUAGE)"
+    res = checker.check("Hello there.")
+    assert res.status.checked is False and res.status.reason == want
+    assert checker.ping().reason == want
 
 
 def test_from_settings_disabled_without_server(tmp_path) -> None:
@@ -354,6 +441,30 @@ def test_engine_grammar_errors_raise_spun_scores(engine, fake_languagetool) -> N
     assert all(c > p for c, p in zip(g_checked, g_plain))  # grammar errors raise the garble score
 
 
+def test_a_raised_span_shares_out_its_raised_score_and_keeps_the_models_best_first(engine, fake_languagetool) -> None:
+    """The README's rule, the first suggestion scores as the span, also where grammar raised the
+    span: its suggestions had kept the unraised scores ("step" 0.6 with its first suggestion at
+    0.2), LanguageTool's near-synonym was put last whatever its score, and with one suggestion asked
+    for it took the place of the models' best."""
+    text = "The ministers took a enormous step towards sanctions. They participates in more provocations."
+    fake_languagetool.add_rule(
+        FakeRule(r"(?P<flag>step) towards", "FAKE_COLLOCATION", ["stride"], category_id="COLLOCATIONS")
+    )
+    e = _engine_with(engine, fake_languagetool.url)
+    ref = {s.text: s for s in engine.score(text, threshold=0.0, grammar=False).spans}
+    for k in (5, 1):
+        got = {s.text: s for s in e.score(text, threshold=0.0, max_suggestions=k).spans if s.kind == "spun"}
+        for span in got.values():
+            assert span.suggestions[0].score == span.score
+            assert [x.score for x in span.suggestions] == sorted((x.score for x in span.suggestions), reverse=True)
+            assert len(span.suggestions) <= k
+        step = got["step"]
+        assert step.evidence["grammar_relation"] == "near-synonym fix" and step.score > ref["step"].score
+        assert step.suggestions[0].text == ref["step"].suggestions[0].text  # the models' best, first
+        assert ("stride" in [x.text for x in step.suggestions]) == (k > 1)
+        assert got["enormous"].score > ref["enormous"].score  # raised by "a" next to it, shared out alike
+
+
 def test_engine_degraded_mode(engine, seeds, fake_languagetool) -> None:
     e = _engine_with(engine, fake_languagetool.url, timeout=0.5)
     text = seeds[SEED_CLEAN]
@@ -366,6 +477,63 @@ def test_engine_degraded_mode(engine, seeds, fake_languagetool) -> None:
         assert r.score == plain.score
         fake_languagetool.set_mode("ok")
     assert e.score(text).grammar.checked
+
+
+def test_score_parts_sums_grammar_over_parts_and_says_which_were_not_checked(engine, fake_languagetool) -> None:
+    """A long document scored in parts: its grammar status counts every checked part's matches; a
+    server that goes down before the last part leaves the document checked (the earlier parts'
+    spans are real) but not complete, naming the part; no part checked: not checked, with the reason;
+    a part LanguageTool checked only in part makes the document incomplete too."""
+    from fake_languagetool import INCOMPLETE_REASON
+
+    e = _engine_with(engine, fake_languagetool.url)
+    parts = ["It is a apple on the table.\n\n", "She ate a orange and teh bread.\n\n", "He saw a eagle today.\n"]
+
+    def parts_with(mode: str, at: int):
+        for n, part in enumerate(parts):
+            if n == at:
+                fake_languagetool.set_mode(mode)
+            yield part
+
+    whole = e.score_parts(parts)
+    assert whole.grammar.checked and whole.grammar.complete is True and whole.grammar.reason == ""
+    assert whole.grammar.matches == 4 == sum(s.kind != "spun" for s in whole.spans)
+
+    down = e.score_parts(parts_with("down", 2))
+    g = down.grammar
+    assert (g.checked, g.complete, g.matches) == (True, False, 3)
+    assert g.reason == "part 3 of 3 not checked: LanguageTool server unreachable (connection failed)"
+    assert sum(s.kind != "spun" for s in down.spans) == 3
+    fake_languagetool.set_mode("ok")
+
+    none = e.score_parts(parts_with("down", 0))
+    assert none.grammar.checked is False and none.grammar.complete is None
+    assert none.grammar.reason == "LanguageTool server unreachable (connection failed)"
+    fake_languagetool.set_mode("ok")
+
+    def incomplete_second():
+        for n, part in enumerate(parts):
+            fake_languagetool.set_mode("incomplete" if n == 1 else "ok")
+            yield part
+
+    partly = e.score_parts(incomplete_second())
+    why = INCOMPLETE_REASON.split(": ", 1)[1]
+    assert (partly.grammar.checked, partly.grammar.complete, partly.grammar.matches) == (True, False, 4)
+    assert partly.grammar.reason == f"part 2 of 3: LanguageTool's results are incomplete: {why}"
+
+
+def test_merge_part_statuses_names_the_parts() -> None:
+    from service.grammar import merge_part_statuses
+
+    ok = GrammarStatus(checked=True, reason="", server="s", matches=2, complete=True)
+    down = GrammarStatus(checked=False, reason="down", server="s")
+    slow = GrammarStatus(checked=False, reason="slow", server="s")
+    merged = merge_part_statuses([ok, down, down, down, ok, slow, down])
+    assert (merged.checked, merged.complete, merged.matches, merged.server) == (True, False, 4, "s")
+    assert merged.reason == "parts 2-4, 7 of 7 not checked: down; part 6 of 7 not checked: slow"
+    assert merge_part_statuses([ok, ok]) == ok.model_copy(update={"matches": 4})
+    assert merge_part_statuses([down, ok]).reason == "part 1 of 2 not checked: down"
+    assert merge_part_statuses([slow, down]) == slow  # none checked: the first says why
 
 
 def test_evaluation_counts_only_spun_spans() -> None:

@@ -22,6 +22,7 @@ from service.language import (
     letters,
     letters_apart,
     status_for,
+    without_names,
 )
 from service.report import LanguageStatus
 from test_homoglyphs import disguise
@@ -56,6 +57,86 @@ def test_english_reads_as_english_disguised_too(seeds):
     for text in (*seeds.values(), ENGLISH, disguise(seeds["002_2ef1442c87ee1781.txt"])):
         s = identify(text)
         assert s.english and s.detected == "en" and s.name == "English" and s.reason is None
+
+
+#: English sentences full of names (6 of them had read as Welsh or Irish at 0.90-0.998)
+ENGLISH_WITH_NAMES = [
+    'Plaid Cymru leader Adam Price spoke in Caerfyrddin.',
+    'Irish Taoiseach Micheál Martin and Tánaiste Leo Varadkar met Sinn Féin in Dublin on Friday.',
+    'Llywodraeth Cymru announces new funding for Caerdydd schools.',
+    'Sinn Féin leader Mary Lou McDonald met the Taoiseach in Baile Átha Cliath.',
+    "Mexican President Andrés Manuel López Obrador and Foreign Minister Marcelo Ebrard met Guatemala's Alejandro Giammattei in Tapachula, Chiapas, on Sunday.",
+    'Reporting by Dave Graham in Mexico City; Additional reporting by Raúl Cortés Fernández and Diego Oré; Editing by Grant McCool',
+    'Reporting by Jean-Baptiste Vey, Elizabeth Pineau, Sophie Louet and Gérard Bon; Editing by Hugh Lawson',
+    'Dutch Prime Minister Mark Rutte and Finance Minister Wopke Hoekstra met Jeroen Dijsselbloem and Klaas Knot in Den Haag.',
+    'Indonesian President Joko Widodo met Sri Mulyani Indrawati and Luhut Binsar Pandjaitan in Jakarta on Senin.',
+    "Vietnam's Nguyen Xuan Phuc, Nguyen Phu Trong and Pham Minh Chinh met in Hanoi; Vo Van Thuong attended.",
+    'Volkswagen AG Chief Executive Herbert Diess told Frankfurter Allgemeine Zeitung that Kurzarbeit at Wolfsburg would end.',
+    'Llanfairpwllgwyngyll and Aberystwyth councils met officials from Ynys Môn and Cymru on Tuesday about Llywodraeth Cymru funding.',
+    'CARDIFF (Reuters) - Voters in Ynys Môn and Ceredigion went to the polls on Thursday, with Plaid Cymru hoping to hold Arfon and Dwyfor Meirionnydd.',
+    'Supporters of Andrés Manuel López Obrador gather at the Zócalo in Ciudad de México.',
+    "Novo Nordisk's Wegovy sales beat forecasts, says Lars Fruergaard Jørgensen",
+    'Attendees included Jean-Claude Juncker, Pierre Moscovici, Margrethe Vestager, Valdis Dombrovskis, Cecilia Malmström, Federica Mogherini and Frans Timmermans.',
+    'Fianna Fáil and Fine Gael agreed a programme for government with Comhaontas Glas in Baile Átha Cliath.',
+    'Te Pāti Māori co-leader Rawiri Waititi spoke at Waitangi on Tuesday.',
+    'Banco Bilbao Vizcaya Argentaria and Caixabank shares fell in Madrid after Banco de España warned.',
+    'Senedd Cymru member Rhun ap Iorwerth visited Ysbyty Gwynedd in Bangor.',
+]
+#: short news sentences in other languages, with the language each is named as (None: none, as
+#: before: under 0.9, or too short)
+OTHER_LANGUAGES = [
+    ('fr', 'Le gouvernement a annoncé lundi une nouvelle réforme des retraites.', 'fr'),
+    ('fr', 'La Banque centrale européenne a relevé ses taux pour la troisième fois cette année.', 'fr'),
+    ('fr', "Le président Emmanuel Macron s'est rendu à Berlin pour rencontrer le chancelier.", 'fr'),
+    ('de', 'Die Regierung hat am Montag beschlossen, die Steuern zu senken.', 'de'),
+    ('de', 'Der Vorstandschef von Volkswagen sagte, die Nachfrage in China sei schwach.', 'de'),
+    ('de', 'Die Europäische Zentralbank erhöhte den Leitzins um einen halben Prozentpunkt.', 'de'),
+    ('es', 'El gobierno anunció el lunes un nuevo plan de ayudas para las empresas.', 'es'),
+    ('es', 'El presidente Pedro Sánchez se reunió con los líderes sindicales en Madrid.', None),
+    ('es', 'La inflación en España bajó al tres por ciento en marzo.', None),
+    ('it', 'Il governo ha annunciato lunedì una nuova riforma fiscale.', 'it'),
+    ('it', "La Banca d'Italia prevede una crescita dell'uno per cento nel prossimo anno.", 'it'),
+    ('pt', 'O governo brasileiro anunciou nesta segunda-feira um novo pacote econômico.', 'pt'),
+    ('pt', 'O presidente Lula se reuniu com ministros em Brasília para discutir o orçamento.', 'pt'),
+    ('nl', 'De regering heeft maandag besloten de belastingen te verlagen.', 'nl'),
+    ('nl', 'De Nederlandsche Bank verwacht dat de inflatie volgend jaar daalt.', 'nl'),
+    ('cy', 'Mae Llywodraeth Cymru wedi cyhoeddi cyllid newydd ar gyfer ysgolion yng Nghaerdydd.', 'cy'),
+    ('cy', 'Dywedodd y Prif Weinidog fod angen mwy o dai fforddiadwy yng Nghymru.', 'cy'),
+    ('ga', 'Tá an Rialtas tar éis plean nua a fhógairt do scoileanna i mBaile Átha Cliath.', 'ga'),
+    ('ga', 'Dúirt an Taoiseach go bhfuil an geilleagar ag fás go tapa.', 'ga'),
+    ('sv', 'Regeringen meddelade på måndagen att skatterna ska sänkas nästa år.', 'sv'),
+    ('pl', 'Rząd ogłosił w poniedziałek nowy plan pomocy dla przedsiębiorstw.', 'pl'),
+    ('id', 'Pemerintah Indonesia mengumumkan paket ekonomi baru pada hari Senin.', None),
+    ('tr', 'Hükümet pazartesi günü yeni bir ekonomik paket açıkladı.', 'tr'),
+    ('da', 'Regeringen meddelte mandag, at skatterne skal sænkes næste år.', 'da'),
+    ('fr', 'Selon le ministre, « la situation reste très préoccupante » dans le Nord.', 'fr'),
+    ('de', 'Laut Angaben der Polizei wurden bei dem Unfall drei Menschen verletzt.', 'de'),
+    ('es', 'Según la policía, tres personas resultaron heridas en el accidente.', 'es'),
+    ('it', "Secondo la polizia, tre persone sono rimaste ferite nell'incidente.", 'it'),
+    ('ro', 'Guvernul a anunțat luni un nou pachet de măsuri economice.', 'ro'),
+    ('fi', 'Hallitus ilmoitti maanantaina uudesta talouspaketista.', 'fi'),
+]
+
+
+@pytest.mark.parametrize("text", ENGLISH_WITH_NAMES)
+def test_a_short_english_text_full_of_names_is_english(text):
+    """Its names are what the identifier read: six of these had read as Welsh or Irish, and their
+    reports said nothing about them. With the names left out they read as English."""
+    assert identify(text).english
+
+
+@pytest.mark.parametrize("written_in, text, named", OTHER_LANGUAGES)
+def test_a_short_text_in_another_language_with_names_is_still_named(written_in, text, named):
+    """Leaving the names out leaves another language its own words (German's capitalised nouns too)."""
+    s = identify(text)
+    assert s.detected == named and s.english == (named is None)
+    assert named in (None, written_in)
+
+
+def test_without_names_keeps_first_words_and_capitals():
+    assert without_names("Plaid Cymru leader Adam Price spoke in Caerfyrddin.") == "Plaid leader spoke in"
+    assert without_names("It rose. Then Acme fell:\nShares of Acme") == "It rose. Then fell: Shares of"
+    assert without_names("LE GOUVERNEMENT A ANNONCÉ LUNDI") == "LE GOUVERNEMENT A ANNONCÉ LUNDI"
 
 
 def test_too_little_text_or_no_language_identifies_nothing():

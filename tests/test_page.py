@@ -169,6 +169,37 @@ def test_page_says_when_the_text_is_not_english(browser_page):
     assert errors == []
 
 
+def test_page_says_when_grammar_was_checked_only_in_part(browser_page, engine, monkeypatch):
+    """Grammar checked but not completely (LanguageTool said its results are incomplete) is said with
+    the reason, as grammar not checked is; a complete check shows no note."""
+    from service.grammar import GrammarResult
+    from service.report import GrammarStatus
+
+    why = "LanguageTool's results are incomplete: text checking took longer than allowed maximum of 10.000 seconds"
+
+    class Checker:  # a configured LanguageTool answering with this status
+        server = "http://languagetool.test"
+        complete = True
+
+        def check(self, text, options=None):
+            return GrammarResult(status=GrammarStatus(checked=True, complete=self.complete,
+                                                      reason="" if self.complete else why, server=self.server))
+
+    checker = Checker()
+    monkeypatch.setattr(engine, "grammar", checker)
+    page, errors = browser_page
+    for complete, text in ((False, "The ministers met on Monday."), (True, "The ministers met on Tuesday.")):
+        checker.complete = complete
+        _fresh(page)
+        page.fill("#input", text)
+        page.click("#check")
+        page.wait_for_selector("#result-pane:not([hidden])")
+        assert page.is_visible("#grammar-note") is not complete
+        if not complete:
+            assert page.inner_text("#grammar-note") == "Grammar checked only in part: " + why
+    assert errors == []
+
+
 def test_page_copies_the_text_unspin_restore_writes(browser_page, seeds, engine):
     """*Copy clean text* follows the rule of ``unspin restore`` (service.restore): spun spans'
     first suggestions and disguised words in Latin letters, also where the two overlap."""

@@ -309,9 +309,10 @@ def _rule(span: Span) -> tuple[dict, str, str, str]:
 
 def warnings(report: Report) -> dict:
     """LanguageTool's ``warnings`` block: results are incomplete when grammar was not checked (no
-    LanguageTool server configured, or it was down, slow or broken), with the reason, as
-    LanguageTool itself says ``incompleteResults: true`` with an ``incompleteResultsReason``; and
-    when the text is not English (unspin's models read English only)."""
+    LanguageTool server configured, or it was down, slow or broken) or was checked only in part
+    (LanguageTool said its own results are incomplete), with the reason, as LanguageTool itself
+    says ``incompleteResults: true`` with an ``incompleteResultsReason``; and when the text is not
+    English (unspin's models read English only)."""
     reasons = []
     if not report.language.english:
         reasons.append(f"The text is not English, so results are incomplete: {report.language.reason}.")
@@ -321,6 +322,9 @@ def warnings(report: Report) -> dict:
             f"Grammar and spelling were not checked, so results are incomplete: {why}. "
             f"Matches for spun or paraphrased wording (rule {SPUN_RULE_ID}) are still included."
         )
+    elif report.grammar.incomplete:
+        why = (report.grammar.reason or "no reason given").rstrip(".")
+        reasons.append(f"Grammar and spelling were checked only in part, so results are incomplete: {why}.")
     if not reasons:
         return {"incompleteResults": False}
     return {"incompleteResults": True, "incompleteResultsReason": " ".join(reasons)}

@@ -212,7 +212,8 @@ async def check(request: Request, state: AppState = Depends(get_state)):
         state.metrics.words.inc(report.stats.words)
         state.metrics.documents.inc()
     else:  # LanguageTool answers an empty text with no matches, not an error; nothing was left unchecked
-        report = Report(score=0.0, label="clean", lm=engine.lm_name, grammar=GrammarStatus(checked=True, reason=""))
+        report = Report(score=0.0, label="clean", lm=engine.lm_name,
+                        grammar=GrammarStatus(checked=True, reason="", complete=True))
     return JSONResponse(check_payload(report, text, language, detected, rules))
 
 

@@ -141,13 +141,21 @@ function show() {
   $("doc-meta").textContent = `score ${r.score.toFixed(2)} · ${spun} spun span${spun === 1 ? "" : "s"}` +
     ` · ${r.stats.words} words · ${r.lm}`;
   const note = $("grammar-note");
-  note.hidden = r.grammar.checked;
-  note.textContent = r.grammar.checked ? "" : "Grammar not checked: " + r.grammar.reason;
+  note.textContent = grammarNote(r.grammar);
+  note.hidden = !note.textContent;
   const lang = $("language-note");
   const english = !r.language || r.language.english;
   lang.hidden = english;
   lang.textContent = english ? "" : "Not English: " + r.language.reason + ".";
   render();
+}
+
+// What the page says about the grammar check: nothing when LanguageTool checked the whole text; why
+// not when it did not; what is missing when it checked only part of it (complete: false).
+function grammarNote(grammar) {
+  if (!grammar.checked) return "Grammar not checked: " + grammar.reason;
+  if (grammar.complete === false) return "Grammar checked only in part: " + grammar.reason;
+  return "";
 }
 
 // Spans that overlap (a word disguised with look-alike letters inside a spun phrase, a grammar
