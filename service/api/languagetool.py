@@ -324,7 +324,7 @@ def warnings(report: Report) -> dict:
         )
     elif report.grammar.incomplete:
         why = (report.grammar.reason or "no reason given").rstrip(".")
-        reasons.append(f"Grammar and spelling were checked only in part, so results are incomplete: {why}.")
+        reasons.append(f"Grammar and spelling were checked only in part: {why}.")
     if not reasons:
         return {"incompleteResults": False}
     return {"incompleteResults": True, "incompleteResultsReason": " ".join(reasons)}
