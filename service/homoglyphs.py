@@ -72,11 +72,21 @@ def _alphabet(char: str) -> str | None:
     return categories.alias(char) if char.isalpha() else None
 
 
+def _greek_notation(word: str, i: int) -> bool:
+    """Whether the letter at ``word[i]`` is a small Greek letter written as scientific notation:
+    no small letter on either side of it ("Kα", "ERα", "TNFα", "IL-1β", "NF-κB", "α-helix",
+    "γ-ray"). A disguise puts it among the small letters of a word ("pαper", "knοw")."""
+    if not ("\u03b1" <= word[i] <= "\u03c9" and _alphabet(word[i]) == "GREEK"):
+        return False
+    return not any(0 <= j < len(word) and word[j].islower() for j in (i - 1, i + 1))
+
+
 def look_alikes(word: str) -> tuple[str, list[LookAlike]] | None:
     """``word`` with its look-alike letters replaced by the Latin letters they imitate, and those
     letters; None when ``word`` is not a disguised Latin word (no look-alike, no Latin letter, or a
     letter of another alphabet without a Latin twin). A fullwidth or mathematical form of a Latin
-    letter is both a look-alike and a Latin letter."""
+    letter is both a look-alike and a Latin letter; a small Greek letter with no small letter beside
+    it is scientific notation, not a look-alike (:func:`_greek_notation`)."""
     if word.isascii():
         return None
     out, found, latin_seen = list(word), [], False
@@ -84,7 +94,7 @@ def look_alikes(word: str) -> tuple[str, list[LookAlike]] | None:
         plain = _plain_form(c)
         script = None if plain else _alphabet(c)
         latin_seen = latin_seen or plain is not None or script == "LATIN"
-        if plain is None and (script is None or script in ("LATIN", "COMMON", "INHERITED")):
+        if plain is None and (script is None or script in ("LATIN", "COMMON", "INHERITED") or _greek_notation(word, i)):
             continue
         latin = plain or _latin_twin(c)
         if latin is None:

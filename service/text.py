@@ -303,6 +303,21 @@ def straight_quotes(text: str) -> str:
     return _CLOSING_TICKS_RE.sub('" ', text.translate(_STRAIGHT_QUOTES).replace("``", ' "'))
 
 
+#: the Unicode categories of the characters :func:`symbols_as_spaces` reads as spaces: symbols
+#: (emoji, ™, ©, →, ±, €), private-use, surrogate and unassigned code points
+_SYMBOL_CATEGORIES = frozenset({"So", "Sm", "Sc", "Co", "Cs", "Cn"})
+
+
+def symbols_as_spaces(text: str) -> str:
+    """``text`` with each symbol outside ASCII (emoji, ™, ©, →, ±, €: :data:`_SYMBOL_CATEGORIES`)
+    as a space, of the same length. The sentence encoder's tokenizer splits a word from punctuation
+    but not from such a symbol: "🚀stick" or "efforts👍" was one unknown piece, so the word
+    itself went unread (the detector took it for a replaced word)."""
+    if text.isascii():
+        return text
+    return "".join(" " if not c.isascii() and unicodedata.category(c) in _SYMBOL_CATEGORIES else c for c in text)
+
+
 #: the hyphens a word broken at the end of a line may end in: the hyphen-minus, the hyphen
 #: (U+2010), the non-breaking hyphen (U+2011) and the soft hyphen (U+00AD, never kept)
 LINE_END_HYPHENS = "-\u2010\u2011\u00ad"
@@ -872,10 +887,24 @@ def _one_paragraph_per_line(lines: Sequence[_Line | None]) -> bool:
 _TABLE_ROW_RE = re.compile(r"\|.*\||[^\t]+(?:\t+[^\t]+){2,}")
 
 
+def _table_row(para: Sequence[_Line], i: int, flags: Sequence[bool]) -> bool:
+    """Whether line ``i`` of ``para`` is a table's row (:data:`_TABLE_ROW_RE`) and not a wrapped
+    line of prose with tabs for some of its spaces: one that goes on from a line of prose before it
+    (not a line of its own, ``flags``), in lower case or with cells of two and a half words or
+    more on average (a table's cells are short: figures, names)."""
+    line = para[i].text
+    if not _TABLE_ROW_RE.fullmatch(line):
+        return False
+    if i == 0 or flags[i - 1] or "\t" not in line:  # a row between pipes is one wherever it is
+        return True
+    cells = [c for c in line.split("\t") if c.strip()]
+    return not (line[0].islower() or 2 * len(para[i].words) >= 5 * len(cells))
+
+
 def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge: bool) -> bool:
     """In hard-wrapped text: is line ``i`` a heading/byline/other line or a table's row of its own?"""
     line = para[i]
-    if len(para) == 1 or _TABLE_ROW_RE.fullmatch(line.text):
+    if len(para) == 1 or _table_row(para, i, flags):
         return True
     before = i == 0 or flags[i - 1] or _ends_sentence(para[i - 1].text)
     after = i == len(para) - 1 or not para[i + 1].text[0].islower()

@@ -179,7 +179,8 @@ def test_api_keys(engine):
         ok = c.post("/v2/check", data={"language": "en-US", "text": "The cat sat.", "apiKey": "k1"})
         assert ok.status_code == 200
         # health, readiness, metrics, docs and the page stay open
-        for path in ("/healthz", "/readyz", "/metrics", "/docs", "/", "/v2/languages", "/v2/healthcheck"):
+        for path in ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/docs-static/swagger-ui.css", "/",
+                     "/v2/languages", "/v2/healthcheck"):
             assert c.get(path).status_code == 200, path
 
 
@@ -224,6 +225,31 @@ def test_docs_openapi_and_static_files_are_counted_under_their_routes(engine):
                   'method="GET",route="unmatched",status="307"} 1.0'):
         assert "unspin_requests_total{" + label in text, label
     assert "app.js" not in text and "nope" not in text
+
+
+def test_docs_pages_load_nothing_from_another_host(engine):
+    """``/docs`` and ``/redoc`` had loaded Swagger UI and ReDoc from a CDN, so that on a machine
+    without the internet (the Docker image in a closed network) they were blank. Every script,
+    style and icon they name is now served by the app, and answers; the pages answer ``HEAD`` as
+    FastAPI's own did."""
+    import re
+
+    with TestClient(create_app(Settings(lm="ngram"), engine=engine)) as c:
+        for page in ("/docs", "/redoc"):
+            html = c.get(page)
+            assert html.status_code == 200 and c.head(page).status_code == 200
+            urls = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+            assert urls and not [u for u in urls if not u.startswith("/docs-static/")], urls
+            assert "http" not in html.text.replace("http-equiv", ""), page
+            for u in urls:
+                r = c.get(u)
+                assert r.status_code == 200 and r.headers["content-type"].split(";")[0] in (
+                    "text/javascript", "text/css", "image/png"), u
+        bundle = c.get("/docs-static/swagger-ui-bundle.js").text
+        # Swagger UI 5 or later: version 4 cannot read the OpenAPI 3.1 description FastAPI writes
+        assert int(re.search(r'PACKAGE_VERSION:"(\d+)\.\d+\.\d+"', bundle).group(1)) >= 5
+        assert c.get("/openapi.json").json()["openapi"].startswith("3.1")
+        assert 'route="/docs-static/{path}",status="200"} ' in c.get("/metrics").text
 
 
 def test_openapi_documents_both_body_types(client):
@@ -477,7 +503,11 @@ def test_serve_takes_the_path_prefix_a_proxy_strips(monkeypatch, engine):
     from live_server import serve
 
     with serve(create_app(Settings(lm="ngram"), engine=engine), root_path="/unspin") as url:
-        assert "'/unspin/openapi.json'" in httpx.get(url + "/docs").text  # the proxy has stripped /unspin
+        docs = httpx.get(url + "/docs").text
+        assert "'/unspin/openapi.json'" in docs  # the proxy has stripped /unspin
+        assert '"/unspin/docs-static/swagger-ui-bundle.js"' in docs  # and the page's script is under it too
+        assert '"/unspin/docs-static/redoc.standalone.js"' in httpx.get(url + "/redoc").text
+        assert httpx.get(url + "/docs-static/swagger-ui-bundle.js").status_code == 200
         assert httpx.get(url + "/openapi.json").status_code == 200
         moved = httpx.get(url + "/v1/score/", follow_redirects=False)
         assert moved.status_code == 307 and moved.headers["location"] == url + "/unspin/v1/score"

@@ -727,3 +727,29 @@ def test_transformer_backend(monkeypatch, tiny_model_dir, one_thread, choice):
     assert_offsets(SHORT_TEXT, r)
     apply_first_suggestions(SHORT_TEXT, r)
     assert Report.model_validate_json(r.model_dump_json()) == r
+
+
+def test_symbols_glued_to_words_leave_the_words_read(engine, seeds):
+    """An emoji or a symbol glued to a word ("🚀stick", "efforts👍") made the sentence encoder read
+    the word as one unknown piece: the detector gave it no reading, which counts as suspicious, and
+    enough of them turned the clean seed spun. The glued symbols now change no word's reading."""
+    from service.text import segment
+
+    plain = "They agreed to stick to dialogue and praised his efforts to make peace."
+    glued = "They agreed to 🚀stick to dialogue and praised his efforts👍 to make peace→."
+    words = lambda t: [(tok.text, round(float(v), 3)) for s in segment(t)
+                       for tok, v in zip(s.tokens, engine.detector.logits([s])[0]) if tok.text[0].isalpha()]
+    assert words(glued) == words(plain)
+
+    text = seeds["000_37063bd84aa4b837.txt"]
+    marked, n = [], 0
+    for m in re.finditer(r"\S+|\s+", text):  # every sixth lower-case word gets a symbol glued before it
+        piece = m.group()
+        if piece[0].islower():
+            n += 1
+            piece = ("🚀" if n % 2 else "✓") + piece if n % 6 == 0 else piece
+        marked.append(piece)
+    marked = "".join(marked)
+    before, after = engine.score(text), engine.score(marked)
+    assert n > 100 and after.label == before.label == "clean"
+    assert [s.text for s in after.spans if s.kind == "spun"] == [s.text for s in before.spans if s.kind == "spun"]

@@ -69,6 +69,30 @@ def test_look_alikes_finds_the_latin_word_meant():
     assert look_alikes("bаnkж") is None  # a letter without a Latin twin: a mixed word, left alone
 
 
+@pytest.mark.parametrize("word", ["Kα", "ERα", "TNFα", "Dα", "IL-1β", "NF-κB", "α-helix", "γ-ray", "β-blockers"])
+def test_greek_letters_of_scientific_notation_are_not_look_alikes(word):
+    """A small Greek letter with no small letter beside it is notation ("Cu Kα radiation", "an
+    α-helix"): it had been reported as a disguise and ``restore`` wrote "Cu Ka", "an a-helix"."""
+    assert look_alikes(word) is None
+    assert latin_words(f"the {word} line") == f"the {word} line"
+
+
+def test_greek_letters_among_small_letters_are_look_alikes():
+    assert look_alikes("pαper")[0] == "paper" and look_alikes("οpportunity")[0] == "opportunity"
+    assert look_alikes("knοw")[0] == "know" and look_alikes("dαtα")[0] == "data"
+    assert look_alikes("Κnow")[0] == "Know" and look_alikes("ΑPPLE")[0] == "APPLE"  # capitals: any place
+
+
+def test_engine_leaves_scientific_notation_as_written(engine):
+    text = ("The samples were recorded with Cu Kα radiation. The protein folds into an α-helix, and "
+            "expression of ERα and TNFα increased after treatment with β-blockers.\n")
+    report = engine.score(text)
+    assert [s.text for s in report.spans if s.kind == "formatting"] == []
+    from service.restore import restore
+
+    assert restore(text, report) == text
+
+
 def test_fullwidth_and_mathematical_letters_are_look_alikes():
     assert look_alikes("ｂａｎｋ") == ("bank", [LookAlike(i, c, f"FULLWIDTH LATIN SMALL LETTER {p.upper()}", p)
                                           for i, (c, p) in enumerate(zip("ｂａｎｋ", "bank"))])

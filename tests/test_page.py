@@ -674,3 +674,34 @@ def test_page_shows_a_findings_message_and_shortens_long_quotes(browser_page):
     finally:
         page.unroute("**/v1/score")
     assert errors == []
+
+
+@pytest.mark.parametrize("path, shown", [("/docs", ".opblock-summary-path[data-path='/v1/score']"),
+                                         ("/redoc", "text='/v1/score/batch'")])
+def test_api_docs_render_without_the_internet(browser_context, path, shown):
+    """``/docs`` and ``/redoc`` draw the API's operations with every request to another host
+    refused, as on a closed network: their scripts had come from a CDN, and the pages were blank.
+    (Swagger UI 5: the version 4 of the swagger-ui-bundle package cannot draw OpenAPI 3.1.)"""
+    context, url = browser_context
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    elsewhere: list[str] = []
+
+    def only_the_app(route, request):
+        if request.url.startswith(url + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(request.url)
+            route.abort()
+
+    page.route("**/*", only_the_app)
+    try:
+        page.goto(url + path)
+        page.wait_for_selector(shown, timeout=30_000)
+        assert errors == []
+        # all the page needs comes from the app; ReDoc's own "by Redocly" logo alone is asked of its
+        # host, and is left out when refused
+        assert [u for u in elsewhere if "/redoc/logo" not in u] == [], elsewhere
+    finally:
+        page.close()

@@ -623,6 +623,24 @@ def test_a_tables_rows_stand_alone_in_hard_wrapped_text():
                    "The vote is expected\nnext week, they said."]
 
 
+@pytest.mark.parametrize("path", seed_paths(), ids=lambda p: p.name[:3])
+def test_tabs_for_some_spaces_of_wrapped_prose_leave_its_sentences(path):
+    """A wrapped line of prose with two tabs among its spaces had been taken for a table's row (three
+    cells): its sentence was cut in three and the lines after it read as headings. A line that goes
+    on from the prose before it, in lower case or with cells of prose, is prose."""
+    text = read_seed(path)
+    n = iter(range(1, len(text)))
+    tabbed = re.sub(r"(?<=\S) (?=\S)", lambda m: "\t" if next(n) % 5 == 0 else " ", text)
+    assert tabbed.count("\t") > 100
+    assert [(s.start, s.end, s.kind) for s in segment(tabbed)] == [(s.start, s.end, s.kind) for s in segment(text)]
+    short = ("Beijing has so far backed the talks but has tried\nto encourage him to be more\tforthcoming with "
+             "suspending economic\trestrictions\nand joint exercises, officials said.")
+    assert [s.kind for s in segment(short)] == ["prose"]
+    rows = "Sales by region\nNorth\t10\t20\nSouth\t30\t40\nwest\t5\t6\n\nThe table shows sales."
+    assert [s.text for s in segment(rows)] == ["Sales by region", "North\t10\t20", "South\t30\t40", "west\t5\t6",
+                                               "The table shows sales."]
+
+
 @pytest.mark.parametrize("mark", list(INVISIBLE))
 def test_invisible_characters_anywhere_leave_sentences_and_words_as_in_plain_text(mark: str) -> None:
     """An invisible format character after every character of a text (but at its line breaks)

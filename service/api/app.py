@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute, Match
@@ -58,6 +59,8 @@ def _load(state: AppState) -> None:
 
 #: the routers of the app, in the order they are included
 ROUTERS = (routes_score.router, routes_languagetool.router, routes_ops.router, routes_page.router)
+#: where the scripts and styles of ``/docs`` and ``/redoc`` are served from
+DOCS_STATIC = "/docs-static"
 
 
 def _answer_head(router: APIRouter) -> None:
@@ -146,7 +149,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             threading.Thread(target=_load, args=(state,), name="unspin-load", daemon=True).start()
         yield
 
-    app = FastAPI(
+    # FastAPI's /docs and /redoc pages with their scripts served by the app (Swagger UI 5, which reads
+    # OpenAPI 3.1, and ReDoc, from the fastapi-offline package), not fetched from a CDN: they work offline
+    app = FastAPIOffline(
+        static_url=DOCS_STATIC,
         title="unspin",
         version=_version(),
         description="Find synonym-spun, machine-paraphrased or garbled text and suggest the likely original. "
@@ -154,6 +160,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=lifespan,
     )
     app.state.unspin = state
+    _answer_head(app.router)  # the docs pages, as FastAPI's own answered HEAD
 
     @app.middleware("http")
     async def observe(request: Request, call_next):
