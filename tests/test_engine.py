@@ -753,3 +753,28 @@ def test_symbols_glued_to_words_leave_the_words_read(engine, seeds):
     before, after = engine.score(text), engine.score(marked)
     assert n > 100 and after.label == before.label == "clean"
     assert [s.text for s in after.spans if s.kind == "spun"] == [s.text for s in before.spans if s.kind == "spun"]
+
+
+def test_html_tags_in_pasted_text_are_markup_not_words(engine, seeds):
+    """HTML tags left in pasted text had been glued into the words they touch ("<p>Rinna" and
+    "included.</p" were no words), the credit line in a paragraph tag was no longer one, and bold
+    tags around words turned the clean seed spun. A tag is now markup between words: no model reads
+    it, and the words around it read as without it."""
+    from service.text import tokenize
+
+    assert [t.text for t in tokenize("<p>Rinna included.</p>")] == ["Rinna", "included", "."]
+    assert [t.text for t in tokenize('a <a href="x">link</a><br/>here')] == ["a", "link", "here"]
+    assert [t.text for t in tokenize("if a<b and c>d then")] == ["if", "a<b", "and", "c>d", "then"]  # no tag
+    for name, text in seeds.items():
+        paragraphs = "".join(f"<p>{p}</p>" if p.strip() else p for p in re.split(r"(\n\s*\n)", text))
+        plain, tagged = engine.score(text), engine.score(paragraphs)
+        assert (tagged.label, tagged.stats.words) == (plain.label, plain.stats.words), name
+        assert [(s.text, s.score) for s in tagged.spans if s.kind == "spun"] == [
+            (s.text, s.score) for s in plain.spans if s.kind == "spun"], name
+    n = iter(range(1, 10_000))
+    text = seeds["000_37063bd84aa4b837.txt"]
+    bold = re.sub(r"(?<!\S)[a-z]+(?=[\s,.;:])", lambda m: f"<b>{m.group()}</b>" if next(n) % 6 == 0 else m.group(), text)
+    assert bold.count("<b>") > 100
+    report = engine.score(bold)
+    assert (report.label, report.stats.words) == ("clean", engine.score(text).stats.words)
+    assert all(bold[s.start : s.end] == s.text for s in report.spans)

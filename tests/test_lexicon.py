@@ -517,3 +517,59 @@ def test_a_list_phrase_is_found_whatever_hyphens_its_words_have(engine) -> None:
     report = _lexicon_engine(engine, lexicon).score(text, threshold=1.0)
     assert restore(text, report) == "The model used artificial intelligence. An artificial brain learned."
     assert len(lexicon) == 2 and "manmade intelligence" not in lexicon
+
+
+def test_a_phrase_joined_by_hyphens_matches_its_entry() -> None:
+    """"sign-to-commotion" (the tortured "signal-to-noise") is one token: no entry of several words
+    had matched it. It now matches "sign to commotion", and its originals are joined the same way."""
+    lex = Lexicon()
+    lex.add("sign to commotion", ["signal to noise"])
+    lex.add("colossal information", ["big data"])
+    lex.add("man-made intelligence", ["artificial intelligence"])
+    text = "The sign-to-commotion ratio of colossal-information tools, sign to commotion and man-made intelligence."
+    toks = tokenize(text)
+    hits = lex.match(toks)
+    assert [(text[toks[h.first_token].start : toks[h.last_token - 1].end], h.suggestions) for h in hits] == [
+        ("sign-to-commotion", ("signal-to-noise",)), ("colossal-information", ("big-data",)),
+        ("sign to commotion", ("signal to noise",)), ("man-made intelligence", ("artificial intelligence",))]
+    assert [h.compound for h in hits] == [True, True, False, False]
+    [plural] = lex.match(tokenize("sign-to-commotions"))
+    assert plural.suggestions == ("signal-to-noise",)
+    assert lex.match(tokenize("a sign-to noise")) == [] and lex.match(tokenize("well-known")) == []
+
+
+def test_an_entry_is_no_hit_where_its_original_is_the_text() -> None:
+    """The entry "smart device" -> "smart devices" had flagged "smart devices" with the suggestion
+    "smart devices" (the entry's plural is its original)."""
+    lex = Lexicon()
+    lex.add("smart device", ["smart devices"])
+    assert lex.match(tokenize("Smart devices are here.")) == []
+    assert [h.suggestions for h in lex.match(tokenize("A smart device is here."))] == [("smart devices",)]
+
+
+def test_entries_that_would_flag_a_right_term_are_left_out(tmp_path: Path, caplog) -> None:
+    """Real exports hold notes and contradictions: "neural network" -> "[neural network] layer
+    outputs" (the original holds the phrase) and "machine learning" -> "discriminative learning"
+    where another line gives "machine learning" as the original of "device learning". Either would
+    flag the right term in every paper that uses it: each is left out, with a warning naming one."""
+    path = write(tmp_path, "pps.tsv", "tortured\texpected\n"
+                 "neural network\t[neural network] layer outputs\n"
+                 "technology spillover\treverse technology spillover\n"
+                 "device learning\tmachine learning\n"
+                 "machine learning\tdiscriminative learning\n"
+                 "surface region\tsurface area\n")
+    with caplog.at_level("WARNING", logger="service.lexicon"):
+        lex = load_lexicon(path)
+    assert sorted(e for e in ("neural network", "technology spillover", "device learning", "machine learning",
+                              "surface region") if e in lex) == ["device learning", "surface region"]
+    assert lex.left_out == [("neural network", "[neural network] layer outputs"),
+                            ("technology spillover", "reverse technology spillover"),
+                            ("machine learning", "discriminative learning")]
+    assert "2 entries left out, whose originals hold the phrase itself" in caplog.text
+    assert "1 entry left out, whose phrase the list gives as another entry's original ('machine learning'" in caplog.text
+    assert hit_texts("We trained neural networks with machine learning.", lex) == []
+
+
+def test_the_engine_reports_a_hyphen_joined_tortured_phrase(engine) -> None:
+    text = "The sign-to-commotion ratio of the new receiver was measured twice."
+    assert _listed(engine, text, ("sign to commotion", "signal to noise")) == [("sign-to-commotion", "signal-to-noise")]
