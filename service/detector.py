@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from service.relatedness import Encoder
-from service.text import Sentence, as_read, straight_quotes, symbols_as_spaces, tags_as_spaces
+from service.text import Sentence, as_read, encoder_text
 
 #: where the shipped probe lives
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "detector.npz"
@@ -77,9 +77,9 @@ class ReplacedWordDetector:
         if self.encoder is None:
             raise ValueError("this detector has no encoder")
         # ligatures spelled out, disguised words in Latin letters, quotation marks straight, symbols and
-        # HTML tags as spaces; offsets mapped back to the sentence's
+        # markup as spaces (service.text.encoder_text); offsets mapped back to the sentence's
         read = [as_read(s.text) for s in sentences]
-        states = self.encoder.word_states([tags_as_spaces(symbols_as_spaces(straight_quotes(r))) for r, _ in read])
+        states = self.encoder.word_states([encoder_text(r) for r, _ in read])
         out = []
         for sent, rows, (_, back) in zip(sentences, states, read):
             at = {t.start - sent.start: i for i, t in enumerate(sent.tokens) if t.is_word}

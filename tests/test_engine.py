@@ -778,3 +778,23 @@ def test_html_tags_in_pasted_text_are_markup_not_words(engine, seeds):
     report = engine.score(bold)
     assert (report.label, report.stats.words) == ("clean", engine.score(text).stats.words)
     assert all(bold[s.start : s.end] == s.text for s in report.spans)
+
+
+@pytest.mark.parametrize("mark", ["bold", "link"])
+def test_markdown_around_words_leaves_their_reading(engine, seeds, mark):
+    """Markdown's marks around a word ("**stick**", "[the talks](https://…)") had raised the
+    detector's score of the words inside and after them: seed 000 with one word in six in bold was
+    judged suspicious, with 12 flags for its 1 (links: 7), seed 002 had 19 flags more. The encoder
+    now reads the marks as spaces; what moves is a score near the threshold."""
+    for name, text in seeds.items():
+        n = iter(range(1, 10**6))
+        if mark == "bold":
+            marked = re.sub(r"(?<!\S)[a-z]+(?=[\s,.;:])", lambda m: f"**{m.group()}**" if next(n) % 6 == 0 else m.group(), text)
+        else:
+            marked = re.sub(r"(?<!\S)[a-z]+(?=[\s,.;:])",
+                            lambda m: f"[{m.group()}](https://example.org/a)" if next(n) % 12 == 0 else m.group(), text)
+        plain, after = engine.score(text), engine.score(marked)
+        spun = lambda r: [s for s in r.spans if s.kind == "spun"]  # noqa: E731
+        assert after.label == plain.label, name
+        assert abs(len(spun(after)) - len(spun(plain))) <= 1, (name, [s.text for s in spun(after)])
+        assert all(marked[s.start : s.end] == s.text for s in after.spans)

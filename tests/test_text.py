@@ -680,3 +680,13 @@ def test_a_character_reference_for_an_apostrophe_is_part_of_its_word(reference: 
         text = read_seed(path)
         inner = re.sub(r"(?<=\w)’(?=\w)", reference, text)
         assert [t.norm for t in tokenize(inner)] == [t.norm for t in tokenize(text)]
+
+
+def test_encoder_text_keeps_words_and_offsets_and_blanks_markup() -> None:
+    from service.text import encoder_text
+
+    text = 'They **stick** to [the talks](https://x.y/z "t") and _so_ on: <b>snake_case</b>, 2*3, “q” 🚀go™.'
+    read = encoder_text(text)
+    assert len(read) == len(text)
+    assert read.split() == ["They", "stick", "to", "the", "talks", "and", "so", "on:", "snake_case", ",", "2*3,",
+                            '"q"', "go", "."]
