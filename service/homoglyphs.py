@@ -76,7 +76,7 @@ def _greek_notation(word: str, i: int) -> bool:
     """Whether the letter at ``word[i]`` is a small Greek letter written as scientific notation:
     no small letter on either side of it ("Kα", "ERα", "TNFα", "IL-1β", "NF-κB", "α-helix",
     "γ-ray"). A disguise puts it among the small letters of a word ("pαper", "knοw")."""
-    if not ("\u03b1" <= word[i] <= "\u03c9" and _alphabet(word[i]) == "GREEK"):
+    if not "\u03b1" <= word[i] <= "\u03c9":  # the small letters of the Greek block
         return False
     return not any(0 <= j < len(word) and word[j].islower() for j in (i - 1, i + 1))
 

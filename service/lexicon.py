@@ -25,6 +25,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, Union
 
@@ -137,8 +138,10 @@ def in_number(phrase: str, plural: bool) -> str:
 _PLAIN_RE = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
 
 
+@lru_cache(maxsize=65536)
 def _key(phrase: str) -> tuple[str, ...]:
-    """Token norms of a normalised phrase, tokenized like documents are."""
+    """Token norms of a normalised phrase, tokenized like documents are (kept: a list's loading and
+    its matches ask for the same phrases' keys again)."""
     if _PLAIN_RE.fullmatch(phrase):  # fast path: plain lower-case words
         return tuple(phrase.split())
     return tuple(t.norm for t in tokenize(phrase))
