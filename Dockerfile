@@ -89,7 +89,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001:10001
 WORKDIR /home/unspin
 # Build the caches now (bigram index, WordNet folder, word vectors: minutes, once; the second
-# look's float32 model copy, 517 MB, read by a container in a second or two instead of its GGUF
+# look's float32 model copy, 517 MiB, read by a container in a second or two instead of its GGUF
 # file in 30-40 s; the candidates of the 20,000 most frequent words: half a minute), and prove
 # that a baked model loads: the build fails if it does not.
 RUN unspin prepare --words 20000 \

@@ -922,7 +922,12 @@ def _check_listen(host: str, port: int) -> None:
 @click.option("--root-path", default="", callback=lambda ctx, param, value: _root_path(value),
               help="The path prefix a proxy serves the service under and strips before passing requests "
                    "on (/unspin): /docs and redirects then keep it.")
-def serve(host: str, port: int, workers: int, log_level: str, root_path: str) -> None:
+@click.option("--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS", show_envvar=True, default=None,
+              metavar="ADDRESSES", callback=lambda ctx, param, value: _forwarded_allow_ips(value),
+              help="The proxies whose X-Forwarded-For and X-Forwarded-Proto headers are believed (the "
+                   "client's address in the log, https in redirects): addresses or networks separated by "
+                   "commas (10.0.0.5,172.16.0.0/12), or * for any  [default: 127.0.0.1,::1]")
+def serve(host: str, port: int, workers: int, log_level: str, root_path: str, forwarded_allow_ips: str) -> None:
     """Run the HTTP service: /v1/score, LanguageTool's /v2/check, the web page at /, /docs. An
     address it cannot listen on (a port in use, a host not of this machine) is a usage error at
     once, before the model loads."""
@@ -931,7 +936,36 @@ def serve(host: str, port: int, workers: int, log_level: str, root_path: str) ->
     _check_listen(host, port)
     uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                root_path=root_path)
+                root_path=root_path, forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _forwarded_allow_ips(value: str | None) -> str:
+    """``--forwarded-allow-ips`` checked: each item an IP address or network, or ``*`` alone (unset:
+    uvicorn's own default, the loopback addresses). uvicorn itself takes a malformed item for a
+    name no proxy has, so a typing error would leave the proxy silently untrusted.
+
+    Raises:
+        click.BadParameter: an item that is neither (``10.0.0.300``, ``10.0.0.1/8``, ``proxy``).
+    """
+    import ipaddress
+
+    if value is None:
+        return "127.0.0.1,::1"
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if items == ["*"]:
+        return "*"
+    if not items:
+        raise click.BadParameter("give addresses or networks separated by commas, or *")
+    for item in items:
+        try:
+            if "/" in item:
+                ipaddress.ip_network(item)
+            else:
+                ipaddress.ip_address(item)
+        except ValueError as e:
+            why = f" ({e})" if "/" in item else ""
+            raise click.BadParameter(f"{item!r} is not an IP address or network{why}; * alone trusts any") from None
+    return ",".join(items)
 
 
 def _root_path(value: str) -> str:

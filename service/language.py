@@ -6,7 +6,7 @@ English models, and unknown words are never judged), so without this module its 
 and when that is not English, that its verdict says nothing about the text.
 
 The identifier is ``py3langid`` (a maintained fork of langid.py: a naive Bayes model over byte
-n-grams for 139 languages, shipped inside the wheel, numpy only). A language other than English
+n-grams for 141 languages, shipped inside the wheel, numpy only). A language other than English
 is named only when it has at least :data:`CONFIDENCE` of the probability over a text of at least
 :data:`MIN_LETTERS` letters: on the 15,547 Reuters articles (earnings tables and all) no other
 language reached 0.9, nor on 5,380 of their sentences (the highest was Nigerian Pidgin at 0.66, on

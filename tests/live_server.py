@@ -18,12 +18,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app, port: int | None = None, root_path: str = "") -> Iterator[str]:
+def serve(app, port: int | None = None, root_path: str = "", **config) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 until the block ends (under ``root_path``, as ``unspin serve
-    --root-path`` does); yields the base URL."""
+    --root-path`` does; ``config``: more of uvicorn's settings); yields the base URL."""
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                           root_path=root_path))
+                                           root_path=root_path, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

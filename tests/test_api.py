@@ -513,6 +513,45 @@ def test_serve_takes_the_path_prefix_a_proxy_strips(monkeypatch, engine):
         assert moved.status_code == 307 and moved.headers["location"] == url + "/unspin/v1/score"
 
 
+def test_serve_believes_the_proxies_it_is_told_of(monkeypatch, engine):
+    """Behind a proxy on another address (another container), ``/v1/score/`` was redirected to
+    ``http://`` for a client of ``https://``: uvicorn believes X-Forwarded-Proto from the loopback
+    only, and ``unspin serve`` had no way to be told the proxy. ``--forwarded-allow-ips`` (or
+    ``FORWARDED_ALLOW_IPS``) names it; an item that is not an address is a usage error (uvicorn
+    would take it for a name and trust nobody)."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    ran = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: ran.update(kw))
+    monkeypatch.setattr("service.cli._check_listen", lambda host, port: None)
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    cases = ((None, None, "127.0.0.1,::1"), (" 10.0.0.5, 172.16.0.0/12 ", None, "10.0.0.5,172.16.0.0/12"),
+             ("*", None, "*"), (None, "10.1.2.3", "10.1.2.3"), ("::1", "10.1.2.3", "::1"))
+    for given, env, passed in cases:
+        res = CliRunner().invoke(main, ["serve", *(["--forwarded-allow-ips", given] if given else [])],
+                                 env={"FORWARDED_ALLOW_IPS": env})
+        assert res.exit_code == 0, res.output
+        assert ran["forwarded_allow_ips"] == passed
+    for bad in ("10.0.0.300", "10.0.0.1/8", "proxy", "*,10.0.0.1", ","):
+        res = CliRunner().invoke(main, ["serve", "--forwarded-allow-ips", bad])
+        assert res.exit_code == 2 and "--forwarded-allow-ips" in res.output, res.output
+    res = CliRunner().invoke(main, ["serve"], env={"FORWARDED_ALLOW_IPS": "10.0.0.300"})
+    assert res.exit_code == 2 and "10.0.0.300" in res.output, res.output
+    from live_server import serve
+
+    forwarded = {"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.7"}
+    app = create_app(Settings(lm="ngram"), engine=engine)
+    with serve(app, forwarded_allow_ips="10.1.2.3") as url:  # the proxy is elsewhere; this client is not it
+        moved = httpx.get(url + "/v1/score/", headers=forwarded, follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"].startswith("http://")  # not believed
+    with serve(app, forwarded_allow_ips="127.0.0.1") as url:
+        moved = httpx.get(url + "/v1/score/", headers=forwarded, follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == "https" + url[4:] + "/v1/score"
+
+
 def test_api_and_cli_give_the_same_answer(client, ngram_env):
     """The CLI and the API are doors onto one engine: the same text gets the same report."""
     from pathlib import Path
