@@ -27,12 +27,16 @@ candidates, and the span is reported with at least :data:`CREDIT_SCORE` (a name:
 
 from __future__ import annotations
 
+import re
 from typing import Protocol, Sequence
 
 import numpy as np
 
 from service.lexicon import LexiconHit
 from service.text import Sentence, recased_credit_line
+
+#: a list item's number or bullet before a credit line
+_MARKER_RE = re.compile(r"\(?\d{1,3}[.)]|[-*+•‣◦▪]")
 
 #: the source name of these hits, in a span's ``evidence["lexicon"]``
 SOURCE = "credit-line"
@@ -114,7 +118,7 @@ def _name_hits(toks: Sequence, start: int, thesaurus: _Thesaurus, relatedness: _
         t = toks[j]
         if t.is_word and ((not t.is_capitalized and t.norm != "and") or (capitals and t.norm == "by")):
             break
-        if not t.is_word and t.text not in (",", "&"):
+        if not t.is_word and t.norm not in (",", "&"):
             break
         if not (t.is_word and t.is_capitalized) or (t.is_upper and not capitals) or t.norm == "and":
             continue
@@ -143,6 +147,12 @@ def _common_synonyms(word: str, thesaurus: _Thesaurus) -> list[str]:
     return out
 
 
+def _list_marker(toks: Sequence) -> bool:
+    """Whether ``toks`` (what opens a line before a credit) are a list item's number or bullet
+    ("1.", "(2)", "3)", "-", "•")."""
+    return 0 < len(toks) <= 3 and _MARKER_RE.fullmatch("".join(t.norm for t in toks)) is not None
+
+
 def _role_start(toks: Sequence, by: int, capitals: bool = False) -> int | None:
     """Where the role before ``toks[by]`` ("by") starts: a capitalised word that opens the line or
     follows ";", "," or "(", then at most two lower-case words (in a line in ``capitals``: at most
@@ -151,12 +161,12 @@ def _role_start(toks: Sequence, by: int, capitals: bool = False) -> int | None:
         t = toks[first]
         if not t.is_word:
             return None
+        opens = first == 0 or toks[first - 1].norm in (";", ",", "(") or _list_marker(toks[:first])
         if capitals:
-            if first == 0 or toks[first - 1].text in (";", ",", "("):
+            if opens:
                 return first
             continue
         if t.is_capitalized and not t.is_upper:
-            opens = first == 0 or toks[first - 1].text in (";", ",", "(")
             lower = all(x.is_word and not x.is_capitalized for x in toks[first + 1 : by])
             return first if opens and lower else None
     return None

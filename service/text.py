@@ -271,6 +271,22 @@ _NORM_TABLE = str.maketrans({"’": "'", "ʼ": "'", "‐": "-", "‑": "-"})
 _MARKS_RE = re.compile(rf"{_M}+")
 
 
+#: the fullwidth forms of ASCII punctuation and digits (U+FF01-U+FF5E but the letters) that an East
+#: Asian input method types ("U．S．", "57．3", "rose，analysts", "left．Then", "２０１９"), and the
+#: ideographic comma and full stop: read as the ASCII characters they stand for, one code point for
+#: one, so that every offset stays. Fullwidth letters are look-alikes, read (and reported) by
+#: :mod:`service.homoglyphs`; the fullwidth apostrophe reads as one between letters only (:data:`APOSTROPHES`).
+_HALFWIDTH_TABLE = str.maketrans(
+    {**{chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F) if not chr(c).isalpha() and c != 0xFF07},
+     "\u3001": ",", "\u3002": "."}
+)
+
+
+def halfwidth(text: str) -> str:
+    """``text`` with fullwidth punctuation and digits as ASCII (:data:`_HALFWIDTH_TABLE`), of the same length."""
+    return text.translate(_HALFWIDTH_TABLE) if not text.isascii() else text
+
+
 def visible(text: str) -> str:
     """``text`` without the invisible format characters of :data:`INVISIBLE`."""
     return _INVISIBLE_RE.sub("", text) if not text.isascii() else text
@@ -359,7 +375,7 @@ def as_read(text: str) -> tuple[str, list[int] | None]:
     lines = _LINE_BREAK_RE.search(text) is not None
     if text.isascii() and not lines and "`" not in text and "&" not in text:  # most tokens and sentences: nothing to do
         return text, None
-    read = _INNER_APOSTROPHE_RE.sub("'", latin_words(text))
+    read = _INNER_APOSTROPHE_RE.sub("'", halfwidth(latin_words(text)))
     if lines:
         read = read.translate(_OTHER_BREAKS_AS_NEWLINE)
     breaks = list(_BROKEN_WORD_RE.finditer(read)) if lines else []
@@ -413,7 +429,7 @@ class Token:
     def is_word(self) -> bool:
         """An alphabetic word, possibly with inner apostrophes/hyphens ("don't", "year-end", "U.S."),
         also one broken at a line end by a hyphen ("signif-\\nicant")."""
-        text = visible(self.text)
+        text = halfwidth(visible(self.text))
         if _LINE_BREAK_RE.search(text):
             text = _BREAK_RE.sub("-", text)
         return _WORD_RE.fullmatch(text) is not None
@@ -427,7 +443,7 @@ class Token:
     @property
     def is_number(self) -> bool:
         """A number such as "17.3", "2,000", "6:30", "1990s" or "21st"."""
-        return _NUMBER_RE.fullmatch(visible(self.text)) is not None
+        return _NUMBER_RE.fullmatch(halfwidth(visible(self.text))) is not None
 
     @property
     def is_capitalized(self) -> bool:
@@ -554,12 +570,17 @@ def _visible_positions(text: str, start: int, end: int) -> list[int] | None:
 _HTML_ELEMENTS = ("a|abbr|article|aside|b|blockquote|br|caption|cite|code|del|div|em|figcaption|figure|font|footer|"
                   "h[1-6]|header|hr|i|img|ins|li|main|mark|nav|ol|p|pre|q|s|section|small|span|strike|strong|sub|"
                   "sup|table|tbody|td|tfoot|th|thead|time|tr|u|ul")
+#: an attribute of an HTML tag, with its value
+_TAG_ATTRIBUTE = r"\s+[A-Za-z_:][-\w:.]{0,40}\s*=\s*(?:\"[^\"<>]{0,300}\"|'[^'<>]{0,300}'|[^\s\"'<>=`]{1,300})"
 #: an HTML tag left in pasted text: "<p>", "</b>", "<br/>", '<a href="x">', an element of
 #: :data:`_HTML_ELEMENTS` written in lower case (a closing tag in any case), with attributes that have
 #: a value only. So "a<b and c>d" is no tag, nor is a ticker symbol in capitals ("Cobanco Inc <CBCO>",
-#: "<B>"), which 6,297 of the Reuters articles hold.
-_TAG_RE = re.compile(rf"(?:<(?:{_HTML_ELEMENTS})|</(?i:{_HTML_ELEMENTS}))"
-                     r"(?:\s+[A-Za-z_:][-\w:.]{0,40}\s*=\s*(?:\"[^\"<>]{0,300}\"|'[^'<>]{0,300}'|[^\s\"'<>=`]{1,300}))*\s*/?>")
+#: "Sears <S> said"), which 6,297 of the Reuters articles hold. An opening tag in capitals (HTML of
+#: the 1990s: "<P>", "<B>Apple</B>", '<FONT SIZE=2>') is one where no ticker is: with an attribute,
+#: or glued to what follows it but for punctuation a ticker may have after it ("Sears <S> said",
+#: "<S>.", "NAVISTAR<NAV>,", "<SHLH.HK>'s", "<AMR>-ACI"): a word, a quotation mark, a dash, a tag.
+_TAG_RE = re.compile(rf"(?:<(?:{_HTML_ELEMENTS})|</(?i:{_HTML_ELEMENTS}))(?:{_TAG_ATTRIBUTE})*\s*/?>"
+                     rf"|<(?i:{_HTML_ELEMENTS})(?:(?:{_TAG_ATTRIBUTE})+\s*/?>|\s*/?>(?=[^\s,.;:!?'’)/\-]))")
 
 
 def tags_as_spaces(text: str) -> str:
@@ -716,9 +737,12 @@ def _split_visible(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return pieces
 
 
-def _tokens(text: str, spans: list[tuple[int, int]]) -> tuple[Token, ...]:
+def _tokens(text: str, spans: list[tuple[int, int]], source: str | None = None) -> tuple[Token, ...]:
+    """The tokens of ``spans``, cut as ``text`` reads and holding ``source``'s characters (``text``
+    itself when None; :func:`segment` reads its text :func:`halfwidth`)."""
     pieces = [(ps, pe) for s, e in _merge(text, spans) for ps, pe in _split(text, s, e)]
-    return tuple(Token(ps, pe, text[ps:pe]) for ps, pe in _entities_whole(text, pieces))
+    source = text if source is None else source
+    return tuple(Token(ps, pe, source[ps:pe]) for ps, pe in _entities_whole(text, pieces))
 
 
 def _entities_whole(text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -797,6 +821,8 @@ _CREDIT_ROLES = frozenset(
     "reporting writing editing additional compiled produced photo photos photography graphics "
     "illustration translated translation research video".split()
 )
+#: a list item's number or bullet opening a line, and the space after it ("1. ", "(2) ", "- ")
+_MARKER_RE = re.compile(r"(?:[-*+•‣◦▪]|\(?\d{1,3}[.)])[ \t]+(?=\S)")
 _BY_RE = re.compile(rf"[Bb][Yy](?::|\s+{_NAMES})?")
 _FUNCTION_WORDS = frozenset("a an the and or of in on at to for by with from vs via de da van von der".split())
 _OTHER_START = frozenset("@#©®*•|>~=_+§¶")
@@ -821,8 +847,40 @@ class _Line:
         return _LINE_WORD_RE.findall(self.text)
 
 
+def _shown(stripped: str) -> str:
+    """What a line (without surrounding whitespace) looks like, disguised words in Latin letters and
+    without HTML tags: how it is classified (offsets from the line as written); empty for a line of
+    tags alone."""
+    shown = as_read(visible(stripped))[0]
+    if "<" in shown:
+        shown = _TAG_RE.sub("", shown).strip()
+    return shown
+
+
+#: a credit line written on the line of the story's last sentence ("... he said. Reporting by Josh
+#: Smith; Editing by Lincoln Feast", "... he said. (Reporting by Josh Smith)"): group 1 is what
+#: closes the sentence after its full stop, group 2 the space before the credit line
+_CREDIT_TAIL_RE = re.compile(rf"(?<=[.!?…])([\"'”’»)\]]?)(\s+)(?=\(?{_CREDIT}(?:\s*[;,]\s*{_CREDIT})*\)?\.?$)")
+
+
+def _credit_tail(stripped: str) -> tuple[int, int] | None:
+    """Where the prose of a line ends and a credit line written after it on the same line starts
+    (:data:`_CREDIT_TAIL_RE`), when that credit line holds more than one credit or a usual role
+    (:func:`_is_credits` away from the text's edges); None otherwise."""
+    if " by " not in stripped.lower():
+        return None
+    for m in _CREDIT_TAIL_RE.finditer(stripped):
+        if not any(c.isalpha() for c in stripped[: m.start()]):
+            continue  # "1. Reporting by ...": a numbered credit line, no sentence before it
+        tail = _shown(stripped[m.end(2):])
+        if tail and _is_credits(_Line(0, len(tail), tail), near_edge=False):
+            return m.end(1), m.end(2)
+    return None
+
+
 def _lines(text: str) -> list[_Line | None]:
-    """Every line of ``text`` stripped of surrounding whitespace; None for blank lines."""
+    """Every line of ``text`` stripped of surrounding whitespace; None for blank lines. A credit line
+    written after the last sentence on its line is a line of its own (:func:`_credit_tail`)."""
     lines: list[_Line | None] = []
     pos = 0
     n = len(text)
@@ -831,14 +889,15 @@ def _lines(text: str) -> list[_Line | None]:
         s, e = m.start(), m.end()
         raw = text[s:e]
         stripped = raw.strip()
-        # what the line looks like, disguised words in Latin letters and without HTML tags: how it is
-        # classified (offsets from raw); a line of tags alone is a blank one
-        shown = as_read(visible(stripped))[0]
-        if "<" in shown:
-            shown = _TAG_RE.sub("", shown).strip()
+        shown = _shown(stripped)
         if shown:
-            lead = len(raw) - len(raw.lstrip())
-            lines.append(_Line(s + lead, s + lead + len(stripped), shown))
+            a = s + len(raw) - len(raw.lstrip())
+            cut = _credit_tail(stripped)
+            if cut is None:
+                lines.append(_Line(a, a + len(stripped), shown))
+            else:
+                lines.append(_Line(a, a + cut[0], _shown(stripped[: cut[0]])))
+                lines.append(_Line(a + cut[1], a + len(stripped), _shown(stripped[cut[1] :])))
         else:
             lines.append(None)
         if e >= n:
@@ -872,6 +931,9 @@ def _is_credits(line: _Line, near_edge: bool) -> bool:
     if len(words) > 30:
         return False
     text = line.text
+    marker = _MARKER_RE.match(text)  # a numbered or bulleted credit line ("1. Reporting by ...")
+    if marker:
+        text = text[marker.end() :]
     recased = recased_credit_line(words)
     if recased:
         text = _credit_case(text)
@@ -1067,9 +1129,10 @@ def segment(text: str) -> list[Sentence]:
     the span from its first to its last token). Sentences are in order and never overlap.
     """
     sentences: list[Sentence] = []
-    for start, end, kind in _blocks(text):
-        for spans in _syntok_sentences(text, start, end):
-            tokens = _tokens(text, spans)
+    reading = halfwidth(text)  # "left．Then" is two sentences, "U．S．" one word, as in ASCII
+    for start, end, kind in _blocks(reading):
+        for spans in _syntok_sentences(reading, start, end):
+            tokens = _tokens(reading, spans, text)
             if tokens:
                 s, e = tokens[0].start, tokens[-1].end
                 sentences.append(Sentence(s, e, tokens, kind or "prose", text[s:e]))
