@@ -825,6 +825,8 @@ _CREDIT_ROLES = frozenset(
 _MARKER_RE = re.compile(r"(?:[-*+•‣◦▪]|\(?\d{1,3}[.)])[ \t]+(?=\S)")
 _BY_RE = re.compile(rf"[Bb][Yy](?::|\s+{_NAMES})?")
 _FUNCTION_WORDS = frozenset("a an the and or of in on at to for by with from vs via de da van von der".split())
+#: words no heading ends in: a line of hard-wrapped text that ends in one goes on in the next line
+_WRAP_WORDS = frozenset("a an the and or of".split())
 _OTHER_START = frozenset("@#©®*•|>~=_+§¶")
 #: characters that may close a sentence after its full stop (quotation marks, brackets): also the
 #: quotation marks that close one in German ("“", "«", "‹") or that a writer typed for a closing one ("fine.„")
@@ -1046,6 +1048,8 @@ def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge:
     if not _ends_open(line.text) and line.text[-1] not in CLOSERS:
         return False
     short = len(line.words) <= 6 and len(line.text) <= 50
+    if short and i + 1 < len(para) and line.words and line.words[-1].lower() in _WRAP_WORDS:
+        return False  # "International Minerals and" | "Chemical Corp said ...": a wrapped line, no heading
     return short and (_is_title_like(line) or _is_other(line) or _BY_RE.fullmatch(line.text) is not None)
 
 

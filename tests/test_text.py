@@ -247,6 +247,26 @@ def test_short_heading_line_stands_alone_in_wrapped_text() -> None:
     ]
 
 
+def test_wrapped_first_line_ending_in_a_function_word_is_no_heading() -> None:
+    """A hard-wrapped story's first line that looks like a title but ends in "and", "of" or "the"
+    ("International Minerals and" | "Chemical Corp said ...") had been read as a heading of its
+    own: the sentence was cut and the word after the cut read as a sentence's first (176 Reuters
+    articles). A heading ends in no such word when more lines follow."""
+    text = (
+        "International Minerals and\n"
+        "Chemical Corp said it completed the sale of its\n"
+        "fertilizer unit to a group of investors for 120 mln dlrs.\n"
+        "The company said the proceeds would cut its debt.\n"
+    )
+    sentences = segment(text)
+    assert_exact(text, sentences)
+    assert [(s.kind, s.text.split()[0]) for s in sentences] == [("prose", "International"), ("prose", "The")]
+    text = "Bank of the\nUnited States said on Monday it cut rates.\n"
+    assert [s.kind for s in segment(text)] == ["prose"]
+    text = "Trade and Commerce\nThe company said on Monday it cut rates.\n"
+    assert [(s.kind, s.text.split()[0]) for s in segment(text)] == [("heading", "Trade"), ("prose", "The")]
+
+
 def test_windows_line_endings() -> None:
     text = "First line of a wrapped\r\nsentence here.\r\n\r\nSecond one.\r\n"
     sentences = segment(text)
