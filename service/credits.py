@@ -33,10 +33,10 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from service.lexicon import LexiconHit
-from service.text import Sentence, recased_credit_line
+from service.text import LIST_MARKER, Sentence, recased_credit_line
 
 #: a list item's number or bullet before a credit line
-_MARKER_RE = re.compile(r"\(?\d{1,3}[.)]|[-*+•‣◦▪]")
+_MARKER_RE = re.compile(LIST_MARKER)
 
 #: the source name of these hits, in a span's ``evidence["lexicon"]``
 SOURCE = "credit-line"

@@ -821,8 +821,12 @@ _CREDIT_ROLES = frozenset(
     "reporting writing editing additional compiled produced photo photos photography graphics "
     "illustration translated translation research video".split()
 )
-#: a list item's number or bullet opening a line, and the space after it ("1. ", "(2) ", "- ")
-_MARKER_RE = re.compile(r"(?:[-*+•‣◦▪]|\(?\d{1,3}[.)])[ \t]+(?=\S)")
+#: the bullets that open a list item ("- cut rates", "• Sell")
+_BULLETS = "-*+•‣◦▪"
+#: a list item's bullet or number ("-", "•", "1.", "2)", "(3)"), as it may open a credit line
+LIST_MARKER = rf"(?:[{_BULLETS}]|\(?\d{{1,3}}[.)])"
+#: a list marker opening a line, and the space after it ("1. ", "(2) ", "- ")
+_MARKER_RE = re.compile(rf"{LIST_MARKER}[ \t]+(?=\S)")
 _BY_RE = re.compile(rf"[Bb][Yy](?::|\s+{_NAMES})?")
 _FUNCTION_WORDS = frozenset("a an the and or of in on at to for by with from vs via de da van von der".split())
 #: words no heading ends in: a line of hard-wrapped text that ends in one goes on in the next line
@@ -865,10 +869,11 @@ def _shown(stripped: str) -> str:
 _CREDIT_TAIL_RE = re.compile(rf"(?<=[.!?…])([\"'”’»)\]]?)(\s+)(?=\(?{_CREDIT}(?:\s*[;,]\s*{_CREDIT})*\)?\.?$)")
 
 
-def _credit_tail(stripped: str) -> tuple[int, int] | None:
+def _credit_tail(stripped: str) -> tuple[int, int, str] | None:
     """Where the prose of a line ends and a credit line written after it on the same line starts
     (:data:`_CREDIT_TAIL_RE`), when that credit line holds more than one credit or a usual role
-    (:func:`_is_credits` away from the text's edges); None otherwise."""
+    (:func:`_is_credits` away from the text's edges), and how that credit line looks
+    (:func:`_shown`); None otherwise."""
     if " by " not in stripped.lower():
         return None
     for m in _CREDIT_TAIL_RE.finditer(stripped):
@@ -876,7 +881,7 @@ def _credit_tail(stripped: str) -> tuple[int, int] | None:
             continue  # "1. Reporting by ...": a numbered credit line, no sentence before it
         tail = _shown(stripped[m.end(2):])
         if tail and _is_credits(_Line(0, len(tail), tail), near_edge=False):
-            return m.end(1), m.end(2)
+            return m.end(1), m.end(2), tail
     return None
 
 
@@ -899,7 +904,7 @@ def _lines(text: str) -> list[_Line | None]:
                 lines.append(_Line(a, a + len(stripped), shown))
             else:
                 lines.append(_Line(a, a + cut[0], _shown(stripped[: cut[0]])))
-                lines.append(_Line(a + cut[1], a + len(stripped), _shown(stripped[cut[1] :])))
+                lines.append(_Line(a + cut[1], a + len(stripped), cut[2]))
         else:
             lines.append(None)
         if e >= n:
@@ -1054,7 +1059,7 @@ def _standalone(para: Sequence[_Line], i: int, flags: Sequence[bool], near_edge:
 
 
 #: a line that opens a list item: a bullet or a number, then a space ("- cut rates", "2. Sell")
-_ITEM_RE = re.compile(r"(?:[-*+•‣◦▪]|\d{1,3}[.)])[ \t]+\S")
+_ITEM_RE = re.compile(rf"(?:[{_BULLETS}]|\d{{1,3}}[.)])[ \t]+\S")
 
 
 def _items(para: list[_Line]) -> set[int]:
