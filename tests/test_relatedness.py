@@ -16,6 +16,10 @@ def test_phrase_vector_is_mean_of_words_and_unknown_text_is_zero(engine):
     rel = engine.relatedness
     v = rel.vector("field glasses")
     assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-4
+    mean = rel.vectors[rel.ids["field"]] + rel.vectors[rel.ids["glasses"]]
+    assert np.allclose(v, mean / np.linalg.norm(mean), atol=1e-5)
+    assert not np.allclose(v, rel.vector("field"), atol=1e-3)
+    assert np.allclose(rel.vector("field qqqzzxv"), rel.vector("field"), atol=1e-6)  # an unknown word adds nothing
     assert not rel.vector("qqqzzxv").any()
 
 
