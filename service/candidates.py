@@ -181,8 +181,6 @@ class CandidateGenerator:
         without a relatedness model), computed once for both the trimming and the engine's features."""
         surface = " ".join(slot.tokens[slot.start : slot.end])
         out: dict[str, Candidate] = {}
-        if surface in INSERTED_FILLERS:
-            out[""] = Candidate((), "deletion")
         for c in self._near(surface):
             out.setdefault(c.text, c)
         if slot.end - slot.start == 1:

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from service.articles import ARTICLES, after_its_article, article_for
+from service.articles import ARTICLES, after_its_article, article_for, with_article_case
 from service.causal_lm import NAME as CAUSAL_NAME
 from service.causal_lm import CausalLM, CausalLMUnavailable
 from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
@@ -31,7 +31,7 @@ from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch, GrammarOptions, merge_part_statuses
-from service.homoglyphs import look_alike_span, look_alikes
+from service.homoglyphs import latin_words, look_alike_span, look_alikes
 from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
 from service.language import combine as combine_languages
 from service.language import identify as identify_language
@@ -56,7 +56,7 @@ from service.scoring import (
     featurize_rows,
     slot_features,
 )
-from service.text import InputError, Sentence, check_text, in_capitals, segment, word_count
+from service.text import OPENERS, InputError, Sentence, check_text, in_capitals, segment, word_count
 from service.thesaurus import ThesaurusUnavailable, get_thesaurus
 
 log = logging.getLogger("unspin")
@@ -87,6 +87,9 @@ class SlotResult:
     article: int | None = None
     #: the list is one the engine makes itself (service.credits), whose rule goes by its name
     builtin: bool = False
+    #: per candidate index the second look read, its gain in nats over the written words (None:
+    #: the second look did not read the slot)
+    second_look_gains: dict[int, float] | None = None
 
     @property
     def lm_score(self) -> float:
@@ -225,6 +228,45 @@ def _capitals_mark_nothing(sent: Sentence) -> bool:
 _SMALL_WORDS = frozenset("a an the and or nor but of to in on at by for with from as per via vs".split())
 
 
+#: marks that close the word they are glued to (emphasis, quotation marks, brackets): a filler after
+#: them goes with the word, its marks kept ("**have** actually" -> "**have**")
+_CLOSING_MARKS = frozenset("*_~”’\"')]}»›")
+#: Markdown's emphasis marks
+_EMPHASIS = frozenset("*_~")
+
+
+def _filler_slot(s_idx: int, sent: Sentence, a: int, pos: Sequence[int], lm_tokens: tuple[str, ...]) -> _Pending | None:
+    """The slot of a filler a spinner puts in (LM token ``a``, "actually"), with the text as it
+    reads without it as its one candidate: the word before it, as written, with the marks glued to
+    its end ("fleet’s actually" -> "fleet’s", "1986 actually" -> "1986", "**have** actually" ->
+    "**have**"; look-alike letters Latin; emphasis around the filler goes with it: "has
+    **actually**" -> "has"), and an "a"/"an" before it agreeing with the word after
+    ("an actually helpful" -> "a"); opening the sentence, the word after it ("Actually, the airline"
+    -> "The"). None where other punctuation parts them ("were, actually,", "was “actually”"), which a
+    span over both would delete with the filler."""
+    toks = sent.tokens
+    if a > 0:
+        k, f = pos[a - 1], pos[a]
+        i = k + 1  # the marks glued to the end of the word before, kept with it: "**have** actually"
+        while i < f and set(toks[i].text) <= _CLOSING_MARKS and toks[i].start == toks[i - 1].end:
+            i += 1
+        # emphasis glued to the filler goes with it: "has **actually** also" -> "has also"
+        if any(not set(t.text) <= _EMPHASIS or t.end != toks[j + 1].start for j, t in enumerate(toks[i:f], i)):
+            return None
+        end = f + 1
+        while i < f and end < len(toks) and set(toks[end].text) <= _EMPHASIS and toks[end].start == toks[end - 1].end:
+            end += 1
+        kept, written = lm_tokens[a - 1], latin_words("".join(t.text for t in toks[k:i]))
+        if kept in ARTICLES and i == f == k + 1 and a + 1 < len(pos) and pos[a + 1] == f + 1:
+            kept = article_for(lm_tokens[a + 1])
+            written = with_article_case(toks[k].text, kept, toks[pos[a + 1]].text)
+        return _Pending(s_idx, k, end, Slot(lm_tokens, a - 1, a + 1), [Candidate((kept,), "deletion", written=written)])
+    if len(pos) < 2 or pos[1] - pos[0] > 2 or (pos[1] - pos[0] == 2 and toks[pos[0] + 1].text != ","):
+        return None
+    written = latin_words(toks[pos[1]].text)
+    return _Pending(s_idx, pos[0], pos[1] + 1, Slot(lm_tokens, 0, 2), [Candidate((lm_tokens[1],), "deletion", written=written)])
+
+
 def match_case(original: str, replacement: str) -> str:
     """Give ``replacement`` the case pattern of ``original``: all capitals ("FINANCIAL" ->
     "ECONOMIC"), Title Case over several words ("Surface Region" -> "Surface Area", "Rate of
@@ -243,16 +285,6 @@ def match_case(original: str, replacement: str) -> str:
     if letters and original[:1].isupper():
         return replacement[:1].upper() + replacement[1:]
     return replacement
-
-
-def in_case_of(written: str, word: str) -> str:
-    """``word`` (as the models read ``written``: lower case) with the capitals ``written`` has,
-    letter for letter, so that a word kept as it is stays as written ("NATO", "McConnell", "U.S.";
-    look-alike letters come back Latin); ``word`` itself where the two are not letter for letter
-    alike (a ligature spelled out)."""
-    if len(written) != len(word):
-        return word
-    return "".join(w.upper() if c.isupper() else w for c, w in zip(written, word))
 
 
 @dataclass
@@ -419,8 +451,12 @@ class Engine:
         def usable(first: int, last: int) -> bool:  # a hit holding a word the language model reads
             return any(t in where for t in range(first, last))
 
-        def article(a: int) -> int | None:  # the token index of an "a"/"an" right before LM token a
-            return pos[a - 1] if a > 0 and lm_tokens[a - 1] in ARTICLES and pos[a - 1] == pos[a] - 1 else None
+        def article(a: int) -> int | None:
+            """The token index of an "a"/"an" right before LM token ``a``, or with opening quotation
+            marks or brackets alone between them ("a ‘brand-new’ level" -> "an ‘unprecedented’")."""
+            if a == 0 or lm_tokens[a - 1] not in ARTICLES:
+                return None
+            return pos[a - 1] if all(set(t.text) <= OPENERS for t in sent.tokens[pos[a - 1] + 1 : pos[a]]) else None
 
         hits = [*(self.lexicon.match(sent.tokens, usable) if len(self.lexicon) else []),
                 *credit_hits(sent, self.thesaurus, self.relatedness)]
@@ -446,11 +482,9 @@ class Engine:
             w = lm_tokens[a]
             if any(a < tb and ta < a + 1 for ta, tb in taken):
                 continue  # inside a lexicon entry: the user's list decides there
-            if w in INSERTED_FILLERS and a > 0:
-                slot = Slot(lm_tokens, a - 1, a + 1)
-                kept = Candidate((lm_tokens[a - 1],), "deletion",
-                                 written=in_case_of(sent.tokens[pos[a - 1]].text, lm_tokens[a - 1]))
-                out.append(_Pending(s_idx, pos[a - 1], pos[a] + 1, slot, [kept]))
+            if w in INSERTED_FILLERS:
+                if (filler := _filler_slot(s_idx, sent, a, pos, lm_tokens)) is not None:
+                    out.append(filler)
                 continue
             for n in (3, 2):
                 b = a + n
@@ -774,8 +808,11 @@ class Engine:
         threshold: float | None = None,
         max_suggestions: int | None = None,
         grammar: bool | GrammarOptions = True,
+        weaker: bool = False,
     ) -> Report:
-        """Threshold, grammar, garble and the document score: an analysis becomes a report."""
+        """Threshold, grammar, garble and the document score: an analysis becomes a report. With
+        ``weaker`` the spans down to the second threshold are listed (marked) whatever this text's
+        verdict: :meth:`score_parts` keeps them only when the whole document is judged spun."""
         text = analysis.text
         looked = analysis.second_look
         thr = self._threshold(looked) if threshold is None else threshold
@@ -787,7 +824,7 @@ class Engine:
         # the verdict comes from the spans at the threshold; a document judged spun may then show its
         # weaker spans too (the second threshold), without them changing the verdict
         doc = document_score([s.score for s in spans], analysis.words)
-        low = self._listed_from(threshold, looked, document_label(doc))
+        low = self._listed_from(threshold, looked, "spun" if weaker else document_label(doc))
         if low < thr:
             judged = {(s.start, s.end) for s in spans}
             spans = self._spans(analysis, low, k)
@@ -833,9 +870,10 @@ class Engine:
         document. Cut the parts at paragraph breaks, each at most ``UNSPIN_MAX_CHARS`` long; a
         whitespace-only part is skipped. Raises :class:`InputError` when no part has any text.
         Each part gets its own document-level prior (:mod:`service.prior`); at tens of thousands of
-        words a part, its estimate is as firm as the whole document's. Likewise, with
-        the second threshold (:meth:`spun_doc_threshold`) each part judged spun lists its weaker spans; the document's
-        score comes from the spans at the threshold only. ``progress`` is as for :meth:`score`,
+        words a part, its estimate is as firm as the whole document's. The second threshold
+        (:meth:`spun_doc_threshold`) goes by the whole document's verdict, as in one call: every
+        part's weaker spans are listed when the document is judged spun, none when it is not (a
+        part judged spun in a document that is not had listed its own). ``progress`` is as for :meth:`score`,
         given each part's slots in turn. The report's ``grammar`` sums the matches of the parts
         checked; when some parts were not checked (the server went down) or LanguageTool checked a
         part only in part, it is checked but not ``complete``, its ``reason`` naming those parts
@@ -851,8 +889,10 @@ class Engine:
         lm_name = self.lm_name
         for part in parts:
             if part and not part.isspace():
-                r = self.score(part, threshold=threshold, max_suggestions=max_suggestions, grammar=grammar,
-                               progress=progress)
+                t_part = time.perf_counter()
+                check_text(part, self.settings.max_chars)
+                r = self._report(self.analyze(part, progress), t_part, threshold=threshold,
+                                 max_suggestions=max_suggestions, grammar=grammar, weaker=True)
                 spans += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.spans]
                 sentences += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.sentences]
                 words += r.stats.words
@@ -861,8 +901,11 @@ class Engine:
             base += len(part)
         if not statuses:
             raise InputError("the text is empty or contains only whitespace")
-        # the verdict from the spans at the threshold, as for one call (not those a part judged spun added)
+        # the verdict from the spans at the threshold, as for one call; the weaker spans every part
+        # listed stay only in a document judged spun, as they would in one call
         doc = document_score([s.score for s in spans if s.kind == "spun" and not s.by_document_verdict], words)
+        if document_label(doc) != "spun":
+            spans = [s for s in spans if not s.by_document_verdict]
         return Report(
             id=id,
             path=path,
@@ -975,7 +1018,9 @@ class Engine:
             rule = _list_rule(r.lexicon, r.builtin) if r.lexicon else None
             # a list's originals keep the list's order; otherwise the fusion ranks
             order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
-            head = _article_head(analysis, r, [r.candidates[j] for j in order[:k]], prev_end)
+            fix = r.grammar.replacement if r.grammar is not None else None
+            listed = [r.candidates[j].text for j in order[:k] if r.candidates[j].tokens] + ([fix] if fix else [])
+            head = _article_head(analysis, r, listed, prev_end)
             between = "" if head is None else text[head[0] + len(head[1]) : start]
 
             def phrase(word: str) -> str:
@@ -988,7 +1033,9 @@ class Engine:
             scores = r.suggestion_scores
             sugg, seen = [], set()
             for j in order[:k]:
-                t = phrase(r.candidates[j].shown)
+                c = r.candidates[j]
+                # a name's capitals, which the lower-case candidates lost ("yank" -> "American")
+                t = phrase(c.shown if c.written is not None else self.thesaurus.written_form(c.text))
                 if t.lower() in seen:
                     continue
                 seen.add(t.lower())
@@ -999,8 +1046,11 @@ class Engine:
                 "relation": r.candidates[best].relation,
                 "lm_gain": round(float(feats[0]), 3),
                 "fit_gain": round(float(feats[1]), 3),
-                "similarity": round(float(feats[_SIM]), 3),
             }
+            if self.relatedness is None or self.relatedness.knows(" ".join(r.written), r.candidates[best].text):
+                evidence["similarity"] = round(float(feats[_SIM]), 3)  # not for a word with no vector ("brand-new")
+            if r.second_look_gains is not None and best in r.second_look_gains:
+                evidence["second_look_gain"] = round(r.second_look_gains[best], 3)
             if r.lexicon:
                 evidence["lexicon"] = r.lexicon
             sources = ([] if rule is None else [rule.source]) + (["lm"] if rule is None or r.lm_score > rule.floor else [])
@@ -1009,8 +1059,7 @@ class Engine:
                 evidence["grammar_rule"] = r.grammar.match.rule_id
                 evidence["grammar_relation"] = r.grammar.relation
                 evidence["grammar_weight"] = r.grammar.weight
-                fix = r.grammar.replacement
-                if fix is not None and phrase(fix).lower() not in seen:  # LanguageTool's near-synonym joins the suggestions
+                if fix is not None:  # LanguageTool's near-synonym joins the suggestions
                     sugg = _with_fix(sugg, Suggestion(text=phrase(fix), score=r.grammar.weight), k)
             if head is not None:
                 start = head[0]
@@ -1032,22 +1081,30 @@ class Engine:
 
 def _with_fix(sugg: list[Suggestion], fix: Suggestion, k: int) -> list[Suggestion]:
     """``sugg`` with LanguageTool's near-synonym ``fix`` in its place by score, after the first (the
-    models' best, which scores as the span: at least the fix's weight, the span being raised by it),
-    and ``k`` at most: with one suggestion asked for, the models' best stays."""
-    rest = sorted([*sugg[1:], fix], key=lambda x: -x.score)  # stable: the fix after those scoring as much
-    return (sugg[:1] + rest)[:k]
+    models' best, which scores as the span: at least the fix's weight, the span being raised by it;
+    or a list's first original, which stays first, the fix then scoring no more than it), and ``k``
+    at most: with one suggestion asked for, the first stays. A suggestion the fix repeats takes the
+    higher of its two scores, so that the fix is listed alike however many suggestions are asked for."""
+    key = fix.text.lower()
+    if not sugg or sugg[0].text.lower() == key:
+        return (sugg or [fix])[:k]
+    score = max([fix.score, *(s.score for s in sugg[1:] if s.text.lower() == key)])
+    rest = sorted([*(s for s in sugg[1:] if s.text.lower() != key),
+                   Suggestion(text=fix.text, score=min(score, sugg[0].score))], key=lambda x: -x.score)
+    return (sugg[:1] + rest)[:k]  # sorted is stable: the fix after those scoring as much
 
 
-def _article_head(analysis: Analysis, r: SlotResult, listed: Sequence[Candidate], prev_end: int) -> tuple[int, str] | None:
+def _article_head(analysis: Analysis, r: SlotResult, listed: Sequence[str], prev_end: int) -> tuple[int, str] | None:
     """Where a span must take in the "a"/"an" before its slot: when one of the ``listed``
-    suggestions takes the other article ("an essential" -> "a critical"), so that applying any
+    suggestions (the candidates' words, and LanguageTool's fix) takes the other article ("an
+    essential" -> "a critical"), so that applying any
     suggestion gives the original with its own article. Returns the article's start and the article
     as written; None when no suggestion needs it, or when the article belongs to the previous span
     (ending at ``prev_end``). In the suggestions, article and word are joined by what stands between
     them in the text, so that the line break of a hard-wrapped line stays, and a suggestion that
     keeps the article writes it as it was, however many suggestions are listed."""
     art = analysis.written_article(r)
-    if art is None or art[0] < prev_end or all(article_for(c.text) == art[1].lower() for c in listed if c.tokens):
+    if art is None or art[0] < prev_end or all(article_for(w) == art[1].lower() for w in listed):
         return None
     return art
 

@@ -181,6 +181,12 @@ class Relatedness:
         n = float(np.linalg.norm(v))
         return v / n if n > 0 else v
 
+    def knows(self, *texts: str) -> bool:
+        """Whether every one of ``texts`` has a vector: some word of it in the vocabulary with a
+        vector of its own (a hyphenated word such as "brand-new" has none; its similarity to
+        anything is 0 for want of a vector, not for a difference in meaning)."""
+        return all(self.vector(t).any() for t in texts)
+
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity in [-1, 1]; 0 for an empty string."""
         if not a or not b:

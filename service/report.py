@@ -112,7 +112,8 @@ class Report(BaseModel):
 
     id: str | None = None
     path: str | None = None
-    score: float = Field(..., ge=0.0, le=1.0, description="How likely the document was spun or garbled.")
+    score: float = Field(..., ge=0.0, le=1.0, description="How likely the document was spun, from its spun spans at the threshold "
+                       "(garbled sentences and grammar matches do not move it).")
     label: DocLabel
     lm: str = Field(..., description="Which language models produced the scores, e.g. 'ngram:cmu-en-us', or "
                     "'ngram:cmu-en-us+causal:smollm2-135m' with the second look.")

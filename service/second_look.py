@@ -216,6 +216,7 @@ class SecondLook:
         probs[cands] = mass * p / max(float(p.sum()), 1e-12)
         r.probs = probs
         r.slot_prob = new
+        r.second_look_gains = {int(j): float(g) for j, g in zip(cands, gains)}
 
     def to_dict(self) -> dict:
         return {"gate": self.gate, "k": self.k, "threshold": self.threshold,

@@ -693,7 +693,7 @@ def _cut_after_quotes(text: str, spans: list[tuple[int, int]]) -> Iterator[list[
                and all(c in CLOSERS for c in text[spans[j][0] : spans[j][1]])):
             j += 1
         if (i < j < len(spans) and text[spans[i][0]:spans[j - 1][1]] not in _SYNTOK_CLOSERS
-                and spans[j][0] > spans[j - 1][1] and (text[spans[j][0]].isupper() or text[spans[j][0]] in _OPENERS)):
+                and spans[j][0] > spans[j - 1][1] and (text[spans[j][0]].isupper() or text[spans[j][0]] in OPENERS)):
             yield spans[cut:j]
             cut = j
     yield spans[cut:]
@@ -872,7 +872,7 @@ _OTHER_START = frozenset("@#©®*•|>~=_+§¶")
 CLOSERS = "\"'”’»)]}›“„«‹"
 _SENTENCE_END = frozenset(".!?…")
 #: what may open a sentence before its first letter: a quotation mark of any shape, a bracket
-_OPENERS = frozenset("\"'“‘„‚«»‹›`([{")
+OPENERS = frozenset("\"'“‘„‚«»‹›`([{")
 #: a closing mark that syntok itself takes for one after a full stop
 _SYNTOK_CLOSERS = frozenset("\"'”’)]}")
 

@@ -99,6 +99,10 @@ class ThesaurusUnavailable(RuntimeError):
     """The WordNet database files are missing or unreadable."""
 
 
+#: a word of a name as WordNet writes it: a capital, then lower case ("American"; "of" in a name)
+_TITLE_PART_RE = re.compile(r"[A-Z][a-z]+(?:-[A-Z][a-z]+)*|of|the|and|de|la|von|van")
+
+
 def _norm(phrase: str) -> str:
     """Lower-case, collapse whitespace/underscores to single spaces."""
     return _SPACE_RE.sub(" ", phrase.strip().lower())
@@ -380,6 +384,7 @@ class Thesaurus:
         self._neighbours = functools.lru_cache(maxsize=200_000)(self._neighbours_uncached)
         self._lemma_neighbours = functools.lru_cache(maxsize=200_000)(self._lemma_neighbours_uncached)
         self._analyse = functools.lru_cache(maxsize=200_000)(self._analyse_uncached)
+        self._written_form = functools.lru_cache(maxsize=200_000)(self._written_form_uncached)
 
     # ---------------------------------------------------------------- lemmas
 
@@ -621,10 +626,36 @@ class Thesaurus:
         """WordNet lemmas of a surface word or phrase (all POS)."""
         return {wf.lemma for wf in self._analyse(_norm(word))}
 
+    def written_form(self, phrase: str) -> str:
+        """``phrase`` (lower case, as candidates are) with the capitals WordNet always gives it: a
+        word every lemma of which WordNet writes with a capital and the rest in lower case
+        ("american" -> "American", "christmas" -> "Christmas", "united states" -> "United States",
+        "americans" -> "Americans"); ``phrase`` as it is for a word WordNet also writes in lower case
+        ("turkey", "march"), one it writes in capitals ("aids": AIDS, "us": US, which are other words),
+        the form of another word too ("fed": feed) and one it does not know."""
+        return self._written_form(phrase)
+
+    def _written_form_uncached(self, phrase: str) -> str:
+        key = _norm(phrase).replace(" ", "_")
+        if len({wf.lemma for wf in self._analyse(_norm(phrase))}) > 1:
+            return phrase  # also the form of another word ("fed": feed, and the Fed)
+        for stem, ending in ((key, ""), (key[:-1], "s")) if key.endswith("s") else ((key, ""),):
+            offsets = self.wn._lemma_pos_offset_map.get(stem)
+            if not offsets:
+                continue
+            names = {lem.name() for p, offs in offsets.items() for off in offs
+                     for lem in self.wn.synset_from_pos_and_offset(p, off).lemmas() if lem.name().lower() == stem}
+            name = names.pop() if len(names) == 1 else ""
+            if name and all(_TITLE_PART_RE.fullmatch(w) for w in name.split("_")):
+                return name.replace("_", " ") + ending
+            return phrase
+        return phrase
+
     def cache_clear(self) -> None:
         self._neighbours.cache_clear()
         self._lemma_neighbours.cache_clear()
         self._analyse.cache_clear()
+        self._written_form.cache_clear()
 
 
 def analyse(word: str, thesaurus: Thesaurus | None = None) -> list[WordForm]:

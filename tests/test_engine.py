@@ -212,6 +212,21 @@ def test_spun_doc_threshold(seeds, engine, monkeypatch):
             assert old.label == "clean" and not added
 
 
+def test_a_document_in_parts_lists_weaker_spans_by_its_own_verdict(seeds, engine, monkeypatch):
+    """A long document scored in parts shows the spans under the threshold only when the whole
+    document is judged spun: a spun part among clean ones had listed its own, marked "shown because
+    the document reads as spun", in a report labelled otherwise."""
+    spun, clean = seeds["002_2ef1442c87ee1781.txt"], seeds["000_37063bd84aa4b837.txt"]
+    monkeypatch.setattr(engine, "settings", engine.settings.model_copy(update={"spun_doc_threshold": 0.06}))
+    alone = engine.score_parts([spun])
+    assert alone.label == "spun" and any(s.by_document_verdict for s in alone.spans)
+    mixed = engine.score_parts([spun + "\n\n", *[clean + "\n\n"] * 8])
+    assert mixed.label != "spun"
+    assert not any(s.by_document_verdict for s in mixed.spans)
+    at_threshold = {(s.start, s.end) for s in alone.spans if s.kind == "spun" and not s.by_document_verdict}
+    assert at_threshold <= {(s.start, s.end) for s in mixed.spans}
+
+
 @pytest.mark.parametrize("low", [None, 0.06])
 def test_score_near_says_how_near_each_phrase_came(seeds, engine, monkeypatch, low):
     """Engine.score_near: the report score gives, and for each labelled phrase of the seeds the
@@ -866,3 +881,61 @@ def test_markdown_around_words_leaves_their_reading(engine, seeds, mark):
         assert after.label == plain.label, name
         assert abs(len(spun(after)) - len(spun(plain))) <= 1, (name, [s.text for s in spun(after)])
         assert all(marked[s.start : s.end] == s.text for s in after.spans)
+
+
+def _first_suggestion(report: Report, text: str, written: str) -> str | None:
+    """The first suggestion of the span written ``written`` in ``report`` of ``text`` (None: none)."""
+    for sp in report.spans:
+        if text[sp.start : sp.end] == written and sp.suggestions:
+            return sp.suggestions[0].text
+    return None
+
+
+def test_an_inserted_filler_is_taken_out_and_the_text_around_it_kept_as_written(engine):
+    """The "actually" a spinner puts in is taken out, and what it leaves is the text as written: a
+    number had been suggested as "<num>", a curly apostrophe made straight, a ligature spelled out,
+    "an actually helpful" left "an helpful", and "Actually" opening a sentence left " the airline"."""
+    from service.restore import restore
+
+    text = ("Qantas said its traffic in 1986 actually increased 12 pct. The fleet’s actually larger than planned. "
+            "It is an actually helpful deal. Actually, the airline has grown since 1985. Profits ﬁrm actually rose. "
+            "“Actually the bank won,” he said. The dollar has\nactually risen.")
+    report = engine.score(text, threshold=0.0)
+    got = {w: _first_suggestion(report, text, w) for w in (
+        "1986 actually", "fleet’s actually", "an actually", "Actually, the", "ﬁrm actually", "Actually the", "has\nactually")}
+    assert got == {"1986 actually": "1986", "fleet’s actually": "fleet’s", "an actually": "a", "Actually, the": "The",
+                   "ﬁrm actually": "ﬁrm", "Actually the": "The", "has\nactually": "has"}
+    fillers = [sp for sp in report.spans if "ctually" in sp.text]
+    assert restore(text, fillers, min_score=0.0) == (
+        "Qantas said its traffic in 1986 increased 12 pct. The fleet’s larger than planned. It is a helpful deal. "
+        "The airline has grown since 1985. Profits ﬁrm rose. “The bank won,” he said. The dollar has risen.")
+
+
+def test_a_filler_set_off_by_punctuation_takes_no_word_with_it(engine):
+    """A span from the word before to the filler would have deleted the comma or quotation mark
+    between them ("were, actually, ahead" -> "were, ahead"; "was “actually” sound" -> "was” sound")."""
+    text = "Deliveries were, actually, ahead of schedule. He said the plan was “actually” sound."
+    report = engine.score(text, threshold=0.0)
+    for sp in report.spans:
+        assert "actually" not in sp.text or sp.text.strip("“”,") == "actually", sp.text
+
+
+def test_a_name_is_suggested_with_its_capitals(engine):
+    """Candidates are read in lower case; a word WordNet only writes as a name is suggested as one
+    ("yank dollars" -> "American dollars", not "american")."""
+    text = "The price was 175 mln yank dollars per aircraft. THE PRICE WAS 175 MLN YANK DOLLARS."
+    report = engine.score(text, threshold=0.0)
+    assert _first_suggestion(report, text, "yank") == "American"
+    assert _first_suggestion(report, text, "YANK") == "AMERICAN"
+
+
+def test_an_article_before_a_quoted_word_agrees_with_the_suggestion(engine):
+    """With a quotation mark between "a"/"an" and the word, the suggestions had kept the article as
+    written ("an ‘major’") and the model had read "an crucial"; they take theirs as without it."""
+    text = "It was an ‘enormous’ setback for the firm. The proposal represents a ‘brand-new’ level of pressure."
+    report = engine.score(text, threshold=0.0)
+    spans = {text[sp.start : sp.end]: [s.text for s in sp.suggestions] for sp in report.spans}
+    assert spans["an ‘enormous"][0] == "a ‘major"
+    assert "an ‘unprecedented" in spans["a ‘brand-new"]
+    unquoted = text.replace("‘", "").replace("’", "")
+    assert _first_suggestion(engine.score(unquoted, threshold=0.0), unquoted, "an enormous") == "a major"

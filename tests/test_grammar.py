@@ -462,6 +462,39 @@ def test_a_raised_span_shares_out_its_raised_score_and_keeps_the_models_best_fir
         assert got["enormous"].score > ref["enormous"].score  # raised by "a" next to it, shared out alike
 
 
+def test_languagetools_fix_takes_its_article_and_is_listed_alike_for_any_number_of_suggestions(
+        engine, fake_languagetool) -> None:
+    """LanguageTool's near-synonym had been left out when the span decided whether it takes in the
+    "a" before it ("a uncompromising" on applying it), and was scored at its weight with three
+    suggestions asked for but at the models' score when the models listed it too."""
+    text = "The ministers were contemplating a hardline technique on sanctions, officials said."
+    fake_languagetool.add_rule(FakeRule(r"a (?P<flag>hardline)", "FAKE_STYLE", ["uncompromising"], category_id="COLLOCATIONS"))
+    e = _engine_with(engine, fake_languagetool.url)
+    listed = {}
+    for k in (2, 3, 5, 10):
+        (span,) = [s for s in e.score(text, threshold=0.0, max_suggestions=k).spans
+                   if s.kind == "spun" and "hardline" in s.text]
+        assert span.evidence["grammar_relation"] == "near-synonym fix"
+        assert span.text == "a hardline"  # the article the fix takes is in the span
+        fixes = [x for x in span.suggestions if x.text.lower().endswith("uncompromising")]
+        assert [x.text for x in fixes] == ["an uncompromising"]
+        listed[k] = (span.suggestions.index(fixes[0]), fixes[0].score)
+        assert [x.score for x in span.suggestions] == sorted((x.score for x in span.suggestions), reverse=True)
+    assert len(set(listed.values())) == 1, listed
+
+
+def test_languagetools_fix_on_a_credit_name_scores_no_more_than_the_first_original(engine, fake_languagetool) -> None:
+    """A credit line's name is listed with its synonyms at the name's score (0.3); LanguageTool's
+    fix at its weight (0.5) had stood second, above the first."""
+    text = "Reporting by Josh Smith; Modifying by Lincoln Banquet"
+    fake_languagetool.add_rule(FakeRule(r"Lincoln (?P<flag>Banquet)", "FAKE_STYLE", ["Dinner"], category_id="COLLOCATIONS"))
+    report = _engine_with(engine, fake_languagetool.url).score(text)
+    (span,) = [s for s in report.spans if s.kind == "spun" and s.text == "Banquet"]
+    assert "grammar" in span.sources and span.suggestions[0].text == "Feast"
+    assert "Dinner" in [x.text for x in span.suggestions]
+    assert [x.score for x in span.suggestions] == sorted((x.score for x in span.suggestions), reverse=True)
+
+
 def test_engine_degraded_mode(engine, seeds, fake_languagetool) -> None:
     e = _engine_with(engine, fake_languagetool.url, timeout=0.5)
     text = seeds[SEED_CLEAN]

@@ -614,3 +614,22 @@ def test_british_spellings_are_not_taken_for_spinning(shipped_engine):
                     "night and a cake sale."):
         report = shipped_engine.score(british)
         assert report.label == "clean" and not [s for s in report.spans if s.kind == "spun"], report.spans
+
+
+def test_the_evidence_gives_the_gain_the_second_look_ranked_by(looking):
+    """A suggestion the second look put first had been shown with the n-gram model's gain alone
+    (below 0 for "allaying" over "relieving"), nothing saying why it stood first."""
+    text = "The minister stated on Tuesday that the talks would resume."
+    (span,) = [s for s in looking.score(text, threshold=0.0).spans if s.text == "stated"]
+    assert span.suggestions[0].text == "said"
+    assert span.evidence["second_look_gain"] == pytest.approx(5.0)  # the fake model's "said" over "stated"
+    assert all("second_look_gain" not in s.evidence for s in looking.score(text, threshold=0.0, second_look=False).spans)
+
+
+def test_similarity_is_left_out_of_the_evidence_where_a_word_has_no_vector(plain):
+    """A hyphenated word has no word vector: its similarity of 0 had read as "unrelated in meaning"."""
+    text = "The proposal represents a brand-new level of public pressure. The two terrific powers met."
+    spans = {s.text: s for s in plain.score(text, threshold=0.0).spans}
+    brand = next(s for t, s in spans.items() if "brand-new" in t)
+    assert "similarity" not in brand.evidence and "lm_gain" in brand.evidence
+    assert 0 < spans["terrific"].evidence["similarity"] <= 1

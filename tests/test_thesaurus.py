@@ -198,3 +198,15 @@ def test_threads_reading_wordnet_at_once_get_what_one_gets():
     for t in threads:
         t.join()
     assert not errors and got == expected
+
+
+@pytest.mark.parametrize(("word", "written"), [
+    ("american", "American"), ("americans", "Americans"), ("christmas", "Christmas"), ("united states", "United States"),
+    ("sundays", "Sundays"),
+    ("turkey", "turkey"), ("march", "march"),  # also common words
+    ("aids", "aids"), ("us", "us"),  # acronyms in WordNet: other words
+    ("fed", "fed"), ("lent", "lent"),  # also forms of "feed" and "lend"
+    ("great", "great"), ("qqqzzxv", "qqqzzxv"),
+])
+def test_written_form_gives_a_name_its_capitals_and_nothing_else(th, word, written):
+    assert th.written_form(word) == written
