@@ -12,8 +12,8 @@ from typing import Iterator
 @contextlib.contextmanager
 def quiet_loading(stderr: bool = False) -> Iterator[None]:
     """transformers' progress bars off and its messages below errors while a model is read; both are
-    as before after (a caller that shows transformers' bars keeps them). ``stderr``: swallow what is written to stderr meanwhile too (the
-    GGUF reader draws a bar of its own)."""
+    as before after (a caller that shows transformers' bars keeps them). ``stderr``: swallow what is
+    written to stderr meanwhile too (the GGUF reader draws a bar of its own)."""
     from transformers.utils import logging as hf_logging
 
     bars = hf_logging.is_progress_bar_enabled()

@@ -13,10 +13,11 @@ Segmentation has two layers:
    (headings, bylines, "@ Newsweek") and before caption lines ("FILE PHOTO: ...").
 2. *Sentences and tokens* (syntok): each block is tokenized and split into sentences by syntok;
    a sentence it ends mid-clause goes on (after ",;:" or before lower case, and after a title or
-   section abbreviation before its name or number: "Rep. John Dingell", "Sec. 12"). Its tokens are then adjusted: contractions and possessives are rejoined ("don't",
-   "O'Connor", "Trump's"), hyphenated compounds are one token ("year-end"; syntok keeps the
-   hyphen out of its tokens), "U.S" + "." is "U.S.", and glued tokens are split ("go—now",
-   "REUTERS/Damir", "in2001", "24,2017").
+   section abbreviation before its name or number: "Rep. John Dingell", "Sec. 12"). Its tokens
+   are then adjusted: contractions and possessives are rejoined ("don't", "O'Connor", "Trump's"),
+   hyphenated compounds are one token ("year-end"; syntok keeps the hyphen out of its tokens),
+   "U.S" + "." is "U.S.", and glued tokens are split ("go—now", "REUTERS/Damir", "in2001",
+   "24,2017").
 """
 
 from __future__ import annotations

@@ -636,9 +636,10 @@ class Thesaurus:
         return self._written_form(phrase)
 
     def _written_form_uncached(self, phrase: str) -> str:
-        key = _norm(phrase).replace(" ", "_")
-        if len({wf.lemma for wf in self._analyse(_norm(phrase))}) > 1:
+        norm = _norm(phrase)
+        if len({wf.lemma for wf in self._analyse(norm)}) > 1:
             return phrase  # also the form of another word ("fed": feed, and the Fed)
+        key = norm.replace(" ", "_")
         for stem, ending in ((key, ""), (key[:-1], "s")) if key.endswith("s") else ((key, ""),):
             offsets = self.wn._lemma_pos_offset_map.get(stem)
             if not offsets:
