@@ -336,7 +336,7 @@ def pieces_per_word(lm, texts: list[str]) -> float | None:
 
 
 def run_pass(args, engine, docs: list[tuple[str, str]], label: str) -> dict:
-    from service.text import InputError
+    from service.decoding import InputError
 
     lm_stats = getattr(engine.lm, "stats", None)
     rows0 = dict(lm_stats) if isinstance(lm_stats, dict) else None

@@ -51,9 +51,7 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Generator, Iterable, Itera
 from pydantic import BaseModel, Field, ValidationError
 
 from service.config import Settings
-from service.progress import shown as progress_shown
-from service.report import SPUN_DOC_REASON, GrammarStatus, Report, Span
-from service.text import (
+from service.decoding import (
     BINARY_CONTROL_SHARE,
     BOMS,
     InputError,
@@ -65,6 +63,8 @@ from service.text import (
     nul_message,
     text_codec,
 )
+from service.progress import shown as progress_shown
+from service.report import SPUN_DOC_REASON, GrammarStatus, Report, Span
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import ProcessPoolExecutor
@@ -385,7 +385,7 @@ def _not_regular(mode: int) -> str:
 
 
 def read_source(src: Source, *, max_chars: int, encoding: str | None = None) -> str:
-    """The text of ``src``, decoded as :func:`service.text.decode` does (``encoding`` is the fallback).
+    """The text of ``src``, decoded as :func:`service.decoding.decode` does (``encoding`` is the fallback).
 
     Raises:
         InputError: binary or undecodable bytes; standard input that was closed; a file too
@@ -469,7 +469,7 @@ def _decoded_blocks(src: Source, encoding: str) -> Iterator[str]:
     """The text of ``src``, decoded block by block (strict: undecodable bytes raise UnicodeError).
 
     Raises:
-        InputError: binary data, by the rule :func:`service.text.decode` applies to a whole text:
+        InputError: binary data, by the rule :func:`service.decoding.decode` applies to a whole text:
             a NUL character (as soon as its block is read), or more than 10 % other control
             characters in the whole text (known once the last block is read).
     """
@@ -512,7 +512,7 @@ def _has_nul(src: Source) -> bool:
 
 def _stream_encoding(src: Source, fallback: str | None) -> str:
     """The codec to stream ``src`` with: its byte-order mark's; else the declared fallback when it
-    is UTF-16 or UTF-32 and the bytes hold NULs (as :func:`service.text.decode` decides); else
+    is UTF-16 or UTF-32 and the bytes hold NULs (as :func:`service.decoding.decode` decides); else
     UTF-8 when all of it is valid UTF-8 (checked in one bounded-memory pass); else the fallback.
 
     Raises:

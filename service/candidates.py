@@ -172,13 +172,10 @@ class CandidateGenerator:
         self._near(word)
         self._far_ids(word)
 
-    def for_slot(self, slot: Slot) -> list[Candidate]:
-        """Candidates for ``slot.tokens[slot.start:slot.end]`` (the slot's own alternatives are ignored)."""
-        return self.scored_for_slot(slot)[0]
-
     def scored_for_slot(self, slot: Slot) -> tuple[list[Candidate], np.ndarray | None]:
-        """:meth:`for_slot` and each candidate's similarity in meaning to the written words (None
-        without a relatedness model), computed once for both the trimming and the engine's features."""
+        """Candidates for ``slot.tokens[slot.start:slot.end]`` (the slot's own alternatives are
+        ignored) and each candidate's similarity in meaning to the written words (None without a
+        relatedness model), computed once for both the trimming and the engine's features."""
         surface = " ".join(slot.tokens[slot.start : slot.end])
         out: dict[str, Candidate] = {}
         for c in self._near(surface):

@@ -65,7 +65,7 @@ def _codec(encoding: str | None) -> str | None:
     encoding is a usage error on the option."""
     if not encoding:
         return None
-    from service.text import InputError, text_codec
+    from service.decoding import InputError, text_codec
 
     try:
         return text_codec(encoding)
@@ -399,10 +399,11 @@ def eval_cmd(gold_path: str, texts: str | None, clean_paths: tuple[str, ...], li
     Every input is read and checked before the engine loads; a problem is a usage error naming the
     file and line (exit 2)."""
     from service.batch import second_look_bar
+    from service.decoding import InputError
     from service.evaluation import (
         EvalDoc, EvalInputError, GoldDoc, evaluate, load_clean, load_gold, read_twice, span_outcomes,
     )
-    from service.text import InputError, sentence_texts
+    from service.text import sentence_texts
 
     _stdout_open()
     if details_path:

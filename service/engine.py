@@ -27,6 +27,7 @@ from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, credit_hits
 from service.credits import SOURCE as CREDIT_SOURCE
 from service.corrector import DEFAULT_PATH as CORRECTOR_PATH
 from service.corrector import Corrector
+from service.decoding import InputError, check_text
 from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
@@ -56,7 +57,7 @@ from service.scoring import (
     featurize_rows,
     slot_features,
 )
-from service.text import OPENERS, InputError, Sentence, check_text, in_capitals, segment, word_count
+from service.text import OPENERS, Sentence, in_capitals, segment, word_count
 from service.thesaurus import ThesaurusUnavailable, get_thesaurus
 
 log = logging.getLogger("unspin")
@@ -737,7 +738,7 @@ class Engine:
         progress: SlotProgress | None = None,
         second_look: bool = True,
     ) -> Report:
-        """Score one text. Raises :class:`service.text.InputError` for empty or oversized text.
+        """Score one text. Raises :class:`service.decoding.InputError` for empty or oversized text.
 
         With ``grammar`` (and a checker configured) LanguageTool checks the text too: its matches
         become spans of kind grammar/typo/formatting, and grammar errors on or next to a candidate

@@ -39,11 +39,11 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from service.articles import article_for, with_article_case
+from service.decoding import LONE_SURROGATE
 from service.jsonl import DataError, json_kind, jsonl_values
 from service.report import Span, Suggestion
 from service.restore import restore
 from service.spinner import GoldSpan
-from service.text import LONE_SURROGATE
 
 __all__ = [
     "EvalDoc", "EvalInputError", "GoldDoc", "Metrics", "evaluate", "load_clean", "load_gold", "match_spans",
@@ -509,7 +509,7 @@ JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 
 
 def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str | None = None) -> str:
-    """The text of ``file`` decoded exactly as ``unspin score`` decodes it (:func:`service.text.decode`:
+    """The text of ``file`` decoded exactly as ``unspin score`` decodes it (:func:`service.decoding.decode`:
     line ends kept, a BOM dropped; ``encoding`` is the fallback for bytes that are not UTF-8) and
     checked as the engine checks a text (not empty, not too long).
 
@@ -517,7 +517,7 @@ def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str 
         EvalInputError: the file is missing, a folder, unreadable, binary, not UTF-8, empty or too long.
     """
     from service.batch import is_folder
-    from service.text import InputError, check_text
+    from service.decoding import InputError, check_text
 
     if is_folder(file):
         raise EvalInputError(f"{name}: is a folder, not a text file")
@@ -538,7 +538,7 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
             (``name`` says which).
     """
     from service.batch import file_size
-    from service.text import InputError
+    from service.decoding import InputError
 
     try:
         file_size(file)  # a named pipe, a socket, a folder: refused without opening it (could wait forever)
@@ -554,8 +554,8 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
 
 
 def _decode(data: bytes, encoding: str | None) -> str:
-    """:func:`service.text.decode`, with a codec's own error (possible with a fallback) as an InputError."""
-    from service.text import InputError, decode
+    """:func:`service.decoding.decode`, with a codec's own error (possible with a fallback) as an InputError."""
+    from service.decoding import InputError, decode
 
     try:
         return decode(data, fallback=encoding)
@@ -616,7 +616,7 @@ def _line_text(text: Any, where: str, max_chars: int | None) -> str:
     Raises:
         EvalInputError: not a string, or a text the engine refuses (``where`` says which line).
     """
-    from service.text import InputError, check_text
+    from service.decoding import InputError, check_text
 
     if not isinstance(text, str):
         raise EvalInputError(f"{where}: 'text' must be a string, got {json_kind(text)}")
@@ -631,7 +631,7 @@ def load_gold(path: str | Path, texts_dir: str | Path | None = None, *, max_char
     """Read and check a gold JSONL file: ``{"id"?, "text" | "path", "spans": [...], "clean"?}`` per line.
 
     With ``"path"`` instead of ``"text"``, the text is read from ``texts_dir / path`` (default: the
-    gold file's folder) and decoded as ``unspin score`` decodes files (:func:`service.text.decode`:
+    gold file's folder) and decoded as ``unspin score`` decodes files (:func:`service.decoding.decode`:
     CRLF kept, a BOM dropped, ``encoding`` the fallback for bytes that are not UTF-8), so offsets
     from its reports hold. ``"spans"`` is required: a list of
     ``{start, end, text?, original}`` with integer code-point offsets, ``0 <= start < end <=
@@ -722,7 +722,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
         EvalInputError: the first problem found (``FILE:LINE: reason``), or no document at all.
     """
     from service.batch import is_folder
-    from service.text import InputError, check_text
+    from service.decoding import InputError, check_text
 
     path = Path(path)
     if is_folder(path):

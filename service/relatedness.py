@@ -145,6 +145,9 @@ class Relatedness:
         self.vocab = list(vocab)
         self.ids = {w: i for i, w in enumerate(self.vocab)}
         self._encoder: Encoder | None = None
+        #: each instance's own cache (a cache on the method would be one for every instance, and
+        #: would keep each instance alive through its keys)
+        self.vector = lru_cache(maxsize=50_000)(self._vector_uncached)
         cache = Path(cache_dir) / f"embeddings-{_key(self.model_dir, self.vocab)}.npy"
         if cache.exists():
             self.vectors = np.load(cache).astype(np.float32)  # float16 on disk, float32 for fast dot products
@@ -167,8 +170,7 @@ class Relatedness:
             self._encoder = Encoder(self.model_dir)
         return self._encoder
 
-    @lru_cache(maxsize=50_000)
-    def vector(self, text: str) -> np.ndarray:
+    def _vector_uncached(self, text: str) -> np.ndarray:
         """The unit vector of a word, or of a phrase as the normalised mean of its words' vectors.
 
         Only the cached vocabulary vectors are used, so scoring never runs the encoder; a text

@@ -364,7 +364,6 @@ class _Spinner:
         i = 0
         n = len(toks)
         while i < n:
-            s, e, w = toks[i]
             unit = None
             # phrases first (3 then 2 tokens, single spaces, lower case)
             for size in (3, 2):

@@ -666,7 +666,9 @@ def analyse(word: str, thesaurus: Thesaurus | None = None) -> list[WordForm]:
 
 @functools.lru_cache(maxsize=4)
 def _cached_thesaurus(wordnet_dir: str, mythes_path: str | None, cache_dir: str) -> Thesaurus:
-    settings = Settings(
+    # built from these three paths alone (the thesaurus reads nothing else), not from Settings(),
+    # which would read every UNSPIN_* variable again and fail on one that has nothing to do with it
+    settings = Settings.model_construct(
         wordnet_dir=Path(wordnet_dir),
         mythes_path=Path(mythes_path) if mythes_path else None,
         cache_dir=Path(cache_dir),

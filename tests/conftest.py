@@ -25,7 +25,7 @@ def seed_paths() -> list[Path]:
 
 def read_seed(path: Path) -> str:
     """A seed decoded exactly as the CLI decodes files (no newline translation)."""
-    from service.text import decode
+    from service.decoding import decode
 
     return decode(path.read_bytes())
 

@@ -114,3 +114,28 @@ def test_the_ngram_model_is_not_batched(engine):
         for t in threads:
             t.join(60)
     assert list(app.state.unspin.scorer.batches) == []
+
+
+def test_a_failed_batched_call_is_logged_and_each_document_scored_alone(engine, caplog):
+    """When the one batched call for a whole ``/v1/score/batch`` request fails, the documents are
+    scored one by one; the failure had left no trace (``except: pass``), hiding an engine bug that
+    made every such request cost twice. It is now logged with its traceback."""
+    from fastapi.testclient import TestClient
+
+    class _Failing(_BatchingEngine):
+        def score(self, text, **kw):
+            return self.real.score(text, **kw)
+
+        def score_many(self, texts, options):
+            raise RuntimeError("batched scoring broke")
+
+    stub = _Failing(engine)
+    docs = [{"text": "Both Moscow and Beijing have voiced support.", "id": "a"},
+            {"text": "The cat sat on the mat.", "id": "b"}]
+    with caplog.at_level("WARNING", logger="unspin.api"):
+        with TestClient(create_app(Settings(lm="ngram"), engine=stub)) as c:  # type: ignore[arg-type]
+            r = c.post("/v1/score/batch", json={"documents": docs, "options": {"grammar": False}})
+    assert r.status_code == 200
+    assert [d["id"] for d in r.json()["results"]] == ["a", "b"]
+    failed = [rec for rec in caplog.records if rec.name == "unspin.api" and rec.exc_info]
+    assert failed and "batched scoring broke" in str(failed[0].exc_info[1])

@@ -27,8 +27,8 @@ from click.testing import CliRunner
 
 from service.batch import BatchError, CSV_COLUMNS, Source, collect_sources, prepare_resume, read_source
 from service.cli import main
+from service.decoding import InputError
 from service.report import Report
-from service.text import InputError
 
 T = TypeVar("T")
 

@@ -19,12 +19,13 @@ from hypothesis import strategies as st
 from unspin_env import isolate
 
 from service.config import Settings
+from service.decoding import InputError
 from service.engine import Engine, build_engine, match_case
 from service.lexicon import load_lexicon
 from service.report import Report
 from service.restore import look_alike
 from service.scoring import FEATURE_NAMES, FusionModel, document_label
-from service.text import InputError, visible
+from service.text import visible
 
 SEED_WRAPPED = "000_37063bd84aa4b837.txt"  # hard-wrapped, headings and bylines
 SEED_PER_LINE = "002_2ef1442c87ee1781.txt"  # one paragraph per line, curly quotes

@@ -592,7 +592,7 @@ def test_page_refuses_a_binary_file(browser_page):
 
 
 def test_page_binary_rule_is_the_command_lines():
-    from service import text as text_module
+    from service import decoding as text_module
 
     import service
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from service.config import Settings
+from service.decoding import InputError
 from service.lm.base import Slot, screen_select
-from service.text import InputError
 
 
 # ---------------------------------------------------------------- the selection rule

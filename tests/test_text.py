@@ -11,8 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import read_seed, seed_paths
+from service.decoding import InputError, check_text, decode
 from service.text import (
-    INVISIBLE, LIGATURES, InputError, Sentence, Token, as_read, check_text, decode, segment, tokenize, visible, word_count,
+    INVISIBLE,
+    LIGATURES,
+    Sentence,
+    Token,
+    as_read,
+    segment,
+    tokenize,
+    visible,
+    word_count,
 )
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -167,6 +176,25 @@ def test_dashes_and_camel_case() -> None:
     toks = [t.text for t in tokenize("He went—quickly… to DePetris and the U.S.-led iPhone store.")]
     assert toks[:5] == ["He", "went", "—", "quickly", "…"]
     assert "DePetris" in toks and "U.S.-led" in toks and "iPhone" in toks
+
+
+def test_glued_colons_and_tickers_are_cut() -> None:
+    # newswire copy glues a colon to the word after it and a ticker to the name before it; the
+    # words had been one token with the punctuation, read as no word at all
+    def toks(text: str) -> list[str]:
+        sentences = segment(text)
+        assert_exact(text, sentences)
+        return [t.text for s in sentences for t in s.tokens]
+
+    assert toks("He said:the plan works.") == ["He", "said", ":", "the", "plan", "works", "."]
+    assert toks("He said:“We win.”")[:5] == ["He", "said", ":", "“", "We"]
+    assert toks("NOTE:1986 figures") == ["NOTE", ":", "1986", "figures"]
+    assert toks("Shares of Navistar Corp<NAV> rose.")[2:7] == ["Navistar", "Corp", "<", "NAV", ">"]
+    assert toks("BOEING<BA>JETS SOLD") == ["BOEING", "<", "BA", ">", "JETS", "SOLD"]
+    assert toks("Hanson PLC<HNSN.L> said") == ["Hanson", "PLC", "<", "HNSN.L", ">", "said"]
+    # what is not glued prose stays whole
+    assert toks("at 10:30 on http://example.com/a:b") == ["at", "10:30", "on", "http://example.com/a:b"]
+    assert "3>2" in toks("if 3>2 then")
 
 
 def test_curly_quotes_do_not_break_tokenization() -> None:

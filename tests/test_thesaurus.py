@@ -37,6 +37,16 @@ def test_lexnames_has_45_numbered_lines():
     assert lines[44] == "44\tadj.ppl\t3"
 
 
+@needs_wordnet
+def test_thesaurus_for_given_settings_does_not_read_the_environment_again(tmp_path, monkeypatch):
+    # the settings handed in are the ones used: an unrelated variable set wrong after they were
+    # read had failed the thesaurus (and so the engine) with a validation error
+    settings = Settings(wordnet_dir=_SETTINGS.wordnet_dir, mythes_path=None, cache_dir=tmp_path / "cache")
+    monkeypatch.setenv("UNSPIN_MAX_SUGGESTIONS", "bogus")
+    th = get_thesaurus(settings)
+    assert "large" in th.neighbours("big")
+
+
 def test_missing_wordnet_dir_raises(tmp_path):
     settings = Settings(wordnet_dir=tmp_path / "nowhere", cache_dir=tmp_path / "cache", mythes_path=None)
     with pytest.raises(ThesaurusUnavailable, match="wordnet-base"):

@@ -29,8 +29,8 @@ from service.api.metrics import Metrics
 from service.api.routes_page import STATIC, PageFiles
 from service.api.schemas import BatchRequest, RestoreRequest, ScoreRequest
 from service.config import Settings, get_settings
+from service.decoding import InputError, TextTooLong
 from service.engine import Engine, get_engine
-from service.text import InputError, TextTooLong
 
 log = logging.getLogger("unspin.api")
 

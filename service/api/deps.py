@@ -20,9 +20,9 @@ from service.api.batching import Scorer
 from service.api.gate import Gate
 from service.api.metrics import Metrics
 from service.config import Settings
+from service.decoding import BOMS, InputError, text_codec
 from service.engine import Engine
 from service.report import GrammarStatus
-from service.text import BOMS, InputError, text_codec
 
 
 class SharedPing:

@@ -37,10 +37,10 @@ from service.api.languagetool import (
     resolve_language,
     supported_codes,
 )
+from service.decoding import InputError, check_characters
 from service.engine import Engine
 from service.grammar import GrammarOptions
 from service.report import GrammarStatus, Report
-from service.text import InputError, check_characters
 
 router = APIRouter(prefix="/v2", tags=["LanguageTool protocol"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import TypeVar
 
@@ -32,10 +33,12 @@ from service.api.schemas import (
     ScoreOptions,
     ScoreRequest,
 )
+from service.decoding import LONE_SURROGATE, InputError, TextTooLong, check_text, looks_binary
 from service.engine import Engine
 from service.report import Report
 from service.restore import replacements, restore
-from service.text import LONE_SURROGATE, InputError, TextTooLong, check_text, looks_binary
+
+log = logging.getLogger("unspin.api")
 
 router = APIRouter(prefix="/v1", tags=["score"], dependencies=[Depends(require_api_key)])
 
@@ -250,7 +253,8 @@ def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report
             return [r if isinstance(r, Report) else DocumentError(id=d.id, index=i, status=422, error=str(r))
                     for i, (d, r) in enumerate(zip(req.documents, many))]
         except Exception:  # noqa: BLE001 - fall back to one by one, which isolates the culprit
-            pass
+            log.warning("the batched call failed; scoring the %d documents one by one", len(req.documents),
+                        exc_info=True)
     results: list[Report | DocumentError] = []
     for i, doc in enumerate(req.documents):
         try:

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.decoding import LONE_SURROGATE
 from service.report import Report
 from service.restore import MIN_SCORE
-from service.text import LONE_SURROGATE
 
 
 def _not_a_boolean(value: object) -> object:

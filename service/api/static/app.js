@@ -408,7 +408,7 @@ function edit() {
   $("input").focus();
 }
 
-// Binary data by the command line's rule (service/text.py): a NUL, or more than 10 % control
+// Binary data by the command line's rule (service/decoding.py): a NUL, or more than 10 % control
 // characters other than tab and line breaks (a test checks the two agree).
 const BINARY_CONTROL_SHARE = 0.1;
 
