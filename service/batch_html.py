@@ -14,7 +14,8 @@ from typing import TextIO
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
-from service.batch import Outcome, Summary, Writer
+from service.batch_outcomes import Outcome
+from service.batch_writers import Summary, Writer
 from service.report import SPUN_DOC_REASON, Report, Span
 
 #: control characters XML does not allow (a form feed between pages of a converted PDF), shown as

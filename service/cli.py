@@ -95,7 +95,7 @@ class OutputFile(click.Path):
         self.dash_is_stdout = dash_is_stdout
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str | None:
-        from service.batch import output_problem
+        from service.batch_resume import output_problem
 
         if self.dash_is_stdout and value == "-":
             return None
@@ -122,7 +122,7 @@ class DataFolder(click.Path):
         super().__init__(file_okay=False)
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from service.batch import output_problem
+        from service.batch_resume import output_problem
         from service.spinner import DATA_FILES
 
         path = super().convert(value, param, ctx)
@@ -173,7 +173,7 @@ def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str 
     """A usage error when the file ``out`` names (through any path or link) is one of ``inputs``,
     ``(option, path)`` pairs (``-``: standard input, when redirected from a file): writing it would
     destroy an input, such as the gold labels or the spun original. Checked before any work."""
-    from service.batch import input_at
+    from service.batch_inputs import input_at
 
     named = [(opt, path) for opt, path in inputs if path is not None]
     i = input_at(Path(os.fsdecode(out)), [None if path == "-" else Path(path) for _, path in named])
@@ -243,15 +243,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     output could not be written, or a folder held no document to score; 3 if worker processes of
     --jobs died scoring three documents in a row, each alone, or Ray actors died three times in a
     row (scoring, or loading the engine): the run stopped there; 130 after Ctrl-C, 143 after SIGTERM."""
-    from service.batch import (
-        BatchError,
-        BatchOptions,
-        Interrupted,
-        OutputFailed,
-        WorkerDied,
-        run,
-        summary_line,
-    )
+    from service.batch import BatchOptions, Interrupted, OutputFailed, WorkerDied, run, summary_line
+    from service.batch_outcomes import BatchError
 
     encoding = _codec(encoding)
     if address is not None and engine_kind != "ray":
@@ -302,14 +295,10 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
     at least --min-score replaced by its first suggestion, each word disguised with look-alike
     letters by the Latin word, all else as written. What was replaced is listed on stderr, as
     'unspin score' lists spans. Exit code 1 if the document cannot be scored."""
-    from service.batch import (
-        collect_inputs,
-        format_listing,
-        is_folder,
-        one_line,
-        score_source,
-        second_look_bar,
-    )
+    from service.batch import second_look_bar
+    from service.batch_inputs import collect_inputs, is_folder, one_line
+    from service.batch_listing import format_listing
+    from service.batch_outcomes import score_source
     from service.engine import EngineUnavailable, load_engine
     from service.restore import MIN_SCORE, replacements
     from service.restore import restore as restored
@@ -352,7 +341,7 @@ def restore(path: str, output: str | None, threshold: float | None, min_score: f
 def _write_whole(output: str, data: bytes, what: str = "") -> None:
     """Write ``data`` to ``output`` atomically: to ``OUTPUT.part``, then renamed over ``output``, so
     an interrupted write leaves the file as it was. Exit 1 with the reason if it cannot be written."""
-    from service.batch import part_path
+    from service.batch_resume import part_path
 
     target = Path(os.fsdecode(output))
     part = part_path(target)

@@ -207,3 +207,21 @@ def check_characters(text: str) -> None:
             f"the text holds a lone surrogate (U+{ord(bad.group()):04X}) at character offset {bad.start()}: "
             "not a Unicode character"
         )
+
+
+__all__ = [
+    "BOMS",
+    "BINARY_CONTROL_SHARE",
+    "LONE_SURROGATE",
+    "InputError",
+    "TextTooLong",
+    "check_characters",
+    "check_text",
+    "count_controls",
+    "decode",
+    "is_wide",
+    "looks_binary",
+    "no_bom_message",
+    "nul_message",
+    "text_codec",
+]

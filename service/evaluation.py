@@ -516,7 +516,7 @@ def _read_text_file(file: Path, name: str, max_chars: int | None, encoding: str 
     Raises:
         EvalInputError: the file is missing, a folder, unreadable, binary, not UTF-8, empty or too long.
     """
-    from service.batch import is_folder
+    from service.batch_inputs import is_folder
     from service.decoding import InputError, check_text
 
     if is_folder(file):
@@ -537,7 +537,7 @@ def _read_decoded(file: Path, name: str, encoding: str | None) -> str:
             or not valid text, or its name cannot be a file's (a NUL character, a lone surrogate)
             (``name`` says which).
     """
-    from service.batch import file_size
+    from service.batch_inputs import file_size
     from service.decoding import InputError
 
     try:
@@ -721,7 +721,7 @@ def load_clean(path: str | Path, *, max_chars: int | None = None, encoding: str 
     Raises:
         EvalInputError: the first problem found (``FILE:LINE: reason``), or no document at all.
     """
-    from service.batch import is_folder
+    from service.batch_inputs import is_folder
     from service.decoding import InputError, check_text
 
     path = Path(path)
@@ -795,7 +795,7 @@ def _looks_like_json_lines(path: Path, content: str) -> bool:
 
 def _clean_folder(folder: Path, max_chars: int | None, encoding: str | None,
                   warn: Callable[[str], None] | None) -> list[GoldDoc]:
-    from service.batch import collect_sources
+    from service.batch_inputs import collect_sources
 
     texts = "*.txt, *.text, *.md or no suffix"
     sources = collect_sources([str(folder)])

@@ -41,7 +41,7 @@ def jsonl_values(path: str | Path) -> Iterator[tuple[int, Any]]:
     try:
         mode = os.stat(path).st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISCHR(mode)):  # a named pipe with no writer: open() waits forever
-            from service.batch import special_kind  # the words score uses for such a file
+            from service.batch_inputs import special_kind  # the words score uses for such a file
 
             raise DataError(f"{path}: is {special_kind(mode)}, not a regular file")
         fh = open(path, "rb")

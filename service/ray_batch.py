@@ -26,7 +26,9 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any, Iterator, Sequence
 
-from service.batch import MAX_DEATHS_IN_A_ROW, BatchError, DiedInARow, Outcome, Source, score_source
+from service.batch_inputs import Source
+from service.batch_outcomes import BatchError, Outcome, score_source
+from service.batch_pool import MAX_DEATHS_IN_A_ROW, DiedInARow
 from service.config import Settings
 
 _RAY_HINT = "Ray is not installed: pip install 'unspin[ray]' (or pip install 'ray[data]')"
@@ -115,7 +117,7 @@ class RayScorer:
     Input rows are either ``{"name", "path", "data"}`` (from :func:`score_on_ray`; ``path`` is
     read on the actor, ``data`` holds stdin's bytes) or ``{"path", "bytes"}`` (from
     ``read_binary_files(..., include_paths=True)``). Output rows are ``{"path", "outcome",
-    "engine_error"}`` with the :class:`service.batch.Outcome` as JSON, so reports cross Arrow
+    "engine_error"}`` with the :class:`service.batch_outcomes.Outcome` as JSON, so reports cross Arrow
     untouched; ``engine_error`` is empty, or why this actor's engine cannot start.
 
     An engine that cannot start (:class:`service.engine.EngineUnavailable`: a model or a weights
@@ -123,7 +125,7 @@ class RayScorer:
     says so in ``engine_error`` (the driver of :func:`score_on_ray` then stops with it, as
     ``unspin score`` does without Ray); without, the batch raises it (the pure pipeline has no
     driver to tell, so its job fails with the reason). So is a start that follows
-    :data:`service.batch.MAX_DEATHS_IN_A_ROW` deaths of this actor in a row while it loaded the
+    :data:`service.batch_pool.MAX_DEATHS_IN_A_ROW` deaths of this actor in a row while it loaded the
     engine (:data:`LOADING_DIED`; ``starts``, from :func:`_start_tally`, counts them), which Ray
     would otherwise restart for ever.
     """
@@ -247,7 +249,7 @@ def score_on_ray(
 
     Raises:
         BatchError: the engine cannot start on an actor (the reason is the actor's).
-        DiedInARow: actors died on :data:`service.batch.MAX_DEATHS_IN_A_ROW` documents in a
+        DiedInARow: actors died on :data:`service.batch_pool.MAX_DEATHS_IN_A_ROW` documents in a
             row: they are being killed whatever they score (the batch stops as with ``--jobs``); or an
             actor died so many times in a row while loading the engine (:data:`LOADING_DIED`).
     """
@@ -304,7 +306,7 @@ def _scored(ray, ds, *, actors: int, batch_size: int, in_flight: int | None, **s
     ``in_flight`` batches in hand per actor (None: Ray's default). An actor that dies is restarted
     and its batches scored again :data:`RETRIES_AFTER_DEATH` times (Ray Data's default is for
     ever, so a document that kills its actor each time would hold the run for ever); then the
-    batch fails. An actor that died :data:`service.batch.MAX_DEATHS_IN_A_ROW` times in a row while
+    batch fails. An actor that died :data:`service.batch_pool.MAX_DEATHS_IN_A_ROW` times in a row while
     loading the engine gives up at its next start (:data:`LOADING_DIED`), counted by a
     :func:`_start_tally` of this dataset's own."""
     with warnings.catch_warnings():

@@ -16,8 +16,8 @@ Segmentation has two layers:
    section abbreviation before its name or number: "Rep. John Dingell", "Sec. 12"). Its tokens
    are then adjusted: contractions and possessives are rejoined ("don't", "O'Connor", "Trump's"),
    hyphenated compounds are one token ("year-end"; syntok keeps the hyphen out of its tokens),
-   "U.S" + "." is "U.S.", and glued tokens are split ("go—now", "REUTERS/Damir", "in2001",
-   "24,2017").
+   "U.S" + "." is "U.S.", and glued tokens are split ("go—now", "REUTERS/Damir", "said:the",
+   "Corp<NAV>", "in2001", "24,2017").
 """
 
 from __future__ import annotations
@@ -1015,14 +1015,10 @@ __all__ = [
     "CLOSERS",
     "INVISIBLE",
     "LIGATURES",
-    "LONE_SURROGATE",
-    "InputError",
     "Sentence",
     "SentenceKind",
     "Token",
     "as_read",
-    "check_text",
-    "decode",
     "segment",
     "sentence_texts",
     "spelled_out",

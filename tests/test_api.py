@@ -353,6 +353,39 @@ def test_a_queued_request_whose_client_went_away_gives_up_its_place(engine, path
     assert f'unspin_requests_total{{method="POST",route="{path}",status="499"}} 1.0' in metrics
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/v1/score", lambda text: {"json": {"text": text}}),
+    ("/v1/score/batch", lambda text: {"json": {"documents": [{"text": text}]}}),
+    ("/v2/check", lambda text: {"data": {"text": text, "language": "en-US"}}),
+])
+def test_a_running_request_whose_client_went_away_is_not_counted_as_answered(engine, path, body):
+    """A request being scored when its client went away was answered all the same and counted as a
+    200 (and as a document scored): the result of the worker thread came back through the cancelled
+    scope. It is dropped and counted as 499; the next request is answered as usual."""
+    import time
+
+    from live_server import serve
+
+    blocking = _BlockingEngine(engine)
+    app = create_app(Settings(lm="ngram", concurrency=1, queue_size=1), engine=blocking)  # type: ignore[arg-type]
+    with serve(app) as url:
+        gone = threading.Thread(target=lambda: pytest.raises(
+            httpx.ReadTimeout, httpx.post, url + path, **body("The cat sat."), timeout=httpx.Timeout(10, read=0.5)))
+        gone.start()
+        assert blocking.started.acquire(timeout=10)  # it is being scored
+        gone.join(10)  # and its client has given up
+        time.sleep(0.2)  # the server has seen the disconnect
+        blocking.release.set()
+        deadline = time.monotonic() + 10
+        while app.state.unspin.gate.pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert httpx.post(url + path, **body("The dog ran."), timeout=30).status_code == 200
+        metrics = httpx.get(url + "/metrics").text
+    assert f'unspin_requests_total{{method="POST",route="{path}",status="499"}} 1.0' in metrics
+    assert f'unspin_requests_total{{method="POST",route="{path}",status="200"}} 1.0' in metrics
+    assert "unspin_documents_scored_total 1.0" in metrics
+
+
 def test_every_get_answers_head_and_a_405_names_every_method(client, seeds):
     """HEAD answers as GET does, without the body, on every GET route (monitors and link checkers
     probe with it: the page and /v2/check had answered 405); a 405's Allow header names every

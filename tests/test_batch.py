@@ -1,4 +1,4 @@
-"""Batch scoring (service/batch.py, service/batch_html.py, service/ray_batch.py) through ``unspin score``.
+"""Batch scoring (service/batch.py and the batch_* modules, service/ray_batch.py) through ``unspin score``.
 
 Small texts keep it fast; only mechanics are asserted (what is written where, exit codes, every
 document exactly once, equal outputs across ways of running), never which spans are found.
@@ -25,7 +25,10 @@ from typing import Callable, Iterator, Sequence, TypeVar
 import pytest
 from click.testing import CliRunner
 
-from service.batch import BatchError, CSV_COLUMNS, Source, collect_sources, prepare_resume, read_source
+from service.batch_inputs import Source, collect_sources, read_source
+from service.batch_outcomes import BatchError
+from service.batch_resume import prepare_resume
+from service.batch_writers import CSV_COLUMNS
 from service.cli import main
 from service.decoding import InputError
 from service.report import Report
@@ -192,7 +195,7 @@ def test_inputs_are_read_a_block_at_a_time_whatever_the_limit(tmp_path, monkeypa
     document fail with MemoryError (and standard input end in a traceback)."""
     import io
 
-    from service import batch
+    from service import batch_inputs as batch
 
     asked: list[int] = []
 
@@ -236,7 +239,8 @@ def _small_engine(engine):
 def test_large_files_are_scored_in_parts(engine, seeds, tmp_path):
     """A file over UNSPIN_MAX_CHARS is streamed and scored in parts cut at line or paragraph breaks:
     one report whose offsets index into the whole file, in UTF-8 and in UTF-16."""
-    from service.batch import iter_parts, score_source
+    from service.batch_inputs import iter_parts
+    from service.batch_outcomes import score_source
 
     text = seeds["002_2ef1442c87ee1781.txt"] + "\n\n" + seeds["000_37063bd84aa4b837.txt"]
     small = _small_engine(engine)
@@ -263,7 +267,7 @@ def test_large_files_are_scored_in_parts(engine, seeds, tmp_path):
 def test_large_files_are_cut_at_any_line_break(seeds, tmp_path, newline):
     """Parts of a CR-only, CRLF, U+2028 or NEL file are cut where the LF version of the same text
     is cut (never inside a sentence at a space, never between the CR and the LF of a CRLF)."""
-    from service.batch import iter_parts
+    from service.batch_inputs import iter_parts
 
     text = seeds["002_2ef1442c87ee1781.txt"] + "\n\n" + seeds["000_37063bd84aa4b837.txt"]
     lf = tmp_path / "lf.txt"
@@ -282,8 +286,8 @@ def test_undecodable_large_files_name_the_byte_and_the_codec(tmp_path, monkeypat
     """A large file is decoded in blocks; a byte its codec refuses is named by its offset in the
     file (not in the block being decoded: before, "byte offset about 0" for the last byte of a
     UTF-16 file) and the codec by the name it goes by ("CP1252", not Python's "CHARMAP")."""
-    import service.batch as batch
-    from service.batch import iter_parts
+    import service.batch_inputs as batch
+    from service.batch_inputs import iter_parts
 
     monkeypatch.setattr(batch, "READ_BLOCK", 1000)
     text = "Plain words in a plain sentence. " * 300  # 9,900 characters
@@ -308,7 +312,7 @@ def test_undecodable_large_files_name_the_byte_and_the_codec(tmp_path, monkeypat
 def test_large_files_without_line_breaks_are_cut_after_a_sentence(seeds, tmp_path):
     """A file with no line break at all is cut after a sentence's end (and its closing quote), not
     at the last space before the limit, which would split a sentence in two."""
-    from service.batch import iter_parts
+    from service.batch_inputs import iter_parts
 
     text = " ".join(seeds["002_2ef1442c87ee1781.txt"].split())
     path = tmp_path / "one-line.txt"
@@ -327,7 +331,7 @@ def test_cli_globs(runner, docs):
 def test_a_double_star_folder_matches_no_folder_too(tmp_path):
     """``**/`` stands for any folders, none included, as in gitignore and the shells (it had needed
     at least one: ``**/*.txt`` left out the files at the top, ``sub/**/*.txt`` those in ``sub``)."""
-    from service.batch import collect_inputs
+    from service.batch_inputs import collect_inputs
 
     g = tmp_path / "g"
     for rel in ("a.txt", "sub/b.txt", "sub/deep/c.txt", "other/d.txt"):
@@ -665,7 +669,7 @@ def test_encodings_give_the_same_report(runner, tmp_path):
 def test_large_file_refused_by_its_codec_is_an_error_record(engine, tmp_path):
     """Scored in parts, a file its fallback codec refuses with a bare UnicodeError (UTF-16 without a
     byte-order mark) is a clear error record, not an internal error."""
-    from service.batch import score_source
+    from service.batch_outcomes import score_source
 
     path = tmp_path / "big.txt"
     path.write_bytes("Caf\u00e9 prices rose again on Tuesday.\n".encode("latin-1") * 100)
@@ -677,7 +681,7 @@ def test_large_file_refused_by_its_codec_is_an_error_record(engine, tmp_path):
 def test_lone_surrogates_are_error_records(runner, engine, docs, tmp_path):
     """unicode_escape turns the six characters \\ud800 into a lone surrogate: an error record saying
     where, whole or (a large file) scored in parts, and the other documents are scored."""
-    from service.batch import score_source
+    from service.batch_outcomes import score_source
 
     path = tmp_path / "escaped.txt"
     path.write_bytes(b"Caf\xe9 prices rose again on Tuesday, said \\ud800 officials.\n")
@@ -1023,7 +1027,7 @@ def test_a_document_whose_worker_dies_is_an_error_record_and_the_run_goes_on(run
 def test_workers_dying_on_documents_in_a_row_stop_the_run(runner, tmp_path, blocking_devices):
     """Workers killed on three documents in a row, each scored alone, are being killed whatever they
     score: the run stops with the reason, the summary line and exit code 3, FILE.part kept for --resume."""
-    from service.batch import MAX_DEATHS_IN_A_ROW
+    from service.batch_pool import MAX_DEATHS_IN_A_ROW
 
     assert MAX_DEATHS_IN_A_ROW == 3
     out = tmp_path / "out.jsonl"
@@ -1399,7 +1403,7 @@ def test_ray_documents_left_out_get_error_records_and_three_in_a_row_stop_the_ru
     from concurrent.futures import BrokenExecutor
 
     import service.ray_batch as ray_batch
-    from service.batch import Outcome
+    from service.batch_outcomes import Outcome
     from service.config import Settings
 
     def scored(indexes: list[int]):
@@ -1463,7 +1467,8 @@ def test_a_ray_actor_giving_up_loading_the_engine_stops_the_run(monkeypatch):
     row doing so) stops the run as deaths in a row do (:class:`DiedInARow`, exit 3), with why."""
     pytest.importorskip("ray.data", reason="Ray is an optional extra: pip install 'unspin[ray]'")
     import service.ray_batch as ray_batch
-    from service.batch import DiedInARow, Outcome
+    from service.batch_outcomes import Outcome
+    from service.batch_pool import DiedInARow
     from service.config import Settings
 
     gave_up = _rows_from_ray([{"index": 0, "engine_error": ray_batch.LOADING_DIED,
@@ -1562,7 +1567,8 @@ def _one_sentence_report(text: str, spans: list[dict], *, score: float, label: s
 def test_listing_and_page_say_which_spans_the_document_verdict_added():
     """A span listed only because its document was judged spun says so in the text listing and on
     the HTML page (dashed, with the reason in its tooltip); the others do not."""
-    from service.batch import Outcome, format_listing
+    from service.batch_listing import format_listing
+    from service.batch_outcomes import Outcome
     from service.batch_html import HtmlWriter
     from service.report import SPUN_DOC_EVIDENCE
 
@@ -1591,7 +1597,7 @@ def test_listing_names_the_kind_and_rule_of_spans_that_are_not_spun():
     """A LanguageTool match or a look-alike word in the text listing had shown no kind (its line
     ended in ", ]", as if it were a spun span with no relation), and one without a replacement read
     "” The → ? The"."""
-    from service.batch import format_listing
+    from service.batch_listing import format_listing
 
     text = "They select a plan. ” The bаnk agreed."
     spans = [
@@ -1627,7 +1633,8 @@ def test_listing_and_page_say_when_grammar_was_checked_only_in_part(grammar, lin
     """Grammar checked but not completely (LanguageTool's own results incomplete, parts of a long
     document not checked) is said, with the reason, in the listing's first line and on the HTML
     page; not only "checked"."""
-    from service.batch import Outcome, format_listing
+    from service.batch_listing import format_listing
+    from service.batch_outcomes import Outcome
     from service.batch_html import HtmlWriter
 
     text = "It is a apple."
@@ -1676,7 +1683,7 @@ def test_html_draws_overlapping_spans_nested_and_stays_well_formed(runner, tmp_p
 def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(runner, tmp_path):
     """File names are the submitter's: one starting with "=", "+", "-" or "@" gets a leading
     apostrophe in the CSV, and --resume still knows the file."""
-    from service.batch import csv_cell, csv_value
+    from service.batch_writers import csv_cell, csv_value
 
     for value in ("=1+1", "+1", "-1", "@SUM(1)", "\tx", "'=x", "''@x", "'plain", "plain", "", "-", "'-", "="):
         assert csv_value(csv_cell(value)) == value

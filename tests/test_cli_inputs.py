@@ -1,4 +1,4 @@
-"""What ``unspin score`` reads (service/batch.py, the decoding in service/text.py): standard input
+"""What ``unspin score`` reads (service/batch_inputs.py, the decoding in service/decoding.py): standard input
 over ``UNSPIN_MAX_CHARS``, folders that yield no document, UTF-16 without a byte-order mark,
 binary detection at every size, and line numbers in the text listing.
 
@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from service.batch import BatchOptions, Source, line_starts, run, score_source
+from service.batch import BatchOptions, run
+from service.batch_inputs import Source
+from service.batch_listing import line_starts
+from service.batch_outcomes import score_source
 from service.cli import main
 
 #: every command runs with the n-gram backend and default settings (the session engine)

@@ -205,7 +205,7 @@ def test_a_closed_standard_output_is_a_usage_error(folder, command):
 
 def test_an_output_file_that_fills_up_keeps_what_was_written_for_resume(runner, stand_in, folder, monkeypatch):
     """A write error on --output FILE stops the run with the reason and where its records are."""
-    from service.batch import JsonlWriter
+    from service.batch_writers import JsonlWriter
 
     real, written = JsonlWriter._write, []
 
@@ -259,6 +259,7 @@ def test_a_full_disk_at_the_end_of_a_run_is_the_error_that_says_how_to_go_on(run
     import builtins
 
     import service.batch
+    import service.batch_resume
 
     out = folder / "out.csv"
     args = ["score", "--format", "csv", "-o", str(out), str(folder / "a.txt"), str(folder / "b.txt")]
@@ -283,14 +284,14 @@ def test_a_full_disk_at_the_end_of_a_run_is_the_error_that_says_how_to_go_on(run
     rows = part.read_text(encoding="utf-8").splitlines(keepends=True)
     part.write_text("".join(rows[:2]), encoding="utf-8")  # the header and a.txt
 
-    write_records = service.batch._write_records
+    write_records = service.batch_resume._write_records
 
     def full(target, fmt, records, tmp):  # the output, at the end; FILE.part, as the run starts, is written
         if target == out:
             raise OSError(errno.ENOSPC, "No space left on device")
         write_records(target, fmt, records, tmp)
 
-    monkeypatch.setattr(service.batch, "_write_records", full)
+    monkeypatch.setattr(service.batch_resume, "_write_records", full)
     res = runner.invoke(main, [*args[:5], "--resume", *args[5:]])
     assert res.exit_code == 1 and "Traceback" not in res.stderr, res.stderr
     assert f"error: cannot write {out}: No space left on device" in res.stderr and "--resume" in res.stderr

@@ -226,7 +226,7 @@ def test_clean_folder_reads_its_texts_and_says_what_it_skipped(runner, stand_in,
 def test_gold_offsets_from_score_reports_hold(runner, stand_in, tmp_path):
     """Gold files named by "path" are decoded as `unspin score` decodes them: CRLF kept, a BOM dropped.
     Spans at the offsets its reports give are found and their original suggested."""
-    from service.batch import Source, read_source
+    from service.batch_inputs import Source, read_source
 
     (tmp_path / "crlf.txt").write_bytes(b"A first line.\r\nThe loss characteristic fell.\r\n")
     (tmp_path / "bom.txt").write_bytes(b"\xef\xbb\xbfThe loss characteristic rose.\n")

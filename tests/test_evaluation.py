@@ -281,7 +281,7 @@ def _jsonl(path, *lines) -> str:
 def test_load_gold_reads_texts_as_score_does(tmp_path):
     """Gold texts named by "path" are decoded as ``unspin score`` decodes files (CRLF kept, a BOM
     dropped), so the offsets of its reports hold in the gold file."""
-    from service.batch import Source, read_source
+    from service.batch_inputs import Source, read_source
 
     crlf = tmp_path / "crlf.txt"
     crlf.write_bytes(b"First line.\r\nThe loss characteristic\r\nfell.\r\n")

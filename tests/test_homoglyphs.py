@@ -170,7 +170,7 @@ def test_languagetool_clients_see_the_disguised_words(engine):
 def test_csv_top_spans_put_spun_spans_before_disguised_words(engine):
     """A disguised word scores 1 but is no evidence of spinning: the CSV's five best spans list the
     spun ones first."""
-    from service.batch import top_spans
+    from service.batch_listing import top_spans
 
     text = "The twо terrific powers have actually vоiced support fоr the prоposal, the bаnk said.\n"
     report = engine.score(text, threshold=0.02)

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
-from service.batch import format_listing
+from service.batch_listing import format_listing
 from service.cli import main
 from service.config import Settings
 from service.language import (

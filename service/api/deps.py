@@ -153,8 +153,10 @@ async def while_connected(request: Request, fn: Callable[..., Awaitable[T]], *ar
     """``await fn(*args, **kwargs)``, given up if the client goes away meanwhile: a request waiting
     for a scoring slot then leaves the queue, its place freed and its text unscored, instead of being
     scored for nobody. Work already running in a thread cannot be stopped; it finishes, and its
-    answer is dropped. Call it once the body has been read: all the client can send after that is
-    its disconnect.
+    answer is dropped (the thread's result comes back through the cancelled scope, which has no
+    checkpoint left to raise at, so the scope is asked whether it was cancelled: such a request had
+    been answered and counted as a 200). Call it once the body has been read: all the client can
+    send after that is its disconnect.
 
     Raises:
         ClientDisconnect: the client went away first (counted as 499).
@@ -167,9 +169,11 @@ async def while_connected(request: Request, fn: Callable[..., Awaitable[T]], *ar
         watcher = asyncio.ensure_future(_disconnected(request))
         watcher.add_done_callback(gone)
         try:
-            return await fn(*args, **kwargs)
+            result = await fn(*args, **kwargs)
         finally:
             watcher.cancel()
+        if not scope.cancel_called:
+            return result
     raise ClientDisconnect()
 
 

@@ -61,9 +61,14 @@ class Gate:
         """Run ``fn(*args, **kwargs)`` in a worker thread once one of the ``concurrency`` slots is free."""
         if self._limiter is None:  # created lazily: it belongs to the running event loop
             self._limiter = anyio.CapacityLimiter(self.concurrency)
-        t0 = time.perf_counter()
-        result = await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), limiter=self._limiter)
-        self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * (time.perf_counter() - t0)
+        call = functools.partial(fn, *args, **kwargs)
+
+        def timed() -> tuple[T, float]:  # the call alone: time spent waiting for a slot had counted too
+            t0 = time.perf_counter()
+            return call(), time.perf_counter() - t0
+
+        result, seconds = await anyio.to_thread.run_sync(timed, limiter=self._limiter)
+        self._avg_seconds = 0.8 * self._avg_seconds + 0.2 * seconds
         return result
 
     async def run(self, fn: Callable[..., T], *args, **kwargs) -> T:
