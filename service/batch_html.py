@@ -177,6 +177,7 @@ class HtmlWriter(Writer):
         self._n = 0
 
     def begin(self) -> None:
+        """Write the page's head (styles and title)."""
         self.out.write(_HEAD.render())
         self.out.flush()
 
@@ -187,5 +188,6 @@ class HtmlWriter(Writer):
         self.out.write(_DOC.render(n=self._n, o=o, r=r, marked=marked))
 
     def end(self, summary: Summary) -> None:
+        """Write the totals and close the page."""
         self.out.write(_FOOT.render(s=summary))
         self.out.flush()

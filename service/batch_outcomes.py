@@ -13,6 +13,7 @@ from service.decoding import InputError
 from service.report import Report
 
 if TYPE_CHECKING:  # pragma: no cover
+    from service.engine import Engine
     from service.second_look import SlotProgress
 
 
@@ -38,6 +39,7 @@ class Outcome(BaseModel):
 
     @property
     def ok(self) -> bool:
+        """Whether the document was scored (a report, no error)."""
         return self.report is not None
 
     def record(self) -> dict:
@@ -54,7 +56,7 @@ class Outcome(BaseModel):
 
 
 def score_source(
-    engine,
+    engine: Engine,
     src: Source,
     *,
     threshold: float | None = None,

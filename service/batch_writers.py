@@ -46,6 +46,7 @@ class Writer:
         """Write what comes before the first record (nothing unless overridden)."""
 
     def write(self, o: Outcome) -> None:
+        """Write one document's record and flush it, so a stopped run keeps every record written."""
         self._write(o)
         self.out.flush()
 
@@ -118,6 +119,7 @@ class CsvWriter(Writer):
     """One row per document (:data:`CSV_COLUMNS`); a header unless appending."""
 
     def begin(self) -> None:
+        """Write the header row (not when appending to a resumed output, which has it)."""
         if not self.appending:
             self._row(list(CSV_COLUMNS))
 

@@ -46,9 +46,11 @@ SKIP_RELATIONS: frozenset[str] = frozenset({"hyponym"})
 
 
 class ThesaurusLike(Protocol):
-    def neighbours(self, word: str, depth: int = 1) -> dict[str, str]: ...
+    def neighbours(self, word: str, depth: int = 1) -> dict[str, str]:
+        """Surface forms linked to ``word`` within ``depth`` links, each with its relation."""
 
-    def is_phrase_known(self, phrase: str) -> bool: ...
+    def is_phrase_known(self, phrase: str) -> bool:
+        """Whether the thesaurus holds ``phrase`` as an entry of its own."""
 
 
 @dataclass(frozen=True)

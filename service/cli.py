@@ -78,6 +78,7 @@ class FiniteFloat(click.FloatRange):
     infinities (``float("nan")`` parses, and fails no range comparison)."""
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """The number, refused (a usage error) when it is NaN or infinite."""
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
@@ -95,6 +96,8 @@ class OutputFile(click.Path):
         self.dash_is_stdout = dash_is_stdout
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str | None:
+        """The path to write (None for ``-`` with ``dash_is_stdout``), after the checks the class names
+        (each failure a usage error)."""
         from service.batch_resume import output_problem
 
         if self.dash_is_stdout and value == "-":
@@ -122,6 +125,7 @@ class DataFolder(click.Path):
         super().__init__(file_okay=False)
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The folder's path, after the checks the class names (each failure a usage error)."""
         from service.batch_resume import output_problem
         from service.spinner import DATA_FILES
 

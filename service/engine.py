@@ -14,7 +14,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from importlib.metadata import version as _version
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -112,6 +112,8 @@ class SlotResult:
 
     @property
     def score(self) -> float:
+        """The slot's score: its models' score (``lm_score``), raised to the floor of the list it is on
+        (a lexicon or credit-line hit), then by the grammar matches over it (:func:`boosted`)."""
         base = max(self.lm_score, _list_rule(self.lexicon, self.builtin).floor) if self.lexicon else self.lm_score
         return boosted(base, self.grammar)
 
@@ -716,7 +718,8 @@ class Engine:
         words.sort(key=lambda w: (-_unigram(ng, w), w))
         return words[: max(0, n)]
 
-    def prepare(self, words: Sequence[str], progress=None) -> None:
+    def prepare(self, words: Sequence[str],
+                progress: Callable[[Sequence[str]], Iterable[str]] | None = None) -> None:
         """Fill the neighbour store with these words' candidates (``unspin prepare``): a process
         that later meets them reads the store instead of walking WordNet. ``progress`` wraps the
         iteration (e.g. tqdm)."""
@@ -1145,7 +1148,7 @@ _ENGINES_LOCK = threading.RLock()
 _RELATEDNESS: dict[tuple, Relatedness] = {}
 
 
-def get_relatedness(ngram: NGramLM, cache_dir) -> Relatedness:
+def get_relatedness(ngram: NGramLM, cache_dir: str | Path) -> Relatedness:
     """Word relatedness over the n-gram vocabulary (model cache: built once per process)."""
     key = (str(ngram.path), str(cache_dir))
     with _ENGINES_LOCK:

@@ -102,10 +102,12 @@ class EvalDoc:
 
     @property
     def is_clean(self) -> bool:
+        """Clean as declared, or, when not declared, when it has no gold span."""
         return (len(self.gold) == 0) if self.clean is None else bool(self.clean)
 
     @property
     def n_words(self) -> int:
+        """The document's word count (as given, or counted on white space)."""
         return self.words if self.words is not None else len(self.text.split())
 
 
@@ -122,6 +124,7 @@ class GoldDoc:
 
     @property
     def is_clean(self) -> bool:
+        """Whether the document has no gold span."""
         return not self.spans
 
 
@@ -166,9 +169,11 @@ class Metrics:
     clean_tokens: int = 0
 
     def to_dict(self) -> dict:
+        """The metrics as a JSON-ready dict (``--json``)."""
         return asdict(self)
 
     def as_table(self) -> str:
+        """The metrics as the plain-text table ``unspin eval`` prints."""
         def fmt(v: float | None, pct: bool = True) -> str:
             if v is None:
                 return "n/a"

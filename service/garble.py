@@ -88,6 +88,7 @@ class GarbleModel:
     meta: dict = field(default_factory=dict)
 
     def logit(self, x: np.ndarray) -> np.ndarray:
+        """The model's log-odds of garbling for each row of features ``x``."""
         return ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef + self.intercept
 
     def score(self, x: np.ndarray | None, grammar_errors: int = 0, words: int = 0) -> float:
@@ -100,11 +101,13 @@ class GarbleModel:
         return float(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
 
     def save(self, path: Path) -> None:
+        """Write the model as JSON to ``path``."""
         save_linear(path, FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept,
                     grammar_weight=self.grammar_weight, meta=self.meta)
 
     @classmethod
     def load(cls, path: Path) -> "GarbleModel":
+        """Read a model :meth:`save` wrote; ValueError when the file is not one."""
         d = load_linear(path, FEATURE_NAMES, "garble model")
         return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("grammar_weight", 1.5)),
                    d.get("meta") or {})

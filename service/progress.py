@@ -77,6 +77,7 @@ class LineWriter:
         self.stream.flush()
 
     def isatty(self) -> bool:
+        """Never a terminal: tqdm then writes whole lines, not redrawn bars."""
         return False
 
 

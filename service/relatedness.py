@@ -166,6 +166,7 @@ class Relatedness:
 
     @property
     def encoder(self) -> Encoder:
+        """The sentence encoder (the detector reads its states), loaded on first use."""
         if self._encoder is None:
             self._encoder = Encoder(self.model_dir)
         return self._encoder

@@ -204,6 +204,7 @@ class SlotModel:
         return scaled_logistic(S, self.mean, self.scale, self.coef, self.intercept)
 
     def to_dict(self) -> dict:
+        """The slot model's weights as a JSON-ready dict."""
         return linear_dict(SLOT_FEATURE_NAMES, self.mean, self.scale, self.coef, self.intercept)
 
     @classmethod
@@ -246,6 +247,7 @@ class FusionModel:
         return cls(np.zeros(n), np.ones(n), np.zeros(n), 0.0, 0.5, {"neutral": True})
 
     def save(self, path: Path) -> None:
+        """Write the fusion model (and its slot model and prior, when set) as JSON to ``path``."""
         extra = {} if self.train_prior is None else {
             "train_prior": self.train_prior, "prior_strength": self.prior_strength, "prior_target": self.prior_target,
         }
@@ -256,6 +258,7 @@ class FusionModel:
 
     @classmethod
     def load(cls, path: Path) -> "FusionModel":
+        """Read a model :meth:`save` wrote; ValueError when the file is not one."""
         d = load_linear(path, FEATURE_NAMES, "fusion model")
         prior, target = d.get("train_prior"), d.get("prior_target")
         return cls(d["mean"], d["scale"], d["coef"], d["intercept"], float(d.get("threshold", 0.5)), d.get("meta"),

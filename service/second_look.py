@@ -57,6 +57,7 @@ class Context:
             raise ValueError(f"a second look's context needs word counts of at least 0, not {self}")
 
     def to_dict(self) -> dict:
+        """The context's shape as a JSON-ready dict."""
         return asdict(self)
 
     @classmethod
@@ -219,12 +220,14 @@ class SecondLook:
         r.second_look_gains = {int(j): float(g) for j, g in zip(cands, gains)}
 
     def to_dict(self) -> dict:
+        """The second look's gate, weights and context as a JSON-ready dict."""
         return {"gate": self.gate, "k": self.k, "threshold": self.threshold,
                 "spun_doc_threshold": self.spun_doc_threshold, "context": self.context.to_dict(), "meta": self.meta,
                 "slot": linear_dict(SLOT_FEATURES, *(self.slot[n] for n in ("mean", "scale", "coef", "intercept"))),
                 "rank": linear_dict(RANK_FEATURES, *(self.rank[n] for n in ("mean", "scale", "coef", "intercept")))}
 
     def save(self, path: Path) -> None:
+        """Write the second look as JSON to ``path``."""
         path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
 
     @classmethod

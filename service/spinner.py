@@ -51,6 +51,7 @@ class GoldSpan:
     original: str
 
     def to_dict(self) -> dict:
+        """The span as a JSON-ready dict."""
         return asdict(self)
 
 
@@ -63,6 +64,7 @@ class SpunDoc:
     spans: list[GoldSpan] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The spun document as a JSON-ready record: its text, the clean original and the spans."""
         return {"text": self.text, "clean": self.original, "spans": [s.to_dict() for s in self.spans]}
 
 
@@ -582,7 +584,7 @@ def _get(obj, name):
 # ------------------------------------------------------------------------------ dataset
 
 
-def split_of(doc_id) -> str:
+def split_of(doc_id: object) -> str:
     """Deterministic 80/20 split by document id: "train" or "test" (held out, never for tuning)."""
     h = int(hashlib.sha1(str(doc_id).encode()).hexdigest()[:8], 16)
     return "train" if h % 100 < 80 else "test"

@@ -312,6 +312,7 @@ class MyThes:
         return _norm(word) in self._offsets
 
     def lookup(self, word: str) -> dict[str, set[str]]:
+        """The synonyms of ``word`` (any case) by part of speech, its meanings' together."""
         off = self._offsets.get(_norm(word))
         out: dict[str, set[str]] = {}
         if off is None:
@@ -653,6 +654,7 @@ class Thesaurus:
         return phrase
 
     def cache_clear(self) -> None:
+        """Forget every lookup remembered so far."""
         self._neighbours.cache_clear()
         self._lemma_neighbours.cache_clear()
         self._analyse.cache_clear()

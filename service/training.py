@@ -109,7 +109,7 @@ def train(
     clean_texts: Iterable[str],
     target_per_1k: float = 2.0,
     C: float = 1.0,
-    progress=None,
+    progress: Callable[[Iterable[dict]], Iterable[dict]] | None = None,
     prior_strength: float | None = DEFAULT_STRENGTH,
     prior_target_share: float = DEFAULT_TARGET_SHARE,
     calibration_progress: Callable[[str, list[str]], Iterable[str]] | None = None,

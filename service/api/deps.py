@@ -72,6 +72,8 @@ class AppState:
 
     @property
     def api_keys(self) -> frozenset[str]:
+        """The API keys ``/v1`` and ``/v2`` requests must carry (``UNSPIN_API_KEYS``, comma-separated);
+        empty: no key is asked for."""
         return frozenset(k.strip() for k in self.settings.api_keys.split(",") if k.strip())
 
 

@@ -16,6 +16,7 @@ PING_SECONDS = 3.0
 
 @router.get("/healthz", response_model=Health, summary="The process is up")
 async def healthz() -> Health:
+    """Liveness: the process answers (the model may still be loading; see ``/readyz``)."""
     return Health()
 
 
@@ -51,5 +52,6 @@ async def readyz(state: AppState = Depends(get_state)) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
             responses={200: {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(state: AppState = Depends(get_state)) -> Response:
+    """The Prometheus metrics of this process, with the number of requests running or waiting now."""
     state.metrics.pending.set(state.gate.pending)
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -26,6 +26,7 @@ class PageFiles(StaticFiles):
     """The page's script and style, revalidated on every load (:data:`CACHE_CONTROL`)."""
 
     def file_response(self, *args, **kwargs) -> Response:
+        """A static file's response, with the page's ``Cache-Control``."""
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = CACHE_CONTROL
         return response
@@ -33,5 +34,6 @@ class PageFiles(StaticFiles):
 
 @router.get("/", response_class=HTMLResponse)
 async def page() -> HTMLResponse:
+    """The web page: a text in, its spans and suggestions out, from the engine ``/v1`` answers with."""
     return HTMLResponse(STATIC.joinpath("index.html").read_text(encoding="utf-8"),
                         headers={"Cache-Control": CACHE_CONTROL, "Content-Security-Policy": CONTENT_SECURITY_POLICY})

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
+if TYPE_CHECKING:  # pragma: no cover
+    from service.text import Token
 
-def lm_word(tok) -> str | None:
+
+def lm_word(tok: Token) -> str | None:
     """How a language model reads one token (a :class:`service.text.Token`): a word as its
     normalised form, a number as ``<num>`` (unknown to the model: it breaks the context like any
     unknown word), punctuation and HTML character references left in the text not at all (None)."""
@@ -39,7 +42,7 @@ def lm_word(tok) -> str | None:
     return None
 
 
-def lm_words(tokens) -> list[str]:
+def lm_words(tokens: Iterable[Token]) -> list[str]:
     """The words of a sentence's tokens as a language model reads them (see :func:`lm_word`)."""
     return [w for w in map(lm_word, tokens) if w is not None]
 

@@ -222,6 +222,7 @@ class NGramLM(LanguageModel):
         return out
 
     def in_vocab(self, word: str) -> bool:
+        """Whether the model knows ``word``."""
         return self.unigram(word) != -math.inf
 
     def unigram(self, word: str) -> float:
