@@ -231,11 +231,11 @@ def _capitals_mark_nothing(sent: Sentence) -> bool:
 _SMALL_WORDS = frozenset("a an the and or nor but of to in on at by for with from as per via vs".split())
 
 
-#: marks that close the word they are glued to (emphasis, quotation marks, brackets): a filler after
-#: them goes with the word, its marks kept ("**have** actually" -> "**have**")
-_CLOSING_MARKS = frozenset("*_~”’\"')]}»›")
 #: Markdown's emphasis marks
 _EMPHASIS = frozenset("*_~")
+#: marks that close the word they are glued to (emphasis, quotation marks, brackets): a filler after
+#: them goes with the word, its marks kept ("**have** actually" -> "**have**")
+_CLOSING_MARKS = _EMPHASIS | frozenset("”’\"')]}»›")
 
 
 def _filler_slot(s_idx: int, sent: Sentence, a: int, pos: Sequence[int], lm_tokens: tuple[str, ...]) -> _Pending | None:
@@ -758,10 +758,15 @@ class Engine:
         it: the report is the one an engine without it (``UNSPIN_SECOND_LOOK=off``) gives, at its
         threshold, in a fraction of the time, and its ``lm`` says so.
         """
+        return self._score(text, progress, second_look, id=id, path=path, threshold=threshold,
+                           max_suggestions=max_suggestions, grammar=grammar)
+
+    def _score(self, text: str, progress: SlotProgress | None, second_look: bool = True, **report) -> Report:
+        """:meth:`score`, its ``report`` options passed to :meth:`_report` (with ``weaker`` for a
+        part of a document, :meth:`score_parts`); the clock starts before the text is checked."""
         t0 = time.perf_counter()
         check_text(text, self.settings.max_chars)
-        return self._report(self.analyze(text, progress, second_look), t0, id=id, path=path, threshold=threshold,
-                            max_suggestions=max_suggestions, grammar=grammar)
+        return self._report(self.analyze(text, progress, second_look), t0, **report)
 
     def score_near(self, text: str, phrases: Sequence[tuple[int, int]], *,
                    progress: SlotProgress | None = None) -> NearMisses:
@@ -893,10 +898,8 @@ class Engine:
         lm_name = self.lm_name
         for part in parts:
             if part and not part.isspace():
-                t_part = time.perf_counter()
-                check_text(part, self.settings.max_chars)
-                r = self._report(self.analyze(part, progress), t_part, threshold=threshold,
-                                 max_suggestions=max_suggestions, grammar=grammar, weaker=True)
+                r = self._score(part, progress, threshold=threshold, max_suggestions=max_suggestions,
+                                grammar=grammar, weaker=True)
                 spans += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.spans]
                 sentences += [s.model_copy(update={"start": s.start + base, "end": s.end + base}) for s in r.sentences]
                 words += r.stats.words

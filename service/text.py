@@ -311,9 +311,10 @@ _HYPHENS = frozenset("-‐‑_")
 #: word, number or opening quote ("said:the", "NOTE:1986", 'said:"We'; "10:30" and "http://" stay
 #: whole), and the angle brackets of a ticker (capitals) glued to a name ("Navistar International
 #: Corp<NAV>", "CNG>UNIT"; "<b>bold" and "script>alert" stay as they were)
+_OPENING_QUOTE = "[\"“‘']"
 _SPLIT_RE = re.compile(
     rf"[—–―…]|(?<={_L})/(?={_L})"
-    rf"|(?<={_L}{_L}):(?=[^\W_]|[\"“‘'])|(?<={_L}{_L}:)[\"“‘'](?={_L})"
+    rf"|(?<={_L}{_L}):(?=[^\W_]|{_OPENING_QUOTE})|(?<={_L}{_L}:){_OPENING_QUOTE}(?={_L})"
     rf"|(?<={_L})<(?=[A-Z])|(?<=[A-Z.])>(?=[^\W_])"
 )
 #: an HTML character reference left in pasted text ("&amp;", "&quot;", "&#8217;", "&#x2019;")

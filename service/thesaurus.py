@@ -642,11 +642,10 @@ class Thesaurus:
             return phrase  # also the form of another word ("fed": feed, and the Fed)
         key = norm.replace(" ", "_")
         for stem, ending in ((key, ""), (key[:-1], "s")) if key.endswith("s") else ((key, ""),):
-            offsets = self.wn._lemma_pos_offset_map.get(stem)
-            if not offsets:
+            synsets = [syn for pos in "nvar" for syn in self._synsets_exact(stem, pos)]
+            if not synsets:
                 continue
-            names = {lem.name() for p, offs in offsets.items() for off in offs
-                     for lem in self.wn.synset_from_pos_and_offset(p, off).lemmas() if lem.name().lower() == stem}
+            names = {lem.name() for syn in synsets for lem in syn.lemmas() if lem.name().lower() == stem}
             name = names.pop() if len(names) == 1 else ""
             if name and all(_TITLE_PART_RE.fullmatch(w) for w in name.split("_")):
                 return name.replace("_", " ") + ending
