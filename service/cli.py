@@ -43,10 +43,11 @@ second_look_option = click.option(
          "UNSPIN_SECOND_LOOK=off (or a /v1 request with \"second_look\": false) gives.")
 
 
-def _settings(second_look: str | None):
-    """The settings from the environment, with ``--second-look`` over ``UNSPIN_SECOND_LOOK`` when given."""
-    settings = get_settings()
-    return settings if second_look is None else settings.model_copy(update={"second_look": second_look})
+def _settings(second_look: str | None, max_suggestions: int | None = None) -> Settings:
+    """The settings from the environment, with ``--second-look`` over ``UNSPIN_SECOND_LOOK`` and
+    ``--max-suggestions`` over ``UNSPIN_MAX_SUGGESTIONS`` when given."""
+    update = {k: v for k, v in (("second_look", second_look), ("max_suggestions", max_suggestions)) if v is not None}
+    return get_settings().model_copy(update=update)
 
 
 def _fresh_engine(settings: Settings, fusion: FusionModel | None = None) -> Engine:
@@ -238,11 +239,14 @@ def _stdout_encoding() -> None:
 @click.option("--engine", "engine_kind", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="Score in this machine's processes or on a Ray cluster (pip install 'unspin[ray]').")
 @click.option("--address", default=None, help="Ray cluster address ('auto': the running cluster); default: start a local one.")
+@click.option("--max-suggestions", type=click.IntRange(1, 50), default=None,
+              help="Suggestions listed per span, 1-50 (default: UNSPIN_MAX_SUGGESTIONS, else 5), as a /v1 "
+                   "request's \"max_suggestions\".")
 @second_look_option
 @progress_option
 def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str | None, include: tuple[str, ...],
           exclude: tuple[str, ...], resume: bool, jobs: int | None, encoding: str | None, engine_kind: str,
-          address: str | None, second_look: str | None, progress: bool | None) -> None:
+          address: str | None, max_suggestions: int | None, second_look: str | None, progress: bool | None) -> None:
     """Score files, folders (recursively) and '-' (stdin). Exit code 1 if any document failed, the
     output could not be written, or a folder held no document to score; 3 if worker processes of
     --jobs died scoring three documents in a row, each alone, or Ray actors died three times in a
@@ -262,7 +266,7 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     if options.output is None:
         _stdout_open()
     try:
-        summary = run(options, _settings(second_look), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
+        summary = run(options, _settings(second_look, max_suggestions), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
     except BatchError as e:
         raise click.UsageError(str(e)) from None
     except Interrupted as e:

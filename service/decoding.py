@@ -42,6 +42,10 @@ def count_controls(text: str) -> int:
     return len(_CONTROL_RE.findall(text))
 
 
+#: why text that looks binary is refused, after "the text" (or "the text/plain body")
+BINARY_TEXT = "looks like binary data, not text (NUL characters, or over 10 % control characters); send text"
+
+
 def looks_binary(text: str) -> bool:
     """True when ``text`` holds NUL characters or more than 10% (:data:`BINARY_CONTROL_SHARE`) other
     control characters."""

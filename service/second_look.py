@@ -20,6 +20,7 @@ a time, with the second look on, and stored with the weights in
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
@@ -159,6 +160,18 @@ def rank_rows(r: "SlotResult", cands: np.ndarray, gains: np.ndarray) -> np.ndarr
     return np.column_stack([np.log(p / p.sum()), gains])
 
 
+@contextmanager
+def closed_after(answers: Iterator) -> Iterator[Iterator]:
+    """``answers`` for the block, closed after it however it ends (a generator left open while an
+    exception's traceback holds it would keep its work queued)."""
+    try:
+        yield answers
+    finally:
+        close = getattr(answers, "close", None)
+        if close is not None:
+            close()
+
+
 def gains_many(lm: CausalLM, analysis: "Analysis", slots: Sequence["SlotResult"], k: int,
                context: Context = DEFAULT_CONTEXT) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """For each slot in order, its first ``k`` candidates and each one's gain over the written
@@ -166,11 +179,12 @@ def gains_many(lm: CausalLM, analysis: "Analysis", slots: Sequence["SlotResult"]
     :meth:`CausalLM.continuations_many`)."""
     chosen = [top_candidates(r, k) for r in slots]
     answers = lm.continuations_many([question(analysis, r, c, context) for r, c in zip(slots, chosen)])
-    for cands, lp in zip(chosen, answers):
-        # the written words read in the spelling the model reads better (British or American): a
-        # spelling is not a synonym, and the candidates are to beat the words, not their spelling
-        written = lp[0] if len(lp) == len(cands) + 1 else max(lp[0], lp[-1])
-        yield cands, lp[1 : len(cands) + 1] - written
+    with closed_after(answers):  # closed early (stopped, an error), the model's queued passes are cancelled
+        for cands, lp in zip(chosen, answers):
+            # the written words read in the spelling the model reads better (British or American): a
+            # spelling is not a synonym, and the candidates are to beat the words, not their spelling
+            written = lp[0] if len(lp) == len(cands) + 1 else max(lp[0], lp[-1])
+            yield cands, lp[1 : len(cands) + 1] - written
 
 
 def gated(analysis: "Analysis", gate: float) -> list["SlotResult"]:
@@ -201,9 +215,12 @@ class SecondLook:
         slots = gated(analysis, self.gate)
         answers = gains_many(lm, analysis, slots, self.k, self.context)
         # the slot first: a bar such as tqdm counts a slot done when the next one is asked for, so
-        # while slot k is read it shows k done, and it ends (and closes) once the last is read
-        for r, (cands, g) in zip(progress(slots) if progress is not None else slots, answers):
-            self.update(r, cands, g)
+        # while slot k is read it shows k done, and it ends (and closes) once the last is read. A
+        # wrapper that raises (:func:`service.stopping.stop_when`) leaves no pass queued: closed here
+        # at once, not whenever the traceback that holds the generator is let go
+        with closed_after(answers):
+            for r, (cands, g) in zip(progress(slots) if progress is not None else slots, answers):
+                self.update(r, cands, g)
         return len(slots)
 
     def update(self, r: "SlotResult", cands: np.ndarray, gains: np.ndarray) -> None:

@@ -207,13 +207,22 @@ def _sentence_ranges(text: str) -> list[tuple[int, int]]:
 
 
 def _context(text: str, start: int, end: int, width: int = 40) -> dict:
-    """LanguageTool's context: up to ``width`` characters each side, '...' where cut, each newline as a
-    space (its ``ContextTools.getContext``: a carriage return stays)."""
-    lo, hi = max(0, start - width), min(len(text), end + width)
-    pre = ("..." if lo > 0 else "") + text[lo:start]
-    body = pre + text[start:end] + text[end:hi] + ("..." if hi < len(text) else "")
-    body = body.replace("\n", " ")
-    return {"text": body, "offset": _u16(pre), "length": _u16(text[start:end])}
+    """LanguageTool's context (its ``ContextTools.getContext``, which counts Java chars: UTF-16 units):
+    ``width`` units each side of the match, '...' on a side unless the text ends within them (also
+    when exactly ``width`` are there: ``fromPos - contextSize >= 0``), each newline as a space (a
+    carriage return stays). ``start`` and ``end`` are code points; an astral character the window
+    would cut in two is left out (what LanguageTool sends for half of one was not recorded)."""
+    units = text.encode("utf-16-le")
+    n, f, t = len(units) // 2, _u16(text[:start]), _u16(text[:end])
+    lo, prefix = (f - width, "...") if f - width >= 0 else (0, "")
+    hi, postfix = (t + width, "...") if t + width <= n else (n, "")
+
+    def piece(a: int, b: int) -> str:
+        return units[2 * a : 2 * b].decode("utf-16-le", errors="ignore")  # a half pair at a cut is dropped
+
+    pre = prefix + piece(lo, f)
+    body = (pre + piece(f, t) + piece(t, hi) + postfix).replace("\n", " ")
+    return {"text": body, "offset": _u16(pre), "length": t - f}
 
 
 class FakeLanguageTool:

@@ -386,6 +386,72 @@ def test_a_running_request_whose_client_went_away_is_not_counted_as_answered(eng
     assert "unspin_documents_scored_total 1.0" in metrics
 
 
+class _SlowSecondLook:
+    """An engine stand-in whose ``score`` reads 200 "slots" through its ``progress`` wrapper, 50 ms
+    each (ten seconds in all), as the second look does; then the real engine's report."""
+
+    def __init__(self, real):
+        self.real, self.lm, self.grammar = real, real.lm, None
+        self.lm_name = real.lm_name
+        self.started = threading.Semaphore(0)
+        self.read: list[int] = []  # slots read, per call
+        self.ended: list[str] = []  # how each call ended
+
+    def score(self, text, progress=None, **kw):
+        import time
+
+        self.started.release()
+        slots = list(range(200))
+        self.read.append(0)
+        try:
+            for _ in progress(slots) if progress is not None else slots:
+                time.sleep(0.05)
+                self.read[-1] += 1
+        except BaseException as e:
+            self.ended.append(type(e).__name__)
+            raise
+        self.ended.append("done")
+        return self.real.score(text, **kw)
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/score", lambda text: {"json": {"text": text}}),
+    ("/v1/restore", lambda text: {"json": {"text": text}}),
+    ("/v1/score/batch", lambda text: {"json": {"documents": [{"text": text}, {"text": text}]}}),
+    ("/v2/check", lambda text: {"data": {"text": text, "language": "en-US"}}),
+])
+def test_the_scoring_of_a_request_whose_client_went_away_stops(engine, path, body):
+    """A request being scored when its client went away had been scored to the end for nobody (the
+    second look: minutes for a long text), holding a scoring slot all the while, so that an editor
+    checking again as its user typed kept the service busy. It now stops at the next slot, and the
+    slot is free for the next request."""
+    import time
+
+    from live_server import serve
+
+    slow = _SlowSecondLook(engine)
+    app = create_app(Settings(lm="ngram", concurrency=1, queue_size=1), engine=slow)  # type: ignore[arg-type]
+    with serve(app) as url:
+        t0 = time.monotonic()
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(url + path, **body("The cat sat."), timeout=httpx.Timeout(10, read=0.5))
+        assert slow.started.acquire(timeout=10)
+        deadline = time.monotonic() + 8
+        while not slow.ended and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert slow.ended == ["Abandoned"], slow.ended  # stopped, not read to the end
+        assert slow.read[0] < 200 and time.monotonic() - t0 < 8
+        while app.state.unspin.gate.pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert app.state.unspin.gate.pending == 0  # its place is free
+        answered = httpx.post(url + path, **body("The dog ran."), timeout=60)
+        assert answered.status_code == 200
+        assert slow.ended[1:] == ["done"] * (2 if path == "/v1/score/batch" else 1)  # the next is read whole
+        metrics = httpx.get(url + "/metrics").text
+    assert f'unspin_requests_total{{method="POST",route="{path}",status="499"}} 1.0' in metrics
+    assert f'unspin_requests_total{{method="POST",route="{path}",status="200"}} 1.0' in metrics
+
+
 def test_every_get_answers_head_and_a_405_names_every_method(client, seeds):
     """HEAD answers as GET does, without the body, on every GET route (monitors and link checkers
     probe with it: the page and /v2/check had answered 405); a 405's Allow header names every

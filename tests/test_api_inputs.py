@@ -271,6 +271,35 @@ def test_utf16_without_a_byte_order_mark_names_its_order(client):
         assert r.status_code == 200 and r.json()["text"] == text, charset
 
 
+def test_a_body_without_a_charset_is_read_as_its_byte_order_mark_says(client):
+    """A text/plain body in UTF-16 or UTF-32 with its byte-order mark and no charset had been refused
+    as invalid UTF-8, although the command line scores such a file and the page reads it; the mark
+    says how to read it, and the report is the one of the same text in UTF-8."""
+    text = "Reporting by Josh Smith; Modifying by Lincoln Banquet"
+    want = client.post("/v1/score", content=text.encode("utf-8"), headers={"content-type": "text/plain"}).json()
+    for codec in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
+        body = ("\ufeff" + text).encode(codec) if codec[-3:] in ("-le", "-be") else text.encode(codec)
+        assert body[:2] in (b"\xff\xfe", b"\xfe\xff") or body[:4] == b"\x00\x00\xfe\xff", codec
+        r = client.post("/v1/score", content=body, headers={"content-type": "text/plain"})
+        assert r.status_code == 200, (codec, r.text)
+        got = r.json()
+        assert got["spans"] == want["spans"] and got["label"] == want["label"], codec
+    # a charset the body declares still rules (a mark that disagrees is not valid in it)
+    r = client.post("/v1/score", content=text.encode("utf-16"), headers={"content-type": "text/plain; charset=utf-8"})
+    assert r.status_code == 400 and "UTF-8" in r.json()["detail"]
+
+
+def test_binary_text_on_the_languagetool_endpoint_is_refused_as_on_v1(client):
+    """/v2/check had scored what /v1 and the command line refuse as binary, and answered it with no
+    matches (a NUL inside "Modifying by Lincoln Banquet" hid both of its matches): a 400 naming it."""
+    for text in ("Reporting by Josh Smith; Modifying by\x00 Lincoln Banquet", "Prices rose \x01\x02\x03\x04\x05 sharply. " * 3):
+        for field in ("text", "data"):
+            value = text if field == "text" else json.dumps({"annotation": [{"text": text}]})
+            r = client.post("/v2/check", data={field: value, "language": "en-US"})
+            assert r.status_code == 400 and "binary" in r.text and r.text.startswith("Error: "), (field, r.text)
+    assert client.post("/v2/check", data={"text": "Tabs\tand\r\nline ends are text.", "language": "en-US"}).status_code == 200
+
+
 @pytest.mark.parametrize("options", [{"second_look": 0}, {"grammar": "off"}, {"grammar": "yes"},
                                      {"threshold": "0.99"}, {"max_suggestions": "2"}, {"max_suggestions": 2.0}])
 def test_json_options_of_another_type_are_refused(client, options):

@@ -359,6 +359,20 @@ def test_context_marks_the_match_in_text_with_crlf_tabs_and_emoji():
     assert _context(text, 30, 34) == ("..." + "😀" * 20 + "word", 43, 4)
 
 
+def test_the_fake_servers_context_is_languagetools_in_utf16_units():
+    """The fake LanguageTool had counted its context in code points and written '...' only where
+    text was cut, so that with emoji its windows were not LanguageTool's; it follows the same rule as
+    the service's context (checked against the recorded answers above)."""
+    from fake_languagetool import _context as fake_context
+
+    for text, word in (("😀 Reporting 😀 by Josh Smith 😀😀😀😀😀😀\nModifying by Lincoln Banquet 😀", "Modifying"),
+                       ("x" * 40 + "word" + "y" * 40, "word"), ("x" * 39 + "word" + "y" * 39, "word"),
+                       ("😀" * 30 + "word", "word"), ("word" + "😀" * 30, "word"), ("a 😀" * 25 + "word", "word")):
+        start = text.index(word)
+        ctx, off, length = _context(text, start, start + len(word))
+        assert fake_context(text, start, start + len(word)) == {"text": ctx, "offset": off, "length": length}, text
+
+
 def test_a_clients_language_level_and_rules_reach_the_languagetool_server(engine, fake_languagetool):
     """What a LanguageTool client sends /v2/check (language, level, rules, categories, mother tongue)
     is what the configured LanguageTool server is asked with, unspin's own rule ids left out; a

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from fastapi.testclient import TestClient
+
+from service.api import create_app
 from service.cli import main
 from service.report import Report
 from service.scoring import FEATURE_NAMES, FusionModel
@@ -90,6 +93,25 @@ def test_score_jsonl_format_and_threshold(runner):
     assert len(records) == 1 and len(res.stdout.strip().splitlines()) == 1
     r = assert_report(records[0], str(SEED))
     assert len(r.spans) > 50  # threshold 0: every slot
+
+
+def test_max_suggestions_as_a_v1_request_asks_for_them(runner, engine):
+    """The command line had no way to ask for fewer or more suggestions than UNSPIN_MAX_SUGGESTIONS,
+    which a /v1 request's "max_suggestions" sets; --max-suggestions does, with the same answer."""
+    text = "Reporting by Josh Smith; Modifying by Lincoln Banquet\nThe two terrific powers met on Tuesday.\n"
+    full = jsonl(invoke(runner, "score", "--format", "jsonl", "-", input=text.encode()).stdout)[0]
+    assert any(len(sp["suggestions"]) > 1 for sp in full["spans"])
+    for n in ("1", "7"):
+        res = invoke(runner, "score", "--format", "jsonl", "--max-suggestions", n, "-", input=text.encode())
+        got = jsonl(res.stdout)[0]
+        with TestClient(create_app(engine.settings, engine=engine)) as client:
+            api = client.post("/v1/score", json={"text": text, "options": {"max_suggestions": int(n)}}).json()
+        assert [s["suggestions"] for s in got["spans"]] == [s["suggestions"] for s in api["spans"]], n
+        assert all(len(s["suggestions"]) <= int(n) for s in got["spans"])
+        assert [s["suggestions"][:1] for s in got["spans"]] == [s["suggestions"][:1] for s in full["spans"]]
+    for bad in ("0", "51", "two"):
+        res = runner.invoke(main, ["score", "--max-suggestions", bad, "-"], input=text.encode())
+        assert res.exit_code == 2 and "--max-suggestions" in res.stderr, bad
 
 
 def test_score_folder(runner, tmp_path):

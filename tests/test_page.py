@@ -588,6 +588,18 @@ def test_page_refuses_a_binary_file(browser_page):
     page.set_input_files("#file", files=[{"name": "wide.txt", "mimeType": "text/plain",
                                            "buffer": "Wide text.".encode("utf-16")}])
     page.wait_for_function("document.getElementById('input').value === 'Wide text.'")
+    # and so does UTF-32 (browsers have no decoder of their own for it; it had been refused as binary)
+    for codec in ("utf-32", "utf-32-be"):
+        text = f"Text in {codec} 😀."
+        data = text.encode(codec) if codec == "utf-32" else ("\ufeff" + text).encode(codec)
+        page.set_input_files("#file", files=[{"name": "wider.txt", "mimeType": "text/plain", "buffer": data}])
+        page.wait_for_function("(t) => document.getElementById('input').value === t", arg=text)
+        assert "(UTF-32)" in page.inner_text("#status")
+    page.fill("#input", "kept")
+    page.set_input_files("#file", files=[{"name": "broken.txt", "mimeType": "text/plain",
+                                           "buffer": "Text.".encode("utf-32")[:-1]}])
+    page.wait_for_function("document.getElementById('status').textContent.includes('broken.txt')")
+    assert "not valid UTF-32" in page.inner_text("#status") and page.input_value("#input") == "kept"
     assert errors == []
 
 

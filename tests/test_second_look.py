@@ -186,6 +186,38 @@ def test_progress_is_asked_for_a_slot_before_its_answer_is_awaited(plain):
     assert read >= 2 and counts == list(range(1, read + 1))
 
 
+def test_a_stopped_second_look_ends_at_the_next_slot_and_leaves_no_question_open(plain):
+    """Once the stop is set, asking for the next slot raises Abandoned and the model's answers are
+    closed at once (their queued passes cancelled), not whenever the traceback is let go."""
+    import threading
+
+    from service.stopping import Abandoned, stop_when
+
+    text = "The minister stated on Tuesday that the talks would resume after the holiday."
+    stop, asked, closed = threading.Event(), [], []
+
+    class Stopping(FakeLM):
+        def continuations_many(self, questions):
+            try:
+                for q in questions:
+                    asked.append(q)
+                    stop.set()  # the client leaves while the first slot is read
+                    yield self.continuations(q)
+            finally:
+                closed.append(len(asked))
+
+    a = plain.analyze(text)
+    with pytest.raises(Abandoned) as stopped:  # held, as a caller that logs or re-raises it holds it
+        _look(0.0).apply(a, Stopping({"said": 5.0}), stop_when(stop))
+    assert closed == [1] and len(asked) == 1 < sum(1 for r in a.slots if len(r.candidates))
+    assert stopped.value.__traceback__ is not None
+    # a stop that is not set changes nothing
+    quiet, watched = plain.analyze(text), plain.analyze(text)
+    _look(0.0).apply(quiet, FakeLM({"said": 5.0}))
+    _look(0.0).apply(watched, FakeLM({"said": 5.0}), stop_when(threading.Event()))
+    assert [(r.slot_prob, list(r.probs)) for r in quiet.slots] == [(r.slot_prob, list(r.probs)) for r in watched.slots]
+
+
 def test_unspin_score_shows_the_second_looks_progress_on_one_document(plain, monkeypatch, tmp_path):
     """One document shows no documents' bar, so without this a user would watch nothing for minutes."""
     import io
@@ -479,6 +511,47 @@ def test_reading_threads_give_the_scores_of_one_in_order(causal, copy_cache):
     together = list(three.continuations_many(qs))
     assert len(together) == len(qs) and all(np.array_equal(a, b) for a, b in zip(alone, together))
     assert np.array_equal(three.continuations(qs[4]), alone[4])
+
+
+def test_a_stopped_second_look_leaves_no_pass_queued_on_the_reading_threads(causal, engine):
+    """The model's passes are queued on its reading threads ahead of being read: a second look
+    stopped early had left them queued, so that the next text waited behind passes for nobody."""
+    import threading
+    import time
+
+    from pytest import MonkeyPatch
+
+    from service.stopping import Abandoned, stop_when
+
+    plain = Engine(Settings(lm="ngram", second_look="off"), lm=engine.lm, ngram=engine.ngram)
+    a = plain.analyze("The minister stated on Tuesday that the talks would resume after the holiday. "
+                      "Officials declared the accord a substantial step towards lasting calm in the area.")
+    stop = threading.Event()
+
+    def leave_after_one(slots):
+        for i, r in enumerate(slots):
+            if i == 1:
+                stop.set()
+            yield r
+
+    read, passes = causal._continuations, []
+
+    def counted(question):
+        passes.append(question)
+        return read(question)
+
+    slots = len([r for r in a.slots if len(r.candidates)])
+    assert slots > 3 * causal.threads  # more than run at once
+    with MonkeyPatch.context() as mp:
+        mp.setattr(causal, "_continuations", counted)
+        with pytest.raises(Abandoned) as stopped:  # held, as a caller that logs or re-raises it holds it
+            _look(0.0).apply(a, causal, stop_when(stop, leave_after_one))
+        deadline = time.monotonic() + 60
+        while causal._pool._work_queue.qsize() and time.monotonic() < deadline:  # cancelled ones are skipped
+            time.sleep(0.05)
+        time.sleep(0.5)
+    assert len(passes) <= 2 + causal.threads < slots  # the slot read, the next, and those already running
+    assert stopped.value.__traceback__ is not None
 
 
 def test_next_token_logits_are_the_first_pass_of_continuations(causal):

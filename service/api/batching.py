@@ -11,11 +11,13 @@ exactly the report :meth:`Engine.score` would give, and admission control is per
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 
 from service.api.gate import Gate
 from service.engine import Engine
 from service.report import Report
+from service.stopping import stop_when
 
 
 class Scorer:
@@ -35,10 +37,15 @@ class Scorer:
         """Whether this engine's language model scores several texts faster together than apart."""
         return bool(getattr(engine.lm, "batches_across_texts", False))
 
-    async def score(self, engine: Engine, text: str, **options) -> Report:
-        """The report for ``text``; raises the engine's ``InputError`` or the gate's ``Busy``."""
+    async def score(self, engine: Engine, text: str, stop: threading.Event | None = None, **options) -> Report:
+        """The report for ``text``; raises the engine's ``InputError`` or the gate's ``Busy``. Once
+        ``stop`` is set, a text scored on its own stops at the second look's next slot
+        (:class:`~service.stopping.Abandoned`); a batched one is scored to the end (the models that
+        batch have no second look), unless it is still waiting for its batch."""
         async with self.gate.admit():
             if self.max_batch <= 1 or not self.batches_pay(engine):
+                if stop is not None:
+                    options["progress"] = stop_when(stop)
                 return await self.gate.in_thread(engine.score, text, **options)
             future: asyncio.Future = asyncio.get_running_loop().create_future()
             self._queue.append((engine, text, options, future))

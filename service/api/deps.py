@@ -23,6 +23,7 @@ from service.config import Settings
 from service.decoding import BOMS, InputError, text_codec
 from service.engine import Engine
 from service.report import GrammarStatus
+from service.stopping import Abandoned
 
 
 class SharedPing:
@@ -151,31 +152,40 @@ async def read_body(request: Request, settings: Settings) -> bytes:
 T = TypeVar("T")
 
 
-async def while_connected(request: Request, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+async def while_connected(request: Request, fn: Callable[..., Awaitable[T]], *args: Any,
+                          stop: threading.Event | None = None, **kwargs: Any) -> T:
     """``await fn(*args, **kwargs)``, given up if the client goes away meanwhile: a request waiting
     for a scoring slot then leaves the queue, its place freed and its text unscored, instead of being
-    scored for nobody. Work already running in a thread cannot be stopped; it finishes, and its
-    answer is dropped (the thread's result comes back through the cancelled scope, which has no
-    checkpoint left to raise at, so the scope is asked whether it was cancelled: such a request had
-    been answered and counted as a 200). Call it once the body has been read: all the client can
-    send after that is its disconnect.
+    scored for nobody. Work already running in a thread is told to stop through ``stop`` (passed on
+    to ``fn`` as ``stop=`` when given, and set then): a call that watches it
+    (:func:`service.stopping.stop_when`) ends at its next slot by raising
+    :class:`~service.stopping.Abandoned`; one that does not finishes, and its answer is dropped (the thread's result comes back through the cancelled scope, which has no checkpoint
+    left to raise at, so the scope is asked whether it was cancelled: such a request had been
+    answered and counted as a 200). Call it once the body has been read: all the client can send
+    after that is its disconnect.
 
     Raises:
         ClientDisconnect: the client went away first (counted as 499).
     """
     def gone(watcher: asyncio.Future) -> None:
         if not watcher.cancelled() and watcher.exception() is None:  # not cancelled: the work had not ended
+            if stop is not None:
+                stop.set()
             scope.cancel()
 
-    with anyio.CancelScope() as scope:
-        watcher = asyncio.ensure_future(_disconnected(request))
-        watcher.add_done_callback(gone)
-        try:
-            result = await fn(*args, **kwargs)
-        finally:
-            watcher.cancel()
-        if not scope.cancel_called:
-            return result
+    try:
+        with anyio.CancelScope() as scope:
+            watcher = asyncio.ensure_future(_disconnected(request))
+            watcher.add_done_callback(gone)
+            try:
+                result = await (fn(*args, **kwargs) if stop is None else fn(*args, stop=stop, **kwargs))
+            finally:
+                watcher.cancel()
+            if not scope.cancel_called:
+                return result
+    except Abandoned:
+        if not scope.cancel_called:  # stopped for a reason of its own: not this client's leaving
+            raise
     raise ClientDisconnect()
 
 
@@ -208,8 +218,14 @@ def body_codec(charset: str | None = None) -> str:
 
 def decode_body(body: bytes, charset: str | None = None, what: str = "the request body") -> str:
     """Decode a request body (or ``what`` else) strictly: 415 when the charset is not a text encoding
-    Python knows, 400 when the body is not valid in it (UTF-8 by default), or when it is UTF-16 or
-    UTF-32 without a byte order (``utf-16``, not ``utf-16le``) and starts without a byte-order mark."""
+    Python knows, 400 when the body is not valid in it (UTF-8 by default; with no charset declared,
+    a UTF-16 or UTF-32 byte-order mark says which, as for a file on the command line), or when it
+    is UTF-16 or UTF-32 without a byte order (``utf-16``, not ``utf-16le``) and starts without a
+    byte-order mark."""
+    if charset is None:  # BOMS lists UTF-32LE's mark before UTF-16LE's, which begins it
+        mark = next((e for bom, e in BOMS if body.startswith(bom)), None)
+        if mark is not None and mark != "utf-8":
+            return decode_body(body, mark.rsplit("-", 1)[0], what)  # utf-16-le -> utf-16: the mark is read
     enc = body_codec(charset)
     if body and enc in ("utf-16", "utf-32"):  # no byte order in the name: a byte-order mark must tell it
         marks = tuple(bom for bom, e in BOMS if e.startswith(enc + "-"))  # utf-16: utf-16-le's and utf-16-be's

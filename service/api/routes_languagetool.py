@@ -7,6 +7,7 @@ with ``Error:``.
 from __future__ import annotations
 
 import json
+import threading
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -37,7 +38,7 @@ from service.api.languagetool import (
     resolve_language,
     supported_codes,
 )
-from service.decoding import InputError, check_characters
+from service.decoding import BINARY_TEXT, InputError, check_characters, looks_binary
 from service.engine import Engine
 from service.grammar import GrammarOptions
 from service.report import GrammarStatus, Report
@@ -195,6 +196,8 @@ async def check(request: Request, state: AppState = Depends(get_state)):
         else:
             raise ProtocolError("Missing 'text' or 'data' parameter")
         check_characters(text.plain)
+        if looks_binary(text.plain):  # refused as /v1 and the command line refuse it: not scored into no matches
+            raise ProtocolError(f"the text {BINARY_TEXT}")
         if text.to_original is not None:  # data=: the markup too, which the answer quotes in contexts
             check_characters(text.original)
     except (ProtocolError, InputError) as e:
@@ -207,7 +210,7 @@ async def check(request: Request, state: AppState = Depends(get_state)):
     except HTTPException as e:
         return _error(e.status_code, str(e.detail), e.headers)
     if text.plain.strip():
-        report = await while_connected(request, state.scorer.score, engine, text.plain,
+        report = await while_connected(request, state.scorer.score, engine, text.plain, stop=threading.Event(),
                                        grammar=grammar_options(params, language, rules))
         state.metrics.words.inc(report.stats.words)
         state.metrics.documents.inc()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from typing import TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -33,10 +34,11 @@ from service.api.schemas import (
     ScoreOptions,
     ScoreRequest,
 )
-from service.decoding import LONE_SURROGATE, InputError, TextTooLong, check_text, looks_binary
+from service.decoding import BINARY_TEXT, LONE_SURROGATE, InputError, TextTooLong, check_text, looks_binary
 from service.engine import Engine
 from service.report import Report
 from service.restore import replacements, restore
+from service.stopping import Abandoned, check, stop_when
 
 log = logging.getLogger("unspin.api")
 
@@ -173,16 +175,12 @@ async def _score_request(request: Request, state: AppState, model: type[R] = Sco
             _no_query(request)
             return _from_json(model, raw)
         if looks_binary(raw):  # the command line's rule for a file, which a text/plain body is
-            raise HTTPException(415, f"the text/plain body {_BINARY}")
+            raise HTTPException(415, f"the text/plain body {BINARY_TEXT}")
         q = query_params(request)
         doc_id = q.pop("id", None)
         return model(text=raw, id=doc_id, options=model.model_fields["options"].annotation.model_validate(q))
     except ValidationError as e:
         raise _validation_error(e) from None
-
-
-#: why text that looks binary is refused (after "the text/plain body" or "the text")
-_BINARY = "looks like binary data, not text (NUL characters, or over 10 % control characters); send text"
 
 
 def _check_text(text: str, max_chars: int) -> None:
@@ -195,7 +193,7 @@ def _check_text(text: str, max_chars: int) -> None:
     """
     check_text(text, max_chars)
     if looks_binary(text):
-        raise InputError(f"the text {_BINARY}")
+        raise InputError(f"the text {BINARY_TEXT}")
 
 
 def _no_query(request: Request) -> None:
@@ -226,7 +224,8 @@ async def _scored(request: Request, state: AppState, engine: Engine, model: type
     """The request of ``/v1/score`` (or, as ``model``, of ``/v1/restore``) and its report."""
     req = await _score_request(request, state, model)
     _check_text(req.text, state.settings.max_chars)  # refuse before taking a place in the queue
-    report = await while_connected(request, state.scorer.score, engine, req.text, **_options(req.id, req.options))
+    report = await while_connected(request, state.scorer.score, engine, req.text, stop=threading.Event(),
+                                   **_options(req.id, req.options))
     state.metrics.words.inc(report.stats.words)
     state.metrics.documents.inc()
     return req, report
@@ -246,7 +245,11 @@ async def restore_text(request: Request, state: AppState = Depends(get_state),
     return RestoreResponse(text=restore(req.text, report, at), replaced=len(replacements(report, at)), report=report)
 
 
-def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report | DocumentError]:
+def _score_all(engine: Engine, req: BatchRequest, max_chars: int, stop: threading.Event | None = None
+               ) -> list[Report | DocumentError]:
+    """Each document's report or error, in order: in one batched call where the model gains from it,
+    else one by one, a document's failure answered in its own slot. Once ``stop`` is set (the client
+    went away) it ends at the next document or second-look slot (:class:`~service.stopping.Abandoned`)."""
     if Scorer.batches_pay(engine) and all(len(d.text) <= max_chars and not looks_binary(d.text) for d in req.documents):
         try:  # one batched call for the whole request (a transformer gains from it)
             many = engine.score_many([d.text for d in req.documents], [_options(d.id, req.options) for d in req.documents])
@@ -257,13 +260,17 @@ def _score_all(engine: Engine, req: BatchRequest, max_chars: int) -> list[Report
                         exc_info=True)
     results: list[Report | DocumentError] = []
     for i, doc in enumerate(req.documents):
+        check(stop)
         try:
             _check_text(doc.text, max_chars)
-            results.append(engine.score(doc.text, **_options(doc.id, req.options)))
+            results.append(engine.score(doc.text, progress=None if stop is None else stop_when(stop),
+                                        **_options(doc.id, req.options)))
         except TextTooLong as e:
             results.append(DocumentError(id=doc.id, index=i, status=413, error=str(e)))
         except InputError as e:
             results.append(DocumentError(id=doc.id, index=i, status=422, error=str(e)))
+        except Abandoned:
+            raise
         except Exception as e:  # one broken document never sinks the rest
             results.append(DocumentError(id=doc.id, index=i, status=500, error=f"internal error: {type(e).__name__}"))
     return results
@@ -294,7 +301,7 @@ async def score_batch(request: Request, state: AppState = Depends(get_state),
     if total > max_chars:
         raise HTTPException(413, f"the documents hold {total} characters together; the limit is {max_chars} per "
                                  "request, as for one text (UNSPIN_MAX_CHARS): send them in smaller batches")
-    results = await while_connected(request, state.gate.run, _score_all, engine, req, max_chars)
+    results = await while_connected(request, state.gate.run, _score_all, engine, req, max_chars, stop=threading.Event())
     for r in results:
         if isinstance(r, Report):
             state.metrics.words.inc(r.stats.words)

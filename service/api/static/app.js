@@ -418,11 +418,15 @@ function looksBinary(text) {
   return controls > BINARY_CONTROL_SHARE * Array.from(text).length; // code points, as Python counts
 }
 
-// A file's text: UTF-8 (a byte-order mark dropped), UTF-16 with a byte-order mark, and otherwise
-// the browser's Windows-1252, said in the status line (the command line would need --encoding cp1252).
-// (A NUL byte read as UTF-8 or Windows-1252 is a NUL character, which looksBinary refuses.)
+// A file's text: UTF-8 (a byte-order mark dropped), UTF-16 or UTF-32 with a byte-order mark, and
+// otherwise the browser's Windows-1252, said in the status line (the command line would need
+// --encoding cp1252). (A NUL byte read as UTF-8 or Windows-1252 is a NUL character, which
+// looksBinary refuses.) Throws an Error saying why for UTF-32 that is not valid.
 function decode(buf) {
   const b = new Uint8Array(buf);
+  // UTF-32's marks first: UTF-32LE's begins with UTF-16LE's (browsers have no UTF-32 decoder)
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) return [utf32(b, true), " (UTF-32)"];
+  if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) return [utf32(b, false), " (UTF-32)"];
   if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return [new TextDecoder("utf-16le").decode(buf), " (UTF-16)"];
   if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return [new TextDecoder("utf-16be").decode(buf), " (UTF-16)"];
   try {
@@ -433,13 +437,38 @@ function decode(buf) {
   }
 }
 
+// UTF-32 after its byte-order mark, strictly as the command line reads it (Python's codec).
+function utf32(b, little) {
+  if (b.length % 4) throw new Error("it starts with a UTF-32 byte-order mark but is not valid UTF-32 (its length is not a multiple of 4)");
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const parts = [];
+  for (let i = 4; i < b.length; i += 4096) {
+    const points = [];
+    for (let j = i; j < Math.min(b.length, i + 4096); j += 4) {
+      const cp = view.getUint32(j, little);
+      if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        throw new Error(`it starts with a UTF-32 byte-order mark but is not valid UTF-32 (byte offset ${j})`);
+      }
+      points.push(cp);
+    }
+    parts.push(String.fromCodePoint(...points));
+  }
+  return parts.join("");
+}
+
 function loadFile(file) {
   if (!file) return;
   if (state.request) { setStatus("Wait for the check under way, or cancel it, before opening a file.", true); return; }
   file.arrayBuffer().then((buf) => {
     // a check started while the file was read: its results belong to the text it sent
     if (state.request) { setStatus(`${file.name} was not opened: a check started while it was read.`, true); return; }
-    const [text, how] = decode(buf);
+    let text, how;
+    try {
+      [text, how] = decode(buf);
+    } catch (e) {
+      setStatus(`${file.name} was not opened: ${e.message}.`, true);
+      return;
+    }
     if (looksBinary(text)) {
       setStatus(`${file.name} was not opened: it looks like binary data, not text (a PDF or a word processor's ` +
         "file must be saved as plain text first).", true);
