@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from service.articles import ARTICLES
-from service.engine import Engine, SlotResult, get_engine
+from service.analysis import SlotResult
+from service.engine import Engine, get_engine
 from service.evaluation import load_gold
 from service.scoring import FEATURE_NAMES
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -36,6 +37,9 @@ RELATIONS = (
 )  # fmt: skip
 
 
+#: Words whose context-free candidates one generator keeps in memory (the least recently used go
+#: first: about 6 KB each, so at most about 120 MiB; a long-running service had kept every word it met)
+CACHED_WORDS = 20_000
 #: Candidates per slot, the closest in meaning first (every candidate costs language-model work).
 MAX_CANDIDATES = 80
 #: Thesaurus relations not proposed as originals. Hyponyms ("oil" -> "crude oil", "vegetable oil")
@@ -112,60 +116,50 @@ class CandidateGenerator:
         self.store = store
         self.max_embedding = max_embedding
         self.min_similarity = min_similarity
-        self._near_cache: dict[str, tuple[Candidate, ...]] = {}
-        self._far_cache: dict[str, np.ndarray] = {}
-        self._word_cache: dict[tuple[str, str], Candidate] = {}
+        # per instance and bounded: a long-running service meets ever more words (the store, when
+        # there is one, keeps every answer; these spare it the reading)
+        self._near = lru_cache(maxsize=CACHED_WORDS)(self._near_uncached)
+        self._far_ids = lru_cache(maxsize=CACHED_WORDS)(self._far_ids_uncached)
+        self._word = lru_cache(maxsize=5 * CACHED_WORDS)(self._word_uncached)
 
     def _known(self, phrase: str) -> bool:
         return all(self.lm.in_vocab(w) for w in phrase.split())
 
-    def _near(self, surface: str) -> tuple[Candidate, ...]:
-        """Thesaurus neighbours of ``surface`` that the model knows (context-free, so cached)."""
-        hit = self._near_cache.get(surface)
-        if hit is None:
-            stored = self.store.get("near", surface) if self.store is not None else None
-            if stored is not None:
-                pairs = json.loads(stored)
-            else:
-                pairs = [
-                    (phrase, rel)
-                    for phrase, rel in self.thesaurus.neighbours(surface, 1).items()
-                    if rel not in self.skip_relations and phrase != surface and _ok_surface(phrase) and self._known(phrase)
-                ]
-                if self.store is not None:
-                    self.store.put("near", surface, json.dumps(pairs).encode())
-            hit = tuple(Candidate(tuple(phrase.split()), rel) for phrase, rel in pairs)
-            self._near_cache[surface] = hit
-        return hit
+    def _near_uncached(self, surface: str) -> tuple[Candidate, ...]:
+        """Thesaurus neighbours of ``surface`` that the model knows (context-free: ``_near`` caches them)."""
+        stored = self.store.get("near", surface) if self.store is not None else None
+        if stored is not None:
+            pairs = json.loads(stored)
+        else:
+            pairs = [
+                (phrase, rel)
+                for phrase, rel in self.thesaurus.neighbours(surface, 1).items()
+                if rel not in self.skip_relations and phrase != surface and _ok_surface(phrase) and self._known(phrase)
+            ]
+            if self.store is not None:
+                self.store.put("near", surface, json.dumps(pairs).encode())
+        return tuple(Candidate(tuple(phrase.split()), rel) for phrase, rel in pairs)
 
-    def _word(self, word: str, relation: str) -> Candidate:
-        """The one-word candidate (made once per word and relation: slots ask for the same ones)."""
-        key = (word, relation)
-        hit = self._word_cache.get(key)
-        if hit is None:
-            hit = self._word_cache[key] = Candidate((word,), relation)
-        return hit
+    def _word_uncached(self, word: str, relation: str) -> Candidate:
+        """The one-word candidate (``_word`` makes it once per word and relation: slots ask for the same ones)."""
+        return Candidate((word,), relation)
 
-    def _far_ids(self, surface: str) -> np.ndarray:
-        """Vocabulary ids of one-word two-step neighbours of ``surface`` (cached)."""
-        hit = self._far_cache.get(surface)
-        if hit is None:
-            stored = self.store.get("far", surface) if self.store is not None else None
-            if stored is not None:
-                hit = np.frombuffer(stored, dtype="<i4").astype(np.int32)
-            else:
-                ids = self.lm.ids
-                hit = np.array(
-                    sorted(
-                        i
-                        for w in self.thesaurus.neighbours(surface, 2)
-                        if w != surface and w.isalpha() and (i := ids.get(w)) is not None
-                    ),
-                    dtype=np.int32,
-                )
-                if self.store is not None:
-                    self.store.put("far", surface, hit.astype("<i4").tobytes())
-            self._far_cache[surface] = hit
+    def _far_ids_uncached(self, surface: str) -> np.ndarray:
+        """Vocabulary ids of one-word two-step neighbours of ``surface`` (``_far_ids`` caches them)."""
+        stored = self.store.get("far", surface) if self.store is not None else None
+        if stored is not None:
+            return np.frombuffer(stored, dtype="<i4").astype(np.int32)
+        ids = self.lm.ids
+        hit = np.array(
+            sorted(
+                i
+                for w in self.thesaurus.neighbours(surface, 2)
+                if w != surface and w.isalpha() and (i := ids.get(w)) is not None
+            ),
+            dtype=np.int32,
+        )
+        if self.store is not None:
+            self.store.put("far", surface, hit.astype("<i4").tobytes())
         return hit
 
     def prefetch(self, word: str) -> None:

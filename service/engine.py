@@ -11,20 +11,20 @@ import logging
 import threading
 import time
 from bisect import bisect_right
-from dataclasses import dataclass, field
 from importlib.metadata import version as _version
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from service.articles import ARTICLES, after_its_article, article_for, with_article_case
+from service.analysis import Analysis, NearMisses, SlotResult, list_rule
+from service.articles import ARTICLES, after_its_article, article_for
 from service.causal_lm import NAME as CAUSAL_NAME
 from service.causal_lm import CausalLM, CausalLMUnavailable
-from service.candidates import CLOSED_CLASS, INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
+from service.case import match_case
+from service.candidates import INSERTED_FILLERS, SKIP_RELATIONS, Candidate, CandidateGenerator
 from service.config import Settings, get_settings
-from service.credits import CREDIT_SCORE, NAME_SCORE, NAME_SOURCE, credit_hits
-from service.credits import SOURCE as CREDIT_SOURCE
+from service.credits import credit_hits
 from service.corrector import DEFAULT_PATH as CORRECTOR_PATH
 from service.corrector import Corrector
 from service.decoding import InputError, check_text
@@ -32,8 +32,8 @@ from service.detector import DEFAULT_PATH as DETECTOR_PATH
 from service.detector import ReplacedWordDetector
 from service.garble import GarbleModel, load_garble_model, sentence_features
 from service.grammar import GrammarChecker, GrammarMatch, GrammarOptions, merge_part_statuses
-from service.homoglyphs import latin_words, look_alike_span, look_alikes
-from service.grammar_signal import GrammarEvidence, SlotView, boosted, match_span, slot_evidence
+from service.homoglyphs import look_alike_span, look_alikes
+from service.grammar_signal import SlotView, match_span, slot_evidence
 from service.language import combine as combine_languages
 from service.language import identify as identify_language
 from service.language import letters
@@ -57,7 +57,8 @@ from service.scoring import (
     featurize_rows,
     slot_features,
 )
-from service.text import OPENERS, Sentence, in_capitals, segment, word_count
+from service.slots import PendingSlot, capitals_mark_nothing, filler_slot, open_class
+from service.text import OPENERS, Sentence, segment, word_count
 from service.thesaurus import ThesaurusUnavailable, get_thesaurus
 
 log = logging.getLogger("unspin")
@@ -65,268 +66,6 @@ log = logging.getLogger("unspin")
 _SIM = FEATURE_NAMES.index("sim")
 #: Slots featurized (and fused) per call.
 _FEATURE_CHUNK = 2048
-#: A user-lexicon hit scores at least this, whatever the language model says.
-LEXICON_SCORE = 0.95
-
-
-@dataclass
-class SlotResult:
-    """One scored slot: the words as written, its candidates and their probabilities."""
-
-    sentence: int
-    first: int  # index into the sentence's tokens
-    last: int  # exclusive
-    written: tuple[str, ...]
-    candidates: list[Candidate]
-    features: np.ndarray  # one row per candidate
-    probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    lexicon: str | None = None  # source name when a lexicon entry matched
-    grammar: GrammarEvidence | None = None  # a LanguageTool grammar match on or next to the slot
-    #: P(the written words were spun) from the fusion's slot model (None: the fusion has none)
-    slot_prob: float | None = None
-    #: index into the sentence's tokens of the "a"/"an" right before the slot (None: none there)
-    article: int | None = None
-    #: the list is one the engine makes itself (service.credits), whose rule goes by its name
-    builtin: bool = False
-    #: per candidate index the second look read, its gain in nats over the written words (None:
-    #: the second look did not read the slot)
-    second_look_gains: dict[int, float] | None = None
-
-    @property
-    def lm_score(self) -> float:
-        """The slot model's P(spun) where the fusion has one, else its best candidate's probability."""
-        if self.slot_prob is not None:
-            return self.slot_prob
-        return float(self.probs.max()) if len(self.probs) else 0.0
-
-    @property
-    def suggestion_scores(self) -> np.ndarray:
-        """Each candidate's score as a suggestion: its probability, or with a slot model the slot's
-        P(spun) shared out in proportion to the candidates' probabilities against the best one; a
-        slot that grammar evidence raised shares out its raised score alike (the first suggestion
-        scores as the span; the order is the fusion's either way)."""
-        if (self.slot_prob is None and self.grammar is None) or not len(self.probs):
-            return self.probs
-        best = float(self.probs.max())
-        return self.probs * (boosted(self.lm_score, self.grammar) / best) if best > 0 else self.probs
-
-    @property
-    def score(self) -> float:
-        """The slot's score: its models' score (``lm_score``), raised to the floor of the list it is on
-        (a lexicon or credit-line hit), then by the grammar matches over it (:func:`boosted`)."""
-        base = max(self.lm_score, _list_rule(self.lexicon, self.builtin).floor) if self.lexicon else self.lm_score
-        return boosted(base, self.grammar)
-
-
-@dataclass
-class Analysis:
-    """Everything the engine computed for one text, before it becomes a report."""
-
-    text: str
-    sentences: list[Sentence]
-    slots: list[SlotResult]
-    words: int
-    #: the document's estimated share of spun slots (None: no prior adaptation; see service.prior)
-    spin_prior: float | None = None
-    #: whether the second look read its doubtful slots again (its report then takes the threshold
-    #: calibrated with it)
-    second_look: bool = False
-    #: the text as the engine reads it, its page furniture in spaces (:func:`service.pages.without_furniture`:
-    #: the same length, the same offsets); None: ``text`` itself
-    read: str | None = None
-
-    @property
-    def reading(self) -> str:
-        """The text as the engine reads it (the sentences' tokens and texts come from it)."""
-        return self.text if self.read is None else self.read
-
-    def offsets(self, r: SlotResult) -> tuple[int, int]:
-        """Code-point offsets of a slot's words in the text."""
-        toks = self.sentences[r.sentence].tokens
-        return toks[r.first].start, toks[r.last - 1].end
-
-    def best_slot(self, start: int, end: int) -> SlotResult | None:
-        """The highest-scoring slot with candidates whose words overlap ``[start, end)`` (None: no
-        such slot: the words there are not ones the engine proposes anything for)."""
-        best = None
-        for r in self.slots:
-            a, b = self.offsets(r)
-            if a < end and start < b and len(r.features) and (best is None or r.score > best.score):
-                best = r
-        return best
-
-    def written_article(self, r: SlotResult) -> tuple[int, str] | None:
-        """The "a"/"an" right before slot ``r``: its start offset and its text as written; None
-        when there is none."""
-        if r.article is None:
-            return None
-        art = self.sentences[r.sentence].tokens[r.article]
-        return art.start, self.text[art.start : art.end]
-
-    def replacement(self, r: SlotResult, j: int) -> tuple[int, int, str]:
-        """Where candidate ``j`` of slot ``r`` goes and what it writes there: over the slot's words,
-        or, for a candidate that takes the other "a"/"an" than the one written before them, over the
-        article too, with the article it takes in the written one's case ("an essential" -> "a
-        critical"), as the suggestions of a span that takes its article in are written (with what
-        stands between them in the text as read: page furniture left out)."""
-        start, end = self.offsets(r)
-        c = r.candidates[j]
-        art = self.written_article(r)
-        if art is None or not c.tokens or article_for(c.text) == art[1].lower():
-            return start, end, c.shown
-        return art[0], end, after_its_article(art[1], c.shown, self.reading[art[0] + len(art[1]) : start])
-
-
-@dataclass(frozen=True)
-class NearMisses:
-    """What :meth:`Engine.score_near` gives: the report, the engine's best span over each phrase
-    asked about (``None``: no slot there) and the lowest score the report lists spun spans at."""
-
-    report: Report
-    near: list[Span | None]
-    listed_from: float
-
-
-@dataclass(frozen=True)
-class _ListRule:
-    """How the hits of a list are scored and reported: a user lexicon's entries, or a credit
-    line's suspect role words and names (:mod:`service.credits`), which take the same path."""
-
-    floor: float  # a hit's span scores at least this
-    always: bool  # reported whatever the threshold
-    source: str  # the signal's name in a span's ``sources``
-    suggestion_score: float  # the score each of its originals is listed with
-
-
-_USER_LEXICON = _ListRule(LEXICON_SCORE, always=True, source="lexicon", suggestion_score=1.0)
-_CREDIT_LINE = _ListRule(CREDIT_SCORE, always=False, source=CREDIT_SOURCE, suggestion_score=CREDIT_SCORE)
-_CREDIT_NAME = _ListRule(NAME_SCORE, always=False, source=CREDIT_SOURCE, suggestion_score=NAME_SCORE)
-_CREDIT_RULES = {CREDIT_SOURCE: _CREDIT_LINE, NAME_SOURCE: _CREDIT_NAME}
-
-
-def _list_rule(source: str, builtin: bool = False) -> _ListRule:
-    """The rule for the hits of the list named ``source`` (a slot's ``lexicon``): a credit-line
-    rule only for the engine's own hits (``builtin``); a user's list, whatever its file is called
-    ("credit-line.tsv"), is always a user lexicon."""
-    return _CREDIT_RULES.get(source, _USER_LEXICON) if builtin else _USER_LEXICON
-
-
-def _open_class(word: str) -> bool:
-    """Whether a language-model word may be a slot at all: not a number, not closed-class, two
-    letters or more (case and vocabulary are checked where the word is)."""
-    return word != "<num>" and word not in CLOSED_CLASS and len(word) >= 2
-
-
-def _capitals_mark_nothing(sent: Sentence) -> bool:
-    """Whether capitals in ``sent`` say nothing of acronyms: a heading, or a sentence written all in
-    capitals (three words or more, none with a lower-case letter: a text typed with caps lock, a
-    telex, a spun text upper-cased to hide it)."""
-    if sent.kind == "heading":
-        return True
-    words = sent.words()
-    return len(words) >= 3 and in_capitals(words)
-
-
-#: words Title Case leaves in lower case after the first ("Rate of Death", "Signal to Noise Ratio")
-_SMALL_WORDS = frozenset("a an the and or nor but of to in on at by for with from as per via vs".split())
-
-
-#: Markdown's emphasis marks
-_EMPHASIS = frozenset("*_~")
-#: marks that close the word they are glued to (emphasis, quotation marks, brackets): a filler after
-#: them goes with the word, its marks kept ("**have** actually" -> "**have**")
-_CLOSING_MARKS = _EMPHASIS | frozenset("”’\"')]}»›")
-
-
-def _filler_slot(s_idx: int, sent: Sentence, a: int, pos: Sequence[int], lm_tokens: tuple[str, ...]) -> _Pending | None:
-    """The slot of a filler a spinner puts in (LM token ``a``, "actually"), with the text as it
-    reads without it as its one candidate: the word before it, as written, with the marks glued to
-    its end ("fleet’s actually" -> "fleet’s", "1986 actually" -> "1986", "**have** actually" ->
-    "**have**"; look-alike letters Latin; emphasis around the filler goes with it: "has
-    **actually**" -> "has"), and an "a"/"an" before it agreeing with the word after
-    ("an actually helpful" -> "a"); opening the sentence, the word after it ("Actually, the airline"
-    -> "The"). None where other punctuation parts them ("were, actually,", "was “actually”"), which a
-    span over both would delete with the filler."""
-    toks = sent.tokens
-    if a > 0:
-        k, f = pos[a - 1], pos[a]
-        i = k + 1  # the marks glued to the end of the word before, kept with it: "**have** actually"
-        while i < f and set(toks[i].text) <= _CLOSING_MARKS and toks[i].start == toks[i - 1].end:
-            i += 1
-        # emphasis glued to the filler goes with it: "has **actually** also" -> "has also"
-        if any(not set(t.text) <= _EMPHASIS or t.end != toks[j + 1].start for j, t in enumerate(toks[i:f], i)):
-            return None
-        end = f + 1
-        while i < f and end < len(toks) and set(toks[end].text) <= _EMPHASIS and toks[end].start == toks[end - 1].end:
-            end += 1
-        kept, written = lm_tokens[a - 1], latin_words("".join(t.text for t in toks[k:i]))
-        if kept in ARTICLES and i == f == k + 1 and a + 1 < len(pos) and pos[a + 1] == f + 1:
-            kept = article_for(lm_tokens[a + 1])
-            written = with_article_case(toks[k].text, kept, toks[pos[a + 1]].text)
-        return _Pending(s_idx, k, end, Slot(lm_tokens, a - 1, a + 1), [Candidate((kept,), "deletion", written=written)])
-    if len(pos) < 2 or pos[1] - pos[0] > 2 or (pos[1] - pos[0] == 2 and toks[pos[0] + 1].text != ","):
-        return None
-    written = latin_words(toks[pos[1]].text)
-    return _Pending(s_idx, pos[0], pos[1] + 1, Slot(lm_tokens, 0, 2), [Candidate((lm_tokens[1],), "deletion", written=written)])
-
-
-def match_case(original: str, replacement: str) -> str:
-    """Give ``replacement`` the case pattern of ``original``: all capitals ("FINANCIAL" ->
-    "ECONOMIC"), Title Case over several words ("Surface Region" -> "Surface Area", "Rate of
-    Death" -> "Mortality Rate", small words such as "of" in lower case after the first), a capital
-    first letter ("Modifying" -> "Editing"); otherwise ``replacement`` as it is (a user's list may
-    write capitals of its own: "DNA damage")."""
-    letters = [c for c in original if c.isalpha()]
-    if len(letters) > 1 and all(c.isupper() for c in letters):
-        return replacement.upper()
-    words = [w for w in original.split() if any(c.isalpha() for c in w)]
-    heads = [next(c for c in w if c.isalpha()) for i, w in enumerate(words)
-             if i == 0 or w.strip("\"'“”‘’()").lower() not in _SMALL_WORDS]
-    if len(words) > 1 and len(heads) > 1 and all(c.isupper() for c in heads):
-        return " ".join(w[:1].upper() + w[1:] if i == 0 or w.lower() not in _SMALL_WORDS else w
-                        for i, w in enumerate(replacement.split(" ")))
-    if letters and original[:1].isupper():
-        return replacement[:1].upper() + replacement[1:]
-    return replacement
-
-
-@dataclass
-class _Pending:
-    """A slot found in a sentence, with its candidates, before the language model compares them."""
-
-    sentence: int
-    first: int  # token indices in the sentence
-    last: int
-    slot: Slot  # the slot in the sentence's LM tokens (no alternatives yet)
-    candidates: list[Candidate]
-    lexicon: str | None = None  # the lexicon's source name when a user lexicon entry matched
-    sims: np.ndarray | None = None  # each candidate's similarity in meaning, when already known
-    article: int | None = None  # sentence token index of the "a"/"an" right before the slot
-    builtin: bool = False  # the list is the engine's own (service.credits), see SlotResult.builtin
-
-    def lm_slot(self) -> Slot:
-        """The slot with the candidates as its alternatives, as the language model takes it."""
-        sl = self.slot
-        return Slot(sl.tokens, sl.start, sl.end, tuple(c.tokens for c in self.candidates))
-
-    def keep(self, alternatives: Sequence[int]) -> "_Pending":
-        """The same slot with only the candidates at these indices."""
-        idx = list(alternatives)
-        sims = None if self.sims is None else self.sims[idx]
-        return _Pending(self.sentence, self.first, self.last, self.slot,
-                        [self.candidates[j] for j in idx], self.lexicon, sims, self.article, self.builtin)
-
-    def written_article(self) -> str | None:
-        """The article right before the slot as the language model reads it ("a"/"an"), or None."""
-        return None if self.article is None else self.slot.tokens[self.slot.start - 1]
-
-    def articles(self) -> list[str] | None:
-        """Per candidate, the article it agrees with (a deletion keeps the written one); None
-        without an article before the slot."""
-        written = self.written_article()
-        if written is None:
-            return None
-        return [article_for(c.text) if c.tokens else written for c in self.candidates]
 
 
 class Engine:
@@ -421,10 +160,10 @@ class Engine:
     def _eligible(self, sent: Sentence, idx: int, word: str | None, names: frozenset[str], caps_free: bool) -> bool:
         """Whether token ``idx`` of ``sent`` (read as ``word``) may be a slot: an open-class word the
         n-gram model knows, not a name, not an acronym; where capitals mark nothing (``caps_free``,
-        see :func:`_capitals_mark_nothing`) a word in capitals is read as a word, unless the document
+        see :func:`capitals_mark_nothing`) a word in capitals is read as a word, unless the document
         writes it as a name in mid-sentence ("KNOLL TO BUY ..." over a text about Knoll)."""
         tok = sent.tokens[idx]
-        if word is None or not _open_class(word):
+        if word is None or not open_class(word):
             return False
         if tok.is_upper and (not caps_free or word in names):
             return False  # acronyms, and names in a heading or a line in capitals
@@ -443,7 +182,7 @@ class Engine:
             out.update(t.norm for t in words[1:] if t.is_capitalized and not t.is_upper)
         return frozenset(out)
 
-    def _slots_for(self, s_idx: int, sent: Sentence, names: frozenset[str]) -> list[_Pending]:
+    def _slots_for(self, s_idx: int, sent: Sentence, names: frozenset[str]) -> list[PendingSlot]:
         words = [lm_word(t) for t in sent.tokens]
         pos = [i for i, w in enumerate(words) if w is not None]
         lm_tokens = tuple(words[i] for i in pos)  # type: ignore[misc]
@@ -473,10 +212,10 @@ class Engine:
                 # and with the article they take ("an essential moment" -> "a critical moment")
                 cands = [Candidate(tuple(o.lower().split()), "lexicon", written=o) for o in hit.suggestions]
                 first_word = pos[a] == hit.first_token
-                out.append(_Pending(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source,
+                out.append(PendingSlot(s_idx, hit.first_token, hit.last_token, Slot(lm_tokens, a, b), cands, hit.source,
                                     article=article(a) if first_word else None, builtin=hit.builtin))
                 taken.add((a, b))
-        caps_free = _capitals_mark_nothing(sent)
+        caps_free = capitals_mark_nothing(sent)
         eligible = [self._eligible(sent, i, words[i], names, caps_free) for i in pos]
 
         for a in range(len(pos)):
@@ -486,7 +225,7 @@ class Engine:
             if any(a < tb and ta < a + 1 for ta, tb in taken):
                 continue  # inside a lexicon entry: the user's list decides there
             if w in INSERTED_FILLERS:
-                if (filler := _filler_slot(s_idx, sent, a, pos, lm_tokens)) is not None:
+                if (filler := filler_slot(s_idx, sent, a, pos, lm_tokens)) is not None:
                     out.append(filler)
                 continue
             for n in (3, 2):
@@ -496,11 +235,11 @@ class Engine:
                         slot = Slot(lm_tokens, a, b)
                         cands, sims = self.candidates.scored_for_slot(slot)
                         if cands:
-                            out.append(_Pending(s_idx, pos[a], pos[b - 1] + 1, slot, cands, None, sims, article(a)))
+                            out.append(PendingSlot(s_idx, pos[a], pos[b - 1] + 1, slot, cands, None, sims, article(a)))
             slot = Slot(lm_tokens, a, a + 1)
             cands, sims = self.candidates.scored_for_slot(slot)
             if cands:
-                out.append(_Pending(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims, article(a)))
+                out.append(PendingSlot(s_idx, pos[a], pos[a] + 1, slot, cands, None, sims, article(a)))
         return out
 
     def analyze(self, text: str, progress: SlotProgress | None = None, second_look: bool = True) -> Analysis:
@@ -566,7 +305,7 @@ class Engine:
             out.append(analysis)
         return out
 
-    def _agreeing_articles(self, pending: Sequence[_Pending], scores: list[np.ndarray]) -> list[np.ndarray]:
+    def _agreeing_articles(self, pending: Sequence[PendingSlot], scores: list[np.ndarray]) -> list[np.ndarray]:
         """``scores`` (the LM's ``compare`` of each slot) with every candidate that takes the other
         article than the one written before the slot scored with its own ("at an essential moment":
         "critical" as "a critical", not "an critical"). The language model compares the article and
@@ -615,7 +354,7 @@ class Engine:
         return prior
 
     def _features(
-        self, pending: Sequence[_Pending], scores: Sequence[np.ndarray], replaced: Sequence[np.ndarray],
+        self, pending: Sequence[PendingSlot], scores: Sequence[np.ndarray], replaced: Sequence[np.ndarray],
         states: Sequence[dict[int, np.ndarray]],
     ) -> tuple[list[SlotResult], np.ndarray]:
         """The feature rows of every candidate of these slots (``scores``: the LM's ``compare`` for
@@ -690,7 +429,7 @@ class Engine:
             at += n
         return out, X
 
-    def _corrections(self, pending: Sequence[_Pending], written: Sequence[tuple[str, ...]],
+    def _corrections(self, pending: Sequence[PendingSlot], written: Sequence[tuple[str, ...]],
                      states: Sequence[dict[int, np.ndarray]], counts: np.ndarray) -> np.ndarray:
         """The corrector's gain of every candidate row (``counts``: each slot's candidates), NaN
         where it has none: it learned one word for one word, so slots of several words, candidates
@@ -714,7 +453,7 @@ class Engine:
         """The ``n`` words the n-gram model finds most frequent that can be slots (lower case,
         letters only, not closed-class), most frequent first."""
         ng = self.ngram
-        words = [w for w in ng.index.vocab if w.isalpha() and w.islower() and _open_class(w)]
+        words = [w for w in ng.index.vocab if w.isalpha() and w.islower() and open_class(w)]
         words.sort(key=lambda w: (-_unigram(ng, w), w))
         return words[: max(0, n)]
 
@@ -1003,7 +742,7 @@ class Engine:
         # user lexicon entries first and always: the user's own list outranks any threshold
         # (a credit line's suspect role word is a signal like the others: it meets the threshold)
         def always(r: SlotResult) -> bool:
-            return r.lexicon is not None and _list_rule(r.lexicon, r.builtin).always
+            return r.lexicon is not None and list_rule(r.lexicon, r.builtin).always
 
         for r in sorted(analysis.slots, key=lambda r: (not always(r), -r.score)):
             if not always(r) and r.score < threshold:
@@ -1022,7 +761,7 @@ class Engine:
         for r in slots:
             start, end = analysis.offsets(r)
             written = text[start:end]
-            rule = _list_rule(r.lexicon, r.builtin) if r.lexicon else None
+            rule = list_rule(r.lexicon, r.builtin) if r.lexicon else None
             # a list's originals keep the list's order; otherwise the fusion ranks
             order = np.arange(len(r.candidates)) if rule else np.argsort(-r.probs)
             fix = r.grammar.replacement if r.grammar is not None else None

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
+from service.case import match_case
 from service.causal_lm import CausalLM, Continuations, flat
 from service.spelling import americanized
 from service.linear import linear_dict, linear_from_dict, scaled_logistic
 
 if TYPE_CHECKING:  # pragma: no cover
-    from service.engine import Analysis, SlotResult
+    from service.analysis import Analysis, SlotResult
 
 #: where the shipped weights live
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "second-look.json"
@@ -126,8 +127,6 @@ def question(analysis: "Analysis", r: "SlotResult", cands: Sequence[int],
     with each candidate in ``cands`` (in the case of the written words, with the article it takes);
     when the written words hold a British spelling, one more option last: them in American
     spelling (:mod:`service.spelling`), which :func:`gains_many` reads as the written words too."""
-    from service.engine import match_case
-
     text = analysis.reading  # page furniture inside the sentence left unread, as the sentence's tokens
     sent = analysis.sentences[r.sentence]
     start, end = analysis.offsets(r)

@@ -16,7 +16,8 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from service.causal_lm import CausalLM
-from service.engine import Analysis, Engine
+from service.analysis import Analysis
+from service.engine import Engine
 from service.linear import fit_scaled_logistic
 from service.second_look import DEFAULT_CONTEXT, Context, SecondLook, gains_many, gated, rank_rows, slot_row
 from service.evaluation import reproduces

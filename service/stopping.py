@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 if TYPE_CHECKING:
-    from service.engine import SlotResult
+    from service.analysis import SlotResult
     from service.second_look import SlotProgress
 
 

@@ -15,7 +15,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from service.engine import Analysis, Engine
+from service.analysis import Analysis
+from service.engine import Engine
 from service.evaluation import reproduces
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 from service.linear import fit_scaled_logistic

@@ -132,7 +132,8 @@ def test_a_credit_line_hit_meets_the_threshold_like_any_signal(engine):
 def test_a_user_lexicon_named_like_a_credit_list_is_a_user_lexicon(engine, tmp_path, stem):
     """The credit-line rules belong to the hits service/credits.py makes, not to a file name: a
     user's list saved as credit-line.tsv is reported like any user list (always, score 0.95)."""
-    from service.engine import LEXICON_SCORE, Engine
+    from service.analysis import LEXICON_SCORE
+    from service.engine import Engine
     from service.lexicon import load_lexicon
 
     path = tmp_path / f"{stem}.tsv"

@@ -20,7 +20,8 @@ from unspin_env import isolate
 
 from service.config import Settings
 from service.decoding import InputError
-from service.engine import Engine, build_engine, match_case
+from service.case import match_case
+from service.engine import Engine, build_engine
 from service.lexicon import load_lexicon
 from service.report import Report
 from service.restore import look_alike

@@ -380,7 +380,7 @@ def test_a_list_suggestion_keeps_the_lists_capitals_and_title_case(engine) -> No
 
 
 def test_match_case() -> None:
-    from service.engine import match_case
+    from service.case import match_case
 
     assert match_case("FINANCIAL", "economic") == "ECONOMIC"
     assert match_case("Modifying by", "editing by") == "Editing by"

@@ -110,7 +110,7 @@ class StandInEngine:
 
     def score_near(self, text: str, phrases, progress=None):
         """The report, and no span near any phrase (``unspin eval --details`` asks)."""
-        from service.engine import NearMisses
+        from service.analysis import NearMisses
 
         return NearMisses(self.score(text, progress), [None] * len(phrases), None)
 
