@@ -266,7 +266,8 @@ def score(paths: tuple[str, ...], fmt: str, threshold: float | None, output: str
     if options.output is None:
         _stdout_open()
     try:
-        summary = run(options, _settings(second_look, max_suggestions), stdout=sys.stdout, stderr=sys.stderr)  # stdin read only for '-'
+        # stdin read only for '-'
+        summary = run(options, _settings(second_look, max_suggestions), stdout=sys.stdout, stderr=sys.stderr)
     except BatchError as e:
         raise click.UsageError(str(e)) from None
     except Interrupted as e:

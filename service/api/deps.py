@@ -159,10 +159,11 @@ async def while_connected(request: Request, fn: Callable[..., Awaitable[T]], *ar
     scored for nobody. Work already running in a thread is told to stop through ``stop`` (passed on
     to ``fn`` as ``stop=`` when given, and set then): a call that watches it
     (:func:`service.stopping.stop_when`) ends at its next slot by raising
-    :class:`~service.stopping.Abandoned`; one that does not finishes, and its answer is dropped (the thread's result comes back through the cancelled scope, which has no checkpoint
-    left to raise at, so the scope is asked whether it was cancelled: such a request had been
-    answered and counted as a 200). Call it once the body has been read: all the client can send
-    after that is its disconnect.
+    :class:`~service.stopping.Abandoned`; one that does not finishes, and its answer is dropped
+    (the thread's result comes back through the cancelled scope, which has no checkpoint left to
+    raise at, so the scope is asked whether it was cancelled: such a request had been answered and
+    counted as a 200). Call it once the body has been read: all the client can send after that is
+    its disconnect.
 
     Raises:
         ClientDisconnect: the client went away first (counted as 499).

@@ -439,7 +439,9 @@ function decode(buf) {
 
 // UTF-32 after its byte-order mark, strictly as the command line reads it (Python's codec).
 function utf32(b, little) {
-  if (b.length % 4) throw new Error("it starts with a UTF-32 byte-order mark but is not valid UTF-32 (its length is not a multiple of 4)");
+  if (b.length % 4) {
+    throw new Error("it starts with a UTF-32 byte-order mark but is not valid UTF-32 (its length is not a multiple of 4)");
+  }
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const parts = [];
   for (let i = 4; i < b.length; i += 4096) {
