@@ -43,13 +43,18 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def _init_worker(
-    parent: int, settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool
+    parent: int, settings: Settings, threshold: float | None, encoding: str | None, keep_text: bool, workers: int = 1
 ) -> None:
-    """Process-pool initializer: exit with the ``parent`` process (see :func:`_exit_with_parent`), and
-    load the engine once for this worker (an engine that cannot start is reported by the worker's
-    first document, since an initializer's error only breaks the pool)."""
+    """Process-pool initializer: exit with the ``parent`` process (see :func:`_exit_with_parent`),
+    take this worker's share of the cores among ``workers`` (:mod:`service.threads`), and load the
+    engine once for this worker (an engine that cannot start is reported by the worker's first
+    document, since an initializer's error only breaks the pool)."""
     _exit_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if workers > 1:
+        from service import threads
+
+        threads.limit(threads.per_process(workers))
     from service.engine import EngineUnavailable, load_engine
 
     try:
@@ -109,7 +114,7 @@ def score_local(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),  # no fork of a process holding torch threads
             initializer=_init_worker,
-            initargs=(os.getpid(), settings, threshold, encoding, keep_text),
+            initargs=(os.getpid(), settings, threshold, encoding, keep_text, workers),
         )
 
     yield from _pooled(sources, pool_of, jobs)

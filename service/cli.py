@@ -933,6 +933,10 @@ def serve(host: str, port: int, workers: int, log_level: str, root_path: str, fo
     import uvicorn
 
     _check_listen(host, port)
+    if workers > 1:  # each worker takes its share of the cores as it starts (service.threads)
+        from service import threads
+
+        os.environ.update(threads.env_for(workers))
     uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level=log_level, server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                 root_path=root_path, forwarded_allow_ips=forwarded_allow_ips)

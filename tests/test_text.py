@@ -318,6 +318,7 @@ _ALPHABET = st.sampled_from(
     list("aAbBzZ  \n\n\t.,;:!?-–—'’\"“”‘()[]/…019") + ["😀", "👍🏽", "𝒳", "é", "e\u0301", "\r\n", "U.S.", "Mr.", "don't"]
     + ["ﬁ", "ﬃ", "а", "Е", "\u00ad", "-\n", "-\r\n  ", "ab-\ncd"]  # ligatures, look-alikes, soft and line-end hyphens
     + list("´′`ʹ‛＇") + ["ｂ", "Ａ", "𝐛", "𝘈"]  # typed for an apostrophe; fullwidth and mathematical letters
+    + list("！．，５、。")  # fullwidth punctuation and digits, read as ASCII
 )
 
 
@@ -332,8 +333,9 @@ def test_segment_never_crashes_and_offsets_are_exact(text: str) -> None:
 def test_what_the_models_read_maps_back_to_the_text(text: str) -> None:
     """``as_read`` and every token's ``norm`` never fail, and each character read comes from one of
     the text, in order (a ligature's letters from the ligature, a whole word's from its halves, an
-    apostrophe from a look-alike typed for it, a newline from any line break)."""
-    from service.text import APOSTROPHES, LINE_BREAKS, as_read
+    apostrophe from a look-alike typed for it, a newline from any line break, ASCII punctuation or
+    a digit from its fullwidth form)."""
+    from service.text import APOSTROPHES, LINE_BREAKS, as_read, halfwidth
 
     read, back = as_read(text)
     if back is None:
@@ -342,6 +344,7 @@ def test_what_the_models_read_maps_back_to_the_text(text: str) -> None:
     assert len(back) == len(read) + 1 and back[-1] == len(text) and back == sorted(back)
     assert all(c in LIGATURES.get(text[back[i]], text[back[i]]) or look_alikes_of(text[back[i]], c)
                or (c == "'" and text[back[i]] in APOSTROPHES) or (c == "\n" and text[back[i]] in LINE_BREAKS)
+               or c == halfwidth(text[back[i]]) != text[back[i]]
                for i, c in enumerate(read))
     for t in tokenize(text):
         assert isinstance(t.norm, str) and isinstance(t.is_word, bool)
