@@ -386,34 +386,6 @@ def test_a_running_request_whose_client_went_away_is_not_counted_as_answered(eng
     assert "unspin_documents_scored_total 1.0" in metrics
 
 
-class _SlowSecondLook:
-    """An engine stand-in whose ``score`` reads 200 "slots" through its ``progress`` wrapper, 50 ms
-    each (ten seconds in all), as the second look does; then the real engine's report."""
-
-    def __init__(self, real):
-        self.real, self.lm, self.grammar = real, real.lm, None
-        self.lm_name = real.lm_name
-        self.started = threading.Semaphore(0)
-        self.read: list[int] = []  # slots read, per call
-        self.ended: list[str] = []  # how each call ended
-
-    def score(self, text, progress=None, **kw):
-        import time
-
-        self.started.release()
-        slots = list(range(200))
-        self.read.append(0)
-        try:
-            for _ in progress(slots) if progress is not None else slots:
-                time.sleep(0.05)
-                self.read[-1] += 1
-        except BaseException as e:
-            self.ended.append(type(e).__name__)
-            raise
-        self.ended.append("done")
-        return self.real.score(text, **kw)
-
-
 @pytest.mark.parametrize("path, body", [
     ("/v1/score", lambda text: {"json": {"text": text}}),
     ("/v1/restore", lambda text: {"json": {"text": text}}),
@@ -428,8 +400,9 @@ def test_the_scoring_of_a_request_whose_client_went_away_stops(engine, path, bod
     import time
 
     from live_server import serve
+    from slow_engine import SlowSecondLook
 
-    slow = _SlowSecondLook(engine)
+    slow = SlowSecondLook(engine)  # ten seconds read whole
     app = create_app(Settings(lm="ngram", concurrency=1, queue_size=1), engine=slow)  # type: ignore[arg-type]
     with serve(app) as url:
         t0 = time.monotonic()

@@ -722,33 +722,18 @@ def test_api_docs_render_without_the_internet(browser_context, path, shown):
 def test_the_pages_cancel_stops_the_scoring_on_the_service(browser_context, engine):
     """Cancel had stopped the page alone: the service went on scoring the text for nobody (minutes
     with the second look). Aborting the request is the client going away: the scoring stops too."""
-    import threading
     import time
 
-    class Slow:  # reads 400 "slots" through its progress wrapper, 50 ms each, as the second look does
-        def __init__(self, real):
-            self.real, self.lm, self.grammar, self.lm_name = real, real.lm, None, real.lm_name
-            self.started, self.ended = threading.Event(), []
-
-        def score(self, text, progress=None, **kw):
-            self.started.set()
-            try:
-                for _ in progress(range(400)) if progress is not None else range(400):
-                    time.sleep(0.05)
-            except BaseException as e:
-                self.ended.append(type(e).__name__)
-                raise
-            self.ended.append("done")
-            return self.real.score(text, **kw)
+    from slow_engine import SlowSecondLook
 
     context, _ = browser_context
-    slow = Slow(engine)
+    slow = SlowSecondLook(engine, slots=400)  # twenty seconds read whole
     with serve(create_app(Settings(lm="ngram"), engine=slow)) as url:  # type: ignore[arg-type]
         page = context.new_page()
         page.goto(url + "/")
         page.fill("#input", "The two terrific powers met on Tuesday.")
         page.click("#check")
-        assert slow.started.wait(10)
+        assert slow.started.acquire(timeout=10)
         page.click("#cancel")
         deadline = time.monotonic() + 10
         while not slow.ended and time.monotonic() < deadline:
