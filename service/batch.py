@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 from service.batch_inputs import Source, collect_inputs, display_name, input_at, no_documents_message, one_line
 from service.batch_outcomes import BatchError, ErrorRecord, Outcome
 from service.batch_pool import WORKERS_DIED, DiedInARow, score_local
-from service.batch_resume import RESUMABLE, finish_output, output_problem, part_path, prepare_resume
+from service.batch_resume import RESUMABLE, finish_output, holds_reports, output_problem, part_path, prepare_resume
 from service.batch_writers import Format, Summary, Writer, make_writer
 from service.config import Settings
 from service.progress import shown as progress_shown
@@ -213,6 +213,10 @@ def run(
         raise BatchError(f"cannot write {display_name(options.output)}: {problem}")
     if options.resume and options.output is None:
         raise BatchError("--resume needs --output FILE: it continues that file")
+    if options.output is not None and not options.resume and holds_reports(part_path(options.output), fmt):
+        shown = display_name(part_path(options.output))
+        raise BatchError(f"{shown} holds the reports of a run that stopped early: add --resume to go on from "
+                         f"them, or delete {shown} to start again")
     if options.resume and fmt not in RESUMABLE:
         raise BatchError(f"--resume works with --format {' or '.join(RESUMABLE)}, not {fmt}")
     if options.engine == "ray":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterable
 from pydantic import BaseModel
 
 from service.batch_inputs import Source, is_large, iter_parts, read_source
-from service.decoding import InputError
+from service.decoding import InputError, check_text
 from service.report import Report
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,10 +80,29 @@ def score_source(
         else:
             text = read_source(src, max_chars=max_chars, encoding=encoding)
             report = engine.score(text, path=src.name, threshold=threshold, progress=progress)
-    except InputError as e:
-        return Outcome(path=src.name, error=str(e))
-    except OSError as e:
-        return Outcome(path=src.name, error=f"cannot read: {e.strerror or e}")
+    except (InputError, OSError) as e:
+        return _failed(src, e)
     except Exception as e:  # noqa: BLE001 - one bad document must not end a batch
         return Outcome(path=src.name, error=f"internal error: {type(e).__name__}: {e}")
     return Outcome(path=src.name, report=report, text=text if keep_text else None)
+
+
+def _failed(src: Source, e: InputError | OSError) -> Outcome:
+    """The error record of a document that cannot be read or scored as it is."""
+    return Outcome(path=src.name, error=str(e) if isinstance(e, InputError) else f"cannot read: {e.strerror or e}")
+
+
+def read_error(src: Source, *, max_chars: int, encoding: str | None = None) -> Outcome | None:
+    """The error record :func:`score_source` gives a document that cannot be read or holds no text
+    to score (missing, binary, empty...), found without an engine; None when it may be scored (a
+    document read in parts is checked as it is scored). A batch looks before it loads the engine:
+    a run whose inputs all fail says so at once, without the engine's seconds and gigabyte."""
+    if src.error is not None:
+        return Outcome(path=src.name, error=src.error)
+    try:
+        if not is_large(src, max_chars):
+            check_text(read_source(src, max_chars=max_chars, encoding=encoding), max_chars)
+    except (InputError, OSError) as e:
+        return _failed(src, e)
+    return None
+

@@ -13,7 +13,7 @@ from concurrent.futures import BrokenExecutor, Executor
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from service.batch_inputs import Source
-from service.batch_outcomes import BatchError, Outcome, score_source
+from service.batch_outcomes import BatchError, Outcome, read_error, score_source
 from service.config import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -93,7 +93,17 @@ def score_local(
 ) -> Iterator[Outcome]:
     """Outcomes for ``sources`` in order: in this process (``jobs == 1``, or one document) or in a
     process pool. ``progress`` wraps each document's second look in this process (see
-    :func:`second_look_bar`); the pool's workers show none."""
+    :func:`second_look_bar`); the pool's workers show none. The documents before the first that
+    can be read are answered (:func:`~service.batch_outcomes.read_error`) before an engine or a
+    pool is started, none when there is no such document."""
+    for n, src in enumerate(sources):  # the first that can be read is read twice: a small cost
+        failed = read_error(src, max_chars=settings.max_chars, encoding=encoding)
+        if failed is None:
+            sources = sources[n:]
+            break
+        yield failed
+    else:
+        return
     if jobs <= 1 or len(sources) <= 1:
         from service.engine import EngineUnavailable, load_engine
 

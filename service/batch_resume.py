@@ -133,6 +133,19 @@ def prepare_resume(output: Path, fmt: str) -> tuple[set[str], bool]:
     return done, True
 
 
+def holds_reports(part: Path, fmt: str) -> bool:
+    """Whether ``part`` (an ``OUTPUT.part``) holds a whole report of ``fmt``, left by a run that
+    stopped early: a run without ``--resume`` would write over it and lose that work (see
+    :func:`service.batch.run`). Error records, a torn last record, a file that is not an unspin
+    output of ``fmt`` or cannot be read: False."""
+    if fmt not in RESUMABLE:
+        return False
+    try:
+        return any(ok for _, ok, _ in _records(part, fmt))
+    except (BatchError, OSError):
+        return False
+
+
 def _records(path: Path, fmt: str) -> Iterator[tuple[str, bool, str | list[str]]]:
     """(path, ok, record) for every whole record of a ``fmt`` output (:func:`_jsonl_records`: a
     JSONL line; :func:`_csv_records`: a CSV row)."""

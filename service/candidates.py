@@ -86,6 +86,30 @@ def _ok_surface(phrase: str) -> bool:
     return 0 < len(words) <= 3 and all(w.replace("'", "").replace("-", "").isalpha() for w in words)
 
 
+def _stored_pairs(stored: bytes) -> list[tuple[str, str]] | None:
+    """The (phrase, relation) pairs a store's "near" value holds; None when it is damaged (not JSON
+    of such pairs): the answer is computed again rather than the document failing."""
+    try:
+        pairs = json.loads(stored)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if not isinstance(pairs, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs):
+        return None
+    return [(phrase, rel) for phrase, rel in pairs]
+
+
+def _stored_ids(stored: bytes, vocabulary: int) -> np.ndarray | None:
+    """The vocabulary ids a store's "far" value holds; None when it is damaged (not whole 4-byte
+    ids in order, each under ``vocabulary``)."""
+    if len(stored) % 4:
+        return None
+    ids = np.frombuffer(stored, dtype="<i4").astype(np.int32)
+    if len(ids) and (ids.min() < 0 or ids.max() >= vocabulary or (np.diff(ids) < 0).any()):
+        return None
+    return ids
+
+
 class CandidateGenerator:
     """Proposes candidate originals for a word or phrase in its sentence.
 
@@ -128,9 +152,8 @@ class CandidateGenerator:
     def _near_uncached(self, surface: str) -> tuple[Candidate, ...]:
         """Thesaurus neighbours of ``surface`` that the model knows (context-free: ``_near`` caches them)."""
         stored = self.store.get("near", surface) if self.store is not None else None
-        if stored is not None:
-            pairs = json.loads(stored)
-        else:
+        pairs = _stored_pairs(stored) if stored is not None else None
+        if pairs is None:  # not stored, or a value damaged on the disk: computed (and stored) again
             pairs = [
                 (phrase, rel)
                 for phrase, rel in self.thesaurus.neighbours(surface, 1).items()
@@ -147,9 +170,9 @@ class CandidateGenerator:
     def _far_ids_uncached(self, surface: str) -> np.ndarray:
         """Vocabulary ids of one-word two-step neighbours of ``surface`` (``_far_ids`` caches them)."""
         stored = self.store.get("far", surface) if self.store is not None else None
-        if stored is not None:
-            return np.frombuffer(stored, dtype="<i4").astype(np.int32)
         ids = self.lm.ids
+        if stored is not None and (kept := _stored_ids(stored, len(ids))) is not None:
+            return kept
         hit = np.array(
             sorted(
                 i

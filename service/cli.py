@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 
-from service.config import get_settings, settings_error, unknown_variables
+from service.config import NoHomeFolder, get_settings, settings_error, unknown_variables
 from service.detector import DEFAULT_LAYERS
 from service.prior import DEFAULT_STRENGTH, DEFAULT_TARGET_SHARE
 from service.progress import bar as progress_bar
@@ -189,7 +190,21 @@ def _not_an_input(out: str | Path, option: str, inputs: Iterable[tuple[str, str 
                                "destroy that input; write elsewhere")
 
 
-@click.group()
+class _Commands(click.Group):
+    """The commands, each ended by Ctrl-C as ``score`` is: "interrupted" on stderr and exit code
+    130, as a shell reports a process Ctrl-C ended. Click's own ending ("Aborted!", exit 1) could
+    not be told from ``restore``'s document that cannot be scored, nor from a failed ``eval`` or
+    training run. (``score`` says more: what was done and how to resume it.)"""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(128 + signal.SIGINT)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="unspin")
 def main() -> None:
     """Find synonym-spun, paraphrased or garbled text and suggest the likely original."""
@@ -197,6 +212,8 @@ def main() -> None:
         get_settings()  # a bad UNSPIN_* variable: say which, before any command starts
     except ValidationError as err:
         raise click.UsageError(settings_error(err)) from None
+    except NoHomeFolder as err:
+        raise click.UsageError(str(err)) from None
     for warning in unknown_variables():
         click.echo(f"warning: {warning}", err=True)
     _stdout_encoding()
@@ -881,6 +898,10 @@ def prepare(n_words: int, progress: bool | None) -> None:
     engine.prepare(words, progress=progress_wrapper("prepare", sys.stderr, progress_shown(sys.stderr, progress),
                                                     unit="word", total=len(words)))
     store = engine.candidates.store  # flushed by engine.prepare
+    if store is not None and not store.usable:  # nothing was stored: said, not "stored"
+        click.echo(f"error: the neighbour store {store.path} cannot be opened ({store.open_error}); the candidates "
+                   f"were not stored", err=True)
+        sys.exit(1)
     where = f"; neighbour store {store.path.name}, {store.path.stat().st_size / 2**20:.0f} MiB" if store and store.path.exists() else ""
     if store is not None and store.unwritten:  # a full disk: the store holds a part of the words, or none
         click.echo(f"error: {store.unwritten:,} answers could not be written to the neighbour store {store.path} "

@@ -18,8 +18,23 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class NoHomeFolder(ValueError):
+    """``UNSPIN_CACHE_DIR`` is unset and there is no home folder for its default (``HOME`` unset,
+    and no entry for the user in the password database: a container run under an arbitrary uid)."""
+
+
 def _default_cache_dir() -> Path:
-    return Path.home() / ".cache" / "unspin"
+    """``~/.cache/unspin``.
+
+    Raises:
+        NoHomeFolder: there is no home folder (it had been a RuntimeError's traceback).
+    """
+    try:
+        return Path.home() / ".cache" / "unspin"
+    except RuntimeError as e:  # pathlib: "Could not determine home directory."
+        raise NoHomeFolder(f"UNSPIN_CACHE_DIR is not set and its default, ~/.cache/unspin, has no home folder "
+                           f"({e.args[0] if e.args else e}: HOME is not set and the user has no entry in the "
+                           "password database); set UNSPIN_CACHE_DIR or HOME") from None
 
 
 #: a language code as LanguageTool names them: "en", "en-US", "en_GB", "de-DE-x-simple-language", "ca-ES-valencia"
@@ -345,6 +360,7 @@ def get_settings() -> Settings:
     Raises:
         pydantic.ValidationError: a variable holds a value its setting does not take
             (:func:`settings_error` words it for people).
+        NoHomeFolder: ``UNSPIN_CACHE_DIR`` is unset and there is no home folder for its default.
     """
     return Settings()
 

@@ -60,18 +60,42 @@ class NeighbourStore:
         #: answers a failed write dropped, and why the last write failed ('database or disk is full')
         self.unwritten = 0
         self.write_error: str | None = None
+        #: why the file could not be opened (None when it could: :attr:`usable`)
+        self.open_error: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), timeout=2.0, check_same_thread=False, isolation_level=None)
+            try:
+                self._conn = self._open()
+            except sqlite3.DatabaseError as e:
+                if isinstance(e, sqlite3.OperationalError):  # locked, read-only, no space: not the file's fault
+                    raise
+                # not a database, or a damaged one: only a cache, so made again (it would stay unusable)
+                log.warning("neighbour cache %s is damaged (%s); it is made again", self.path, e)
+                for extra in ("", "-wal", "-shm"):
+                    Path(f"{self.path}{extra}").unlink(missing_ok=True)
+                self._conn = self._open()
+            atexit.register(self.flush)
+        except (OSError, sqlite3.Error) as e:
+            self.open_error = f"{type(e).__name__}: {e}"
+            log.warning("neighbour cache %s not usable (%s); thesaurus answers are not kept across processes",
+                        self.path.name, self.open_error)
+
+    def _open(self) -> sqlite3.Connection:
+        """The file, opened and holding the tables (made when it is new).
+
+        Raises:
+            sqlite3.Error: it cannot be opened, or is not a database.
+        """
+        conn = sqlite3.connect(str(self.path), timeout=2.0, check_same_thread=False, isolation_level=None)
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             for t in self.TABLES:
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {t} (word TEXT PRIMARY KEY, value BLOB NOT NULL)")
-            self._conn = conn
-            atexit.register(self.flush)
-        except (OSError, sqlite3.Error) as e:
-            log.warning("neighbour cache %s not usable (%s); thesaurus answers are not kept across processes",
-                        self.path.name, type(e).__name__)
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
 
     @property
     def usable(self) -> bool:

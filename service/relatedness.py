@@ -10,6 +10,7 @@ the vectors are cached in the cache directory. A phrase is the normalised mean o
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from functools import lru_cache
@@ -19,6 +20,8 @@ from typing import Sequence
 import numpy as np
 
 from service.hf_quiet import quiet_loading
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -137,6 +140,30 @@ def _key(model_dir: Path, vocab: Sequence[str]) -> str:
     return h.hexdigest()[:16]
 
 
+def _read_vectors(cache: Path, words: Sequence[str]) -> np.ndarray | None:
+    """The cached vectors of ``words`` (float16 on disk, float32 for fast dot products); None, with a
+    warning naming the file, when it cannot be read or is not whole: a row per word, each word's
+    row of unit length and the others (``""``: not a word) zero. Zeroed or garbled bytes had been
+    loaded as they were, and changed every report, or ended each document in an error."""
+    try:
+        vectors = np.load(cache, allow_pickle=False).astype(np.float32)
+    except (OSError, ValueError, EOFError) as e:
+        log.warning("the cached word vectors %s are computed again: they cannot be read (%s: %s)",
+                    cache, type(e).__name__, e)
+        return None
+    if vectors.ndim == 2 and len(vectors) == len(words) and vectors.shape[1] > 0 and np.isfinite(vectors).all():
+        norms = np.linalg.norm(vectors, axis=1)
+        is_word = np.array([bool(w) for w in words])
+        if np.allclose(norms[is_word], 1.0, atol=_UNIT) and not norms[~is_word].any():
+            return vectors
+    log.warning("the cached word vectors %s are computed again: they are not whole", cache)
+    return None
+
+
+#: How far from 1 a stored vector's length may be (they are stored as float16).
+_UNIT = 0.01
+
+
 class Relatedness:
     """Cosine similarity between words (and short phrases), with vocabulary vectors cached."""
 
@@ -149,10 +176,11 @@ class Relatedness:
         #: would keep each instance alive through its keys)
         self.vector = lru_cache(maxsize=50_000)(self._vector_uncached)
         cache = Path(cache_dir) / f"embeddings-{_key(self.model_dir, self.vocab)}.npy"
-        if cache.exists():
-            self.vectors = np.load(cache).astype(np.float32)  # float16 on disk, float32 for fast dot products
+        words = [w if w.replace("'", "").isalpha() else "" for w in self.vocab]
+        loaded = _read_vectors(cache, words) if cache.exists() else None
+        if loaded is not None:
+            self.vectors = loaded
         else:
-            words = [w if w.replace("'", "").isalpha() else "" for w in self.vocab]
             vecs = np.zeros((len(words), 0), dtype=np.float16)
             todo = sorted((i for i, w in enumerate(words) if w), key=lambda i: len(words[i]))  # less padding
             enc = self.encoder.encode([words[i] for i in todo])

@@ -724,6 +724,51 @@ def test_jobs_2_equals_jobs_1(runner, docs, tmp_path):
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
+def test_inputs_that_all_fail_are_answered_without_an_engine(runner, tmp_path, monkeypatch, jobs):
+    """A run whose documents all fail before scoring (missing, empty, binary) says so without
+    loading the engine or starting workers: it had taken the engine's ten seconds (and with
+    --jobs N, N workers of a gigabyte each) to say "no such file"."""
+    import service.batch_pool
+    import service.engine
+
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine was loaded")
+
+    monkeypatch.setattr(service.engine, "load_engine", no_engine)
+    monkeypatch.setattr(service.batch_pool, "_pooled", no_engine)
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "blank.txt").write_bytes(b"  \n\t\n")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02PK\x03\x04" * 50)
+    res = invoke(runner, "score", "--format", "jsonl", "--jobs", jobs, tmp_path / "missing.txt", tmp_path / "empty.txt",
+                 tmp_path / "blank.txt", tmp_path / "binary.txt", "-", input=b"")
+    assert res.exit_code == 1, (res.output, res.exception)
+    records = jsonl(res.stdout)
+    assert [r["path"] for r in records] == [str(tmp_path / n) for n in ("missing.txt", "empty.txt", "blank.txt",
+                                                                          "binary.txt")] + ["-"]
+    assert all(r.keys() == {"path", "error"} for r in records)
+    assert "No such file" in records[0]["error"] and records[1]["error"] == "the text is empty"
+    assert records[2]["error"] == "the text contains only whitespace" and records[4]["error"] == "the text is empty"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_documents_failing_before_the_first_readable_one_keep_their_place(runner, docs, tmp_path, jobs):
+    """The records of documents answered before the engine loads come where their documents are,
+    with the same errors as those answered after it, and the rest are scored as before."""
+    (tmp_path / "empty.txt").write_bytes(b"")
+    first = names(docs)[0]
+    args = [tmp_path / "missing.txt", tmp_path / "empty.txt", first, tmp_path / "empty2.txt", names(docs)[1]]
+    (tmp_path / "empty2.txt").write_bytes(b"")
+    res = invoke(runner, "score", "--format", "jsonl", "--jobs", jobs, *args)
+    assert res.exit_code == 1
+    records = jsonl(res.stdout)
+    assert [r["path"] for r in records] == [str(a) for a in args]
+    assert records[1]["error"] == records[3]["error"] == "the text is empty"
+    assert "report" not in records[2] and records[2]["lm"] and records[4]["lm"]
+    alone = without_timing(jsonl(invoke(runner, "score", "--format", "jsonl", first).stdout))
+    assert without_timing([records[2]]) == alone
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_engine_that_cannot_start_is_a_usage_error_not_a_traceback(runner, docs, tmp_path, monkeypatch, jobs):
     first = invoke(runner, "score", "--format", "jsonl", names(docs)[0])  # a record for a FILE.part, below
     monkeypatch.setenv("UNSPIN_SECOND_LOOK", "auto")
@@ -781,6 +826,35 @@ def test_eval_with_an_engine_that_cannot_start_is_a_usage_error(runner, tmp_path
 
 
 # --------------------------------------------------------------------------- resume
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_run_without_resume_does_not_write_over_an_interrupted_runs_reports(runner, docs, tmp_path, fmt):
+    """A FILE.part holding reports of a run that stopped early is refused (exit 2, saying how to go
+    on or start again) by a run without --resume, and stays as it was: the run had truncated it,
+    losing every report in it. One holding no report (error records, a CSV header alone) is written
+    over as before."""
+    out, part = tmp_path / f"out.{fmt}", tmp_path / f"out.{fmt}.part"
+    first = invoke(runner, "score", "--format", fmt, "-o", out, names(docs)[0])
+    assert first.exit_code == 0 and out.exists() and not part.exists()
+    out.rename(part)  # as a run stopped after its first document leaves it
+    earlier = part.read_bytes()
+    res = invoke(runner, "score", "--format", fmt, "-o", out, docs)
+    assert res.exit_code == 2 and res.stdout == ""
+    assert "holds the reports of a run that stopped early" in res.stderr and "--resume" in res.stderr
+    assert f"delete {part}" in res.stderr
+    assert part.read_bytes() == earlier and not out.exists()
+    # resumed, it goes on from them
+    res = invoke(runner, "score", "--format", fmt, "-o", out, "--resume", docs)
+    assert res.exit_code == 0 and not part.exists() and out.exists()
+    # no report to lose: written over
+    if fmt == "jsonl":
+        part.write_text(json.dumps({"path": "gone.txt", "error": "cannot read: No such file or directory"}) + "\n",
+                        encoding="utf-8")
+    else:
+        part.write_text(",".join(CSV_COLUMNS) + "\r\n", encoding="utf-8")
+    res = invoke(runner, "score", "--format", fmt, "-o", out, names(docs)[0])
+    assert res.exit_code == 0 and not part.exists() and out.exists()
 
 
 def test_prepare_resume_keeps_whole_reports_only(tmp_path):

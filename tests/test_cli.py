@@ -394,6 +394,28 @@ def test_make_data_and_train(runner, tmp_path, engine, monkeypatch):
     assert r.spans and all(text[s.start : s.end] == s.text for s in r.spans)
 
 
+@pytest.mark.parametrize("command", [
+    ["restore", str(SEED)],
+    ["restore", str(SEED), "-o", "{tmp}/out.txt"],
+    ["eval", "--gold", str(SEEDS / "labels.jsonl"), "--texts", str(SEEDS), "--details", "{tmp}/details.jsonl"],
+    ["prepare", "--words", "0"],
+])
+def test_ctrl_c_ends_every_command_as_it_ends_score(runner, monkeypatch, tmp_path, command):
+    """Ctrl-C (here while the engine loads) ends ``restore``, ``eval`` and the others with
+    "interrupted" and exit code 130, as it ends ``score``: click's own "Aborted!" and exit code 1
+    had been the code ``restore`` gives a document that cannot be scored. Nothing is written."""
+    import service.engine
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(service.engine, "load_engine", ctrl_c)
+    res = runner.invoke(main, [a.replace("{tmp}", str(tmp_path)) for a in command])
+    assert res.exit_code == 130, (res.output, res.exception)
+    assert res.stderr.strip().splitlines()[-1] == "interrupted" and "Aborted" not in res.output + res.stderr
+    assert res.stdout == "" and list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("command", [["prepare", "--words", "0"]])
 def test_a_model_that_cannot_load_is_a_usage_error_for_every_command(runner, monkeypatch, tmp_path, command):
     """``prepare`` (like the training commands) says why the engine cannot start, as ``score``

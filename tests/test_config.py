@@ -186,3 +186,24 @@ def test_device_and_model_are_trimmed_and_a_blank_model_refused(monkeypatch) -> 
     with pytest.raises(ValidationError) as err:
         Settings()
     assert "UNSPIN_MODEL" in settings_error(err.value) and "names no model" in settings_error(err.value)
+
+
+def test_no_home_folder_for_the_default_cache_is_a_usage_error(monkeypatch):
+    """``UNSPIN_CACHE_DIR`` unset, ``HOME`` unset and no password entry for the user (a container
+    run under an arbitrary uid): one line saying what to set (exit 2); it had been a RuntimeError's
+    traceback."""
+    import pwd
+
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    def no_entry(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv("UNSPIN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    res = CliRunner().invoke(main, ["score", "-"], input=b"The cat sat on the mat.\n")
+    assert res.exit_code == 2, (res.output, res.exception)
+    assert "set UNSPIN_CACHE_DIR or HOME" in res.stderr and "Traceback" not in res.output + res.stderr

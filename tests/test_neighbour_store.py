@@ -160,3 +160,66 @@ def test_answers_a_write_drops_are_counted_and_prepare_says_so(tmp_path, monkeyp
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert "2 answers could not be written to the neighbour store" in res.stderr
     assert "database or disk is full" in res.stderr and "run 'unspin prepare' again" in res.stderr
+
+
+def test_a_store_that_is_not_a_database_is_made_again(engine, tmp_path, caplog):
+    """A store whose file is damaged (not a database) had stayed unusable for good, with the same
+    warning every run; it is only a cache, so it is made again, and keeps answers once more."""
+    path = tmp_path / "n.sqlite"
+    store = NeighbourStore(path)
+    store.put("near", "word", b'[["term", "synonym"]]')
+    store.flush()
+    store._conn.close()  # noqa: SLF001
+    data = bytearray(path.read_bytes())
+    data[:100] = b"\x5a" * 100  # the header garbled
+    path.write_bytes(bytes(data))
+    again = NeighbourStore(path)
+    assert again.usable and again.open_error is None
+    assert "is damaged" in caplog.text and str(path) in caplog.text
+    assert again.get("near", "word") is None  # made again: empty
+    again.put("near", "word", b"[]")
+    again.flush()
+    assert NeighbourStore(path).get("near", "word") == b"[]"
+
+
+def test_damaged_stored_answers_are_computed_again(engine, tmp_path):
+    """A stored value damaged on the disk (not JSON, not pairs, ids out of the vocabulary or torn)
+    had ended every document with that word in an internal error; it is taken for a miss and the
+    answer computed again, the same as from a sound store."""
+    want = _candidates(CandidateGenerator(engine.thesaurus, engine.ngram, engine.relatedness))
+    store = NeighbourStore(tmp_path / "n.sqlite")
+    damaged = {"near": [b'{"essential": 1', b'[["crucial"]]', b"\xff\xfe", b'{"a": "b"}'],
+               "far": [b"\x01\x02\x03", np.array([5, len(engine.ngram.ids) + 7], "<i4").tobytes(),
+                       np.array([9, 3], "<i4").tobytes(), np.array([-4], "<i4").tobytes()]}
+    for i, word in enumerate(SENTENCE):
+        for table, values in damaged.items():
+            store.put(table, word, values[i % len(values)])
+    store.flush()
+    gen = CandidateGenerator(engine.thesaurus, engine.ngram, engine.relatedness, store=store)
+    got = _candidates(gen)
+    assert [c for c, _ in got] == [c for c, _ in want]
+    for (_, a), (_, b) in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    store.flush()  # the answers computed again replace the damaged ones
+    assert NeighbourStore(tmp_path / "n.sqlite").get("near", "essential") not in damaged["near"]
+
+
+def test_prepare_says_when_the_store_cannot_be_opened(tmp_path, monkeypatch):
+    """``unspin prepare`` with a store it cannot open had said the candidates were stored (exit 0)."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    import service.cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = NeighbourStore(blocker / "n.sqlite")
+    assert not store.usable and store.open_error
+    engine = SimpleNamespace(candidates=SimpleNamespace(store=store), settings=SimpleNamespace(cache_dir=tmp_path),
+                             common_words=lambda n: ["maximum"], prepare=lambda words, progress=None: None)
+    monkeypatch.setattr(service.cli, "_fresh_engine", lambda settings: engine)
+    res = CliRunner().invoke(service.cli.main, ["prepare", "--words", "1"])
+    assert res.exit_code == 1 and "Traceback" not in res.output and res.stdout == ""
+    assert f"the neighbour store {blocker / 'n.sqlite'} cannot be opened" in res.stderr
+    assert "the candidates were not stored" in res.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 
 def test_related_words_are_closer_than_unrelated(engine):
@@ -39,3 +40,39 @@ def test_nearest_filters_and_orders(engine):
     assert "banana" not in words and words
     sims = [s for _, s in near]
     assert sims == sorted(sims, reverse=True) and all(s >= 0.4 for s in sims)
+
+
+def _damage(path, how: str) -> None:
+    data = bytearray(path.read_bytes())
+    if how == "empty":
+        data = bytearray()
+    elif how == "truncated":
+        data = data[: len(data) // 2]
+    elif how == "zeroed":  # a word's row zeroed: as a disk's bad block leaves it
+        data[-800:-400] = bytes(400)
+    else:  # "garbled": bytes that are no float16 a vector holds (NaN)
+        data[-800:-400] = b"\xff" * 400
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["empty", "truncated", "zeroed", "garbled"])
+def test_damaged_cached_vectors_are_computed_again(tmp_path, caplog, how):
+    """Cached word vectors that cannot be read (an empty file had ended in click's bare "Aborted!")
+    or are not whole (zeroed bytes had been loaded silently and changed every report; garbled
+    ones ended each document in an error) are computed again, with a warning naming the file."""
+    import logging
+
+    from service.relatedness import Relatedness
+
+    vocab = ["cat", "dog", "'s", "3", "house", "it's"]
+    first = Relatedness(vocab, tmp_path)
+    cache = next(tmp_path.glob("embeddings-*.npy"))
+    assert not first.vectors[vocab.index("3")].any()
+    _damage(cache, how)
+    with caplog.at_level(logging.WARNING, logger="service.relatedness"):
+        again = Relatedness(vocab, tmp_path)
+    assert np.allclose(again.vectors, first.vectors, atol=1e-3)
+    assert any(str(cache) in r.getMessage() and "computed again" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    kept = Relatedness(vocab, tmp_path)  # written again whole: read as it is
+    assert np.array_equal(kept.vectors, again.vectors) and not caplog.records

@@ -4,6 +4,7 @@ answer does to a slot, the stored weights, and how the engine chooses to use it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -443,13 +444,29 @@ def gguf_reads(monkeypatch, causal):
     return calls
 
 
-def test_a_damaged_copy_is_set_aside_and_written_again(gguf_reads, tmp_path, caplog):
-    from service.causal_lm import COPY_WEIGHTS, CausalLM, copy_dir, default_gguf_path
+def _zeroed(path: Path) -> None:
+    """20 MiB of the file zeroed at 300 MiB in, as a disk's bad blocks leave it: still a file that loads."""
+    with open(path, "r+b") as f:
+        f.seek(300 << 20)
+        f.write(bytes(20 << 20))
+
+
+@pytest.mark.parametrize("damage", ["not a model", "zeroed", "no checksum"])
+def test_a_damaged_copy_is_set_aside_and_written_again(gguf_reads, tmp_path, caplog, damage):
+    """A copy that cannot be read, or that reads but holds other weights than those written (bytes
+    zeroed: it had been read as it was, every score moved), or that has no checksum to tell (a copy
+    of an earlier version), is set aside and written again."""
+    from service.causal_lm import COPY_CHECKSUM, COPY_WEIGHTS, CausalLM, copy_dir, default_gguf_path
 
     CausalLM(cache_dir=tmp_path)  # writes the copy
     folder = copy_dir(tmp_path, default_gguf_path())
     assert len(gguf_reads) == 1 and (folder / COPY_WEIGHTS).is_file()
-    (folder / COPY_WEIGHTS).write_bytes(b"not a safetensors file")
+    if damage == "not a model":
+        (folder / COPY_WEIGHTS).write_bytes(b"not a safetensors file")
+    elif damage == "zeroed":
+        _zeroed(folder / COPY_WEIGHTS)
+    else:
+        (folder / COPY_CHECKSUM).unlink()
     with caplog.at_level("WARNING", logger="service.causal_lm"):
         lm = CausalLM(cache_dir=tmp_path)
     assert lm.source == default_gguf_path() and len(gguf_reads) == 2

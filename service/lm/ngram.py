@@ -10,14 +10,16 @@ a compact sorted index (numpy ``.npz``) in the cache directory, keyed by the mod
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -28,6 +30,17 @@ LOG_SCALE = math.log(1.0001)
 #: pocketsphinx returns this for words it does not know.
 _OOV = -536870912
 NAME = "ngram:cmu-en-us"
+
+log = logging.getLogger(__name__)
+#: Exports of the model tried before :func:`load_bigram_index` gives up.
+_EXPORTS = 3
+
+#: Words whose unigram and likeliest successors :func:`agrees_with` compares with the model (those it knows).
+_CHECKED: tuple[str, ...] = ("the", "of", "and", "said", "great", "market", "would", "zulu")
+
+#: Natural-log difference up to which the index and the model agree (the ARPA text has 4 decimals of log10).
+_TOLERANCE = 0.01
+
 #: At most this many words' unigram log-probabilities are remembered (the vocabulary has 72 k).
 _UNIGRAM_CACHE = 200_000
 
@@ -90,10 +103,16 @@ class BigramIndex:
 
 
 def _export_arpa(model_path: Path, arpa_path: Path) -> None:
-    """Write the model as ARPA text in a child process (pocketsphinx may crash after the bigrams)."""
+    """Write the model as ARPA text in a child process: pocketsphinx's writer crashes in the trigram
+    section (the unigrams and bigrams are on the disk by then, all but the last few bigrams of the
+    stdio buffer the crash loses; :func:`_parse_arpa` checks how many). The model is opened with a
+    ``LogMath`` the child keeps: ``NGramModel.readfile`` lets its own go, and the writer then turned
+    log-probabilities into whatever that memory held (-inf, -0.0000, -1.5e15), differently from one
+    run to the next."""
     code = (
-        "import sys\nfrom pocketsphinx import NGramModel\n"
-        "m = NGramModel.readfile(sys.argv[1])\n"
+        "import sys\nfrom pocketsphinx import Config, LogMath, NGramModel\n"
+        "logmath = LogMath()\n"
+        "m = NGramModel(Config(), logmath, sys.argv[1])\n"
         "m.write(sys.argv[2], NGramModel.str_to_type('arpa'))\n"
     )
     subprocess.run([sys.executable, "-c", code, str(model_path), str(arpa_path)], capture_output=True, check=False)
@@ -107,8 +126,14 @@ def _parse_arpa(arpa_path: Path) -> BigramIndex:
     b2: list[int] = []
     bp: list[float] = []
     section = 0
+    declared: dict[int, int] = {}  # the header's "ngram N=count"
     with open(arpa_path, encoding="utf-8", errors="replace") as f:
         for line in f:
+            if section == 0 and line.startswith("ngram ") and "=" in line:
+                order, _, count = line[6:].partition("=")
+                if order.strip().isdigit() and count.strip().isdigit():
+                    declared[int(order)] = int(count)
+                continue
             if line.startswith("\\"):
                 if line.startswith(("\\3-grams", "\\end")):
                     break
@@ -125,8 +150,8 @@ def _parse_arpa(arpa_path: Path) -> BigramIndex:
                     b1.append(i)
                     b2.append(j)
                     bp.append(float(parts[0]))
-    if len(vocab) < 1000 or len(b1) < 1000:
-        raise RuntimeError(f"could not export bigrams from the n-gram model ({len(vocab)} words, {len(b1)} bigrams)")
+    if (why := _not_whole(declared, uni, bp)) is not None:
+        raise ValueError(f"the n-gram model's export to ARPA is not whole: {why}")
     n = len(vocab)
     w1 = np.asarray(b1, dtype=np.int32)
     w2 = np.asarray(b2, dtype=np.int32)
@@ -140,34 +165,100 @@ def _parse_arpa(arpa_path: Path) -> BigramIndex:
     return BigramIndex(vocab, np.asarray(uni, dtype=np.float32), succ_ptr, succ_word, pred_ptr, pred_word)
 
 
-def load_bigram_index(model_path: Path, cache_dir: Path) -> BigramIndex:
-    """The model's bigram index, built once and cached under ``cache_dir``."""
+#: Bigrams of the header an export may lack: those in the stdio buffer the writer's crash loses (36
+#: of the CMU model's 2,051,547).
+_BIGRAMS_LOST_AT_MOST = 1_000
+
+
+def _not_whole(declared: dict[int, int], uni: list[float], bp: list[float]) -> str | None:
+    """Why an ARPA export's unigrams and bigrams cannot be the model's (None when they can be): fewer
+    than its header declares, or log-probabilities that are not (all finite, at most 0, not all one)."""
+    if len(uni) < 1000 or len(bp) < 1000:
+        return f"{len(uni)} words, {len(bp)} bigrams"
+    if declared.get(1, len(uni)) != len(uni):
+        return f"{len(uni)} of the {declared[1]} words its header declares"
+    if len(bp) < declared.get(2, len(bp)) - _BIGRAMS_LOST_AT_MOST:
+        return f"{len(bp)} of the {declared[2]} bigrams its header declares"
+    for what, logp in (("unigram", np.asarray(uni)), ("bigram", np.asarray(bp))):
+        if not np.isfinite(logp).all() or (logp > 0).any() or np.ptp(logp) < 1.0:
+            return f"its {what} log-probabilities are not those of a model (from {logp.min():g} to {logp.max():g})"
+    return None
+
+
+def agrees_with(index: BigramIndex, prob: Callable[[list[str]], int], words: Sequence[str] = _CHECKED) -> bool:
+    """Whether ``index`` holds the model ``prob`` queries (``NGramModel.prob``): for each of ``words``
+    it knows, the same unigram log-probability, and its likeliest successors in the model's order. A
+    damaged or mis-exported index (see :func:`_export_arpa`) proposes other fillers, silently."""
+    wanted = set(words)
+    ids = {w: i for i, w in enumerate(index.vocab) if w in wanted}
+    for w in words:
+        i = ids.get(w)
+        if i is None:
+            continue
+        if abs(float(index.unigram[i]) * math.log(10) - prob([w]) * LOG_SCALE) > _TOLERANCE:
+            return False
+        after = [index.vocab[j] for j in index.successors(i, 5)]
+        logp = [prob([a, w]) * LOG_SCALE for a in after]
+        if any(later > earlier + _TOLERANCE for earlier, later in zip(logp, logp[1:])):
+            return False
+    return True  # a model that knows none of the words (another language): nothing to compare
+
+
+def load_bigram_index(model_path: Path, cache_dir: Path,
+                      prob: Callable[[list[str]], int] | None = None) -> BigramIndex:
+    """The model's bigram index, built once and cached under ``cache_dir``.
+
+    With ``prob`` (the model's ``NGramModel.prob``), an index that does not agree with the model
+    (:func:`agrees_with`), cached or just built, is not used: a cached one that cannot be read or
+    does not agree is built again (a warning names it), and an export that does not agree is
+    tried again, up to :data:`_EXPORTS` times.
+
+    Raises:
+        ValueError: no export of the model gave a whole index that agrees with it.
+        OSError: the cache folder cannot be written.
+    """
     cache = cache_dir / f"bigrams-{_file_key(model_path)}.npz"
     if cache.exists():
-        z = np.load(cache, allow_pickle=False)
-        return BigramIndex(
-            [str(w) for w in z["vocab"]], z["unigram"], z["succ_ptr"], z["succ_word"], z["pred_ptr"], z["pred_word"]
-        )
+        try:
+            with np.load(cache, allow_pickle=False) as z:
+                index = BigramIndex([str(w) for w in z["vocab"]], z["unigram"], z["succ_ptr"], z["succ_word"],
+                                    z["pred_ptr"], z["pred_word"])
+            why = None if prob is None or agrees_with(index, prob) else "it does not agree with the model"
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            why = f"it cannot be read ({type(e).__name__}: {e})"
+        if why is None:
+            return index
+        log.warning("the cached bigram index %s is built again: %s", cache, why)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        arpa = Path(tmp) / "model.arpa"
-        if str(model_path).endswith(".bin"):
-            _export_arpa(model_path, arpa)
-        else:
-            arpa = model_path
-        index = _parse_arpa(arpa)
-        part = Path(tmp) / "index.npz"
-        np.savez(
-            part,
-            vocab=np.asarray(index.vocab),
-            unigram=index.unigram,
-            succ_ptr=index.succ_ptr,
-            succ_word=index.succ_word,
-            pred_ptr=index.pred_ptr,
-            pred_word=index.pred_word,
-        )
-        os.replace(part, cache)
-    return index
+    problem = ""
+    for _ in range(_EXPORTS if str(model_path).endswith(".bin") else 1):
+        with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+            arpa = Path(tmp) / "model.arpa"
+            if str(model_path).endswith(".bin"):
+                _export_arpa(model_path, arpa)
+            else:
+                arpa = model_path
+            try:
+                index = _parse_arpa(arpa)
+            except (OSError, ValueError) as e:
+                problem = str(e)
+                continue
+            if prob is not None and not agrees_with(index, prob):
+                problem = "its export does not agree with the model"
+                continue
+            part = Path(tmp) / "index.npz"
+            np.savez(
+                part,
+                vocab=np.asarray(index.vocab),
+                unigram=index.unigram,
+                succ_ptr=index.succ_ptr,
+                succ_word=index.succ_word,
+                pred_ptr=index.pred_ptr,
+                pred_word=index.pred_word,
+            )
+            os.replace(part, cache)
+            return index
+    raise ValueError(f"could not build the bigram index of the n-gram model {model_path}: {problem}")
 
 
 class NGramLM(LanguageModel):
@@ -197,7 +288,7 @@ class NGramLM(LanguageModel):
     def index(self) -> BigramIndex:
         """The bigram index (built or loaded on first use)."""
         if self._index is None:
-            self._index = load_bigram_index(self.path, self._cache_dir)
+            self._index = load_bigram_index(self.path, self._cache_dir, self._prob)
             self._ids = {w: i for i, w in enumerate(self._index.vocab)}
         return self._index
 
