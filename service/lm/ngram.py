@@ -103,12 +103,12 @@ class BigramIndex:
 
 
 def _export_arpa(model_path: Path, arpa_path: Path) -> None:
-    """Write the model as ARPA text in a child process: pocketsphinx's writer crashes in the trigram
-    section (the unigrams and bigrams are on the disk by then, all but the last few bigrams of the
-    stdio buffer the crash loses; :func:`_parse_arpa` checks how many). The model is opened with a
-    ``LogMath`` the child keeps: ``NGramModel.readfile`` lets its own go, and the writer then turned
-    log-probabilities into whatever that memory held (-inf, -0.0000, -1.5e15), differently from one
-    run to the next."""
+    """Write the model as ARPA text in a child process: pocketsphinx's writer crashes once the
+    bigrams are written (the unigrams and bigrams are on the disk by then, all but the last few
+    bigrams, which the crash loses with the stdio buffer; :func:`_parse_arpa` checks how many). The
+    model is opened with a ``LogMath`` the child keeps: ``NGramModel.readfile`` lets its own go, and
+    the writer then turned log-probabilities into whatever that memory held (-inf, -0.0000,
+    -1.5e15), differently from one run to the next."""
     code = (
         "import sys\nfrom pocketsphinx import Config, LogMath, NGramModel\n"
         "logmath = LogMath()\n"
