@@ -13,7 +13,7 @@ tensors); the dequantised model does not change, so the first load also writes i
 tokenizer, as a float32 copy under ``UNSPIN_CACHE_DIR`` (``smollm2-135m-f32-<key>``, 517 MB; the
 key is the GGUF file's SHA-256 and the transformers version), and later loads read that copy in
 one to two seconds: the same tensors, bit for bit. A copy that cannot be read, or whose weights
-are not those written (their CRC-32, kept beside them), is set aside and written again; one that
+are not those written (their SHA-256, kept beside them), is set aside and written again; one that
 cannot be written leaves the model as read (a warning in the log).
 
 :meth:`CausalLM.continuations` is all the engine asks of it: for a left context and several ways
@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import threading
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from service.hf_quiet import quiet_loading
+from service.models import sha256_file, verify
 from service.text import as_read, tags_as_spaces, visible
 
 #: the package that ships the weights, and the file inside it
@@ -50,8 +50,8 @@ NAME = "smollm2-135m"
 _SPACE = re.compile(r"\s+")
 #: the weights file of a float32 copy: present only once the copy is complete (it is written last)
 COPY_WEIGHTS = "model.safetensors"
-#: beside them, the CRC-32 of the copy's weights as written (:func:`_read_copy` checks it)
-COPY_CHECKSUM = "model.safetensors.crc32"
+#: beside them, the SHA-256 of the copy's weights as written (:func:`_read_copy` checks it)
+COPY_CHECKSUM = "model.safetensors.sha256"
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,6 @@ def copy_dir(cache_dir: Path, gguf_path: Path) -> Path:
     and the transformers version that dequantised it, so a new file or reader makes a new copy."""
     import transformers
 
-    from service.models import sha256_file
-
     return Path(cache_dir) / f"{NAME}-f32-{sha256_file(gguf_path)[:16]}-tf{transformers.__version__}"
 
 
@@ -266,20 +264,11 @@ def _read_gguf(path: Path):
     return tokenizer, model
 
 
-def _crc32(path: Path) -> str:
-    """The CRC-32 of a file, as 8 hex digits (about 0.25 s for the copy's 513 MiB)."""
-    crc = 0
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""):
-            crc = zlib.crc32(block, crc)
-    return f"{crc:08x}"
-
-
 def _read_copy(folder: Path):
     """(tokenizer, model) read from a float32 copy written by :func:`_write_copy` (never the network).
 
     Raises:
-        ValueError: the weights are not those written: their CRC-32 is not the one written beside
+        ValueError: the weights are not those written: their SHA-256 is not the one written beside
             them (bytes zeroed or garbled on the disk had been read as they were, and changed every
             score), or none was (a copy of an earlier version).
     """
@@ -290,8 +279,8 @@ def _read_copy(folder: Path):
         written = (folder / COPY_CHECKSUM).read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError):
         raise ValueError(f"{COPY_CHECKSUM} is missing: the copy cannot be checked") from None
-    if _crc32(folder / COPY_WEIGHTS) != written:
-        raise ValueError(f"{COPY_WEIGHTS} is not the file written (its CRC-32 differs)")
+    if not verify(folder / COPY_WEIGHTS, written):
+        raise ValueError(f"{COPY_WEIGHTS} is not the file written (its SHA-256 differs)")
 
     with quiet_loading():
         tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -322,7 +311,7 @@ def _write_copy(tokenizer, model, folder: Path) -> bool:
         config.save_pretrained(str(part))
         tokenizer.save_pretrained(str(part))
         save_model(model, str(part / COPY_WEIGHTS))  # tied weights stored once
-        (part / COPY_CHECKSUM).write_text(_crc32(part / COPY_WEIGHTS) + "\n", encoding="ascii")
+        (part / COPY_CHECKSUM).write_text(sha256_file(part / COPY_WEIGHTS) + "\n", encoding="ascii")
         # safetensors writes its file for its owner alone: give it the mode the others got (umask)
         os.chmod(part / COPY_WEIGHTS, (part / "config.json").stat().st_mode & 0o777)
         try:

@@ -9,7 +9,6 @@ a compact sorted index (numpy ``.npz``) in the cache directory, keyed by the mod
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from service.lm.base import LanguageModel, Slot
+from service.models import sha256_file
 
 #: pocketsphinx log base is 1.0001; multiply its integers by this to get natural logs.
 LOG_SCALE = math.log(1.0001)
@@ -50,14 +50,6 @@ def default_model_path() -> Path:
     import pocketsphinx
 
     return Path(pocketsphinx.__file__).parent / "model" / "en-us" / "en-us.lm.bin"
-
-
-def _file_key(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -217,7 +209,7 @@ def load_bigram_index(model_path: Path, cache_dir: Path,
         ValueError: no export of the model gave a whole index that agrees with it.
         OSError: the cache folder cannot be written.
     """
-    cache = cache_dir / f"bigrams-{_file_key(model_path)}.npz"
+    cache = cache_dir / f"bigrams-{sha256_file(model_path)[:16]}.npz"
     if cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as z:
@@ -231,13 +223,12 @@ def load_bigram_index(model_path: Path, cache_dir: Path,
         log.warning("the cached bigram index %s is built again: %s", cache, why)
     cache_dir.mkdir(parents=True, exist_ok=True)
     problem = ""
-    for _ in range(_EXPORTS if str(model_path).endswith(".bin") else 1):
+    binary = str(model_path).endswith(".bin")  # exported to ARPA text first; an ARPA file is read as it is
+    for _ in range(_EXPORTS if binary else 1):
         with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-            arpa = Path(tmp) / "model.arpa"
-            if str(model_path).endswith(".bin"):
+            arpa = Path(tmp) / "model.arpa" if binary else model_path
+            if binary:
                 _export_arpa(model_path, arpa)
-            else:
-                arpa = model_path
             try:
                 index = _parse_arpa(arpa)
             except (OSError, ValueError) as e:
